@@ -1,0 +1,86 @@
+//! Errors of the chain writer.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What can go wrong opening or appending to an audit log.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened, read, locked or repaired.
+    #[error("cannot open audit log {path}: {source}")]
+    Open {
+        /// The log's path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The existing file does not verify; it is left untouched.
+    #[error(
+        "refusing to continue {path}: the existing chain does not verify ({detail}); move the file \
+         aside or open with OnCorrupt::StartNewChain to keep it and start a new chain beside it"
+    )]
+    Corrupt {
+        /// The log's path.
+        path: PathBuf,
+        /// The verifier's finding.
+        detail: String,
+    },
+    /// The file is an evidence pack (it has a `_meta` header), which is read-only.
+    #[error("{path} is an evidence pack, not an appendable audit log")]
+    NotALog {
+        /// The file's path.
+        path: PathBuf,
+    },
+    /// The log is signed but no signing key was given.
+    #[error("{path} is signed: open it with its signing key")]
+    KeyRequired {
+        /// The log's path.
+        path: PathBuf,
+    },
+    /// The signing key does not match the existing entries' signatures.
+    #[error("the signing key does not match {path} (bad signature at seq {seq})")]
+    WrongKey {
+        /// The log's path.
+        path: PathBuf,
+        /// The first entry whose signature does not match.
+        seq: String,
+    },
+    /// A signing key was given for a log whose entries are unsigned; continuing would mix
+    /// signed and unsigned entries into a chain no key can verify.
+    #[error("{path} has unsigned entries (seq {seq}): refusing to continue it with a signing key")]
+    UnexpectedKey {
+        /// The log's path.
+        path: PathBuf,
+        /// The first unsigned entry.
+        seq: String,
+    },
+    /// Another writer holds the log's lock.
+    #[error("{path} is already being written by another writer (it holds the file lock)")]
+    Locked {
+        /// The log's path.
+        path: PathBuf,
+    },
+    /// Writing or syncing failed. Nothing of the failed batch is in the chain: the head did not
+    /// advance, and the next entry links to the last entry on disk.
+    #[error("audit entry not recorded: {0}")]
+    Write(#[source] Arc<io::Error>),
+    /// An earlier write failed and the file could not be restored to its last good length;
+    /// the writer refuses further entries until the log is reopened (which repairs the tail).
+    #[error("audit writer stopped after an unrecoverable I/O error; reopen the log")]
+    Poisoned,
+    /// The writer has shut down.
+    #[error("the audit writer has shut down")]
+    WriterClosed,
+}
+
+impl Error {
+    pub(crate) fn open(path: &std::path::Path, source: io::Error) -> Self {
+        Self::Open {
+            path: path.to_owned(),
+            source: Arc::new(source),
+        }
+    }
+}

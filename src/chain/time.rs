@@ -1,0 +1,126 @@
+//! Entry timestamps in the reference's format.
+//!
+//! The reference writes `datetime.now(UTC).isoformat()`: `2026-01-01T00:00:00.001001+00:00`,
+//! microsecond precision, the fraction left out when it is zero. The hash covers `ts` as an
+//! opaque string.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Where the writer gets each entry's time from.
+///
+/// The writer asks once per entry, in chain order. [`SystemClock`] is the default;
+/// [`SteppingClock`] gives reproducible timestamps for fixtures and tests.
+pub trait Clock: Send + 'static {
+    /// The current time.
+    fn now(&mut self) -> SystemTime;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&mut self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that starts at a given instant and moves by a fixed step on every reading.
+///
+/// The reference's published test vectors were made with `2026-01-01T00:00:00+00:00` and a step
+/// of 1001 µs, so with this clock the crate reproduces them byte for byte.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use acttrace::chain::{Clock, SteppingClock, format_timestamp};
+///
+/// let mut clock = SteppingClock::new(UNIX_EPOCH + Duration::from_secs(1_767_225_600), Duration::from_micros(1001));
+/// assert_eq!(format_timestamp(clock.now()), "2026-01-01T00:00:00+00:00");
+/// assert_eq!(format_timestamp(clock.now()), "2026-01-01T00:00:00.001001+00:00");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SteppingClock {
+    next: SystemTime,
+    step: Duration,
+}
+
+impl SteppingClock {
+    /// A clock whose first reading is `start`, each later one `step` after the previous.
+    pub fn new(start: SystemTime, step: Duration) -> Self {
+        Self { next: start, step }
+    }
+}
+
+impl Clock for SteppingClock {
+    fn now(&mut self) -> SystemTime {
+        let now = self.next;
+        self.next += self.step;
+        now
+    }
+}
+
+/// Formats `t` as the reference does: ISO-8601 UTC with microseconds, `+00:00` offset.
+pub fn format_timestamp(t: SystemTime) -> String {
+    Timestamp(t).to_string()
+}
+
+struct Timestamp(SystemTime);
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Times before 1970 do not occur for a writer; clamp rather than fail.
+        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let micros = since.subsec_micros();
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        let (y, m, d) = civil_from_days(days as i64);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60
+        )?;
+        if micros != 0 {
+            write!(f, ".{micros:06}")?;
+        }
+        f.write_str("+00:00")
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64, micros: u64) -> String {
+        format_timestamp(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros))
+    }
+
+    #[test]
+    fn formats_like_python_isoformat() {
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(at(1_767_225_600, 1_001), "2026-01-01T00:00:00.001001+00:00");
+        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.000005+00:00");
+        assert_eq!(
+            at(4_107_542_399, 999_999),
+            "2100-02-28T23:59:59.999999+00:00"
+        );
+        assert_eq!(at(1_795_478_400 + 3661, 0), "2026-11-24T01:01:01+00:00");
+    }
+}

@@ -1,0 +1,722 @@
+//! Offline verification of an `acttrace-chain/1` file.
+//!
+//! [`verify_path`] and [`verify_reader`] are plain synchronous functions that stream the input
+//! line by line (memory stays flat whatever the file's size) and return a [`Report`]: either ok
+//! or the first check that failed and where. Verdicts and messages follow the reference verifier
+//! (`cendor-acttrace`): the same `detail` text, the same classes. Where the reference crashes on
+//! hostile input, this answers with a clear failure instead; it never panics.
+//!
+//! ```
+//! use acttrace::chain::{verify_reader, VerifyOptions};
+//!
+//! let log = concat!(
+//!     r#"{"seq": 0, "ts": "2026-01-01T00:00:00+00:00", "type": "audit_open", "payload": {"system": "minimal", "risk_tier": "limited", "format": "acttrace-chain/1", "producer": "cendor-acttrace/1.14.0"}, "prev_hash": "0000000000000000000000000000000000000000000000000000000000000000", "hash": "80f82f42bef649a1d8dd882d9304139bc1eb2b6a7f797b5eeeff7caa0eed7dd1", "sig": ""}"#,
+//!     "\n"
+//! );
+//! let report = verify_reader(log.as_bytes(), "audit.jsonl", &VerifyOptions::new());
+//! assert!(report.is_ok());
+//! assert_eq!(report.detail(), "ok: 1 entries, head 80f82f42bef6…");
+//!
+//! let tampered = log.replace("minimal", "maximal");
+//! let report = verify_reader(tampered.as_bytes(), "audit.jsonl", &VerifyOptions::new());
+//! assert_eq!(report.class(), "hash_mismatch");
+//! assert_eq!(report.detail(), "tampered entry at seq 0: hash mismatch");
+//! ```
+//!
+//! A hash chain cannot see its own tail cut off. Completeness needs a head hash or an entry
+//! count from somewhere trusted: pass them with [`VerifyOptions::expected_head`] and
+//! [`VerifyOptions::expected_entries`] (from [`AuditLog::head`](super::AuditLog::head), kept
+//! elsewhere), or rely on an evidence pack's `_meta` header, which only a signing key
+//! authenticates.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+use super::canonical;
+use super::hash::{self, GENESIS, SigningKey};
+use super::parse::{self, Node};
+use super::value::{Map, Value};
+
+/// The longest line accepted by default: 256 MiB. Lines the reference writes are far shorter;
+/// the cap keeps one hostile line from exhausting memory.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 256 << 20;
+
+/// What to check besides the chain itself.
+///
+/// ```
+/// use acttrace::chain::{SigningKey, VerifyOptions};
+///
+/// let opts = VerifyOptions::new()
+///     .key(SigningKey::from("test-signing-key-01"))
+///     .expected_entries(11);
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    key: Option<SigningKey>,
+    expected_head: Option<String>,
+    expected_entries: Option<u64>,
+    max_line_bytes: usize,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            key: None,
+            expected_head: None,
+            expected_entries: None,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+        }
+    }
+}
+
+impl VerifyOptions {
+    /// No key, no expected head or count.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also check every entry's HMAC signature (and an evidence pack header's). Defaults to
+    /// none.
+    pub fn key(mut self, key: SigningKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The head hash the chain must end on, known out of band. Overrides a pack header's.
+    /// Defaults to none.
+    pub fn expected_head(mut self, head: impl Into<String>) -> Self {
+        self.expected_head = Some(head.into());
+        self
+    }
+
+    /// The number of entries the chain must hold, known out of band. Overrides a pack header's.
+    /// Defaults to none.
+    pub fn expected_entries(mut self, n: u64) -> Self {
+        self.expected_entries = Some(n);
+        self
+    }
+
+    /// The longest line accepted; a longer one fails verification. Defaults to
+    /// [`DEFAULT_MAX_LINE_BYTES`].
+    pub fn max_line_bytes(mut self, n: usize) -> Self {
+        self.max_line_bytes = n;
+        self
+    }
+}
+
+/// The first check that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// An entry's `prev_hash` is not the previous entry's `hash` (deleted, inserted or
+    /// reordered entries).
+    BrokenLink {
+        /// The entry's `seq`, as the file has it.
+        seq: String,
+    },
+    /// An entry's content does not hash to its `hash` (edited entry).
+    HashMismatch {
+        /// The entry's `seq`, as the file has it.
+        seq: String,
+    },
+    /// An entry's `sig` is not the HMAC of its hash under the key.
+    BadSignature {
+        /// The entry's `seq`, as the file has it.
+        seq: String,
+    },
+    /// A line is not a JSON object the format allows.
+    Corrupt {
+        /// The physical line number (1-based).
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The bytes are not UTF-8.
+    InvalidUtf8 {
+        /// The physical line number (1-based).
+        line: u64,
+    },
+    /// The file could not be read.
+    Unreadable {
+        /// The I/O error.
+        reason: String,
+    },
+    /// With a key, an evidence pack's header carries no signature.
+    MetaUnauthenticated,
+    /// With a key, an evidence pack's header signature does not match its fields.
+    MetaForged,
+    /// The chain does not end on the expected head.
+    IncompleteHead {
+        /// The expected head, as given.
+        expected: String,
+    },
+    /// The chain does not hold the expected number of entries.
+    IncompleteCount {
+        /// The expected count, as given.
+        expected: String,
+    },
+}
+
+impl Failure {
+    /// The reference's class for this failure (`broken_link`, `hash_mismatch`,
+    /// `bad_signature`, `corrupt`, `cannot_read`, `meta_unauthenticated`, `meta_forged`,
+    /// `incomplete_head`, `incomplete_count`).
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::BrokenLink { .. } => "broken_link",
+            Self::HashMismatch { .. } => "hash_mismatch",
+            Self::BadSignature { .. } => "bad_signature",
+            Self::Corrupt { .. } => "corrupt",
+            Self::InvalidUtf8 { .. } | Self::Unreadable { .. } => "cannot_read",
+            Self::MetaUnauthenticated => "meta_unauthenticated",
+            Self::MetaForged => "meta_forged",
+            Self::IncompleteHead { .. } => "incomplete_head",
+            Self::IncompleteCount { .. } => "incomplete_count",
+        }
+    }
+}
+
+/// The outcome of verifying one file.
+#[derive(Debug, Clone)]
+pub struct Report {
+    label: String,
+    entries: u64,
+    head: String,
+    failure: Option<Failure>,
+    signatures_checked: bool,
+    meta_present: bool,
+    meta_trusted: bool,
+    out_of_band: bool,
+}
+
+impl Report {
+    /// Whether every check passed.
+    pub fn is_ok(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// The failed check, if any.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    /// `ok` or the failure's class, as the reference names them.
+    pub fn class(&self) -> &'static str {
+        self.failure.as_ref().map_or("ok", Failure::class)
+    }
+
+    /// Entries checked before the verdict (all of them when ok).
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// The hash of the last entry checked ([`GENESIS`] for none).
+    pub fn head(&self) -> &str {
+        &self.head
+    }
+
+    /// Whether an evidence pack header (`_meta`) was found.
+    pub fn has_meta(&self) -> bool {
+        self.meta_present
+    }
+
+    /// Whether the pack header's signature was checked and matched.
+    pub fn meta_trusted(&self) -> bool {
+        self.meta_trusted
+    }
+
+    /// The reference's one-line verdict, e.g. `ok: 11 entries, head fed54f4c6a8e…` or
+    /// `tampered entry at seq 2: hash mismatch`.
+    pub fn detail(&self) -> String {
+        self.to_string()
+    }
+}
+
+fn prefix12(s: &str) -> &str {
+    s.char_indices().nth(12).map_or(s, |(i, _)| &s[..i])
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = &self.label;
+        match &self.failure {
+            None => {
+                write!(
+                    f,
+                    "ok: {} entries, head {}…",
+                    self.entries,
+                    prefix12(&self.head)
+                )?;
+                let mut notes = Vec::new();
+                if self.signatures_checked {
+                    notes.push("signatures verified");
+                    if self.meta_trusted {
+                        notes.push("metadata signature verified");
+                    }
+                } else if self.meta_present && !self.out_of_band {
+                    notes.push(
+                        "completeness from unauthenticated in-file _meta — pass \
+                         expected_head/expect_entries out-of-band for an authoritative check",
+                    );
+                }
+                if !notes.is_empty() {
+                    write!(f, " ({})", notes.join("; "))?;
+                }
+                Ok(())
+            }
+            Some(Failure::BrokenLink { seq }) => {
+                write!(f, "broken link at seq {seq}: prev_hash mismatch")
+            }
+            Some(Failure::HashMismatch { seq }) => {
+                write!(f, "tampered entry at seq {seq}: hash mismatch")
+            }
+            Some(Failure::BadSignature { seq }) => write!(f, "bad signature at seq {seq}"),
+            Some(Failure::Corrupt { line, reason }) => {
+                write!(f, "corrupt log {label}: line {line}: {reason}")
+            }
+            Some(Failure::InvalidUtf8 { line }) => {
+                write!(f, "cannot read {label}: invalid UTF-8 on line {line}")
+            }
+            Some(Failure::Unreadable { reason }) => write!(f, "cannot read {label}: {reason}"),
+            Some(Failure::MetaUnauthenticated) => {
+                f.write_str("unauthenticated _meta: signed log but header carries no signature")
+            }
+            Some(Failure::MetaForged) => f.write_str(
+                "forged _meta: header signature mismatch (completeness fields altered?)",
+            ),
+            Some(Failure::IncompleteHead { expected }) => write!(
+                f,
+                "incomplete log: head {}… != expected {}… (trailing entries removed?)",
+                prefix12(&self.head),
+                prefix12(expected)
+            ),
+            Some(Failure::IncompleteCount { expected }) => write!(
+                f,
+                "incomplete log: found {} entries, expected {expected} (entries removed?)",
+                self.entries
+            ),
+        }
+    }
+}
+
+/// Verifies the file at `path`. The path is shown as given in the report's messages.
+pub fn verify_path(path: impl AsRef<Path>, opts: &VerifyOptions) -> Report {
+    let path = path.as_ref();
+    let label = path.display().to_string();
+    match File::open(path) {
+        Ok(file) => verify_reader(BufReader::with_capacity(1 << 20, file), &label, opts),
+        Err(e) => Verifier::new(opts.key.clone()).finish_with(&label, opts, Some(unreadable(&e))),
+    }
+}
+
+/// Verifies a chain read from `reader`; `label` names it in messages (usually the path).
+pub fn verify_reader(reader: impl BufRead, label: &str, opts: &VerifyOptions) -> Report {
+    let mut lines = Lines::new(reader, opts.max_line_bytes);
+    let mut v = Verifier::new(opts.key.clone());
+    let failure = loop {
+        match lines.next_segment() {
+            Ok(None) => break None,
+            Ok(Some(_)) => {
+                if let Err(f) = v.feed(lines.segment(), lines.line_no()) {
+                    break Some(f);
+                }
+            }
+            Err(LineError::TooLong) => {
+                break Some(Failure::Corrupt {
+                    line: lines.line_no(),
+                    reason: format!("line longer than {} bytes", opts.max_line_bytes),
+                });
+            }
+            Err(LineError::Io(e)) => break Some(unreadable(&e)),
+        }
+    };
+    v.finish_with(label, opts, failure)
+}
+
+fn unreadable(e: &io::Error) -> Failure {
+    Failure::Unreadable {
+        reason: e.to_string(),
+    }
+}
+
+/// What a fed line turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Seen {
+    Blank,
+    Meta,
+    Entry,
+}
+
+/// The chain-walking state, one line at a time. Shared by [`verify_reader`] and the writer's
+/// resume path.
+#[derive(Debug, Clone)]
+pub(crate) struct Verifier {
+    key: Option<SigningKey>,
+    prev: String,
+    seen: u64,
+    meta: Option<Map>,
+    /// `seq` of the last entry when it is a non-negative integer.
+    pub(crate) last_seq: Option<u64>,
+    /// Whether any entry carried a non-empty `sig`.
+    pub(crate) saw_signed: bool,
+    /// Whether the entry just fed had an empty or missing `sig`.
+    pub(crate) last_unsigned: bool,
+    body: String,
+}
+
+impl Verifier {
+    pub(crate) fn new(key: Option<SigningKey>) -> Self {
+        Self {
+            key,
+            prev: GENESIS.to_owned(),
+            seen: 0,
+            meta: None,
+            last_seq: None,
+            saw_signed: false,
+            last_unsigned: false,
+            body: String::new(),
+        }
+    }
+
+    pub(crate) fn entries(&self) -> u64 {
+        self.seen
+    }
+
+    pub(crate) fn head(&self) -> &str {
+        &self.prev
+    }
+
+    pub(crate) fn has_meta(&self) -> bool {
+        self.meta.is_some()
+    }
+
+    /// Checks one physical line (without its line break).
+    pub(crate) fn feed(&mut self, raw: &[u8], line: u64) -> Result<Seen, Failure> {
+        let text = std::str::from_utf8(raw).map_err(|_| Failure::InvalidUtf8 { line })?;
+        let text = py_strip(text);
+        if text.is_empty() {
+            return Ok(Seen::Blank);
+        }
+        let corrupt = |reason: String| Failure::Corrupt { line, reason };
+        let row = parse::parse(text).map_err(|e| corrupt(e.to_string()))?;
+        match &row {
+            Node::Object(_) => {}
+            Node::Array(_) => return Err(corrupt("a JSON array, not an object".to_owned())),
+            _ => return Err(corrupt("not a JSON object".to_owned())),
+        }
+        if let Some(meta) = row.get("_meta") {
+            // The reference treats a header that is not an object as an empty one.
+            self.meta = Some(match meta.to_value() {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            });
+            return Ok(Seen::Meta);
+        }
+        let field = |name: &str| {
+            row.get(name)
+                .ok_or_else(|| corrupt(format!("missing '{name}'")))
+        };
+        let (seq, ts, kind, payload) = (
+            field("seq")?,
+            field("ts")?,
+            field("type")?,
+            field("payload")?,
+        );
+        let prev_hash = field("prev_hash")?;
+        if !matches!(prev_hash.as_str(), Some(p) if p == self.prev) {
+            return Err(Failure::BrokenLink { seq: seq.py_str() });
+        }
+        self.body.clear();
+        hash::write_body_node(&mut self.body, seq, ts, kind, payload);
+        let expected = hash::link_hash(&self.prev, &self.body);
+        if !matches!(field("hash")?.as_str(), Some(h) if h == expected) {
+            return Err(Failure::HashMismatch { seq: seq.py_str() });
+        }
+        let sig = match row.get("sig") {
+            None => std::borrow::Cow::Borrowed(""),
+            Some(s) => s
+                .as_str()
+                .ok_or_else(|| corrupt("'sig' is not a string".to_owned()))?,
+        };
+        self.last_unsigned = sig.is_empty();
+        self.saw_signed |= !sig.is_empty();
+        if let Some(key) = &self.key {
+            if !sig.is_ascii() {
+                return Err(corrupt("'sig' is not ASCII".to_owned()));
+            }
+            if !key.verify(expected.as_bytes(), &sig) {
+                return Err(Failure::BadSignature { seq: seq.py_str() });
+            }
+        }
+        self.last_seq = match seq {
+            Node::Int(text) => text.parse().ok(),
+            _ => None,
+        };
+        self.prev = expected;
+        self.seen += 1;
+        Ok(Seen::Entry)
+    }
+
+    /// The completeness checks after the last line, then the report.
+    pub(crate) fn finish_with(
+        self,
+        label: &str,
+        opts: &VerifyOptions,
+        failure: Option<Failure>,
+    ) -> Report {
+        let mut report = Report {
+            label: label.to_owned(),
+            entries: self.seen,
+            head: self.prev,
+            failure,
+            signatures_checked: false,
+            meta_present: self.meta.is_some(),
+            meta_trusted: false,
+            out_of_band: opts.expected_head.is_some() || opts.expected_entries.is_some(),
+        };
+        if report.failure.is_none() {
+            report.failure = completeness(&mut report, self.meta.as_ref(), opts);
+        }
+        if report.failure.is_none() {
+            report.signatures_checked = opts.key.is_some();
+        }
+        report
+    }
+}
+
+fn completeness(report: &mut Report, meta: Option<&Map>, opts: &VerifyOptions) -> Option<Failure> {
+    // With a key, the header's completeness claim must itself be authenticated.
+    if let (Some(key), Some(meta)) = (&opts.key, meta) {
+        let sig = meta.get("sig");
+        let falsy = match sig {
+            None | Some(Value::Null | Value::Bool(false)) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::Int(i)) => i.as_i64() == Some(0),
+            Some(Value::Float(f)) => *f == 0.0,
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(o)) => o.is_empty(),
+            Some(Value::Bool(true)) => false,
+        };
+        if falsy {
+            return Some(Failure::MetaUnauthenticated);
+        }
+        let ok = match sig {
+            Some(Value::String(s)) => key.verify(meta_signed_body(meta).as_bytes(), s),
+            _ => false,
+        };
+        if !ok {
+            return Some(Failure::MetaForged);
+        }
+        report.meta_trusted = true;
+    }
+    let meta_head = meta
+        .and_then(|m| m.get("head_hash"))
+        .filter(|v| !v.is_null());
+    let want_head = match (&opts.expected_head, meta_head) {
+        (Some(h), _) => Some(h.clone()),
+        (None, Some(Value::String(h))) => Some(h.clone()),
+        (None, Some(other)) => Some(py_str_value(other)),
+        (None, None) => None,
+    };
+    let head_matches = match (&opts.expected_head, meta_head) {
+        (Some(h), _) => *h == report.head,
+        (None, Some(Value::String(h))) => *h == report.head,
+        (None, Some(_)) => false,
+        (None, None) => true,
+    };
+    if !head_matches {
+        return Some(Failure::IncompleteHead {
+            expected: want_head.unwrap_or_default(),
+        });
+    }
+    let meta_n = meta.and_then(|m| m.get("entries")).filter(|v| !v.is_null());
+    let seen = report.entries;
+    let (count_matches, shown) = match (opts.expected_entries, meta_n) {
+        (Some(n), _) => (n == seen, n.to_string()),
+        (None, Some(v)) => {
+            // Python's `seen != want_n`: ints exactly, floats and bools by numeric value.
+            let equal = match v {
+                Value::Int(i) => i.to_string() == seen.to_string(),
+                Value::Float(f) => *f == seen as f64,
+                Value::Bool(b) => u64::from(*b) == seen,
+                _ => false,
+            };
+            (equal, py_str_value(v))
+        }
+        (None, None) => (true, String::new()),
+    };
+    if !count_matches {
+        return Some(Failure::IncompleteCount { expected: shown });
+    }
+    None
+}
+
+/// The body the reference's header signature covers:
+/// `canonical({system, risk_tier, head_hash, entries})`, absent fields as `null`.
+pub(crate) fn meta_signed_body(meta: &Map) -> String {
+    let mut body = Map::new();
+    for k in ["system", "risk_tier", "head_hash", "entries"] {
+        body.insert(k, meta.get(k).cloned().unwrap_or(Value::Null));
+    }
+    let mut out = String::new();
+    canonical::write_map(&mut out, &body, canonical::Style::Canonical);
+    out
+}
+
+fn py_str_value(v: &Value) -> String {
+    let text = v.to_line_json();
+    match parse::parse(&text) {
+        Ok(node) => node.py_str(),
+        Err(_) => text,
+    }
+}
+
+/// Python's `str.strip()`: Unicode white space plus the separators U+001C to U+001F.
+pub(crate) fn py_strip(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+}
+
+pub(crate) enum LineError {
+    TooLong,
+    Io(io::Error),
+}
+
+/// Splits a byte stream into physical lines the way Python's universal newlines do (`\n`,
+/// `\r\n` and `\r` all end a line), tracking byte offsets, with a cap on a line's length.
+pub(crate) struct Lines<R> {
+    reader: R,
+    buf: Vec<u8>,
+    cap: usize,
+    /// Offset just past the last segment returned (its line break included).
+    end: u64,
+    /// Offset where the last segment returned starts.
+    start: u64,
+    line_no: u64,
+}
+
+impl<R: BufRead> Lines<R> {
+    pub(crate) fn new(reader: R, cap: usize) -> Self {
+        Self {
+            reader,
+            buf: Vec::new(),
+            cap,
+            end: 0,
+            start: 0,
+            line_no: 0,
+        }
+    }
+
+    /// Reads the next segment; `Some(true)` if it ended with a line break, `Some(false)` if the
+    /// input ended first, `None` at the end.
+    pub(crate) fn next_segment(&mut self) -> Result<Option<bool>, LineError> {
+        self.buf.clear();
+        self.start = self.end;
+        self.line_no += 1;
+        loop {
+            let avail = match self.reader.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(LineError::Io(e)),
+            };
+            if avail.is_empty() {
+                return Ok((!self.buf.is_empty()).then_some(false));
+            }
+            let found = avail.iter().position(|&b| b == b'\n' || b == b'\r');
+            let take = found.unwrap_or(avail.len());
+            if self.buf.len() + take > self.cap {
+                return Err(LineError::TooLong);
+            }
+            self.buf.extend_from_slice(&avail[..take]);
+            match found {
+                None => {
+                    self.reader.consume(take);
+                    self.end += take as u64;
+                }
+                Some(i) => {
+                    let cr = avail[i] == b'\r';
+                    self.reader.consume(i + 1);
+                    self.end += i as u64 + 1;
+                    if cr {
+                        self.swallow_lf().map_err(LineError::Io)?;
+                    }
+                    return Ok(Some(true));
+                }
+            }
+        }
+    }
+
+    fn swallow_lf(&mut self) -> io::Result<()> {
+        loop {
+            match self.reader.fill_buf() {
+                Ok(next) => {
+                    if next.first() == Some(&b'\n') {
+                        self.reader.consume(1);
+                        self.end += 1;
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub(crate) fn segment(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub(crate) fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
+    pub(crate) fn start(&self) -> u64 {
+        self.start
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segments(input: &[u8]) -> Vec<(Vec<u8>, bool)> {
+        let mut lines = Lines::new(input, 1024);
+        let mut out = Vec::new();
+        while let Ok(Some(t)) = lines.next_segment() {
+            out.push((lines.segment().to_vec(), t));
+        }
+        out
+    }
+
+    #[test]
+    fn universal_newlines() {
+        assert_eq!(
+            segments(b"a\nb\r\nc\rd"),
+            vec![
+                (b"a".to_vec(), true),
+                (b"b".to_vec(), true),
+                (b"c".to_vec(), true),
+                (b"d".to_vec(), false)
+            ]
+        );
+        assert!(segments(b"").is_empty());
+        assert_eq!(segments(b"\n"), vec![(Vec::new(), true)]);
+    }
+
+    #[test]
+    fn line_cap() {
+        let mut lines = Lines::new(&b"0123456789\n"[..], 5);
+        assert!(matches!(lines.next_segment(), Err(LineError::TooLong)));
+    }
+
+    #[test]
+    fn python_strip_set() {
+        assert_eq!(
+            py_strip("\u{1c}\u{1f}\u{a0}\u{3000} x \u{2028}\u{85}\u{b}"),
+            "x"
+        );
+        assert_eq!(py_strip("\u{feff}x"), "\u{feff}x");
+    }
+}

@@ -1,0 +1,677 @@
+//! The shared log handle and its single writer.
+//!
+//! [`AuditLog`] is a cheap, cloneable, `Send + Sync` handle. Behind it one writer thread owns
+//! the file, the running head and the signing key, and is the only place that assigns `seq`,
+//! `ts` and `prev_hash`, so the chain is totally ordered with no lock shared between callers.
+//! Appends travel over a bounded channel (callers wait for room: backpressure) and are written
+//! by group commit: the writer takes everything queued, writes it in one go, syncs once per
+//! batch, then acknowledges each entry. A failed write acknowledges nothing, cuts the file back
+//! to its last good length, and leaves the head where it was.
+//!
+//! The writer is an OS thread rather than a task so that `fdatasync` never blocks an async
+//! runtime's worker, and so the log also works from code with no runtime at all.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::canonical::{self, Style};
+use super::entry::{Entry, Receipt};
+use super::error::Error;
+use super::hash::{self, SigningKey};
+use super::store::{self, OnCorrupt, Recovery};
+use super::time::{Clock, SystemClock, format_timestamp};
+use super::value::Map;
+
+/// When an append counts as done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Acknowledged once the entry has its place in the chain, before it is written. Fastest;
+    /// a crash can lose acknowledged entries, and a failed write is recorded afterwards as a
+    /// `gap` entry rather than reported to the caller.
+    None,
+    /// Acknowledged once written to the operating system: survives the process crashing, not
+    /// the machine losing power.
+    Flush,
+    /// Acknowledged once written and `fdatasync`ed: survives power loss. One sync covers a
+    /// whole batch. The default.
+    #[default]
+    Fsync,
+}
+
+/// The chain's current head: what an auditor needs to check completeness later
+/// (`acttrace verify --expect-head HASH --expect-entries N`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Head {
+    /// Entries in the chain.
+    pub entries: u64,
+    /// The last entry's hash.
+    pub hash: String,
+}
+
+/// Builds an [`AuditLog`]. See [`AuditLog::builder`].
+#[must_use = "a builder does nothing until `open` is called"]
+pub struct AuditLogBuilder {
+    system: String,
+    risk_tier: String,
+    key: Option<SigningKey>,
+    durability: Durability,
+    capacity: usize,
+    max_batch: usize,
+    on_corrupt: OnCorrupt,
+    clock: Box<dyn Clock>,
+}
+
+impl fmt::Debug for AuditLogBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditLogBuilder")
+            .field("system", &self.system)
+            .field("risk_tier", &self.risk_tier)
+            .field("key", &self.key)
+            .field("durability", &self.durability)
+            .field("capacity", &self.capacity)
+            .field("max_batch", &self.max_batch)
+            .field("on_corrupt", &self.on_corrupt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLogBuilder {
+    /// The risk tier recorded when a new chain opens (e.g. `minimal`, `limited`, `high`).
+    /// Defaults to `limited`.
+    pub fn risk_tier(mut self, tier: impl Into<String>) -> Self {
+        self.risk_tier = tier.into();
+        self
+    }
+
+    /// Sign every entry with HMAC-SHA256 under `key`. A signed log must be reopened with the
+    /// same key. Defaults to unsigned.
+    pub fn signing_key(mut self, key: impl Into<SigningKey>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// When an append is acknowledged. Defaults to [`Durability::Fsync`].
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// How many entries may wait for the writer before appends wait for room. Defaults to
+    /// 4096.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// The most entries written and synced as one batch. Defaults to 4096.
+    pub fn max_batch(mut self, max_batch: usize) -> Self {
+        self.max_batch = max_batch.max(1);
+        self
+    }
+
+    /// What to do when the existing file does not verify. Defaults to [`OnCorrupt::Refuse`].
+    pub fn on_corrupt(mut self, on_corrupt: OnCorrupt) -> Self {
+        self.on_corrupt = on_corrupt;
+        self
+    }
+
+    /// Where entry timestamps come from. Defaults to [`SystemClock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Opens the log at `path`, creating it (and its directory) if needed, and starts the
+    /// writer.
+    ///
+    /// A new or empty file gets an `audit_open` entry. An existing file is locked, re-walked
+    /// and checked, and the chain continues from its last entry; a torn last line (a crash
+    /// mid-write) is cut off and the cut recorded as a `recovery` entry.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Locked`] if another writer has the file, [`Error::Corrupt`] if the chain does
+    /// not verify (unless [`OnCorrupt::StartNewChain`]), [`Error::KeyRequired`],
+    /// [`Error::WrongKey`] or [`Error::UnexpectedKey`] if the key does not fit the file,
+    /// [`Error::NotALog`] for an evidence pack, [`Error::Open`] for I/O errors.
+    pub async fn open(self, path: impl AsRef<Path>) -> Result<AuditLog, Error> {
+        let path = path.as_ref().to_owned();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (tx, rx) = mpsc::channel(self.capacity);
+        let thread_path = path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("acttrace-writer".to_owned())
+            .spawn(move || {
+                let result = Writer::open(self, &thread_path);
+                match result {
+                    Ok((writer, shared)) => {
+                        if ready_tx.send(Ok(shared)).is_ok() {
+                            writer.run(rx);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            return Err(Error::open(&path, e));
+        }
+        let shared = ready_rx.await.map_err(|_| Error::WriterClosed)??;
+        Ok(AuditLog { tx, shared })
+    }
+}
+
+struct Shared {
+    path: PathBuf,
+    durability: Durability,
+    dropped: AtomicU64,
+    head: watch::Receiver<Head>,
+    recovery: Option<Recovery>,
+}
+
+/// A handle to an audit log: cheap to clone, `Send + Sync`, shared by every part of a service.
+///
+/// ```
+/// use acttrace::chain::{AuditLog, DecisionId, Entry, Map, verify_path, VerifyOptions};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("acttrace-doc-{}", std::process::id()));
+/// # let path = dir.join("audit.jsonl");
+/// let log = AuditLog::builder("loan-approval").risk_tier("high").open(&path).await?;
+///
+/// let id = DecisionId::random();
+/// log.append(Entry::decision(&id, "application A-17", "scoring-agent")).await?;
+/// let mut outcome = Map::new();
+/// outcome.insert("outcome", "approved");
+/// log.append(Entry::decision_record(&id, outcome)).await?;
+/// log.append(Entry::decision_end(&id, Map::new())).await?;
+///
+/// let head = log.head();
+/// log.shutdown().await?;
+///
+/// let report = verify_path(&path, &VerifyOptions::new().expected_head(head.hash));
+/// assert!(report.is_ok(), "{report}");
+/// assert_eq!(report.entries(), 4); // audit_open + 3
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AuditLog {
+    tx: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("path", &self.shared.path)
+            .field("durability", &self.shared.durability)
+            .field("head", &*self.shared.head.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+enum Command {
+    Append {
+        entry: Entry,
+        reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
+    },
+    Sync(oneshot::Sender<Result<(), Error>>),
+    Shutdown(oneshot::Sender<Result<(), Error>>),
+}
+
+impl AuditLog {
+    /// Starts building a log for `system` (recorded when a new chain opens).
+    pub fn builder(system: impl Into<String>) -> AuditLogBuilder {
+        AuditLogBuilder {
+            system: system.into(),
+            risk_tier: "limited".to_owned(),
+            key: None,
+            durability: Durability::default(),
+            capacity: 4096,
+            max_batch: 4096,
+            on_corrupt: OnCorrupt::default(),
+            clock: Box::new(SystemClock),
+        }
+    }
+
+    /// Opens the log at `path` for `system` with the defaults (risk tier `limited`, unsigned,
+    /// [`Durability::Fsync`]).
+    ///
+    /// # Errors
+    ///
+    /// See [`AuditLogBuilder::open`].
+    pub async fn open(system: impl Into<String>, path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::builder(system).open(path).await
+    }
+
+    /// Appends `entry` and waits until it is in the chain and as durable as the log's
+    /// [`Durability`] says, so a caller can write first and act after.
+    ///
+    /// Waits for room when the writer is behind (backpressure). If the future is dropped after
+    /// the entry was handed over, the entry is still written.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Write`] if writing or syncing failed (the entry is not in the chain and the
+    /// head did not move), [`Error::Poisoned`], or [`Error::WriterClosed`] after
+    /// [`shutdown`](Self::shutdown).
+    pub async fn append(&self, entry: Entry) -> Result<Receipt, Error> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Append {
+                entry,
+                reply: Some(reply),
+            })
+            .await
+            .map_err(|_| Error::WriterClosed)?;
+        rx.await.map_err(|_| Error::WriterClosed)?
+    }
+
+    /// Hands `entry` to the writer without waiting, for paths that cannot wait (`Drop`, a
+    /// body's `poll_frame`). Returns `false` if it could not be queued.
+    ///
+    /// Never silent: an entry that could not be queued, or whose write later failed, is
+    /// counted, and the writer records the count in the chain as a `gap` entry.
+    pub fn try_record(&self, entry: Entry) -> bool {
+        match self.tx.try_send(Command::Append { entry, reply: None }) {
+            Ok(()) => true,
+            Err(_) => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Writes and `fdatasync`s everything appended so far, whatever the [`Durability`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`append`](Self::append).
+    pub async fn sync(&self) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Sync(reply))
+            .await
+            .map_err(|_| Error::WriterClosed)?;
+        rx.await.map_err(|_| Error::WriterClosed)?
+    }
+
+    /// Stops the writer after everything already queued is written and synced. Appends through
+    /// any clone of this handle fail with [`Error::WriterClosed`] afterwards.
+    ///
+    /// Dropping every handle also drains and stops the writer, but only `shutdown` lets the
+    /// caller wait for it and see an error.
+    ///
+    /// # Errors
+    ///
+    /// The last write's or sync's error.
+    pub async fn shutdown(self) -> Result<(), Error> {
+        let (reply, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(reply)).await.is_err() {
+            return Ok(()); // already stopped
+        }
+        rx.await.unwrap_or(Ok(()))
+    }
+
+    /// The chain's head as of the last completed batch.
+    pub fn head(&self) -> Head {
+        self.shared.head.borrow().clone()
+    }
+
+    /// Waits until the head has moved past what this handle last saw, and returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WriterClosed`] once the writer has stopped.
+    pub async fn head_changed(&self) -> Result<Head, Error> {
+        let mut rx = self.shared.head.clone();
+        rx.changed().await.map_err(|_| Error::WriterClosed)?;
+        Ok(rx.borrow().clone())
+    }
+
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// The repair made when the log was opened, if any.
+    pub fn recovery(&self) -> Option<&Recovery> {
+        self.shared.recovery.as_ref()
+    }
+
+    /// Entries that could not be queued by [`try_record`](Self::try_record) or were lost to a
+    /// failed write and are not yet recorded in a `gap` entry.
+    pub fn pending_gap(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// The single owner of the file and the chain state.
+struct Writer {
+    file: File,
+    path: PathBuf,
+    len: u64,
+    entries: u64,
+    next_seq: u64,
+    head: String,
+    key: Option<SigningKey>,
+    durability: Durability,
+    max_batch: usize,
+    clock: Box<dyn Clock>,
+    shared: Arc<Shared>,
+    head_tx: watch::Sender<Head>,
+    poisoned: bool,
+    out: Vec<u8>,
+    body: String,
+    line: String,
+}
+
+/// An encoded entry waiting for its batch to be written.
+struct Pending {
+    ack: Ack,
+    receipt: Receipt,
+}
+
+/// Who learns the fate of a pending entry.
+enum Ack {
+    /// A caller waiting in [`AuditLog::append`].
+    Reply(oneshot::Sender<Result<Receipt, Error>>),
+    /// Nobody ([`AuditLog::try_record`], or acknowledged early under [`Durability::None`]):
+    /// if its write fails, a later `gap` entry records the loss.
+    Unobserved,
+    /// A `gap` entry standing for this many lost entries.
+    Gap(u64),
+}
+
+impl Writer {
+    fn open(b: AuditLogBuilder, path: &Path) -> Result<(Self, Arc<Shared>), Error> {
+        let opened = store::open(path, b.key.as_ref(), b.on_corrupt)?;
+        let (head_tx, head_rx) = watch::channel(Head {
+            entries: opened.entries,
+            hash: opened.head.clone(),
+        });
+        let shared = Arc::new(Shared {
+            path: path.to_owned(),
+            durability: b.durability,
+            dropped: AtomicU64::new(0),
+            head: head_rx,
+            recovery: opened.recovery.clone(),
+        });
+        let mut w = Self {
+            file: opened.file,
+            path: path.to_owned(),
+            len: opened.len,
+            entries: opened.entries,
+            next_seq: opened.next_seq,
+            head: opened.head,
+            key: b.key,
+            durability: b.durability,
+            max_batch: b.max_batch,
+            clock: b.clock,
+            shared: Arc::clone(&shared),
+            head_tx,
+            poisoned: false,
+            out: Vec::new(),
+            body: String::new(),
+            line: String::new(),
+        };
+        // Entries the opening itself owes the chain: `audit_open` for a new chain, then a
+        // record of any repair. Written and synced before the log is handed out.
+        let mut first = Vec::new();
+        if w.entries == 0 {
+            first.push(Entry::audit_open(&b.system, &b.risk_tier));
+        }
+        if let Some(r) = &opened.recovery {
+            first.push(recovery_entry(r));
+        }
+        if !first.is_empty() {
+            for e in &first {
+                w.encode(e);
+            }
+            w.commit(true)
+                .map_err(|e| Error::open(path, std::io::Error::new(e.kind(), e.to_string())))?;
+        }
+        Ok((w, shared))
+    }
+
+    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut batch = Vec::with_capacity(self.max_batch.min(1024));
+        let mut shutdown_replies = Vec::new();
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(cmd) => batch.push(cmd),
+                    Err(_) => break,
+                }
+            }
+            if let Some(reply) = self.process(&mut batch) {
+                // Refuse new work, but write what is already queued.
+                rx.close();
+                shutdown_replies.push(reply);
+            }
+        }
+        let result = self.final_sync();
+        for reply in shutdown_replies {
+            let _ = reply.send(result.clone());
+        }
+    }
+
+    /// Encodes, writes and acknowledges one batch. Returns a shutdown request's reply, if the
+    /// batch held one.
+    fn process(&mut self, batch: &mut Vec<Command>) -> Option<oneshot::Sender<Result<(), Error>>> {
+        let checkpoint = (self.len, self.entries, self.next_seq, self.head.clone());
+        let mut pending: Vec<Pending> = Vec::with_capacity(batch.len());
+        let mut syncs = Vec::new();
+        let mut shutdown = None;
+        let gap = if self.poisoned {
+            0
+        } else {
+            self.shared.dropped.swap(0, Ordering::Relaxed)
+        };
+        if gap > 0 {
+            let receipt = self.encode(&gap_entry(gap));
+            pending.push(Pending {
+                ack: Ack::Gap(gap),
+                receipt,
+            });
+        }
+        for cmd in batch.drain(..) {
+            match cmd {
+                Command::Append { entry, reply } => {
+                    if self.poisoned {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Err(Error::Poisoned));
+                        }
+                        continue;
+                    }
+                    let receipt = self.encode(&entry);
+                    let ack = match (self.durability, reply) {
+                        (Durability::None, Some(reply)) => {
+                            let _ = reply.send(Ok(receipt.clone()));
+                            Ack::Unobserved
+                        }
+                        (_, Some(reply)) => Ack::Reply(reply),
+                        (_, None) => Ack::Unobserved,
+                    };
+                    pending.push(Pending { ack, receipt });
+                }
+                Command::Sync(reply) => syncs.push(reply),
+                Command::Shutdown(reply) => shutdown = Some(reply),
+            }
+        }
+        let must_sync = self.durability == Durability::Fsync || !syncs.is_empty();
+        let result = self
+            .commit(must_sync)
+            .map_err(|e| Error::Write(Arc::new(e)));
+        if result.is_err() {
+            self.rollback(checkpoint);
+        }
+        let mut lost = 0;
+        for p in pending {
+            match (p.ack, &result) {
+                (Ack::Reply(reply), Ok(())) => {
+                    let _ = reply.send(Ok(p.receipt));
+                }
+                (Ack::Reply(reply), Err(e)) => {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                (Ack::Unobserved, Err(_)) => lost += 1,
+                (Ack::Gap(n), Err(_)) => lost += n,
+                (Ack::Unobserved | Ack::Gap(_), Ok(())) => {}
+            }
+        }
+        if lost > 0 {
+            self.shared.dropped.fetch_add(lost, Ordering::Relaxed);
+        }
+        let sync_result = match &result {
+            Ok(()) if self.poisoned => Err(Error::Poisoned),
+            other => other.clone(),
+        };
+        for reply in syncs {
+            let _ = reply.send(sync_result.clone());
+        }
+        shutdown
+    }
+
+    /// Gives `entry` its place in the chain and appends its line to the output buffer.
+    fn encode(&mut self, entry: &Entry) -> Receipt {
+        let seq = self.next_seq;
+        let ts = format_timestamp(self.clock.now());
+        self.body.clear();
+        hash::write_body(&mut self.body, seq, &ts, entry.kind(), entry.payload());
+        let hash = hash::link_hash(&self.head, &self.body);
+        let sig = self
+            .key
+            .as_ref()
+            .map(|k| k.sign(hash.as_bytes()))
+            .unwrap_or_default();
+        let line = &mut self.line;
+        line.clear();
+        line.push_str("{\"seq\": ");
+        line.push_str(&seq.to_string());
+        line.push_str(", \"ts\": ");
+        canonical::write_str(line, &ts);
+        line.push_str(", \"type\": ");
+        canonical::write_str(line, entry.kind());
+        line.push_str(", \"payload\": ");
+        canonical::write_map(line, entry.payload(), Style::Line);
+        line.push_str(", \"prev_hash\": \"");
+        line.push_str(&self.head);
+        line.push_str("\", \"hash\": \"");
+        line.push_str(&hash);
+        line.push_str("\", \"sig\": \"");
+        line.push_str(&sig);
+        line.push_str("\"}\n");
+        self.out.extend_from_slice(line.as_bytes());
+        self.next_seq += 1;
+        self.entries += 1;
+        self.head.clone_from(&hash);
+        Receipt { seq, hash }
+    }
+
+    /// Writes the output buffer (and syncs it if asked); on success publishes the new head.
+    fn commit(&mut self, sync: bool) -> std::io::Result<()> {
+        if self.poisoned {
+            self.out.clear();
+            return Err(std::io::Error::other("writer is poisoned"));
+        }
+        if !self.out.is_empty() {
+            let result = self.file.write_all(&self.out);
+            let written = self.out.len() as u64;
+            self.out.clear();
+            result?;
+            self.len += written;
+        }
+        if sync {
+            self.file.sync_data()?;
+        }
+        self.head_tx.send_replace(Head {
+            entries: self.entries,
+            hash: self.head.clone(),
+        });
+        Ok(())
+    }
+
+    /// Restores the chain state and the file to before a failed batch.
+    fn rollback(&mut self, (len, entries, next_seq, head): (u64, u64, u64, String)) {
+        self.len = len;
+        self.entries = entries;
+        self.next_seq = next_seq;
+        self.head = head;
+        self.out.clear();
+        let restored = self.file.set_len(len).and_then(|()| self.file.sync_data());
+        if restored.is_err() {
+            // The file may hold part of the failed batch; only a reopen (which cuts a torn
+            // tail) can put it right.
+            self.poisoned = true;
+        }
+    }
+
+    fn final_sync(&mut self) -> Result<(), Error> {
+        if self.poisoned {
+            return Err(Error::Poisoned);
+        }
+        let gap = self.shared.dropped.swap(0, Ordering::Relaxed);
+        if gap > 0 {
+            self.encode(&gap_entry(gap));
+        }
+        self.commit(true).map_err(|e| Error::Write(Arc::new(e)))
+    }
+}
+
+impl fmt::Debug for Writer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Writer")
+            .field("path", &self.path)
+            .field("entries", &self.entries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Records that `dropped` entries never reached the chain.
+fn gap_entry(dropped: u64) -> Entry {
+    let mut p = Map::new();
+    p.insert("dropped", dropped);
+    p.insert(
+        "reason",
+        "entries lost before reaching the chain (queue full or failed write)",
+    );
+    Entry::new("gap", p)
+}
+
+fn recovery_entry(r: &Recovery) -> Entry {
+    let mut p = Map::new();
+    match r {
+        Recovery::TornTail {
+            bytes_removed,
+            sha256,
+        } => {
+            p.insert("reason", "torn_tail");
+            p.insert("bytes_removed", *bytes_removed);
+            p.insert("removed_sha256", sha256.as_str());
+        }
+        Recovery::NewChain { previous, detail } => {
+            p.insert("reason", "previous_chain_rejected");
+            p.insert(
+                "previous",
+                previous
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            p.insert("detail", detail.as_str());
+        }
+    }
+    Entry::new("recovery", p)
+}

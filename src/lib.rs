@@ -1,0 +1,48 @@
+//! Tamper-evident, hash-chained audit logs for AI services.
+//!
+//! `acttrace` records every decision an AI service makes (which model was called, with what
+//! usage and cost, which tools ran, who reviewed the outcome, which requests a policy blocked)
+//! in an append-only file where each entry carries the SHA-256 of the one before it. An auditor
+//! checks the file offline with `acttrace verify`; editing, reordering or deleting any entry is
+//! detected.
+//!
+//! The file format is the public `acttrace-chain/1`: logs written here verify in the Python
+//! reference implementation (`cendor-acttrace`), and theirs verify here.
+//!
+//! # Overview
+//!
+//! - [`chain`]: entries, canonical JSON, chaining, signatures, the shared [`AuditLog`] writer
+//!   with group commit, and offline verification.
+//!
+//! # Example
+//!
+//! ```
+//! use acttrace::AuditLog;
+//! use acttrace::chain::{DecisionId, Entry};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), acttrace::BoxError> {
+//! # let path = std::env::temp_dir().join(format!("acttrace-lib-doc-{}.jsonl", std::process::id()));
+//! let log = AuditLog::open("loan-approval", &path).await?;
+//! let id = DecisionId::random();
+//! log.append(Entry::decision(&id, "application A-17", "scoring-agent")).await?;
+//! log.append(Entry::human_oversight(&id, "reviewer-42", "approved", "")).await?;
+//! log.shutdown().await?;
+//! # std::fs::remove_file(&path)?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `cli` | the `acttrace` command-line tool |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod chain;
+
+#[doc(inline)]
+pub use chain::{AuditLog, Entry};
+
+/// A type-erased error, as tower and the layers use it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
