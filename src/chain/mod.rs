@@ -64,6 +64,7 @@ pub use self::entry::{
 };
 pub use self::error::Error;
 pub use self::hash::{GENESIS, SigningKey};
+pub use self::parse::JsonError;
 pub use self::store::{OnCorrupt, Recovery};
 pub use self::time::{Clock, SteppingClock, SystemClock, format_timestamp};
 pub use self::value::{Integer, Map, ParseIntegerError, Value};

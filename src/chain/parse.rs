@@ -185,24 +185,31 @@ fn py_repr(out: &mut String, node: &Node<'_>) {
     }
 }
 
-/// Why a line is not JSON the reference would read.
+/// Why a text is not JSON the reference would read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ParseError {
+pub struct JsonError {
     what: &'static str,
     /// Byte offset in the line.
     at: usize,
 }
 
-impl fmt::Display for ParseError {
+impl JsonError {
+    /// Byte offset in the text where the problem was found.
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+}
+
+impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (byte {})", self.what, self.at)
     }
 }
 
-impl std::error::Error for ParseError {}
+impl std::error::Error for JsonError {}
 
 /// Parses one whole JSON text (surrounding JSON whitespace allowed, nothing else).
-pub(crate) fn parse(text: &str) -> Result<Node<'_>, ParseError> {
+pub(crate) fn parse(text: &str) -> Result<Node<'_>, JsonError> {
     let mut p = Parser {
         s: text,
         b: text.as_bytes(),
@@ -227,8 +234,8 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn err(&self, what: &'static str) -> ParseError {
-        ParseError { what, at: self.i }
+    fn err(&self, what: &'static str) -> JsonError {
+        JsonError { what, at: self.i }
     }
 
     fn ws(&mut self) {
@@ -246,7 +253,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Node<'a>, ParseError> {
+    fn value(&mut self, depth: usize) -> Result<Node<'a>, JsonError> {
         match self.b.get(self.i) {
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
@@ -262,7 +269,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Node<'a>, ParseError> {
+    fn object(&mut self, depth: usize) -> Result<Node<'a>, JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
@@ -301,7 +308,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Node<'a>, ParseError> {
+    fn array(&mut self, depth: usize) -> Result<Node<'a>, JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
@@ -329,7 +336,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn string(&mut self) -> Result<JStr<'a>, ParseError> {
+    fn string(&mut self) -> Result<JStr<'a>, JsonError> {
         let open = self.i;
         self.i += 1; // `"`
         let start = self.i;
@@ -355,7 +362,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Validates one escape sequence starting at the backslash.
-    fn escape(&mut self) -> Result<(), ParseError> {
+    fn escape(&mut self) -> Result<(), JsonError> {
         match self.b.get(self.i + 1) {
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
                 self.i += 2;
@@ -389,7 +396,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn hex_at(&self, at: usize) -> Result<u32, ParseError> {
+    fn hex_at(&self, at: usize) -> Result<u32, JsonError> {
         let digits = self
             .b
             .get(at..at + 4)
@@ -404,7 +411,7 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
-    fn number(&mut self) -> Result<Node<'a>, ParseError> {
+    fn number(&mut self) -> Result<Node<'a>, JsonError> {
         let start = self.i;
         if self.b.get(self.i) == Some(&b'-') {
             self.i += 1;

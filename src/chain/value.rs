@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::canonical;
+use super::parse::{self, JsonError};
 
 /// A JSON value as `acttrace-chain/1` sees it.
 ///
@@ -262,6 +263,26 @@ impl<K: Into<String>, V: Into<Value>> FromIterator<(K, V)> for Map {
 }
 
 impl Value {
+    /// Parses JSON text the way the reference's Python `json.loads` reads it: integers of any
+    /// size stay exact, `1` and `1.0` stay distinct, bare `NaN` / `Infinity` / `-Infinity` are
+    /// accepted, and the last of duplicate keys wins. Lone UTF-16 surrogate escapes and nesting
+    /// deeper than 1000 levels are refused.
+    ///
+    /// ```
+    /// use acttrace::chain::Value;
+    ///
+    /// let v = Value::parse(r#"{"n": 18446744073709551616, "f": 1E2, "x": NaN}"#).unwrap();
+    /// assert_eq!(v.to_canonical(), r#"{"f":100.0,"n":18446744073709551616,"x":NaN}"#);
+    /// assert!(Value::parse(r#""\ud800""#).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`JsonError`] saying what is wrong and where.
+    pub fn parse(text: &str) -> Result<Self, JsonError> {
+        parse::parse(text).map(|node| node.to_value())
+    }
+
     /// The canonical form hashed by the chain: Python's
     /// `json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`.
     pub fn to_canonical(&self) -> String {

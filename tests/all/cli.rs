@@ -1,0 +1,148 @@
+//! The `acttrace` binary against the reference's verdicts, exit codes and key sources.
+
+use std::process::Command;
+
+use crate::support::{Scratch, vectors_dir};
+use crate::vectors::{checks, expected_prefix, vector_path};
+
+fn acttrace() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_acttrace"));
+    cmd.env_remove("ACTTRACE_KEY");
+    cmd
+}
+
+#[test]
+fn verify_prints_the_reference_detail_and_exit_code() {
+    let scratch = Scratch::new("cli-vectors");
+    let mut failures = Vec::new();
+    for c in checks() {
+        let path = vector_path(&c.file, &scratch);
+        let mut cmd = acttrace();
+        cmd.current_dir(vectors_dir()).arg("verify");
+        if c.file.ends_with("t_directory.jsonl") {
+            cmd.arg(&path);
+        } else {
+            cmd.arg(&c.file);
+        }
+        if let Some(k) = c.args["key"].as_str() {
+            cmd.args(["--key", k]);
+        }
+        if let Some(h) = c.args["expected_head"].as_str() {
+            cmd.args(["--expect-head", h]);
+        }
+        if let Some(n) = c.args["expect_entries"].as_u64() {
+            cmd.args(["--expect-entries", &n.to_string()]);
+        }
+        let out = cmd.output().expect("run acttrace");
+        let stdout = String::from_utf8_lossy(&out.stdout).trim_end().to_owned();
+        let rc = i64::from(out.status.code().unwrap_or(-1));
+        // Ours: 0 ok, 1 failed verification, 2 when the file cannot be read at all.
+        let unreadable = c.file.contains("does_not_exist") || c.file.contains("t_directory");
+        let want_rc = if unreadable { 2 } else { c.cli_rc };
+        let detail_ok = match expected_prefix(&c) {
+            Some(want) if c.exact => stdout == want,
+            Some(want) => unreadable || stdout.starts_with(&want),
+            None => !stdout.starts_with("ok"),
+        };
+        if rc != want_rc || !detail_ok {
+            failures.push(format!(
+                "{} {}: rc {rc} (want {want_rc}): {stdout}",
+                c.file, c.args
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn key_from_file_and_environment() {
+    let scratch = Scratch::new("cli-keys");
+    let key_file = scratch.join("key");
+    std::fs::write(&key_file, "test-signing-key-01\n").expect("write key");
+    let signed = vectors_dir().join("valid/v_basic_signed.jsonl");
+
+    let out = acttrace()
+        .arg("verify")
+        .arg(&signed)
+        .arg("--key-file")
+        .arg(&key_file)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(signatures verified)"));
+
+    let out = acttrace()
+        .arg("verify")
+        .arg(&signed)
+        .env("ACTTRACE_KEY", "wrong-key")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "bad signature at seq 0"
+    );
+
+    let out = acttrace()
+        .arg("verify")
+        .arg(&signed)
+        .env("ACTTRACE_KEY", "test-signing-key-01")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+
+    // A missing key file is a usage problem, not a verdict.
+    let out = acttrace()
+        .arg("verify")
+        .arg(&signed)
+        .arg("--key-file")
+        .arg(scratch.join("nope"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read key file"));
+}
+
+#[test]
+fn json_output_and_usage_errors() {
+    let basic = vectors_dir().join("tampered/t_edit_payload.jsonl");
+    let out = acttrace()
+        .arg("verify")
+        .arg(&basic)
+        .arg("--json")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["class"], "hash_mismatch");
+    assert_eq!(v["detail"], "tampered entry at seq 2: hash mismatch");
+    assert_eq!(v["entries"], 2);
+
+    let out = acttrace().arg("verify").output().expect("run");
+    assert_eq!(out.status.code(), Some(2), "missing path is a usage error");
+    let out = acttrace()
+        .args(["verify", "x", "--expect-entries", "many"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let out = acttrace()
+        .args(["verify", "x", "--key", "a", "--key-file", "b"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "--key and --key-file conflict");
+
+    let out = acttrace().arg("--help").output().expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verify"));
+    let out = acttrace().args(["verify", "--help"]).output().expect("run");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("--expect-head") && help.contains("ACTTRACE_KEY"),
+        "{help}"
+    );
+}

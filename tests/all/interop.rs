@@ -1,0 +1,1 @@
+//! Both directions against the Python reference.

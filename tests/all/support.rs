@@ -1,0 +1,143 @@
+//! Shared helpers: scratch directories, the shared vectors, the Python reference.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A scratch directory under Cargo's per-target temp dir, removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `../shared/vectors`, the reference's files and verdicts (or `$ACTTRACE_VECTORS`).
+pub fn vectors_dir() -> PathBuf {
+    let dir = std::env::var_os("ACTTRACE_VECTORS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors"),
+        PathBuf::from,
+    );
+    assert!(
+        dir.join("MANIFEST.json").is_file(),
+        "shared vectors not found at {}; set ACTTRACE_VECTORS",
+        dir.display()
+    );
+    dir
+}
+
+pub fn manifest() -> serde_json::Value {
+    let text = std::fs::read_to_string(vectors_dir().join("MANIFEST.json")).expect("read manifest");
+    serde_json::from_str(&text).expect("parse manifest")
+}
+
+/// The reference implementation's version the interop tests pin.
+pub const REFERENCE: &str = "cendor-acttrace==1.14.0";
+
+/// The Python of a venv holding the reference implementation: `$ACTTRACE_PYREF_PYTHON`, or
+/// `target/pyref` (created on first use with `python3 -m venv` and pip).
+pub fn reference_python() -> PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        if let Some(p) = std::env::var_os("ACTTRACE_PYREF_PYTHON") {
+            return PathBuf::from(p);
+        }
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyref");
+        let py = venv.join("bin/python");
+        let ready = Command::new(&py)
+            .args(["-c", "import cendor.acttrace"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ready {
+            run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+            run(Command::new(&py).args(["-m", "pip", "install", "--quiet", REFERENCE]));
+        }
+        py
+    })
+    .clone()
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs the reference's `verify()`; returns `(ok, detail)`.
+pub fn reference_verify(
+    path: &Path,
+    key: Option<&str>,
+    expected_head: Option<&str>,
+) -> (bool, String) {
+    let script = r#"
+import json, sys
+from cendor.acttrace import verify
+args = json.loads(sys.argv[2])
+ok, detail = verify(sys.argv[1], **args)
+print(json.dumps([ok, detail]))
+"#;
+    let mut args = serde_json::Map::new();
+    if let Some(k) = key {
+        args.insert("key".into(), k.into());
+    }
+    if let Some(h) = expected_head {
+        args.insert("expected_head".into(), h.into());
+    }
+    let out = Command::new(reference_python())
+        .args(["-c", script])
+        .arg(path)
+        .arg(serde_json::Value::Object(args).to_string())
+        .output()
+        .expect("run reference verify");
+    assert!(
+        out.status.success(),
+        "reference verify crashed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, detail): (bool, String) =
+        serde_json::from_slice(&out.stdout).expect("reference verify output");
+    (ok, detail)
+}
+
+/// Runs a Python snippet in the reference's venv, failing the test if it fails.
+pub fn reference_run(script: &str, args: &[&str]) -> String {
+    let out = Command::new(reference_python())
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .expect("run reference script");
+    assert!(
+        out.status.success(),
+        "reference script failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,1 @@
+//! The writer: layout, concurrency, resume, repair and refusals.
