@@ -462,6 +462,9 @@ impl Writer {
             }
         }
         let result = self.final_sync();
+        // Close the file, releasing its lock, before telling anyone we are done: a caller
+        // that reopens right after `shutdown` must find it free.
+        drop(self);
         for reply in shutdown_replies {
             let _ = reply.send(result.clone());
         }

@@ -55,8 +55,8 @@ pub fn manifest() -> serde_json::Value {
     serde_json::from_str(&text).expect("parse manifest")
 }
 
-/// The reference implementation's version the interop tests pin.
-pub const REFERENCE: &str = "cendor-acttrace==1.14.0";
+/// The reference implementation the interop tests pin (the versions the vectors were made with).
+pub const REFERENCE: [&str; 2] = ["cendor-acttrace==1.14.0", "cendor-core==1.21.0"];
 
 /// The Python of a venv holding the reference implementation: `$ACTTRACE_PYREF_PYTHON`, or
 /// `target/pyref` (created on first use with `python3 -m venv` and pip).
@@ -74,7 +74,9 @@ pub fn reference_python() -> PathBuf {
             .is_ok_and(|o| o.status.success());
         if !ready {
             run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-            run(Command::new(&py).args(["-m", "pip", "install", "--quiet", REFERENCE]));
+            run(Command::new(&py)
+                .args(["-m", "pip", "install", "--quiet"])
+                .args(REFERENCE));
         }
         py
     })

@@ -1,1 +1,590 @@
-//! The writer: layout, concurrency, resume, repair and refusals.
+//! The writer: layout, concurrency, resume, repair and refusals, on real files.
+
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use acttrace::chain::{
+    AuditLog, DecisionId, Durability, Entry, Error, Map, OnCorrupt, PolicyFlag, Recovery,
+    SigningKey, SteppingClock, Value, VerifyOptions, verify_path,
+};
+
+use crate::support::{Scratch, vectors_dir};
+
+/// 2026-01-01T00:00:00+00:00, the reference vectors' clock origin.
+const T0: u64 = 1_767_225_600;
+
+fn reference_clock(step_index: u64) -> SteppingClock {
+    SteppingClock::new(
+        UNIX_EPOCH + Duration::from_secs(T0) + Duration::from_micros(1001 * step_index),
+        Duration::from_micros(1001),
+    )
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .expect("read log")
+        .lines()
+        .map(|l| Value::parse(l).expect("line parses"))
+        .collect()
+}
+
+fn kinds(path: &Path) -> Vec<String> {
+    lines(path)
+        .iter()
+        .map(|v| {
+            v.get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+fn map(pairs: &[(&str, Value)]) -> Map {
+    pairs.iter().cloned().collect()
+}
+
+fn assert_verifies(path: &Path, opts: &VerifyOptions) -> u64 {
+    let report = verify_path(path, opts);
+    assert!(report.is_ok(), "{}: {report}", path.display());
+    report.entries()
+}
+
+/// Appends v_basic's entries 1..=10 the way the reference's script made them.
+async fn append_v_basic_body(log: &AuditLog) {
+    let d1: DecisionId = "acc00000000000000000000000000001".parse().unwrap();
+    let d2: DecisionId = "acc00000000000000000000000000002".parse().unwrap();
+    let input = Value::from(map(&[
+        ("applicant", "A-17".into()),
+        ("amount", 25000.into()),
+    ]));
+    let entries = vec![
+        Entry::decision(&d1, input, "scoring-agent"),
+        Entry::decision_record(
+            &d1,
+            map(&[
+                ("model", "gpt-4o".into()),
+                ("prompt_id", "p-3".into()),
+                ("score", 0.82.into()),
+                ("features", vec!["income", "tenure"].into()),
+            ]),
+        ),
+        Entry::policy_flag(
+            PolicyFlag::new("score near threshold")
+                .decision(&d1)
+                .severity("info")
+                .data("borderline"),
+        ),
+        Entry::human_oversight(&d1, "reviewer-42", "approved", "checked income docs"),
+        Entry::decision_end(&d1, Map::new()),
+        Entry::decision(&d2, "second case", "agent"),
+        Entry::decision_record(
+            &d2,
+            map(&[
+                ("outcome", "rejected".into()),
+                ("reasons", map(&[("dti", 0.61.into())]).into()),
+            ]),
+        ),
+        Entry::human_oversight(&d2, "reviewer-7", "overridden", ""),
+        Entry::decision_end(&d2, Map::new()),
+        Entry::policy_flag(
+            PolicyFlag::new("manual policy flag")
+                .action("blocked")
+                .severity("critical")
+                .data(vec!["credit_card"])
+                .field("ticket", "T-1"),
+        ),
+    ];
+    for e in entries {
+        log.append(e).await.expect("append");
+    }
+}
+
+/// Continuing the reference's own first line with the same entries must give its file back,
+/// byte for byte: same layout, same canonical hashing, same timestamps, same signatures.
+#[tokio::test]
+async fn resumed_chain_is_byte_identical_to_the_reference() {
+    for (name, key) in [
+        ("v_basic.jsonl", None),
+        ("v_basic_signed.jsonl", Some("test-signing-key-01")),
+    ] {
+        let scratch = Scratch::new("bytes");
+        let want = std::fs::read_to_string(vectors_dir().join("valid").join(name)).unwrap();
+        let path = scratch.join(name);
+        std::fs::write(&path, want.lines().next().unwrap().to_owned() + "\n").unwrap();
+
+        let mut b = AuditLog::builder("ignored-on-resume").clock(reference_clock(1));
+        if let Some(k) = key {
+            b = b.signing_key(k);
+        }
+        let log = b.open(&path).await.expect("open");
+        assert_eq!(log.recovery(), None);
+        append_v_basic_body(&log).await;
+        let head = log.head();
+        log.shutdown().await.unwrap();
+
+        let got = std::fs::read_to_string(&path).unwrap();
+        for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+            assert_eq!(g, w, "{name} line {}", i + 1);
+        }
+        assert_eq!(got, want, "{name}");
+        assert_eq!(head.entries, 11);
+        assert_eq!(
+            head.hash,
+            "fed54f4c6a8e6fcfb6034d70c976dfd14cce9e08d14f6727e9ff28a981f31cd9"
+        );
+    }
+}
+
+#[tokio::test]
+async fn new_chain_opens_with_audit_open_in_reference_layout() {
+    let scratch = Scratch::new("open");
+    let path = scratch.join("nested/dir/audit.jsonl");
+    let log = AuditLog::builder("loan-approval")
+        .risk_tier("high")
+        .clock(reference_clock(0))
+        .open(&path)
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let want_prefix = format!(
+        "{{\"seq\": 0, \"ts\": \"2026-01-01T00:00:00+00:00\", \"type\": \"audit_open\", \"payload\": \
+         {{\"system\": \"loan-approval\", \"risk_tier\": \"high\", \"format\": \"acttrace-chain/1\", \
+         \"producer\": \"acttrace-rs/{}\"}}, \"prev_hash\": \"{}\", \"hash\": \"",
+        env!("CARGO_PKG_VERSION"),
+        "0".repeat(64)
+    );
+    assert!(text.starts_with(&want_prefix), "{text}");
+    assert!(text.ends_with("\", \"sig\": \"\"}\n"), "{text}");
+    assert_eq!(assert_verifies(&path, &VerifyOptions::new()), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_get_unique_contiguous_seqs() {
+    let scratch = Scratch::new("concurrent");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::builder("concurrency")
+        .signing_key("k")
+        .capacity(64)
+        .open(&path)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for t in 0..64u64 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..100u64 {
+                let e = Entry::new("probe", map(&[("task", t.into()), ("i", i.into())]));
+                seqs.push(log.append(e).await.expect("append").seq);
+            }
+            seqs
+        }));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        let mine = t.await.unwrap();
+        // One task's appends land in the order it made them.
+        assert!(mine.windows(2).all(|w| w[0] < w[1]));
+        seqs.extend(mine);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=6400).collect::<Vec<u64>>());
+    let head = log.head();
+    log.shutdown().await.unwrap();
+    let opts = VerifyOptions::new()
+        .key(SigningKey::from("k"))
+        .expected_head(head.hash)
+        .expected_entries(6401);
+    assert_eq!(assert_verifies(&path, &opts), 6401);
+}
+
+#[tokio::test]
+async fn reopen_continues_the_chain_without_a_second_audit_open() {
+    let scratch = Scratch::new("resume");
+    let path = scratch.join("audit.jsonl");
+    for round in 0..3 {
+        let log = AuditLog::open("resume", &path).await.unwrap();
+        assert_eq!(log.head().entries, round * 2 + 1);
+        let id = DecisionId::random();
+        log.append(Entry::decision(&id, "x", "agent"))
+            .await
+            .unwrap();
+        let r = log
+            .append(Entry::decision_end(&id, Map::new()))
+            .await
+            .unwrap();
+        assert_eq!(r.seq, round * 2 + 2);
+        log.shutdown().await.unwrap();
+    }
+    assert_eq!(
+        assert_verifies(&path, &VerifyOptions::new().expected_entries(7)),
+        7
+    );
+    assert_eq!(
+        kinds(&path).iter().filter(|k| *k == "audit_open").count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn torn_last_line_is_cut_reported_and_recorded() {
+    let scratch = Scratch::new("torn");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("torn", &path).await.unwrap();
+    log.append(Entry::new("probe", Map::new())).await.unwrap();
+    let before = log.head();
+    log.shutdown().await.unwrap();
+
+    // A crash mid-write leaves half a line.
+    let torn = b"{\"seq\": 2, \"ts\": \"2026-01-01T00:00:00+00:00\", \"type\": \"pro";
+    let mut bytes = std::fs::read(&path).unwrap();
+    let good = bytes.clone();
+    bytes.extend_from_slice(torn);
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(!verify_path(&path, &VerifyOptions::new()).is_ok());
+
+    let log = AuditLog::open("torn", &path).await.unwrap();
+    match log.recovery() {
+        Some(Recovery::TornTail {
+            bytes_removed,
+            sha256,
+        }) => {
+            assert_eq!(*bytes_removed, torn.len() as u64);
+            assert_eq!(sha256.len(), 64);
+        }
+        other => panic!("expected a torn-tail recovery, got {other:?}"),
+    }
+    log.append(Entry::new("after", Map::new())).await.unwrap();
+    log.shutdown().await.unwrap();
+
+    let after = std::fs::read(&path).unwrap();
+    assert!(after.starts_with(&good), "the verified prefix is untouched");
+    assert_eq!(kinds(&path), ["audit_open", "probe", "recovery", "after"]);
+    let rec = &lines(&path)[2];
+    assert_eq!(
+        rec.get("prev_hash").and_then(Value::as_str),
+        Some(before.hash.as_str())
+    );
+    assert_eq!(
+        rec.get("payload")
+            .and_then(|p| p.get("reason"))
+            .and_then(Value::as_str),
+        Some("torn_tail")
+    );
+    assert_verifies(&path, &VerifyOptions::new().expected_entries(4));
+}
+
+#[tokio::test]
+async fn whole_last_entry_without_its_line_break_is_kept() {
+    let scratch = Scratch::new("nolf");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("nolf", &path).await.unwrap();
+    log.append(Entry::new("probe", Map::new())).await.unwrap();
+    log.shutdown().await.unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes.pop(), Some(b'\n'));
+    std::fs::write(&path, &bytes).unwrap();
+
+    let log = AuditLog::open("nolf", &path).await.unwrap();
+    assert_eq!(log.recovery(), None);
+    assert_eq!(log.head().entries, 2);
+    log.append(Entry::new("after", Map::new())).await.unwrap();
+    log.shutdown().await.unwrap();
+    assert_eq!(kinds(&path), ["audit_open", "probe", "after"]);
+    assert_verifies(&path, &VerifyOptions::new().expected_entries(3));
+}
+
+#[tokio::test]
+async fn a_chain_that_does_not_verify_is_refused_or_set_aside() {
+    let scratch = Scratch::new("corrupt");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("corrupt", &path).await.unwrap();
+    for i in 0..3 {
+        log.append(Entry::new("probe", map(&[("i", i.into())])))
+            .await
+            .unwrap();
+    }
+    log.shutdown().await.unwrap();
+    let tampered = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("\"i\": 1", "\"i\": 7");
+    std::fs::write(&path, &tampered).unwrap();
+
+    match AuditLog::open("corrupt", &path).await {
+        Err(Error::Corrupt { detail, .. }) => {
+            assert_eq!(detail, "tampered entry at seq 2: hash mismatch");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        tampered,
+        "refusal leaves the file as it was"
+    );
+
+    let log = AuditLog::builder("corrupt")
+        .on_corrupt(OnCorrupt::StartNewChain)
+        .open(&path)
+        .await
+        .unwrap();
+    let previous = match log.recovery() {
+        Some(Recovery::NewChain { previous, detail }) => {
+            assert!(detail.contains("hash mismatch"));
+            previous.clone()
+        }
+        other => panic!("expected NewChain, got {other:?}"),
+    };
+    log.shutdown().await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&previous).unwrap(),
+        tampered,
+        "the rejected chain is kept"
+    );
+    assert_eq!(kinds(&path), ["audit_open", "recovery"]);
+    assert_verifies(&path, &VerifyOptions::new());
+}
+
+#[tokio::test]
+async fn keys_must_fit_the_log() {
+    let scratch = Scratch::new("keys");
+    let signed = scratch.join("signed.jsonl");
+    let log = AuditLog::builder("keys")
+        .signing_key("right")
+        .open(&signed)
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+    assert!(matches!(
+        AuditLog::open("keys", &signed).await,
+        Err(Error::KeyRequired { .. })
+    ));
+    assert!(matches!(
+        AuditLog::builder("keys")
+            .signing_key("wrong")
+            .open(&signed)
+            .await,
+        Err(Error::WrongKey { .. })
+    ));
+    let log = AuditLog::builder("keys")
+        .signing_key("right")
+        .open(&signed)
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+
+    let unsigned = scratch.join("unsigned.jsonl");
+    AuditLog::open("keys", &unsigned)
+        .await
+        .unwrap()
+        .shutdown()
+        .await
+        .unwrap();
+    assert!(matches!(
+        AuditLog::builder("keys")
+            .signing_key("right")
+            .open(&unsigned)
+            .await,
+        Err(Error::UnexpectedKey { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_second_writer_is_locked_out() {
+    let scratch = Scratch::new("lock");
+    let path = scratch.join("audit.jsonl");
+    let first = AuditLog::open("lock", &path).await.unwrap();
+    assert!(matches!(
+        AuditLog::open("lock", &path).await,
+        Err(Error::Locked { .. })
+    ));
+    first.shutdown().await.unwrap();
+    // Released on shutdown: a restart resumes.
+    AuditLog::open("lock", &path)
+        .await
+        .unwrap()
+        .shutdown()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_evidence_pack_is_not_a_log() {
+    let scratch = Scratch::new("pack");
+    let path = scratch.join("pack.jsonl");
+    std::fs::copy(
+        vectors_dir().join("export/x_eu_ai_act_unsigned.jsonl"),
+        &path,
+    )
+    .unwrap();
+    assert!(matches!(
+        AuditLog::open("pack", &path).await,
+        Err(Error::NotALog { .. })
+    ));
+}
+
+#[tokio::test]
+async fn appends_after_shutdown_fail_cleanly() {
+    let scratch = Scratch::new("closed");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("closed", &path).await.unwrap();
+    let other = log.clone();
+    log.shutdown().await.unwrap();
+    assert!(matches!(
+        other.append(Entry::new("late", Map::new())).await,
+        Err(Error::WriterClosed)
+    ));
+    assert!(!other.try_record(Entry::new("late", Map::new())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_durability_setting_writes_a_verifying_chain() {
+    for durability in [Durability::None, Durability::Flush, Durability::Fsync] {
+        let scratch = Scratch::new("durability");
+        let path = scratch.join("audit.jsonl");
+        let log = AuditLog::builder("d")
+            .durability(durability)
+            .open(&path)
+            .await
+            .unwrap();
+        for i in 0..200 {
+            log.append(Entry::new("probe", map(&[("i", i.into())])))
+                .await
+                .unwrap();
+        }
+        log.sync().await.unwrap();
+        // After sync the file holds everything, whatever the setting.
+        assert_verifies(&path, &VerifyOptions::new().expected_entries(201));
+        log.shutdown().await.unwrap();
+    }
+}
+
+/// Entries that cannot be queued are never lost silently: a `gap` entry counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_overflow_is_recorded_as_a_gap() {
+    let scratch = Scratch::new("gap");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::builder("gap")
+        .capacity(1)
+        .open(&path)
+        .await
+        .unwrap();
+    let (mut queued, mut refused) = (0u64, 0u64);
+    for i in 0..5000u64 {
+        if log.try_record(Entry::new("probe", map(&[("i", i.into())]))) {
+            queued += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "a one-slot queue must overflow");
+    log.append(Entry::new("after", Map::new())).await.unwrap();
+    log.shutdown().await.unwrap();
+
+    let all = lines(&path);
+    let probes = all
+        .iter()
+        .filter(|v| v.get("type").and_then(Value::as_str) == Some("probe"))
+        .count();
+    let dropped: u64 = all
+        .iter()
+        .filter(|v| v.get("type").and_then(Value::as_str) == Some("gap"))
+        .filter_map(|v| {
+            v.get("payload")
+                .and_then(|p| p.get("dropped"))
+                .and_then(Value::as_u64)
+        })
+        .sum();
+    assert_eq!(probes as u64, queued);
+    assert_eq!(dropped, refused);
+    assert_verifies(&path, &VerifyOptions::new());
+}
+
+/// Mounts a small tmpfs (root only, as in CI) and unmounts it when dropped.
+struct SmallFs(std::path::PathBuf);
+
+impl SmallFs {
+    fn mount(at: &Path, size: &str) -> Self {
+        std::fs::create_dir_all(at).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a size-limited tmpfs and needs root: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self(at.to_owned())
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Fills the filesystem holding `dir` with a file, returning its path.
+fn fill(dir: &Path) -> std::path::PathBuf {
+    use std::io::Write as _;
+    let filler = dir.join("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let chunk = vec![0u8; 4096];
+    while f.write_all(&chunk).is_ok() {}
+    while f.write_all(&chunk[..1]).is_ok() {}
+    filler
+}
+
+#[tokio::test]
+async fn disk_full_fails_the_append_and_keeps_the_head() {
+    let scratch = Scratch::new("enospc");
+    let mnt = scratch.join("mnt");
+    let _fs = SmallFs::mount(&mnt, "256k");
+    let path = mnt.join("audit.jsonl");
+    let log = AuditLog::builder("enospc")
+        .signing_key("k")
+        .open(&path)
+        .await
+        .unwrap();
+    log.append(Entry::new("before", Map::new())).await.unwrap();
+    let head = log.head();
+    let len = std::fs::metadata(&path).unwrap().len();
+
+    let filler = fill(&mnt);
+    let big = "x".repeat(64 * 1024);
+    let err = log
+        .append(Entry::new("lost", map(&[("blob", big.as_str().into())])))
+        .await
+        .expect_err("a full disk must fail the append");
+    match &err {
+        Error::Write(e) => assert_eq!(e.raw_os_error(), Some(28), "ENOSPC: {e}"),
+        other => panic!("expected a write error, got {other:?}"),
+    }
+    assert_eq!(log.head(), head, "a failed write does not move the head");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        len,
+        "no partial line is left"
+    );
+
+    std::fs::remove_file(filler).unwrap();
+    let r = log.append(Entry::new("after", Map::new())).await.unwrap();
+    assert_eq!(r.seq, 2, "the failed entry's seq is reused: no hole");
+    log.shutdown().await.unwrap();
+
+    assert_eq!(kinds(&path), ["audit_open", "before", "after"]);
+    assert_eq!(
+        lines(&path)[2].get("prev_hash").and_then(Value::as_str),
+        Some(head.hash.as_str()),
+        "the next entry links to the last entry on disk"
+    );
+    assert_verifies(
+        &path,
+        &VerifyOptions::new()
+            .key(SigningKey::from("k"))
+            .expected_entries(3),
+    );
+}
