@@ -1,2 +1,187 @@
-//! Placeholder replaced by the benchmark harness below in a later commit.
-fn main() {}
+//! Chain benchmarks: verification speed and durable append throughput.
+//!
+//! ```text
+//! cargo bench --bench chain -- [--entries N] [--tasks T] [--dir DIR]
+//! ```
+//!
+//! Writes `DIR/verify.jsonl` (N realistic entries), verifies it with the library (best of 3),
+//! then appends N entries with fsync-per-batch durability from T concurrent tasks into a fresh
+//! log. `benches/compare.sh` runs this and times the Python reference on the same file.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use acttrace::chain::{
+    AuditLog, DecisionId, Durability, Entry, LlmCall, Map, Usage, Value, VerifyOptions, verify_path,
+};
+
+struct Args {
+    entries: u64,
+    tasks: u64,
+    dir: PathBuf,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        entries: 100_000,
+        tasks: 64,
+        dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--entries" => a.entries = value().parse().unwrap_or(a.entries),
+            "--tasks" => a.tasks = value().parse().unwrap_or(a.tasks),
+            "--dir" => a.dir = PathBuf::from(value()),
+            _ => {} // `cargo bench` passes `--bench`
+        }
+    }
+    a
+}
+
+/// The n-th entry of a realistic decision: open, model call, record, end.
+fn entry(n: u64, id: &DecisionId) -> Entry {
+    match n % 4 {
+        0 => {
+            let mut input = Map::new();
+            input.insert("applicant", format!("A-{n}"));
+            input.insert("amount", 25_000 + n % 1000);
+            input.insert(
+                "digest",
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            );
+            Entry::decision(id, input, "scoring-agent")
+        }
+        1 => Entry::llm_call(
+            LlmCall::new("openai", "gpt-4o")
+                .decision(Some(id))
+                .usage(Usage::new(1200 + n % 100, 300))
+                .cost("0.004750000 USD")
+                .latency_ms(412.25)
+                .field("status", 200)
+                .field("streamed", false),
+        ),
+        2 => {
+            let mut fields = Map::new();
+            fields.insert("outcome", if n % 8 == 2 { "approved" } else { "declined" });
+            fields.insert("score", 0.82);
+            fields.insert("features", Value::from(vec!["income", "tenure", "dti"]));
+            Entry::decision_record(id, fields)
+        }
+        _ => {
+            let mut fields = Map::new();
+            fields.insert("status", 200);
+            fields.insert("latency_ms", 431.5);
+            Entry::decision_end(id, fields)
+        }
+    }
+}
+
+fn rate(n: u64, d: Duration) -> String {
+    format!("{:.0}", n as f64 / d.as_secs_f64())
+}
+
+async fn generate(path: &Path, entries: u64) {
+    let _ = std::fs::remove_file(path);
+    let log = AuditLog::builder("bench")
+        .risk_tier("high")
+        .durability(Durability::None)
+        .open(path)
+        .await
+        .expect("open");
+    let mut id = DecisionId::random();
+    for n in 1..entries {
+        if n % 4 == 0 {
+            id = DecisionId::random();
+        }
+        log.append(entry(n, &id)).await.expect("append");
+    }
+    log.shutdown().await.expect("shutdown");
+}
+
+async fn append_concurrently(path: &Path, entries: u64, tasks: u64) -> Duration {
+    let _ = std::fs::remove_file(path);
+    let log = AuditLog::builder("bench")
+        .durability(Durability::Fsync)
+        .open(path)
+        .await
+        .expect("open");
+    let per_task = entries / tasks;
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for t in 0..tasks {
+        let log = log.clone();
+        handles.push(tokio::spawn(async move {
+            let mut id = DecisionId::random();
+            for i in 0..per_task {
+                if i % 4 == 0 {
+                    id = DecisionId::random();
+                }
+                log.append(entry(t * per_task + i, &id))
+                    .await
+                    .expect("append");
+            }
+        }));
+    }
+    for h in handles {
+        h.await.expect("task");
+    }
+    let took = start.elapsed();
+    log.shutdown().await.expect("shutdown");
+    let report = verify_path(
+        path,
+        &VerifyOptions::new().expected_entries(per_task * tasks + 1),
+    );
+    assert!(report.is_ok(), "{report}");
+    took
+}
+
+fn main() {
+    let a = args();
+    std::fs::create_dir_all(&a.dir).expect("bench dir");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    let file = a.dir.join("verify.jsonl");
+    rt.block_on(generate(&file, a.entries));
+    let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "file: {} entries, {:.1} MB, {}",
+        a.entries,
+        size as f64 / 1e6,
+        file.display()
+    );
+
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let report = verify_path(&file, &VerifyOptions::new().expected_entries(a.entries));
+        best = best.min(start.elapsed());
+        assert!(report.is_ok(), "{report}");
+    }
+    println!(
+        "verify (library, 1 thread): {:.3} s, {} entries/s, {:.0} MB/s (best of 3)",
+        best.as_secs_f64(),
+        rate(a.entries, best),
+        size as f64 / 1e6 / best.as_secs_f64()
+    );
+
+    let appended = a.entries / a.tasks * a.tasks;
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        best = best.min(rt.block_on(append_concurrently(
+            &a.dir.join("append.jsonl"),
+            appended,
+            a.tasks,
+        )));
+    }
+    println!(
+        "append (fsync per batch, {} tasks): {appended} entries in {:.3} s, {} entries/s (best of 3)",
+        a.tasks,
+        best.as_secs_f64(),
+        rate(appended, best)
+    );
+}

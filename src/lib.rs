@@ -41,6 +41,11 @@
 
 pub mod chain;
 
+/// The README's code blocks, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 #[doc(inline)]
 pub use chain::{AuditLog, Entry};
 

@@ -182,29 +182,71 @@ pub(crate) fn write_node(out: &mut String, node: &Node<'_>) {
             }
             out.push(']');
         }
-        Node::Object(pairs) => {
-            let keys: Vec<_> = pairs.iter().map(|(k, _)| k.decode()).collect();
-            let mut order: Vec<usize> = (0..pairs.len()).collect();
-            // Stable: among equal keys the original order stays, so the last one of a run is
-            // the value Python keeps.
-            order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-            out.push('{');
-            let mut first = true;
-            for (i, &at) in order.iter().enumerate() {
-                if order.get(i + 1).is_some_and(|&next| keys[next] == keys[at]) {
-                    continue;
-                }
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                write_str(out, &keys[at]);
-                out.push(':');
-                write_node(out, &pairs[at].1);
-            }
-            out.push('}');
-        }
+        Node::Object(pairs) => write_node_object(out, pairs),
     }
+}
+
+fn write_node_object(out: &mut String, pairs: &[(JStr<'_>, Node<'_>)]) {
+    if pairs.iter().all(|(k, _)| k.is_plain()) {
+        // The common case: sort the raw key text, no decoding, no allocation for small objects.
+        let mut small = [0u16; 32];
+        let mut large = Vec::new();
+        let order: &mut [u16] = if pairs.len() <= small.len() {
+            &mut small[..pairs.len()]
+        } else if pairs.len() <= usize::from(u16::MAX) {
+            large.extend(0..pairs.len() as u16);
+            &mut large
+        } else {
+            return write_node_object_decoded(out, pairs);
+        };
+        for (i, slot) in order.iter_mut().enumerate() {
+            *slot = i as u16;
+        }
+        order.sort_by(|&a, &b| {
+            pairs[usize::from(a)]
+                .0
+                .raw()
+                .cmp(pairs[usize::from(b)].0.raw())
+        });
+        write_sorted(out, pairs, order.iter().map(|&i| usize::from(i)), |i| {
+            pairs[i].0.raw()
+        });
+    } else {
+        write_node_object_decoded(out, pairs);
+    }
+}
+
+fn write_node_object_decoded(out: &mut String, pairs: &[(JStr<'_>, Node<'_>)]) {
+    let keys: Vec<_> = pairs.iter().map(|(k, _)| k.decode()).collect();
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+    write_sorted(out, pairs, order.into_iter(), |i| &keys[i]);
+}
+
+/// Writes members in the given key order. The sort is stable, so among equal keys the file's
+/// order stays and the last one of a run is the value Python keeps.
+fn write_sorted<'k>(
+    out: &mut String,
+    pairs: &[(JStr<'_>, Node<'_>)],
+    order: impl Iterator<Item = usize>,
+    key: impl Fn(usize) -> &'k str,
+) {
+    out.push('{');
+    let mut order = order.peekable();
+    let mut first = true;
+    while let Some(at) = order.next() {
+        if order.peek().is_some_and(|&next| key(next) == key(at)) {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        write_str(out, key(at));
+        out.push(':');
+        write_node(out, &pairs[at].1);
+    }
+    out.push('}');
 }
 
 fn write_jstr(out: &mut String, s: &JStr<'_>) {

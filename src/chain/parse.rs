@@ -24,9 +24,9 @@ pub(crate) enum Node<'a> {
     Int(&'a str),
     Float(f64),
     Str(JStr<'a>),
-    Array(Vec<Node<'a>>),
+    Array(Vec<Self>),
     /// Pairs in file order, duplicates kept.
-    Object(Vec<(JStr<'a>, Node<'a>)>),
+    Object(Vec<(JStr<'a>, Self)>),
 }
 
 /// A string literal's contents as they stand between the quotes.
@@ -44,6 +44,15 @@ impl<'a> JStr<'a> {
 
     pub(crate) fn raw(&self) -> &'a str {
         self.raw
+    }
+
+    /// Whether the string's value is `other`, without decoding a plain literal.
+    pub(crate) fn eq_str(&self, other: &str) -> bool {
+        if self.escaped {
+            self.decode() == other
+        } else {
+            self.raw == other
+        }
     }
 
     /// The string value. The parser validated every escape, so this cannot fail; anything
@@ -101,7 +110,7 @@ impl Node<'_> {
             Node::Object(pairs) => pairs
                 .iter()
                 .rev()
-                .find(|(k, _)| k.decode() == key)
+                .find(|(k, _)| k.eq_str(key))
                 .map(|(_, v)| v),
             _ => None,
         }
@@ -342,19 +351,23 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            match self.b.get(self.i) {
-                None => {
-                    self.i = open;
-                    return Err(self.err("Unterminated string"));
-                }
-                Some(b'"') => break,
-                Some(0x00..=0x1f) => return Err(self.err("Invalid control character")),
-                Some(b'\\') => {
-                    escaped = true;
-                    self.escape()?;
-                }
-                Some(_) => self.i += 1,
+            // Jump to the next quote or backslash; what lies between must hold no control
+            // character (Python's strict mode).
+            let rest = &self.b[self.i..];
+            let Some(n) = memchr::memchr2(b'"', b'\\', rest) else {
+                self.i = open;
+                return Err(self.err("Unterminated string"));
+            };
+            if let Some(c) = rest[..n].iter().position(|&b| b < 0x20) {
+                self.i += c;
+                return Err(self.err("Invalid control character"));
             }
+            self.i += n;
+            if self.b[self.i] == b'"' {
+                break;
+            }
+            escaped = true;
+            self.escape()?;
         }
         let raw = &self.s[start..self.i]; // both ends are ASCII quotes: char boundaries
         self.i += 1;

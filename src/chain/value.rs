@@ -42,7 +42,7 @@ pub enum Value {
     /// A string.
     String(String),
     /// An array.
-    Array(Vec<Value>),
+    Array(Vec<Self>),
     /// An object, keys in insertion order.
     Object(Map),
 }

@@ -624,7 +624,7 @@ impl<R: BufRead> Lines<R> {
             if avail.is_empty() {
                 return Ok((!self.buf.is_empty()).then_some(false));
             }
-            let found = avail.iter().position(|&b| b == b'\n' || b == b'\r');
+            let found = memchr::memchr2(b'\n', b'\r', avail);
             let take = found.unwrap_or(avail.len());
             if self.buf.len() + take > self.cap {
                 return Err(LineError::TooLong);

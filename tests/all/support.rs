@@ -6,10 +6,10 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A scratch directory under Cargo's per-target temp dir, removed when dropped.
-pub struct Scratch(PathBuf);
+pub(crate) struct Scratch(PathBuf);
 
 impl Scratch {
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         static N: AtomicU64 = AtomicU64::new(0);
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "{name}-{}-{}",
@@ -21,11 +21,7 @@ impl Scratch {
         Self(dir)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn join(&self, p: &str) -> PathBuf {
+    pub(crate) fn join(&self, p: &str) -> PathBuf {
         self.0.join(p)
     }
 }
@@ -37,7 +33,7 @@ impl Drop for Scratch {
 }
 
 /// `../shared/vectors`, the reference's files and verdicts (or `$ACTTRACE_VECTORS`).
-pub fn vectors_dir() -> PathBuf {
+pub(crate) fn vectors_dir() -> PathBuf {
     let dir = std::env::var_os("ACTTRACE_VECTORS").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors"),
         PathBuf::from,
@@ -50,17 +46,17 @@ pub fn vectors_dir() -> PathBuf {
     dir
 }
 
-pub fn manifest() -> serde_json::Value {
+pub(crate) fn manifest() -> serde_json::Value {
     let text = std::fs::read_to_string(vectors_dir().join("MANIFEST.json")).expect("read manifest");
     serde_json::from_str(&text).expect("parse manifest")
 }
 
 /// The reference implementation the interop tests pin (the versions the vectors were made with).
-pub const REFERENCE: [&str; 2] = ["cendor-acttrace==1.14.0", "cendor-core==1.21.0"];
+pub(crate) const REFERENCE: [&str; 2] = ["cendor-acttrace==1.14.0", "cendor-core==1.21.0"];
 
 /// The Python of a venv holding the reference implementation: `$ACTTRACE_PYREF_PYTHON`, or
 /// `target/pyref` (created on first use with `python3 -m venv` and pip).
-pub fn reference_python() -> PathBuf {
+pub(crate) fn reference_python() -> PathBuf {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
         if let Some(p) = std::env::var_os("ACTTRACE_PYREF_PYTHON") {
@@ -94,7 +90,7 @@ fn run(cmd: &mut Command) {
 }
 
 /// Runs the reference's `verify()`; returns `(ok, detail)`.
-pub fn reference_verify(
+pub(crate) fn reference_verify(
     path: &Path,
     key: Option<&str>,
     expected_head: Option<&str>,
@@ -130,7 +126,7 @@ print(json.dumps([ok, detail]))
 }
 
 /// Runs a Python snippet in the reference's venv, failing the test if it fails.
-pub fn reference_run(script: &str, args: &[&str]) -> String {
+pub(crate) fn reference_run(script: &str, args: &[&str]) -> String {
     let out = Command::new(reference_python())
         .args(["-c", script])
         .args(args)

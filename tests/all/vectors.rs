@@ -10,18 +10,18 @@ use serde_json::Value as Json;
 use crate::support::{Scratch, manifest, vectors_dir};
 
 /// One `checks[]` item of the manifest, with what we need to compare.
-pub struct Check {
-    pub file: String,
-    pub args: Json,
+pub(crate) struct Check {
+    pub(crate) file: String,
+    pub(crate) args: Json,
     /// `None` where the reference crashed (`raised:*`): we must answer not-ok.
-    pub ok: Option<bool>,
-    pub class: String,
-    pub detail: Option<String>,
-    pub exact: bool,
-    pub cli_rc: i64,
+    pub(crate) ok: Option<bool>,
+    pub(crate) class: String,
+    pub(crate) detail: Option<String>,
+    pub(crate) exact: bool,
+    pub(crate) cli_rc: i64,
 }
 
-pub fn checks() -> Vec<Check> {
+pub(crate) fn checks() -> Vec<Check> {
     let m = manifest();
     let mut out = Vec::new();
     for f in m["files"].as_array().expect("files") {
@@ -45,7 +45,7 @@ pub fn checks() -> Vec<Check> {
     out
 }
 
-pub fn options(args: &Json) -> VerifyOptions {
+pub(crate) fn options(args: &Json) -> VerifyOptions {
     let mut opts = VerifyOptions::new();
     if let Some(k) = args["key"].as_str() {
         opts = opts.key(SigningKey::from(k));
@@ -60,7 +60,7 @@ pub fn options(args: &Json) -> VerifyOptions {
 }
 
 /// Where a vector file is; `tampered/t_directory.jsonl` is a directory the tests make.
-pub fn vector_path(file: &str, scratch: &Scratch) -> PathBuf {
+pub(crate) fn vector_path(file: &str, scratch: &Scratch) -> PathBuf {
     if file.ends_with("t_directory.jsonl") {
         let dir = scratch.join("t_directory.jsonl");
         std::fs::create_dir_all(&dir).expect("mkdir");
@@ -70,7 +70,7 @@ pub fn vector_path(file: &str, scratch: &Scratch) -> PathBuf {
 }
 
 /// The part of the reference's detail that must match: all of it, or up to `"<path>: "`.
-pub fn expected_prefix(c: &Check) -> Option<String> {
+pub(crate) fn expected_prefix(c: &Check) -> Option<String> {
     let detail = c.detail.as_ref()?;
     if c.exact {
         return Some(detail.clone());
