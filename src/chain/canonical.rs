@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use super::parse::{JStr, Node};
+use super::parse::{Node, Tok};
 use super::value::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,35 +85,76 @@ pub(crate) fn write_float(out: &mut String, f: f64) {
         out.push('-');
     }
     // Rust's `{:e}` gives the shortest digits that round-trip, like Python's repr:
-    // `d[.ddd]e[-]x`. Lay them out with Python's rules.
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    // `d[.ddd]e[-]x`. Lay them out with Python's rules. At most 17 digits and a 4-character
+    // exponent: a small stack buffer holds it.
+    let mut sci = StackBuf::default();
+    let _ = write!(sci, "{:e}", f.abs());
+    let sci = sci.as_str();
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let n = digits.len() as i32;
+    let (lead, rest) = mantissa.split_at(1);
+    let rest = rest.strip_prefix('.').unwrap_or("");
+    let n = 1 + rest.len() as i32;
+    let digit = |i: i32| {
+        if i == 0 {
+            lead
+        } else {
+            &rest[(i - 1) as usize..i as usize]
+        }
+    };
     let point = exp + 1; // position of the decimal point relative to the first digit
     if -4 < point && point <= 16 {
         if point <= 0 {
             out.push_str("0.");
             out.extend(std::iter::repeat_n('0', (-point) as usize));
-            out.push_str(&digits);
+            out.push_str(lead);
+            out.push_str(rest);
         } else if point >= n {
-            out.push_str(&digits);
+            out.push_str(lead);
+            out.push_str(rest);
             out.extend(std::iter::repeat_n('0', (point - n) as usize));
             out.push_str(".0");
         } else {
-            out.push_str(&digits[..point as usize]);
+            for i in 0..point {
+                out.push_str(digit(i));
+            }
             out.push('.');
-            out.push_str(&digits[point as usize..]);
+            for i in point..n {
+                out.push_str(digit(i));
+            }
         }
     } else {
-        out.push_str(&digits[..1]);
-        if n > 1 {
+        out.push_str(lead);
+        if !rest.is_empty() {
             out.push('.');
-            out.push_str(&digits[1..]);
+            out.push_str(rest);
         }
         let sign = if exp < 0 { '-' } else { '+' };
         let _ = write!(out, "e{sign}{:02}", exp.unsigned_abs());
+    }
+}
+
+/// A small fixed buffer to format a float's digits into without allocating.
+#[derive(Default)]
+struct StackBuf {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl StackBuf {
+    fn as_str(&self) -> &str {
+        // Only ASCII from `{:e}` is ever written.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("0e0")
+    }
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -163,18 +204,31 @@ pub(crate) fn write_map(out: &mut String, map: &Map, style: Style) {
 }
 
 /// Writes a parsed [`Node`] in canonical form, resolving duplicate keys (the last one wins).
-pub(crate) fn write_node(out: &mut String, node: &Node<'_>) {
-    match node {
-        Node::Null => out.push_str("null"),
-        Node::Bool(true) => out.push_str("true"),
-        Node::Bool(false) => out.push_str("false"),
+pub(crate) fn write_node(out: &mut String, node: Node<'_>) {
+    match node.tok() {
+        Tok::Null => out.push_str("null"),
+        Tok::Bool(true) => out.push_str("true"),
+        Tok::Bool(false) => out.push_str("false"),
         // The parser guarantees JSON integer grammar, where `-0` is the only non-normal form.
-        Node::Int(text) => out.push_str(if *text == "-0" { "0" } else { text }),
-        Node::Float(f) => write_float(out, *f),
-        Node::Str(s) => write_jstr(out, s),
-        Node::Array(items) => {
+        Tok::Int { .. } => {
+            let text = node.int_text().unwrap_or("0");
+            out.push_str(if text == "-0" { "0" } else { text });
+        }
+        Tok::Float(f) => write_float(out, f),
+        Tok::Str { .. } => match node.as_jstr() {
+            // No escapes in the source: the parser rejected raw `"`, `\` and C0 controls, so
+            // the text needs no escaping either.
+            Some(s) if s.is_plain() => {
+                out.push('"');
+                out.push_str(s.raw());
+                out.push('"');
+            }
+            Some(s) => write_str(out, &s.decode()),
+            None => {}
+        },
+        Tok::Array { .. } => {
             out.push('[');
-            for (i, item) in items.iter().enumerate() {
+            for (i, item) in node.items().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -182,83 +236,68 @@ pub(crate) fn write_node(out: &mut String, node: &Node<'_>) {
             }
             out.push(']');
         }
-        Node::Object(pairs) => write_node_object(out, pairs),
+        Tok::Object { .. } => write_node_object(out, node),
     }
 }
 
-fn write_node_object(out: &mut String, pairs: &[(JStr<'_>, Node<'_>)]) {
-    if pairs.iter().all(|(k, _)| k.is_plain()) {
-        // The common case: sort the raw key text, no decoding, no allocation for small objects.
-        let mut small = [0u16; 32];
-        let mut large = Vec::new();
-        let order: &mut [u16] = if pairs.len() <= small.len() {
-            &mut small[..pairs.len()]
-        } else if pairs.len() <= usize::from(u16::MAX) {
-            large.extend(0..pairs.len() as u16);
-            &mut large
-        } else {
-            return write_node_object_decoded(out, pairs);
-        };
-        for (i, slot) in order.iter_mut().enumerate() {
-            *slot = i as u16;
+/// Objects up to this many members are sorted on the stack.
+const SMALL: usize = 16;
+
+fn write_node_object(out: &mut String, node: Node<'_>) {
+    // (raw key, the value's token index): compact, so the stack array is cheap to set up.
+    let mut small: [(&str, usize); SMALL] = [("", 0); SMALL];
+    let mut n = 0;
+    for (k, v) in node.members() {
+        if n == SMALL || !k.is_plain() {
+            return write_node_object_large(out, node);
         }
-        order.sort_by(|&a, &b| {
-            pairs[usize::from(a)]
-                .0
-                .raw()
-                .cmp(pairs[usize::from(b)].0.raw())
-        });
-        write_sorted(out, pairs, order.iter().map(|&i| usize::from(i)), |i| {
-            pairs[i].0.raw()
-        });
-    } else {
-        write_node_object_decoded(out, pairs);
+        small[n] = (k.raw(), v.index());
+        n += 1;
     }
-}
-
-fn write_node_object_decoded(out: &mut String, pairs: &[(JStr<'_>, Node<'_>)]) {
-    let keys: Vec<_> = pairs.iter().map(|(k, _)| k.decode()).collect();
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-    write_sorted(out, pairs, order.into_iter(), |i| &keys[i]);
-}
-
-/// Writes members in the given key order. The sort is stable, so among equal keys the file's
-/// order stays and the last one of a run is the value Python keeps.
-fn write_sorted<'k>(
-    out: &mut String,
-    pairs: &[(JStr<'_>, Node<'_>)],
-    order: impl Iterator<Item = usize>,
-    key: impl Fn(usize) -> &'k str,
-) {
+    let members = &mut small[..n];
+    // Stable: among equal keys the file's order stays, so the last of a run is the value
+    // Python keeps.
+    members.sort_by(|a, b| a.0.cmp(b.0));
     out.push('{');
-    let mut order = order.peekable();
     let mut first = true;
-    while let Some(at) = order.next() {
-        if order.peek().is_some_and(|&next| key(next) == key(at)) {
+    for i in 0..n {
+        if i + 1 < n && members[i + 1].0 == members[i].0 {
             continue;
         }
         if !first {
             out.push(',');
         }
         first = false;
-        write_str(out, key(at));
-        out.push(':');
-        write_node(out, &pairs[at].1);
+        out.push('"');
+        out.push_str(members[i].0);
+        out.push_str("\":");
+        write_node(out, node.at(members[i].1));
     }
     out.push('}');
 }
 
-fn write_jstr(out: &mut String, s: &JStr<'_>) {
-    if s.is_plain() {
-        // No escapes in the source: the parser rejected raw `"`, `\` and C0 controls, so the
-        // text needs no escaping either.
-        out.push('"');
-        out.push_str(s.raw());
-        out.push('"');
-    } else {
-        write_str(out, &s.decode());
+fn write_node_object_large(out: &mut String, node: Node<'_>) {
+    let mut members: Vec<(std::borrow::Cow<'_, str>, Node<'_>)> =
+        node.members().map(|(k, v)| (k.decode(), v)).collect();
+    members.sort_by(|a, b| a.0.cmp(&b.0));
+    out.push('{');
+    let mut first = true;
+    for i in 0..members.len() {
+        if members
+            .get(i + 1)
+            .is_some_and(|next| next.0 == members[i].0)
+        {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        write_str(out, &members[i].0);
+        out.push(':');
+        write_node(out, members[i].1);
     }
+    out.push('}');
 }
 
 #[cfg(test)]

@@ -32,6 +32,21 @@ pub(crate) fn link_hash(prev_hash: &str, body: &str) -> String {
     hex(&h.finalize())
 }
 
+/// `sha256(prev_hash + body)` as lowercase hex ASCII, without allocating.
+pub(crate) fn link_hash_hex(prev_hash: &[u8; 64], body: &[u8]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut h = Sha256::new();
+    h.update(prev_hash);
+    h.update(body);
+    let digest = h.finalize();
+    let mut out = [0u8; 64];
+    for (i, b) in digest.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    }
+    out
+}
+
 /// Lowercase hex SHA-256 of `bytes`.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -53,10 +68,10 @@ pub(crate) fn write_body(out: &mut String, seq: u64, ts: &str, kind: &str, paylo
 /// Writes the hashed body of a parsed line; its fields may be of any JSON type.
 pub(crate) fn write_body_node(
     out: &mut String,
-    seq: &Node<'_>,
-    ts: &Node<'_>,
-    kind: &Node<'_>,
-    payload: &Node<'_>,
+    seq: Node<'_>,
+    ts: Node<'_>,
+    kind: Node<'_>,
+    payload: Node<'_>,
 ) {
     out.push_str("{\"payload\":");
     canonical::write_node(out, payload);

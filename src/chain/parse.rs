@@ -1,10 +1,11 @@
 //! A JSON parser that reads what Python's `json.loads` reads, and nothing else.
 //!
-//! It borrows from the line (strings without escapes are never copied), keeps integers as their
-//! digits and floats as `f64` (so `100` and `100.0` stay apart), accepts the reference's bare
-//! `NaN` / `Infinity` / `-Infinity`, keeps duplicate keys for the canonical writer to resolve, and
-//! refuses what the reference cannot hash: lone UTF-16 surrogates and nesting deeper than
-//! [`MAX_DEPTH`]. It never panics and its recursion is bounded.
+//! It parses into a flat token tape ([`Tape`]) that borrows nothing and is reused from line to
+//! line, so verifying a long file allocates almost nothing per line. Integers stay as their
+//! digits and floats as `f64` (so `100` and `100.0` stay apart), the reference's bare `NaN` /
+//! `Infinity` / `-Infinity` are accepted, duplicate keys are kept for the canonical writer to
+//! resolve, and what the reference cannot hash is refused: lone UTF-16 surrogates and nesting
+//! deeper than [`MAX_DEPTH`]. It never panics and its recursion is bounded.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,38 +16,290 @@ use super::value::{Integer, Map, Value};
 /// writes stay well below that.
 pub(crate) const MAX_DEPTH: usize = 1000;
 
-/// A parsed JSON value borrowing from its line.
-#[derive(Debug, Clone)]
-pub(crate) enum Node<'a> {
+/// One token. Offsets are byte offsets into the parsed text. A container's `len` is the number
+/// of tokens after it that belong to it; an object's members are a key token (always
+/// [`Tok::Str`]) followed by the value's tokens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Tok {
     Null,
     Bool(bool),
     /// JSON integer text, `-?(0|[1-9][0-9]*)`.
-    Int(&'a str),
+    Int {
+        start: u32,
+        end: u32,
+    },
     Float(f64),
-    Str(JStr<'a>),
-    Array(Vec<Self>),
-    /// Pairs in file order, duplicates kept.
-    Object(Vec<(JStr<'a>, Self)>),
+    /// A string literal's contents between the quotes.
+    Str {
+        start: u32,
+        end: u32,
+        escaped: bool,
+    },
+    Array {
+        len: u32,
+    },
+    Object {
+        len: u32,
+    },
+}
+
+/// A reusable token buffer.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Tape {
+    toks: Vec<Tok>,
+}
+
+impl Tape {
+    /// Parses one whole JSON text (surrounding JSON whitespace allowed, nothing else) and
+    /// returns its root.
+    pub(crate) fn parse<'t>(&'t mut self, text: &'t str) -> Result<Node<'t>, JsonError> {
+        self.toks.clear();
+        if u32::try_from(text.len()).is_err() {
+            return Err(JsonError {
+                what: "text longer than 4 GiB",
+                at: 0,
+            });
+        }
+        let mut p = Parser {
+            s: text,
+            b: text.as_bytes(),
+            i: 0,
+            toks: &mut self.toks,
+        };
+        if text.starts_with('\u{feff}') {
+            return Err(p.err("Unexpected UTF-8 BOM (decode using utf-8-sig)"));
+        }
+        p.ws();
+        p.value(0)?;
+        p.ws();
+        if p.i != p.b.len() {
+            return Err(p.err("Extra data"));
+        }
+        Ok(Node {
+            src: text,
+            toks: &self.toks,
+            at: 0,
+        })
+    }
+}
+
+/// A value in a parsed tape.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Node<'t> {
+    src: &'t str,
+    toks: &'t [Tok],
+    at: usize,
+}
+
+impl<'t> Node<'t> {
+    pub(crate) fn tok(&self) -> Tok {
+        self.toks[self.at]
+    }
+
+    /// The value at token index `at` of the same tape.
+    pub(crate) fn at(&self, at: usize) -> Self {
+        Self {
+            src: self.src,
+            toks: self.toks,
+            at,
+        }
+    }
+
+    /// This value's token index.
+    pub(crate) fn index(&self) -> usize {
+        self.at
+    }
+
+    /// Number of tokens this value spans.
+    fn span(&self) -> usize {
+        match self.tok() {
+            Tok::Array { len } | Tok::Object { len } => 1 + len as usize,
+            _ => 1,
+        }
+    }
+
+    /// The elements of an array (nothing for other values).
+    pub(crate) fn items(&self) -> impl Iterator<Item = Self> + 't {
+        let this = *self;
+        let end = self.at + self.span();
+        let mut next = if matches!(self.tok(), Tok::Array { .. }) {
+            self.at + 1
+        } else {
+            end
+        };
+        std::iter::from_fn(move || {
+            (next < end).then(|| {
+                let item = this.at(next);
+                next += item.span();
+                item
+            })
+        })
+    }
+
+    /// The members of an object in file order, duplicates included (nothing for other
+    /// values).
+    pub(crate) fn members(&self) -> impl Iterator<Item = (Str<'t>, Self)> + 't {
+        let this = *self;
+        let end = self.at + self.span();
+        let mut next = if matches!(self.tok(), Tok::Object { .. }) {
+            self.at + 1
+        } else {
+            end
+        };
+        std::iter::from_fn(move || {
+            (next < end).then(|| {
+                let key = this.at(next).as_jstr().unwrap_or(Str::EMPTY);
+                let value = this.at(next + 1);
+                next += 1 + value.span();
+                (key, value)
+            })
+        })
+    }
+
+    /// The value of `key` in an object (the last duplicate wins, as in Python).
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: &str) -> Option<Self> {
+        self.members()
+            .filter(|(k, _)| k.eq_str(key))
+            .last()
+            .map(|(_, v)| v)
+    }
+
+    pub(crate) fn is_object(&self) -> bool {
+        matches!(self.tok(), Tok::Object { .. })
+    }
+
+    pub(crate) fn is_array(&self) -> bool {
+        matches!(self.tok(), Tok::Array { .. })
+    }
+
+    pub(crate) fn as_jstr(&self) -> Option<Str<'t>> {
+        match self.tok() {
+            Tok::Str {
+                start,
+                end,
+                escaped,
+            } => Some(Str {
+                raw: &self.src[start as usize..end as usize],
+                escaped,
+            }),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<Cow<'t, str>> {
+        self.as_jstr().map(|s| s.decode())
+    }
+
+    /// The integer's JSON text, for an integer.
+    pub(crate) fn int_text(&self) -> Option<&'t str> {
+        match self.tok() {
+            Tok::Int { start, end } => Some(&self.src[start as usize..end as usize]),
+            _ => None,
+        }
+    }
+
+    /// An owned copy.
+    pub(crate) fn to_value(self) -> Value {
+        match self.tok() {
+            Tok::Null => Value::Null,
+            Tok::Bool(b) => Value::Bool(b),
+            Tok::Int { .. } => {
+                Value::Int(Integer::from_json_digits(self.int_text().unwrap_or("0")))
+            }
+            Tok::Float(f) => Value::Float(f),
+            Tok::Str { .. } => Value::String(self.as_str().unwrap_or_default().into_owned()),
+            Tok::Array { .. } => Value::Array(self.items().map(|n| n.to_value()).collect()),
+            Tok::Object { .. } => Value::Object(Map::from_pairs(
+                self.members()
+                    .map(|(k, v)| (k.decode().into_owned(), v.to_value()))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// How Python's `str()` shows this value (used in the reference's messages, e.g. the seq in
+    /// "tampered entry at seq 2.0").
+    pub(crate) fn py_str(&self) -> String {
+        match self.as_str() {
+            Some(s) => s.into_owned(),
+            None => {
+                let mut out = String::new();
+                self.py_repr(&mut out);
+                out
+            }
+        }
+    }
+
+    fn py_repr(&self, out: &mut String) {
+        match self.tok() {
+            Tok::Null => out.push_str("None"),
+            Tok::Bool(true) => out.push_str("True"),
+            Tok::Bool(false) => out.push_str("False"),
+            Tok::Int { .. } => {
+                let text = self.int_text().unwrap_or("0");
+                out.push_str(if text == "-0" { "0" } else { text });
+            }
+            Tok::Float(f) if f.is_nan() => out.push_str("nan"),
+            Tok::Float(f) if f.is_infinite() => out.push_str(if f > 0.0 { "inf" } else { "-inf" }),
+            Tok::Float(f) => super::canonical::write_float(out, f),
+            Tok::Str { .. } => {
+                let s = self.as_str().unwrap_or_default();
+                out.push('\'');
+                out.push_str(&s.replace('\\', "\\\\").replace('\'', "\\'"));
+                out.push('\'');
+            }
+            Tok::Array { .. } => {
+                out.push('[');
+                for (i, item) in self.items().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    item.py_repr(out);
+                }
+                out.push(']');
+            }
+            Tok::Object { .. } => {
+                out.push('{');
+                for (i, (k, v)) in self.members().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push('\'');
+                    out.push_str(&k.decode().replace('\\', "\\\\").replace('\'', "\\'"));
+                    out.push_str("': ");
+                    v.py_repr(out);
+                }
+                out.push('}');
+            }
+        }
+    }
 }
 
 /// A string literal's contents as they stand between the quotes.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct JStr<'a> {
-    raw: &'a str,
+pub(crate) struct Str<'t> {
+    raw: &'t str,
     escaped: bool,
 }
 
-impl<'a> JStr<'a> {
+impl<'t> Str<'t> {
+    const EMPTY: Self = Self {
+        raw: "",
+        escaped: false,
+    };
+
     /// Whether the literal has no escape sequences (its raw text is its value).
     pub(crate) fn is_plain(&self) -> bool {
         !self.escaped
     }
 
-    pub(crate) fn raw(&self) -> &'a str {
+    pub(crate) fn raw(&self) -> &'t str {
         self.raw
     }
 
     /// Whether the string's value is `other`, without decoding a plain literal.
+    #[cfg(test)]
     pub(crate) fn eq_str(&self, other: &str) -> bool {
         if self.escaped {
             self.decode() == other
@@ -57,7 +310,7 @@ impl<'a> JStr<'a> {
 
     /// The string value. The parser validated every escape, so this cannot fail; anything
     /// unexpected would become U+FFFD rather than a panic.
-    pub(crate) fn decode(&self) -> Cow<'a, str> {
+    pub(crate) fn decode(&self) -> Cow<'t, str> {
         if !self.escaped {
             return Cow::Borrowed(self.raw);
         }
@@ -103,102 +356,11 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
     Some(v)
 }
 
-impl Node<'_> {
-    /// The value of `key` in an object (the last duplicate wins, as in Python).
-    pub(crate) fn get(&self, key: &str) -> Option<&Self> {
-        match self {
-            Node::Object(pairs) => pairs
-                .iter()
-                .rev()
-                .find(|(k, _)| k.eq_str(key))
-                .map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn as_str(&self) -> Option<Cow<'_, str>> {
-        match self {
-            Node::Str(s) => Some(s.decode()),
-            _ => None,
-        }
-    }
-
-    /// An owned copy.
-    pub(crate) fn to_value(&self) -> Value {
-        match self {
-            Node::Null => Value::Null,
-            Node::Bool(b) => Value::Bool(*b),
-            Node::Int(text) => Value::Int(Integer::from_json_digits(text)),
-            Node::Float(f) => Value::Float(*f),
-            Node::Str(s) => Value::String(s.decode().into_owned()),
-            Node::Array(items) => Value::Array(items.iter().map(Node::to_value).collect()),
-            Node::Object(pairs) => Value::Object(Map::from_pairs(
-                pairs
-                    .iter()
-                    .map(|(k, v)| (k.decode().into_owned(), v.to_value()))
-                    .collect(),
-            )),
-        }
-    }
-
-    /// How Python's `str()` shows this value (used in the reference's messages, e.g. the seq in
-    /// "tampered entry at seq 2.0").
-    pub(crate) fn py_str(&self) -> String {
-        match self {
-            Node::Str(s) => s.decode().into_owned(),
-            other => {
-                let mut out = String::new();
-                py_repr(&mut out, other);
-                out
-            }
-        }
-    }
-}
-
-fn py_repr(out: &mut String, node: &Node<'_>) {
-    match node {
-        Node::Null => out.push_str("None"),
-        Node::Bool(true) => out.push_str("True"),
-        Node::Bool(false) => out.push_str("False"),
-        Node::Int(text) => out.push_str(if *text == "-0" { "0" } else { text }),
-        Node::Float(f) if f.is_nan() => out.push_str("nan"),
-        Node::Float(f) if f.is_infinite() => out.push_str(if *f > 0.0 { "inf" } else { "-inf" }),
-        Node::Float(f) => super::canonical::write_float(out, *f),
-        Node::Str(s) => {
-            out.push('\'');
-            out.push_str(&s.decode().replace('\\', "\\\\").replace('\'', "\\'"));
-            out.push('\'');
-        }
-        Node::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                py_repr(out, item);
-            }
-            out.push(']');
-        }
-        Node::Object(pairs) => {
-            out.push('{');
-            for (i, (k, v)) in pairs.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                py_repr(out, &Node::Str(*k));
-                out.push_str(": ");
-                py_repr(out, v);
-            }
-            out.push('}');
-        }
-    }
-}
-
 /// Why a text is not JSON the reference would read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonError {
     what: &'static str,
-    /// Byte offset in the line.
+    /// Byte offset in the text.
     at: usize,
 }
 
@@ -217,32 +379,14 @@ impl fmt::Display for JsonError {
 
 impl std::error::Error for JsonError {}
 
-/// Parses one whole JSON text (surrounding JSON whitespace allowed, nothing else).
-pub(crate) fn parse(text: &str) -> Result<Node<'_>, JsonError> {
-    let mut p = Parser {
-        s: text,
-        b: text.as_bytes(),
-        i: 0,
-    };
-    if text.starts_with('\u{feff}') {
-        return Err(p.err("Unexpected UTF-8 BOM (decode using utf-8-sig)"));
-    }
-    p.ws();
-    let node = p.value(0)?;
-    p.ws();
-    if p.i != p.b.len() {
-        return Err(p.err("Extra data"));
-    }
-    Ok(node)
-}
-
 struct Parser<'a> {
     s: &'a str,
     b: &'a [u8],
     i: usize,
+    toks: &'a mut Vec<Tok>,
 }
 
-impl<'a> Parser<'a> {
+impl Parser<'_> {
     fn err(&self, what: &'static str) -> JsonError {
         JsonError { what, at: self.i }
     }
@@ -262,90 +406,84 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Node<'a>, JsonError> {
+    fn push(&mut self, tok: Tok) -> Result<(), JsonError> {
+        self.toks.push(tok);
+        Ok(())
+    }
+
+    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
         match self.b.get(self.i) {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string().map(Node::Str),
-            Some(b'n') if self.eat("null") => Ok(Node::Null),
-            Some(b't') if self.eat("true") => Ok(Node::Bool(true)),
-            Some(b'f') if self.eat("false") => Ok(Node::Bool(false)),
-            Some(b'N') if self.eat("NaN") => Ok(Node::Float(f64::NAN)),
-            Some(b'I') if self.eat("Infinity") => Ok(Node::Float(f64::INFINITY)),
-            Some(b'-') if self.eat("-Infinity") => Ok(Node::Float(f64::NEG_INFINITY)),
-            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b'{') => self.container(depth + 1, true),
+            Some(b'[') => self.container(depth + 1, false),
+            Some(b'"') => {
+                let tok = self.string()?;
+                self.push(tok)
+            }
+            Some(b'n') if self.eat("null") => self.push(Tok::Null),
+            Some(b't') if self.eat("true") => self.push(Tok::Bool(true)),
+            Some(b'f') if self.eat("false") => self.push(Tok::Bool(false)),
+            Some(b'N') if self.eat("NaN") => self.push(Tok::Float(f64::NAN)),
+            Some(b'I') if self.eat("Infinity") => self.push(Tok::Float(f64::INFINITY)),
+            Some(b'-') if self.eat("-Infinity") => self.push(Tok::Float(f64::NEG_INFINITY)),
+            Some(b'-' | b'0'..=b'9') => {
+                let tok = self.number()?;
+                self.push(tok)
+            }
             _ => Err(self.err("Expecting value")),
         }
     }
 
-    fn object(&mut self, depth: usize) -> Result<Node<'a>, JsonError> {
+    fn container(&mut self, depth: usize, object: bool) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
-        self.i += 1; // `{`
-        let mut pairs = Vec::new();
+        let (close, at) = (if object { b'}' } else { b']' }, self.toks.len());
+        self.toks.push(Tok::Null); // placeholder, patched below
+        self.i += 1;
         self.ws();
-        if self.b.get(self.i) == Some(&b'}') {
+        if self.b.get(self.i) == Some(&close) {
             self.i += 1;
-            return Ok(Node::Object(pairs));
-        }
-        loop {
-            if self.b.get(self.i) != Some(&b'"') {
-                return Err(self.err("Expecting property name enclosed in double quotes"));
-            }
-            let key = self.string()?;
-            self.ws();
-            if self.b.get(self.i) != Some(&b':') {
-                return Err(self.err("Expecting ':' delimiter"));
-            }
-            self.i += 1;
-            self.ws();
-            let value = self.value(depth)?;
-            pairs.push((key, value));
-            self.ws();
-            match self.b.get(self.i) {
-                Some(b',') => {
+        } else {
+            loop {
+                if object {
+                    if self.b.get(self.i) != Some(&b'"') {
+                        return Err(self.err("Expecting property name enclosed in double quotes"));
+                    }
+                    let key = self.string()?;
+                    self.toks.push(key);
+                    self.ws();
+                    if self.b.get(self.i) != Some(&b':') {
+                        return Err(self.err("Expecting ':' delimiter"));
+                    }
                     self.i += 1;
                     self.ws();
                 }
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(Node::Object(pairs));
+                self.value(depth)?;
+                self.ws();
+                match self.b.get(self.i) {
+                    Some(b',') => {
+                        self.i += 1;
+                        self.ws();
+                    }
+                    Some(&c) if c == close => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return Err(self.err("Expecting ',' delimiter")),
                 }
-                _ => return Err(self.err("Expecting ',' delimiter")),
             }
         }
+        // Fits: the text is under 4 GiB and every token consumes at least one byte.
+        let len = (self.toks.len() - at - 1) as u32;
+        self.toks[at] = if object {
+            Tok::Object { len }
+        } else {
+            Tok::Array { len }
+        };
+        Ok(())
     }
 
-    fn array(&mut self, depth: usize) -> Result<Node<'a>, JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.err("nesting too deep"));
-        }
-        self.i += 1; // `[`
-        let mut items = Vec::new();
-        self.ws();
-        if self.b.get(self.i) == Some(&b']') {
-            self.i += 1;
-            return Ok(Node::Array(items));
-        }
-        loop {
-            items.push(self.value(depth)?);
-            self.ws();
-            match self.b.get(self.i) {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    return Ok(Node::Array(items));
-                }
-                _ => return Err(self.err("Expecting ',' delimiter")),
-            }
-        }
-    }
-
-    fn string(&mut self) -> Result<JStr<'a>, JsonError> {
+    fn string(&mut self) -> Result<Tok, JsonError> {
         let open = self.i;
         self.i += 1; // `"`
         let start = self.i;
@@ -354,7 +492,13 @@ impl<'a> Parser<'a> {
             // Jump to the next quote or backslash; what lies between must hold no control
             // character (Python's strict mode).
             let rest = &self.b[self.i..];
-            let Some(n) = memchr::memchr2(b'"', b'\\', rest) else {
+            // Most strings are short: a plain loop beats memchr's set-up for them.
+            let head = &rest[..rest.len().min(24)];
+            let found = match head.iter().position(|&b| b == b'"' || b == b'\\') {
+                Some(n) => Some(n),
+                None => memchr::memchr2(b'"', b'\\', &rest[head.len()..]).map(|n| n + head.len()),
+            };
+            let Some(n) = found else {
                 self.i = open;
                 return Err(self.err("Unterminated string"));
             };
@@ -369,13 +513,18 @@ impl<'a> Parser<'a> {
             escaped = true;
             self.escape()?;
         }
-        let raw = &self.s[start..self.i]; // both ends are ASCII quotes: char boundaries
+        let end = self.i;
         self.i += 1;
-        Ok(JStr { raw, escaped })
+        Ok(Tok::Str {
+            start: start as u32,
+            end: end as u32,
+            escaped,
+        })
     }
 
     /// Validates one escape sequence starting at the backslash.
     fn escape(&mut self) -> Result<(), JsonError> {
+        const LONE: &str = "lone surrogate in \\u escape (not valid UTF-8)";
         match self.b.get(self.i + 1) {
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
                 self.i += 2;
@@ -396,12 +545,10 @@ impl<'a> Parser<'a> {
                                 self.i += 6;
                                 Ok(())
                             }
-                            _ => Err(self.err("lone surrogate in \\u escape (not valid UTF-8)")),
+                            _ => Err(self.err(LONE)),
                         }
                     }
-                    0xdc00..=0xdfff => {
-                        Err(self.err("lone surrogate in \\u escape (not valid UTF-8)"))
-                    }
+                    0xdc00..=0xdfff => Err(self.err(LONE)),
                     _ => Ok(()),
                 }
             }
@@ -410,21 +557,14 @@ impl<'a> Parser<'a> {
     }
 
     fn hex_at(&self, at: usize) -> Result<u32, JsonError> {
-        let digits = self
-            .b
-            .get(at..at + 4)
-            .ok_or_else(|| self.err("Invalid \\uXXXX escape"))?;
-        let mut v = 0;
-        for &d in digits {
-            let d = (d as char)
-                .to_digit(16)
-                .ok_or_else(|| self.err("Invalid \\uXXXX escape"))?;
-            v = v * 16 + d;
-        }
-        Ok(v)
+        let bad = || self.err("Invalid \\uXXXX escape");
+        let digits = self.b.get(at..at + 4).ok_or_else(bad)?;
+        digits.iter().try_fold(0, |v, &d| {
+            Ok(v * 16 + (d as char).to_digit(16).ok_or_else(bad)?)
+        })
     }
 
-    fn number(&mut self) -> Result<Node<'a>, JsonError> {
+    fn number(&mut self) -> Result<Tok, JsonError> {
         let start = self.i;
         if self.b.get(self.i) == Some(&b'-') {
             self.i += 1;
@@ -457,15 +597,17 @@ impl<'a> Parser<'a> {
                 is_float = true;
             }
         }
-        let text = &self.s[start..self.i];
         if is_float {
             // Rust's parse is correctly rounded like Python's `float()`; overflow gives ±inf.
-            let f = text
+            let f = self.s[start..self.i]
                 .parse::<f64>()
                 .map_err(|_| self.err("Invalid number"))?;
-            Ok(Node::Float(f))
+            Ok(Tok::Float(f))
         } else {
-            Ok(Node::Int(&self.s[start..int_end]))
+            Ok(Tok::Int {
+                start: start as u32,
+                end: int_end as u32,
+            })
         }
     }
 
@@ -476,14 +618,21 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// Parses `text` into an owned [`Value`].
+pub(crate) fn parse_value(text: &str) -> Result<Value, JsonError> {
+    let mut tape = Tape::default();
+    tape.parse(text).map(|n| n.to_value())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn canon(text: &str) -> String {
-        let node = parse(text).unwrap();
+        let mut tape = Tape::default();
+        let node = tape.parse(text).unwrap();
         let mut out = String::new();
-        super::super::canonical::write_node(&mut out, &node);
+        super::super::canonical::write_node(&mut out, node);
         out
     }
 
@@ -497,6 +646,10 @@ mod tests {
         assert_eq!(
             canon(r#"{"a": 1, "b": 0, "a": 2, "a": 3}"#),
             r#"{"a":3,"b":0}"#
+        );
+        assert_eq!(
+            canon(r#"{"\u0061": 1, "a": 2, "b": {"y": [], "x": {}}}"#),
+            r#"{"a":2,"b":{"x":{},"y":[]}}"#
         );
         assert_eq!(canon(r#""\u00e9\/\ud83d\ude00\u0001""#), "\"é/😀\\u0001\"");
         assert_eq!(
@@ -514,6 +667,16 @@ mod tests {
             canon(r#"{"😀": 1, "\uffff": 2, "Z": 3, "a": 4}"#),
             "{\"Z\":3,\"a\":4,\"\u{ffff}\":2,\"😀\":1}"
         );
+        let many: String = (0..100)
+            .rev()
+            .map(|i| format!("\"k{i:03}\": {i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let want: String = (0..100)
+            .map(|i| format!("\"k{i:03}\":{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(canon(&format!("{{{many}}}")), format!("{{{want}}}"));
     }
 
     #[test]
@@ -536,38 +699,54 @@ mod tests {
             "\u{feff}{}",
             "-",
             "\"abc",
+            "[1 2]",
+            "{\"a\" 1}",
         ] {
-            assert!(parse(bad).is_err(), "{bad:?} should not parse");
+            assert!(parse_value(bad).is_err(), "{bad:?} should not parse");
         }
     }
 
     #[test]
     fn lone_surrogates_are_refused() {
-        assert!(parse(r#""\ud800""#).is_err());
-        assert!(parse(r#""\udfff\ud800""#).is_err());
-        assert!(parse(r#""\ud800x""#).is_err());
-        assert!(parse(r#""\ud83d\ude00""#).is_ok());
+        assert!(parse_value(r#""\ud800""#).is_err());
+        assert!(parse_value(r#""\udfff\ud800""#).is_err());
+        assert!(parse_value(r#""\ud800x""#).is_err());
+        assert!(parse_value(r#""\ud83d\ude00""#).is_ok());
     }
 
     #[test]
     fn depth_is_bounded() {
         let ok = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
-        assert!(parse(&ok).is_ok());
+        assert!(parse_value(&ok).is_ok());
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
-        assert!(parse(&deep).is_err());
-        let hostile = "[".repeat(1_000_000);
-        assert!(parse(&hostile).is_err());
+        assert!(parse_value(&deep).is_err());
+        assert!(parse_value(&"[".repeat(1_000_000)).is_err());
+        assert!(parse_value(&"{\"a\":".repeat(1_000_000)).is_err());
+    }
+
+    #[test]
+    fn navigation() {
+        let mut tape = Tape::default();
+        let root = tape
+            .parse(r#"{"a": [1, {"b": 2}], "c": "x", "a": [3]}"#)
+            .unwrap();
+        assert_eq!(
+            root.get("a").unwrap().items().count(),
+            1,
+            "last duplicate wins"
+        );
+        assert_eq!(root.get("c").unwrap().as_str().unwrap(), "x");
+        assert_eq!(root.members().count(), 3);
+        assert!(root.get("zz").is_none());
     }
 
     #[test]
     fn python_str_of_values() {
-        assert_eq!(parse("2.0").unwrap().py_str(), "2.0");
-        assert_eq!(parse("true").unwrap().py_str(), "True");
-        assert_eq!(parse("\"2\"").unwrap().py_str(), "2");
-        assert_eq!(parse("null").unwrap().py_str(), "None");
-        assert_eq!(
-            parse(r#"{"a": [1, "x"]}"#).unwrap().py_str(),
-            "{'a': [1, 'x']}"
-        );
+        let py = |t: &str| Tape::default().parse(t).map(|n| n.py_str()).unwrap();
+        assert_eq!(py("2.0"), "2.0");
+        assert_eq!(py("true"), "True");
+        assert_eq!(py("\"2\""), "2");
+        assert_eq!(py("null"), "None");
+        assert_eq!(py(r#"{"a": [1, "x"]}"#), "{'a': [1, 'x']}");
     }
 }

@@ -150,8 +150,10 @@ fn scan(
     let mut v = Verifier::new(key.cloned());
     let mut torn_at = None;
     let mut needs_newline = false;
+    let mut segment = Vec::new();
     loop {
-        let terminated = match lines.next_segment() {
+        segment.clear();
+        let terminated = match lines.next_segment(&mut segment) {
             Ok(None) => break,
             Ok(Some(t)) => t,
             Err(LineError::Io(e)) => return Err(Error::open(path, e)),
@@ -166,7 +168,7 @@ fn scan(
             // The last bytes have no line break: a write cut short by a crash, unless they
             // form a whole entry that verifies.
             let mut trial = v.clone();
-            match trial.feed(lines.segment(), lines.line_no()) {
+            match trial.feed(&segment, lines.line_no()) {
                 Ok(Seen::Entry) => {
                     v = trial;
                     needs_newline = true;
@@ -176,10 +178,10 @@ fn scan(
             }
             break;
         }
-        match v.feed(lines.segment(), lines.line_no()) {
+        match v.feed(&segment, lines.line_no()) {
             Ok(_) => {}
             Err(Failure::BadSignature { seq }) if key.is_some() => {
-                return Err(if v.last_unsigned {
+                return Err(if v.chain.last_unsigned {
                     Error::UnexpectedKey {
                         path: path.to_owned(),
                         seq,
@@ -206,12 +208,12 @@ fn scan(
             path: path.to_owned(),
         });
     }
-    if key.is_none() && v.saw_signed {
+    if key.is_none() && v.chain.saw_signed {
         return Err(Error::KeyRequired {
             path: path.to_owned(),
         });
     }
-    let next_seq = match (v.entries(), v.last_seq) {
+    let next_seq = match (v.entries(), v.chain.last_seq) {
         (0, _) => 0,
         (_, Some(seq)) => seq.saturating_add(1),
         (_, None) => {

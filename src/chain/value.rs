@@ -280,7 +280,7 @@ impl Value {
     ///
     /// A [`JsonError`] saying what is wrong and where.
     pub fn parse(text: &str) -> Result<Self, JsonError> {
-        parse::parse(text).map(|node| node.to_value())
+        parse::parse_value(text)
     }
 
     /// The canonical form hashed by the chain: Python's

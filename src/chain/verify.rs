@@ -36,7 +36,7 @@ use std::path::Path;
 
 use super::canonical;
 use super::hash::{self, GENESIS, SigningKey};
-use super::parse::{self, Node};
+use super::parse::{Node, Tape};
 use super::value::{Map, Value};
 
 /// The longest line accepted by default: 256 MiB. Lines the reference writes are far shorter;
@@ -313,27 +313,193 @@ pub fn verify_path(path: impl AsRef<Path>, opts: &VerifyOptions) -> Report {
 }
 
 /// Verifies a chain read from `reader`; `label` names it in messages (usually the path).
+///
+/// Lines are parsed and hashed on all available cores (the links are then walked in order, so
+/// the verdict is exactly the sequential one); small inputs are checked on the calling thread.
 pub fn verify_reader(reader: impl BufRead, label: &str, opts: &VerifyOptions) -> Report {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let mut lines = Lines::new(reader, opts.max_line_bytes);
+    let first = read_batch(&mut lines, opts, None);
     let mut v = Verifier::new(opts.key.clone());
-    let failure = loop {
-        match lines.next_segment() {
-            Ok(None) => break None,
-            Ok(Some(_)) => {
-                if let Err(f) = v.feed(lines.segment(), lines.line_no()) {
-                    break Some(f);
-                }
-            }
-            Err(LineError::TooLong) => {
-                break Some(Failure::Corrupt {
-                    line: lines.line_no(),
-                    reason: format!("line longer than {} bytes", opts.max_line_bytes),
-                });
-            }
-            Err(LineError::Io(e)) => break Some(unreadable(&e)),
-        }
+    let failure = if workers < 2 || first.last {
+        verify_batches_inline(&mut v, first, &mut lines, opts)
+    } else {
+        verify_batches_parallel(&mut v.chain, first, &mut lines, opts, workers)
     };
     v.finish_with(label, opts, failure)
+}
+
+/// Lines handed to a worker: their bytes end to end, and where each starts.
+struct Batch {
+    data: Vec<u8>,
+    /// `(end offset in data, line number)` of each line.
+    lines: Vec<(usize, u64)>,
+    /// A read error after the last line, ending the input.
+    tail: Option<Failure>,
+    /// Whether this is the last batch.
+    last: bool,
+}
+
+const BATCH_BYTES: usize = 512 << 10;
+
+fn read_batch<R: BufRead>(
+    lines: &mut Lines<R>,
+    opts: &VerifyOptions,
+    recycled: Option<Batch>,
+) -> Batch {
+    let mut b = recycled.unwrap_or_else(|| Batch {
+        data: Vec::with_capacity(BATCH_BYTES + 4096),
+        lines: Vec::new(),
+        tail: None,
+        last: false,
+    });
+    b.data.clear();
+    b.lines.clear();
+    b.tail = None;
+    b.last = false;
+    while b.data.len() < BATCH_BYTES {
+        match lines.next_segment(&mut b.data) {
+            Ok(None) => {
+                b.last = true;
+                break;
+            }
+            Ok(Some(_)) => b.lines.push((b.data.len(), lines.line_no())),
+            Err(e) => {
+                b.tail = Some(match e {
+                    LineError::TooLong => Failure::Corrupt {
+                        line: lines.line_no(),
+                        reason: format!("line longer than {} bytes", opts.max_line_bytes),
+                    },
+                    LineError::Io(e) => unreadable(&e),
+                });
+                b.last = true;
+                break;
+            }
+        }
+    }
+    b
+}
+
+fn analyze_batch(analyzer: &mut Analyzer, batch: &Batch) -> Vec<LineCheck> {
+    let mut start = 0;
+    batch
+        .lines
+        .iter()
+        .map(|&(end, line)| {
+            let check = analyzer.check(&batch.data[start..end], line);
+            start = end;
+            check
+        })
+        .collect()
+}
+
+/// Applies a batch's checks in order; the first failure ends verification.
+fn apply_batch(
+    chain: &mut Chain,
+    checks: Vec<LineCheck>,
+    tail: Option<Failure>,
+) -> Option<Failure> {
+    for check in checks {
+        if let Err(f) = chain.apply(check) {
+            return Some(f);
+        }
+    }
+    tail
+}
+
+fn verify_batches_inline<R: BufRead>(
+    v: &mut Verifier,
+    mut batch: Batch,
+    lines: &mut Lines<R>,
+    opts: &VerifyOptions,
+) -> Option<Failure> {
+    loop {
+        let checks = analyze_batch(&mut v.analyzer, &batch);
+        if let Some(f) = apply_batch(&mut v.chain, checks, batch.tail.take()) {
+            return Some(f);
+        }
+        if batch.last {
+            return None;
+        }
+        batch = read_batch(lines, opts, Some(batch));
+    }
+}
+
+/// Reads on this thread, parses and hashes on `workers` threads, walks the links here in
+/// input order. Memory stays bounded: at most `2 * workers` batches are in flight.
+fn verify_batches_parallel<R: BufRead>(
+    chain: &mut Chain,
+    first: Batch,
+    lines: &mut Lines<R>,
+    opts: &VerifyOptions,
+    workers: usize,
+) -> Option<Failure> {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, mpsc};
+
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(workers * 2);
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<LineCheck>, Batch)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (work_rx, done_tx, key) = (&work_rx, done_tx.clone(), opts.key.clone());
+            scope.spawn(move || {
+                let mut analyzer = Analyzer::new(key);
+                loop {
+                    // The lock is held only while taking a job, never while working on it.
+                    let job = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok((n, batch)) = job else { break };
+                    let checks = analyze_batch(&mut analyzer, &batch);
+                    if done_tx.send((n, checks, batch)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut work_tx = Some(work_tx);
+        let (mut sent, mut applied) = (0u64, 0u64);
+        let mut pending = BTreeMap::new();
+        let mut spare: Vec<Batch> = Vec::new();
+        let mut next = Some(first);
+        loop {
+            // Keep the workers fed.
+            while sent - applied < (workers * 2) as u64 {
+                let Some(batch) = next.take() else { break };
+                let last = batch.last;
+                if work_tx
+                    .as_ref()
+                    .is_some_and(|tx| tx.send((sent, batch)).is_ok())
+                {
+                    sent += 1;
+                }
+                if !last {
+                    next = Some(read_batch(lines, opts, spare.pop()));
+                }
+            }
+            if sent == applied {
+                return None;
+            }
+            let Ok((n, checks, batch)) = done_rx.recv() else {
+                return Some(Failure::Unreadable {
+                    reason: "verification worker stopped".to_owned(),
+                });
+            };
+            pending.insert(n, (checks, batch));
+            while let Some((checks, mut batch)) = pending.remove(&applied) {
+                applied += 1;
+                let tail = batch.tail.take();
+                spare.push(batch);
+                if let Some(f) = apply_batch(chain, checks, tail) {
+                    drop(work_tx.take()); // lets the workers finish and exit
+                    return Some(f);
+                }
+            }
+        }
+    })
 }
 
 fn unreadable(e: &io::Error) -> Failure {
@@ -350,114 +516,280 @@ pub(crate) enum Seen {
     Entry,
 }
 
-/// The chain-walking state, one line at a time. Shared by [`verify_reader`] and the writer's
-/// resume path.
+/// A lowercase-hex SHA-256 as ASCII bytes.
+type Hex64 = [u8; 64];
+
+/// What one line holds, as far as can be told without the lines before it.
+#[derive(Debug)]
+pub(crate) enum LineCheck {
+    Blank,
+    Meta(Map),
+    Entry(EntryCheck),
+    Fail(Failure),
+}
+
+/// An entry line's findings, to be checked against the chain's running head.
+#[derive(Debug)]
+pub(crate) struct EntryCheck {
+    /// `prev_hash` as the line has it; `None` when it is not a 64-byte string (so it cannot
+    /// match any head).
+    prev_hash: Option<Hex64>,
+    /// `hex(sha256(prev_hash + body))`: the entry's hash, if its link holds.
+    hash: Hex64,
+    seq: Seq,
+    /// Whether `sig` was missing or empty.
+    unsigned: bool,
+    /// The first failure among the checks that come after the link (the `hash` field, the
+    /// signature), in the reference's order.
+    after_link: Option<Failure>,
+}
+
+/// An entry's `seq`: usually a small integer, kept as text otherwise for messages.
 #[derive(Debug, Clone)]
-pub(crate) struct Verifier {
+enum Seq {
+    Index(u64),
+    Other(String),
+}
+
+impl Seq {
+    fn text(&self) -> String {
+        match self {
+            Self::Index(n) => n.to_string(),
+            Self::Other(s) => s.clone(),
+        }
+    }
+}
+
+/// The per-line checks that need no knowledge of earlier lines: decoding, parsing,
+/// canonicalizing, hashing, the signature. Runs on any thread.
+#[derive(Debug, Clone)]
+pub(crate) struct Analyzer {
     key: Option<SigningKey>,
-    prev: String,
+    tape: Tape,
+    body: String,
+}
+
+impl Analyzer {
+    pub(crate) fn new(key: Option<SigningKey>) -> Self {
+        Self {
+            key,
+            tape: Tape::default(),
+            body: String::new(),
+        }
+    }
+
+    /// Checks one physical line (without its line break).
+    pub(crate) fn check(&mut self, raw: &[u8], line: u64) -> LineCheck {
+        match self.check_inner(raw, line) {
+            Ok(c) => c,
+            Err(f) => LineCheck::Fail(f),
+        }
+    }
+
+    fn check_inner(&mut self, raw: &[u8], line: u64) -> Result<LineCheck, Failure> {
+        let text = std::str::from_utf8(raw).map_err(|_| Failure::InvalidUtf8 { line })?;
+        let text = py_strip(text);
+        if text.is_empty() {
+            return Ok(LineCheck::Blank);
+        }
+        let corrupt = |reason: String| Failure::Corrupt { line, reason };
+        let row = self.tape.parse(text).map_err(|e| corrupt(e.to_string()))?;
+        if row.is_array() {
+            return Err(corrupt("a JSON array, not an object".to_owned()));
+        }
+        if !row.is_object() {
+            return Err(corrupt("not a JSON object".to_owned()));
+        }
+        // One pass over the top-level members; the last duplicate wins, as in Python.
+        let mut f: [Option<Node<'_>>; 8] = [None; 8];
+        const NAMES: [&str; 8] = [
+            "seq",
+            "ts",
+            "type",
+            "payload",
+            "prev_hash",
+            "hash",
+            "sig",
+            "_meta",
+        ];
+        for (k, v) in row.members() {
+            let i = match k.decode().as_ref() {
+                "seq" => 0,
+                "ts" => 1,
+                "type" => 2,
+                "payload" => 3,
+                "prev_hash" => 4,
+                "hash" => 5,
+                "sig" => 6,
+                "_meta" => 7,
+                _ => continue,
+            };
+            f[i] = Some(v);
+        }
+        if let Some(meta) = f[7] {
+            // The reference treats a header that is not an object as an empty one.
+            return Ok(LineCheck::Meta(match meta.to_value() {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            }));
+        }
+        let field = |i: usize| f[i].ok_or_else(|| corrupt(format!("missing '{}'", NAMES[i])));
+        let (seq, ts, kind, payload) = (field(0)?, field(1)?, field(2)?, field(3)?);
+        let prev_hash = field(4)?;
+        let seq_val = match seq.int_text().and_then(|t| t.parse().ok()) {
+            Some(n) => Seq::Index(n),
+            None => Seq::Other(seq.py_str()),
+        };
+        let prev_hash = prev_hash
+            .as_str()
+            .and_then(|p| <Hex64>::try_from(p.as_bytes()).ok());
+        let Some(prev) = prev_hash else {
+            // Cannot match any head: a broken link, whatever follows.
+            return Ok(LineCheck::Entry(EntryCheck {
+                prev_hash: None,
+                hash: [0; 64],
+                seq: seq_val,
+                unsigned: true,
+                after_link: None,
+            }));
+        };
+        self.body.clear();
+        hash::write_body_node(&mut self.body, seq, ts, kind, payload);
+        let hash = hash::link_hash_hex(&prev, self.body.as_bytes());
+        let sig = f[6].map(|s| s.as_str());
+        let unsigned = match &sig {
+            None => true,
+            Some(Some(s)) => s.is_empty(),
+            Some(None) => false,
+        };
+        let after_link = (|| {
+            let stored = field(5)?;
+            if stored.as_str().is_none_or(|h| h.as_bytes() != hash) {
+                return Err(Failure::HashMismatch {
+                    seq: seq_val.text(),
+                });
+            }
+            let sig = match sig {
+                None => std::borrow::Cow::Borrowed(""),
+                Some(Some(s)) => s,
+                Some(None) => return Err(corrupt("'sig' is not a string".to_owned())),
+            };
+            if let Some(key) = &self.key {
+                if !sig.is_ascii() {
+                    return Err(corrupt("'sig' is not ASCII".to_owned()));
+                }
+                if !key.verify(&hash, &sig) {
+                    return Err(Failure::BadSignature {
+                        seq: seq_val.text(),
+                    });
+                }
+            }
+            Ok(())
+        })()
+        .err();
+        Ok(LineCheck::Entry(EntryCheck {
+            prev_hash: Some(prev),
+            hash,
+            seq: seq_val,
+            unsigned,
+            after_link,
+        }))
+    }
+}
+
+/// The chain walk: the running head, counts and what was seen. Strictly sequential.
+#[derive(Debug, Clone)]
+pub(crate) struct Chain {
+    prev: Hex64,
     seen: u64,
     meta: Option<Map>,
     /// `seq` of the last entry when it is a non-negative integer.
     pub(crate) last_seq: Option<u64>,
     /// Whether any entry carried a non-empty `sig`.
     pub(crate) saw_signed: bool,
-    /// Whether the entry just fed had an empty or missing `sig`.
+    /// Whether the entry just applied had an empty or missing `sig`.
     pub(crate) last_unsigned: bool,
-    body: String,
 }
 
-impl Verifier {
-    pub(crate) fn new(key: Option<SigningKey>) -> Self {
+impl Chain {
+    fn new() -> Self {
+        let mut prev = [0; 64];
+        prev.copy_from_slice(GENESIS.as_bytes());
         Self {
-            key,
-            prev: GENESIS.to_owned(),
+            prev,
             seen: 0,
             meta: None,
             last_seq: None,
             saw_signed: false,
             last_unsigned: false,
-            body: String::new(),
+        }
+    }
+
+    /// Checks a line's findings against the running head and advances it.
+    pub(crate) fn apply(&mut self, check: LineCheck) -> Result<Seen, Failure> {
+        let e = match check {
+            LineCheck::Blank => return Ok(Seen::Blank),
+            LineCheck::Meta(m) => {
+                self.meta = Some(m);
+                return Ok(Seen::Meta);
+            }
+            LineCheck::Fail(f) => return Err(f),
+            LineCheck::Entry(e) => e,
+        };
+        if e.prev_hash != Some(self.prev) {
+            return Err(Failure::BrokenLink { seq: e.seq.text() });
+        }
+        self.last_unsigned = e.unsigned;
+        self.saw_signed |= !e.unsigned;
+        if let Some(f) = e.after_link {
+            return Err(f);
+        }
+        self.last_seq = match e.seq {
+            Seq::Index(n) => Some(n),
+            Seq::Other(_) => None,
+        };
+        self.prev = e.hash;
+        self.seen += 1;
+        Ok(Seen::Entry)
+    }
+
+    fn head(&self) -> &str {
+        // Always ASCII hex: GENESIS or a computed digest.
+        std::str::from_utf8(&self.prev).unwrap_or(GENESIS)
+    }
+}
+
+/// Line-at-a-time verification on the calling thread; the writer's resume path uses it.
+#[derive(Debug, Clone)]
+pub(crate) struct Verifier {
+    analyzer: Analyzer,
+    pub(crate) chain: Chain,
+}
+
+impl Verifier {
+    pub(crate) fn new(key: Option<SigningKey>) -> Self {
+        Self {
+            analyzer: Analyzer::new(key),
+            chain: Chain::new(),
         }
     }
 
     pub(crate) fn entries(&self) -> u64 {
-        self.seen
+        self.chain.seen
     }
 
     pub(crate) fn head(&self) -> &str {
-        &self.prev
+        self.chain.head()
     }
 
     pub(crate) fn has_meta(&self) -> bool {
-        self.meta.is_some()
+        self.chain.meta.is_some()
     }
 
     /// Checks one physical line (without its line break).
     pub(crate) fn feed(&mut self, raw: &[u8], line: u64) -> Result<Seen, Failure> {
-        let text = std::str::from_utf8(raw).map_err(|_| Failure::InvalidUtf8 { line })?;
-        let text = py_strip(text);
-        if text.is_empty() {
-            return Ok(Seen::Blank);
-        }
-        let corrupt = |reason: String| Failure::Corrupt { line, reason };
-        let row = parse::parse(text).map_err(|e| corrupt(e.to_string()))?;
-        match &row {
-            Node::Object(_) => {}
-            Node::Array(_) => return Err(corrupt("a JSON array, not an object".to_owned())),
-            _ => return Err(corrupt("not a JSON object".to_owned())),
-        }
-        if let Some(meta) = row.get("_meta") {
-            // The reference treats a header that is not an object as an empty one.
-            self.meta = Some(match meta.to_value() {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            });
-            return Ok(Seen::Meta);
-        }
-        let field = |name: &str| {
-            row.get(name)
-                .ok_or_else(|| corrupt(format!("missing '{name}'")))
-        };
-        let (seq, ts, kind, payload) = (
-            field("seq")?,
-            field("ts")?,
-            field("type")?,
-            field("payload")?,
-        );
-        let prev_hash = field("prev_hash")?;
-        if !matches!(prev_hash.as_str(), Some(p) if p == self.prev) {
-            return Err(Failure::BrokenLink { seq: seq.py_str() });
-        }
-        self.body.clear();
-        hash::write_body_node(&mut self.body, seq, ts, kind, payload);
-        let expected = hash::link_hash(&self.prev, &self.body);
-        if !matches!(field("hash")?.as_str(), Some(h) if h == expected) {
-            return Err(Failure::HashMismatch { seq: seq.py_str() });
-        }
-        let sig = match row.get("sig") {
-            None => std::borrow::Cow::Borrowed(""),
-            Some(s) => s
-                .as_str()
-                .ok_or_else(|| corrupt("'sig' is not a string".to_owned()))?,
-        };
-        self.last_unsigned = sig.is_empty();
-        self.saw_signed |= !sig.is_empty();
-        if let Some(key) = &self.key {
-            if !sig.is_ascii() {
-                return Err(corrupt("'sig' is not ASCII".to_owned()));
-            }
-            if !key.verify(expected.as_bytes(), &sig) {
-                return Err(Failure::BadSignature { seq: seq.py_str() });
-            }
-        }
-        self.last_seq = match seq {
-            Node::Int(text) => text.parse().ok(),
-            _ => None,
-        };
-        self.prev = expected;
-        self.seen += 1;
-        Ok(Seen::Entry)
+        let check = self.analyzer.check(raw, line);
+        self.chain.apply(check)
     }
 
     /// The completeness checks after the last line, then the report.
@@ -469,16 +801,16 @@ impl Verifier {
     ) -> Report {
         let mut report = Report {
             label: label.to_owned(),
-            entries: self.seen,
-            head: self.prev,
+            entries: self.chain.seen,
+            head: self.chain.head().to_owned(),
             failure,
             signatures_checked: false,
-            meta_present: self.meta.is_some(),
+            meta_present: self.chain.meta.is_some(),
             meta_trusted: false,
             out_of_band: opts.expected_head.is_some() || opts.expected_entries.is_some(),
         };
         if report.failure.is_none() {
-            report.failure = completeness(&mut report, self.meta.as_ref(), opts);
+            report.failure = completeness(&mut report, self.chain.meta.as_ref(), opts);
         }
         if report.failure.is_none() {
             report.signatures_checked = opts.key.is_some();
@@ -568,7 +900,8 @@ pub(crate) fn meta_signed_body(meta: &Map) -> String {
 
 fn py_str_value(v: &Value) -> String {
     let text = v.to_line_json();
-    match parse::parse(&text) {
+    let mut tape = Tape::default();
+    match tape.parse(&text) {
         Ok(node) => node.py_str(),
         Err(_) => text,
     }
@@ -588,7 +921,6 @@ pub(crate) enum LineError {
 /// `\r\n` and `\r` all end a line), tracking byte offsets, with a cap on a line's length.
 pub(crate) struct Lines<R> {
     reader: R,
-    buf: Vec<u8>,
     cap: usize,
     /// Offset just past the last segment returned (its line break included).
     end: u64,
@@ -601,7 +933,6 @@ impl<R: BufRead> Lines<R> {
     pub(crate) fn new(reader: R, cap: usize) -> Self {
         Self {
             reader,
-            buf: Vec::new(),
             cap,
             end: 0,
             start: 0,
@@ -609,12 +940,12 @@ impl<R: BufRead> Lines<R> {
         }
     }
 
-    /// Reads the next segment; `Some(true)` if it ended with a line break, `Some(false)` if the
-    /// input ended first, `None` at the end.
-    pub(crate) fn next_segment(&mut self) -> Result<Option<bool>, LineError> {
-        self.buf.clear();
+    /// Appends the next segment (without its line break) to `out`; `Some(true)` if it ended
+    /// with a line break, `Some(false)` if the input ended first, `None` at the end.
+    pub(crate) fn next_segment(&mut self, out: &mut Vec<u8>) -> Result<Option<bool>, LineError> {
         self.start = self.end;
         self.line_no += 1;
+        let mut len = 0;
         loop {
             let avail = match self.reader.fill_buf() {
                 Ok(b) => b,
@@ -622,14 +953,15 @@ impl<R: BufRead> Lines<R> {
                 Err(e) => return Err(LineError::Io(e)),
             };
             if avail.is_empty() {
-                return Ok((!self.buf.is_empty()).then_some(false));
+                return Ok((len > 0).then_some(false));
             }
             let found = memchr::memchr2(b'\n', b'\r', avail);
             let take = found.unwrap_or(avail.len());
-            if self.buf.len() + take > self.cap {
+            if len + take > self.cap {
                 return Err(LineError::TooLong);
             }
-            self.buf.extend_from_slice(&avail[..take]);
+            out.extend_from_slice(&avail[..take]);
+            len += take;
             match found {
                 None => {
                     self.reader.consume(take);
@@ -664,10 +996,6 @@ impl<R: BufRead> Lines<R> {
         }
     }
 
-    pub(crate) fn segment(&self) -> &[u8] {
-        &self.buf
-    }
-
     pub(crate) fn line_no(&self) -> u64 {
         self.line_no
     }
@@ -684,8 +1012,9 @@ mod tests {
     fn segments(input: &[u8]) -> Vec<(Vec<u8>, bool)> {
         let mut lines = Lines::new(input, 1024);
         let mut out = Vec::new();
-        while let Ok(Some(t)) = lines.next_segment() {
-            out.push((lines.segment().to_vec(), t));
+        let mut buf = Vec::new();
+        while let Ok(Some(t)) = lines.next_segment(&mut buf) {
+            out.push((std::mem::take(&mut buf), t));
         }
         out
     }
@@ -708,7 +1037,10 @@ mod tests {
     #[test]
     fn line_cap() {
         let mut lines = Lines::new(&b"0123456789\n"[..], 5);
-        assert!(matches!(lines.next_segment(), Err(LineError::TooLong)));
+        assert!(matches!(
+            lines.next_segment(&mut Vec::new()),
+            Err(LineError::TooLong)
+        ));
     }
 
     #[test]
