@@ -56,7 +56,7 @@ impl Tape {
         self.toks.clear();
         if u32::try_from(text.len()).is_err() {
             return Err(JsonError {
-                what: "text longer than 4 GiB",
+                what: What::TooLong,
                 at: 0,
             });
         }
@@ -67,13 +67,13 @@ impl Tape {
             toks: &mut self.toks,
         };
         if text.starts_with('\u{feff}') {
-            return Err(p.err("Unexpected UTF-8 BOM (decode using utf-8-sig)"));
+            return Err(p.err(What::Bom));
         }
         p.ws();
         p.value(0)?;
         p.ws();
         if p.i != p.b.len() {
-            return Err(p.err("Extra data"));
+            return Err(p.err(What::ExtraData));
         }
         Ok(Node {
             src: text,
@@ -357,23 +357,63 @@ fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
 }
 
 /// Why a text is not JSON the reference would read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JsonError {
-    what: &'static str,
-    /// Byte offset in the text.
-    at: usize,
+    what: What,
+    /// Byte offset in the text (texts are under 4 GiB).
+    at: u32,
+}
+
+/// The kinds of parse error. Small on purpose: parser results travel in registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum What {
+    TooLong,
+    Bom,
+    ExtraData,
+    ExpectingValue,
+    NestingTooDeep,
+    ExpectingKey,
+    ExpectingColon,
+    ExpectingComma,
+    Unterminated,
+    ControlCharacter,
+    LoneSurrogate,
+    BadEscape,
+    BadUnicodeEscape,
+    BadNumber,
+}
+
+impl What {
+    fn message(self) -> &'static str {
+        match self {
+            Self::TooLong => "text longer than 4 GiB",
+            Self::Bom => "Unexpected UTF-8 BOM (decode using utf-8-sig)",
+            Self::ExtraData => "Extra data",
+            Self::ExpectingValue => "Expecting value",
+            Self::NestingTooDeep => "nesting too deep",
+            Self::ExpectingKey => "Expecting property name enclosed in double quotes",
+            Self::ExpectingColon => "Expecting ':' delimiter",
+            Self::ExpectingComma => "Expecting ',' delimiter",
+            Self::Unterminated => "Unterminated string",
+            Self::ControlCharacter => "Invalid control character",
+            Self::LoneSurrogate => "lone surrogate in \\u escape (not valid UTF-8)",
+            Self::BadEscape => "Invalid \\escape",
+            Self::BadUnicodeEscape => "Invalid \\uXXXX escape",
+            Self::BadNumber => "Invalid number",
+        }
+    }
 }
 
 impl JsonError {
     /// Byte offset in the text where the problem was found.
     pub fn offset(&self) -> usize {
-        self.at
+        self.at as usize
     }
 }
 
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (byte {})", self.what, self.at)
+        write!(f, "{} (byte {})", self.what.message(), self.at)
     }
 }
 
@@ -387,8 +427,12 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
-    fn err(&self, what: &'static str) -> JsonError {
-        JsonError { what, at: self.i }
+    fn err(&self, what: What) -> JsonError {
+        // The text is under 4 GiB (checked before parsing).
+        JsonError {
+            what,
+            at: self.i as u32,
+        }
     }
 
     fn ws(&mut self) {
@@ -429,13 +473,13 @@ impl Parser<'_> {
                 let tok = self.number()?;
                 self.push(tok)
             }
-            _ => Err(self.err("Expecting value")),
+            _ => Err(self.err(What::ExpectingValue)),
         }
     }
 
     fn container(&mut self, depth: usize, object: bool) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
-            return Err(self.err("nesting too deep"));
+            return Err(self.err(What::NestingTooDeep));
         }
         let (close, at) = (if object { b'}' } else { b']' }, self.toks.len());
         self.toks.push(Tok::Null); // placeholder, patched below
@@ -447,13 +491,13 @@ impl Parser<'_> {
             loop {
                 if object {
                     if self.b.get(self.i) != Some(&b'"') {
-                        return Err(self.err("Expecting property name enclosed in double quotes"));
+                        return Err(self.err(What::ExpectingKey));
                     }
                     let key = self.string()?;
                     self.toks.push(key);
                     self.ws();
                     if self.b.get(self.i) != Some(&b':') {
-                        return Err(self.err("Expecting ':' delimiter"));
+                        return Err(self.err(What::ExpectingColon));
                     }
                     self.i += 1;
                     self.ws();
@@ -469,7 +513,7 @@ impl Parser<'_> {
                         self.i += 1;
                         break;
                     }
-                    _ => return Err(self.err("Expecting ',' delimiter")),
+                    _ => return Err(self.err(What::ExpectingComma)),
                 }
             }
         }
@@ -500,11 +544,11 @@ impl Parser<'_> {
             };
             let Some(n) = found else {
                 self.i = open;
-                return Err(self.err("Unterminated string"));
+                return Err(self.err(What::Unterminated));
             };
             if let Some(c) = rest[..n].iter().position(|&b| b < 0x20) {
                 self.i += c;
-                return Err(self.err("Invalid control character"));
+                return Err(self.err(What::ControlCharacter));
             }
             self.i += n;
             if self.b[self.i] == b'"' {
@@ -524,7 +568,6 @@ impl Parser<'_> {
 
     /// Validates one escape sequence starting at the backslash.
     fn escape(&mut self) -> Result<(), JsonError> {
-        const LONE: &str = "lone surrogate in \\u escape (not valid UTF-8)";
         match self.b.get(self.i + 1) {
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
                 self.i += 2;
@@ -545,19 +588,19 @@ impl Parser<'_> {
                                 self.i += 6;
                                 Ok(())
                             }
-                            _ => Err(self.err(LONE)),
+                            _ => Err(self.err(What::LoneSurrogate)),
                         }
                     }
-                    0xdc00..=0xdfff => Err(self.err(LONE)),
+                    0xdc00..=0xdfff => Err(self.err(What::LoneSurrogate)),
                     _ => Ok(()),
                 }
             }
-            _ => Err(self.err("Invalid \\escape")),
+            _ => Err(self.err(What::BadEscape)),
         }
     }
 
     fn hex_at(&self, at: usize) -> Result<u32, JsonError> {
-        let bad = || self.err("Invalid \\uXXXX escape");
+        let bad = || self.err(What::BadUnicodeEscape);
         let digits = self.b.get(at..at + 4).ok_or_else(bad)?;
         digits.iter().try_fold(0, |v, &d| {
             Ok(v * 16 + (d as char).to_digit(16).ok_or_else(bad)?)
@@ -574,7 +617,7 @@ impl Parser<'_> {
             Some(b'1'..=b'9') => self.digits(),
             _ => {
                 self.i = start;
-                return Err(self.err("Expecting value"));
+                return Err(self.err(What::ExpectingValue));
             }
         }
         let int_end = self.i;
@@ -601,7 +644,7 @@ impl Parser<'_> {
             // Rust's parse is correctly rounded like Python's `float()`; overflow gives ±inf.
             let f = self.s[start..self.i]
                 .parse::<f64>()
-                .map_err(|_| self.err("Invalid number"))?;
+                .map_err(|_| self.err(What::BadNumber))?;
             Ok(Tok::Float(f))
         } else {
             Ok(Tok::Int {
