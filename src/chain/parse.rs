@@ -419,6 +419,19 @@ impl fmt::Display for JsonError {
 
 impl std::error::Error for JsonError {}
 
+/// Bytes that end the plain run of a string: `"`, `\\` and the C0 controls.
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 struct Parser<'a> {
     s: &'a str,
     b: &'a [u8],
@@ -533,21 +546,28 @@ impl Parser<'_> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            // Jump to the next quote or backslash; what lies between must hold no control
-            // character (Python's strict mode).
+            // Find the next quote or backslash; Python's strict mode allows no raw control
+            // character before it. Most strings are short: one table-driven pass over the
+            // first bytes does both; longer runs go on with memchr, then a control check.
             let rest = &self.b[self.i..];
-            // Most strings are short: a plain loop beats memchr's set-up for them.
-            let head = &rest[..rest.len().min(24)];
-            let found = match head.iter().position(|&b| b == b'"' || b == b'\\') {
-                Some(n) => Some(n),
-                None => memchr::memchr2(b'"', b'\\', &rest[head.len()..]).map(|n| n + head.len()),
+            let head = &rest[..rest.len().min(32)];
+            let n = match head.iter().position(|&b| STOP[usize::from(b)]) {
+                Some(n) => n,
+                None => {
+                    let Some(n) = memchr::memchr2(b'"', b'\\', &rest[head.len()..]) else {
+                        self.i = open;
+                        return Err(self.err(What::Unterminated));
+                    };
+                    let n = head.len() + n;
+                    if let Some(c) = rest[head.len()..n].iter().position(|&b| b < 0x20) {
+                        self.i += head.len() + c;
+                        return Err(self.err(What::ControlCharacter));
+                    }
+                    n
+                }
             };
-            let Some(n) = found else {
-                self.i = open;
-                return Err(self.err(What::Unterminated));
-            };
-            if let Some(c) = rest[..n].iter().position(|&b| b < 0x20) {
-                self.i += c;
+            if rest[n] < 0x20 {
+                self.i += n;
                 return Err(self.err(What::ControlCharacter));
             }
             self.i += n;
@@ -746,6 +766,20 @@ mod tests {
             "{\"a\" 1}",
         ] {
             assert!(parse_value(bad).is_err(), "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_at_any_length() {
+        for len in [0, 5, 31, 32, 33, 100] {
+            let text = format!("\"{}\u{1}x\"", "a".repeat(len));
+            let err = parse_value(&text).expect_err("control character");
+            assert_eq!(
+                err.to_string(),
+                format!("Invalid control character (byte {})", len + 1)
+            );
+            assert!(parse_value(&format!("\"{}\\n\"", "a".repeat(len))).is_ok());
+            assert!(parse_value(&format!("\"{}", "a".repeat(len))).is_err());
         }
     }
 
