@@ -13,6 +13,9 @@
 //!
 //! - [`chain`]: entries, canonical JSON, chaining, signatures, the shared [`AuditLog`] writer
 //!   with group commit, and offline verification.
+//! - [`decision`]: the decision a piece of work belongs to, current through a task-local.
+//! - `layer` (feature `server`): `AuditLayer` opens a decision per request; `GuardLayer` blocks
+//!   or flags requests by policy, recording the flag before it answers.
 //!
 //! # Example
 //!
@@ -33,13 +36,18 @@
 //!
 //! # Feature flags
 //!
-//! | feature | what it adds |
-//! |---|---|
-//! | `cli` | the `acttrace` command-line tool |
+//! | feature | what it adds | default |
+//! |---|---|---|
+//! | `server` | [`layer`]: `AuditLayer` and `GuardLayer` for tower/axum, the `Decision` extractor | yes |
+//! | `cli` | the `acttrace` command-line tool | no |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod chain;
+pub mod decision;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod layer;
 
 /// The README's code blocks, compiled and run as doc tests.
 #[doc = include_str!("../README.md")]

@@ -49,6 +49,7 @@
 //! ```
 
 mod canonical;
+pub mod detect;
 mod entry;
 mod error;
 mod hash;
@@ -63,6 +64,8 @@ pub use self::entry::{
     DecisionId, Entry, LlmCall, ParseDecisionIdError, PolicyFlag, Receipt, Usage,
 };
 pub use self::error::Error;
+#[cfg(feature = "server")]
+pub(crate) use self::hash::sha256_hex;
 pub use self::hash::{GENESIS, SigningKey};
 pub use self::parse::JsonError;
 pub use self::store::{OnCorrupt, Recovery};

@@ -277,6 +277,23 @@ impl AuditLog {
         rx.await.map_err(|_| Error::WriterClosed)?
     }
 
+    /// Queues `entry` behind everything queued before it, waiting only for room in the queue,
+    /// not for the write. Entries queued later (from any handle) land after it in the chain.
+    ///
+    /// For entries whose order matters but whose durability the caller does not wait on (the
+    /// inbound layer's `decision` entry). Never silent: if the write later fails, a `gap` entry
+    /// records the loss.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WriterClosed`] after [`shutdown`](Self::shutdown).
+    pub async fn enqueue(&self, entry: Entry) -> Result<(), Error> {
+        self.tx
+            .send(Command::Append { entry, reply: None })
+            .await
+            .map_err(|_| Error::WriterClosed)
+    }
+
     /// Hands `entry` to the writer without waiting, for paths that cannot wait (`Drop`, a
     /// body's `poll_frame`). Returns `false` if it could not be queued.
     ///

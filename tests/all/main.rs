@@ -5,5 +5,7 @@ mod support;
 #[cfg(feature = "cli")]
 mod cli;
 mod interop;
+#[cfg(feature = "server")]
+mod layers;
 mod vectors;
 mod writer;

@@ -18,6 +18,7 @@ pub(crate) struct Check {
     pub(crate) class: String,
     pub(crate) detail: Option<String>,
     pub(crate) exact: bool,
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub(crate) cli_rc: i64,
 }
 

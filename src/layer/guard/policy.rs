@@ -1,0 +1,303 @@
+//! Pre-flight policies: what [`Guard`](super::Guard) asks before a request reaches its handler.
+
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::{HeaderMap, Method, StatusCode, Uri};
+
+use crate::chain::detect::{self, Detector};
+
+/// What a policy sees of a request: its head and its body as read so far.
+#[derive(Debug, Clone, Copy)]
+pub struct GuardRequest<'a> {
+    parts: &'a Parts,
+    body: &'a [u8],
+    complete: bool,
+}
+
+impl<'a> GuardRequest<'a> {
+    pub(crate) fn new(parts: &'a Parts, body: &'a [u8], complete: bool) -> Self {
+        Self {
+            parts,
+            body,
+            complete,
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &'a Method {
+        &self.parts.method
+    }
+
+    /// The URI.
+    pub fn uri(&self) -> &'a Uri {
+        &self.parts.uri
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &'a HeaderMap {
+        &self.parts.headers
+    }
+
+    /// The body, or its first bytes when it is longer than the guard's limit.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// Whether [`body`](Self::body) is the whole body.
+    pub fn body_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// The body as text (invalid UTF-8 replaced), for scanning.
+    pub fn body_text(&self) -> std::borrow::Cow<'a, str> {
+        String::from_utf8_lossy(self.body)
+    }
+}
+
+/// Why a policy flagged or blocked a request. Recorded in the `policy_flag` entry and, when
+/// blocked, named in the response; it never holds the offending value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// A short reason, e.g. `secret in input`.
+    pub reason: String,
+    /// `info`, `warning` or `critical`.
+    pub severity: String,
+    /// What fired, e.g. `["openai_key"]`.
+    pub categories: Vec<String>,
+    /// The status to block with, instead of the guard's default.
+    pub status: Option<StatusCode>,
+}
+
+impl Finding {
+    /// A finding with `reason`, severity `warning`, no categories.
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            severity: "warning".to_owned(),
+            categories: Vec::new(),
+            status: None,
+        }
+    }
+
+    /// Sets the severity (`info`, `warning`, `critical`).
+    pub fn severity(mut self, severity: impl Into<String>) -> Self {
+        self.severity = severity.into();
+        self
+    }
+
+    /// Adds a category.
+    pub fn category(mut self, category: impl Into<String>) -> Self {
+        self.categories.push(category.into());
+        self
+    }
+
+    /// Blocks with this status instead of the guard's default.
+    pub fn status(mut self, status: StatusCode) -> Self {
+        self.status = Some(status);
+        self
+    }
+}
+
+/// A policy's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Let the request through, record nothing.
+    Allow,
+    /// Record a `policy_flag` (action `flagged`) and let the request through.
+    Flag(Finding),
+    /// Record a `policy_flag` (action `blocked`) and answer without running the handler.
+    Block(Finding),
+}
+
+impl Verdict {
+    fn rank(&self) -> u8 {
+        match self {
+            Self::Allow => 0,
+            Self::Flag(_) => 1,
+            Self::Block(_) => 2,
+        }
+    }
+
+    /// The stronger of two verdicts; findings of the same strength are merged.
+    pub fn and(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Flag(a), Self::Flag(b)) => Self::Flag(merge(a, b)),
+            (Self::Block(a), Self::Block(b)) => Self::Block(merge(a, b)),
+            (a, b) if b.rank() > a.rank() => b,
+            (a, _) => a,
+        }
+    }
+}
+
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 2,
+        "warning" => 1,
+        _ => 0,
+    }
+}
+
+fn merge(mut a: Finding, b: Finding) -> Finding {
+    a.reason = format!("{}; {}", a.reason, b.reason);
+    if severity_rank(&b.severity) > severity_rank(&a.severity) {
+        a.severity = b.severity;
+    }
+    for c in b.categories {
+        if !a.categories.contains(&c) {
+            a.categories.push(c);
+        }
+    }
+    a.status = a.status.or(b.status);
+    a
+}
+
+/// A pre-flight policy. Closures `Fn(&GuardRequest<'_>) -> Verdict` are policies; tuples and
+/// `Vec`s of policies are a policy giving the strongest verdict (`(secrets(), personal_data())`).
+pub trait Policy: Send + Sync + 'static {
+    /// Judges one request.
+    fn check(&self, req: &GuardRequest<'_>) -> Verdict;
+}
+
+impl<F> Policy for F
+where
+    F: Fn(&GuardRequest<'_>) -> Verdict + Send + Sync + 'static,
+{
+    fn check(&self, req: &GuardRequest<'_>) -> Verdict {
+        self(req)
+    }
+}
+
+impl<P: Policy> Policy for Vec<P> {
+    fn check(&self, req: &GuardRequest<'_>) -> Verdict {
+        self.iter().fold(Verdict::Allow, |v, p| v.and(p.check(req)))
+    }
+}
+
+macro_rules! tuple_policy {
+    ($($p:ident),+) => {
+        impl<$($p: Policy),+> Policy for ($($p,)+) {
+            #[allow(non_snake_case)]
+            fn check(&self, req: &GuardRequest<'_>) -> Verdict {
+                let ($($p,)+) = self;
+                Verdict::Allow$(.and($p.check(req)))+
+            }
+        }
+    };
+}
+tuple_policy!(A, B);
+tuple_policy!(A, B, C);
+tuple_policy!(A, B, C, D);
+tuple_policy!(A, B, C, D, E);
+
+/// The text a content policy scans: the query string and the body.
+fn scanned_text(req: &GuardRequest<'_>) -> String {
+    let mut text = req.uri().query().unwrap_or("").to_owned();
+    text.push('\n');
+    text.push_str(&req.body_text());
+    text
+}
+
+fn detect_policy(
+    req: &GuardRequest<'_>,
+    group_filter: impl Fn(&Detector) -> bool,
+    reason: &str,
+    block: bool,
+) -> Verdict {
+    let detectors: Vec<Detector> = detect::DETECTORS
+        .iter()
+        .copied()
+        .filter(|d| group_filter(d))
+        .collect();
+    let found = detect::scan_with(&detectors, &scanned_text(req));
+    if found.is_empty() {
+        return Verdict::Allow;
+    }
+    let mut finding = Finding::new(reason);
+    finding.severity = found
+        .iter()
+        .map(|f| f.severity)
+        .max_by_key(|s| severity_rank(s))
+        .unwrap_or("warning")
+        .to_owned();
+    for f in &found {
+        if !finding.categories.iter().any(|c| c == f.category) {
+            finding.categories.push(f.category.to_owned());
+        }
+    }
+    if block {
+        Verdict::Block(finding)
+    } else {
+        Verdict::Flag(finding)
+    }
+}
+
+/// Blocks requests carrying secrets or credentials (API keys, tokens, private keys, JWTs,
+/// bearer tokens) in the body or query, before they reach a model or a log.
+pub fn secrets() -> impl Policy + Clone {
+    |req: &GuardRequest<'_>| {
+        detect_policy(
+            req,
+            |d| matches!(d.group, "secret" | "credential"),
+            "secret in input",
+            true,
+        )
+    }
+}
+
+/// Flags requests carrying personal data (e-mail addresses, …) in the body or query.
+pub fn personal_data() -> impl Policy + Clone {
+    |req: &GuardRequest<'_>| {
+        detect_policy(
+            req,
+            |d| !matches!(d.group, "secret" | "credential"),
+            "personal data in input",
+            false,
+        )
+    }
+}
+
+/// Blocks bodies longer than `max` bytes with 413. The guard must read at least `max + 1`
+/// bytes for this to see them: keep its limit above `max`.
+pub fn max_body_bytes(max: usize) -> impl Policy + Clone {
+    move |req: &GuardRequest<'_>| {
+        if req.body().len() > max || !req.body_complete() {
+            Verdict::Block(
+                Finding::new(format!("body larger than {max} bytes"))
+                    .severity("warning")
+                    .category("body_too_large")
+                    .status(StatusCode::PAYLOAD_TOO_LARGE),
+            )
+        } else {
+            Verdict::Allow
+        }
+    }
+}
+
+/// Blocks requests whose body or query contains any of `patterns` (case-insensitive).
+pub fn deny_list<I, S>(patterns: I) -> impl Policy + Clone
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let patterns: Arc<[String]> = patterns
+        .into_iter()
+        .map(|p| p.as_ref().to_lowercase())
+        .collect();
+    move |req: &GuardRequest<'_>| {
+        let text = scanned_text(req).to_lowercase();
+        let hits: Vec<usize> = (0..patterns.len())
+            .filter(|&i| text.contains(&patterns[i]))
+            .collect();
+        if hits.is_empty() {
+            return Verdict::Allow;
+        }
+        let mut finding = Finding::new("denied pattern in input").severity("critical");
+        for i in hits {
+            // The pattern's position in the list, not the text that matched.
+            finding.categories.push(format!("deny_list[{i}]"));
+        }
+        Verdict::Block(finding)
+    }
+}

@@ -1,0 +1,272 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response, StatusCode, header};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::policy::{Finding, GuardRequest, Policy, Verdict};
+use crate::chain::{AuditLog, Entry, PolicyFlag};
+use crate::decision::Decision;
+use crate::layer::input::{ReplayBody, read_ahead};
+
+#[derive(Debug, Clone, Copy)]
+struct Config {
+    body_limit: usize,
+    block_status: StatusCode,
+}
+
+/// [`Layer`] that checks each request against a [`Policy`] before it reaches the handler.
+/// See the [module docs](super) for an example.
+#[must_use]
+pub struct GuardLayer<P> {
+    log: AuditLog,
+    policy: Arc<P>,
+    config: Config,
+}
+
+impl<P> Clone for GuardLayer<P> {
+    fn clone(&self) -> Self {
+        Self {
+            log: self.log.clone(),
+            policy: Arc::clone(&self.policy),
+            config: self.config,
+        }
+    }
+}
+
+impl<P> fmt::Debug for GuardLayer<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GuardLayer")
+            .field("log", &self.log)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Policy> GuardLayer<P> {
+    /// Checks requests with `policy`, recording its flags and blocks in `log`.
+    pub fn new(log: AuditLog, policy: P) -> Self {
+        Self {
+            log,
+            policy: Arc::new(policy),
+            config: Config {
+                body_limit: 1 << 20,
+                block_status: StatusCode::FORBIDDEN,
+            },
+        }
+    }
+
+    /// How many bytes of the body the policy sees; the rest streams to the handler unread.
+    /// Defaults to 1 MiB.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.config.body_limit = bytes;
+        self
+    }
+
+    /// The status a blocked request gets (unless its finding names one). Defaults to 403.
+    pub fn block_status(mut self, status: StatusCode) -> Self {
+        self.config.block_status = status;
+        self
+    }
+}
+
+impl<S, P> Layer<S> for GuardLayer<P> {
+    type Service = Guard<S, P>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Guard {
+            inner,
+            log: self.log.clone(),
+            policy: Arc::clone(&self.policy),
+            config: self.config,
+        }
+    }
+}
+
+/// Middleware that checks each request against a [`Policy`]. See the [module docs](super).
+pub struct Guard<S, P> {
+    inner: S,
+    log: AuditLog,
+    policy: Arc<P>,
+    config: Config,
+}
+
+impl<S: Clone, P> Clone for Guard<S, P> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            log: self.log.clone(),
+            policy: Arc::clone(&self.policy),
+            config: self.config,
+        }
+    }
+}
+
+impl<S: fmt::Debug, P> fmt::Debug for Guard<S, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for Guard<S, P>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    P: Policy,
+    ReqBody: ReplayBody,
+    ResBody: From<String> + Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<ResBody, S::Error>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        // The policy needs the body first: keep the service made ready for this call, leave
+        // the clone behind.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let future = run(
+            inner,
+            req,
+            self.log.clone(),
+            Arc::clone(&self.policy),
+            self.config,
+        );
+        ResponseFuture {
+            future: Box::pin(future),
+        }
+    }
+}
+
+async fn run<S, P, ReqBody, ResBody>(
+    mut inner: S,
+    req: Request<ReqBody>,
+    log: AuditLog,
+    policy: Arc<P>,
+    config: Config,
+) -> Result<Response<ResBody>, S::Error>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    P: Policy,
+    ReqBody: ReplayBody,
+    ResBody: From<String>,
+{
+    let (parts, body) = req.into_parts();
+    let Some(read) = read_ahead(body, config.body_limit).await.ok() else {
+        return Ok(json(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({"error": "the request body could not be read"}),
+        ));
+    };
+    let verdict = policy.check(&GuardRequest::new(&parts, &read.bytes, read.complete()));
+    let decision = parts
+        .extensions
+        .get::<Decision>()
+        .cloned()
+        .or_else(Decision::current);
+    let (finding, blocked) = match verdict {
+        Verdict::Allow => {
+            return inner
+                .call(Request::from_parts(parts, read.into_body()))
+                .await;
+        }
+        Verdict::Flag(f) => (f, false),
+        Verdict::Block(f) => (f, true),
+    };
+    let status = finding.status.unwrap_or(config.block_status);
+    let entry = flag_entry(&finding, blocked, decision.as_ref(), &parts, status);
+    // Write first, then act: the flag is durable before the handler runs or the client hears
+    // anything. If it cannot be written, refuse the request (fail closed).
+    if log.append(entry).await.is_err() {
+        return Ok(json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({"error": "the audit log is unavailable; request refused"}),
+        ));
+    }
+    if !blocked {
+        return inner
+            .call(Request::from_parts(parts, read.into_body()))
+            .await;
+    }
+    Ok(json(
+        status,
+        &serde_json::json!({
+            "error": "blocked by policy",
+            "reason": finding.reason,
+            "categories": finding.categories,
+            "decision_id": decision.as_ref().map(|d| d.id().as_str()),
+        }),
+    ))
+}
+
+fn flag_entry(
+    finding: &Finding,
+    blocked: bool,
+    decision: Option<&Decision>,
+    parts: &http::request::Parts,
+    status: StatusCode,
+) -> Entry {
+    let mut flag = PolicyFlag::new(finding.reason.as_str())
+        .action(if blocked { "blocked" } else { "flagged" })
+        .severity(finding.severity.as_str())
+        .data(finding.categories.clone())
+        .field("stage", "input")
+        .field("method", parts.method.as_str())
+        .field(
+            "route",
+            parts
+                .extensions
+                .get::<axum::extract::MatchedPath>()
+                .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
+        );
+    if blocked {
+        flag = flag.field("status", status.as_u16());
+    }
+    if let Some(d) = decision {
+        flag = flag.decision(d.id());
+    }
+    Entry::policy_flag(flag)
+}
+
+fn json<B: From<String>>(status: StatusCode, body: &serde_json::Value) -> Response<B> {
+    let mut res = Response::new(B::from(body.to_string()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// Response future for [`Guard`]. Boxed: it reads the body, consults the policy and may write
+/// to the log before calling the handler.
+pub struct ResponseFuture<B, E> {
+    future: Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>,
+}
+
+impl<B, E> fmt::Debug for ResponseFuture<B, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<B, E> Future for ResponseFuture<B, E> {
+    type Output = Result<Response<B>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.future.as_mut().poll(cx)
+    }
+}
