@@ -186,7 +186,18 @@ pub(crate) fn write_value(out: &mut String, v: &Value, style: Style) {
 /// Writes a [`Map`] in the given layout.
 pub(crate) fn write_map(out: &mut String, map: &Map, style: Style) {
     let entries = map.entries();
-    let mut order: Vec<usize> = (0..entries.len()).collect();
+    // Small maps (nearly all) are ordered on the stack.
+    let mut small = [0usize; 16];
+    let mut large = Vec::new();
+    let order: &mut [usize] = if entries.len() <= small.len() {
+        &mut small[..entries.len()]
+    } else {
+        large.resize(entries.len(), 0);
+        &mut large
+    };
+    for (i, slot) in order.iter_mut().enumerate() {
+        *slot = i;
+    }
     if style == Style::Canonical {
         order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0));
     }

@@ -65,6 +65,12 @@ pub fn format_timestamp(t: SystemTime) -> String {
     Timestamp(t).to_string()
 }
 
+/// Appends `t`, formatted as [`format_timestamp`] does, to `out`.
+pub(crate) fn write_timestamp(out: &mut String, t: SystemTime) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{}", Timestamp(t));
+}
+
 struct Timestamp(SystemTime);
 
 impl fmt::Display for Timestamp {

@@ -657,3 +657,37 @@ async fn large_files_are_verified_in_parallel_with_exact_verdicts() {
     assert_eq!(r.class(), "incomplete_head");
     assert_eq!(r.entries(), 15_000);
 }
+
+/// The commit delay batches entries nobody waits on, and never delays a caller who waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_commit_delay_never_delays_a_waiting_caller() {
+    let scratch = Scratch::new("commit-delay");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::builder("delay")
+        .commit_delay(Duration::from_secs(30))
+        .open(&path)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        // An entry nobody waits on puts the writer into its (long) delay...
+        log.enqueue(Entry::new("queued", Map::new())).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // ...and a caller who waits cuts it short.
+        let start = std::time::Instant::now();
+        log.append(Entry::new("awaited", Map::new())).await.unwrap();
+        assert!(start.elapsed() < Duration::from_secs(5), "waited {:?}", start.elapsed());
+    }
+    assert_eq!(kinds(&path).iter().filter(|k| *k == "queued").count(), 3);
+    log.shutdown().await.unwrap();
+
+    let path = scratch.join("short.jsonl");
+    let log = AuditLog::builder("delay")
+        .commit_delay(Duration::from_millis(20))
+        .open(&path)
+        .await
+        .unwrap();
+    log.enqueue(Entry::new("queued", Map::new())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(kinds(&path), ["audit_open", "queued"], "on disk within the delay, no one waiting");
+    log.shutdown().await.unwrap();
+}

@@ -1,0 +1,192 @@
+//! Throughput of a small axum app with and without `AuditLayer` + `GuardLayer`, on loopback.
+//!
+//! ```text
+//! cargo bench --bench layers -- [--seconds S] [--connections C] [--rounds R]
+//!                                [--layers both|audit|guard] [--durability fsync|flush|none]
+//!                                [--work-us N]
+//! ```
+//!
+//! Both apps run in this process on 127.0.0.1, served by `axum::serve`; a keep-alive HTTP/1.1
+//! load generator (C connections, each sending the next request when the last response is
+//! read) alternates between them for R rounds of S seconds. The audited app writes with
+//! `Durability::Fsync` (one `fdatasync` per batch).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use acttrace::chain::{AuditLog, Durability, VerifyOptions, verify_path};
+use acttrace::layer::guard::policy;
+use acttrace::layer::{AuditLayer, GuardLayer};
+use axum::Router;
+use axum::routing::post;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const BODY: &str = r#"{"applicant":"A-17","amount":25000,"income":52000,"notes":"steady employment, no defaults"}"#;
+
+/// CPU time the handler spends per request (`--work-us`), standing in for what an agent
+/// endpoint does before and after its model call (parsing, prompt assembly, scoring).
+static WORK_US: AtomicU64 = AtomicU64::new(0);
+
+async fn handler(body: String) -> String {
+    let mut score = body
+        .bytes()
+        .fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(b)));
+    let work = Duration::from_micros(WORK_US.load(Ordering::Relaxed));
+    let start = Instant::now();
+    while start.elapsed() < work {
+        score = std::hint::black_box(score.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+    format!(r#"{{"score":{}}}"#, score % 100)
+}
+
+fn app() -> Router {
+    Router::new().route("/agent/triage", post(handler))
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// Sends requests on one keep-alive connection until `stop`; counts responses.
+async fn client(addr: SocketAddr, stop: Arc<AtomicBool>, done: Arc<AtomicU64>) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let request = format!(
+        "POST /agent/triage HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    while !stop.load(Ordering::Relaxed) {
+        stream.write_all(request.as_bytes()).await.expect("write");
+        // Read one response: head, then content-length bytes of body.
+        buf.clear();
+        let (head_end, length) = loop {
+            let n = stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "server closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&buf[..i]).expect("ascii head");
+                assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(str::to_owned)
+                    })
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .expect("content-length");
+                break (i + 4, length);
+            }
+        };
+        while buf.len() < head_end + length {
+            let n = stream.read(&mut chunk).await.expect("read body");
+            assert!(n > 0);
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+async fn measure(addr: SocketAddr, connections: usize, seconds: f64) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        tasks.push(tokio::spawn(client(addr, stop.clone(), done.clone())));
+    }
+    // Warm up, then count.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start_count = done.load(Ordering::Relaxed);
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    let counted = done.load(Ordering::Relaxed) - start_count;
+    let rate = counted as f64 / start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.expect("client");
+    }
+    rate
+}
+
+fn main() {
+    let mut seconds = 3.0;
+    let mut connections = 64;
+    let mut rounds = 3;
+    let mut layers = "both".to_owned();
+    let mut durability = Durability::Fsync;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--seconds" => seconds = value().parse().unwrap_or(seconds),
+            "--connections" => connections = value().parse().unwrap_or(connections),
+            "--rounds" => rounds = value().parse().unwrap_or(rounds),
+            "--layers" => layers = value(),
+            "--work-us" => WORK_US.store(value().parse().unwrap_or(0), Ordering::Relaxed),
+            "--durability" => {
+                durability = match value().as_str() {
+                    "none" => Durability::None,
+                    "flush" => Durability::Flush,
+                    _ => Durability::Fsync,
+                }
+            }
+            _ => {}
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-layers");
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("audit.jsonl");
+        let log = AuditLog::builder("bench")
+            .durability(durability)
+            .open(&path)
+            .await
+            .expect("open");
+        let plain = serve(app()).await;
+        let guard = GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
+        let audit = AuditLayer::new(log.clone());
+        let audited = serve(match layers.as_str() {
+            "audit" => app().layer(audit),
+            "guard" => app().layer(guard),
+            _ => app().layer(guard).layer(audit),
+        })
+        .await;
+
+        let (mut best_plain, mut best_audited) = (0f64, 0f64);
+        for round in 1..=rounds {
+            let p = measure(plain, connections, seconds).await;
+            let a = measure(audited, connections, seconds).await;
+            println!("round {round}: without layers {p:.0} req/s, with AuditLayer + GuardLayer {a:.0} req/s");
+            best_plain = best_plain.max(p);
+            best_audited = best_audited.max(a);
+        }
+        let cost = (1.0 - best_audited / best_plain) * 100.0;
+        println!(
+            "best: without {best_plain:.0} req/s, with {best_audited:.0} req/s, throughput cost {cost:.1}% ({connections} connections, {durability:?}, handler work {} us)",
+            WORK_US.load(Ordering::Relaxed)
+        );
+        // Requests still in flight when the clients stopped close their decisions now.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        log.sync().await.expect("sync");
+        let head = log.head();
+        let gaps = log.pending_gap();
+        log.shutdown().await.expect("shutdown");
+        let report = verify_path(&path, &VerifyOptions::new().expected_entries(head.entries));
+        assert!(report.is_ok(), "{report}");
+        println!("audit log: {} entries, verifies; entries lost to a full queue: {gaps}", head.entries);
+    });
+}
