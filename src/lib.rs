@@ -16,6 +16,8 @@
 //! - [`decision`]: the decision a piece of work belongs to, current through a task-local.
 //! - `layer` (feature `server`): `AuditLayer` opens a decision per request; `GuardLayer` blocks
 //!   or flags requests by policy, recording the flag before it answers.
+//! - `client` (feature `client`): `AuditMiddleware` records every model call made through a
+//!   reqwest client: provider, model, usage, cost, latency, streams included.
 //!
 //! # Example
 //!
@@ -39,11 +41,15 @@
 //! | feature | what it adds | default |
 //! |---|---|---|
 //! | `server` | [`layer`]: `AuditLayer` and `GuardLayer` for tower/axum, the `Decision` extractor | yes |
+//! | `client` | [`client`]: `AuditMiddleware` for reqwest-middleware | yes |
 //! | `cli` | the `acttrace` command-line tool | no |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod chain;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
 pub mod decision;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]

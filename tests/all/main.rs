@@ -4,6 +4,8 @@ mod support;
 
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(all(feature = "client", feature = "server"))]
+mod client;
 mod interop;
 #[cfg(feature = "server")]
 mod layers;

@@ -675,7 +675,11 @@ async fn the_commit_delay_never_delays_a_waiting_caller() {
         // ...and a caller who waits cuts it short.
         let start = std::time::Instant::now();
         log.append(Entry::new("awaited", Map::new())).await.unwrap();
-        assert!(start.elapsed() < Duration::from_secs(5), "waited {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "waited {:?}",
+            start.elapsed()
+        );
     }
     assert_eq!(kinds(&path).iter().filter(|k| *k == "queued").count(), 3);
     log.shutdown().await.unwrap();
@@ -688,6 +692,10 @@ async fn the_commit_delay_never_delays_a_waiting_caller() {
         .unwrap();
     log.enqueue(Entry::new("queued", Map::new())).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(kinds(&path), ["audit_open", "queued"], "on disk within the delay, no one waiting");
+    assert_eq!(
+        kinds(&path),
+        ["audit_open", "queued"],
+        "on disk within the delay, no one waiting"
+    );
     log.shutdown().await.unwrap();
 }

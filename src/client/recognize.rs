@@ -1,0 +1,532 @@
+//! Which requests are model calls, to which provider, speaking which API.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The wire protocol of a model endpoint: it decides how usage is read from the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Api {
+    /// OpenAI chat completions (and legacy completions), and every OpenAI-compatible server.
+    OpenAiChat,
+    /// The OpenAI Responses API.
+    OpenAiResponses,
+    /// OpenAI-style embeddings.
+    OpenAiEmbeddings,
+    /// Anthropic Messages.
+    AnthropicMessages,
+    /// Google Gemini / Vertex AI `generateContent` and `streamGenerateContent`.
+    GeminiGenerate,
+    /// AWS Bedrock `converse` and `converse-stream`.
+    BedrockConverse,
+    /// Ollama's own `/api/chat`, `/api/generate`, `/api/embed`.
+    OllamaNative,
+}
+
+/// A recognized model call: who is called, how, and with which model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Call {
+    /// The provider's name as recorded, e.g. `openai`, `anthropic`, `bedrock`.
+    pub provider: String,
+    /// The endpoint's protocol.
+    pub api: Api,
+    /// The model asked for (from the request body, or the path for Gemini, Bedrock and Azure
+    /// deployments); `None` when it cannot be read.
+    pub model: Option<String>,
+    /// Whether the request asked for a streamed response.
+    pub stream: bool,
+}
+
+/// Decides whether a request is a model call. [`Providers`] is the built-in implementation;
+/// closures `Fn(&reqwest::Request) -> Option<Call>` implement it too.
+pub trait Recognize: Send + Sync + 'static {
+    /// The call, or `None` for a request that is not a model call (it then passes through
+    /// untouched and unrecorded).
+    fn recognize(&self, req: &reqwest::Request) -> Option<Call>;
+}
+
+impl<F> Recognize for F
+where
+    F: Fn(&reqwest::Request) -> Option<Call> + Send + Sync + 'static,
+{
+    fn recognize(&self, req: &reqwest::Request) -> Option<Call> {
+        self(req)
+    }
+}
+
+/// An endpoint the user registered: every request under `base` is a call to `provider`.
+#[derive(Debug, Clone)]
+struct Custom {
+    provider: String,
+    host: String,
+    port: Option<u16>,
+    path_prefix: String,
+    api: Option<Api>,
+}
+
+/// The built-in provider table, plus the endpoints you register.
+///
+/// Built in, by host and path: OpenAI (chat completions, responses, embeddings), Azure OpenAI,
+/// Anthropic Messages, Google Gemini and Vertex AI (`generateContent`,
+/// `streamGenerateContent`), AWS Bedrock (`converse`, `converse-stream`), Mistral, Groq,
+/// OpenRouter, DeepSeek, xAI, Together, and Ollama on `localhost:11434`.
+///
+/// ```
+/// use acttrace::client::{Api, Providers, Recognize};
+///
+/// let providers = Providers::new()
+///     .openai_compatible("internal-gateway", "https://llm.internal.example/v1")
+///     .endpoint("local-claude-proxy", "http://127.0.0.1:8089", Api::AnthropicMessages);
+///
+/// let req = reqwest::Request::new(
+///     reqwest::Method::POST,
+///     "https://llm.internal.example/v1/chat/completions".parse().unwrap(),
+/// );
+/// let call = providers.recognize(&req).unwrap();
+/// assert_eq!(call.provider, "internal-gateway");
+/// assert_eq!(call.api, Api::OpenAiChat);
+///
+/// let other = reqwest::Request::new(reqwest::Method::GET, "https://example.com/".parse().unwrap());
+/// assert!(providers.recognize(&other).is_none());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Providers {
+    custom: Arc<Vec<Custom>>,
+}
+
+impl Providers {
+    /// The built-in table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Treats every request under `base_url` as an OpenAI-compatible call to `provider`
+    /// (self-hosted gateways, vLLM, LiteLLM, …). The API is chosen by the path's ending
+    /// (`/chat/completions`, `/responses`, `/embeddings`). Registered endpoints are matched
+    /// before the built-in ones. An unparsable `base_url` is ignored.
+    pub fn openai_compatible(self, provider: &str, base_url: &str) -> Self {
+        self.register(provider, base_url, None)
+    }
+
+    /// Treats every request under `base_url` as a call to `provider` speaking `api`.
+    pub fn endpoint(self, provider: &str, base_url: &str, api: Api) -> Self {
+        self.register(provider, base_url, Some(api))
+    }
+
+    fn register(mut self, provider: &str, base_url: &str, api: Option<Api>) -> Self {
+        if let Ok(url) = reqwest::Url::parse(base_url)
+            && let Some(host) = url.host_str()
+        {
+            Arc::make_mut(&mut self.custom).push(Custom {
+                provider: provider.to_owned(),
+                host: host.to_ascii_lowercase(),
+                port: url.port_or_known_default(),
+                path_prefix: url.path().trim_end_matches('/').to_owned(),
+                api,
+            });
+        }
+        self
+    }
+}
+
+impl Recognize for Providers {
+    fn recognize(&self, req: &reqwest::Request) -> Option<Call> {
+        let url = req.url();
+        let host = url.host_str()?.to_ascii_lowercase();
+        let path = url.path();
+        let port = url.port_or_known_default();
+        let found = self
+            .custom
+            .iter()
+            .filter(|c| c.host == host && c.port == port)
+            .find(|c| path.starts_with(&c.path_prefix))
+            .and_then(|c| {
+                let api = c.api.or_else(|| openai_suffix(path))?;
+                Some(Found::new(&c.provider, api))
+            })
+            .or_else(|| builtin(&host, port, path))?;
+        let body = req
+            .body()
+            .and_then(reqwest::Body::as_bytes)
+            .and_then(request_fields);
+        let (body_model, body_stream) = body.unwrap_or((None, None));
+        let stream = match found.api {
+            Api::GeminiGenerate | Api::BedrockConverse => found.path_stream,
+            // Ollama streams unless told not to.
+            Api::OllamaNative => body_stream.unwrap_or(true),
+            _ => body_stream.unwrap_or(false),
+        };
+        Some(Call {
+            provider: found.provider,
+            api: found.api,
+            model: body_model.or(found.path_model),
+            stream,
+        })
+    }
+}
+
+struct Found {
+    provider: String,
+    api: Api,
+    path_model: Option<String>,
+    path_stream: bool,
+}
+
+impl Found {
+    fn new(provider: &str, api: Api) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            api,
+            path_model: None,
+            path_stream: false,
+        }
+    }
+}
+
+/// The API an OpenAI-style path names by its ending.
+fn openai_suffix(path: &str) -> Option<Api> {
+    let path = path.trim_end_matches('/');
+    if path.ends_with("/chat/completions") || path.ends_with("/completions") {
+        Some(Api::OpenAiChat)
+    } else if path.ends_with("/responses") {
+        Some(Api::OpenAiResponses)
+    } else if path.ends_with("/embeddings") {
+        Some(Api::OpenAiEmbeddings)
+    } else {
+        None
+    }
+}
+
+fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Found> {
+    let openai_style = |provider: &str| openai_suffix(path).map(|api| Found::new(provider, api));
+    match host {
+        "api.openai.com" => openai_style("openai"),
+        "api.anthropic.com" => {
+            let p = path.trim_end_matches('/');
+            (p == "/v1/messages").then(|| Found::new("anthropic", Api::AnthropicMessages))
+        }
+        "generativelanguage.googleapis.com" => {
+            gemini(path, "gemini").or_else(|| openai_style("gemini"))
+        }
+        "api.mistral.ai" => openai_style("mistral"),
+        "api.groq.com" => openai_style("groq"),
+        "openrouter.ai" => openai_style("openrouter"),
+        "api.deepseek.com" => openai_style("deepseek"),
+        "api.x.ai" => openai_style("xai"),
+        "api.together.xyz" | "api.together.ai" => openai_style("together"),
+        "localhost" | "127.0.0.1" | "[::1]" | "::1" if port == Some(11434) => ollama(path),
+        h if h.ends_with(".openai.azure.com") || h.ends_with(".cognitiveservices.azure.com") => {
+            let mut found = openai_style("azure_openai")?;
+            found.path_model = segment_after(path, "/deployments/");
+            Some(found)
+        }
+        h if h.ends_with("aiplatform.googleapis.com") => gemini(path, "vertex_ai"),
+        h if h.starts_with("bedrock-runtime.") && h.ends_with(".amazonaws.com") => bedrock(path),
+        _ => None,
+    }
+}
+
+/// `…/models/{model}:generateContent` or `:streamGenerateContent`.
+fn gemini(path: &str, provider: &str) -> Option<Found> {
+    let (before, method) = path.rsplit_once(':')?;
+    let path_stream = match method {
+        "generateContent" => false,
+        "streamGenerateContent" => true,
+        _ => return None,
+    };
+    let model = before.rsplit_once("/models/")?.1;
+    Some(Found {
+        provider: provider.to_owned(),
+        api: Api::GeminiGenerate,
+        path_model: Some(model.to_owned()),
+        path_stream,
+    })
+}
+
+/// `/model/{model-id}/converse` or `/converse-stream`.
+fn bedrock(path: &str) -> Option<Found> {
+    let rest = path.strip_prefix("/model/")?;
+    let (model, method) = rest.rsplit_once('/')?;
+    let path_stream = match method {
+        "converse" => false,
+        "converse-stream" => true,
+        _ => return None,
+    };
+    Some(Found {
+        provider: "bedrock".to_owned(),
+        api: Api::BedrockConverse,
+        path_model: Some(percent_decode(model)),
+        path_stream,
+    })
+}
+
+fn ollama(path: &str) -> Option<Found> {
+    match path.trim_end_matches('/') {
+        "/api/chat" | "/api/generate" | "/api/embed" | "/api/embeddings" => {
+            Some(Found::new("ollama", Api::OllamaNative))
+        }
+        p => openai_suffix(p).map(|api| Found::new("ollama", api)),
+    }
+}
+
+fn segment_after(path: &str, marker: &str) -> Option<String> {
+    let rest = path.split_once(marker)?.1;
+    let seg = rest.split('/').next()?;
+    (!seg.is_empty()).then(|| percent_decode(seg))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `model` and `stream` from a JSON request body. Nothing else is read.
+fn request_fields(body: &[u8]) -> Option<(Option<String>, Option<bool>)> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let model = v.get("model").and_then(|m| m.as_str()).map(str::to_owned);
+    let stream = v.get("stream").and_then(serde_json::Value::as_bool);
+    Some((model, stream))
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::OpenAiChat => "openai_chat",
+            Self::OpenAiResponses => "openai_responses",
+            Self::OpenAiEmbeddings => "openai_embeddings",
+            Self::AnthropicMessages => "anthropic_messages",
+            Self::GeminiGenerate => "gemini_generate",
+            Self::BedrockConverse => "bedrock_converse",
+            Self::OllamaNative => "ollama",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(method: &str, url: &str, body: Option<&str>) -> Option<Call> {
+        let mut req = reqwest::Request::new(method.parse().unwrap(), url.parse().unwrap());
+        if let Some(b) = body {
+            *req.body_mut() = Some(reqwest::Body::from(b.to_owned()));
+        }
+        Providers::new().recognize(&req)
+    }
+
+    #[test]
+    fn recognizes_every_builtin_provider() {
+        let cases: &[(&str, Option<&str>, &str, Api, Option<&str>, bool)] = &[
+            (
+                "https://api.openai.com/v1/chat/completions",
+                Some(r#"{"model":"gpt-4o","stream":true}"#),
+                "openai",
+                Api::OpenAiChat,
+                Some("gpt-4o"),
+                true,
+            ),
+            (
+                "https://api.openai.com/v1/responses",
+                Some(r#"{"model":"o3"}"#),
+                "openai",
+                Api::OpenAiResponses,
+                Some("o3"),
+                false,
+            ),
+            (
+                "https://api.openai.com/v1/embeddings",
+                Some(r#"{"model":"text-embedding-3-small"}"#),
+                "openai",
+                Api::OpenAiEmbeddings,
+                Some("text-embedding-3-small"),
+                false,
+            ),
+            (
+                "https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21",
+                Some("{}"),
+                "azure_openai",
+                Api::OpenAiChat,
+                Some("gpt4o-prod"),
+                false,
+            ),
+            (
+                "https://api.anthropic.com/v1/messages",
+                Some(r#"{"model":"claude-sonnet-4-5","stream":true}"#),
+                "anthropic",
+                Api::AnthropicMessages,
+                Some("claude-sonnet-4-5"),
+                true,
+            ),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent",
+                None,
+                "gemini",
+                Api::GeminiGenerate,
+                Some("gemini-2.5-flash"),
+                false,
+            ),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
+                None,
+                "gemini",
+                Api::GeminiGenerate,
+                Some("gemini-2.5-pro"),
+                true,
+            ),
+            (
+                "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent",
+                None,
+                "vertex_ai",
+                Api::GeminiGenerate,
+                Some("gemini-2.0-flash"),
+                false,
+            ),
+            (
+                "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-3-5-haiku-20241022-v1%3A0/converse",
+                None,
+                "bedrock",
+                Api::BedrockConverse,
+                Some("us.anthropic.claude-3-5-haiku-20241022-v1:0"),
+                false,
+            ),
+            (
+                "https://bedrock-runtime.eu-west-1.amazonaws.com/model/amazon.nova-pro-v1:0/converse-stream",
+                None,
+                "bedrock",
+                Api::BedrockConverse,
+                Some("amazon.nova-pro-v1:0"),
+                true,
+            ),
+            (
+                "https://api.mistral.ai/v1/chat/completions",
+                Some(r#"{"model":"mistral-large-latest"}"#),
+                "mistral",
+                Api::OpenAiChat,
+                Some("mistral-large-latest"),
+                false,
+            ),
+            (
+                "https://api.groq.com/openai/v1/chat/completions",
+                Some(r#"{"model":"llama-3.3-70b-versatile"}"#),
+                "groq",
+                Api::OpenAiChat,
+                Some("llama-3.3-70b-versatile"),
+                false,
+            ),
+            (
+                "https://openrouter.ai/api/v1/chat/completions",
+                Some(r#"{"model":"anthropic/claude-3.5-sonnet"}"#),
+                "openrouter",
+                Api::OpenAiChat,
+                Some("anthropic/claude-3.5-sonnet"),
+                false,
+            ),
+            (
+                "https://api.deepseek.com/chat/completions",
+                Some(r#"{"model":"deepseek-chat"}"#),
+                "deepseek",
+                Api::OpenAiChat,
+                Some("deepseek-chat"),
+                false,
+            ),
+            (
+                "https://api.x.ai/v1/chat/completions",
+                Some(r#"{"model":"grok-3"}"#),
+                "xai",
+                Api::OpenAiChat,
+                Some("grok-3"),
+                false,
+            ),
+            (
+                "https://api.together.xyz/v1/chat/completions",
+                Some(r#"{"model":"meta-llama/Llama-3-70b"}"#),
+                "together",
+                Api::OpenAiChat,
+                Some("meta-llama/Llama-3-70b"),
+                false,
+            ),
+            (
+                "http://localhost:11434/api/chat",
+                Some(r#"{"model":"llama3.2"}"#),
+                "ollama",
+                Api::OllamaNative,
+                Some("llama3.2"),
+                true,
+            ),
+            (
+                "http://127.0.0.1:11434/v1/chat/completions",
+                Some(r#"{"model":"llama3.2"}"#),
+                "ollama",
+                Api::OpenAiChat,
+                Some("llama3.2"),
+                false,
+            ),
+        ];
+        for (url, body, provider, api, model, stream) in cases {
+            let c = call("POST", url, *body).unwrap_or_else(|| panic!("{url} not recognized"));
+            assert_eq!(c.provider, *provider, "{url}");
+            assert_eq!(c.api, *api, "{url}");
+            assert_eq!(c.model.as_deref(), *model, "{url}");
+            assert_eq!(c.stream, *stream, "{url}");
+        }
+    }
+
+    #[test]
+    fn other_requests_pass() {
+        for url in [
+            "https://api.openai.com/v1/models",
+            "https://api.anthropic.com/v1/messages/count_tokens",
+            "https://example.com/v1/chat/completions",
+            "http://localhost:8080/api/chat",
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:countTokens",
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/x/invoke",
+        ] {
+            assert!(call("POST", url, None).is_none(), "{url}");
+        }
+    }
+
+    #[test]
+    fn registered_endpoints_come_first() {
+        let p = Providers::new().openai_compatible("gateway", "http://127.0.0.1:4000/llm/");
+        let req = reqwest::Request::new(
+            reqwest::Method::POST,
+            "http://127.0.0.1:4000/llm/v1/responses".parse().unwrap(),
+        );
+        let c = p.recognize(&req).unwrap();
+        assert_eq!(
+            (c.provider.as_str(), c.api),
+            ("gateway", Api::OpenAiResponses)
+        );
+        let other_port = reqwest::Request::new(
+            reqwest::Method::POST,
+            "http://127.0.0.1:4001/llm/v1/chat/completions"
+                .parse()
+                .unwrap(),
+        );
+        assert!(p.recognize(&other_port).is_none());
+    }
+
+    #[test]
+    fn percent_decoding_is_total() {
+        assert_eq!(percent_decode("a%3Ab"), "a:b");
+        assert_eq!(percent_decode("a%3"), "a%3");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,107 @@
+//! A response body that reads usage from the bytes passing through it.
+
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use super::usage::{Observed, Scanner};
+
+/// How a tapped body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Every byte was read.
+    Completed,
+    /// The body failed mid-way.
+    Failed,
+    /// The caller dropped it before the end (an abandoned stream).
+    Abandoned,
+}
+
+/// Called exactly once, with what was seen, when the body ends in any way.
+pub(crate) type OnEnd = Box<dyn FnOnce(&Observed, End) + Send + Sync>;
+
+pin_project! {
+    /// Passes every frame through unchanged and at once; feeds data to a [`Scanner`]; reports
+    /// exactly once, at the end of the stream, on error, or from `Drop` if the caller gives up.
+    pub(crate) struct UsageTap<B> {
+        #[pin]
+        inner: B,
+        scanner: Scanner,
+        on_end: Option<OnEnd>,
+    }
+
+    impl<B> PinnedDrop for UsageTap<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(on_end) = this.on_end.take() {
+                this.scanner.finish();
+                on_end(&this.scanner.observed, End::Abandoned);
+            }
+        }
+    }
+}
+
+impl<B> UsageTap<B> {
+    pub(crate) fn new(inner: B, scanner: Scanner, on_end: OnEnd) -> Self {
+        Self {
+            inner,
+            scanner,
+            on_end: Some(on_end),
+        }
+    }
+}
+
+impl<B> fmt::Debug for UsageTap<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UsageTap")
+            .field("scanner", &self.scanner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Body<Data = Bytes>> Body for UsageTap<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let mut this = self.project();
+        let result = ready!(this.inner.as_mut().poll_frame(cx));
+        if let Some(data) = result
+            .as_ref()
+            .and_then(|r| r.as_ref().ok())
+            .and_then(Frame::data_ref)
+        {
+            this.scanner.feed(data);
+        }
+        let end = match &result {
+            None => Some(End::Completed),
+            Some(Err(_)) => Some(End::Failed),
+            // With a known length the consumer may never poll again after the last frame.
+            Some(Ok(_)) => this.inner.is_end_stream().then_some(End::Completed),
+        };
+        if let Some(end) = end
+            && let Some(on_end) = this.on_end.take()
+        {
+            this.scanner.finish();
+            on_end(&this.scanner.observed, end);
+        }
+        Poll::Ready(result)
+    }
+
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    #[inline]
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,555 @@
+//! Reading token usage from provider responses as their bytes pass.
+//!
+//! A [`Scanner`] is fed each chunk of a response body in order and keeps only what it needs:
+//! the current partial line or event (capped), and the usage and model seen so far. It never
+//! holds message content beyond the event it is parsing, and it never delays a byte: the tap
+//! hands every chunk on before or after feeding it, unchanged.
+
+use serde_json::Value as Json;
+
+use super::recognize::Api;
+use crate::chain::Usage;
+
+/// The largest single event (SSE event, NDJSON line, event-stream message) parsed for usage.
+/// Larger ones are skipped (and counted); usage events are small.
+const EVENT_CAP: usize = 256 << 10;
+/// The largest non-streamed JSON body kept to read usage from at its end.
+const JSON_CAP: usize = 8 << 20;
+
+/// How a response body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// One JSON document (read at the end).
+    Json,
+    /// `text/event-stream`.
+    Sse,
+    /// Newline-delimited JSON (Ollama).
+    Ndjson,
+    /// AWS `application/vnd.amazon.eventstream` (Bedrock `converse-stream`).
+    EventStream,
+}
+
+impl Format {
+    pub(crate) fn from_content_type(content_type: Option<&str>, api: Api, stream: bool) -> Self {
+        let ct = content_type.unwrap_or("").to_ascii_lowercase();
+        if ct.starts_with("text/event-stream") {
+            Self::Sse
+        } else if ct.starts_with("application/vnd.amazon.eventstream") {
+            Self::EventStream
+        } else if ct.starts_with("application/x-ndjson")
+            || (api == Api::OllamaNative && stream && !ct.contains("json"))
+        {
+            Self::Ndjson
+        } else {
+            Self::Json
+        }
+    }
+
+    pub(crate) fn is_stream(self) -> bool {
+        self != Self::Json
+    }
+}
+
+/// What was seen of a response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Observed {
+    input: Option<u64>,
+    output: Option<u64>,
+    cached: Option<u64>,
+    reasoning: Option<u64>,
+    cache_write: Option<u64>,
+    /// Gemini reports thinking tokens apart from the answer's.
+    thoughts: Option<u64>,
+    pub(crate) response_model: Option<String>,
+    /// A cost the gateway reported itself (OpenRouter's `usage.cost`), as it printed it.
+    pub(crate) reported_cost: Option<String>,
+    pub(crate) events: u64,
+    pub(crate) oversized: u64,
+}
+
+impl Observed {
+    pub(crate) fn saw_usage(&self) -> bool {
+        self.input.is_some() || self.output.is_some()
+    }
+
+    /// Usage in the chain's terms: `input_tokens` counts every prompt token (cached and
+    /// cache-written ones included), `output_tokens` every generated one (reasoning included).
+    pub(crate) fn usage(&self, api: Api) -> Usage {
+        let cached = self.cached.unwrap_or(0);
+        let cache_write = self.cache_write.unwrap_or(0);
+        let raw_input = self.input.unwrap_or(0);
+        let (input, output, reasoning) = match api {
+            // These report cache reads and writes apart from `input_tokens`.
+            Api::AnthropicMessages | Api::BedrockConverse => (
+                raw_input + cached + cache_write,
+                self.output.unwrap_or(0),
+                self.reasoning.unwrap_or(0),
+            ),
+            Api::GeminiGenerate => {
+                let thoughts = self.thoughts.unwrap_or(0);
+                (raw_input, self.output.unwrap_or(0) + thoughts, thoughts)
+            }
+            _ => (
+                raw_input,
+                self.output.unwrap_or(0),
+                self.reasoning.unwrap_or(0),
+            ),
+        };
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            cached_tokens: cached,
+            reasoning_tokens: reasoning,
+            cache_write,
+        }
+    }
+}
+
+/// Incremental usage reader for one response body.
+#[derive(Debug)]
+pub(crate) struct Scanner {
+    api: Api,
+    format: Format,
+    /// The partial line (SSE, NDJSON), the unparsed frames (event-stream) or the whole body
+    /// (JSON).
+    buf: Vec<u8>,
+    /// SSE: the current event's name and data.
+    event: String,
+    data: Vec<u8>,
+    /// Discarding an oversized line or event until its end.
+    skipping: bool,
+    /// The last chunk ended with `\r`: a `\n` starting the next one belongs to it.
+    after_cr: bool,
+    pub(crate) observed: Observed,
+}
+
+impl Scanner {
+    pub(crate) fn new(api: Api, format: Format) -> Self {
+        Self {
+            api,
+            format,
+            buf: Vec::new(),
+            event: String::new(),
+            data: Vec::new(),
+            skipping: false,
+            after_cr: false,
+            observed: Observed::default(),
+        }
+    }
+
+    /// Takes the next chunk of the body.
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
+        match self.format {
+            Format::Json => {
+                if self.buf.len() + chunk.len() <= JSON_CAP {
+                    self.buf.extend_from_slice(chunk);
+                } else if !self.skipping {
+                    self.skipping = true;
+                    self.observed.oversized += 1;
+                    self.buf = Vec::new();
+                }
+            }
+            Format::Sse | Format::Ndjson => self.feed_lines(chunk),
+            Format::EventStream => {
+                self.buf.extend_from_slice(chunk);
+                self.drain_event_stream();
+            }
+        }
+    }
+
+    /// The body ended: whatever is pending is complete.
+    pub(crate) fn finish(&mut self) {
+        match self.format {
+            Format::Json => {
+                if !self.skipping {
+                    let body = std::mem::take(&mut self.buf);
+                    if let Ok(v) = serde_json::from_slice::<Json>(&body) {
+                        match &v {
+                            // Gemini's streamed JSON array without `alt=sse`.
+                            Json::Array(items) => items.iter().for_each(|i| self.apply(None, i)),
+                            _ => self.apply(None, &v),
+                        }
+                    }
+                }
+            }
+            Format::Sse | Format::Ndjson => {
+                if !self.buf.is_empty() {
+                    let line = std::mem::take(&mut self.buf);
+                    self.line(&line);
+                }
+                if self.format == Format::Sse {
+                    self.dispatch();
+                }
+            }
+            Format::EventStream => self.drain_event_stream(),
+        }
+    }
+
+    fn feed_lines(&mut self, mut chunk: &[u8]) {
+        if std::mem::take(&mut self.after_cr) && chunk.first() == Some(&b'\n') {
+            chunk = &chunk[1..];
+        }
+        while !chunk.is_empty() {
+            match memchr::memchr2(b'\n', b'\r', chunk) {
+                Some(i) => {
+                    let (head, rest) = (&chunk[..i], &chunk[i + 1..]);
+                    if self.skipping {
+                        self.skipping = false;
+                        self.buf.clear();
+                    } else if self.buf.is_empty() {
+                        self.line(head);
+                    } else {
+                        self.buf.extend_from_slice(head);
+                        let line = std::mem::take(&mut self.buf);
+                        self.line(&line);
+                    }
+                    // `\r\n` is one line break, also when a chunk ends between the two: the
+                    // empty "line" between them must not end an SSE event early.
+                    if chunk[i] == b'\r' && rest.is_empty() {
+                        self.after_cr = true;
+                    }
+                    chunk = if chunk[i] == b'\r' && rest.first() == Some(&b'\n') {
+                        &rest[1..]
+                    } else {
+                        rest
+                    };
+                }
+                None => {
+                    if !self.skipping {
+                        if self.buf.len() + chunk.len() > EVENT_CAP {
+                            self.skipping = true;
+                            self.observed.oversized += 1;
+                            self.buf.clear();
+                        } else {
+                            self.buf.extend_from_slice(chunk);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        if self.format == Format::Ndjson {
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                self.observed.events += 1;
+                self.parse_if_relevant(None, line);
+            }
+            return;
+        }
+        if line.is_empty() {
+            self.dispatch();
+            return;
+        }
+        let (field, value) = match memchr::memchr(b':', line) {
+            Some(0) => return, // a comment
+            Some(i) => {
+                let v = &line[i + 1..];
+                (&line[..i], v.strip_prefix(b" ").unwrap_or(v))
+            }
+            None => (line, &b""[..]),
+        };
+        match field {
+            b"event" => self.event = String::from_utf8_lossy(value).into_owned(),
+            b"data" => {
+                if self.data.len() + value.len() + 1 > EVENT_CAP {
+                    self.observed.oversized += 1;
+                    self.data.clear();
+                    self.event.clear();
+                } else {
+                    if !self.data.is_empty() {
+                        self.data.push(b'\n');
+                    }
+                    self.data.extend_from_slice(value);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self) {
+        if self.data.is_empty() && self.event.is_empty() {
+            return;
+        }
+        self.observed.events += 1;
+        let data = std::mem::take(&mut self.data);
+        let event = std::mem::take(&mut self.event);
+        if data != b"[DONE]" {
+            self.parse_if_relevant(Some(&event), &data);
+        }
+    }
+
+    /// Parses an event only when it can carry what is recorded: the first one (the model) or
+    /// one that mentions usage. Deltas of generated text are never parsed.
+    fn parse_if_relevant(&mut self, event: Option<&str>, data: &[u8]) {
+        let relevant = self.observed.response_model.is_none()
+            || memchr::memmem::find(data, b"sage").is_some() // usage, usageMetadata
+            || memchr::memmem::find(data, b"eval_count").is_some();
+        if relevant && let Ok(v) = serde_json::from_slice::<Json>(data) {
+            self.apply(event, &v);
+        }
+    }
+
+    /// Bedrock's binary framing: prelude (total length, headers length, CRC), headers,
+    /// payload, CRC. Only `metadata` events (usage) are parsed.
+    fn drain_event_stream(&mut self) {
+        loop {
+            if self.buf.len() < 12 {
+                return;
+            }
+            let total =
+                u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
+            let headers_len =
+                u32::from_be_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]) as usize;
+            if !(16..=EVENT_CAP).contains(&total) || headers_len > total - 16 {
+                // Not a frame we can follow: stop reading this body rather than guess.
+                self.observed.oversized += 1;
+                self.buf = Vec::new();
+                self.format = Format::Json;
+                self.skipping = true;
+                return;
+            }
+            if self.buf.len() < total {
+                return;
+            }
+            let frame: Vec<u8> = self.buf.drain(..total).collect();
+            self.observed.events += 1;
+            let headers = &frame[12..12 + headers_len];
+            let payload = &frame[12 + headers_len..total - 4];
+            if event_type(headers).as_deref() == Some("metadata")
+                && let Ok(v) = serde_json::from_slice::<Json>(payload)
+            {
+                self.apply(Some("metadata"), &v);
+            }
+        }
+    }
+
+    fn apply(&mut self, _event: Option<&str>, v: &Json) {
+        let o = &mut self.observed;
+        let n = |v: &Json, path: &str| v.pointer(path).and_then(Json::as_u64);
+        let set = |slot: &mut Option<u64>, value: Option<u64>| {
+            if value.is_some() {
+                *slot = value;
+            }
+        };
+        let mut model = |m: Option<&Json>| {
+            if let Some(m) = m.and_then(Json::as_str) {
+                o.response_model.get_or_insert_with(|| m.to_owned());
+            }
+        };
+        match self.api {
+            Api::OpenAiChat | Api::OpenAiEmbeddings => {
+                model(v.get("model"));
+                let usage = v
+                    .get("usage")
+                    .filter(|u| u.is_object())
+                    .or_else(|| v.pointer("/x_groq/usage"));
+                if let Some(u) = usage {
+                    set(
+                        &mut o.input,
+                        n(u, "/prompt_tokens").or_else(|| n(u, "/input_tokens")),
+                    );
+                    set(
+                        &mut o.output,
+                        n(u, "/completion_tokens").or_else(|| n(u, "/output_tokens")),
+                    );
+                    set(&mut o.cached, n(u, "/prompt_tokens_details/cached_tokens"));
+                    set(
+                        &mut o.reasoning,
+                        n(u, "/completion_tokens_details/reasoning_tokens"),
+                    );
+                    if o.output.is_none() && o.input.is_some() {
+                        o.output = Some(0); // embeddings
+                    }
+                    if let Some(cost) = u.get("cost").filter(|c| c.is_number()) {
+                        o.reported_cost = Some(format!("{cost} USD"));
+                    }
+                }
+            }
+            Api::OpenAiResponses => {
+                let r = v.get("response").unwrap_or(v);
+                model(r.get("model"));
+                if let Some(u) = r.get("usage").filter(|u| u.is_object()) {
+                    set(&mut o.input, n(u, "/input_tokens"));
+                    set(&mut o.output, n(u, "/output_tokens"));
+                    set(&mut o.cached, n(u, "/input_tokens_details/cached_tokens"));
+                    set(
+                        &mut o.reasoning,
+                        n(u, "/output_tokens_details/reasoning_tokens"),
+                    );
+                }
+            }
+            Api::AnthropicMessages => {
+                // `message_start` wraps the message; `message_delta` and plain responses do not.
+                let m = v.get("message").unwrap_or(v);
+                model(m.get("model"));
+                if let Some(u) = m.get("usage").filter(|u| u.is_object()) {
+                    set(&mut o.input, n(u, "/input_tokens"));
+                    set(&mut o.output, n(u, "/output_tokens"));
+                    set(&mut o.cached, n(u, "/cache_read_input_tokens"));
+                    set(&mut o.cache_write, n(u, "/cache_creation_input_tokens"));
+                }
+            }
+            Api::GeminiGenerate => {
+                model(v.get("modelVersion"));
+                if let Some(u) = v.get("usageMetadata") {
+                    set(&mut o.input, n(u, "/promptTokenCount"));
+                    set(&mut o.output, n(u, "/candidatesTokenCount").or(Some(0)));
+                    set(&mut o.cached, n(u, "/cachedContentTokenCount"));
+                    set(&mut o.thoughts, n(u, "/thoughtsTokenCount"));
+                }
+            }
+            Api::BedrockConverse => {
+                if let Some(u) = v.get("usage") {
+                    set(&mut o.input, n(u, "/inputTokens"));
+                    set(&mut o.output, n(u, "/outputTokens"));
+                    set(&mut o.cached, n(u, "/cacheReadInputTokens"));
+                    set(&mut o.cache_write, n(u, "/cacheWriteInputTokens"));
+                }
+            }
+            Api::OllamaNative => {
+                model(v.get("model"));
+                set(&mut o.input, n(v, "/prompt_eval_count"));
+                set(&mut o.output, n(v, "/eval_count"));
+            }
+        }
+    }
+}
+
+/// The `:event-type` header of an AWS event-stream message.
+fn event_type(mut h: &[u8]) -> Option<String> {
+    while let Some((&name_len, rest)) = h.split_first() {
+        let name_len = usize::from(name_len);
+        let name = rest.get(..name_len)?;
+        let (&kind, rest) = rest.get(name_len..)?.split_first()?;
+        let (value, rest) = match kind {
+            0 | 1 => (&[][..], rest),
+            2 => rest.split_at_checked(1)?,
+            3 => rest.split_at_checked(2)?,
+            4 => rest.split_at_checked(4)?,
+            5 | 8 => rest.split_at_checked(8)?,
+            9 => rest.split_at_checked(16)?,
+            6 | 7 => {
+                let len = usize::from(u16::from_be_bytes([*rest.first()?, *rest.get(1)?]));
+                rest.get(2..)?.split_at_checked(len)?
+            }
+            _ => return None,
+        };
+        if name == b":event-type" && kind == 7 {
+            return Some(String::from_utf8_lossy(value).into_owned());
+        }
+        h = rest;
+    }
+    None
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Feeds `body` split at every byte position (and as one piece) and checks each gives the
+    /// same result.
+    pub(crate) fn scan_all_splits(api: Api, format: Format, body: &[u8]) -> Observed {
+        let mut whole = Scanner::new(api, format);
+        whole.feed(body);
+        whole.finish();
+        for cut in 1..body.len() {
+            let mut s = Scanner::new(api, format);
+            s.feed(&body[..cut]);
+            s.feed(&body[cut..]);
+            s.finish();
+            assert_eq!(s.observed, whole.observed, "split at {cut}");
+        }
+        // And byte by byte.
+        let mut s = Scanner::new(api, format);
+        for b in body {
+            s.feed(std::slice::from_ref(b));
+        }
+        s.finish();
+        assert_eq!(s.observed, whole.observed, "byte by byte");
+        whole.observed
+    }
+
+    #[test]
+    fn openai_stream_with_include_usage() {
+        let body = b"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n\
+data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":{\"prompt_tokens\":1200,\"completion_tokens\":300,\"total_tokens\":1500,\"prompt_tokens_details\":{\"cached_tokens\":1000},\"completion_tokens_details\":{\"reasoning_tokens\":128}}}\n\n\
+data: [DONE]\n\n";
+        let o = scan_all_splits(Api::OpenAiChat, Format::Sse, body);
+        let u = o.usage(Api::OpenAiChat);
+        assert_eq!(
+            (
+                u.input_tokens,
+                u.output_tokens,
+                u.cached_tokens,
+                u.reasoning_tokens
+            ),
+            (1200, 300, 1000, 128)
+        );
+        assert_eq!(o.response_model.as_deref(), Some("gpt-4o-2024-08-06"));
+        assert_eq!(o.events, 3);
+    }
+
+    #[test]
+    fn crlf_framed_events() {
+        let body = b"event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":50,\"cache_read_input_tokens\":2000,\"cache_creation_input_tokens\":300,\"output_tokens\":1}}}\r\n\r\nevent: message_delta\r\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":70}}\r\n\r\n";
+        let o = scan_all_splits(Api::AnthropicMessages, Format::Sse, body);
+        let u = o.usage(Api::AnthropicMessages);
+        assert_eq!(
+            (
+                u.input_tokens,
+                u.output_tokens,
+                u.cached_tokens,
+                u.cache_write
+            ),
+            (2350, 70, 2000, 300)
+        );
+    }
+
+    #[test]
+    fn multi_line_data_survives_crlf_splits() {
+        let body = b"data: {\"model\":\"m\",\r\ndata: \"usage\":{\"prompt_tokens\":7,\"completion_tokens\":8}}\r\n\r\n";
+        let o = scan_all_splits(Api::OpenAiChat, Format::Sse, body);
+        assert_eq!(
+            o.usage(Api::OpenAiChat).output_tokens,
+            8,
+            "the two data lines form one event"
+        );
+        assert_eq!(o.events, 1);
+    }
+
+    #[test]
+    fn oversized_events_are_skipped_not_buffered() {
+        let mut body = b"data: {\"model\":\"m\",\"x\":\"".to_vec();
+        body.extend(std::iter::repeat_n(b'a', EVENT_CAP * 2));
+        body.extend_from_slice(
+            b"\"}\n\ndata: {\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}\n\n",
+        );
+        let mut s = Scanner::new(Api::OpenAiChat, Format::Sse);
+        for chunk in body.chunks(4096) {
+            s.feed(chunk);
+            assert!(s.buf.len() <= EVENT_CAP && s.data.len() <= EVENT_CAP);
+        }
+        s.finish();
+        assert_eq!(s.observed.oversized, 1);
+        assert_eq!(s.observed.usage(Api::OpenAiChat).input_tokens, 3);
+    }
+
+    #[test]
+    fn event_stream_headers() {
+        // name_len, name, type 7 (string), u16 len, value
+        let mut h = vec![11u8];
+        h.extend_from_slice(b":event-type");
+        h.push(7);
+        h.extend_from_slice(&8u16.to_be_bytes());
+        h.extend_from_slice(b"metadata");
+        assert_eq!(event_type(&h).as_deref(), Some("metadata"));
+        assert_eq!(
+            event_type(&h[..5]),
+            None,
+            "truncated headers are not a panic"
+        );
+        assert_eq!(event_type(&[255]), None);
+    }
+}

@@ -1,0 +1,873 @@
+//! AuditMiddleware end to end: a fixture server on 127.0.0.1 answers in each provider's
+//! documented shapes; the audited reqwest client reaches it under the providers' real host
+//! names (DNS pinned with `ClientBuilder::resolve`), so the built-in table is what matches.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use acttrace::chain::{AuditLog, DecisionId, Map, Value, VerifyOptions, verify_path};
+use acttrace::client::{Api, AuditMiddleware, Providers, SkipAudit};
+use acttrace::decision::{self, Decision};
+use acttrace::layer::AuditLayer;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Path as UrlPath;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use tower::ServiceExt;
+
+use crate::support::Scratch;
+
+const HOSTS: &[&str] = &[
+    "api.openai.com",
+    "api.anthropic.com",
+    "generativelanguage.googleapis.com",
+    "bedrock-runtime.us-east-1.amazonaws.com",
+    "api.mistral.ai",
+    "api.groq.com",
+    "openrouter.ai",
+    "api.deepseek.com",
+    "api.x.ai",
+    "api.together.xyz",
+    "acme.openai.azure.com",
+];
+
+/// A body served in small pieces, one frame each; optionally never ending.
+struct Pieces {
+    pieces: VecDeque<Bytes>,
+    hang: bool,
+}
+
+impl http_body::Body for Pieces {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        match self.pieces.pop_front() {
+            Some(p) => Poll::Ready(Some(Ok(http_body::Frame::data(p)))),
+            None if self.hang => Poll::Pending,
+            None => Poll::Ready(None),
+        }
+    }
+}
+
+fn chunked(content_type: &str, body: &[u8], piece: usize, hang: bool) -> Response {
+    let pieces = body.chunks(piece).map(Bytes::copy_from_slice).collect();
+    let mut res = Body::new(Pieces { pieces, hang }).into_response();
+    res.headers_mut()
+        .insert("content-type", content_type.parse().unwrap());
+    res
+}
+
+fn json(v: serde_json::Value) -> Response {
+    axum::Json(v).into_response()
+}
+
+fn sse(events: &[(&str, serde_json::Value)], done: bool) -> Vec<u8> {
+    let mut out = String::new();
+    for (name, data) in events {
+        if !name.is_empty() {
+            out.push_str(&format!("event: {name}\n"));
+        }
+        out.push_str(&format!("data: {data}\n\n"));
+    }
+    if done {
+        out.push_str("data: [DONE]\n\n");
+    }
+    out.into_bytes()
+}
+
+/// One AWS event-stream message (CRCs left zero: the reader does not check them).
+fn event_stream_message(event_type: &str, payload: &serde_json::Value) -> Vec<u8> {
+    let mut headers = Vec::new();
+    for (name, value) in [
+        (":event-type", event_type),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ] {
+        headers.push(name.len() as u8);
+        headers.extend_from_slice(name.as_bytes());
+        headers.push(7);
+        headers.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        headers.extend_from_slice(value.as_bytes());
+    }
+    let payload = payload.to_string().into_bytes();
+    let total = 12 + headers.len() + payload.len() + 4;
+    let mut out = Vec::new();
+    out.extend_from_slice(&(total as u32).to_be_bytes());
+    out.extend_from_slice(&(headers.len() as u32).to_be_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&headers);
+    out.extend_from_slice(&payload);
+    out.extend_from_slice(&[0; 4]);
+    out
+}
+
+async fn misbehave(headers: &HeaderMap) -> Option<Response> {
+    match headers.get("x-fixture").and_then(|v| v.to_str().ok()) {
+        Some("429") => Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(serde_json::json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}})),
+            )
+                .into_response(),
+        ),
+        Some("slow") => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Some(StatusCode::OK.into_response())
+        }
+        _ => None,
+    }
+}
+
+async fn chat(headers: HeaderMap, body: String) -> Response {
+    if let Some(r) = misbehave(&headers).await {
+        return r;
+    }
+    let req: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let model = req["model"].as_str().unwrap_or("gpt-4o").to_owned();
+    let usage = serde_json::json!({"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
+        "prompt_tokens_details": {"cached_tokens": 1000}, "completion_tokens_details": {"reasoning_tokens": 128}});
+    if req["stream"] == true {
+        let chunk = |content: &str| {
+            serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": format!("{model}-2024-08-06"),
+            "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": null}], "usage": null})
+        };
+        let events = [
+            ("", chunk("Approved")),
+            ("", chunk(" with conditions.")),
+            (
+                "",
+                serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": format!("{model}-2024-08-06"), "choices": [], "usage": usage}),
+            ),
+        ];
+        return chunked("text/event-stream", &sse(&events, true), 7, false);
+    }
+    json(
+        serde_json::json!({"id": "chatcmpl-1", "object": "chat.completion", "model": format!("{model}-2024-08-06"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Approved."}, "finish_reason": "stop"}],
+        "usage": usage}),
+    )
+}
+
+async fn responses(body: String) -> Response {
+    let req: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let usage = serde_json::json!({"input_tokens": 900, "input_tokens_details": {"cached_tokens": 100},
+        "output_tokens": 200, "output_tokens_details": {"reasoning_tokens": 150}, "total_tokens": 1100});
+    let response = serde_json::json!({"id": "resp_1", "object": "response", "model": "o3-2025-04-16", "status": "completed", "usage": usage});
+    if req["stream"] == true {
+        let events = [
+            (
+                "response.created",
+                serde_json::json!({"type": "response.created", "response": {"id": "resp_1", "model": "o3-2025-04-16", "usage": null}}),
+            ),
+            (
+                "response.output_text.delta",
+                serde_json::json!({"type": "response.output_text.delta", "delta": "Declined"}),
+            ),
+            (
+                "response.completed",
+                serde_json::json!({"type": "response.completed", "response": response}),
+            ),
+        ];
+        return chunked("text/event-stream", &sse(&events, false), 5, false);
+    }
+    json(response)
+}
+
+async fn embeddings() -> Response {
+    json(
+        serde_json::json!({"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2]}],
+        "model": "text-embedding-3-small", "usage": {"prompt_tokens": 8, "total_tokens": 8}}),
+    )
+}
+
+async fn messages(headers: HeaderMap, body: String) -> Response {
+    if let Some(r) = misbehave(&headers).await {
+        return r;
+    }
+    let req: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    let usage = serde_json::json!({"input_tokens": 50, "cache_read_input_tokens": 2000, "cache_creation_input_tokens": 300, "output_tokens": 70});
+    if req["stream"] == true {
+        let events = [
+            (
+                "message_start",
+                serde_json::json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929", "content": [],
+                "usage": {"input_tokens": 50, "cache_read_input_tokens": 2000, "cache_creation_input_tokens": 300, "output_tokens": 1}}}),
+            ),
+            (
+                "content_block_start",
+                serde_json::json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ),
+            (
+                "content_block_delta",
+                serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Approved"}}),
+            ),
+            (
+                "content_block_stop",
+                serde_json::json!({"type": "content_block_stop", "index": 0}),
+            ),
+            (
+                "message_delta",
+                serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 70}}),
+            ),
+            ("message_stop", serde_json::json!({"type": "message_stop"})),
+        ];
+        let hang = headers.contains_key("x-hang");
+        let body = sse(&events, false);
+        // For the abandoned-stream test: stop after the first event and hang.
+        let body = if hang {
+            body[..body.iter().position(|&b| b == b'\n').unwrap() + 400.min(body.len())].to_vec()
+        } else {
+            body
+        };
+        return chunked("text/event-stream", &body, 3, hang);
+    }
+    json(
+        serde_json::json!({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+        "content": [{"type": "text", "text": "Approved."}], "stop_reason": "end_turn", "usage": usage}),
+    )
+}
+
+async fn gemini(UrlPath(rest): UrlPath<String>) -> Response {
+    let usage = serde_json::json!({"promptTokenCount": 400, "candidatesTokenCount": 60, "thoughtsTokenCount": 40,
+        "cachedContentTokenCount": 100, "totalTokenCount": 500});
+    let chunk = |text: &str, usage: Option<&serde_json::Value>| {
+        let mut v = serde_json::json!({"candidates": [{"content": {"parts": [{"text": text}], "role": "model"}}], "modelVersion": "gemini-2.5-flash"});
+        if let Some(u) = usage {
+            v["usageMetadata"] = u.clone();
+        }
+        v
+    };
+    if rest.ends_with(":streamGenerateContent") {
+        let partial = serde_json::json!({"promptTokenCount": 400, "candidatesTokenCount": 5, "totalTokenCount": 405});
+        let events = [
+            ("", chunk("Appr", Some(&partial))),
+            ("", chunk("oved", Some(&usage))),
+        ];
+        return chunked("text/event-stream", &sse(&events, false), 11, false);
+    }
+    json(chunk("Approved", Some(&usage)))
+}
+
+async fn bedrock(UrlPath(rest): UrlPath<String>) -> Response {
+    let usage = serde_json::json!({"inputTokens": 10, "outputTokens": 5, "totalTokens": 15});
+    if rest.ends_with("/converse-stream") {
+        let mut body = Vec::new();
+        body.extend(event_stream_message(
+            "messageStart",
+            &serde_json::json!({"role": "assistant"}),
+        ));
+        body.extend(event_stream_message(
+            "contentBlockDelta",
+            &serde_json::json!({"contentBlockIndex": 0, "delta": {"text": "Approved"}}),
+        ));
+        body.extend(event_stream_message(
+            "messageStop",
+            &serde_json::json!({"stopReason": "end_turn"}),
+        ));
+        body.extend(event_stream_message(
+            "metadata",
+            &serde_json::json!({"usage": usage, "metrics": {"latencyMs": 300}}),
+        ));
+        return chunked("application/vnd.amazon.eventstream", &body, 13, false);
+    }
+    json(
+        serde_json::json!({"output": {"message": {"role": "assistant", "content": [{"text": "Approved"}]}}, "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": 300}}),
+    )
+}
+
+async fn ollama_chat() -> Response {
+    let lines = [
+        serde_json::json!({"model": "llama3.2", "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": "Appro"}, "done": false}),
+        serde_json::json!({"model": "llama3.2", "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": "ved"}, "done": false}),
+        serde_json::json!({"model": "llama3.2", "created_at": "2026-01-01T00:00:01Z", "message": {"role": "assistant", "content": ""}, "done": true,
+            "total_duration": 1000, "prompt_eval_count": 26, "eval_count": 12}),
+    ];
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    chunked("application/x-ndjson", body.as_bytes(), 9, false)
+}
+
+fn fixture() -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .route("/openai/v1/chat/completions", post(chat))
+        .route("/api/v1/chat/completions", post(chat))
+        .route("/chat/completions", post(chat))
+        .route("/openai/deployments/{d}/chat/completions", post(chat))
+        .route("/v1/responses", post(responses))
+        .route("/v1/embeddings", post(embeddings))
+        .route("/v1/messages", post(messages))
+        .route("/v1beta/models/{*rest}", post(gemini))
+        .route("/model/{*rest}", post(bedrock))
+        .route("/api/chat", post(ollama_chat))
+        .route("/health", get(|| async { "ok" }))
+}
+
+struct Env {
+    _scratch: Scratch,
+    path: std::path::PathBuf,
+    log: AuditLog,
+    client: ClientWithMiddleware,
+    addr: SocketAddr,
+}
+
+impl Env {
+    async fn new(name: &str) -> Self {
+        let scratch = Scratch::new(name);
+        let path = scratch.join("audit.jsonl");
+        let log = AuditLog::open("client-tests", &path).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, fixture()).await });
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_millis(1500));
+        for host in HOSTS {
+            builder = builder.resolve(host, addr);
+        }
+        let providers = Providers::new().endpoint(
+            "ollama",
+            &format!("http://127.0.0.1:{}/api", addr.port()),
+            Api::OllamaNative,
+        );
+        let client = ClientBuilder::new(builder.build().unwrap())
+            .with(AuditMiddleware::new(log.clone()).recognize_with(providers))
+            .build();
+        Self {
+            _scratch: scratch,
+            path,
+            log,
+            client,
+            addr,
+        }
+    }
+
+    fn url(&self, host: &str, path: &str) -> String {
+        format!("http://{host}:{}{path}", self.addr.port())
+    }
+
+    async fn post(&self, host: &str, path: &str, body: serde_json::Value) -> (StatusCode, String) {
+        let res = self
+            .client
+            .post(self.url(host, path))
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        (status, res.text().await.unwrap())
+    }
+
+    async fn calls(&self) -> Vec<Value> {
+        self.log.sync().await.unwrap();
+        std::fs::read_to_string(&self.path)
+            .unwrap()
+            .lines()
+            .map(|l| Value::parse(l).unwrap())
+            .filter(|v| v.get("type").and_then(Value::as_str) == Some("llm_call"))
+            .map(|v| v.get("payload").cloned().unwrap())
+            .collect()
+    }
+
+    async fn done(self) {
+        self.log.shutdown().await.unwrap();
+        let report = verify_path(&self.path, &VerifyOptions::new());
+        assert!(report.is_ok(), "{report}");
+    }
+}
+
+fn usage_of(call: &Value) -> [u64; 5] {
+    let u = call.get("usage").unwrap();
+    [
+        "input_tokens",
+        "output_tokens",
+        "cached_tokens",
+        "reasoning_tokens",
+        "cache_write",
+    ]
+    .map(|k| u.get(k).and_then(Value::as_u64).unwrap())
+}
+
+fn s<'a>(call: &'a Value, k: &str) -> Option<&'a str> {
+    call.get(k).and_then(Value::as_str)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_provider_shape_is_recorded_with_usage_and_cost() {
+    let env = Env::new("client-shapes").await;
+    let cases: Vec<(
+        &str,
+        &str,
+        serde_json::Value,
+        &str,
+        &str,
+        [u64; 5],
+        Option<&str>,
+        bool,
+    )> = vec![
+        (
+            "api.openai.com",
+            "/v1/chat/completions",
+            serde_json::json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "secret prompt text"}]}),
+            "openai",
+            "gpt-4o",
+            [1200, 300, 1000, 128, 0],
+            Some("0.00475 USD"),
+            false,
+        ),
+        (
+            "api.openai.com",
+            "/v1/chat/completions",
+            serde_json::json!({"model": "gpt-4o", "stream": true, "stream_options": {"include_usage": true}}),
+            "openai",
+            "gpt-4o",
+            [1200, 300, 1000, 128, 0],
+            Some("0.00475 USD"),
+            true,
+        ),
+        (
+            "api.openai.com",
+            "/v1/responses",
+            serde_json::json!({"model": "o3", "stream": true, "input": "secret prompt text"}),
+            "openai",
+            "o3",
+            [900, 200, 100, 150, 0],
+            Some("0.00325 USD"),
+            true,
+        ),
+        (
+            "api.openai.com",
+            "/v1/embeddings",
+            serde_json::json!({"model": "text-embedding-3-small", "input": "secret prompt text"}),
+            "openai",
+            "text-embedding-3-small",
+            [8, 0, 0, 0, 0],
+            Some("0.00000016 USD"),
+            false,
+        ),
+        (
+            "api.anthropic.com",
+            "/v1/messages",
+            serde_json::json!({"model": "claude-sonnet-4-5", "max_tokens": 100}),
+            "anthropic",
+            "claude-sonnet-4-5",
+            [2350, 70, 2000, 0, 300],
+            Some("0.002925 USD"),
+            false,
+        ),
+        (
+            "api.anthropic.com",
+            "/v1/messages",
+            serde_json::json!({"model": "claude-sonnet-4-5", "stream": true}),
+            "anthropic",
+            "claude-sonnet-4-5",
+            [2350, 70, 2000, 0, 300],
+            Some("0.002925 USD"),
+            true,
+        ),
+        (
+            "generativelanguage.googleapis.com",
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            serde_json::json!({"contents": []}),
+            "gemini",
+            "gemini-2.5-flash",
+            [400, 100, 100, 40, 0],
+            Some("0.0003475 USD"),
+            false,
+        ),
+        (
+            "generativelanguage.googleapis.com",
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            serde_json::json!({"contents": []}),
+            "gemini",
+            "gemini-2.5-flash",
+            [400, 100, 100, 40, 0],
+            Some("0.0003475 USD"),
+            true,
+        ),
+        (
+            "bedrock-runtime.us-east-1.amazonaws.com",
+            "/model/us.anthropic.claude-3-5-haiku-20241022-v1%3A0/converse",
+            serde_json::json!({"messages": []}),
+            "bedrock",
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            [10, 5, 0, 0, 0],
+            Some("0.000028 USD"),
+            false,
+        ),
+        (
+            "bedrock-runtime.us-east-1.amazonaws.com",
+            "/model/us.anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream",
+            serde_json::json!({"messages": []}),
+            "bedrock",
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+            [10, 5, 0, 0, 0],
+            Some("0.000028 USD"),
+            true,
+        ),
+        (
+            "api.mistral.ai",
+            "/v1/chat/completions",
+            serde_json::json!({"model": "mistral-large-latest"}),
+            "mistral",
+            "mistral-large-latest",
+            [1200, 300, 1000, 128, 0],
+            Some("0.0042 USD"),
+            false,
+        ),
+        (
+            "api.groq.com",
+            "/openai/v1/chat/completions",
+            serde_json::json!({"model": "llama-3.3-70b-versatile"}),
+            "groq",
+            "llama-3.3-70b-versatile",
+            [1200, 300, 1000, 128, 0],
+            Some("0.000945 USD"),
+            false,
+        ),
+        (
+            "openrouter.ai",
+            "/api/v1/chat/completions",
+            serde_json::json!({"model": "openai/gpt-4o-mini"}),
+            "openrouter",
+            "openai/gpt-4o-mini",
+            [1200, 300, 1000, 128, 0],
+            Some("0.000285 USD"),
+            false,
+        ),
+        (
+            "api.deepseek.com",
+            "/chat/completions",
+            serde_json::json!({"model": "deepseek-chat"}),
+            "deepseek",
+            "deepseek-chat",
+            [1200, 300, 1000, 128, 0],
+            Some("0.000454 USD"),
+            false,
+        ),
+        (
+            "api.x.ai",
+            "/v1/chat/completions",
+            serde_json::json!({"model": "grok-3", "stream": true}),
+            "xai",
+            "grok-3",
+            [1200, 300, 1000, 128, 0],
+            Some("0.00585 USD"),
+            true,
+        ),
+        (
+            "api.together.xyz",
+            "/v1/chat/completions",
+            serde_json::json!({"model": "unpriced/model"}),
+            "together",
+            "unpriced/model",
+            [1200, 300, 1000, 128, 0],
+            None,
+            false,
+        ),
+        (
+            "acme.openai.azure.com",
+            "/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21",
+            serde_json::json!({"messages": []}),
+            "azure_openai",
+            "gpt4o-prod",
+            [1200, 300, 1000, 128, 0],
+            None,
+            false,
+        ),
+        (
+            "127.0.0.1",
+            "/api/chat",
+            serde_json::json!({"model": "llama3.2", "messages": []}),
+            "ollama",
+            "llama3.2",
+            [26, 12, 0, 0, 0],
+            None,
+            true,
+        ),
+    ];
+    for (host, path, body, ..) in &cases {
+        let (status, text) = env.post(host, path, body.clone()).await;
+        assert_eq!(status, 200, "{host}{path}: {text}");
+        assert!(
+            text.len() > 40,
+            "{host}{path}: the caller gets the whole body: {text}"
+        );
+    }
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), cases.len());
+    for (call, (host, path, _, provider, model, usage, cost, streamed)) in calls.iter().zip(&cases)
+    {
+        let what = format!("{host}{path}");
+        assert_eq!(s(call, "provider"), Some(*provider), "{what}");
+        assert_eq!(s(call, "model"), Some(*model), "{what}");
+        assert_eq!(usage_of(call), *usage, "{what}");
+        assert_eq!(s(call, "cost"), *cost, "{what}");
+        assert_eq!(
+            call.get("streamed"),
+            Some(&Value::Bool(*streamed)),
+            "{what}"
+        );
+        assert_eq!(
+            call.get("status").and_then(Value::as_u64),
+            Some(200),
+            "{what}"
+        );
+        assert!(
+            call.get("latency_ms")
+                .and_then(Value::as_f64)
+                .is_some_and(|ms| ms > 0.0),
+            "{what}"
+        );
+        assert!(
+            call.get("cut_short").is_none() && call.get("error").is_none(),
+            "{what}"
+        );
+        assert_eq!(
+            call.get("decision_id"),
+            Some(&Value::Null),
+            "{what}: no decision here"
+        );
+    }
+    assert_eq!(
+        s(&calls[0], "response_model"),
+        Some("gpt-4o-2024-08-06"),
+        "the response's model when it differs"
+    );
+    let raw = std::fs::read_to_string(&env.path).unwrap();
+    assert!(
+        !raw.contains("secret prompt text") && !raw.contains("Approved"),
+        "no message content in the log"
+    );
+    env.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_recorded_and_other_calls_pass_untouched() {
+    let env = Env::new("client-failures").await;
+    // 429.
+    let res = env
+        .client
+        .post(env.url("api.openai.com", "/v1/chat/completions"))
+        .header("x-fixture", "429")
+        .header("authorization", "Bearer sk-proj-not-a-real-key-0123456789")
+        .body(serde_json::json!({"model": "gpt-4o"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.text().await.unwrap().contains("Rate limit"));
+    // Timeout.
+    let err = env
+        .client
+        .post(env.url("api.anthropic.com", "/v1/messages"))
+        .header("x-fixture", "slow")
+        .header("x-api-key", "sk-ant-not-a-real-key-0123456789")
+        .body(serde_json::json!({"model": "claude-sonnet-4-5"}).to_string())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    // Connection refused: a registered provider on a port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let refusing = ClientBuilder::new(reqwest::Client::new())
+        .with(AuditMiddleware::new(env.log.clone()).recognize_with(
+            Providers::new().openai_compatible("gateway", &format!("http://{closed}")),
+        ))
+        .build();
+    let err = refusing
+        .post(format!("http://{closed}/v1/chat/completions"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err}");
+    // Not a model call, and an opted-out call: untouched, unrecorded.
+    let health = env
+        .client
+        .get(env.url("api.openai.com", "/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok");
+    let skipped = env
+        .client
+        .post(env.url("api.openai.com", "/v1/embeddings"))
+        .with_extension(SkipAudit)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(skipped.status(), 200);
+
+    let calls = env.calls().await;
+    let errors: Vec<(Option<&str>, Option<u64>)> = calls
+        .iter()
+        .map(|c| (s(c, "error"), c.get("status").and_then(Value::as_u64)))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (Some("http_429"), Some(429)),
+            (Some("timeout"), None),
+            (Some("connect"), None)
+        ]
+    );
+    assert_eq!(s(&calls[2], "provider"), Some("gateway"));
+    let raw = std::fs::read_to_string(&env.path).unwrap();
+    assert!(
+        !raw.contains("not-a-real-key"),
+        "no API key or auth header in the log"
+    );
+    env.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_stream_is_recorded_as_cut_short() {
+    let env = Env::new("client-abandoned").await;
+    let mut res = env
+        .client
+        .post(env.url("api.anthropic.com", "/v1/messages"))
+        .header("x-hang", "1")
+        .body(serde_json::json!({"model": "claude-sonnet-4-5", "stream": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    // Read until the first event is through, then walk away.
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("content_block_start") {
+        seen.extend_from_slice(&res.chunk().await.unwrap().unwrap());
+    }
+    drop(res);
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].get("cut_short"), Some(&Value::Bool(true)));
+    // What was seen before the cut: message_start's input and cache counts.
+    assert_eq!(usage_of(&calls[0]), [2350, 1, 2000, 0, 300]);
+    env.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_tagged_with_their_decision() {
+    let env = Env::new("client-tagging").await;
+    let body = serde_json::json!({"model": "gpt-4o-mini"}).to_string();
+    // In a decision's scope (the task-local the inbound layer sets).
+    let id_scope = DecisionId::random();
+    Decision::for_id(env.log.clone(), id_scope.clone())
+        .scope(async {
+            env.client
+                .post(env.url("api.openai.com", "/v1/chat/completions"))
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+        })
+        .await;
+    // Explicitly, through the request's extensions (off-task work).
+    let id_ext = DecisionId::random();
+    env.client
+        .post(env.url("api.openai.com", "/v1/chat/completions"))
+        .with_extension(Decision::for_id(env.log.clone(), id_ext.clone()))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let calls = env.calls().await;
+    assert_eq!(s(&calls[0], "decision_id"), Some(id_scope.as_str()));
+    assert_eq!(s(&calls[1], "decision_id"), Some(id_ext.as_str()));
+    env.done().await;
+}
+
+/// The inbound layer and the outbound middleware together: a handler's model calls, in the
+/// handler and in a task it spawns with the decision bound, carry the request's decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbound_calls_inside_a_handler_carry_the_request_decision() {
+    let env = Env::new("client-inbound").await;
+    let client = env.client.clone();
+    let url = env.url("api.openai.com", "/v1/chat/completions");
+    let app = Router::new()
+        .route(
+            "/agent",
+            post(move |decision: Decision| {
+                let (client, url) = (client.clone(), url.clone());
+                async move {
+                    let body = serde_json::json!({"model": "gpt-4o", "stream": true}).to_string();
+                    client
+                        .post(&url)
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap()
+                        .text()
+                        .await
+                        .unwrap();
+                    let spawned = tokio::spawn(decision::bind(async move {
+                        client
+                            .post(&url)
+                            .body(body)
+                            .send()
+                            .await
+                            .unwrap()
+                            .text()
+                            .await
+                            .unwrap();
+                    }));
+                    spawned.await.unwrap();
+                    let mut f = Map::new();
+                    f.insert("outcome", "approved");
+                    decision.record(f).await.unwrap();
+                    decision.id().to_string()
+                }
+            }),
+        )
+        .layer(AuditLayer::new(env.log.clone()));
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let res = app
+            .clone()
+            .oneshot(http::Request::post("/agent").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        ids.push(
+            String::from_utf8(
+                http_body_util::BodyExt::collect(res.into_body())
+                    .await
+                    .unwrap()
+                    .to_bytes()
+                    .to_vec(),
+            )
+            .unwrap(),
+        );
+    }
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 6);
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            s(&calls[2 * i], "decision_id"),
+            Some(id.as_str()),
+            "the handler's own call"
+        );
+        assert_eq!(
+            s(&calls[2 * i + 1], "decision_id"),
+            Some(id.as_str()),
+            "the spawned task's call"
+        );
+    }
+    env.done().await;
+}
