@@ -68,6 +68,8 @@ pub use self::error::Error;
 pub(crate) use self::hash::sha256_hex;
 pub use self::hash::{GENESIS, SigningKey};
 pub use self::parse::JsonError;
+#[cfg(feature = "client")]
+pub(crate) use self::parse::{Tape, Tok};
 pub use self::store::{OnCorrupt, Recovery};
 pub use self::time::{Clock, SteppingClock, SystemClock, format_timestamp};
 pub use self::value::{Integer, Map, ParseIntegerError, Value};

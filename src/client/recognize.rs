@@ -296,11 +296,26 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `model` and `stream` from a JSON request body. Nothing else is read.
+/// `model` and `stream` from a JSON request body. Nothing else is read or kept: the body is
+/// tokenized without copying its strings, so a long prompt costs a scan, not an allocation per
+/// message.
 fn request_fields(body: &[u8]) -> Option<(Option<String>, Option<bool>)> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let model = v.get("model").and_then(|m| m.as_str()).map(str::to_owned);
-    let stream = v.get("stream").and_then(serde_json::Value::as_bool);
+    let text = std::str::from_utf8(body).ok()?;
+    let mut tape = crate::chain::Tape::default();
+    let root = tape.parse(text).ok()?;
+    let (mut model, mut stream) = (None, None);
+    for (k, v) in root.members() {
+        match k.raw() {
+            "model" => model = v.as_str().map(|m| m.into_owned()),
+            "stream" => {
+                stream = match v.tok() {
+                    crate::chain::Tok::Bool(b) => Some(b),
+                    _ => None,
+                }
+            }
+            _ => {}
+        }
+    }
     Some((model, stream))
 }
 
