@@ -34,7 +34,8 @@ async fn chat(body: String) -> axum::response::Response {
                 .await;
         });
         let mut res = Body::new(Chan(rx)).into_response();
-        res.headers_mut().insert("content-type", "text/event-stream".parse().expect("static"));
+        res.headers_mut()
+            .insert("content-type", "text/event-stream".parse().expect("static"));
         return res;
     }
     ([("content-type", "application/json")], JSON).into_response()
@@ -50,7 +51,9 @@ impl http_body::Body for Chan {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        self.0.poll_recv(cx).map(|c| c.map(|b| Ok(http_body::Frame::data(b))))
+        self.0
+            .poll_recv(cx)
+            .map(|c| c.map(|b| Ok(http_body::Frame::data(b))))
     }
 }
 
@@ -91,7 +94,10 @@ fn main() {
             _ => {}
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

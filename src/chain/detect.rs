@@ -105,6 +105,48 @@ pub const DETECTORS: &[Detector] = &[
         severity: "warning",
         find: email,
     },
+    Detector {
+        category: "password",
+        group: "credential",
+        severity: "critical",
+        find: password,
+    },
+    Detector {
+        category: "credit_card",
+        group: "financial",
+        severity: "critical",
+        find: credit_card,
+    },
+    Detector {
+        category: "iban",
+        group: "financial",
+        severity: "critical",
+        find: iban,
+    },
+    Detector {
+        category: "us_ssn",
+        group: "gov_id",
+        severity: "critical",
+        find: us_ssn,
+    },
+    Detector {
+        category: "phone",
+        group: "pii",
+        severity: "warning",
+        find: phone,
+    },
+    Detector {
+        category: "ipv4",
+        group: "pii",
+        severity: "info",
+        find: ipv4,
+    },
+    Detector {
+        category: "ipv6",
+        group: "pii",
+        severity: "info",
+        find: ipv6,
+    },
 ];
 
 /// Runs every built-in detector over `text`; findings sorted by position.
@@ -310,6 +352,335 @@ fn email(text: &str, out: &mut Vec<Range<usize>>) {
     }
 }
 
+/// `password`, `passwd` or `pwd`, then `:` or `=`, then a value of at least 4 characters.
+fn password(text: &str, out: &mut Vec<Range<usize>>) {
+    let lower = text.to_ascii_lowercase();
+    let b = text.as_bytes();
+    for word in ["password", "passwd", "pwd"] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(word).map(|i| i + from) {
+            from = i + word.len();
+            if !word_start(b, i) {
+                continue;
+            }
+            let mut j = from;
+            // `"password": "…"`, `password=…`, `pwd : …`
+            j += run(b, j, |c| c == b'"' || c == b'\'' || c == b' ');
+            if !matches!(b.get(j), Some(b':' | b'=')) {
+                continue;
+            }
+            j += 1;
+            j += run(b, j, |c| c == b' ' || c == b'"' || c == b'\'');
+            let n = run(b, j, |c| {
+                !c.is_ascii_whitespace() && c != b'"' && c != b'\'' && c != b','
+            });
+            if n >= 4 {
+                out.push(i..j + n);
+                from = j + n;
+            }
+        }
+    }
+}
+
+/// A run of digits, possibly grouped by single spaces or dashes, that is a whole word.
+struct DigitRun {
+    span: Range<usize>,
+    digits: String,
+    /// Length of each group between separators.
+    groups: Vec<usize>,
+}
+
+fn digit_runs(text: &str, min: usize, max: usize, out: &mut Vec<DigitRun>) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit()
+            || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.'))
+        {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = String::new();
+        let mut groups = vec![0];
+        let mut end = i;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                digits.push(b[i] as char);
+                if let Some(g) = groups.last_mut() {
+                    *g += 1;
+                }
+                i += 1;
+                end = i;
+            } else if matches!(b[i], b' ' | b'-') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                groups.push(0);
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let after = b.get(end);
+        let bounded = after.is_none_or(|&c| {
+            !c.is_ascii_alphanumeric()
+                && (c != b'.' || !b.get(end + 1).is_some_and(u8::is_ascii_digit))
+        });
+        if bounded && (min..=max).contains(&digits.len()) {
+            out.push(DigitRun {
+                span: start..end,
+                digits,
+                groups,
+            });
+        }
+        i = end.max(start + 1);
+    }
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(d - b'0');
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// 13 to 19 digits with a valid Luhn check digit and a card network's leading digit, written
+/// either unbroken or grouped as cards are printed (4-4-4-4, 4-4-4-4-3, 4-6-5, 4-6-4).
+fn credit_card(text: &str, out: &mut Vec<Range<usize>>) {
+    let mut runs = Vec::new();
+    digit_runs(text, 13, 19, &mut runs);
+    for run in runs {
+        let grouped_like_a_card = matches!(
+            run.groups.as_slice(),
+            [_] | [4, 4, 4, 4] | [4, 4, 4, 4, 3] | [4, 6, 5] | [4, 6, 4]
+        );
+        if grouped_like_a_card
+            && matches!(run.digits.as_bytes()[0], b'2'..=b'6')
+            && luhn(&run.digits)
+        {
+            out.push(run.span);
+        }
+    }
+}
+
+/// Country code, check digits and 11 to 30 letters or digits (spaces every four allowed), valid
+/// under ISO 13616 mod-97.
+fn iban(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i + 4 <= b.len() {
+        let starts = word_start(b, i)
+            && b[i].is_ascii_uppercase()
+            && b[i + 1].is_ascii_uppercase()
+            && b[i + 2].is_ascii_digit()
+            && b[i + 3].is_ascii_digit();
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut compact = String::new();
+        let mut j = i;
+        let mut end = i;
+        while j < b.len() && compact.len() < 34 {
+            if b[j].is_ascii_uppercase() || b[j].is_ascii_digit() {
+                compact.push(b[j] as char);
+                j += 1;
+                end = j;
+            } else if b[j] == b' '
+                && b.get(j + 1)
+                    .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let whole = b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric());
+        if whole && (15..=34).contains(&compact.len()) && mod97(&compact) == 1 {
+            out.push(i..end);
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+}
+
+fn mod97(iban: &str) -> u32 {
+    let (head, tail) = iban.split_at(4);
+    let mut rem = 0u32;
+    for c in tail.chars().chain(head.chars()) {
+        let v = c.to_digit(36).unwrap_or(0);
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
+    }
+    rem
+}
+
+/// `ddd-dd-dddd`, excluding numbers the SSA never issues.
+fn us_ssn(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    for i in 0..b.len().saturating_sub(10) {
+        let w = &b[i..i + 11];
+        let shape = w.iter().enumerate().all(|(k, &c)| {
+            if k == 3 || k == 6 {
+                c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+        let bounded = (i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'-')
+            && b.get(i + 11)
+                .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'-');
+        if shape && bounded {
+            let area = &text[i..i + 3];
+            let valid = area != "000"
+                && area != "666"
+                && !area.starts_with('9')
+                && &text[i + 4..i + 6] != "00"
+                && &text[i + 7..i + 11] != "0000";
+            if valid {
+                out.push(i..i + 11);
+            }
+        }
+    }
+}
+
+/// International numbers (`+` and 8 to 15 digits, spaces, dashes or parentheses between
+/// groups) and North American ones written `(ddd) ddd-dddd` or `ddd-ddd-dddd`.
+fn phone(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let plus = b[i] == b'+' && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        let paren = b[i] == b'(' && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        if !plus
+            && !paren
+            && !(b[i].is_ascii_digit() && word_start(b, i) && (i == 0 || b[i - 1] != b'.'))
+        {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut j = if plus { i + 1 } else { i };
+        let (mut digits, mut seps, mut end) = (0, 0, j);
+        while j < b.len() {
+            match b[j] {
+                c if c.is_ascii_digit() => {
+                    digits += 1;
+                    j += 1;
+                    end = j;
+                }
+                b' ' | b'-' | b'(' | b')'
+                    if j + 1 < b.len()
+                        && (b[j + 1].is_ascii_digit() || b[j + 1] == b'(' || b[j + 1] == b' ') =>
+                {
+                    seps += 1;
+                    j += 1;
+                }
+                _ => break,
+            }
+        }
+        let bounded = b
+            .get(end)
+            .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'-');
+        let shape = &text[start..end];
+        let north_american = !plus
+            && digits == 10
+            && (shape.len() == 14 && shape.starts_with('(') && shape.as_bytes()[4] == b')'
+                || shape.len() == 12 && shape.as_bytes()[3] == b'-' && shape.as_bytes()[7] == b'-');
+        if bounded && ((plus && (8..=15).contains(&digits) && seps <= 5) || north_american) {
+            out.push(start..end);
+            i = end;
+        } else {
+            i = start + 1;
+        }
+    }
+}
+
+/// Four dotted decimal octets, a whole word (not part of a longer dotted number).
+fn ipv4(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit()
+            || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.'))
+        {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        let mut ok = true;
+        for octet in 0..4 {
+            let n = run(b, j, |c| c.is_ascii_digit());
+            let value: u32 = text[j..j + n].parse().unwrap_or(256);
+            if n == 0 || n > 3 || value > 255 || (n > 1 && b[j] == b'0') {
+                ok = false;
+                break;
+            }
+            j += n;
+            if octet < 3 {
+                if b.get(j) != Some(&b'.') {
+                    ok = false;
+                    break;
+                }
+                j += 1;
+            }
+        }
+        let bounded = b.get(j).is_none_or(|c| {
+            !c.is_ascii_alphanumeric()
+                && (*c != b'.' || !b.get(j + 1).is_some_and(u8::is_ascii_digit))
+        });
+        if ok && bounded {
+            out.push(i..j);
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Colon-separated hex groups with `::` or all eight groups (so times like `12:30:45` stay
+/// quiet).
+fn ipv6(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    let ok = |c: u8| c.is_ascii_hexdigit() || c == b':';
+    let mut i = 0;
+    while i < b.len() {
+        if !ok(b[i]) || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b':')) {
+            i += 1;
+            continue;
+        }
+        let n = run(b, i, ok);
+        let cand = &text[i..i + n];
+        let groups: Vec<&str> = cand.split(':').collect();
+        let colons = groups.len() - 1;
+        let compressed =
+            cand.contains("::") && !cand.contains(":::") && cand.matches("::").count() == 1;
+        let valid_groups = groups.iter().all(|g| g.len() <= 4)
+            && groups.iter().filter(|g| !g.is_empty()).count() >= 2;
+        let bounded = b.get(i + n).is_none_or(|c| !c.is_ascii_alphanumeric());
+        if bounded
+            && valid_groups
+            && ((compressed && colons >= 2)
+                || (colons == 7 && groups.iter().all(|g| !g.is_empty())))
+        {
+            out.push(i..i + n);
+        }
+        i += n.max(1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +749,66 @@ mod tests {
         ] {
             assert!(scan(text).is_empty(), "{text:?} gave {:?}", scan(text));
         }
+    }
+
+    #[test]
+    fn personal_and_financial_data() {
+        assert_eq!(cats("card 4111 1111 1111 1111 exp 12/29"), ["credit_card"]);
+        assert_eq!(cats("card 4111-1111-1111-1111"), ["credit_card"]);
+        assert_eq!(cats("pay to DE89 3704 0044 0532 0130 00 today"), ["iban"]);
+        assert_eq!(cats("GB82WEST12345698765432"), ["iban"]);
+        assert_eq!(cats("ssn 123-45-6789"), ["us_ssn"]);
+        assert_eq!(
+            cats("call +44 20 7946 0958 or (212) 555-0123 or 212-555-0123"),
+            ["phone", "phone", "phone"]
+        );
+        assert_eq!(
+            cats("from 192.168.1.20 and 2001:db8::8a2e:370:7334"),
+            ["ipv4", "ipv6"]
+        );
+        assert_eq!(cats("password: hunter2!"), ["password"]);
+        assert_eq!(cats(r#"{"password": "s3cret-value"}"#), ["password"]);
+    }
+
+    #[test]
+    fn personal_data_false_positives() {
+        for text in [
+            "order 4111 1111 1111 1112",       // Luhn fails
+            "DE89 3704 0044 0532 0130 01",     // mod-97 fails
+            "ssn 000-12-3456 and 666-12-3456", // never issued
+            "at 12:30:45 on 2026-01-01",       // times and dates
+            "version 1.2.3.4.5 and 300.1.1.1", // not addresses
+            "latency_ms 412.25 score 0.82",
+            "seq 1234567890123", // a long number, no network digit
+            "the password field is empty",
+            "+1",
+            "v1.14.0",
+        ] {
+            assert!(scan(text).is_empty(), "{text:?} gave {:?}", scan(text));
+        }
+    }
+
+    #[test]
+    fn detectors_never_panic_on_odd_text() {
+        for text in [
+            "",
+            "+",
+            "(",
+            "::",
+            ":::::",
+            "1.",
+            "1.2.3.",
+            "-----BEGIN ",
+            "eyJ.eyJ.",
+            "AKIA",
+            "é+1 (é",
+            "password:",
+            "pwd=\u{2028}",
+        ] {
+            let _ = scan(text);
+        }
+        let long: String = "9".repeat(10_000);
+        let _ = scan(&long);
     }
 
     #[test]
