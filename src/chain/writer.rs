@@ -370,7 +370,13 @@ impl AuditLog {
         rx.await.unwrap_or(Ok(()))
     }
 
-    /// The chain's head as of the last completed batch.
+    /// The chain's head as of the last completed batch: what is on disk (and, with
+    /// [`Durability::Fsync`], synced).
+    ///
+    /// After an [`append`](Self::append) returns under [`Durability::Fsync`] or
+    /// [`Durability::Flush`], the head includes that entry. Under [`Durability::None`] an
+    /// append returns before its batch is written, so call [`sync`](Self::sync) first when the
+    /// head must include everything appended.
     pub fn head(&self) -> Head {
         self.shared.head.borrow().clone()
     }

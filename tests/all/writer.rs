@@ -609,6 +609,7 @@ async fn large_files_are_verified_in_parallel_with_exact_verdicts() {
         .await
         .unwrap();
     }
+    log.sync().await.unwrap(); // Durability::None acknowledges before writing
     let head = log.head();
     log.shutdown().await.unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
