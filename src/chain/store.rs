@@ -3,7 +3,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::error::Error;
 use super::hash::{GENESIS, SigningKey};
@@ -57,11 +57,37 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::open(path, e)
 }
 
+/// Takes the file's exclusive advisory lock, waiting up to `wait` for it.
+///
+/// A lock is held by an open file description, which `fork` duplicates: a lock released a
+/// moment ago can still be held by a child process of this one between its fork and its exec
+/// (which closes the descriptor). A short wait absorbs that; a live writer elsewhere still
+/// holds the lock when the wait is over. Runs on the writer's own thread, never on an async
+/// runtime's worker.
+fn lock(file: &File, path: &Path, wait: Duration) -> Result<(), Error> {
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Error::Locked {
+                    path: path.to_owned(),
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::open(path, e)),
+        }
+    }
+}
+
 /// Opens (creating if needed) and locks `path`, verifies what it holds and repairs a torn tail.
 pub(crate) fn open(
     path: &Path,
     key: Option<&SigningKey>,
     on_corrupt: OnCorrupt,
+    lock_wait: Duration,
 ) -> Result<Opened, Error> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(io_err(path))?;
@@ -73,15 +99,7 @@ pub(crate) fn open(
         .create(true)
         .open(path)
         .map_err(io_err(path))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => {
-            return Err(Error::Locked {
-                path: path.to_owned(),
-            });
-        }
-        Err(fs::TryLockError::Error(e)) => return Err(Error::open(path, e)),
-    }
+    lock(&file, path, lock_wait)?;
     if created {
         sync_dir(path).map_err(io_err(path))?;
     }
@@ -94,7 +112,7 @@ pub(crate) fn open(
                     detail,
                 });
             }
-            OnCorrupt::StartNewChain => return start_beside(path, file, detail),
+            OnCorrupt::StartNewChain => return start_beside(path, file, detail, lock_wait),
         },
     };
     let mut recovery = None;
@@ -233,7 +251,12 @@ fn scan(
 }
 
 /// Sets a file that does not verify aside and opens a new, empty one at `path`.
-fn start_beside(path: &Path, old: File, detail: String) -> Result<Opened, Error> {
+fn start_beside(
+    path: &Path,
+    old: File,
+    detail: String,
+    lock_wait: Duration,
+) -> Result<Opened, Error> {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -249,15 +272,7 @@ fn start_beside(path: &Path, old: File, detail: String) -> Result<Opened, Error>
         .create_new(true)
         .open(path)
         .map_err(io_err(path))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(fs::TryLockError::WouldBlock) => {
-            return Err(Error::Locked {
-                path: path.to_owned(),
-            });
-        }
-        Err(fs::TryLockError::Error(e)) => return Err(Error::open(path, e)),
-    }
+    lock(&file, path, lock_wait)?;
     sync_dir(path).map_err(io_err(path))?;
     Ok(Opened {
         file,

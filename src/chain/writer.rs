@@ -68,6 +68,7 @@ pub struct AuditLogBuilder {
     on_corrupt: OnCorrupt,
     clock: Box<dyn Clock>,
     commit_delay: std::time::Duration,
+    lock_wait: std::time::Duration,
 }
 
 impl fmt::Debug for AuditLogBuilder {
@@ -81,6 +82,7 @@ impl fmt::Debug for AuditLogBuilder {
             .field("max_batch", &self.max_batch)
             .field("on_corrupt", &self.on_corrupt)
             .field("commit_delay", &self.commit_delay)
+            .field("lock_wait", &self.lock_wait)
             .finish_non_exhaustive()
     }
 }
@@ -136,6 +138,16 @@ impl AuditLogBuilder {
     /// every batch at once.
     pub fn commit_delay(mut self, delay: std::time::Duration) -> Self {
         self.commit_delay = delay;
+        self
+    }
+
+    /// How long opening waits for the file's lock before reporting [`Error::Locked`].
+    ///
+    /// The lock belongs to the open file, which a `fork` shares: a lock released a moment ago
+    /// (a restart) may still be held for an instant by a child process this one was spawning.
+    /// Defaults to 250 ms.
+    pub fn lock_wait(mut self, wait: std::time::Duration) -> Self {
+        self.lock_wait = wait;
         self
     }
 
@@ -261,6 +273,7 @@ impl AuditLog {
             on_corrupt: OnCorrupt::default(),
             clock: Box::new(SystemClock),
             commit_delay: std::time::Duration::from_millis(1),
+            lock_wait: std::time::Duration::from_millis(250),
         }
     }
 
@@ -450,7 +463,7 @@ enum Ack {
 
 impl Writer {
     fn open(b: AuditLogBuilder, path: &Path) -> Result<(Self, Arc<Shared>), Error> {
-        let opened = store::open(path, b.key.as_ref(), b.on_corrupt)?;
+        let opened = store::open(path, b.key.as_ref(), b.on_corrupt, b.lock_wait)?;
         let (head_tx, head_rx) = watch::channel(Head {
             entries: opened.entries,
             hash: opened.head.clone(),

@@ -700,3 +700,34 @@ async fn the_commit_delay_never_delays_a_waiting_caller() {
     );
     log.shutdown().await.unwrap();
 }
+
+/// A lock released moments later (as when a forked child is about to exec) is waited for; a
+/// held one is reported.
+#[tokio::test]
+async fn a_lock_released_moments_later_is_waited_for() {
+    let scratch = Scratch::new("lock-wait");
+    let path = scratch.join("audit.jsonl");
+    AuditLog::open("lock", &path)
+        .await
+        .unwrap()
+        .shutdown()
+        .await
+        .unwrap();
+
+    let other = std::fs::File::open(&path).unwrap();
+    other.lock().unwrap();
+    let held = AuditLog::builder("lock")
+        .lock_wait(Duration::ZERO)
+        .open(&path)
+        .await;
+    assert!(matches!(held, Err(Error::Locked { .. })));
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        drop(other);
+    });
+    let log = AuditLog::open("lock", &path)
+        .await
+        .expect("waited for the lock");
+    release.join().unwrap();
+    log.shutdown().await.unwrap();
+}
