@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Peak memory (maximum resident set size) of verifying a 1 GB log and of appending 1,000,000
+# entries, each measured with GNU time in its own process.
+#
+#   bash benches/memory.sh [BYTES] [APPENDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BYTES=${1:-1000000000}
+APPENDS=${2:-1000000}
+DIR=target/bench
+mkdir -p "$DIR"
+command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
+cargo build --release --quiet --features cli --bin acttrace
+cargo bench --quiet --bench memory --no-run
+BIN=$(ls -t target/release/deps/memory-* | grep -v '\.d$' | head -1)
+
+peak() { grep "Maximum resident set size" "$1" | awk '{print $6}'; }
+
+echo "== generating a log of about $BYTES bytes"
+"$BIN" generate "$DIR/big.jsonl" "$BYTES"
+ls -l "$DIR/big.jsonl" | awk '{printf "file: %.2f GB\n", $5/1e9}'
+
+echo "== acttrace verify on it"
+/usr/bin/time -v target/release/acttrace verify "$DIR/big.jsonl" 2> "$DIR/verify.time"
+echo "verify: peak RSS $(peak "$DIR/verify.time") KiB, wall $(grep 'Elapsed (wall' "$DIR/verify.time" | awk '{print $8}')"
+
+echo "== appending $APPENDS entries (fsync per batch, 64 tasks)"
+/usr/bin/time -v "$BIN" append "$DIR/append.jsonl" "$APPENDS" 2> "$DIR/append.time"
+echo "append: peak RSS $(peak "$DIR/append.time") KiB, wall $(grep 'Elapsed (wall' "$DIR/append.time" | awk '{print $8}')"
