@@ -8,7 +8,7 @@
 use acttrace::chain::{AuditLog, DecisionId, Durability, Entry, LlmCall, Map, Usage};
 
 fn entry(n: u64, id: &DecisionId) -> Entry {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         let mut input = Map::new();
         input.insert("applicant", format!("A-{n}"));
         input.insert(
