@@ -64,13 +64,12 @@ impl Tape {
             s: text,
             b: text.as_bytes(),
             i: 0,
-            toks: &mut self.toks,
         };
         if text.starts_with('\u{feff}') {
             return Err(p.err(What::Bom));
         }
         p.ws();
-        p.value(0)?;
+        p.value(&mut self.toks, 0)?;
         p.ws();
         if p.i != p.b.len() {
             return Err(p.err(What::ExtraData));
@@ -432,11 +431,12 @@ static STOP: [bool; 256] = {
     t
 };
 
+/// The grammar's primitives over one text: white space, literals, strings, numbers. The tape
+/// builder and the canonicalizing scanner share them.
 struct Parser<'a> {
     s: &'a str,
     b: &'a [u8],
     i: usize,
-    toks: &'a mut Vec<Tok>,
 }
 
 impl Parser<'_> {
@@ -463,39 +463,44 @@ impl Parser<'_> {
         }
     }
 
-    fn push(&mut self, tok: Tok) -> Result<(), JsonError> {
-        self.toks.push(tok);
-        Ok(())
-    }
-
-    fn value(&mut self, depth: usize) -> Result<(), JsonError> {
+    /// A scalar: literal, string or number (not a container).
+    fn scalar(&mut self) -> Result<Tok, JsonError> {
         match self.b.get(self.i) {
-            Some(b'{') => self.container(depth + 1, true),
-            Some(b'[') => self.container(depth + 1, false),
-            Some(b'"') => {
-                let tok = self.string()?;
-                self.push(tok)
-            }
-            Some(b'n') if self.eat("null") => self.push(Tok::Null),
-            Some(b't') if self.eat("true") => self.push(Tok::Bool(true)),
-            Some(b'f') if self.eat("false") => self.push(Tok::Bool(false)),
-            Some(b'N') if self.eat("NaN") => self.push(Tok::Float(f64::NAN)),
-            Some(b'I') if self.eat("Infinity") => self.push(Tok::Float(f64::INFINITY)),
-            Some(b'-') if self.eat("-Infinity") => self.push(Tok::Float(f64::NEG_INFINITY)),
-            Some(b'-' | b'0'..=b'9') => {
-                let tok = self.number()?;
-                self.push(tok)
-            }
+            Some(b'"') => self.string(),
+            Some(b'n') if self.eat("null") => Ok(Tok::Null),
+            Some(b't') if self.eat("true") => Ok(Tok::Bool(true)),
+            Some(b'f') if self.eat("false") => Ok(Tok::Bool(false)),
+            Some(b'N') if self.eat("NaN") => Ok(Tok::Float(f64::NAN)),
+            Some(b'I') if self.eat("Infinity") => Ok(Tok::Float(f64::INFINITY)),
+            Some(b'-') if self.eat("-Infinity") => Ok(Tok::Float(f64::NEG_INFINITY)),
+            Some(b'-' | b'0'..=b'9') => self.number(),
             _ => Err(self.err(What::ExpectingValue)),
         }
     }
 
-    fn container(&mut self, depth: usize, object: bool) -> Result<(), JsonError> {
+    fn value(&mut self, toks: &mut Vec<Tok>, depth: usize) -> Result<(), JsonError> {
+        match self.b.get(self.i) {
+            Some(b'{') => self.container(toks, depth + 1, true),
+            Some(b'[') => self.container(toks, depth + 1, false),
+            _ => {
+                let tok = self.scalar()?;
+                toks.push(tok);
+                Ok(())
+            }
+        }
+    }
+
+    fn container(
+        &mut self,
+        toks: &mut Vec<Tok>,
+        depth: usize,
+        object: bool,
+    ) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err(What::NestingTooDeep));
         }
-        let (close, at) = (if object { b'}' } else { b']' }, self.toks.len());
-        self.toks.push(Tok::Null); // placeholder, patched below
+        let (close, at) = (if object { b'}' } else { b']' }, toks.len());
+        toks.push(Tok::Null); // placeholder, patched below
         self.i += 1;
         self.ws();
         if self.b.get(self.i) == Some(&close) {
@@ -507,7 +512,7 @@ impl Parser<'_> {
                         return Err(self.err(What::ExpectingKey));
                     }
                     let key = self.string()?;
-                    self.toks.push(key);
+                    toks.push(key);
                     self.ws();
                     if self.b.get(self.i) != Some(&b':') {
                         return Err(self.err(What::ExpectingColon));
@@ -515,7 +520,7 @@ impl Parser<'_> {
                     self.i += 1;
                     self.ws();
                 }
-                self.value(depth)?;
+                self.value(toks, depth)?;
                 self.ws();
                 match self.b.get(self.i) {
                     Some(b',') => {
@@ -531,8 +536,8 @@ impl Parser<'_> {
             }
         }
         // Fits: the text is under 4 GiB and every token consumes at least one byte.
-        let len = (self.toks.len() - at - 1) as u32;
-        self.toks[at] = if object {
+        let len = (toks.len() - at - 1) as u32;
+        toks[at] = if object {
             Tok::Object { len }
         } else {
             Tok::Array { len }
@@ -541,6 +546,9 @@ impl Parser<'_> {
     }
 
     fn string(&mut self) -> Result<Tok, JsonError> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return Err(self.err(What::ExpectingValue));
+        }
         let open = self.i;
         self.i += 1; // `"`
         let start = self.i;
@@ -681,6 +689,300 @@ impl Parser<'_> {
     }
 }
 
+/// Reusable buffers for [`canonical_entry`].
+#[derive(Debug, Default, Clone)]
+pub(crate) struct CanonScratch {
+    /// Canonical `payload`, `seq`, `ts`, `type`.
+    fields: [String; 4],
+    /// Members of the objects being written: key range in the text, member range in the output.
+    members: Vec<(usize, usize, usize, usize)>,
+    /// Where an object's members are reordered.
+    reorder: String,
+    /// Output of values nobody needs (checked, then dropped).
+    discard: String,
+}
+
+/// The link fields of an ordinary entry line.
+#[derive(Debug)]
+pub(crate) struct EntryLine<'t> {
+    pub(crate) seq: u64,
+    pub(crate) prev_hash: &'t str,
+    pub(crate) hash: &'t str,
+    /// `None` when the line has no `sig`.
+    pub(crate) sig: Option<&'t str>,
+}
+
+/// Parses an entry line and writes its hashed body
+/// (`{"payload":…,"seq":…,"ts":…,"type":…}`, canonical) into `body`, in one pass and without
+/// building a tape.
+///
+/// Only the ordinary case is handled here: an object whose keys have no escapes, whose `seq`
+/// is a non-negative integer and whose `prev_hash`, `hash` and `sig` are plain strings. Any
+/// other line (an export header, a non-object, an odd type, any syntax error) gives `None`,
+/// and the caller checks it with the general path, which gives every unusual verdict.
+pub(crate) fn canonical_entry<'t>(
+    text: &'t str,
+    body: &mut String,
+    scratch: &mut CanonScratch,
+) -> Option<EntryLine<'t>> {
+    let mut p = Parser {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+    };
+    if text.starts_with('\u{feff}') || u32::try_from(text.len()).is_err() {
+        return None;
+    }
+    p.ws();
+    if p.b.get(p.i) != Some(&b'{') {
+        return None;
+    }
+    p.i += 1;
+    p.ws();
+    let CanonScratch {
+        fields,
+        members,
+        reorder,
+        discard,
+    } = scratch;
+    let mut have = [false; 4];
+    let (mut prev_hash, mut hash, mut sig) = (None, None, None);
+    loop {
+        let key = plain_string(&mut p)?;
+        p.ws();
+        if p.b.get(p.i) != Some(&b':') {
+            return None;
+        }
+        p.i += 1;
+        p.ws();
+        match key {
+            "payload" | "seq" | "ts" | "type" => {
+                let at = ["payload", "seq", "ts", "type"]
+                    .iter()
+                    .position(|k| *k == key)?;
+                fields[at].clear();
+                canon(&mut p, &mut fields[at], members, reorder, 1)?;
+                have[at] = true;
+            }
+            "prev_hash" => prev_hash = Some(plain_string(&mut p)?),
+            "hash" => hash = Some(plain_string(&mut p)?),
+            "sig" => sig = Some(plain_string(&mut p)?),
+            "_meta" => return None,
+            _ => {
+                discard.clear();
+                canon(&mut p, discard, members, reorder, 1)?;
+            }
+        }
+        p.ws();
+        match p.b.get(p.i) {
+            Some(b',') => {
+                p.i += 1;
+                p.ws();
+            }
+            Some(b'}') => {
+                p.i += 1;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    p.ws();
+    if p.i != p.b.len() || have.contains(&false) {
+        return None;
+    }
+    let seq_text = &fields[1];
+    if seq_text.is_empty() || !seq_text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seq = seq_text.parse().ok()?;
+    body.clear();
+    body.push_str("{\"payload\":");
+    body.push_str(&fields[0]);
+    body.push_str(",\"seq\":");
+    body.push_str(&fields[1]);
+    body.push_str(",\"ts\":");
+    body.push_str(&fields[2]);
+    body.push_str(",\"type\":");
+    body.push_str(&fields[3]);
+    body.push('}');
+    Some(EntryLine {
+        seq,
+        prev_hash: prev_hash?,
+        hash: hash?,
+        sig,
+    })
+}
+
+/// A string literal with no escapes, as its text.
+fn plain_string<'t>(p: &mut Parser<'t>) -> Option<&'t str> {
+    if p.b.get(p.i) != Some(&b'"') {
+        return None;
+    }
+    match p.string().ok()? {
+        Tok::Str {
+            start,
+            end,
+            escaped: false,
+        } => Some(&p.s[start as usize..end as usize]),
+        _ => None,
+    }
+}
+
+/// Writes the canonical form of the value at the cursor while parsing it. Objects are written
+/// member by member in file order, then, if their keys were not already in order (or repeat),
+/// reordered by moving the members' finished text.
+fn canon(
+    p: &mut Parser<'_>,
+    out: &mut String,
+    members: &mut Vec<(usize, usize, usize, usize)>,
+    reorder: &mut String,
+    depth: usize,
+) -> Option<()> {
+    match p.b.get(p.i)? {
+        b'{' => {
+            if depth > MAX_DEPTH {
+                return None;
+            }
+            p.i += 1;
+            p.ws();
+            let start = out.len();
+            out.push('{');
+            if p.b.get(p.i) == Some(&b'}') {
+                p.i += 1;
+                out.push('}');
+                return Some(());
+            }
+            let base = members.len();
+            let mut in_order = true;
+            loop {
+                if p.b.get(p.i) != Some(&b'"') {
+                    return None;
+                }
+                let Tok::Str {
+                    start: ks,
+                    end: ke,
+                    escaped: false,
+                } = p.string().ok()?
+                else {
+                    return None;
+                };
+                let (ks, ke) = (ks as usize, ke as usize);
+                p.ws();
+                if p.b.get(p.i) != Some(&b':') {
+                    return None;
+                }
+                p.i += 1;
+                p.ws();
+                let m_start = out.len();
+                out.push('"');
+                out.push_str(&p.s[ks..ke]);
+                out.push_str("\":");
+                canon(p, out, members, reorder, depth + 1)?;
+                if let Some(&(ps, pe, _, _)) = members[base..].last() {
+                    in_order &= p.s[ps..pe] < p.s[ks..ke];
+                }
+                members.push((ks, ke, m_start, out.len()));
+                p.ws();
+                match p.b.get(p.i) {
+                    Some(b',') => {
+                        p.i += 1;
+                        p.ws();
+                        out.push(',');
+                    }
+                    Some(b'}') => {
+                        p.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+            if !in_order {
+                let s = p.s;
+                let list = &mut members[base..];
+                // Stable: among equal keys the last written is the one Python keeps.
+                list.sort_by(|a, b| s[a.0..a.1].cmp(&s[b.0..b.1]));
+                reorder.clear();
+                for i in 0..list.len() {
+                    if list
+                        .get(i + 1)
+                        .is_some_and(|n| s[n.0..n.1] == s[list[i].0..list[i].1])
+                    {
+                        continue;
+                    }
+                    if !reorder.is_empty() {
+                        reorder.push(',');
+                    }
+                    reorder.push_str(&out[list[i].2..list[i].3]);
+                }
+                out.truncate(start + 1);
+                out.push_str(reorder);
+            }
+            members.truncate(base);
+            out.push('}');
+            Some(())
+        }
+        b'[' => {
+            if depth > MAX_DEPTH {
+                return None;
+            }
+            p.i += 1;
+            p.ws();
+            out.push('[');
+            if p.b.get(p.i) == Some(&b']') {
+                p.i += 1;
+                out.push(']');
+                return Some(());
+            }
+            loop {
+                canon(p, out, members, reorder, depth + 1)?;
+                p.ws();
+                match p.b.get(p.i) {
+                    Some(b',') => {
+                        p.i += 1;
+                        p.ws();
+                        out.push(',');
+                    }
+                    Some(b']') => {
+                        p.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+            out.push(']');
+            Some(())
+        }
+        _ => {
+            match p.scalar().ok()? {
+                Tok::Null => out.push_str("null"),
+                Tok::Bool(true) => out.push_str("true"),
+                Tok::Bool(false) => out.push_str("false"),
+                Tok::Int { start, end } => {
+                    let text = &p.s[start as usize..end as usize];
+                    out.push_str(if text == "-0" { "0" } else { text });
+                }
+                Tok::Float(f) => super::canonical::write_float(out, f),
+                Tok::Str {
+                    start,
+                    end,
+                    escaped,
+                } => {
+                    let raw = &p.s[start as usize..end as usize];
+                    if escaped {
+                        super::canonical::write_str(out, &Str { raw, escaped }.decode());
+                    } else {
+                        out.push('"');
+                        out.push_str(raw);
+                        out.push('"');
+                    }
+                }
+                Tok::Array { .. } | Tok::Object { .. } => return None,
+            }
+            Some(())
+        }
+    }
+}
+
 /// Parses `text` into an owned [`Value`].
 pub(crate) fn parse_value(text: &str) -> Result<Value, JsonError> {
     let mut tape = Tape::default();
@@ -740,6 +1042,112 @@ mod tests {
             .collect::<Vec<_>>()
             .join(",");
         assert_eq!(canon(&format!("{{{many}}}")), format!("{{{want}}}"));
+    }
+
+    #[test]
+    fn the_fused_scanner_agrees_with_the_tape() {
+        let lines = [
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": {"b": 1, "a": [1.0, -0, {"z": 1, "y": "\u00e9\n"}], "a": 2}, "prev_hash": "p", "hash": "h", "sig": ""}"#,
+            r#"{"payload":{},"seq":0,"ts":"t","type":"audit_open","prev_hash":"p","hash":"h"}"#,
+            r#"{"seq": 7, "ts": "t", "type": "x", "payload": {"k": [[], {}, [1, [2, {"d": {"c": {"b": {"a": NaN}}}}]]], "😀": 1, "Z": 1e400}, "extra": {"q": 1}, "prev_hash": "p", "hash": "h"}"#,
+        ];
+        for line in lines {
+            let mut body = String::new();
+            let mut scratch = CanonScratch::default();
+            let entry = canonical_entry(line, &mut body, &mut scratch).expect("ordinary line");
+            let mut tape = Tape::default();
+            let root = tape.parse(line).unwrap();
+            let mut want = String::new();
+            super::super::hash::write_body_node(
+                &mut want,
+                root.get("seq").unwrap(),
+                root.get("ts").unwrap(),
+                root.get("type").unwrap(),
+                root.get("payload").unwrap(),
+            );
+            assert_eq!(body, want, "{line}");
+            assert_eq!((entry.prev_hash, entry.hash), ("p", "h"));
+        }
+        for unusual in [
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": {"a": 1,"#,
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": {"a": 1, 2"#,
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": {"#,
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": ["#,
+            r#"{"seq": 1, "ts": "#,
+            r#"{"#,
+            r#"{"_meta": {}}"#,
+            r#"[1]"#,
+            r#"{"seq": "1", "ts": "t", "type": "x", "payload": {}, "prev_hash": "p", "hash": "h"}"#,
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": {}, "prev_hash": "\u0070", "hash": "h"}"#,
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": {"\u0061": 1}, "prev_hash": "p", "hash": "h"}"#,
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": {}, "prev_hash": "p"}"#,
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": {}, "prev_hash": "p", "hash": "h"} x"#,
+            r#"{"seq": 1, "ts": "t", "type": "x", "payload": {}, "prev_hash": "p", "hash": 5}"#,
+        ] {
+            let mut body = String::new();
+            assert!(
+                canonical_entry(unusual, &mut body, &mut CanonScratch::default()).is_none(),
+                "{unusual}"
+            );
+        }
+    }
+
+    /// Every prefix and every single-byte substitution of some entry lines: neither parser
+    /// panics, and where the fused scanner accepts a line it agrees with the tape.
+    #[test]
+    fn mutated_lines_never_panic_and_paths_agree() {
+        let lines = [
+            r#"{"seq": 12, "ts": "2026-01-01T00:00:00+00:00", "type": "llm_call", "payload": {"decision_id": "acc1", "usage": {"input_tokens": 1200, "output_tokens": 300}, "cost": "0.00475 USD", "latency_ms": 12.5, "x": [1, -0, "é\n\u0001", null, true]}, "prev_hash": "p", "hash": "h", "sig": ""}"#,
+            r#"{"payload": {"b": {"d": [], "c": {}}, "a": 1e-7}, "seq": 0, "ts": "t", "type": "y", "prev_hash": "p", "hash": "h"}"#,
+        ];
+        let bytes: &[u8] = b"\"\\{}[],: x0-.eE\x01";
+        let mut body = String::new();
+        let mut scratch = CanonScratch::default();
+        let mut tape = Tape::default();
+        let mut check = |text: &str| {
+            let fused =
+                canonical_entry(text, &mut body, &mut scratch).map(|e| (e.seq, body.clone()));
+            let Ok(root) = tape.parse(text) else {
+                assert!(
+                    fused.is_none(),
+                    "fused accepted what the tape refuses: {text}"
+                );
+                return;
+            };
+            if let Some((seq, fused_body)) = fused {
+                let mut want = String::new();
+                let field = |k| root.get(k).expect("field the fused path saw");
+                super::super::hash::write_body_node(
+                    &mut want,
+                    field("seq"),
+                    field("ts"),
+                    field("type"),
+                    field("payload"),
+                );
+                assert_eq!(fused_body, want, "{text}");
+                let tape_seq = root
+                    .get("seq")
+                    .and_then(|s| s.int_text())
+                    .map(|t| if t == "-0" { "0" } else { t });
+                assert_eq!(tape_seq.and_then(|t| t.parse().ok()), Some(seq));
+            }
+        };
+        for line in lines {
+            for cut in 0..=line.len() {
+                if line.is_char_boundary(cut) {
+                    check(&line[..cut]);
+                }
+            }
+            for at in 0..line.len() {
+                for &b in bytes {
+                    let mut v = line.as_bytes().to_vec();
+                    v[at] = b;
+                    if let Ok(text) = std::str::from_utf8(&v) {
+                        check(text);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

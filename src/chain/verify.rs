@@ -36,7 +36,7 @@ use std::path::Path;
 
 use super::canonical;
 use super::hash::{self, GENESIS, SigningKey};
-use super::parse::{Node, Tape};
+use super::parse::{self, Node, Tape};
 use super::value::{Map, Value};
 
 /// The longest line accepted by default: 256 MiB. Lines the reference writes are far shorter;
@@ -566,6 +566,7 @@ impl Seq {
 pub(crate) struct Analyzer {
     key: Option<SigningKey>,
     tape: Tape,
+    scratch: parse::CanonScratch,
     body: String,
 }
 
@@ -574,6 +575,7 @@ impl Analyzer {
         Self {
             key,
             tape: Tape::default(),
+            scratch: parse::CanonScratch::default(),
             body: String::new(),
         }
     }
@@ -591,6 +593,13 @@ impl Analyzer {
         let text = py_strip(text);
         if text.is_empty() {
             return Ok(LineCheck::Blank);
+        }
+        // The ordinary line, in one pass. Everything else (and a non-ASCII `sig` to check,
+        // which is a `corrupt` verdict with its line number) takes the general path below.
+        if let Some(entry) = parse::canonical_entry(text, &mut self.body, &mut self.scratch)
+            && (self.key.is_none() || entry.sig.is_none_or(str::is_ascii))
+        {
+            return Ok(LineCheck::Entry(self.check_ordinary(&entry)));
         }
         let corrupt = |reason: String| Failure::Corrupt { line, reason };
         let row = self.tape.parse(text).map_err(|e| corrupt(e.to_string()))?;
@@ -636,7 +645,12 @@ impl Analyzer {
         let field = |i: usize| f[i].ok_or_else(|| corrupt(format!("missing '{}'", NAMES[i])));
         let (seq, ts, kind, payload) = (field(0)?, field(1)?, field(2)?, field(3)?);
         let prev_hash = field(4)?;
-        let seq_val = match seq.int_text().and_then(|t| t.parse().ok()) {
+        // JSON `-0` is the integer 0, as in Python.
+        let seq_val = match seq
+            .int_text()
+            .map(|t| if t == "-0" { "0" } else { t })
+            .and_then(|t| t.parse().ok())
+        {
             Some(n) => Seq::Index(n),
             None => Seq::Other(seq.py_str()),
         };
@@ -694,6 +708,43 @@ impl Analyzer {
             unsigned,
             after_link,
         }))
+    }
+}
+
+impl Analyzer {
+    /// The checks of [`Analyzer::check`] for a line the fused scanner handled: its body is in
+    /// `self.body`, its link fields are plain strings (an ASCII `sig` when a key is checked),
+    /// its `seq` a non-negative integer. Same findings, same order, as the general path.
+    fn check_ordinary(&self, e: &parse::EntryLine<'_>) -> EntryCheck {
+        let seq = Seq::Index(e.seq);
+        let Ok(prev) = <Hex64>::try_from(e.prev_hash.as_bytes()) else {
+            return EntryCheck {
+                prev_hash: None,
+                hash: [0; 64],
+                seq,
+                unsigned: true,
+                after_link: None,
+            };
+        };
+        let hash = hash::link_hash_hex(&prev, self.body.as_bytes());
+        let sig = e.sig.unwrap_or("");
+        let after_link = if e.hash.as_bytes() != hash {
+            Some(Failure::HashMismatch { seq: seq.text() })
+        } else {
+            match &self.key {
+                Some(key) if !key.verify(&hash, sig) => {
+                    Some(Failure::BadSignature { seq: seq.text() })
+                }
+                _ => None,
+            }
+        };
+        EntryCheck {
+            prev_hash: Some(prev),
+            hash,
+            seq,
+            unsigned: sig.is_empty(),
+            after_link,
+        }
     }
 }
 
