@@ -318,119 +318,198 @@ pub fn verify_path(path: impl AsRef<Path>, opts: &VerifyOptions) -> Report {
 /// the verdict is exactly the sequential one); small inputs are checked on the calling thread.
 pub fn verify_reader(reader: impl BufRead, label: &str, opts: &VerifyOptions) -> Report {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let mut lines = Lines::new(reader, opts.max_line_bytes);
-    let first = read_batch(&mut lines, opts, None);
+    let mut blocks = Blocks::new(reader, opts.max_line_bytes);
+    let first = blocks.next(None);
     let mut v = Verifier::new(opts.key.clone());
     let failure = if workers < 2 || first.last {
-        verify_batches_inline(&mut v, first, &mut lines, opts)
+        verify_batches_inline(&mut v, first, &mut blocks, opts)
     } else {
-        verify_batches_parallel(&mut v.chain, first, &mut lines, opts, workers)
+        verify_batches_parallel(&mut v.chain, first, &mut blocks, opts, workers)
     };
     v.finish_with(label, opts, failure)
 }
 
-/// Lines handed to a worker: their bytes end to end, and where each starts.
+/// Whole lines handed to a worker, line breaks included; the worker splits them.
 struct Batch {
     data: Vec<u8>,
-    /// `(end offset in data, line number)` of each line.
-    lines: Vec<(usize, u64)>,
-    /// A read error after the last line, ending the input.
-    tail: Option<Failure>,
+    /// How the input ended after these lines, if it did with an error.
+    tail: Option<Tail>,
     /// Whether this is the last batch.
     last: bool,
 }
 
-const BATCH_BYTES: usize = 512 << 10;
+/// An input that stopped with an error after a batch's lines.
+enum Tail {
+    /// The next line is longer than the cap.
+    TooLong,
+    /// Reading failed.
+    Unreadable(Failure),
+}
 
-fn read_batch<R: BufRead>(
-    lines: &mut Lines<R>,
-    opts: &VerifyOptions,
-    recycled: Option<Batch>,
-) -> Batch {
-    let mut b = recycled.unwrap_or_else(|| Batch {
-        data: Vec::with_capacity(BATCH_BYTES + 4096),
-        lines: Vec::new(),
-        tail: None,
-        last: false,
-    });
-    b.data.clear();
-    b.lines.clear();
-    b.tail = None;
-    b.last = false;
-    while b.data.len() < BATCH_BYTES {
-        match lines.next_segment(&mut b.data) {
-            Ok(None) => {
-                b.last = true;
-                break;
+const BATCH_BYTES: usize = 512 << 10;
+const READ_CHUNK: usize = 128 << 10;
+
+/// Reads the input in blocks of whole lines, cutting each block after a line break (never
+/// between the `\r` and `\n` of one) and carrying the rest over. Only the line being carried
+/// is bounded by the cap, so memory stays flat.
+struct Blocks<R> {
+    reader: R,
+    carry: Vec<u8>,
+    eof: bool,
+    cap: usize,
+}
+
+impl<R: BufRead> Blocks<R> {
+    fn new(reader: R, cap: usize) -> Self {
+        Self {
+            reader,
+            carry: Vec::new(),
+            eof: false,
+            cap,
+        }
+    }
+
+    fn next(&mut self, recycled: Option<Batch>) -> Batch {
+        let mut b = recycled.unwrap_or_else(|| Batch {
+            data: Vec::with_capacity(BATCH_BYTES + READ_CHUNK),
+            tail: None,
+            last: false,
+        });
+        b.data.clear();
+        b.data.append(&mut self.carry);
+        b.tail = None;
+        b.last = false;
+        let mut want = BATCH_BYTES;
+        loop {
+            while !self.eof && b.data.len() < want {
+                let at = b.data.len();
+                b.data.resize(at + READ_CHUNK, 0);
+                match self.reader.read(&mut b.data[at..]) {
+                    Ok(0) => {
+                        b.data.truncate(at);
+                        self.eof = true;
+                    }
+                    Ok(n) => b.data.truncate(at + n),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => b.data.truncate(at),
+                    Err(e) => {
+                        b.data.truncate(at);
+                        // The lines read so far are checked; the partial one is not.
+                        let cut = cut_point(&b.data, false).unwrap_or(0);
+                        b.data.truncate(cut);
+                        b.tail = Some(Tail::Unreadable(unreadable(&e)));
+                        b.last = true;
+                        return b;
+                    }
+                }
             }
-            Ok(Some(_)) => b.lines.push((b.data.len(), lines.line_no())),
-            Err(e) => {
-                b.tail = Some(match e {
-                    LineError::TooLong => Failure::Corrupt {
-                        line: lines.line_no(),
-                        reason: format!("line longer than {} bytes", opts.max_line_bytes),
-                    },
-                    LineError::Io(e) => unreadable(&e),
-                });
+            if self.eof {
                 b.last = true;
-                break;
+                return b;
+            }
+            match cut_point(&b.data, true) {
+                Some(cut) => {
+                    self.carry.extend_from_slice(&b.data[cut..]);
+                    b.data.truncate(cut);
+                    return b;
+                }
+                None if b.data.len() > self.cap => {
+                    b.data.clear();
+                    b.tail = Some(Tail::TooLong);
+                    b.last = true;
+                    return b;
+                }
+                // One line longer than a block: read on.
+                None => want = b.data.len() + READ_CHUNK,
             }
         }
     }
-    b
 }
 
-fn analyze_batch(analyzer: &mut Analyzer, batch: &Batch) -> Vec<LineCheck> {
-    let mut start = 0;
-    batch
-        .lines
-        .iter()
-        .map(|&(end, line)| {
-            let check = analyzer.check(&batch.data[start..end], line);
-            start = end;
-            check
-        })
-        .collect()
+/// Just past the last line break in `data` that is certainly complete: a `\r` at the very end
+/// may be the first half of `\r\n`, so when more input may follow it does not count.
+fn cut_point(data: &[u8], more: bool) -> Option<usize> {
+    let last = memchr::memrchr2(b'\n', b'\r', data)?;
+    if more && data[last] == b'\r' && last + 1 == data.len() {
+        return memchr::memrchr2(b'\n', b'\r', &data[..last]).map(|p| p + 1);
+    }
+    Some(last + 1)
 }
 
-/// Applies a batch's checks in order; the first failure ends verification.
+/// Splits a batch into physical lines as Python's universal newlines do and checks each;
+/// returns the checks and the number of lines. Line numbers are relative to the batch.
+fn analyze_batch(analyzer: &mut Analyzer, batch: &Batch) -> (Vec<LineCheck>, u64) {
+    let data = &batch.data;
+    let mut checks = Vec::new();
+    let (mut at, mut line) = (0, 0);
+    while at < data.len() {
+        let end = memchr::memchr2(b'\n', b'\r', &data[at..]).map_or(data.len(), |p| at + p);
+        line += 1;
+        checks.push(analyzer.check(&data[at..end], line));
+        at = match data.get(end) {
+            Some(b'\r') if data.get(end + 1) == Some(&b'\n') => end + 2,
+            Some(_) => end + 1,
+            None => end,
+        };
+    }
+    (checks, line)
+}
+
+/// Applies a batch's checks in order; the first failure ends verification. `base` is the
+/// number of lines before the batch; it makes the batch's line numbers absolute.
 fn apply_batch(
     chain: &mut Chain,
-    checks: Vec<LineCheck>,
-    tail: Option<Failure>,
+    (checks, lines): (Vec<LineCheck>, u64),
+    tail: Option<Tail>,
+    base: &mut u64,
+    opts: &VerifyOptions,
 ) -> Option<Failure> {
     for check in checks {
         if let Err(f) = chain.apply(check) {
-            return Some(f);
+            return Some(match f {
+                Failure::Corrupt { line, reason } => Failure::Corrupt {
+                    line: line + *base,
+                    reason,
+                },
+                Failure::InvalidUtf8 { line } => Failure::InvalidUtf8 { line: line + *base },
+                other => other,
+            });
         }
     }
-    tail
+    *base += lines;
+    tail.map(|t| match t {
+        Tail::TooLong => Failure::Corrupt {
+            line: *base + 1,
+            reason: format!("line longer than {} bytes", opts.max_line_bytes),
+        },
+        Tail::Unreadable(f) => f,
+    })
 }
 
 fn verify_batches_inline<R: BufRead>(
     v: &mut Verifier,
     mut batch: Batch,
-    lines: &mut Lines<R>,
+    blocks: &mut Blocks<R>,
     opts: &VerifyOptions,
 ) -> Option<Failure> {
+    let mut base = 0;
     loop {
         let checks = analyze_batch(&mut v.analyzer, &batch);
-        if let Some(f) = apply_batch(&mut v.chain, checks, batch.tail.take()) {
+        if let Some(f) = apply_batch(&mut v.chain, checks, batch.tail.take(), &mut base, opts) {
             return Some(f);
         }
         if batch.last {
             return None;
         }
-        batch = read_batch(lines, opts, Some(batch));
+        batch = blocks.next(Some(batch));
     }
 }
 
-/// Reads on this thread, parses and hashes on `workers` threads, walks the links here in
-/// input order. Memory stays bounded: at most `2 * workers` batches are in flight.
+/// Reads on this thread, splits, parses and hashes on `workers` threads, walks the links here
+/// in input order. Memory stays bounded: at most `2 * workers` batches are in flight.
 fn verify_batches_parallel<R: BufRead>(
     chain: &mut Chain,
     first: Batch,
-    lines: &mut Lines<R>,
+    blocks: &mut Blocks<R>,
     opts: &VerifyOptions,
     workers: usize,
 ) -> Option<Failure> {
@@ -439,7 +518,7 @@ fn verify_batches_parallel<R: BufRead>(
 
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(workers * 2);
     let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = mpsc::channel::<(u64, Vec<LineCheck>, Batch)>();
+    let (done_tx, done_rx) = mpsc::channel::<(u64, (Vec<LineCheck>, u64), Batch)>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let (work_rx, done_tx, key) = (&work_rx, done_tx.clone(), opts.key.clone());
@@ -461,7 +540,7 @@ fn verify_batches_parallel<R: BufRead>(
         }
         drop(done_tx);
         let mut work_tx = Some(work_tx);
-        let (mut sent, mut applied) = (0u64, 0u64);
+        let (mut sent, mut applied, mut base) = (0u64, 0u64, 0u64);
         let mut pending = BTreeMap::new();
         let mut spare: Vec<Batch> = Vec::new();
         let mut next = Some(first);
@@ -477,7 +556,7 @@ fn verify_batches_parallel<R: BufRead>(
                     sent += 1;
                 }
                 if !last {
-                    next = Some(read_batch(lines, opts, spare.pop()));
+                    next = Some(blocks.next(spare.pop()));
                 }
             }
             if sent == applied {
@@ -493,7 +572,7 @@ fn verify_batches_parallel<R: BufRead>(
                 applied += 1;
                 let tail = batch.tail.take();
                 spare.push(batch);
-                if let Some(f) = apply_batch(chain, checks, tail) {
+                if let Some(f) = apply_batch(chain, checks, tail, &mut base, opts) {
                     drop(work_tx.take()); // lets the workers finish and exit
                     return Some(f);
                 }
@@ -1083,6 +1162,56 @@ mod tests {
         );
         assert!(segments(b"").is_empty());
         assert_eq!(segments(b"\n"), vec![(Vec::new(), true)]);
+    }
+
+    #[test]
+    fn block_cut_points() {
+        assert_eq!(cut_point(b"a\nb", true), Some(2));
+        assert_eq!(cut_point(b"a\r\nb", true), Some(3));
+        assert_eq!(
+            cut_point(b"a\nb\r", true),
+            Some(2),
+            "a final \\r may be half of \\r\\n"
+        );
+        assert_eq!(cut_point(b"a\nb\r", false), Some(4));
+        assert_eq!(cut_point(b"a\rb", true), Some(2));
+        assert_eq!(cut_point(b"abc", true), None);
+    }
+
+    /// Many blocks of CRLF lines with a bad line far in: the verdict names the right line.
+    #[test]
+    fn line_numbers_survive_block_boundaries() {
+        let good = "   \r\n".repeat(200_000); // blank lines: 1 MiB+, several blocks
+        for bad_at in [1usize, 87_382, 200_001] {
+            let mut text = String::new();
+            for i in 1..=200_001 {
+                text.push_str(if i == bad_at { "{oops}\r\n" } else { "   \r\n" });
+            }
+            let r = verify_reader(text.as_bytes(), "x", &VerifyOptions::new());
+            let Some(Failure::Corrupt { line, .. }) = r.failure() else {
+                panic!("{r}")
+            };
+            assert_eq!(*line, bad_at as u64);
+        }
+        assert!(verify_reader(good.as_bytes(), "x", &VerifyOptions::new()).is_ok());
+    }
+
+    #[test]
+    fn a_line_longer_than_the_cap_across_blocks() {
+        let mut text = "\n".repeat(10);
+        text.push_str(&"x".repeat(3 << 20));
+        let r = verify_reader(
+            text.as_bytes(),
+            "x",
+            &VerifyOptions::new().max_line_bytes(1 << 20),
+        );
+        assert_eq!(
+            r.failure(),
+            Some(&Failure::Corrupt {
+                line: 11,
+                reason: "line longer than 1048576 bytes".to_owned()
+            })
+        );
     }
 
     #[test]
