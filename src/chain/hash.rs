@@ -34,13 +34,23 @@ pub(crate) fn link_hash(prev_hash: &str, body: &str) -> String {
 
 /// `sha256(prev_hash + body)` as lowercase hex ASCII, without allocating.
 pub(crate) fn link_hash_hex(prev_hash: &[u8; 64], body: &[u8]) -> [u8; 64] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    link_hash_hex_parts(prev_hash, &[body])
+}
+
+/// `sha256(prev_hash + body)` as hex ASCII, with the body given in pieces (not assembled).
+pub(crate) fn link_hash_hex_parts(prev_hash: &[u8; 64], parts: &[&[u8]]) -> [u8; 64] {
     let mut h = Sha256::new();
     h.update(prev_hash);
-    h.update(body);
-    let digest = h.finalize();
+    for p in parts {
+        h.update(p);
+    }
+    hex64(&h.finalize())
+}
+
+fn hex64(digest: &[u8]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; 64];
-    for (i, b) in digest.iter().enumerate() {
+    for (i, b) in digest.iter().take(32).enumerate() {
         out[2 * i] = DIGITS[usize::from(b >> 4)];
         out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
     }

@@ -282,6 +282,25 @@ pub(crate) struct Str<'t> {
     escaped: bool,
 }
 
+impl CanonScratch {
+    /// The hashed body `{"payload":…,"seq":…,"ts":…,"type":…}` of the line last given to
+    /// [`canonical_entry`], in pieces to feed a hasher without assembling it.
+    pub(crate) fn body_parts(&self) -> [&[u8]; 9] {
+        let [payload, seq, ts, kind] = &self.fields;
+        [
+            b"{\"payload\":",
+            payload.as_bytes(),
+            b",\"seq\":",
+            seq.as_bytes(),
+            b",\"ts\":",
+            ts.as_bytes(),
+            b",\"type\":",
+            kind.as_bytes(),
+            b"}",
+        ]
+    }
+}
+
 impl<'t> Str<'t> {
     const EMPTY: Self = Self {
         raw: "",
@@ -417,6 +436,41 @@ impl fmt::Display for JsonError {
 }
 
 impl std::error::Error for JsonError {}
+
+/// The first `"`, `\\` or C0 control byte in `b`, eight bytes at a time.
+///
+/// For each 8-byte word, `(x - 0x01…) & !x & 0x80…` flags bytes of `x` that are zero (and
+/// `(x - 0x20…) & !x & 0x80…` bytes below 0x20); higher flags may be false after a true one,
+/// but the lowest flag is always exact, and only the lowest is used.
+fn find_stop(b: &[u8]) -> Option<usize> {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Most strings (keys) are short: a byte loop ends them soonest.
+    let head = b.len().min(16);
+    if let Some(p) = b[..head].iter().position(|&c| STOP[usize::from(c)]) {
+        return Some(p);
+    }
+    let mut i = head;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ (LOW * u64::from(b'"'));
+        let backslash = x ^ (LOW * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(LOW) & !quote)
+            | (backslash.wrapping_sub(LOW) & !backslash)
+            | (x.wrapping_sub(LOW * 0x20) & !x);
+        let flags = flags & HIGH;
+        if flags != 0 {
+            return Some(i + (flags.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| STOP[usize::from(c)])
+        .map(|p| i + p)
+}
 
 /// Bytes that end the plain run of a string: `"`, `\\` and the C0 controls.
 static STOP: [bool; 256] = {
@@ -554,27 +608,13 @@ impl Parser<'_> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            // Find the next quote or backslash; Python's strict mode allows no raw control
-            // character before it. Most strings are short: one table-driven pass over the
-            // first bytes does both; longer runs go on with memchr, then a control check.
-            let rest = &self.b[self.i..];
-            let head = &rest[..rest.len().min(32)];
-            let n = match head.iter().position(|&b| STOP[usize::from(b)]) {
-                Some(n) => n,
-                None => {
-                    let Some(n) = memchr::memchr2(b'"', b'\\', &rest[head.len()..]) else {
-                        self.i = open;
-                        return Err(self.err(What::Unterminated));
-                    };
-                    let n = head.len() + n;
-                    if let Some(c) = rest[head.len()..n].iter().position(|&b| b < 0x20) {
-                        self.i += head.len() + c;
-                        return Err(self.err(What::ControlCharacter));
-                    }
-                    n
-                }
+            // The next quote, backslash or control character (Python's strict mode allows no
+            // raw control character in a string).
+            let Some(n) = find_stop(&self.b[self.i..]) else {
+                self.i = open;
+                return Err(self.err(What::Unterminated));
             };
-            if rest[n] < 0x20 {
+            if self.b[self.i + n] < 0x20 {
                 self.i += n;
                 return Err(self.err(What::ControlCharacter));
             }
@@ -636,6 +676,24 @@ impl Parser<'_> {
     }
 
     fn number(&mut self) -> Result<Tok, JsonError> {
+        let (start, is_float) = self.number_span()?;
+        if is_float {
+            // Rust's parse is correctly rounded like Python's `float()`; overflow gives ±inf.
+            let f = self.s[start..self.i]
+                .parse::<f64>()
+                .map_err(|_| self.err(What::BadNumber))?;
+            Ok(Tok::Float(f))
+        } else {
+            Ok(Tok::Int {
+                start: start as u32,
+                end: self.i as u32,
+            })
+        }
+    }
+
+    /// Moves past a number; gives where it starts and whether it is a float (has a fraction
+    /// or an exponent).
+    fn number_span(&mut self) -> Result<(usize, bool), JsonError> {
         let start = self.i;
         if self.b.get(self.i) == Some(&b'-') {
             self.i += 1;
@@ -648,7 +706,6 @@ impl Parser<'_> {
                 return Err(self.err(What::ExpectingValue));
             }
         }
-        let int_end = self.i;
         let mut is_float = false;
         if self.b.get(self.i) == Some(&b'.')
             && self.b.get(self.i + 1).is_some_and(u8::is_ascii_digit)
@@ -668,18 +725,7 @@ impl Parser<'_> {
                 is_float = true;
             }
         }
-        if is_float {
-            // Rust's parse is correctly rounded like Python's `float()`; overflow gives ±inf.
-            let f = self.s[start..self.i]
-                .parse::<f64>()
-                .map_err(|_| self.err(What::BadNumber))?;
-            Ok(Tok::Float(f))
-        } else {
-            Ok(Tok::Int {
-                start: start as u32,
-                end: int_end as u32,
-            })
-        }
+        Ok((start, is_float))
     }
 
     fn digits(&mut self) {
@@ -712,9 +758,8 @@ pub(crate) struct EntryLine<'t> {
     pub(crate) sig: Option<&'t str>,
 }
 
-/// Parses an entry line and writes its hashed body
-/// (`{"payload":…,"seq":…,"ts":…,"type":…}`, canonical) into `body`, in one pass and without
-/// building a tape.
+/// Parses an entry line and writes the canonical forms of its hashed fields into `scratch`
+/// (see [`CanonScratch::body_parts`]), in one pass and without building a tape.
 ///
 /// Only the ordinary case is handled here: an object whose keys have no escapes, whose `seq`
 /// is a non-negative integer and whose `prev_hash`, `hash` and `sig` are plain strings. Any
@@ -722,7 +767,6 @@ pub(crate) struct EntryLine<'t> {
 /// and the caller checks it with the general path, which gives every unusual verdict.
 pub(crate) fn canonical_entry<'t>(
     text: &'t str,
-    body: &mut String,
     scratch: &mut CanonScratch,
 ) -> Option<EntryLine<'t>> {
     let mut p = Parser {
@@ -755,22 +799,27 @@ pub(crate) fn canonical_entry<'t>(
         }
         p.i += 1;
         p.ws();
-        match key {
-            "payload" | "seq" | "ts" | "type" => {
-                let at = ["payload", "seq", "ts", "type"]
-                    .iter()
-                    .position(|k| *k == key)?;
-                fields[at].clear();
-                canon(&mut p, &mut fields[at], members, reorder, 1)?;
-                have[at] = true;
-            }
-            "prev_hash" => prev_hash = Some(plain_string(&mut p)?),
-            "hash" => hash = Some(plain_string(&mut p)?),
-            "sig" => sig = Some(plain_string(&mut p)?),
-            "_meta" => return None,
-            _ => {
-                discard.clear();
-                canon(&mut p, discard, members, reorder, 1)?;
+        // Byte-string patterns of fixed length compile to a length test and word compares.
+        match key.as_bytes() {
+            b"prev_hash" => prev_hash = Some(plain_string(&mut p)?),
+            b"hash" => hash = Some(plain_string(&mut p)?),
+            b"sig" => sig = Some(plain_string(&mut p)?),
+            b"_meta" => return None,
+            other => {
+                // The hashed fields, in body order; any other member is checked and dropped.
+                let out = match other {
+                    b"payload" => Some(0),
+                    b"seq" => Some(1),
+                    b"ts" => Some(2),
+                    b"type" => Some(3),
+                    _ => None,
+                }
+                .map_or(&mut *discard, |at| {
+                    have[at] = true;
+                    &mut fields[at]
+                });
+                out.clear();
+                canon(&mut p, out, members, reorder, 1)?;
             }
         }
         p.ws();
@@ -795,22 +844,44 @@ pub(crate) fn canonical_entry<'t>(
         return None;
     }
     let seq = seq_text.parse().ok()?;
-    body.clear();
-    body.push_str("{\"payload\":");
-    body.push_str(&fields[0]);
-    body.push_str(",\"seq\":");
-    body.push_str(&fields[1]);
-    body.push_str(",\"ts\":");
-    body.push_str(&fields[2]);
-    body.push_str(",\"type\":");
-    body.push_str(&fields[3]);
-    body.push('}');
     Some(EntryLine {
         seq,
         prev_hash: prev_hash?,
         hash: hash?,
         sig,
     })
+}
+
+/// Whether JSON float text is already exactly what Python's `repr` writes for its value, so
+/// it can be copied instead of reformatted: fixed notation inside Python's fixed range
+/// (`1e-4 <= |x| < 1e16`, or zero), no trailing zeros after the first decimal, and at most 15
+/// significant digits (two different decimals of at most 15 digits never parse to the same
+/// double, so no shorter text round-trips to it).
+fn is_python_repr(text: &str) -> bool {
+    let t = text.strip_prefix('-').unwrap_or(text);
+    let Some((int, frac)) = t.split_once('.') else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !digits(frac) || (frac.len() > 1 && frac.ends_with('0')) {
+        return false;
+    }
+    let significant = if int == "0" {
+        if frac.bytes().all(|b| b == b'0') {
+            return frac == "0"; // 0.0
+        }
+        let zeros = frac.len() - frac.trim_start_matches('0').len();
+        if zeros > 3 {
+            return false; // below 1e-4: Python writes an exponent
+        }
+        frac.len() - zeros
+    } else {
+        if int.starts_with('0') || int.len() > 16 {
+            return false;
+        }
+        int.len() + if frac == "0" { 0 } else { frac.len() }
+    };
+    significant <= 15
 }
 
 /// A string literal with no escapes, as its text.
@@ -826,6 +897,18 @@ fn plain_string<'t>(p: &mut Parser<'t>) -> Option<&'t str> {
         } => Some(&p.s[start as usize..end as usize]),
         _ => None,
     }
+}
+
+/// Orders two unescaped keys as Python orders `str`s (UTF-8 byte order is code point order).
+/// Keys are short and usually differ early: a byte loop settles them without a `memcmp` call.
+#[inline]
+fn key_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Writes the canonical form of the value at the cursor while parsing it. Objects are written
@@ -879,7 +962,7 @@ fn canon(
                 out.push_str("\":");
                 canon(p, out, members, reorder, depth + 1)?;
                 if let Some(&(ps, pe, _, _)) = members[base..].last() {
-                    in_order &= p.s[ps..pe] < p.s[ks..ke];
+                    in_order &= key_cmp(&p.b[ps..pe], &p.b[ks..ke]).is_lt();
                 }
                 members.push((ks, ke, m_start, out.len()));
                 p.ws();
@@ -900,13 +983,25 @@ fn canon(
                 let s = p.s;
                 let list = &mut members[base..];
                 // Stable: among equal keys the last written is the one Python keeps.
-                list.sort_by(|a, b| s[a.0..a.1].cmp(&s[b.0..b.1]));
+                let key = |m: &(usize, usize, usize, usize)| &s.as_bytes()[m.0..m.1];
+                if list.len() <= 16 {
+                    // Insertion sort: few keys, usually nearly in order.
+                    for i in 1..list.len() {
+                        let mut j = i;
+                        while j > 0 && key_cmp(key(&list[j - 1]), key(&list[j])).is_gt() {
+                            list.swap(j - 1, j);
+                            j -= 1;
+                        }
+                    }
+                } else {
+                    list.sort_by(|a, b| key_cmp(key(a), key(b)));
+                }
                 reorder.clear();
                 for i in 0..list.len() {
-                    if list
-                        .get(i + 1)
-                        .is_some_and(|n| s[n.0..n.1] == s[list[i].0..list[i].1])
-                    {
+                    if list.get(i + 1).is_some_and(|n| {
+                        key_cmp(&s.as_bytes()[n.0..n.1], &s.as_bytes()[list[i].0..list[i].1])
+                            .is_eq()
+                    }) {
                         continue;
                     }
                     if !reorder.is_empty() {
@@ -952,16 +1047,27 @@ fn canon(
             out.push(']');
             Some(())
         }
+        b'-' | b'0'..=b'9' if p.b.get(p.i + 1) != Some(&b'I') => {
+            let (start, is_float) = p.number_span().ok()?;
+            let text = &p.s[start..p.i];
+            if !is_float {
+                out.push_str(if text == "-0" { "0" } else { text });
+            } else if is_python_repr(text) {
+                out.push_str(text);
+            } else {
+                // Correctly rounded like Python's `float()`; overflow gives ±inf.
+                super::canonical::write_float(out, text.parse().ok()?);
+            }
+            Some(())
+        }
         _ => {
             match p.scalar().ok()? {
                 Tok::Null => out.push_str("null"),
                 Tok::Bool(true) => out.push_str("true"),
                 Tok::Bool(false) => out.push_str("false"),
-                Tok::Int { start, end } => {
-                    let text = &p.s[start as usize..end as usize];
-                    out.push_str(if text == "-0" { "0" } else { text });
-                }
+                // Numbers are taken above; here only `NaN`, `Infinity` and `-Infinity`.
                 Tok::Float(f) => super::canonical::write_float(out, f),
+                Tok::Int { .. } => return None,
                 Tok::Str {
                     start,
                     end,
@@ -1052,9 +1158,9 @@ mod tests {
             r#"{"seq": 7, "ts": "t", "type": "x", "payload": {"k": [[], {}, [1, [2, {"d": {"c": {"b": {"a": NaN}}}}]]], "😀": 1, "Z": 1e400}, "extra": {"q": 1}, "prev_hash": "p", "hash": "h"}"#,
         ];
         for line in lines {
-            let mut body = String::new();
             let mut scratch = CanonScratch::default();
-            let entry = canonical_entry(line, &mut body, &mut scratch).expect("ordinary line");
+            let entry = canonical_entry(line, &mut scratch).expect("ordinary line");
+            let body = String::from_utf8(scratch.body_parts().concat()).unwrap();
             let mut tape = Tape::default();
             let root = tape.parse(line).unwrap();
             let mut want = String::new();
@@ -1084,9 +1190,8 @@ mod tests {
             r#"{"seq": 1, "ts": "t", "type": "x", "payload": {}, "prev_hash": "p", "hash": "h"} x"#,
             r#"{"seq": 1, "ts": "t", "type": "x", "payload": {}, "prev_hash": "p", "hash": 5}"#,
         ] {
-            let mut body = String::new();
             assert!(
-                canonical_entry(unusual, &mut body, &mut CanonScratch::default()).is_none(),
+                canonical_entry(unusual, &mut CanonScratch::default()).is_none(),
                 "{unusual}"
             );
         }
@@ -1099,14 +1204,15 @@ mod tests {
         let lines = [
             r#"{"seq": 12, "ts": "2026-01-01T00:00:00+00:00", "type": "llm_call", "payload": {"decision_id": "acc1", "usage": {"input_tokens": 1200, "output_tokens": 300}, "cost": "0.00475 USD", "latency_ms": 12.5, "x": [1, -0, "é\n\u0001", null, true]}, "prev_hash": "p", "hash": "h", "sig": ""}"#,
             r#"{"payload": {"b": {"d": [], "c": {}}, "a": 1e-7}, "seq": 0, "ts": "t", "type": "y", "prev_hash": "p", "hash": "h"}"#,
+            r#"{"seq": 3, "ts": "t", "type": "n", "payload": {"z": [1.0, -0.0, 1e16, 1234567890123456789012, 1.5e300, 1e400, -1E-5, 0.1, 100.0, 0.00012, 1.25e-05, NaN, -Infinity, Infinity], "y": 1, "x": 2, "xa": 3}, "prev_hash": "p", "hash": "h"}"#,
         ];
         let bytes: &[u8] = b"\"\\{}[],: x0-.eE\x01";
-        let mut body = String::new();
         let mut scratch = CanonScratch::default();
         let mut tape = Tape::default();
         let mut check = |text: &str| {
-            let fused =
-                canonical_entry(text, &mut body, &mut scratch).map(|e| (e.seq, body.clone()));
+            let fused = canonical_entry(text, &mut scratch)
+                .map(|e| e.seq)
+                .map(|seq| (seq, scratch.body_parts().concat()));
             let Ok(root) = tape.parse(text) else {
                 assert!(
                     fused.is_none(),
@@ -1124,7 +1230,7 @@ mod tests {
                     field("type"),
                     field("payload"),
                 );
-                assert_eq!(fused_body, want, "{text}");
+                assert_eq!(fused_body, want.as_bytes(), "{text}");
                 let tape_seq = root
                     .get("seq")
                     .and_then(|s| s.int_text())
@@ -1133,6 +1239,10 @@ mod tests {
             }
         };
         for line in lines {
+            assert!(
+                canonical_entry(line, &mut CanonScratch::default()).is_some(),
+                "the fused path takes {line}"
+            );
             for cut in 0..=line.len() {
                 if line.is_char_boundary(cut) {
                     check(&line[..cut]);
@@ -1189,6 +1299,78 @@ mod tests {
             assert!(parse_value(&format!("\"{}\\n\"", "a".repeat(len))).is_ok());
             assert!(parse_value(&format!("\"{}", "a".repeat(len))).is_err());
         }
+    }
+
+    #[test]
+    fn find_stop_matches_a_byte_loop() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..80 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        // Mostly ordinary text, sometimes a stop byte or a high byte.
+                        match rng % 16 {
+                            0 => b'"',
+                            1 => b'\\',
+                            2 => (rng >> 8) as u8 % 0x20,
+                            3 => 0x80 | (rng >> 8) as u8,
+                            _ => b'a' + (rng >> 8) as u8 % 26,
+                        }
+                    })
+                    .collect();
+                let want = bytes.iter().position(|&c| STOP[usize::from(c)]);
+                assert_eq!(find_stop(&bytes), want, "{bytes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn python_repr_shortcut_agrees_with_formatting() {
+        let samples = [
+            "0.0",
+            "-0.0",
+            "1.0",
+            "412.25",
+            "0.82",
+            "0.1",
+            "0.0001",
+            "0.00012",
+            "123456789012345.0",
+            "1234567890123456.0",
+            "12.5",
+            "100.0",
+            "0.30000000000000004",
+            "9007199254740993.0",
+            "1.10",
+            "0.00001",
+            "1.5",
+            "5.0",
+            "-3.25",
+            "0.00",
+            "10.0",
+            "99999999999999.9",
+            "0.123456789012345",
+            "0.1234567890123456",
+            "1000000000000000.0",
+            "999999999999999.9",
+        ];
+        for text in samples {
+            let f: f64 = text.parse().unwrap();
+            let mut formatted = String::new();
+            super::super::canonical::write_float(&mut formatted, f);
+            if is_python_repr(text) {
+                assert_eq!(text, formatted, "shortcut taken for {text}");
+            }
+        }
+        assert!(is_python_repr("412.25") && is_python_repr("0.0001") && is_python_repr("-0.0"));
+        assert!(!is_python_repr("0.00001") && !is_python_repr("1.10") && !is_python_repr("1e5"));
+        assert!(
+            !is_python_repr("0.1234567890123456"),
+            "16 significant digits"
+        );
     }
 
     #[test]

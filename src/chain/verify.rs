@@ -307,7 +307,9 @@ pub fn verify_path(path: impl AsRef<Path>, opts: &VerifyOptions) -> Report {
     let path = path.as_ref();
     let label = path.display().to_string();
     match File::open(path) {
-        Ok(file) => verify_reader(BufReader::with_capacity(1 << 20, file), &label, opts),
+        // Blocks reads at least `READ_CHUNK` at a time, so a smaller buffer is bypassed: the
+        // bytes go from the kernel straight into the batch, copied once.
+        Ok(file) => verify_reader(BufReader::with_capacity(READ_CHUNK, file), &label, opts),
         Err(e) => Verifier::new(opts.key.clone()).finish_with(&label, opts, Some(unreadable(&e))),
     }
 }
@@ -331,11 +333,19 @@ pub fn verify_reader(reader: impl BufRead, label: &str, opts: &VerifyOptions) ->
 
 /// Whole lines handed to a worker, line breaks included; the worker splits them.
 struct Batch {
-    data: Vec<u8>,
+    /// A reused buffer, zeroed once when made; the lines are `buf[..len]`.
+    buf: Vec<u8>,
+    len: usize,
     /// How the input ended after these lines, if it did with an error.
     tail: Option<Tail>,
     /// Whether this is the last batch.
     last: bool,
+}
+
+impl Batch {
+    fn data(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
 }
 
 /// An input that stopped with an error after a batch's lines.
@@ -348,6 +358,8 @@ enum Tail {
 
 const BATCH_BYTES: usize = 512 << 10;
 const READ_CHUNK: usize = 128 << 10;
+/// A batch buffer's usual size; one grown for a long line is shrunk back when reused.
+const BATCH_BUF: usize = BATCH_BYTES + READ_CHUNK;
 
 /// Reads the input in blocks of whole lines, cutting each block after a line break (never
 /// between the `\r` and `\n` of one) and carrying the rest over. Only the line being carried
@@ -371,31 +383,37 @@ impl<R: BufRead> Blocks<R> {
 
     fn next(&mut self, recycled: Option<Batch>) -> Batch {
         let mut b = recycled.unwrap_or_else(|| Batch {
-            data: Vec::with_capacity(BATCH_BYTES + READ_CHUNK),
+            buf: vec![0; BATCH_BUF],
+            len: 0,
             tail: None,
             last: false,
         });
-        b.data.clear();
-        b.data.append(&mut self.carry);
+        if b.buf.len() > BATCH_BUF {
+            b.buf.truncate(BATCH_BUF);
+            b.buf.shrink_to_fit();
+        }
+        let carried = self.carry.len();
+        if b.buf.len() < carried + READ_CHUNK {
+            b.buf.resize(carried + READ_CHUNK, 0);
+        }
+        b.buf[..carried].copy_from_slice(&self.carry);
+        self.carry.clear();
+        b.len = carried;
         b.tail = None;
         b.last = false;
         let mut want = BATCH_BYTES;
         loop {
-            while !self.eof && b.data.len() < want {
-                let at = b.data.len();
-                b.data.resize(at + READ_CHUNK, 0);
-                match self.reader.read(&mut b.data[at..]) {
-                    Ok(0) => {
-                        b.data.truncate(at);
-                        self.eof = true;
-                    }
-                    Ok(n) => b.data.truncate(at + n),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => b.data.truncate(at),
+            while !self.eof && b.len < want {
+                if b.buf.len() < b.len + READ_CHUNK {
+                    b.buf.resize(b.len + READ_CHUNK, 0);
+                }
+                match self.reader.read(&mut b.buf[b.len..]) {
+                    Ok(0) => self.eof = true,
+                    Ok(n) => b.len += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        b.data.truncate(at);
                         // The lines read so far are checked; the partial one is not.
-                        let cut = cut_point(&b.data, false).unwrap_or(0);
-                        b.data.truncate(cut);
+                        b.len = cut_point(b.data(), false).unwrap_or(0);
                         b.tail = Some(Tail::Unreadable(unreadable(&e)));
                         b.last = true;
                         return b;
@@ -406,20 +424,20 @@ impl<R: BufRead> Blocks<R> {
                 b.last = true;
                 return b;
             }
-            match cut_point(&b.data, true) {
+            match cut_point(b.data(), true) {
                 Some(cut) => {
-                    self.carry.extend_from_slice(&b.data[cut..]);
-                    b.data.truncate(cut);
+                    self.carry.extend_from_slice(&b.buf[cut..b.len]);
+                    b.len = cut;
                     return b;
                 }
-                None if b.data.len() > self.cap => {
-                    b.data.clear();
+                None if b.len > self.cap => {
+                    b.len = 0;
                     b.tail = Some(Tail::TooLong);
                     b.last = true;
                     return b;
                 }
                 // One line longer than a block: read on.
-                None => want = b.data.len() + READ_CHUNK,
+                None => want = b.len + READ_CHUNK,
             }
         }
     }
@@ -438,13 +456,19 @@ fn cut_point(data: &[u8], more: bool) -> Option<usize> {
 /// Splits a batch into physical lines as Python's universal newlines do and checks each;
 /// returns the checks and the number of lines. Line numbers are relative to the batch.
 fn analyze_batch(analyzer: &mut Analyzer, batch: &Batch) -> (Vec<LineCheck>, u64) {
-    let data = &batch.data;
+    let data = batch.data();
+    // Usually the whole batch is UTF-8, checked at once; otherwise each line is.
+    let text = std::str::from_utf8(data).ok();
     let mut checks = Vec::new();
     let (mut at, mut line) = (0, 0);
     while at < data.len() {
         let end = memchr::memchr2(b'\n', b'\r', &data[at..]).map_or(data.len(), |p| at + p);
         line += 1;
-        checks.push(analyzer.check(&data[at..end], line));
+        // Cut at ASCII line breaks, a UTF-8 text's lines are UTF-8.
+        checks.push(match text.and_then(|t| t.get(at..end)) {
+            Some(text) => analyzer.check_text(text, line),
+            None => analyzer.check(&data[at..end], line),
+        });
         at = match data.get(end) {
             Some(b'\r') if data.get(end + 1) == Some(&b'\n') => end + 2,
             Some(_) => end + 1,
@@ -661,21 +685,28 @@ impl Analyzer {
 
     /// Checks one physical line (without its line break).
     pub(crate) fn check(&mut self, raw: &[u8], line: u64) -> LineCheck {
-        match self.check_inner(raw, line) {
+        match std::str::from_utf8(raw) {
+            Ok(text) => self.check_text(text, line),
+            Err(_) => LineCheck::Fail(Failure::InvalidUtf8 { line }),
+        }
+    }
+
+    /// Checks one physical line already known to be UTF-8.
+    fn check_text(&mut self, text: &str, line: u64) -> LineCheck {
+        match self.check_inner(text, line) {
             Ok(c) => c,
             Err(f) => LineCheck::Fail(f),
         }
     }
 
-    fn check_inner(&mut self, raw: &[u8], line: u64) -> Result<LineCheck, Failure> {
-        let text = std::str::from_utf8(raw).map_err(|_| Failure::InvalidUtf8 { line })?;
+    fn check_inner(&mut self, text: &str, line: u64) -> Result<LineCheck, Failure> {
         let text = py_strip(text);
         if text.is_empty() {
             return Ok(LineCheck::Blank);
         }
         // The ordinary line, in one pass. Everything else (and a non-ASCII `sig` to check,
         // which is a `corrupt` verdict with its line number) takes the general path below.
-        if let Some(entry) = parse::canonical_entry(text, &mut self.body, &mut self.scratch)
+        if let Some(entry) = parse::canonical_entry(text, &mut self.scratch)
             && (self.key.is_none() || entry.sig.is_none_or(str::is_ascii))
         {
             return Ok(LineCheck::Entry(self.check_ordinary(&entry)));
@@ -792,7 +823,7 @@ impl Analyzer {
 
 impl Analyzer {
     /// The checks of [`Analyzer::check`] for a line the fused scanner handled: its body is in
-    /// `self.body`, its link fields are plain strings (an ASCII `sig` when a key is checked),
+    /// `self.scratch`, its link fields are plain strings (an ASCII `sig` when a key is checked),
     /// its `seq` a non-negative integer. Same findings, same order, as the general path.
     fn check_ordinary(&self, e: &parse::EntryLine<'_>) -> EntryCheck {
         let seq = Seq::Index(e.seq);
@@ -805,7 +836,7 @@ impl Analyzer {
                 after_link: None,
             };
         };
-        let hash = hash::link_hash_hex(&prev, self.body.as_bytes());
+        let hash = hash::link_hash_hex_parts(&prev, &self.scratch.body_parts());
         let sig = e.sig.unwrap_or("");
         let after_link = if e.hash.as_bytes() != hash {
             Some(Failure::HashMismatch { seq: seq.text() })
