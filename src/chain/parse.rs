@@ -1060,29 +1060,36 @@ fn canon(
             }
             Some(())
         }
+        b'"' => {
+            let Tok::Str {
+                start,
+                end,
+                escaped,
+            } = p.string().ok()?
+            else {
+                return None;
+            };
+            let raw = &p.s[start as usize..end as usize];
+            if escaped {
+                super::canonical::write_str(out, &Str { raw, escaped }.decode());
+            } else {
+                out.push('"');
+                out.push_str(raw);
+                out.push('"');
+            }
+            Some(())
+        }
         _ => {
             match p.scalar().ok()? {
                 Tok::Null => out.push_str("null"),
                 Tok::Bool(true) => out.push_str("true"),
                 Tok::Bool(false) => out.push_str("false"),
-                // Numbers are taken above; here only `NaN`, `Infinity` and `-Infinity`.
+                // Here only `NaN`, `Infinity` and `-Infinity`.
                 Tok::Float(f) => super::canonical::write_float(out, f),
-                Tok::Int { .. } => return None,
-                Tok::Str {
-                    start,
-                    end,
-                    escaped,
-                } => {
-                    let raw = &p.s[start as usize..end as usize];
-                    if escaped {
-                        super::canonical::write_str(out, &Str { raw, escaped }.decode());
-                    } else {
-                        out.push('"');
-                        out.push_str(raw);
-                        out.push('"');
-                    }
+                // Numbers and strings are taken above, containers are not scalars.
+                Tok::Int { .. } | Tok::Str { .. } | Tok::Array { .. } | Tok::Object { .. } => {
+                    return None;
                 }
-                Tok::Array { .. } | Tok::Object { .. } => return None,
             }
             Some(())
         }
