@@ -52,6 +52,10 @@ mod canonical;
 pub mod detect;
 mod entry;
 mod error;
+pub mod export;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzz;
 mod hash;
 mod parse;
 mod store;
@@ -64,6 +68,7 @@ pub use self::entry::{
     DecisionId, Entry, LlmCall, ParseDecisionIdError, PolicyFlag, Receipt, Usage,
 };
 pub use self::error::Error;
+pub use self::export::{ExportError, ExportOptions, ExportReport, Framework, export_log};
 #[cfg(feature = "server")]
 pub(crate) use self::hash::sha256_hex;
 pub use self::hash::{GENESIS, SigningKey};

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::canonical::{self, Style};
 use super::entry::{Entry, Receipt};
 use super::error::Error;
+use super::export::{ExportError, ExportOptions, ExportReport, Framework, export_log};
 use super::hash::{self, SigningKey};
 use super::store::{self, OnCorrupt, Recovery};
 use super::time::{Clock, SystemClock, write_timestamp};
@@ -54,6 +55,13 @@ pub struct Head {
     pub entries: u64,
     /// The last entry's hash.
     pub hash: String,
+}
+
+/// The chain as it stands on disk after a sync: its head and the file's length.
+#[derive(Debug, Clone)]
+struct Snapshot {
+    head: Head,
+    len: u64,
 }
 
 /// Builds an [`AuditLog`]. See [`AuditLog::builder`].
@@ -207,6 +215,10 @@ struct Shared {
     dropped: AtomicU64,
     head: watch::Receiver<Head>,
     recovery: Option<Recovery>,
+    /// What an export's header names, and the key it signs with.
+    system: String,
+    risk_tier: String,
+    key: Option<SigningKey>,
 }
 
 /// A handle to an audit log: cheap to clone, `Send + Sync`, shared by every part of a service.
@@ -256,7 +268,7 @@ enum Command {
         entry: Entry,
         reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
     },
-    Sync(oneshot::Sender<Result<(), Error>>),
+    Sync(oneshot::Sender<Result<Snapshot, Error>>),
     Shutdown(oneshot::Sender<Result<(), Error>>),
 }
 
@@ -356,6 +368,11 @@ impl AuditLog {
     ///
     /// As for [`append`](Self::append).
     pub async fn sync(&self) -> Result<(), Error> {
+        self.snapshot().await.map(|_| ())
+    }
+
+    /// Syncs everything appended so far and gives the chain as it then stands on disk.
+    async fn snapshot(&self) -> Result<Snapshot, Error> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Sync(reply))
@@ -363,6 +380,40 @@ impl AuditLog {
             .map_err(|_| Error::WriterClosed)?;
         self.wake_writer();
         rx.await.map_err(|_| Error::WriterClosed)?
+    }
+
+    /// Writes an evidence pack of the chain as it stands when called (entries appended
+    /// meanwhile are left out, so the pack is one consistent snapshot), annotated with
+    /// `framework`'s controls, with this log's system and risk tier, signed with its key if it
+    /// has one. The pack is written to a temporary file, synced and renamed into place.
+    ///
+    /// See [`export`](super::export) for an example.
+    ///
+    /// # Errors
+    ///
+    /// [`ExportError`]: the writer stopped, the log no longer verifies, or the pack could not
+    /// be written.
+    pub async fn export(
+        &self,
+        pack: impl AsRef<Path>,
+        framework: Option<Framework>,
+    ) -> Result<ExportReport, ExportError> {
+        let snap = self.snapshot().await?;
+        let mut opts = ExportOptions::new()
+            .framework(framework)
+            .system(self.shared.system.clone())
+            .risk_tier(self.shared.risk_tier.clone())
+            .upto(snap.len, snap.head.entries, snap.head.hash);
+        if let Some(key) = &self.shared.key {
+            opts = opts.key(key.clone());
+        }
+        let (log, pack) = (self.shared.path.clone(), pack.as_ref().to_owned());
+        tokio::task::spawn_blocking(move || export_log(log, pack, &opts))
+            .await
+            .map_err(|e| ExportError::Write {
+                path: self.shared.path.clone(),
+                source: std::io::Error::other(e.to_string()),
+            })?
     }
 
     /// Stops the writer after everything already queued is written and synced. Appends through
@@ -475,6 +526,9 @@ impl Writer {
             dropped: AtomicU64::new(0),
             head: head_rx,
             recovery: opened.recovery.clone(),
+            system: b.system.clone(),
+            risk_tier: b.risk_tier.clone(),
+            key: b.key.clone(),
         });
         let mut w = Self {
             file: opened.file,
@@ -631,8 +685,15 @@ impl Writer {
             Ok(()) if self.poisoned => Err(Error::Poisoned),
             other => other.clone(),
         };
+        let snapshot = Snapshot {
+            head: Head {
+                entries: self.entries,
+                hash: self.head.clone(),
+            },
+            len: self.len,
+        };
         for reply in syncs {
-            let _ = reply.send(sync_result.clone());
+            let _ = reply.send(sync_result.clone().map(|()| snapshot.clone()));
         }
         shutdown
     }

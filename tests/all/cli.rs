@@ -146,3 +146,61 @@ fn json_output_and_usage_errors() {
         "{help}"
     );
 }
+
+/// `acttrace export` makes the reference's pack from the reference's log (key from the
+/// environment), the pack verifies with `acttrace verify`, and a log that does not verify is
+/// refused with exit 1 and no pack.
+#[test]
+fn export_writes_the_reference_pack_and_refuses_a_bad_log() {
+    let scratch = Scratch::new("cli-export");
+    let dir = vectors_dir().join("export");
+    let pack = scratch.join("pack.jsonl");
+    let out = acttrace()
+        .env("ACTTRACE_KEY", "test-signing-key-01")
+        .arg("export")
+        .arg(dir.join("_src_signed.jsonl"))
+        .args(["--framework", "eu_ai_act", "-o"])
+        .arg(&pack)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("16 entries") && stdout.contains("header signed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read(&pack).unwrap(),
+        std::fs::read(dir.join("x_eu_ai_act_signed.jsonl")).unwrap()
+    );
+    let out = acttrace()
+        .env("ACTTRACE_KEY", "test-signing-key-01")
+        .arg("verify")
+        .arg(&pack)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let out = acttrace()
+        .args(["export", "--framework", "sox"])
+        .arg(dir.join("_src_signed.jsonl"))
+        .arg("-o")
+        .arg(&pack)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown framework"));
+
+    let victim = vectors_dir().join("tampered/t_edit_payload.jsonl");
+    let refused = scratch.join("refused.jsonl");
+    let out = acttrace()
+        .arg("export")
+        .arg(&victim)
+        .arg("-o")
+        .arg(&refused)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
+    assert!(!refused.exists());
+}

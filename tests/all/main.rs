@@ -6,6 +6,7 @@ mod support;
 mod cli;
 #[cfg(all(feature = "client", feature = "server"))]
 mod client;
+mod export;
 mod faults;
 mod interop;
 #[cfg(feature = "server")]
