@@ -156,7 +156,7 @@ impl<'t> Node<'t> {
     }
 
     /// The value of `key` in an object (the last duplicate wins, as in Python).
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn get(&self, key: &str) -> Option<Self> {
         self.members()
             .filter(|(k, _)| k.eq_str(key))
@@ -317,7 +317,7 @@ impl<'t> Str<'t> {
     }
 
     /// Whether the string's value is `other`, without decoding a plain literal.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn eq_str(&self, other: &str) -> bool {
         if self.escaped {
             self.decode() == other
@@ -1214,37 +1214,7 @@ mod tests {
             r#"{"seq": 3, "ts": "t", "type": "n", "payload": {"z": [1.0, -0.0, 1e16, 1234567890123456789012, 1.5e300, 1e400, -1E-5, 0.1, 100.0, 0.00012, 1.25e-05, NaN, -Infinity, Infinity], "y": 1, "x": 2, "xa": 3}, "prev_hash": "p", "hash": "h"}"#,
         ];
         let bytes: &[u8] = b"\"\\{}[],: x0-.eE\x01";
-        let mut scratch = CanonScratch::default();
-        let mut tape = Tape::default();
-        let mut check = |text: &str| {
-            let fused = canonical_entry(text, &mut scratch)
-                .map(|e| e.seq)
-                .map(|seq| (seq, scratch.body_parts().concat()));
-            let Ok(root) = tape.parse(text) else {
-                assert!(
-                    fused.is_none(),
-                    "fused accepted what the tape refuses: {text}"
-                );
-                return;
-            };
-            if let Some((seq, fused_body)) = fused {
-                let mut want = String::new();
-                let field = |k| root.get(k).expect("field the fused path saw");
-                super::super::hash::write_body_node(
-                    &mut want,
-                    field("seq"),
-                    field("ts"),
-                    field("type"),
-                    field("payload"),
-                );
-                assert_eq!(fused_body, want.as_bytes(), "{text}");
-                let tape_seq = root
-                    .get("seq")
-                    .and_then(|s| s.int_text())
-                    .map(|t| if t == "-0" { "0" } else { t });
-                assert_eq!(tape_seq.and_then(|t| t.parse().ok()), Some(seq));
-            }
-        };
+        let check = |text: &str| crate::chain::fuzz::line(text.as_bytes());
         for line in lines {
             assert!(
                 canonical_entry(line, &mut CanonScratch::default()).is_some(),

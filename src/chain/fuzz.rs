@@ -1,0 +1,197 @@
+//! The properties the fuzz targets check (see `fuzz/`), one function per target. Each takes
+//! arbitrary bytes and panics only when a property fails: a panic anywhere below is a bug.
+//!
+//! Compiled for the crate's own tests, which replay the committed corpus
+//! (`fuzz/corpus/<target>/`) through the same functions on every `cargo test`, and under
+//! `cfg(fuzzing)`, which `cargo fuzz` sets. Not part of the public API.
+
+use std::io::{self, Read, Write as _};
+
+use super::hash::{GENESIS, SigningKey, write_body_node};
+use super::parse::{CanonScratch, Tape, canonical_entry};
+use super::store::{self, OnCorrupt};
+use super::value::Value;
+use super::verify::{Analyzer, VerifyOptions, verify_path, verify_reader};
+
+/// An entry line through both parsers: neither panics; whatever the fused scanner accepts the
+/// tape accepts too, with the same canonical body and the same `seq`; the line checker (which
+/// picks between them) does not panic either, with or without a key.
+pub fn line(data: &[u8]) {
+    let _ = Analyzer::new(None).check(data, 1);
+    let _ = Analyzer::new(Some(SigningKey::new(b"k".to_vec()))).check(data, 1);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut scratch = CanonScratch::default();
+    let fused = canonical_entry(text, &mut scratch).map(|e| (e.seq, scratch.body_parts().concat()));
+    let mut tape = Tape::default();
+    let Ok(root) = tape.parse(text) else {
+        assert!(
+            fused.is_none(),
+            "fused path accepted what the tape refuses: {text:?}"
+        );
+        return;
+    };
+    let Some((seq, fused_body)) = fused else {
+        return;
+    };
+    let field = |k| root.get(k).expect("a field the fused path saw");
+    let mut want = String::new();
+    write_body_node(
+        &mut want,
+        field("seq"),
+        field("ts"),
+        field("type"),
+        field("payload"),
+    );
+    assert_eq!(fused_body, want.as_bytes(), "bodies differ for {text:?}");
+    let tape_seq = field("seq")
+        .int_text()
+        .map(|t| if t == "-0" { "0" } else { t })
+        .and_then(|t| t.parse().ok());
+    assert_eq!(tape_seq, Some(seq), "seq differs for {text:?}");
+}
+
+/// Any JSON text: parsing never panics, and canonical output is a fixed point (it parses back
+/// to a value with the same canonical form).
+pub fn canonical(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(value) = Value::parse(text) else {
+        return;
+    };
+    let once = value.to_canonical();
+    let again = Value::parse(&once)
+        .unwrap_or_else(|e| panic!("canonical output does not parse ({e}): {once:?}"))
+        .to_canonical();
+    assert_eq!(
+        once, again,
+        "canonical form is not a fixed point for {text:?}"
+    );
+}
+
+/// Any bytes as a log: verification never panics, and its verdict does not depend on how the
+/// input arrives (all at once, or a few bytes per read, which moves every block boundary).
+pub fn verify(data: &[u8]) {
+    let opts = VerifyOptions::new();
+    let whole = verify_reader(data, "fuzz", &opts);
+    let trickled = verify_reader(
+        io::BufReader::with_capacity(7, Trickle(data)),
+        "fuzz",
+        &opts,
+    );
+    assert_eq!(whole.detail(), trickled.detail());
+    assert_eq!(whole.entries(), trickled.entries());
+    let keyed = VerifyOptions::new()
+        .key(SigningKey::new(b"fuzz".to_vec()))
+        .expected_head(GENESIS)
+        .expected_entries(1);
+    let _ = verify_reader(data, "fuzz", &keyed).detail();
+}
+
+/// Any bytes as an existing log file, opened for appending: opening never panics; when it
+/// succeeds the file is what was there (cut only at a torn last line, or given back its lost
+/// line break) and verifies with the entry count and head that opening reported.
+pub fn resume(data: &[u8]) {
+    let Ok(dir) = TempDir::new() else { return };
+    let path = dir.0.join("log.jsonl");
+    let written = std::fs::File::create(&path).and_then(|mut f| f.write_all(data));
+    if written.is_err() {
+        return;
+    }
+    let Ok(opened) = store::open(&path, None, OnCorrupt::Refuse, std::time::Duration::ZERO) else {
+        return;
+    };
+    let (entries, head) = (opened.entries, opened.head.clone());
+    drop(opened);
+    let after = std::fs::read(&path).expect("the log is readable after opening");
+    assert!(
+        data.starts_with(&after) || after == [data, b"\n"].concat(),
+        "opening changed more than a torn tail: {data:?} became {after:?}"
+    );
+    let report = verify_path(&path, &VerifyOptions::new());
+    assert!(report.is_ok(), "{}", report.detail());
+    assert_eq!(report.entries(), entries);
+    assert_eq!(report.head(), head);
+}
+
+/// A reader that gives at most three bytes per read.
+struct Trickle<'a>(&'a [u8]);
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(3).min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// A directory removed when dropped.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    fn new() -> io::Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "acttrace-fuzz-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Replays every committed corpus input (and every crash found and fixed, kept under
+    /// `fuzz/regressions/`) through its target's checks.
+    #[test]
+    fn the_fuzz_corpus_replays_cleanly() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+        let targets: [(&str, fn(&[u8])); 4] = [
+            ("line", super::line),
+            ("canonical", super::canonical),
+            ("verify", super::verify),
+            ("resume", super::resume),
+        ];
+        let mut total = 0;
+        for (name, check) in targets {
+            let mut seen = 0;
+            for dir in [
+                root.join("corpus").join(name),
+                root.join("regressions").join(name),
+            ] {
+                let Ok(files) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for file in files {
+                    let path = file.expect("corpus entry").path();
+                    let data = std::fs::read(&path).expect("corpus file");
+                    if let Err(panic) = std::panic::catch_unwind(|| check(&data)) {
+                        std::panic::resume_unwind(Box::new(format!(
+                            "{}: {:?}",
+                            path.display(),
+                            panic.downcast_ref::<String>()
+                        )));
+                    }
+                    seen += 1;
+                }
+            }
+            assert!(seen > 0, "no corpus for the {name} target");
+            total += seen;
+        }
+        assert!(total >= 100, "only {total} corpus inputs");
+    }
+}
