@@ -58,6 +58,7 @@ pub mod export;
 pub mod fuzz;
 mod hash;
 mod parse;
+pub mod redact;
 mod store;
 mod time;
 mod value;
@@ -75,6 +76,7 @@ pub use self::hash::{GENESIS, SigningKey};
 pub use self::parse::JsonError;
 #[cfg(feature = "client")]
 pub(crate) use self::parse::{Tape, Tok};
+pub use self::redact::{Action, Detection, RedactionPolicy};
 pub use self::store::{OnCorrupt, Recovery};
 pub use self::time::{Clock, SteppingClock, SystemClock, format_timestamp};
 pub use self::value::{Integer, Map, ParseIntegerError, Value};

@@ -231,6 +231,11 @@ impl Map {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// The entries in order, values mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value)> {
+        self.0.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Appends every entry of `other` (later keys replace earlier ones in place).
     pub fn extend(&mut self, other: Self) {
         for (k, v) in other.0 {

@@ -25,6 +25,7 @@ use super::entry::{Entry, Receipt};
 use super::error::Error;
 use super::export::{ExportError, ExportOptions, ExportReport, Framework, export_log};
 use super::hash::{self, SigningKey};
+use super::redact::RedactionPolicy;
 use super::store::{self, OnCorrupt, Recovery};
 use super::time::{Clock, SystemClock, write_timestamp};
 use super::value::Map;
@@ -77,6 +78,7 @@ pub struct AuditLogBuilder {
     clock: Box<dyn Clock>,
     commit_delay: std::time::Duration,
     lock_wait: std::time::Duration,
+    redaction: Option<RedactionPolicy>,
 }
 
 impl fmt::Debug for AuditLogBuilder {
@@ -91,6 +93,7 @@ impl fmt::Debug for AuditLogBuilder {
             .field("on_corrupt", &self.on_corrupt)
             .field("commit_delay", &self.commit_delay)
             .field("lock_wait", &self.lock_wait)
+            .field("redaction", &self.redaction)
             .finish_non_exhaustive()
     }
 }
@@ -146,6 +149,16 @@ impl AuditLogBuilder {
     /// every batch at once.
     pub fn commit_delay(mut self, delay: std::time::Duration) -> Self {
         self.commit_delay = delay;
+        self
+    }
+
+    /// The redaction policy applied to every entry before it is hashed (see
+    /// [`redact`](super::redact)); `None` writes entries exactly as given. Defaults to
+    /// [`RedactionPolicy::default_preset`]: secrets, credentials and e-mail addresses become
+    /// `<redacted>`, other personal data is flagged, and each entry where something fired is
+    /// followed by a `policy_flag` naming the categories.
+    pub fn redaction(mut self, policy: Option<RedactionPolicy>) -> Self {
+        self.redaction = policy;
         self
     }
 
@@ -219,6 +232,7 @@ struct Shared {
     system: String,
     risk_tier: String,
     key: Option<SigningKey>,
+    redaction: Option<RedactionPolicy>,
 }
 
 /// A handle to an audit log: cheap to clone, `Send + Sync`, shared by every part of a service.
@@ -266,6 +280,8 @@ impl fmt::Debug for AuditLog {
 enum Command {
     Append {
         entry: Entry,
+        /// The `policy_flag`s the redaction policy puts right after it.
+        flags: Vec<Entry>,
         reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
     },
     Sync(oneshot::Sender<Result<Snapshot, Error>>),
@@ -286,6 +302,7 @@ impl AuditLog {
             clock: Box::new(SystemClock),
             commit_delay: std::time::Duration::from_millis(1),
             lock_wait: std::time::Duration::from_millis(250),
+            redaction: Some(RedactionPolicy::default_preset()),
         }
     }
 
@@ -312,15 +329,26 @@ impl AuditLog {
     /// [`shutdown`](Self::shutdown).
     pub async fn append(&self, entry: Entry) -> Result<Receipt, Error> {
         let (reply, rx) = oneshot::channel();
+        let (entry, flags) = self.redact(entry);
         self.tx
             .send(Command::Append {
                 entry,
+                flags,
                 reply: Some(reply),
             })
             .await
             .map_err(|_| Error::WriterClosed)?;
         self.wake_writer();
         rx.await.map_err(|_| Error::WriterClosed)?
+    }
+
+    /// Applies the redaction policy in the caller's task, so the writer only writes.
+    fn redact(&self, mut entry: Entry) -> (Entry, Vec<Entry>) {
+        let flags = match &self.shared.redaction {
+            Some(policy) => policy.apply(&mut entry),
+            None => Vec::new(),
+        };
+        (entry, flags)
     }
 
     /// Cuts the writer's commit delay short: someone is waiting.
@@ -341,8 +369,13 @@ impl AuditLog {
     ///
     /// [`Error::WriterClosed`] after [`shutdown`](Self::shutdown).
     pub async fn enqueue(&self, entry: Entry) -> Result<(), Error> {
+        let (entry, flags) = self.redact(entry);
         self.tx
-            .send(Command::Append { entry, reply: None })
+            .send(Command::Append {
+                entry,
+                flags,
+                reply: None,
+            })
             .await
             .map_err(|_| Error::WriterClosed)
     }
@@ -353,7 +386,12 @@ impl AuditLog {
     /// Never silent: an entry that could not be queued, or whose write later failed, is
     /// counted, and the writer records the count in the chain as a `gap` entry.
     pub fn try_record(&self, entry: Entry) -> bool {
-        match self.tx.try_send(Command::Append { entry, reply: None }) {
+        let (entry, flags) = self.redact(entry);
+        match self.tx.try_send(Command::Append {
+            entry,
+            flags,
+            reply: None,
+        }) {
             Ok(()) => true,
             Err(_) => {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -529,6 +567,7 @@ impl Writer {
             system: b.system.clone(),
             risk_tier: b.risk_tier.clone(),
             key: b.key.clone(),
+            redaction: b.redaction.clone(),
         });
         let mut w = Self {
             file: opened.file,
@@ -635,7 +674,11 @@ impl Writer {
         }
         for cmd in batch.drain(..) {
             match cmd {
-                Command::Append { entry, reply } => {
+                Command::Append {
+                    entry,
+                    flags,
+                    reply,
+                } => {
                     if self.poisoned {
                         if let Some(reply) = reply {
                             let _ = reply.send(Err(Error::Poisoned));
@@ -652,6 +695,13 @@ impl Writer {
                         (_, None) => Ack::Unobserved,
                     };
                     pending.push(Pending { ack, receipt });
+                    for flag in &flags {
+                        let receipt = self.encode(flag);
+                        pending.push(Pending {
+                            ack: Ack::Unobserved,
+                            receipt,
+                        });
+                    }
                 }
                 Command::Sync(reply) => syncs.push(reply),
                 Command::Shutdown(reply) => shutdown = Some(reply),

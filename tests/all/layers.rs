@@ -519,6 +519,69 @@ async fn closures_compose_and_choose_their_status() {
     );
 }
 
+/// The guard judges with the same redaction policies the log applies: under GDPR a JWT in
+/// the body is blocked, a phone number flagged and let through; the flags name categories only.
+#[tokio::test]
+async fn the_guard_applies_a_redaction_policy() {
+    let scratch = Scratch::new("guard-redaction");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("guard", &path).await.unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = ran.clone();
+    let app = Router::new()
+        .route(
+            "/agent",
+            post(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { "ran" }
+            }),
+        )
+        .layer(GuardLayer::new(
+            log.clone(),
+            policy::redaction(acttrace::chain::RedactionPolicy::gdpr()),
+        ));
+    let jwt = "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    let send = |body: String| {
+        let app = app.clone();
+        async move {
+            app.oneshot(Request::post("/agent").body(Body::from(body)).unwrap())
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(send(jwt.to_owned()).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send("call me at (415) 555-0123".to_owned()).await,
+        StatusCode::OK
+    );
+    assert_eq!(send("nothing to see".to_owned()).await, StatusCode::OK);
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    log.shutdown().await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains("eyJhbGci") && !text.contains("555-0123"),
+        "{text}"
+    );
+    let flags: Vec<(String, Value)> = entries(&path)
+        .iter()
+        .filter(|e| kind(e) == "policy_flag")
+        .map(|e| {
+            (
+                str_field(e, "action").unwrap().to_owned(),
+                field(e, "data").cloned().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("blocked".to_owned(), Value::from(vec!["jwt"])),
+            ("flagged".to_owned(), Value::from(vec!["phone"])),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn the_guard_fails_closed_when_the_flag_cannot_be_written() {
     let scratch = Scratch::new("guard-closed");

@@ -731,3 +731,116 @@ async fn a_lock_released_moments_later_is_waited_for() {
     release.join().unwrap();
     log.shutdown().await.unwrap();
 }
+
+/// By default secrets and e-mail addresses never reach the file: they are scrubbed before the
+/// entry is hashed, the entry is followed by a `policy_flag` naming the categories (never the
+/// values), other personal data is flagged in place, and the chain verifies here and in the
+/// reference. With `redaction(None)` entries are written as given.
+#[tokio::test]
+async fn secrets_are_redacted_before_hashing_and_flagged_after() {
+    use acttrace::chain::RedactionPolicy;
+
+    let scratch = Scratch::new("redaction");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("redaction", &path).await.unwrap();
+    let id = DecisionId::random();
+    let mut p = Map::new();
+    p.insert(
+        "input",
+        "contact bob@example.com with key sk-ant-api03-abcdefghijklmnopqrstuv, tel (415) 555-0123",
+    );
+    p.insert("cost", "0.004750000 USD");
+    log.append(Entry::decision_record(&id, p)).await.unwrap();
+    log.append(Entry::human_oversight(&id, "r-1", "approved", "no issues"))
+        .await
+        .unwrap();
+    let head = log.head();
+    log.shutdown().await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    for secret in ["bob@example.com", "sk-ant-api03"] {
+        assert!(!text.contains(secret), "{secret} reached the log");
+    }
+    let rows = lines(&path);
+    assert_eq!(
+        kinds(&path),
+        [
+            "audit_open",
+            "decision_record",
+            "policy_flag",
+            "policy_flag",
+            "human_oversight"
+        ]
+    );
+    let field = |i: usize, k: &str| {
+        rows[i]
+            .get("payload")
+            .and_then(|p| p.get(k))
+            .cloned()
+            .unwrap()
+    };
+    let input = field(1, "input");
+    assert_eq!(
+        input.as_str(),
+        Some("contact <redacted> with key <redacted>, tel (415) 555-0123")
+    );
+    let flag = field;
+    assert_eq!(flag(2, "action").as_str(), Some("redacted"));
+    assert_eq!(
+        flag(2, "data").to_line_json(),
+        r#"["anthropic_key", "email"]"#
+    );
+    assert_eq!(
+        flag(2, "decision_id").as_str(),
+        Some(id.to_string().as_str())
+    );
+    assert_eq!(flag(3, "action").as_str(), Some("flagged"));
+    assert_eq!(flag(3, "data").to_line_json(), r#"["phone"]"#);
+    assert_verifies(&path, &VerifyOptions::new().expected_head(&head.hash));
+    let (ok, detail) = crate::support::reference_verify(&path, None, Some(&head.hash));
+    assert!(ok, "reference: {detail}");
+
+    // Opting out writes entries as given.
+    let raw = scratch.join("raw.jsonl");
+    let log = AuditLog::builder("raw")
+        .redaction(None)
+        .open(&raw)
+        .await
+        .unwrap();
+    let mut p = Map::new();
+    p.insert("input", "bob@example.com");
+    log.append(Entry::decision_record(&id, p)).await.unwrap();
+    log.shutdown().await.unwrap();
+    assert!(
+        std::fs::read_to_string(&raw)
+            .unwrap()
+            .contains("bob@example.com")
+    );
+    assert_eq!(kinds(&raw), ["audit_open", "decision_record"]);
+
+    // Strict: everything found is scrubbed.
+    let strict = scratch.join("strict.jsonl");
+    let log = AuditLog::builder("strict")
+        .redaction(Some(RedactionPolicy::strict()))
+        .open(&strict)
+        .await
+        .unwrap();
+    let mut p = Map::new();
+    p.insert("input", "tel (415) 555-0123, iban GB82WEST12345698765432");
+    log.append(Entry::decision_record(&id, p)).await.unwrap();
+    log.shutdown().await.unwrap();
+    let text = std::fs::read_to_string(&strict).unwrap();
+    assert!(
+        !text.contains("555-0123") && !text.contains("GB82"),
+        "{text}"
+    );
+    assert_eq!(
+        kinds(&strict),
+        [
+            "audit_open",
+            "decision_record",
+            "policy_flag",
+            "policy_flag"
+        ]
+    );
+}

@@ -6,6 +6,7 @@ use http::request::Parts;
 use http::{HeaderMap, Method, StatusCode, Uri};
 
 use crate::chain::detect::{self, Detector};
+use crate::chain::{Action, RedactionPolicy};
 
 /// What a policy sees of a request: its head and its body as read so far.
 #[derive(Debug, Clone, Copy)]
@@ -255,6 +256,50 @@ pub fn personal_data() -> impl Policy + Clone {
             "personal data in input",
             false,
         )
+    }
+}
+
+/// Judges the query and body with a [`RedactionPolicy`], the same kind the log applies to its
+/// entries: a category whose action is `block` blocks the request (before the handler runs, as
+/// for every block); `redact` and `flag` flag it and let it through; `allow` is silent. The
+/// finding names the categories, never the values.
+///
+/// ```
+/// use acttrace::chain::RedactionPolicy;
+/// use acttrace::layer::guard::policy;
+///
+/// // GDPR posture: credentials and special-category data stop the request.
+/// let guard_policy = policy::redaction(RedactionPolicy::gdpr());
+/// # fn takes(_: impl acttrace::layer::guard::Policy) {}
+/// # takes(guard_policy);
+/// ```
+pub fn redaction(policy: RedactionPolicy) -> impl Policy + Clone {
+    let policy = Arc::new(policy);
+    move |req: &GuardRequest<'_>| {
+        let found = policy.scan_text(&scanned_text(req));
+        let acted: Vec<_> = found.iter().filter(|d| d.action != Action::Allow).collect();
+        let Some(strongest) = acted.iter().map(|d| d.action).max() else {
+            return Verdict::Allow;
+        };
+        let block = strongest == Action::Block;
+        let mut finding = Finding::new(if block {
+            "input refused by the data policy"
+        } else {
+            "sensitive data in input"
+        });
+        finding.severity = acted
+            .iter()
+            .filter(|d| !block || d.action == Action::Block)
+            .map(|d| d.severity)
+            .max_by_key(|s| severity_rank(s))
+            .unwrap_or("warning")
+            .to_owned();
+        finding.categories = acted.iter().map(|d| d.category.to_owned()).collect();
+        if block {
+            Verdict::Block(finding)
+        } else {
+            Verdict::Flag(finding)
+        }
     }
 }
 

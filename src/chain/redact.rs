@@ -1,0 +1,521 @@
+//! Redaction policies: what to do when a detector fires in an entry's strings.
+//!
+//! A [`RedactionPolicy`] maps a detector category (`email`, `openai_key`, …) or group
+//! (`pii`, `secret`, `credential`, `financial`, `gov_id`, `special_category`) to an [`Action`];
+//! a category's own rule wins over its group's, which wins over the default. The presets are
+//! the reference's postures:
+//!
+//! | preset | redacted | blocked | everything else |
+//! |---|---|---|---|
+//! | [`default`](RedactionPolicy::default_preset) | secrets, credentials, e-mail | | flagged |
+//! | [`gdpr`](RedactionPolicy::gdpr) | pii, gov_id, financial, secrets | special categories, credentials | flagged |
+//! | [`pci`](RedactionPolicy::pci) | secrets, pii | financial | flagged |
+//! | [`strict`](RedactionPolicy::strict) | everything else | secrets, credentials, financial, gov_id | |
+//!
+//! An [`AuditLog`](super::AuditLog) applies its policy to every entry before it is hashed
+//! (values to redact or block become `<redacted>`, in the caller's task, not the writer's), and
+//! follows an entry where something fired with a `policy_flag` naming the categories and what
+//! was done, never the value. `block` is enforced by the guard layer; in the log, a value to
+//! block is redacted like one to redact, so it never enters the chain.
+//!
+//! The log's own fields are not scanned: ids (`decision_id`), costs (`cost`), and any key
+//! ending in `hash`, `digest` or `sha256`.
+//!
+//! ```
+//! use acttrace::chain::{Action, Map, RedactionPolicy};
+//!
+//! let policy = RedactionPolicy::default_preset();
+//! let mut payload = Map::new();
+//! payload.insert("input", "mail bob@example.com, card 4111 1111 1111 1111");
+//! payload.insert("cost", "0.004750000 USD");
+//! let found = policy.redact(&mut payload);
+//!
+//! assert_eq!(payload.get("input").and_then(|v| v.as_str()), Some("mail <redacted>, card 4111 1111 1111 1111"));
+//! let seen: Vec<_> = found.iter().map(|d| (d.category, d.action)).collect();
+//! assert_eq!(seen, [("credit_card", Action::Flag), ("email", Action::Redact)]);
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use super::detect::{self, Detector};
+use super::entry::{DecisionId, Entry, PolicyFlag};
+use super::value::{Map, Value};
+
+/// The text a scrubbed value is replaced with.
+pub const REDACTED: &str = "<redacted>";
+
+/// What a policy does with a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// Nothing, not even a flag.
+    Allow,
+    /// Leave the value, record a flag.
+    Flag,
+    /// Replace the value with `<redacted>`, record a flag.
+    Redact,
+    /// Refuse the request (guard layer); in the log, redact and record a flag.
+    Block,
+}
+
+impl Action {
+    /// `allow`, `flag`, `redact` or `block`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Flag => "flag",
+            Self::Redact => "redact",
+            Self::Block => "block",
+        }
+    }
+
+    /// The verb a `policy_flag` records: `flagged`, `redacted`, `blocked`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::Allow => "allowed",
+            Self::Flag => "flagged",
+            Self::Redact => "redacted",
+            Self::Block => "blocked",
+        }
+    }
+
+    /// Whether the value is taken out of the entry.
+    pub fn scrubs(self) -> bool {
+        matches!(self, Self::Redact | Self::Block)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "allow" => Ok(Self::Allow),
+            "flag" => Ok(Self::Flag),
+            "redact" => Ok(Self::Redact),
+            "block" => Ok(Self::Block),
+            other => Err(format!(
+                "unknown action {other:?}; expected allow, flag, redact or block"
+            )),
+        }
+    }
+}
+
+/// One category found in an entry: the detector's names, the resolved action, how often it
+/// fired. Never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Detection {
+    /// The detector's category.
+    pub category: &'static str,
+    /// The detector's group.
+    pub group: &'static str,
+    /// The detector's severity.
+    pub severity: &'static str,
+    /// What the policy does with it.
+    pub action: Action,
+    /// How many times it fired.
+    pub count: usize,
+}
+
+/// Maps detector categories and groups to actions. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct RedactionPolicy {
+    rules: Vec<(String, Action)>,
+    default: Action,
+    detectors: Arc<[Detector]>,
+}
+
+impl Default for RedactionPolicy {
+    /// The `default` preset.
+    fn default() -> Self {
+        Self::default_preset()
+    }
+}
+
+impl RedactionPolicy {
+    /// A policy with no rules: every category gets `default`. Uses the built-in detectors.
+    pub fn new(default: Action) -> Self {
+        Self {
+            rules: Vec::new(),
+            default,
+            detectors: detect::DETECTORS.into(),
+        }
+    }
+
+    /// Secrets, credentials and e-mail addresses redacted, everything else flagged.
+    pub fn default_preset() -> Self {
+        Self::new(Action::Flag)
+            .rule("secret", Action::Redact)
+            .rule("credential", Action::Redact)
+            .rule("email", Action::Redact)
+    }
+
+    /// Special categories and credentials blocked; other personal data, ids, financial data and
+    /// secrets redacted; the rest flagged.
+    pub fn gdpr() -> Self {
+        Self::new(Action::Flag)
+            .rule("special_category", Action::Block)
+            .rule("pii", Action::Redact)
+            .rule("gov_id", Action::Redact)
+            .rule("financial", Action::Redact)
+            .rule("secret", Action::Redact)
+            .rule("credential", Action::Block)
+    }
+
+    /// Financial data blocked; secrets and personal data redacted; the rest flagged.
+    pub fn pci() -> Self {
+        Self::new(Action::Flag)
+            .rule("financial", Action::Block)
+            .rule("secret", Action::Redact)
+            .rule("credential", Action::Redact)
+            .rule("pii", Action::Redact)
+    }
+
+    /// Secrets, credentials, financial data and ids blocked; everything else redacted.
+    pub fn strict() -> Self {
+        Self::new(Action::Redact)
+            .rule("secret", Action::Block)
+            .rule("credential", Action::Block)
+            .rule("financial", Action::Block)
+            .rule("gov_id", Action::Block)
+    }
+
+    /// A preset by name: `default`, `gdpr`, `pci` or `strict`.
+    pub fn preset(name: &str) -> Option<Self> {
+        match name {
+            "default" => Some(Self::default_preset()),
+            "gdpr" => Some(Self::gdpr()),
+            "pci" => Some(Self::pci()),
+            "strict" => Some(Self::strict()),
+            _ => None,
+        }
+    }
+
+    /// Sets the action for a category or a group (a category's rule wins over its group's).
+    pub fn rule(mut self, category_or_group: impl Into<String>, action: Action) -> Self {
+        let key = category_or_group.into();
+        self.rules.retain(|(k, _)| *k != key);
+        self.rules.push((key, action));
+        self
+    }
+
+    /// Adds a detector of the user's own, run after the built-in ones.
+    ///
+    /// ```
+    /// use acttrace::chain::{Action, Map, RedactionPolicy};
+    /// use acttrace::chain::detect::Detector;
+    ///
+    /// fn employee_id(text: &str, out: &mut Vec<std::ops::Range<usize>>) {
+    ///     for (at, _) in text.match_indices("EMP-") {
+    ///         let end = at + 4 + text[at + 4..].bytes().take_while(u8::is_ascii_digit).count();
+    ///         if end > at + 4 {
+    ///             out.push(at..end);
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let policy = RedactionPolicy::default_preset()
+    ///     .detector(Detector::new("employee_id", "pii", "warning", employee_id))
+    ///     .rule("employee_id", Action::Redact);
+    /// let mut p = Map::new();
+    /// p.insert("note", "reviewed by EMP-4417");
+    /// policy.redact(&mut p);
+    /// assert_eq!(p.get("note").and_then(|v| v.as_str()), Some("reviewed by <redacted>"));
+    /// ```
+    pub fn detector(mut self, detector: Detector) -> Self {
+        let mut all = self.detectors.to_vec();
+        all.push(detector);
+        self.detectors = all.into();
+        self
+    }
+
+    /// The action for a category of a group: the category's rule, else the group's, else the
+    /// default.
+    pub fn action_for(&self, category: &str, group: &str) -> Action {
+        let find = |k: &str| self.rules.iter().find(|(r, _)| r == k).map(|(_, a)| *a);
+        find(category)
+            .or_else(|| find(group))
+            .unwrap_or(self.default)
+    }
+
+    /// Every category found in the payload's strings (its own fields excepted), sorted by
+    /// category, with the action for each. Leaves the payload as it is.
+    pub fn scan(&self, payload: &Map) -> Vec<Detection> {
+        let mut found = Vec::new();
+        walk_map(payload, &mut |s| {
+            for f in detect::scan_with(&self.detectors, s) {
+                self.count(&mut found, &f);
+            }
+        });
+        found.sort_by_key(|d| d.category);
+        found
+    }
+
+    /// Every category found in one text, sorted by category, with the action for each. The
+    /// guard layer judges request bodies with it.
+    pub fn scan_text(&self, text: &str) -> Vec<Detection> {
+        let mut found = Vec::new();
+        for f in detect::scan_with(&self.detectors, text) {
+            self.count(&mut found, &f);
+        }
+        found.sort_by_key(|d| d.category);
+        found
+    }
+
+    /// Like [`scan`](Self::scan), and replaces every match whose action is `redact` or `block`
+    /// with `<redacted>`.
+    pub fn redact(&self, payload: &mut Map) -> Vec<Detection> {
+        let mut found = Vec::new();
+        walk_map_mut(payload, &mut |s| {
+            let findings = detect::scan_with(&self.detectors, s);
+            if findings.is_empty() {
+                return;
+            }
+            let mut out = String::with_capacity(s.len());
+            let mut at = 0;
+            for f in &findings {
+                let action = self.count(&mut found, f);
+                if action.scrubs() {
+                    out.push_str(&s[at..f.span.start]);
+                    out.push_str(REDACTED);
+                    at = f.span.end;
+                }
+            }
+            if at > 0 {
+                out.push_str(&s[at..]);
+                *s = out;
+            }
+        });
+        found.sort_by_key(|d| d.category);
+        found
+    }
+
+    fn count(&self, found: &mut Vec<Detection>, f: &detect::Finding) -> Action {
+        let action = self.action_for(f.category, f.group);
+        match found.iter_mut().find(|d| d.category == f.category) {
+            Some(d) => d.count += 1,
+            None => found.push(Detection {
+                category: f.category,
+                group: f.group,
+                severity: f.severity,
+                action,
+                count: 1,
+            }),
+        }
+        action
+    }
+
+    /// Applies the policy to an entry about to be appended: scrubs it, and gives the
+    /// `policy_flag` entries (one per action taken, most severe first) that should follow it.
+    /// A `policy_flag` is scrubbed but not followed by another.
+    pub(crate) fn apply(&self, entry: &mut Entry) -> Vec<Entry> {
+        let found = self.redact(entry.payload_mut());
+        if found.is_empty() || entry.kind() == "policy_flag" {
+            return Vec::new();
+        }
+        let decision = entry
+            .payload()
+            .get("decision_id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<DecisionId>().ok());
+        let mut flags = Vec::new();
+        for action in [Action::Block, Action::Redact, Action::Flag] {
+            let items: Vec<&Detection> = found.iter().filter(|d| d.action == action).collect();
+            if items.is_empty() {
+                continue;
+            }
+            let cats: Vec<&str> = items.iter().map(|d| d.category).collect();
+            let severity = if action == Action::Redact {
+                "info"
+            } else {
+                items
+                    .iter()
+                    .map(|d| d.severity)
+                    .max_by_key(|s| severity_rank(s))
+                    .unwrap_or("warning")
+            };
+            let mut flag = PolicyFlag::new(format!(
+                "{} {} from {}",
+                action.verb(),
+                cats.join(", "),
+                entry.kind()
+            ))
+            .action(action.verb())
+            .severity(severity)
+            .data(Value::Array(cats.iter().map(|c| Value::from(*c)).collect()))
+            .field("auto", true);
+            if let Some(id) = &decision {
+                flag = flag.decision(id);
+            }
+            flags.push(Entry::policy_flag(flag));
+        }
+        flags
+    }
+}
+
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 2,
+        "warning" => 1,
+        _ => 0,
+    }
+}
+
+/// Keys whose values are the log's own bookkeeping, never scanned.
+fn own_field(key: &str) -> bool {
+    matches!(key, "decision_id" | "cost")
+        || key.ends_with("hash")
+        || key.ends_with("digest")
+        || key.ends_with("sha256")
+}
+
+fn walk_map(map: &Map, f: &mut impl FnMut(&str)) {
+    for (k, v) in map.iter() {
+        if !own_field(k) {
+            walk(v, f);
+        }
+    }
+}
+
+fn walk(v: &Value, f: &mut impl FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|i| walk(i, f)),
+        Value::Object(m) => walk_map(m, f),
+        _ => {}
+    }
+}
+
+fn walk_map_mut(map: &mut Map, f: &mut impl FnMut(&mut String)) {
+    for (k, v) in map.iter_mut() {
+        if !own_field(k) {
+            walk_mut(v, f);
+        }
+    }
+}
+
+fn walk_mut(v: &mut Value, f: &mut impl FnMut(&mut String)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter_mut().for_each(|i| walk_mut(i, f)),
+        Value::Object(m) => walk_map_mut(m, f),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(text: &str) -> Map {
+        let mut m = Map::new();
+        m.insert("text", text);
+        m
+    }
+
+    #[test]
+    fn presets_resolve_category_then_group_then_default() {
+        let p = RedactionPolicy::default_preset();
+        assert_eq!(p.action_for("email", "pii"), Action::Redact);
+        assert_eq!(p.action_for("phone", "pii"), Action::Flag);
+        assert_eq!(p.action_for("openai_key", "secret"), Action::Redact);
+        let g = RedactionPolicy::gdpr();
+        assert_eq!(g.action_for("phone", "pii"), Action::Redact);
+        assert_eq!(g.action_for("jwt", "credential"), Action::Block);
+        let s = RedactionPolicy::strict();
+        assert_eq!(s.action_for("email", "pii"), Action::Redact);
+        assert_eq!(s.action_for("iban", "financial"), Action::Block);
+        let custom = RedactionPolicy::pci().rule("credit_card", Action::Flag);
+        assert_eq!(custom.action_for("credit_card", "financial"), Action::Flag);
+        assert_eq!(custom.action_for("iban", "financial"), Action::Block);
+        assert!(RedactionPolicy::preset("hipaa").is_none());
+        assert_eq!("block".parse::<Action>(), Ok(Action::Block));
+    }
+
+    #[test]
+    fn every_match_is_scrubbed_and_counted_never_kept() {
+        let p = RedactionPolicy::default_preset();
+        let mut m = payload("a@x.io and b@y.io, key sk-proj-abcdefghijklmnop1234");
+        m.insert("nested", Value::Array(vec![Value::from("c@z.io")]));
+        let found = p.redact(&mut m);
+        let text = Value::from(m.clone()).to_line_json();
+        assert!(!text.contains('@') && !text.contains("sk-proj"), "{text}");
+        assert_eq!(text.matches(REDACTED).count(), 4, "{text}");
+        let email = found.iter().find(|d| d.category == "email").unwrap();
+        assert_eq!((email.count, email.action), (3, Action::Redact));
+    }
+
+    #[test]
+    fn the_logs_own_fields_are_not_scanned() {
+        let p = RedactionPolicy::strict();
+        let mut m = Map::new();
+        m.insert("decision_id", "4111111111111111");
+        m.insert("cost", "0.004750000 USD");
+        m.insert("input_digest", "a@b.io");
+        m.insert("prev_hash", "a@b.io");
+        assert!(p.redact(&mut m).is_empty());
+        assert_eq!(
+            m.get("input_digest").and_then(Value::as_str),
+            Some("a@b.io")
+        );
+    }
+
+    #[test]
+    fn an_entry_is_followed_by_one_flag_per_action() {
+        let p = RedactionPolicy::pci();
+        let id = DecisionId::random();
+        let mut m = payload("card 4111 1111 1111 1111, mail a@b.io, ip 10.0.0.1");
+        m.insert("decision_id", id.to_string());
+        let mut e = Entry::new("decision_record", m);
+        let flags = p.apply(&mut e);
+        let summary: Vec<(String, String, String)> = flags
+            .iter()
+            .map(|f| {
+                let g = |k| {
+                    f.payload()
+                        .get(k)
+                        .and_then(Value::as_str)
+                        .unwrap()
+                        .to_owned()
+                };
+                (g("action"), g("severity"), g("reason"))
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "blocked".to_owned(),
+                    "critical".to_owned(),
+                    "blocked credit_card from decision_record".to_owned()
+                ),
+                (
+                    "redacted".to_owned(),
+                    "info".to_owned(),
+                    "redacted email, ipv4 from decision_record".to_owned()
+                ),
+            ]
+        );
+        for f in &flags {
+            assert_eq!(
+                f.payload().get("decision_id").and_then(Value::as_str),
+                Some(id.to_string().as_str())
+            );
+        }
+        // A flag is scrubbed, never followed by another flag.
+        let mut flag = Entry::new("policy_flag", payload("reported by a@b.io"));
+        assert!(p.apply(&mut flag).is_empty());
+        assert_eq!(
+            flag.payload().get("text").and_then(Value::as_str),
+            Some("reported by <redacted>")
+        );
+    }
+}
