@@ -389,8 +389,18 @@ pub fn export_log(
 
     // 2. What the header says: counts, controls, system and tier.
     let mut tally = Tally::default();
+    let mut digest = ControlsDigest::default();
     for_each_entry(open()?, |row| {
-        tally.add(row, opts.framework);
+        tally.add_row(&row, opts.framework);
+        if let Some(fw) = opts.framework {
+            let kind = row.get("type").and_then(Value::as_str).unwrap_or("");
+            let empty = Map::new();
+            let payload = row
+                .get("payload")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            digest.add(&controls_value(fw.controls_for(kind, payload)));
+        }
         Ok(())
     })
     .map_err(read_err)?;
@@ -424,8 +434,13 @@ pub fn export_log(
     meta.insert("entries", report.entries());
     meta.insert("disclaimer", DISCLAIMER);
     if let Some(key) = &opts.key {
+        // Ours, beside the reference's: the per-entry controls as a digest, and a signature
+        // over the whole header (the reference's covers only four fields).
+        meta.insert("controls_digest", digest.hex());
         let sig = key.sign(verify::meta_signed_body(&meta).as_bytes());
         meta.insert("sig", sig);
+        let header_sig = key.sign(header_signed_body(&meta).as_bytes());
+        meta.insert("header_sig", header_sig);
     }
     let mut header = Map::new();
     header.insert("_meta", meta);
@@ -517,19 +532,46 @@ fn pack_row(mut row: Map, framework: Option<Framework>) -> String {
             .get("payload")
             .and_then(Value::as_object)
             .unwrap_or(&empty);
-        let controls: Vec<Value> = fw
-            .controls_for(kind, payload)
-            .into_iter()
-            .map(Value::from)
-            .collect();
-        out.insert("controls", Value::Array(controls));
+        out.insert("controls", controls_value(fw.controls_for(kind, payload)));
     }
     Value::from(out).to_line_json()
 }
 
-/// The header's counts, gathered in one pass.
-#[derive(Default)]
-struct Tally {
+fn controls_value(controls: Vec<&'static str>) -> Value {
+    Value::Array(controls.into_iter().map(Value::from).collect())
+}
+
+/// `sha256` over each entry's `controls`, canonical JSON and a line break each, in order: what
+/// a signed header's `controls_digest` holds, binding the annotations to the signature.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ControlsDigest(sha2::Sha256);
+
+impl ControlsDigest {
+    pub(crate) fn add(&mut self, controls: &Value) {
+        use sha2::Digest as _;
+        self.0.update(controls.to_canonical().as_bytes());
+        self.0.update(b"\n");
+    }
+
+    pub(crate) fn hex(&self) -> String {
+        use sha2::Digest as _;
+        super::hash::hex(&self.0.clone().finalize())
+    }
+}
+
+/// The body our header signature (`header_sig`) covers: the canonical header without its two
+/// signatures, so every field (summary, framework, controls covered, controls digest) counts.
+pub(crate) fn header_signed_body(meta: &Map) -> String {
+    let mut body = meta.clone();
+    body.remove("sig");
+    body.remove("header_sig");
+    Value::from(body).to_canonical()
+}
+
+/// The header's counts, gathered in one pass (also by the verifier, to check a pack's header
+/// against its entries).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tally {
     system: Option<String>,
     risk_tier: Option<String>,
     decisions: u64,
@@ -545,13 +587,21 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, row: Map, framework: Option<Framework>) {
+    fn add_row(&mut self, row: &Map, framework: Option<Framework>) {
         let kind = row.get("type").and_then(Value::as_str).unwrap_or("");
         let empty = Map::new();
         let payload = row
             .get("payload")
             .and_then(Value::as_object)
             .unwrap_or(&empty);
+        self.add(kind, payload);
+        if let Some(fw) = framework {
+            self.covered.extend(fw.controls_for(kind, payload));
+        }
+    }
+
+    /// Counts one entry.
+    pub(crate) fn add(&mut self, kind: &str, payload: &Map) {
         match kind {
             "audit_open" if self.system.is_none() => {
                 self.system = payload
@@ -575,12 +625,10 @@ impl Tally {
             }
             _ => {}
         }
-        if let Some(fw) = framework {
-            self.covered.extend(fw.controls_for(kind, payload));
-        }
     }
 
-    fn summary(&self) -> Map {
+    /// The header's `summary`.
+    pub(crate) fn summary(&self) -> Map {
         let counter = |c: &[(String, u64)]| {
             let mut m = Map::new();
             for (k, n) in c {

@@ -804,7 +804,8 @@ pub(crate) fn canonical_entry<'t>(
             b"prev_hash" => prev_hash = Some(plain_string(&mut p)?),
             b"hash" => hash = Some(plain_string(&mut p)?),
             b"sig" => sig = Some(plain_string(&mut p)?),
-            b"_meta" => return None,
+            // A header, or an entry of an evidence pack: the general path checks those.
+            b"_meta" | b"controls" => return None,
             other => {
                 // The hashed fields, in body order; any other member is checked and dropped.
                 let out = match other {

@@ -221,7 +221,9 @@ fn scan(
             }
         }
     }
-    if v.has_meta() {
+    // A pack (its header, or every entry annotated with controls even if the header is gone)
+    // is read-only.
+    if v.has_meta() || v.is_stripped_pack() {
         return Err(Error::NotALog {
             path: path.to_owned(),
         });

@@ -29,12 +29,14 @@
 //! elsewhere), or rely on an evidence pack's `_meta` header, which only a signing key
 //! authenticates.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use super::canonical;
+use super::export::{self, ControlsDigest, Framework, Tally};
 use super::hash::{self, GENESIS, SigningKey};
 use super::parse::{self, Node, Tape};
 use super::value::{Map, Value};
@@ -148,6 +150,17 @@ pub enum Failure {
     MetaUnauthenticated,
     /// With a key, an evidence pack's header signature does not match its fields.
     MetaForged,
+    /// Entries carry a framework's `controls` (they come from an evidence pack) but the pack's
+    /// `_meta` header is gone: deleted, most likely with entries cut from the end. Ours; the
+    /// reference accepts such a file.
+    PackWithoutHeader,
+    /// An evidence pack's header does not match its entries: its summary, controls covered or
+    /// controls digest, or an entry's controls, are not what the entries give. Ours; the
+    /// reference checks none of these.
+    PackMismatch {
+        /// What does not match.
+        what: String,
+    },
     /// The chain does not end on the expected head.
     IncompleteHead {
         /// The expected head, as given.
@@ -163,7 +176,8 @@ pub enum Failure {
 impl Failure {
     /// The reference's class for this failure (`broken_link`, `hash_mismatch`,
     /// `bad_signature`, `corrupt`, `cannot_read`, `meta_unauthenticated`, `meta_forged`,
-    /// `incomplete_head`, `incomplete_count`).
+    /// `incomplete_head`, `incomplete_count`), and ours for the pack checks the reference does
+    /// not make (`pack_without_header`, `pack_mismatch`).
     pub fn class(&self) -> &'static str {
         match self {
             Self::BrokenLink { .. } => "broken_link",
@@ -173,6 +187,8 @@ impl Failure {
             Self::InvalidUtf8 { .. } | Self::Unreadable { .. } => "cannot_read",
             Self::MetaUnauthenticated => "meta_unauthenticated",
             Self::MetaForged => "meta_forged",
+            Self::PackWithoutHeader => "pack_without_header",
+            Self::PackMismatch { .. } => "pack_mismatch",
             Self::IncompleteHead { .. } => "incomplete_head",
             Self::IncompleteCount { .. } => "incomplete_count",
         }
@@ -287,6 +303,13 @@ impl fmt::Display for Report {
             Some(Failure::MetaForged) => f.write_str(
                 "forged _meta: header signature mismatch (completeness fields altered?)",
             ),
+            Some(Failure::PackWithoutHeader) => f.write_str(
+                "incomplete pack: entries carry framework controls but the _meta header is \
+                 missing (header deleted, entries removed?)",
+            ),
+            Some(Failure::PackMismatch { what }) => {
+                write!(f, "forged pack: _meta does not match the entries ({what})")
+            }
             Some(Failure::IncompleteHead { expected }) => write!(
                 f,
                 "incomplete log: head {}… != expected {}… (trailing entries removed?)",
@@ -645,6 +668,17 @@ pub(crate) struct EntryCheck {
     /// The first failure among the checks that come after the link (the `hash` field, the
     /// signature), in the reference's order.
     after_link: Option<Failure>,
+    /// For an entry of an evidence pack (it has `controls`): what the header is checked
+    /// against.
+    pack: Option<Box<PackRow>>,
+}
+
+/// An evidence pack entry's type, payload and controls.
+#[derive(Debug)]
+pub(crate) struct PackRow {
+    kind: String,
+    payload: Map,
+    controls: Value,
 }
 
 /// An entry's `seq`: usually a small integer, kept as text otherwise for messages.
@@ -720,8 +754,8 @@ impl Analyzer {
             return Err(corrupt("not a JSON object".to_owned()));
         }
         // One pass over the top-level members; the last duplicate wins, as in Python.
-        let mut f: [Option<Node<'_>>; 8] = [None; 8];
-        const NAMES: [&str; 8] = [
+        let mut f: [Option<Node<'_>>; 9] = [None; 9];
+        const NAMES: [&str; 9] = [
             "seq",
             "ts",
             "type",
@@ -730,6 +764,7 @@ impl Analyzer {
             "hash",
             "sig",
             "_meta",
+            "controls",
         ];
         for (k, v) in row.members() {
             let i = match k.decode().as_ref() {
@@ -741,6 +776,7 @@ impl Analyzer {
                 "hash" => 5,
                 "sig" => 6,
                 "_meta" => 7,
+                "controls" => 8,
                 _ => continue,
             };
             f[i] = Some(v);
@@ -775,6 +811,7 @@ impl Analyzer {
                 seq: seq_val,
                 unsigned: true,
                 after_link: None,
+                pack: None,
             }));
         };
         self.body.clear();
@@ -811,12 +848,23 @@ impl Analyzer {
             Ok(())
         })()
         .err();
+        let pack = f[8].map(|controls| {
+            Box::new(PackRow {
+                kind: kind.as_str().map(|k| k.into_owned()).unwrap_or_default(),
+                payload: match payload.to_value() {
+                    Value::Object(m) => m,
+                    _ => Map::new(),
+                },
+                controls: controls.to_value(),
+            })
+        });
         Ok(LineCheck::Entry(EntryCheck {
             prev_hash: Some(prev),
             hash,
             seq: seq_val,
             unsigned,
             after_link,
+            pack,
         }))
     }
 }
@@ -834,6 +882,7 @@ impl Analyzer {
                 seq,
                 unsigned: true,
                 after_link: None,
+                pack: None,
             };
         };
         let hash = hash::link_hash_hex_parts(&prev, &self.scratch.body_parts());
@@ -854,6 +903,7 @@ impl Analyzer {
             seq,
             unsigned: sig.is_empty(),
             after_link,
+            pack: None,
         }
     }
 }
@@ -870,6 +920,38 @@ pub(crate) struct Chain {
     pub(crate) saw_signed: bool,
     /// Whether the entry just applied had an empty or missing `sig`.
     pub(crate) last_unsigned: bool,
+    /// What the entries of an evidence pack say, to check its header against.
+    pack: PackState,
+}
+
+/// Gathered from the entries that carry `controls`, in chain order.
+#[derive(Debug, Clone, Default)]
+struct PackState {
+    rows: u64,
+    digest: ControlsDigest,
+    tally: Tally,
+    /// Per framework (in [`Framework::ALL`] order): the controls the entries are evidence
+    /// for, and the first entry whose `controls` are not its mapping.
+    covered: [BTreeSet<&'static str>; 4],
+    mismatch: [Option<String>; 4],
+}
+
+impl PackState {
+    fn add(&mut self, seq: &Seq, row: &PackRow) {
+        self.rows += 1;
+        self.digest.add(&row.controls);
+        self.tally.add(&row.kind, &row.payload);
+        for (i, fw) in Framework::ALL.into_iter().enumerate() {
+            let want = fw.controls_for(&row.kind, &row.payload);
+            let same = matches!(&row.controls, Value::Array(items)
+                if items.len() == want.len()
+                    && items.iter().zip(&want).all(|(a, b)| a.as_str() == Some(*b)));
+            if !same && self.mismatch[i].is_none() {
+                self.mismatch[i] = Some(seq.text());
+            }
+            self.covered[i].extend(want);
+        }
+    }
 }
 
 impl Chain {
@@ -883,6 +965,7 @@ impl Chain {
             last_seq: None,
             saw_signed: false,
             last_unsigned: false,
+            pack: PackState::default(),
         }
     }
 
@@ -909,6 +992,9 @@ impl Chain {
             Seq::Index(n) => Some(n),
             Seq::Other(_) => None,
         };
+        if let Some(row) = &e.pack {
+            self.pack.add(&e.seq, row);
+        }
         self.prev = e.hash;
         self.seen += 1;
         Ok(Seen::Entry)
@@ -947,6 +1033,11 @@ impl Verifier {
         self.chain.meta.is_some()
     }
 
+    /// Whether every entry so far carries `controls`: an evidence pack without its header.
+    pub(crate) fn is_stripped_pack(&self) -> bool {
+        self.chain.pack.rows > 0 && self.chain.pack.rows == self.chain.seen
+    }
+
     /// Checks one physical line (without its line break).
     pub(crate) fn feed(&mut self, raw: &[u8], line: u64) -> Result<Seen, Failure> {
         let check = self.analyzer.check(raw, line);
@@ -972,6 +1063,9 @@ impl Verifier {
         };
         if report.failure.is_none() {
             report.failure = completeness(&mut report, self.chain.meta.as_ref(), opts);
+        }
+        if report.failure.is_none() {
+            report.failure = pack_checks(&report, &self.chain, opts);
         }
         if report.failure.is_none() {
             report.signatures_checked = opts.key.is_some();
@@ -1043,6 +1137,66 @@ fn completeness(report: &mut Report, meta: Option<&Map>, opts: &VerifyOptions) -
     };
     if !count_matches {
         return Some(Failure::IncompleteCount { expected: shown });
+    }
+    None
+}
+
+/// Our checks of an evidence pack's header against its entries, after the reference's: a pack
+/// keeps its header, the header's own signature holds, and what the header says about the
+/// entries (controls digest, each entry's controls, controls covered, summary) is what they
+/// give.
+fn pack_checks(report: &Report, chain: &Chain, opts: &VerifyOptions) -> Option<Failure> {
+    let pack = &chain.pack;
+    let Some(meta) = &chain.meta else {
+        // Every entry annotated, no header: a pack whose header was deleted. (One line with a
+        // stray unhashed `controls` is just an extra field, as the reference treats it.)
+        let stripped = pack.rows > 0 && pack.rows == chain.seen;
+        return stripped.then_some(Failure::PackWithoutHeader);
+    };
+    let mismatch = |what: &str| {
+        Some(Failure::PackMismatch {
+            what: what.to_owned(),
+        })
+    };
+    if let Some(key) = &opts.key {
+        match meta.get("header_sig") {
+            Some(sig) => {
+                let body = export::header_signed_body(meta);
+                if !sig.as_str().is_some_and(|s| key.verify(body.as_bytes(), s)) {
+                    return Some(Failure::MetaForged);
+                }
+            }
+            // Our packs carry both; a digest without its signature is a stripped header_sig
+            // (a downgrade to the reference's four-field signature).
+            None if meta.contains_key("controls_digest") => return Some(Failure::MetaForged),
+            None => {}
+        }
+    }
+    if let Some(d) = meta.get("controls_digest")
+        && d.as_str() != Some(pack.digest.hex().as_str())
+    {
+        return mismatch("controls_digest");
+    }
+    let framework = meta
+        .get("framework")
+        .and_then(Value::as_str)
+        .and_then(|f| f.parse::<Framework>().ok());
+    let fw = framework?;
+    let i = Framework::ALL.iter().position(|f| *f == fw).unwrap_or(0);
+    if pack.rows != report.entries {
+        return mismatch("entries without controls");
+    }
+    if let Some(seq) = &pack.mismatch[i] {
+        return mismatch(&format!("controls of seq {seq}"));
+    }
+    let covered = Value::Array(pack.covered[i].iter().map(|c| Value::from(*c)).collect());
+    if meta.get("controls_covered") != Some(&covered) {
+        return mismatch("controls_covered");
+    }
+    if let Some(summary) = meta.get("summary")
+        && *summary != Value::Object(pack.tally.summary())
+    {
+        return mismatch("summary");
     }
     None
 }

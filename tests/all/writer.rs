@@ -422,6 +422,14 @@ async fn an_evidence_pack_is_not_a_log() {
         AuditLog::open("pack", &path).await,
         Err(Error::NotALog { .. })
     ));
+    // Without its header (every entry still annotated), still a pack: never continued.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, body).unwrap();
+    assert!(matches!(
+        AuditLog::open("pack", &path).await,
+        Err(Error::NotALog { .. })
+    ));
 }
 
 #[tokio::test]
