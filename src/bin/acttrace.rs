@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acttrace::chain::{
-    ExportError, ExportOptions, Failure, Framework, SigningKey, VerifyOptions, export_log,
-    verify_path,
+    ExportError, ExportOptions, Failure, Framework, Report, SigningKey, Summary, VerifyOptions,
+    export_log, verify_path,
 };
 use clap::{Args, Parser, Subcommand};
 
@@ -38,6 +38,31 @@ enum Command {
     /// refused. The pack is written to a temporary file, synced and renamed into place. Exits 0
     /// when written, 1 when the log does not verify, 2 on a usage, read or write error.
     Export(ExportArgs),
+
+    /// Show the decisions in a log as a table: when each opened, its route and actor, outcome,
+    /// status and latency, model calls with tokens and cost, reviews and flags.
+    ///
+    /// The chain is verified first and the verdict printed above the table. Exits 0 when the
+    /// chain verifies, 1 when it does not (the table is still shown), 2 when the file cannot be
+    /// read.
+    Show(ViewArgs),
+
+    /// Totals by provider and model (calls, failures, tokens, cost), with the decision and
+    /// flag counts. Exit codes as for `show`.
+    Stats(ViewArgs),
+}
+
+#[derive(Debug, Args)]
+struct ViewArgs {
+    /// The log or evidence pack (.jsonl).
+    path: PathBuf,
+
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+
+    #[command(flatten)]
+    key: KeyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -197,10 +222,252 @@ fn export(args: &ExportArgs) -> ExitCode {
     }
 }
 
+/// Verifies and reads a log for `show` and `stats`.
+fn view(args: &ViewArgs) -> Result<(Report, Summary), ExitCode> {
+    let mut opts = VerifyOptions::new();
+    match signing_key(&args.key) {
+        Ok(Some(k)) => opts = opts.key(k),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("acttrace: {e}");
+            return Err(ExitCode::from(2));
+        }
+    }
+    let report = verify_path(&args.path, &opts);
+    if let Some(Failure::Unreadable { .. }) = report.failure() {
+        eprintln!("acttrace: {report}");
+        return Err(ExitCode::from(2));
+    }
+    match Summary::read(&args.path) {
+        Ok(summary) => Ok((report, summary)),
+        Err(e) => {
+            eprintln!("acttrace: cannot read {}: {e}", args.path.display());
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn verdict_code(report: &Report) -> ExitCode {
+    if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn show(args: &ViewArgs) -> ExitCode {
+    let (report, summary) = match view(args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    if args.json {
+        let decisions: Vec<_> = summary
+            .decisions
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "id": d.id,
+                    "opened": d.opened,
+                    "actor": d.actor,
+                    "route": d.route,
+                    "outcome": d.outcome,
+                    "status": d.status,
+                    "latency_ms": d.latency_ms,
+                    "llm_calls": d.llm_calls,
+                    "models": d.models,
+                    "input_tokens": d.input_tokens,
+                    "output_tokens": d.output_tokens,
+                    "tool_calls": d.tool_calls,
+                    "cost": (!d.cost.is_empty()).then(|| d.cost()),
+                    "oversight": d.oversight.iter()
+                        .map(|(r, a)| serde_json::json!({"reviewer": r, "action": a}))
+                        .collect::<Vec<_>>(),
+                    "flags": d.flags.iter()
+                        .map(|(a, w)| serde_json::json!({"action": a, "what": w}))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "verified": report.is_ok(),
+            "verdict": report.detail(),
+            "system": summary.system,
+            "entries": summary.entries,
+            "decisions": decisions,
+        });
+        println!("{out}");
+        return verdict_code(&report);
+    }
+    println!("{report}");
+    let rows: Vec<Vec<String>> = summary
+        .decisions
+        .iter()
+        .map(|d| {
+            let short = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+            vec![
+                short(&d.id, 12),
+                short(&d.opened, 19).replace('T', " "),
+                d.route.clone().unwrap_or_else(|| d.actor.clone()),
+                d.outcome.clone().unwrap_or_else(|| "-".to_owned()),
+                d.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                d.latency_ms
+                    .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.0} ms")),
+                format!("{}", d.llm_calls),
+                if d.llm_calls == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{}/{}", d.input_tokens, d.output_tokens)
+                },
+                d.cost(),
+                join_or_dash(d.oversight.iter().map(|(r, a)| format!("{a} by {r}"))),
+                join_or_dash(d.flags.iter().map(|(a, w)| format!("{a}: {w}"))),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "DECISION",
+            "OPENED",
+            "ROUTE",
+            "OUTCOME",
+            "STATUS",
+            "LATENCY",
+            "CALLS",
+            "TOKENS",
+            "COST",
+            "OVERSIGHT",
+            "FLAGS",
+        ],
+        &rows,
+    );
+    println!(
+        "{} decisions, {} entries, total cost {}",
+        summary.decisions.len(),
+        summary.entries,
+        summary.cost
+    );
+    verdict_code(&report)
+}
+
+fn stats(args: &ViewArgs) -> ExitCode {
+    let (report, summary) = match view(args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let calls: u64 = summary.models.iter().map(|m| m.calls).sum();
+    if args.json {
+        let models: Vec<_> = summary
+            .models
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "provider": m.provider,
+                    "model": m.model,
+                    "calls": m.calls,
+                    "failed": m.failed,
+                    "input_tokens": m.input_tokens,
+                    "output_tokens": m.output_tokens,
+                    "cost": (!m.cost.is_empty()).then(|| m.cost.to_string()),
+                })
+            })
+            .collect();
+        let flags: serde_json::Map<_, _> = summary
+            .flags_by_action
+            .iter()
+            .map(|(a, n)| (a.clone(), serde_json::json!(n)))
+            .collect();
+        let out = serde_json::json!({
+            "verified": report.is_ok(),
+            "verdict": report.detail(),
+            "entries": summary.entries,
+            "decisions": summary.decisions.len(),
+            "llm_calls": calls,
+            "models": models,
+            "cost": (!summary.cost.is_empty()).then(|| summary.cost.to_string()),
+            "flags_by_action": flags,
+        });
+        println!("{out}");
+        return verdict_code(&report);
+    }
+    println!("{report}");
+    let rows: Vec<Vec<String>> = summary
+        .models
+        .iter()
+        .map(|m| {
+            vec![
+                m.provider.clone(),
+                m.model.clone(),
+                m.calls.to_string(),
+                m.failed.to_string(),
+                m.input_tokens.to_string(),
+                m.output_tokens.to_string(),
+                m.cost.to_string(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "PROVIDER", "MODEL", "CALLS", "FAILED", "INPUT", "OUTPUT", "COST",
+        ],
+        &rows,
+    );
+    println!(
+        "{} decisions, {calls} model calls ({} outside any decision), total cost {}",
+        summary.decisions.len(),
+        summary.unattributed.calls,
+        summary.cost
+    );
+    if !summary.flags_by_action.is_empty() {
+        let flags: Vec<String> = summary
+            .flags_by_action
+            .iter()
+            .map(|(a, n)| format!("{n} {a}"))
+            .collect();
+        println!("flags: {}", flags.join(", "));
+    }
+    verdict_code(&report)
+}
+
+fn join_or_dash(items: impl Iterator<Item = String>) -> String {
+    let all: Vec<String> = items.collect();
+    if all.is_empty() {
+        "-".to_owned()
+    } else {
+        all.join("; ")
+    }
+}
+
+/// Left-aligned columns, two spaces apart.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.zip(&widths).enumerate() {
+            if i + 1 == widths.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Command::Verify(args) => verify(args),
         Command::Export(args) => export(args),
+        Command::Show(args) => show(args),
+        Command::Stats(args) => stats(args),
     }
 }

@@ -212,3 +212,103 @@ fn export_writes_the_reference_pack_and_refuses_a_bad_log() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not verify"));
     assert!(!refused.exists());
 }
+
+/// `acttrace show` lists each decision with its calls, cost, oversight and flags; `stats`
+/// totals by model; both verify first and exit 1 on a tampered log, still showing it.
+#[tokio::test]
+async fn show_and_stats_read_a_log_for_people_and_machines() {
+    use acttrace::chain::{AuditLog, DecisionId, Entry, LlmCall, Map, PolicyFlag, Usage};
+
+    let scratch = Scratch::new("cli-show");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("loan-triage", &path).await.unwrap();
+    let id = DecisionId::random();
+    log.append(Entry::decision(&id, "application A-1", "agent"))
+        .await
+        .unwrap();
+    for model in ["gpt-4o", "gpt-4o", "claude-sonnet-4"] {
+        let call = LlmCall::new(
+            if model.starts_with("gpt") {
+                "openai"
+            } else {
+                "anthropic"
+            },
+            model,
+        )
+        .decision(Some(&id))
+        .usage(Usage::new(1000, 200))
+        .cost("0.004750000 USD");
+        log.append(Entry::llm_call(call)).await.unwrap();
+    }
+    let mut outcome = Map::new();
+    outcome.insert("outcome", "approved");
+    log.append(Entry::decision_record(&id, outcome))
+        .await
+        .unwrap();
+    log.append(Entry::policy_flag(
+        PolicyFlag::new("pii").decision(&id).data(vec!["phone"]),
+    ))
+    .await
+    .unwrap();
+    log.append(Entry::human_oversight(&id, "r-7", "approved", ""))
+        .await
+        .unwrap();
+    log.append(Entry::llm_call(LlmCall::new("openai", "gpt-4o-mini")))
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+
+    let out = acttrace().arg("show").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let short: String = id.to_string().chars().take(12).collect();
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&short))
+        .expect("the decision's row");
+    for want in [
+        "approved",
+        "3",
+        "3000/600",
+        "0.014250000 USD",
+        "approved by r-7",
+        "flagged: phone",
+    ] {
+        assert!(row.contains(want), "{want} missing from {row}");
+    }
+    assert!(text.starts_with("ok: 9 entries"), "{text}");
+
+    let out = acttrace()
+        .args(["stats", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["llm_calls"], 4);
+    assert_eq!(v["cost"], "0.014250000 USD");
+    assert_eq!(v["models"][0]["model"], "gpt-4o");
+    assert_eq!(v["models"][0]["calls"], 2);
+    assert_eq!(v["models"][0]["input_tokens"], 2000);
+    assert_eq!(v["flags_by_action"]["flagged"], 1);
+
+    let tampered = scratch.join("tampered.jsonl");
+    std::fs::write(
+        &tampered,
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("r-7", "r-8"),
+    )
+    .unwrap();
+    let out = acttrace().arg("show").arg(&tampered).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("tampered entry at seq"), "{text}");
+    assert!(text.contains("approved by r-8"), "still shown: {text}");
+    let out = acttrace()
+        .arg("show")
+        .arg(scratch.join("missing.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,441 @@
+//! A reader's view of a log: each decision with its model calls, cost, oversight and flags
+//! ([`Summary::decisions`]), and totals by provider and model ([`Summary::models`]). What
+//! `acttrace show` and `acttrace stats` print.
+//!
+//! Costs are summed exactly, as decimals per currency, never as binary floats.
+//!
+//! ```
+//! use acttrace::chain::{AuditLog, DecisionId, Entry, LlmCall, Map, Summary, Usage};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = std::env::temp_dir().join(format!("acttrace-doc-summary-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("audit.jsonl");
+//! let log = AuditLog::open("loan-triage", &path).await?;
+//! let id = DecisionId::random();
+//! log.append(Entry::decision(&id, "application A-1", "agent")).await?;
+//! for _ in 0..2 {
+//!     let call = LlmCall::new("openai", "gpt-4o")
+//!         .decision(Some(&id))
+//!         .usage(Usage::new(1200, 300))
+//!         .cost("0.004750000 USD");
+//!     log.append(Entry::llm_call(call)).await?;
+//! }
+//! log.shutdown().await?;
+//!
+//! let summary = Summary::read(&path)?;
+//! let d = &summary.decisions[0];
+//! assert_eq!((d.llm_calls, d.input_tokens, d.output_tokens), (2, 2400, 600));
+//! assert_eq!(d.cost(), "0.009500000 USD");
+//! assert_eq!(summary.models[0].model, "gpt-4o");
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(()) }
+//! ```
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+use super::value::{Map, Value};
+use super::verify::py_strip;
+
+/// Everything `show` and `stats` print about one log.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Summary {
+    /// The system the log's `audit_open` names.
+    pub system: Option<String>,
+    /// Entries read.
+    pub entries: u64,
+    /// Decisions, in the order they opened.
+    pub decisions: Vec<DecisionSummary>,
+    /// Model calls by provider and model, most calls first.
+    pub models: Vec<ModelTotals>,
+    /// Calls, tokens and cost of model calls that belong to no decision.
+    pub unattributed: ModelTotals,
+    /// Flags by action (`flagged`, `redacted`, `blocked`), in first-seen order.
+    pub flags_by_action: Vec<(String, u64)>,
+    /// Total cost per currency.
+    pub cost: Costs,
+}
+
+/// One decision as a reader wants it.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct DecisionSummary {
+    /// The decision's id.
+    pub id: String,
+    /// When it opened.
+    pub opened: String,
+    /// Who acted (`actor`).
+    pub actor: String,
+    /// `METHOD route` when the inbound layer opened it.
+    pub route: Option<String>,
+    /// The HTTP status it ended with, if it ended.
+    pub status: Option<i64>,
+    /// How long it took, if it ended.
+    pub latency_ms: Option<f64>,
+    /// The `outcome` recorded for it (the last one), if any.
+    pub outcome: Option<String>,
+    /// Model calls made for it.
+    pub llm_calls: u64,
+    /// Models called, in first-call order.
+    pub models: Vec<String>,
+    /// Input tokens over its calls.
+    pub input_tokens: u64,
+    /// Output tokens over its calls.
+    pub output_tokens: u64,
+    /// Tool calls made for it.
+    pub tool_calls: u64,
+    /// Reviews: `(reviewer, action)`.
+    pub oversight: Vec<(String, String)>,
+    /// Flags: `(action, categories or reason)`.
+    pub flags: Vec<(String, String)>,
+    /// Its model calls' cost.
+    pub cost: Costs,
+}
+
+impl DecisionSummary {
+    /// The cost as text (`0.009500000 USD`, currencies joined by ` + `, `-` for none).
+    pub fn cost(&self) -> String {
+        self.cost.to_string()
+    }
+}
+
+/// Model calls to one provider and model.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ModelTotals {
+    /// The provider (`openai`, `anthropic`, …).
+    pub provider: String,
+    /// The model.
+    pub model: String,
+    /// Calls.
+    pub calls: u64,
+    /// Calls that failed (an `error` recorded, or a status of 400 and above).
+    pub failed: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Cost per currency.
+    pub cost: Costs,
+}
+
+/// Exact sums of decimal amounts, per currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Costs(Vec<(String, Amount)>);
+
+/// A decimal amount: `units / 10^scale`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Amount {
+    units: i128,
+    scale: u32,
+}
+
+impl Costs {
+    /// Adds a cost string such as `"0.004750000 USD"`; returns `false` (and adds nothing) if it
+    /// is not a decimal amount and a currency.
+    pub fn add_text(&mut self, text: &str) -> bool {
+        let Some((amount, currency)) = text.trim().split_once(' ') else {
+            return false;
+        };
+        let Some(a) = parse_amount(amount) else {
+            return false;
+        };
+        self.add(currency.trim(), a);
+        true
+    }
+
+    fn add(&mut self, currency: &str, a: Amount) {
+        match self.0.iter_mut().find(|(c, _)| c == currency) {
+            Some((_, total)) => *total = total.plus(a),
+            None => self.0.push((currency.to_owned(), a)),
+        }
+    }
+
+    fn merge(&mut self, other: &Self) {
+        for (c, a) in &other.0 {
+            self.add(c, *a);
+        }
+    }
+
+    /// Whether nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Costs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("-");
+        }
+        for (i, (currency, a)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" + ")?;
+            }
+            write!(f, "{a} {currency}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Amount {
+    fn plus(self, other: Self) -> Self {
+        let scale = self.scale.max(other.scale);
+        let up = |a: Self| a.units.saturating_mul(10i128.pow(scale - a.scale));
+        Self {
+            units: up(self).saturating_add(up(other)),
+            scale,
+        }
+    }
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.units < 0 { "-" } else { "" };
+        let digits = self.units.unsigned_abs().to_string();
+        let scale = self.scale as usize;
+        if scale == 0 {
+            return write!(f, "{sign}{digits}");
+        }
+        let padded = format!("{digits:0>width$}", width = scale + 1);
+        let (int, frac) = padded.split_at(padded.len() - scale);
+        write!(f, "{sign}{int}.{frac}")
+    }
+}
+
+/// `12`, `0.004750000`, `-1.5`: at most 18 decimals.
+fn parse_amount(s: &str) -> Option<Amount> {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) || frac.len() > 18 {
+        return None;
+    }
+    let units: i128 = format!("{int}{frac}").parse().ok()?;
+    Some(Amount {
+        units: if neg { -units } else { units },
+        scale: frac.len() as u32,
+    })
+}
+
+impl Summary {
+    /// Reads the log (or pack) at `path`. Lines that are not entries are skipped; this is a
+    /// view, not a verification: run [`verify_path`](super::verify_path) for that.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened or read.
+    pub fn read(path: impl AsRef<Path>) -> io::Result<Self> {
+        Self::from_reader(BufReader::new(File::open(path)?))
+    }
+
+    /// Reads a log from `reader`. See [`read`](Self::read).
+    ///
+    /// # Errors
+    ///
+    /// Reading fails.
+    pub fn from_reader(reader: impl BufRead) -> io::Result<Self> {
+        let mut s = Self::default();
+        let mut index: Vec<(String, usize)> = Vec::new();
+        for line in reader.split(b'\n') {
+            let line = line?;
+            let Ok(text) = std::str::from_utf8(&line) else {
+                continue;
+            };
+            let Ok(Value::Object(row)) = Value::parse(py_strip(text)) else {
+                continue;
+            };
+            if row.contains_key("_meta") {
+                continue;
+            }
+            s.entries += 1;
+            s.add(&row, &mut index);
+        }
+        s.models.sort_by(|a, b| b.calls.cmp(&a.calls));
+        Ok(s)
+    }
+
+    fn add(&mut self, row: &Map, index: &mut Vec<(String, usize)>) {
+        let kind = row.get("type").and_then(Value::as_str).unwrap_or("");
+        let empty = Map::new();
+        let p = row
+            .get("payload")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let text = |k: &str| p.get(k).and_then(Value::as_str).map(str::to_owned);
+        let id = text("decision_id");
+        if kind == "audit_open" && self.system.is_none() {
+            self.system = text("system");
+        }
+        if kind == "decision"
+            && let Some(id) = &id
+        {
+            let route = match (text("method"), text("route")) {
+                (Some(m), Some(r)) => Some(format!("{m} {r}")),
+                (None, Some(r)) => Some(r),
+                _ => None,
+            };
+            index.push((id.clone(), self.decisions.len()));
+            self.decisions.push(DecisionSummary {
+                id: id.clone(),
+                opened: row
+                    .get("ts")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+                actor: text("actor").unwrap_or_default(),
+                route,
+                ..DecisionSummary::default()
+            });
+            return;
+        }
+        let at = id
+            .as_ref()
+            .and_then(|id| index.iter().rev().find(|(i, _)| i == id).map(|(_, at)| *at));
+        let decision = at.map(|at| &mut self.decisions[at]);
+        match kind {
+            "llm_call" => {
+                let provider = text("provider").unwrap_or_default();
+                let model = match p.get("model") {
+                    Some(Value::String(m)) => m.clone(),
+                    Some(Value::Null) | None => String::new(),
+                    Some(other) => other.to_line_json(),
+                };
+                let usage = p.get("usage").and_then(Value::as_object);
+                let tokens = |k: &str| usage.and_then(|u| u.get(k)).and_then(Value::as_u64);
+                let (input, output) = (
+                    tokens("input_tokens").unwrap_or(0),
+                    tokens("output_tokens").unwrap_or(0),
+                );
+                let mut cost = Costs::default();
+                if let Some(c) = text("cost") {
+                    cost.add_text(&c);
+                }
+                let failed = p.contains_key("error")
+                    || p.get("status")
+                        .and_then(Value::as_i64)
+                        .is_some_and(|s| s >= 400);
+                self.cost.merge(&cost);
+                let totals = match self
+                    .models
+                    .iter()
+                    .position(|m| m.provider == provider && m.model == model)
+                {
+                    Some(i) => &mut self.models[i],
+                    None => {
+                        self.models.push(ModelTotals {
+                            provider: provider.clone(),
+                            model: model.clone(),
+                            ..ModelTotals::default()
+                        });
+                        self.models.last_mut().expect("just pushed")
+                    }
+                };
+                totals.calls += 1;
+                totals.failed += u64::from(failed);
+                totals.input_tokens += input;
+                totals.output_tokens += output;
+                totals.cost.merge(&cost);
+                match decision {
+                    Some(d) => {
+                        d.llm_calls += 1;
+                        d.input_tokens += input;
+                        d.output_tokens += output;
+                        d.cost.merge(&cost);
+                        if !model.is_empty() && !d.models.contains(&model) {
+                            d.models.push(model);
+                        }
+                    }
+                    None => {
+                        let u = &mut self.unattributed;
+                        u.calls += 1;
+                        u.failed += u64::from(failed);
+                        u.input_tokens += input;
+                        u.output_tokens += output;
+                        u.cost.merge(&cost);
+                    }
+                }
+            }
+            "tool_call" => {
+                if let Some(d) = decision {
+                    d.tool_calls += 1;
+                }
+            }
+            "decision_record" => {
+                if let (Some(d), Some(o)) = (decision, p.get("outcome")) {
+                    d.outcome = Some(o.as_str().map_or_else(|| o.to_line_json(), str::to_owned));
+                }
+            }
+            "decision_end" => {
+                if let Some(d) = decision {
+                    d.status = p.get("status").and_then(Value::as_i64);
+                    d.latency_ms = match p.get("latency_ms") {
+                        Some(Value::Float(f)) => Some(*f),
+                        Some(Value::Int(i)) => i.as_i64().map(|n| n as f64),
+                        _ => None,
+                    };
+                    if let Some(o) = text("outcome") {
+                        d.outcome = Some(o);
+                    }
+                }
+            }
+            "human_oversight" => {
+                if let Some(d) = decision {
+                    d.oversight.push((
+                        text("reviewer").unwrap_or_default(),
+                        text("action").unwrap_or_default(),
+                    ));
+                }
+            }
+            "policy_flag" => {
+                let action = text("action").unwrap_or_else(|| "flagged".to_owned());
+                match self.flags_by_action.iter_mut().find(|(a, _)| *a == action) {
+                    Some((_, n)) => *n += 1,
+                    None => self.flags_by_action.push((action.clone(), 1)),
+                }
+                if let Some(d) = decision {
+                    let what = match p.get("data") {
+                        Some(Value::Array(items)) if !items.is_empty() => items
+                            .iter()
+                            .map(|i| i.as_str().map_or_else(|| i.to_line_json(), str::to_owned))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        Some(Value::String(s)) => s.clone(),
+                        _ => text("reason").unwrap_or_default(),
+                    };
+                    d.flags.push((action, what));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_add_exactly_per_currency() {
+        let mut c = Costs::default();
+        for t in ["0.004750000 USD", "0.1 USD", "3 EUR", "0.000000001 USD"] {
+            assert!(c.add_text(t), "{t}");
+        }
+        assert!(!c.add_text("0.1"));
+        assert!(!c.add_text("1e-3 USD"));
+        assert_eq!(c.to_string(), "0.104750001 USD + 3 EUR");
+        // 0.1 + 0.2 is 0.3 here.
+        let mut d = Costs::default();
+        d.add_text("0.1 USD");
+        d.add_text("0.2 USD");
+        assert_eq!(d.to_string(), "0.3 USD");
+        assert_eq!(Costs::default().to_string(), "-");
+    }
+}
