@@ -258,7 +258,7 @@ impl Summary {
             s.entries += 1;
             s.add(&row, &mut index);
         }
-        s.models.sort_by(|a, b| b.calls.cmp(&a.calls));
+        s.models.sort_by_key(|m| std::cmp::Reverse(m.calls));
         Ok(s)
     }
 
