@@ -299,47 +299,7 @@ fn show(args: &ViewArgs) -> ExitCode {
         return verdict_code(&report);
     }
     println!("{report}");
-    let rows: Vec<Vec<String>> = summary
-        .decisions
-        .iter()
-        .map(|d| {
-            let short = |s: &str, n: usize| s.chars().take(n).collect::<String>();
-            vec![
-                short(&d.id, 12),
-                short(&d.opened, 19).replace('T', " "),
-                d.route.clone().unwrap_or_else(|| d.actor.clone()),
-                d.outcome.clone().unwrap_or_else(|| "-".to_owned()),
-                d.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-                d.latency_ms
-                    .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.0} ms")),
-                format!("{}", d.llm_calls),
-                if d.llm_calls == 0 {
-                    "-".to_owned()
-                } else {
-                    format!("{}/{}", d.input_tokens, d.output_tokens)
-                },
-                d.cost(),
-                join_or_dash(d.oversight.iter().map(|(r, a)| format!("{a} by {r}"))),
-                join_or_dash(d.flags.iter().map(|(a, w)| format!("{a}: {w}"))),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "DECISION",
-            "OPENED",
-            "ROUTE",
-            "OUTCOME",
-            "STATUS",
-            "LATENCY",
-            "CALLS",
-            "TOKENS",
-            "COST",
-            "OVERSIGHT",
-            "FLAGS",
-        ],
-        &rows,
-    );
+    print!("{}", summary.decisions_table());
     println!(
         "{} decisions, {} entries, total cost {}",
         summary.decisions.len(),
@@ -390,27 +350,7 @@ fn stats(args: &ViewArgs) -> ExitCode {
         return verdict_code(&report);
     }
     println!("{report}");
-    let rows: Vec<Vec<String>> = summary
-        .models
-        .iter()
-        .map(|m| {
-            vec![
-                m.provider.clone(),
-                m.model.clone(),
-                m.calls.to_string(),
-                m.failed.to_string(),
-                m.input_tokens.to_string(),
-                m.output_tokens.to_string(),
-                m.cost.to_string(),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "PROVIDER", "MODEL", "CALLS", "FAILED", "INPUT", "OUTPUT", "COST",
-        ],
-        &rows,
-    );
+    print!("{}", summary.models_table());
     println!(
         "{} decisions, {calls} model calls ({} outside any decision), total cost {}",
         summary.decisions.len(),
@@ -426,40 +366,6 @@ fn stats(args: &ViewArgs) -> ExitCode {
         println!("flags: {}", flags.join(", "));
     }
     verdict_code(&report)
-}
-
-fn join_or_dash(items: impl Iterator<Item = String>) -> String {
-    let all: Vec<String> = items.collect();
-    if all.is_empty() {
-        "-".to_owned()
-    } else {
-        all.join("; ")
-    }
-}
-
-/// Left-aligned columns, two spaces apart.
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut out = String::new();
-        for (i, (cell, w)) in cells.zip(&widths).enumerate() {
-            if i + 1 == widths.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
 }
 
 fn main() -> ExitCode {
