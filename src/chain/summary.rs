@@ -76,7 +76,8 @@ pub struct DecisionSummary {
     pub status: Option<i64>,
     /// How long it took, if it ended.
     pub latency_ms: Option<f64>,
-    /// The `outcome` recorded for it (the last one), if any.
+    /// The `outcome` recorded for it (the last `decision_record` one, else how its span
+    /// ended), if any.
     pub outcome: Option<String>,
     /// Model calls made for it.
     pub llm_calls: u64,
@@ -381,8 +382,9 @@ impl Summary {
                         Some(Value::Int(i)) => i.as_i64().map(|n| n as f64),
                         _ => None,
                     };
-                    if let Some(o) = text("outcome") {
-                        d.outcome = Some(o);
+                    // The handler's recorded outcome says more than how the span ended.
+                    if d.outcome.is_none() {
+                        d.outcome = text("outcome");
                     }
                 }
             }

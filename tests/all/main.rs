@@ -2,6 +2,8 @@
 
 mod support;
 
+#[cfg(all(feature = "client", feature = "server"))]
+mod demo;
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(all(feature = "client", feature = "server"))]

@@ -1,0 +1,613 @@
+//! The loan-triage agent: its routes, its model client, the offline model it talks to when no
+//! provider key is set, and the scripted demo. `main.rs` runs it; the integration test
+//! (`tests/all/agent.rs`) includes this file and runs the demo end to end.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use acttrace::chain::{
+    AuditLog, DecisionId, Framework, Map, SigningKey, Summary, VerifyOptions, verify_path,
+};
+use acttrace::client::{AuditMiddleware, Providers};
+use acttrace::decision::Decision;
+use acttrace::layer::guard::policy;
+use acttrace::layer::{AuditLayer, GuardLayer};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use serde_json::{Value as Json, json};
+
+/// The signing key of the demo's log (a real deployment loads it from a secret store).
+pub(crate) const DEMO_KEY: &str = "demo-signing-key-keep-me-in-a-vault";
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Which model the agent asks, and how.
+#[derive(Debug, Clone)]
+pub(crate) struct ModelConfig {
+    /// `openai`, `anthropic`, or `local-model` (the offline one).
+    pub(crate) provider: String,
+    pub(crate) base_url: String,
+    pub(crate) model: String,
+    api_key: Option<String>,
+    anthropic: bool,
+}
+
+impl ModelConfig {
+    /// A hosted provider when its key (or an OpenAI-compatible base URL) is in the
+    /// environment; otherwise `None`, and the caller starts the offline model.
+    pub(crate) fn from_env() -> Option<Self> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(key) = var("ANTHROPIC_API_KEY") {
+            return Some(Self {
+                provider: "anthropic".to_owned(),
+                base_url: var("ANTHROPIC_BASE_URL")
+                    .unwrap_or_else(|| "https://api.anthropic.com".to_owned()),
+                model: var("ACTTRACE_MODEL").unwrap_or_else(|| "claude-sonnet-4-5".to_owned()),
+                api_key: Some(key),
+                anthropic: true,
+            });
+        }
+        let key = var("OPENAI_API_KEY");
+        let base = var("OPENAI_BASE_URL");
+        if key.is_none() && base.is_none() {
+            return None;
+        }
+        Some(Self {
+            provider: "openai".to_owned(),
+            base_url: base.unwrap_or_else(|| "https://api.openai.com/v1".to_owned()),
+            model: var("ACTTRACE_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_owned()),
+            api_key: key,
+            anthropic: false,
+        })
+    }
+
+    /// The offline model at `addr`, OpenAI-compatible.
+    pub(crate) fn local(addr: SocketAddr) -> Self {
+        Self {
+            provider: "local-model".to_owned(),
+            base_url: format!("http://{addr}/v1"),
+            model: "gpt-4o-mini".to_owned(),
+            api_key: None,
+            anthropic: false,
+        }
+    }
+}
+
+/// What the handlers share.
+pub(crate) struct Agent {
+    log: AuditLog,
+    llm: ClientWithMiddleware,
+    model: ModelConfig,
+}
+
+impl Agent {
+    /// The agent over `log`, asking `model` through the audited client.
+    pub(crate) fn new(log: AuditLog, model: ModelConfig) -> Self {
+        // Wrapped once: every model call made through it is an `llm_call` entry tagged with
+        // the request's decision. The offline model is registered as an OpenAI-compatible
+        // endpoint; hosted providers are recognized by their host.
+        let providers = Providers::new().openai_compatible(&model.provider, &model.base_url);
+        let llm = ClientBuilder::new(reqwest::Client::new())
+            .with(AuditMiddleware::new(log.clone()).recognize_with(providers))
+            .build();
+        Self { log, llm, model }
+    }
+}
+
+/// The agent's routes, wired as a user would: the guard inside the audit layer, so a blocked
+/// request is a decision of its own and its flag names it.
+pub(crate) fn router(agent: Arc<Agent>) -> Router {
+    let log = agent.log.clone();
+    Router::new()
+        .route("/applications", post(triage))
+        .route("/decisions/{id}/review", post(review))
+        .with_state(agent)
+        .layer(
+            GuardLayer::new(
+                log.clone(),
+                (policy::secrets(), policy::max_body_bytes(16 * 1024)),
+            )
+            .body_limit(32 * 1024),
+        )
+        .layer(AuditLayer::new(log).filter(|parts| parts.uri.path() == "/applications"))
+}
+
+fn bad_request(msg: impl Into<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": msg.into()})),
+    )
+        .into_response()
+}
+
+/// `POST /applications` `{applicant, amount, income, purpose, stream?}`: asks the model,
+/// records the outcome, answers `{decision_id, outcome, reason}`.
+async fn triage(State(agent): State<Arc<Agent>>, decision: Decision, body: Bytes) -> Response {
+    let Ok(app) = serde_json::from_slice::<Json>(&body) else {
+        return bad_request("expected a JSON application");
+    };
+    let (Some(amount), Some(income)) = (app["amount"].as_f64(), app["income"].as_f64()) else {
+        return bad_request("amount and income are required numbers");
+    };
+    let applicant = app["applicant"].as_str().unwrap_or("unknown");
+    let purpose = app["purpose"].as_str().unwrap_or("");
+    let stream = app["stream"].as_bool().unwrap_or(false);
+    let prompt = format!(
+        "Loan application {applicant}.\namount: {amount}\nincome: {income}\npurpose: {purpose}\n\
+         Answer with JSON {{\"decision\": \"approve\"|\"decline\", \"reason\": \"...\"}}."
+    );
+    let answer = match ask(&agent, &prompt, stream).await {
+        Ok(a) => a,
+        Err(e) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                axum::Json(json!({"error": format!("model call failed: {e}")})),
+            )
+                .into_response();
+        }
+    };
+    let verdict: Json = serde_json::from_str(answer.trim()).unwrap_or(Json::Null);
+    let approve = verdict["decision"].as_str().map_or_else(
+        || answer.to_lowercase().contains("approve"),
+        |d| d == "approve",
+    );
+    let outcome = if approve { "approved" } else { "declined" };
+    let reason = verdict["reason"]
+        .as_str()
+        .unwrap_or(answer.trim())
+        .to_owned();
+    // The log's redaction policy scrubs personal data and secrets from what is recorded here
+    // (the purpose is free text) and flags what it removed.
+    let mut fields = Map::new();
+    fields.insert("outcome", outcome);
+    fields.insert("reason", reason.as_str());
+    fields.insert("applicant", applicant);
+    fields.insert("amount", amount);
+    fields.insert("purpose", purpose);
+    if let Err(e) = decision.record(fields).await {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"error": format!("could not record the decision: {e}")})),
+        )
+            .into_response();
+    }
+    axum::Json(json!({
+        "decision_id": decision.id().to_string(),
+        "outcome": outcome,
+        "reason": reason,
+    }))
+    .into_response()
+}
+
+/// `POST /decisions/{id}/review` `{reviewer, action, note}`: a person's review of a past
+/// decision (EU AI Act Art. 14).
+async fn review(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> Response {
+    let Ok(id) = id.parse::<DecisionId>() else {
+        return bad_request("not a decision id");
+    };
+    let Ok(r) = serde_json::from_slice::<Json>(&body) else {
+        return bad_request("expected a JSON review");
+    };
+    let (Some(reviewer), Some(action)) = (r["reviewer"].as_str(), r["action"].as_str()) else {
+        return bad_request("reviewer and action are required");
+    };
+    let note = r["note"].as_str().unwrap_or("");
+    match Decision::for_id(agent.log.clone(), id)
+        .human_oversight(reviewer, action, note)
+        .await
+    {
+        Ok(receipt) => axum::Json(json!({"recorded": true, "seq": receipt.seq})).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"error": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+/// Asks the model; with `stream`, reads the answer as server-sent events.
+async fn ask(agent: &Agent, prompt: &str, stream: bool) -> Result<String, BoxError> {
+    let m = &agent.model;
+    let system = "You triage consumer loan applications. Decline when the amount exceeds half \
+                  of the yearly income.";
+    let (url, body) = if m.anthropic {
+        (
+            format!("{}/v1/messages", m.base_url.trim_end_matches('/')),
+            json!({
+                "model": m.model, "max_tokens": 200, "system": system, "stream": stream,
+                "messages": [{"role": "user", "content": prompt}],
+            }),
+        )
+    } else {
+        let mut body = json!({
+            "model": m.model, "temperature": 0,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": prompt}],
+        });
+        if stream {
+            body["stream"] = json!(true);
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        (
+            format!("{}/chat/completions", m.base_url.trim_end_matches('/')),
+            body,
+        )
+    };
+    let mut req = agent
+        .llm
+        .post(url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .timeout(Duration::from_secs(60))
+        .body(body.to_string());
+    if let Some(key) = &m.api_key {
+        req = if m.anthropic {
+            req.header("x-api-key", key)
+                .header("anthropic-version", "2023-06-01")
+        } else {
+            req.bearer_auth(key)
+        };
+    }
+    let mut res = req.send().await?;
+    if !res.status().is_success() {
+        return Err(format!("{} from the model", res.status()).into());
+    }
+    if !stream {
+        let v: Json = serde_json::from_slice(&res.bytes().await?)?;
+        let text = if m.anthropic {
+            v["content"][0]["text"].as_str()
+        } else {
+            v["choices"][0]["message"]["content"].as_str()
+        };
+        return Ok(text.unwrap_or_default().to_owned());
+    }
+    // Server-sent events: `data: {...}` lines; the text arrives in pieces.
+    let (mut text, mut pending) = (String::new(), Vec::new());
+    while let Some(chunk) = res.chunk().await? {
+        pending.extend_from_slice(&chunk);
+        while let Some(at) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=at).collect();
+            let line = String::from_utf8_lossy(&line);
+            let Some(data) = line.trim().strip_prefix("data:") else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<Json>(data.trim()) else {
+                continue; // `[DONE]`
+            };
+            let piece = if m.anthropic {
+                event["delta"]["text"].as_str()
+            } else {
+                event["choices"][0]["delta"]["content"].as_str()
+            };
+            text.push_str(piece.unwrap_or_default());
+        }
+    }
+    Ok(text)
+}
+
+/// Serves the agent on `addr`; returns the address it listens on.
+pub(crate) async fn serve(
+    agent: Arc<Agent>,
+    addr: SocketAddr,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = router(agent);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("agent server stopped: {e}");
+        }
+    });
+    Ok((local, task))
+}
+
+/// The offline model: an OpenAI-compatible chat completions endpoint on 127.0.0.1 that
+/// answers in the documented shapes (JSON, or SSE with `stream_options.include_usage`), with
+/// usage. It approves when the amount is at most half the income.
+pub(crate) async fn start_local_model() -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let calls = Arc::new(AtomicU64::new(0));
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let n = calls.fetch_add(1, Ordering::Relaxed);
+            async move { local_completion(n, &headers, &body) }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(addr)
+}
+
+fn local_completion(n: u64, _headers: &HeaderMap, body: &[u8]) -> Response {
+    let Ok(req) = serde_json::from_slice::<Json>(body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(
+                json!({"error": {"message": "invalid JSON", "type": "invalid_request_error"}}),
+            ),
+        )
+            .into_response();
+    };
+    let model = req["model"].as_str().unwrap_or("gpt-4o-mini").to_owned();
+    let prompt: String = req["messages"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x["content"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let number = |key: &str| {
+        prompt
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let (amount, income) = (
+        number("amount:").unwrap_or(0.0),
+        number("income:").unwrap_or(0.0),
+    );
+    let answer = if amount <= income / 2.0 {
+        json!({"decision": "approve", "reason": format!("amount is {:.0}% of yearly income", 100.0 * amount / income.max(1.0))})
+    } else {
+        json!({"decision": "decline", "reason": format!("amount exceeds half of yearly income ({:.0}%)", 100.0 * amount / income.max(1.0))})
+    }
+    .to_string();
+    // Roughly four characters a token, as for English text.
+    let prompt_tokens = (prompt.len() / 4 + 9) as u64;
+    let completion_tokens = (answer.len() / 4 + 1) as u64;
+    let usage = json!({
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    });
+    let id = format!("chatcmpl-local-{n}");
+    if !req["stream"].as_bool().unwrap_or(false) {
+        return axum::Json(json!({
+            "id": id, "object": "chat.completion", "created": 1_767_225_600, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+            "usage": usage,
+        }))
+        .into_response();
+    }
+    let chunk = |delta: Json, finish: Json| {
+        json!({
+            "id": id, "object": "chat.completion.chunk", "created": 1_767_225_600, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        })
+    };
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Json::Null,
+    )];
+    let chars: Vec<char> = answer.chars().collect();
+    for piece in chars.chunks(12) {
+        events.push(chunk(
+            json!({"content": piece.iter().collect::<String>()}),
+            Json::Null,
+        ));
+    }
+    events.push(chunk(json!({}), json!("stop")));
+    if req["stream_options"]["include_usage"].as_bool() == Some(true) {
+        events.push(json!({
+            "id": id, "object": "chat.completion.chunk", "created": 1_767_225_600,
+            "model": model, "choices": [], "usage": usage,
+        }));
+    }
+    let mut sse = String::new();
+    for e in events {
+        sse.push_str(&format!("data: {e}\n\n"));
+    }
+    sse.push_str("data: [DONE]\n\n");
+    ([(header::CONTENT_TYPE, "text/event-stream")], sse).into_response()
+}
+
+/// What the demo leaves behind, for the caller (and the integration test) to check.
+#[derive(Debug)]
+pub(crate) struct DemoRun {
+    pub(crate) log: PathBuf,
+    pub(crate) pack: PathBuf,
+    pub(crate) head: String,
+    pub(crate) offline: bool,
+    /// The decisions the script made, by name: `approved`, `declined`, `blocked`,
+    /// `redacted`, `streamed`.
+    pub(crate) decisions: Vec<(&'static str, String)>,
+}
+
+/// The scripted tour: runs the agent on 127.0.0.1, sends it an approved, a declined, a
+/// blocked, a redacted and a streamed application and a reviewer's approval, prints the
+/// decisions, exports an EU AI Act evidence pack, verifies it, and shows the verifier catching
+/// a tampered copy. Everything lands in `dir`. With `hosted`, a provider key in the
+/// environment selects a hosted model; otherwise the offline model answers.
+pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> {
+    std::fs::create_dir_all(dir)?;
+    let log_path = dir.join("audit.jsonl");
+    let pack = dir.join("evidence-eu_ai_act.jsonl");
+    for p in [&log_path, &pack] {
+        match std::fs::remove_file(p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    let key = std::env::var("ACTTRACE_KEY").unwrap_or_else(|_| DEMO_KEY.to_owned());
+
+    let (model, offline) = match ModelConfig::from_env().filter(|_| hosted) {
+        Some(m) => {
+            println!("model: {} {} at {}", m.provider, m.model, m.base_url);
+            (m, false)
+        }
+        None => {
+            let addr = start_local_model().await?;
+            println!(
+                "model: OFFLINE - no OPENAI_API_KEY or ANTHROPIC_API_KEY set, so the agent talks \
+                 to a local OpenAI-compatible model at http://{addr}/v1 (started by this demo; \
+                 canned answers in the real response shapes, with usage)"
+            );
+            (ModelConfig::local(addr), true)
+        }
+    };
+    let log = AuditLog::builder("loan-triage")
+        .risk_tier("high")
+        .signing_key(SigningKey::from(key.as_str()))
+        .open(&log_path)
+        .await?;
+    let agent = Arc::new(Agent::new(log.clone(), model));
+    let (addr, server) = serve(agent, "127.0.0.1:0".parse()?).await?;
+    println!(
+        "agent: listening on http://{addr}, audit log {}\n",
+        log_path.display()
+    );
+
+    let http = reqwest::Client::new();
+    let post = |path: String, body: Json| {
+        let http = http.clone();
+        async move {
+            let res = http
+                .post(format!("http://{addr}{path}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.to_string())
+                .send()
+                .await?;
+            let status = res.status();
+            let body: Json = serde_json::from_slice(&res.bytes().await?).unwrap_or(Json::Null);
+            Ok::<_, BoxError>((status, body))
+        }
+    };
+    let script = [
+        (
+            "approved",
+            "an application the model approves",
+            json!({"applicant": "A-1001", "amount": 20000, "income": 85000, "purpose": "a used car"}),
+        ),
+        (
+            "declined",
+            "one it declines",
+            json!({"applicant": "A-1002", "amount": 90000, "income": 40000, "purpose": "a boat"}),
+        ),
+        (
+            "blocked",
+            "one with an API key pasted into it",
+            json!({"applicant": "A-1003", "amount": 5000, "income": 50000,
+                   "purpose": "renovation, my key is sk-proj-Zr9f3Kq7LmN2pX8vT4wY6bC1dE5gH0jA"}),
+        ),
+        (
+            "redacted",
+            "one with an e-mail address in it",
+            json!({"applicant": "A-1004", "amount": 15000, "income": 60000,
+                   "purpose": "kitchen, contact me at jane.doe@example.com"}),
+        ),
+        (
+            "streamed",
+            "one answered as a stream",
+            json!({"applicant": "A-1005", "amount": 12000, "income": 70000,
+                   "purpose": "solar panels", "stream": true}),
+        ),
+    ];
+    let mut decisions = Vec::new();
+    for (i, (name, what, body)) in script.into_iter().enumerate() {
+        let (status, reply) = post("/applications".to_owned(), body).await?;
+        let shown = match status.as_u16() {
+            200 => format!(
+                "{} ({})",
+                reply["outcome"].as_str().unwrap_or("?"),
+                reply["reason"].as_str().unwrap_or("")
+            ),
+            code => format!(
+                "refused with {code}: {}",
+                reply["reason"]
+                    .as_str()
+                    .or(reply["error"].as_str())
+                    .unwrap_or("")
+            ),
+        };
+        println!("{}. {what}: {shown}", i + 1);
+        if let Some(id) = reply["decision_id"].as_str() {
+            decisions.push((name, id.to_owned()));
+        }
+    }
+    let approved = decisions
+        .iter()
+        .find(|(n, _)| *n == "approved")
+        .map(|(_, id)| id.clone())
+        .ok_or("the approved application has no decision id")?;
+    let (status, _) = post(
+        format!("/decisions/{approved}/review"),
+        json!({"reviewer": "r.santos", "action": "approved", "note": "income documents checked"}),
+    )
+    .await?;
+    println!("6. a reviewer approves decision {approved}: {status}");
+    server.abort();
+    log.sync().await?;
+
+    // The blocked request's decision id comes from the log: it never reached the handler.
+    let summary = Summary::read(&log_path)?;
+    let known: Vec<String> = decisions.iter().map(|(_, id)| id.clone()).collect();
+    if let Some(d) = summary.decisions.iter().find(|d| !known.contains(&d.id)) {
+        decisions.insert(2, ("blocked", d.id.clone()));
+    }
+
+    println!(
+        "\nThe decisions, as `acttrace show {}` prints them:",
+        log_path.display()
+    );
+    print!("{}", summary.decisions_table());
+    println!(
+        "{} decisions, {} entries, total model cost {}",
+        summary.decisions.len(),
+        summary.entries,
+        summary.cost
+    );
+
+    let report = log.export(&pack, Some(Framework::EuAiAct)).await?;
+    println!(
+        "\nEvidence pack (EU AI Act): {} with {} entries, {} controls covered, header signed",
+        pack.display(),
+        report.entries,
+        report.controls_covered.len()
+    );
+    let head = log.head().hash;
+    log.shutdown().await?;
+    let opts = VerifyOptions::new().key(SigningKey::from(key.as_str()));
+    let verdict = verify_path(&pack, &opts);
+    println!("verify pack:          {verdict}");
+    if !verdict.is_ok() {
+        return Err(format!("the pack does not verify: {verdict}").into());
+    }
+
+    let tampered = dir.join("evidence-tampered.jsonl");
+    let text = std::fs::read_to_string(&pack)?;
+    let edited = text.replacen("\"outcome\": \"declined\"", "\"outcome\": \"approved\"", 1);
+    if edited == text {
+        return Err("nothing to tamper with: no declined outcome in the pack".into());
+    }
+    std::fs::write(&tampered, edited)?;
+    let caught = verify_path(&tampered, &opts);
+    println!("verify tampered copy: {caught}");
+    println!("  (one word changed: the declined application now reads \"approved\")");
+    if caught.is_ok() {
+        return Err("the verifier missed the tampering".into());
+    }
+    Ok(DemoRun {
+        log: log_path,
+        pack,
+        head,
+        offline,
+        decisions,
+    })
+}
