@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey, PublicKey};
 use acttrace::chain::{
     ExportError, ExportOptions, Failure, Framework, Report, SigningKey, Summary, VerifyOptions,
     export_log, verify_path,
@@ -50,6 +51,51 @@ enum Command {
     /// Totals by provider and model (calls, failures, tokens, cost), with the decision and
     /// flag counts. Exit codes as for `show`.
     Stats(ViewArgs),
+
+    /// Make an Ed25519 key pair for signed checkpoints: NAME.key (secret, mode 0600) and
+    /// NAME.pub (public, for auditors). Refuses to overwrite either.
+    Keygen(KeygenArgs),
+
+    /// Verify a log, then sign its state (origin, entry count, head) with an Ed25519 key:
+    /// a checkpoint an auditor checks with `verify --public-key`, holding no secret.
+    ///
+    /// The secret key comes from --signing-key-file or the ACTTRACE_CHECKPOINT_KEY environment
+    /// variable (64 hex digits), never from the command line. Exits 0 when written, 1 when the
+    /// log does not verify, 2 on a usage, key, read or write error.
+    Checkpoint(CheckpointArgs),
+}
+
+#[derive(Debug, Args)]
+struct KeygenArgs {
+    /// Path prefix of the two files (NAME.key and NAME.pub).
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "NAME",
+        default_value = "acttrace-checkpoint"
+    )]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct CheckpointArgs {
+    /// The audit log (.jsonl).
+    log: PathBuf,
+
+    /// The Ed25519 secret key file written by `acttrace keygen`.
+    #[arg(long, value_name = "FILE")]
+    signing_key_file: Option<PathBuf>,
+
+    /// Where to write the checkpoint (default: LOG.checkpoint).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// The origin to sign (default: the system the log's audit_open names).
+    #[arg(long)]
+    origin: Option<String>,
+
+    #[command(flatten)]
+    key: KeyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +167,15 @@ struct VerifyArgs {
     /// Print the verdict as one JSON object.
     #[arg(long)]
     json: bool,
+
+    /// Check the log against a signed checkpoint with this Ed25519 public key file (from
+    /// `acttrace keygen`), or the key in the ACTTRACE_PUBLIC_KEY environment variable (hex).
+    #[arg(long, value_name = "FILE")]
+    public_key: Option<PathBuf>,
+
+    /// The checkpoint to check against (default: PATH.checkpoint). Implies a public key.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
 }
 
 /// Where the key comes from: the flag, the file, or `ACTTRACE_KEY`, in that order.
@@ -163,6 +218,14 @@ fn verify(args: &VerifyArgs) -> ExitCode {
     if let Some(n) = args.expect_entries {
         opts = opts.expected_entries(n);
     }
+    match checkpoint_claim(args) {
+        Ok(Some((cp, key))) => opts = opts.checkpoint(&cp, &key),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("acttrace: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let report = verify_path(&args.path, &opts);
     if args.json {
         let out = serde_json::json!({
@@ -182,6 +245,145 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         Some(Failure::Unreadable { .. }) => ExitCode::from(2),
         Some(_) => ExitCode::from(1),
     }
+}
+
+/// The checkpoint and public key `verify` was asked to check against, if any.
+fn checkpoint_claim(args: &VerifyArgs) -> Result<Option<(Checkpoint, PublicKey)>, String> {
+    let env_key = std::env::var("ACTTRACE_PUBLIC_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    let key = match (&args.public_key, env_key) {
+        (Some(path), _) => Some(PublicKey::read(path).map_err(|e| e.to_string())?),
+        (None, Some(hex)) => {
+            Some(PublicKey::from_hex(&hex).map_err(|e| format!("ACTTRACE_PUBLIC_KEY: {e}"))?)
+        }
+        (None, None) => None,
+    };
+    let Some(key) = key else {
+        return match &args.checkpoint {
+            Some(_) => Err("--checkpoint needs --public-key or ACTTRACE_PUBLIC_KEY".to_owned()),
+            None => Ok(None),
+        };
+    };
+    let path = args.checkpoint.clone().unwrap_or_else(|| {
+        let mut p = args.path.clone().into_os_string();
+        p.push(".checkpoint");
+        p.into()
+    });
+    let cp = Checkpoint::read(&path).map_err(|e| e.to_string())?;
+    Ok(Some((cp, key)))
+}
+
+fn keygen(args: &KeygenArgs) -> ExitCode {
+    let with = |ext: &str| {
+        let mut p = args.out.clone().into_os_string();
+        p.push(ext);
+        PathBuf::from(p)
+    };
+    let (secret_path, public_path) = (with(".key"), with(".pub"));
+    let key = match CheckpointKey::generate() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("acttrace: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let write = |path: &PathBuf, text: String, secret: bool| -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        if secret {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            o.mode(0o600);
+        }
+        let mut f = o.open(path)?;
+        f.write_all(text.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()
+    };
+    if let Err(e) = write(&secret_path, key.to_hex(), true) {
+        eprintln!("acttrace: {}: {e}", secret_path.display());
+        return ExitCode::from(2);
+    }
+    if let Err(e) = write(&public_path, key.public().to_hex(), false) {
+        eprintln!("acttrace: {}: {e}", public_path.display());
+        let _ = std::fs::remove_file(&secret_path);
+        return ExitCode::from(2);
+    }
+    println!(
+        "wrote {} (secret: keep it with the service) and {} (public: give it to auditors), key id {}",
+        secret_path.display(),
+        public_path.display(),
+        key.public().key_id()
+    );
+    ExitCode::SUCCESS
+}
+
+fn checkpoint(args: &CheckpointArgs) -> ExitCode {
+    let secret = match (
+        &args.signing_key_file,
+        std::env::var("ACTTRACE_CHECKPOINT_KEY"),
+    ) {
+        (Some(path), _) => CheckpointKey::read(path).map_err(|e| e.to_string()),
+        (None, Ok(hex)) if !hex.is_empty() => {
+            CheckpointKey::from_hex(&hex).map_err(|e| format!("ACTTRACE_CHECKPOINT_KEY: {e}"))
+        }
+        _ => {
+            Err("no signing key: pass --signing-key-file or set ACTTRACE_CHECKPOINT_KEY".to_owned())
+        }
+    };
+    let secret = match secret {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("acttrace: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut opts = VerifyOptions::new();
+    match signing_key(&args.key) {
+        Ok(Some(k)) => opts = opts.key(k),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("acttrace: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let report = verify_path(&args.log, &opts);
+    if !report.is_ok() {
+        eprintln!("acttrace: refusing to sign a log that does not verify: {report}");
+        return match report.failure() {
+            Some(Failure::Unreadable { .. }) => ExitCode::from(2),
+            _ => ExitCode::from(1),
+        };
+    }
+    let origin = match &args.origin {
+        Some(o) => o.clone(),
+        None => match Summary::read(&args.log) {
+            Ok(s) => s.system.unwrap_or_default(),
+            Err(e) => {
+                eprintln!("acttrace: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let cp = secret.sign(&origin, report.entries(), report.head());
+    let out = args.output.clone().unwrap_or_else(|| {
+        let mut p = args.log.clone().into_os_string();
+        p.push(".checkpoint");
+        p.into()
+    });
+    if let Err(e) = cp.save(&out) {
+        eprintln!("acttrace: {e}");
+        return ExitCode::from(2);
+    }
+    println!(
+        "wrote {}: {origin}, {} entries, head {}, key id {}",
+        out.display(),
+        cp.entries,
+        cp.head,
+        cp.key_id
+    );
+    ExitCode::SUCCESS
 }
 
 fn export(args: &ExportArgs) -> ExitCode {
@@ -375,5 +577,7 @@ fn main() -> ExitCode {
         Command::Export(args) => export(args),
         Command::Show(args) => show(args),
         Command::Stats(args) => stats(args),
+        Command::Keygen(args) => keygen(args),
+        Command::Checkpoint(args) => checkpoint(args),
     }
 }

@@ -49,6 +49,8 @@
 //! ```
 
 mod canonical;
+#[cfg(feature = "ed25519")]
+pub mod checkpoint;
 pub mod detect;
 mod entry;
 mod error;

@@ -61,6 +61,15 @@ pub struct VerifyOptions {
     expected_head: Option<String>,
     expected_entries: Option<u64>,
     max_line_bytes: usize,
+    checkpoint: Option<CheckpointClaim>,
+}
+
+/// A signed checkpoint's claim, its signature already checked.
+#[derive(Debug, Clone)]
+struct CheckpointClaim {
+    entries: u64,
+    head: String,
+    signature_ok: bool,
 }
 
 impl Default for VerifyOptions {
@@ -70,6 +79,7 @@ impl Default for VerifyOptions {
             expected_head: None,
             expected_entries: None,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            checkpoint: None,
         }
     }
 }
@@ -98,6 +108,23 @@ impl VerifyOptions {
     /// Defaults to none.
     pub fn expected_entries(mut self, n: u64) -> Self {
         self.expected_entries = Some(n);
+        self
+    }
+
+    /// Checks the log against a signed checkpoint: its signature must verify with `key`, and
+    /// the chain's first `checkpoint.entries` entries must end on `checkpoint.head` (the log
+    /// may have grown since). See [`checkpoint`](super::checkpoint).
+    #[cfg(feature = "ed25519")]
+    pub fn checkpoint(
+        mut self,
+        checkpoint: &super::checkpoint::Checkpoint,
+        key: &super::checkpoint::PublicKey,
+    ) -> Self {
+        self.checkpoint = Some(CheckpointClaim {
+            entries: checkpoint.entries,
+            head: checkpoint.head.clone(),
+            signature_ok: checkpoint.is_signed_by(key),
+        });
         self
     }
 
@@ -161,6 +188,14 @@ pub enum Failure {
         /// What does not match.
         what: String,
     },
+    /// A signed checkpoint's signature does not verify with the public key given.
+    CheckpointForged,
+    /// The chain does not hold what a signed checkpoint says it held: fewer entries, or its
+    /// first `signed` entries do not end on the signed head.
+    CheckpointMismatch {
+        /// The entry count the checkpoint signed.
+        signed: u64,
+    },
     /// The chain does not end on the expected head.
     IncompleteHead {
         /// The expected head, as given.
@@ -177,7 +212,8 @@ impl Failure {
     /// The reference's class for this failure (`broken_link`, `hash_mismatch`,
     /// `bad_signature`, `corrupt`, `cannot_read`, `meta_unauthenticated`, `meta_forged`,
     /// `incomplete_head`, `incomplete_count`), and ours for the pack checks the reference does
-    /// not make (`pack_without_header`, `pack_mismatch`).
+    /// not make (`pack_without_header`, `pack_mismatch`, `checkpoint_forged`,
+    /// `checkpoint_mismatch`).
     pub fn class(&self) -> &'static str {
         match self {
             Self::BrokenLink { .. } => "broken_link",
@@ -189,6 +225,8 @@ impl Failure {
             Self::MetaForged => "meta_forged",
             Self::PackWithoutHeader => "pack_without_header",
             Self::PackMismatch { .. } => "pack_mismatch",
+            Self::CheckpointForged => "checkpoint_forged",
+            Self::CheckpointMismatch { .. } => "checkpoint_mismatch",
             Self::IncompleteHead { .. } => "incomplete_head",
             Self::IncompleteCount { .. } => "incomplete_count",
         }
@@ -310,6 +348,20 @@ impl fmt::Display for Report {
             Some(Failure::PackMismatch { what }) => {
                 write!(f, "forged pack: _meta does not match the entries ({what})")
             }
+            Some(Failure::CheckpointForged) => f.write_str(
+                "forged checkpoint: its signature does not verify with the public key given",
+            ),
+            Some(Failure::CheckpointMismatch { signed }) if self.entries < *signed => write!(
+                f,
+                "incomplete log: found {} entries, the signed checkpoint covers {signed} \
+                 (entries removed?)",
+                self.entries
+            ),
+            Some(Failure::CheckpointMismatch { signed }) => write!(
+                f,
+                "checkpoint mismatch: the first {signed} entries do not end on the signed head \
+                 (entries rewritten?)"
+            ),
             Some(Failure::IncompleteHead { expected }) => write!(
                 f,
                 "incomplete log: head {}… != expected {}… (trailing entries removed?)",
@@ -346,6 +398,7 @@ pub fn verify_reader(reader: impl BufRead, label: &str, opts: &VerifyOptions) ->
     let mut blocks = Blocks::new(reader, opts.max_line_bytes);
     let first = blocks.next(None);
     let mut v = Verifier::new(opts.key.clone());
+    v.chain.watch = opts.checkpoint.as_ref().map(|c| c.entries);
     let failure = if workers < 2 || first.last {
         verify_batches_inline(&mut v, first, &mut blocks, opts)
     } else {
@@ -922,6 +975,9 @@ pub(crate) struct Chain {
     pub(crate) last_unsigned: bool,
     /// What the entries of an evidence pack say, to check its header against.
     pack: PackState,
+    /// A signed checkpoint's entry count, and the head the chain had at that count.
+    watch: Option<u64>,
+    watched: Option<Hex64>,
 }
 
 /// Gathered from the entries that carry `controls`, in chain order.
@@ -966,6 +1022,8 @@ impl Chain {
             saw_signed: false,
             last_unsigned: false,
             pack: PackState::default(),
+            watch: None,
+            watched: None,
         }
     }
 
@@ -997,6 +1055,9 @@ impl Chain {
         }
         self.prev = e.hash;
         self.seen += 1;
+        if self.watch == Some(self.seen) {
+            self.watched = Some(self.prev);
+        }
         Ok(Seen::Entry)
     }
 
@@ -1066,6 +1127,27 @@ impl Verifier {
         }
         if report.failure.is_none() {
             report.failure = pack_checks(&report, &self.chain, opts);
+        }
+        if report.failure.is_none()
+            && let Some(claim) = &opts.checkpoint
+        {
+            let at = match claim.entries {
+                0 => Some(GENESIS),
+                _ => self
+                    .chain
+                    .watched
+                    .as_ref()
+                    .and_then(|h| std::str::from_utf8(h).ok()),
+            };
+            report.failure = if !claim.signature_ok {
+                Some(Failure::CheckpointForged)
+            } else if at != Some(claim.head.as_str()) {
+                Some(Failure::CheckpointMismatch {
+                    signed: claim.entries,
+                })
+            } else {
+                None
+            };
         }
         if report.failure.is_none() {
             report.signatures_checked = opts.key.is_some();

@@ -420,6 +420,22 @@ impl AuditLog {
         rx.await.map_err(|_| Error::WriterClosed)?
     }
 
+    /// Syncs everything appended so far and signs the chain's state (this log's system,
+    /// entry count, head) with `key`: a checkpoint auditors verify with the public key. See
+    /// [`checkpoint`](super::checkpoint).
+    ///
+    /// # Errors
+    ///
+    /// As for [`sync`](Self::sync).
+    #[cfg(feature = "ed25519")]
+    pub async fn checkpoint(
+        &self,
+        key: &super::checkpoint::CheckpointKey,
+    ) -> Result<super::checkpoint::Checkpoint, Error> {
+        let snap = self.snapshot().await?;
+        Ok(key.sign(&self.shared.system, snap.head.entries, &snap.head.hash))
+    }
+
     /// Writes an evidence pack of the chain as it stands when called (entries appended
     /// meanwhile are left out, so the pack is one consistent snapshot), annotated with
     /// `framework`'s controls, with this log's system and risk tier, signed with its key if it

@@ -312,3 +312,126 @@ async fn show_and_stats_read_a_log_for_people_and_machines() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Ed25519 checkpoints from the command line: `keygen`, `checkpoint` (secret key from a file),
+/// `verify --public-key` (from a file or the environment) on the log, on the log grown since,
+/// on the log with its tail cut, with another key, and on an edited checkpoint.
+#[tokio::test]
+async fn checkpoints_are_signed_and_verified_with_a_public_key() {
+    use acttrace::chain::{AuditLog, Entry, Map};
+
+    let scratch = Scratch::new("cli-checkpoint");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("loan-triage", &path).await.unwrap();
+    for _ in 0..3 {
+        log.append(Entry::new("decision", Map::new()))
+            .await
+            .unwrap();
+    }
+    log.shutdown().await.unwrap();
+
+    let keys = scratch.join("ops");
+    let out = acttrace()
+        .arg("keygen")
+        .arg("-o")
+        .arg(&keys)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let secret = scratch.join("ops.key");
+    let public = scratch.join("ops.pub");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let again = acttrace()
+        .arg("keygen")
+        .arg("-o")
+        .arg(&keys)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2), "never overwrites a key");
+
+    let out = acttrace()
+        .arg("checkpoint")
+        .arg(&path)
+        .arg("--signing-key-file")
+        .arg(&secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("loan-triage, 4 entries"));
+
+    let verify = |log: &std::path::Path, env_key: bool| {
+        let mut cmd = acttrace();
+        cmd.arg("verify").arg(log);
+        if env_key {
+            let hex = std::fs::read_to_string(&public).unwrap();
+            cmd.env("ACTTRACE_PUBLIC_KEY", hex.trim());
+        } else {
+            cmd.arg("--public-key").arg(&public);
+        }
+        cmd.arg("--checkpoint")
+            .arg(scratch.join("audit.jsonl.checkpoint"));
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        )
+    };
+    assert_eq!(verify(&path, false).0, Some(0));
+    assert_eq!(verify(&path, true).0, Some(0));
+
+    // The log goes on: the checkpoint still holds for its prefix.
+    let log = AuditLog::open("loan-triage", &path).await.unwrap();
+    log.append(Entry::new("decision", Map::new()))
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+    assert_eq!(verify(&path, false).0, Some(0));
+
+    // Cut back to 3 entries: fewer than signed.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut = scratch.join("cut.jsonl");
+    let three: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&cut, three).unwrap();
+    let (code, msg) = verify(&cut, false);
+    assert_eq!(code, Some(1));
+    assert!(msg.contains("the signed checkpoint covers 4"), "{msg}");
+
+    // A checkpoint edited to claim 3 entries no longer verifies with the key.
+    let cp_path = scratch.join("audit.jsonl.checkpoint");
+    let cp = std::fs::read_to_string(&cp_path).unwrap();
+    std::fs::write(&cp_path, cp.replace("\"entries\": 4", "\"entries\": 3")).unwrap();
+    let (code, msg) = verify(&cut, false);
+    assert_eq!(code, Some(1));
+    assert!(msg.starts_with("forged checkpoint"), "{msg}");
+    std::fs::write(&cp_path, &cp).unwrap();
+
+    // Another key's public half does not verify it.
+    let other = scratch.join("other");
+    acttrace()
+        .arg("keygen")
+        .arg("-o")
+        .arg(&other)
+        .output()
+        .unwrap();
+    let out = acttrace()
+        .arg("verify")
+        .arg(&path)
+        .arg("--public-key")
+        .arg(scratch.join("other.pub"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+
+    // No secret on the command line: the checkpoint command has no flag for one.
+    let out = acttrace()
+        .arg("checkpoint")
+        .arg(&path)
+        .env_remove("ACTTRACE_CHECKPOINT_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -2,12 +2,12 @@
 
 mod support;
 
-#[cfg(all(feature = "client", feature = "server"))]
-mod demo;
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(all(feature = "client", feature = "server"))]
 mod client;
+#[cfg(all(feature = "client", feature = "server"))]
+mod demo;
 mod export;
 mod faults;
 mod interop;
