@@ -165,7 +165,55 @@ pub const DETECTORS: &[Detector] = &[
         severity: "info",
         find: ipv6,
     },
+    Detector {
+        category: "special_category",
+        group: "special_category",
+        severity: "warning",
+        find: special_category,
+    },
 ];
+
+/// GDPR Art. 9 special categories, a best-effort lexicon (the reference's): whole words only,
+/// any case.
+const SPECIAL_WORDS: &[&str] = &[
+    "diagnos",
+    "diagnosis",
+    "diagnoses",
+    "diagnosed",
+    "hiv",
+    "pregnant",
+    "pregnancy",
+    "disabled",
+    "disability",
+    "biometric",
+    "fingerprint",
+    "fingerprints",
+    "genetic",
+    "ethnicity",
+    "religion",
+    "religious",
+];
+
+fn special_category(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut at = 0;
+    while at < b.len() {
+        if !word(b[at]) {
+            at += 1;
+            continue;
+        }
+        let len = run(b, at, word);
+        let w = &b[at..at + len];
+        if SPECIAL_WORDS
+            .iter()
+            .any(|s| w.eq_ignore_ascii_case(s.as_bytes()))
+        {
+            out.push(at..at + len);
+        }
+        at += len;
+    }
+}
 
 /// Runs every built-in detector over `text`; findings sorted by position.
 pub fn scan(text: &str) -> Vec<Finding> {
@@ -747,6 +795,24 @@ mod tests {
             &pem[2..pem.len() - 2],
             "the whole block"
         );
+    }
+
+    #[test]
+    fn special_categories_by_whole_word() {
+        assert_eq!(
+            cats("Patient DIAGNOSED with diabetes; religion noted"),
+            ["special_category", "special_category"]
+        );
+        assert_eq!(cats("biometric login"), ["special_category"]);
+        for quiet in [
+            "diagnostics ok",
+            "irreligiously",
+            "shiv",
+            "genetics_lab2",
+            "archive",
+        ] {
+            assert!(cats(quiet).is_empty(), "{quiet}");
+        }
     }
 
     #[test]
