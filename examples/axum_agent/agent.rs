@@ -567,12 +567,7 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
         log_path.display()
     );
     print!("{}", summary.decisions_table());
-    println!(
-        "{} decisions, {} entries, total model cost {}",
-        summary.decisions.len(),
-        summary.entries,
-        summary.cost
-    );
+    println!("{}", summary.totals());
 
     let report = log.export(&pack, Some(Framework::EuAiAct)).await?;
     println!(

@@ -502,12 +502,7 @@ fn show(args: &ViewArgs) -> ExitCode {
     }
     println!("{report}");
     print!("{}", summary.decisions_table());
-    println!(
-        "{} decisions, {} entries, total cost {}",
-        summary.decisions.len(),
-        summary.entries,
-        summary.cost
-    );
+    println!("{}", summary.totals());
     verdict_code(&report)
 }
 

@@ -393,13 +393,7 @@ pub fn export_log(
     for_each_entry(open()?, |row| {
         tally.add_row(&row, opts.framework);
         if let Some(fw) = opts.framework {
-            let kind = row.get("type").and_then(Value::as_str).unwrap_or("");
-            let empty = Map::new();
-            let payload = row
-                .get("payload")
-                .and_then(Value::as_object)
-                .unwrap_or(&empty);
-            digest.add(&controls_value(fw.controls_for(kind, payload)));
+            digest.add(&controls_value(row_controls(fw, &row)));
         }
         Ok(())
     })
@@ -526,15 +520,27 @@ fn pack_row(mut row: Map, framework: Option<Framework>) -> String {
         out.insert(k, v.clone());
     }
     if let Some(fw) = framework {
-        let kind = out.get("type").and_then(Value::as_str).unwrap_or("");
-        let empty = Map::new();
-        let payload = out
-            .get("payload")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        out.insert("controls", controls_value(fw.controls_for(kind, payload)));
+        let controls = controls_value(row_controls(fw, &out));
+        out.insert("controls", controls);
     }
     Value::from(out).to_line_json()
+}
+
+/// An entry row's `type` and `payload` (empty when missing or not an object).
+fn kind_and_payload(row: &Map) -> (&str, &Map) {
+    static EMPTY: Map = Map::new();
+    let kind = row.get("type").and_then(Value::as_str).unwrap_or("");
+    let payload = row
+        .get("payload")
+        .and_then(Value::as_object)
+        .unwrap_or(&EMPTY);
+    (kind, payload)
+}
+
+/// The controls `fw` maps an entry row to.
+fn row_controls(fw: Framework, row: &Map) -> Vec<&'static str> {
+    let (kind, payload) = kind_and_payload(row);
+    fw.controls_for(kind, payload)
 }
 
 fn controls_value(controls: Vec<&'static str>) -> Value {
@@ -588,12 +594,7 @@ pub(crate) struct Tally {
 
 impl Tally {
     fn add_row(&mut self, row: &Map, framework: Option<Framework>) {
-        let kind = row.get("type").and_then(Value::as_str).unwrap_or("");
-        let empty = Map::new();
-        let payload = row
-            .get("payload")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
+        let (kind, payload) = kind_and_payload(row);
         self.add(kind, payload);
         if let Some(fw) = framework {
             self.covered.extend(fw.controls_for(kind, payload));

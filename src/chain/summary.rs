@@ -466,6 +466,16 @@ impl Summary {
         )
     }
 
+    /// One line of totals: decisions, entries, total cost.
+    pub fn totals(&self) -> String {
+        format!(
+            "{} decisions, {} entries, total model cost {}",
+            self.decisions.len(),
+            self.entries,
+            self.cost
+        )
+    }
+
     /// Model calls by provider and model as a text table (what `acttrace stats` prints).
     pub fn models_table(&self) -> String {
         let rows: Vec<Vec<String>> = self

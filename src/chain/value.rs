@@ -180,7 +180,7 @@ pub struct Map(Vec<(String, Value)>);
 
 impl Map {
     /// An empty map.
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Self(Vec::new())
     }
 
