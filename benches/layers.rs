@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench --bench layers -- [--seconds S] [--connections C] [--rounds R]
 //!                                [--layers both|audit|guard] [--durability fsync|flush|none]
+//!                                [--redaction default|gdpr|pci|strict|none]
 //!                                [--work-us N]
 //! ```
 //!
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use acttrace::chain::{AuditLog, Durability, VerifyOptions, verify_path};
+use acttrace::chain::{AuditLog, Durability, RedactionPolicy, VerifyOptions, verify_path};
 use acttrace::layer::guard::policy;
 use acttrace::layer::{AuditLayer, GuardLayer};
 use axum::Router;
@@ -124,6 +125,7 @@ fn main() {
     let mut rounds = 3;
     let mut layers = "both".to_owned();
     let mut durability = Durability::Fsync;
+    let mut redaction = Some(RedactionPolicy::default_preset());
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_default();
@@ -133,6 +135,10 @@ fn main() {
             "--rounds" => rounds = value().parse().unwrap_or(rounds),
             "--layers" => layers = value(),
             "--work-us" => WORK_US.store(value().parse().unwrap_or(0), Ordering::Relaxed),
+            "--redaction" => {
+                let name = value();
+                redaction = RedactionPolicy::preset(&name);
+            }
             "--durability" => {
                 durability = match value().as_str() {
                     "none" => Durability::None,
@@ -153,6 +159,7 @@ fn main() {
         let path = dir.join("audit.jsonl");
         let log = AuditLog::builder("bench")
             .durability(durability)
+            .redaction(redaction)
             .open(&path)
             .await
             .expect("open");

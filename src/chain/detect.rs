@@ -264,15 +264,58 @@ fn word_start(b: &[u8], at: usize) -> bool {
 
 /// Every match of `prefix` at a word start followed by at least `min` token characters.
 fn prefixed(text: &str, prefix: &str, min: usize, out: &mut Vec<Range<usize>>) {
+    prefixed_any(text, &[prefix], min, out);
+}
+
+/// Every position where one of `prefixes` (all with the same first byte) starts, in order.
+/// One `memchr` pass over the text finds the candidates; most texts have few.
+fn starts_of<'t, 'p>(
+    text: &'t str,
+    prefixes: &'p [&'p str],
+) -> impl Iterator<Item = (usize, &'p str)> + use<'t, 'p> {
+    let b = text.as_bytes();
+    let first = prefixes.first().and_then(|p| p.bytes().next()).unwrap_or(0);
+    memchr::memchr_iter(first, b).filter_map(move |i| {
+        prefixes
+            .iter()
+            .find(|p| b[i..].starts_with(p.as_bytes()))
+            .map(|p| (i, *p))
+    })
+}
+
+/// Like [`starts_of`], ignoring ASCII case.
+fn starts_of_any_case<'t, 'p>(
+    text: &'t str,
+    words: &'p [&'p str],
+) -> impl Iterator<Item = (usize, &'p str)> + use<'t, 'p> {
+    let b = text.as_bytes();
+    let first = words.first().and_then(|p| p.bytes().next()).unwrap_or(0);
+    memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), b).filter_map(
+        move |i| {
+            words
+                .iter()
+                .find(|w| {
+                    b.get(i..i + w.len())
+                        .is_some_and(|s| s.eq_ignore_ascii_case(w.as_bytes()))
+                })
+                .map(|w| (i, *w))
+        },
+    )
+}
+
+/// Every match of one of `prefixes` at a word start followed by at least `min` token
+/// characters.
+fn prefixed_any(text: &str, prefixes: &[&str], min: usize, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
     let mut from = 0;
-    while let Some(i) = text[from..].find(prefix).map(|i| i + from) {
+    for (i, prefix) in starts_of(text, prefixes) {
+        if i < from {
+            continue;
+        }
         let body = run(b, i + prefix.len(), is_token);
         if word_start(b, i) && body >= min {
             out.push(i..i + prefix.len() + body);
             from = i + prefix.len() + body;
-        } else {
-            from = i + prefix.len();
         }
     }
 }
@@ -286,29 +329,23 @@ fn anthropic_key(text: &str, out: &mut Vec<Range<usize>>) {
 }
 
 fn github_token(text: &str, out: &mut Vec<Range<usize>>) {
-    for p in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"] {
-        prefixed(text, p, 30, out);
-    }
+    let prefixes = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"];
+    prefixed_any(text, &prefixes, 30, out);
 }
 
 fn slack_token(text: &str, out: &mut Vec<Range<usize>>) {
-    for p in ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xapp-"] {
-        prefixed(text, p, 10, out);
-    }
+    let prefixes = ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xapp-"];
+    prefixed_any(text, &prefixes, 10, out);
 }
 
 /// `AKIA`/`ASIA` and 16 upper-case letters or digits, as a whole word.
 fn aws_access_key(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
-    for p in ["AKIA", "ASIA"] {
-        let mut from = 0;
-        while let Some(i) = text[from..].find(p).map(|i| i + from) {
-            let n = run(b, i + 4, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
-            let end = i + 4 + n;
-            if word_start(b, i) && n == 16 && (end == b.len() || !is_token(b[end])) {
-                out.push(i..end);
-            }
-            from = i + 4;
+    for (i, _) in starts_of(text, &["AKIA", "ASIA"]) {
+        let n = run(b, i + 4, |c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        let end = i + 4 + n;
+        if word_start(b, i) && n == 16 && (end == b.len() || !is_token(b[end])) {
+            out.push(i..end);
         }
     }
 }
@@ -317,7 +354,10 @@ fn aws_access_key(text: &str, out: &mut Vec<Range<usize>>) {
 fn google_api_key(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
     let mut from = 0;
-    while let Some(i) = text[from..].find("AIza").map(|i| i + from) {
+    for (i, _) in starts_of(text, &["AIza"]) {
+        if i < from {
+            continue;
+        }
         let n = run(b, i + 4, is_token);
         if word_start(b, i) && n >= 35 {
             out.push(i..i + 4 + n);
@@ -331,7 +371,10 @@ fn jwt(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
     let b64 = |c: u8| c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
     let mut from = 0;
-    while let Some(i) = text[from..].find("eyJ").map(|i| i + from) {
+    for (i, _) in starts_of(text, &["eyJ"]) {
+        if i < from {
+            continue;
+        }
         let h = run(b, i, b64);
         let mut end = i + h;
         let mut ok = word_start(b, i) && h >= 10;
@@ -358,16 +401,16 @@ fn jwt(text: &str, out: &mut Vec<Range<usize>>) {
 fn bearer_token(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
     let tok = |c: u8| c.is_ascii_alphanumeric() || b"-._~+/=".contains(&c);
-    let lower = text.to_ascii_lowercase();
     let mut from = 0;
-    while let Some(i) = lower[from..].find("bearer ").map(|i| i + from) {
+    for (i, _) in starts_of_any_case(text, &["bearer "]) {
+        if i < from {
+            continue;
+        }
         let start = i + 7;
         let n = run(b, start, tok);
         if word_start(b, i) && n >= 20 {
             out.push(i..start + n);
             from = start + n;
-        } else {
-            from = start;
         }
     }
 }
@@ -375,7 +418,10 @@ fn bearer_token(text: &str, out: &mut Vec<Range<usize>>) {
 /// A whole PEM private key block, `BEGIN` line to `END` line.
 fn private_key(text: &str, out: &mut Vec<Range<usize>>) {
     let mut from = 0;
-    while let Some(i) = text[from..].find("-----BEGIN ").map(|i| i + from) {
+    for (i, _) in starts_of(text, &["-----BEGIN "]) {
+        if i < from {
+            continue;
+        }
         let Some(head_end) = text[i + 11..].find("-----").map(|e| i + 11 + e) else {
             break;
         };
@@ -420,30 +466,26 @@ fn email(text: &str, out: &mut Vec<Range<usize>>) {
 
 /// `password`, `passwd` or `pwd`, then `:` or `=`, then a value of at least 4 characters.
 fn password(text: &str, out: &mut Vec<Range<usize>>) {
-    let lower = text.to_ascii_lowercase();
     let b = text.as_bytes();
-    for word in ["password", "passwd", "pwd"] {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(word).map(|i| i + from) {
-            from = i + word.len();
-            if !word_start(b, i) {
-                continue;
-            }
-            let mut j = from;
-            // `"password": "…"`, `password=…`, `pwd : …`
-            j += run(b, j, |c| c == b'"' || c == b'\'' || c == b' ');
-            if !matches!(b.get(j), Some(b':' | b'=')) {
-                continue;
-            }
-            j += 1;
-            j += run(b, j, |c| c == b' ' || c == b'"' || c == b'\'');
-            let n = run(b, j, |c| {
-                !c.is_ascii_whitespace() && c != b'"' && c != b'\'' && c != b','
-            });
-            if n >= 4 {
-                out.push(i..j + n);
-                from = j + n;
-            }
+    let mut from = 0;
+    for (i, word) in starts_of_any_case(text, &["password", "passwd", "pwd"]) {
+        if i < from || !word_start(b, i) {
+            continue;
+        }
+        let mut j = i + word.len();
+        // `"password": "…"`, `password=…`, `pwd : …`
+        j += run(b, j, |c| c == b'"' || c == b'\'' || c == b' ');
+        if !matches!(b.get(j), Some(b':' | b'=')) {
+            continue;
+        }
+        j += 1;
+        j += run(b, j, |c| c == b' ' || c == b'"' || c == b'\'');
+        let n = run(b, j, |c| {
+            !c.is_ascii_whitespace() && c != b'"' && c != b'\'' && c != b','
+        });
+        if n >= 4 {
+            out.push(i..j + n);
+            from = j + n;
         }
     }
 }
@@ -720,6 +762,9 @@ fn ipv4(text: &str, out: &mut Vec<Range<usize>>) {
 /// quiet).
 fn ipv6(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
+    if memchr::memchr(b':', b).is_none() {
+        return;
+    }
     let ok = |c: u8| c.is_ascii_hexdigit() || c == b':';
     let mut i = 0;
     while i < b.len() {
