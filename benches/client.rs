@@ -85,12 +85,14 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn main() {
     let (mut calls, mut rounds) = (5000u32, 3u32);
+    let mut redaction = Some(acttrace::chain::RedactionPolicy::default_preset());
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_default();
         match flag.as_str() {
             "--calls" => calls = value().parse().unwrap_or(calls),
             "--rounds" => rounds = value().parse().unwrap_or(rounds),
+            "--redaction" => redaction = acttrace::chain::RedactionPolicy::preset(&value()),
             _ => {}
         }
     }
@@ -111,10 +113,19 @@ fn main() {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-client");
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("audit.jsonl");
-        let log = AuditLog::open("bench", &path).await.expect("open");
+        let log = AuditLog::builder("bench")
+            .redaction(redaction)
+            .open(&path)
+            .await
+            .expect("open");
         let inner = || reqwest::Client::builder().resolve("api.openai.com", addr).build().expect("client");
         let plain = ClientBuilder::new(inner()).build();
         let audited = ClientBuilder::new(inner()).with(AuditMiddleware::new(log.clone())).build();
+        // The middleware in place but recognizing nothing: what the middleware stack costs
+        // before any of our work.
+        let passthrough = ClientBuilder::new(inner())
+            .with(AuditMiddleware::new(log.clone()).recognize_with(|_: &reqwest::Request| None))
+            .build();
         let url = format!("http://api.openai.com:{}/v1/chat/completions", addr.port());
 
         // Warm up connections and caches.
@@ -137,12 +148,21 @@ fn main() {
 
         // Interleaved, so both see the same machine; medians, as single streams are noisy.
         let n = 300;
-        let (mut fb_plain, mut fb_audited) = (Vec::new(), Vec::new());
-        for _ in 0..n {
-            fb_plain.push(first_byte(&plain, &url).await);
-            fb_audited.push(first_byte(&audited, &url).await);
+        let (mut fb_plain, mut fb_audited, mut fb_pass) = (Vec::new(), Vec::new(), Vec::new());
+        timed_calls(&passthrough, &url, 200).await;
+        for i in 0..n {
+            fb_pass.push(first_byte(&passthrough, &url).await);
+            // Alternate which goes first, so neither always follows the other's stream end.
+            if i % 2 == 0 {
+                fb_plain.push(first_byte(&plain, &url).await);
+                fb_audited.push(first_byte(&audited, &url).await);
+            } else {
+                fb_audited.push(first_byte(&audited, &url).await);
+                fb_plain.push(first_byte(&plain, &url).await);
+            }
         }
         let (fb_plain, fb_audited) = (median(fb_plain), median(fb_audited));
+        println!("streamed through the middleware recognizing nothing: median {:.1} us", micros(median(fb_pass)));
         println!(
             "streamed, time to first byte: median {:.1} us without, {:.1} us with, difference {:.1} us ({n} interleaved streams each)",
             micros(fb_plain),
