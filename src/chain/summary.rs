@@ -95,6 +95,8 @@ pub struct DecisionSummary {
     pub flags: Vec<(String, String)>,
     /// Its model calls' cost.
     pub cost: Costs,
+    /// Whether a policy blocked it.
+    pub blocked: bool,
 }
 
 impl DecisionSummary {
@@ -382,9 +384,14 @@ impl Summary {
                         Some(Value::Int(i)) => i.as_i64().map(|n| n as f64),
                         _ => None,
                     };
-                    // The handler's recorded outcome says more than how the span ended.
+                    // The handler's recorded outcome, or a block, says more than how the span
+                    // ended.
                     if d.outcome.is_none() {
-                        d.outcome = text("outcome");
+                        d.outcome = if d.blocked {
+                            Some("blocked".to_owned())
+                        } else {
+                            text("outcome")
+                        };
                     }
                 }
             }
@@ -403,6 +410,9 @@ impl Summary {
                     None => self.flags_by_action.push((action.clone(), 1)),
                 }
                 if let Some(d) = decision {
+                    if action == "blocked" {
+                        d.blocked = true;
+                    }
                     let what = match p.get("data") {
                         Some(Value::Array(items)) if !items.is_empty() => items
                             .iter()

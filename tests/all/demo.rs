@@ -116,6 +116,9 @@ async fn the_demo_leaves_the_chain_it_promises() {
     };
     assert_eq!(outcome("approved").as_deref(), Some("approved"));
     assert_eq!(outcome("declined").as_deref(), Some("declined"));
+    let summary = acttrace::chain::Summary::read(&run.log).unwrap();
+    let shown = summary.decisions.iter().find(|d| d.id == blocked).unwrap();
+    assert_eq!(shown.outcome.as_deref(), Some("blocked"));
 
     // The log and the pack verify here; the pack also in the reference.
     let key = SigningKey::from(agent::DEMO_KEY);
