@@ -912,6 +912,26 @@ fn key_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a.len().cmp(&b.len())
 }
 
+/// After a member or an element: a `,` (written; another follows: `true`) or the container's
+/// closing byte (consumed: `false`); anything else is not JSON (`None`).
+#[inline]
+fn next_or_close(p: &mut Parser<'_>, out: &mut String, close: u8) -> Option<bool> {
+    p.ws();
+    match p.b.get(p.i) {
+        Some(b',') => {
+            p.i += 1;
+            p.ws();
+            out.push(',');
+            Some(true)
+        }
+        Some(&c) if c == close => {
+            p.i += 1;
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
 /// Writes the canonical form of the value at the cursor while parsing it. Objects are written
 /// member by member in file order, then, if their keys were not already in order (or repeat),
 /// reordered by moving the members' finished text.
@@ -966,18 +986,8 @@ fn canon(
                     in_order &= key_cmp(&p.b[ps..pe], &p.b[ks..ke]).is_lt();
                 }
                 members.push((ks, ke, m_start, out.len()));
-                p.ws();
-                match p.b.get(p.i) {
-                    Some(b',') => {
-                        p.i += 1;
-                        p.ws();
-                        out.push(',');
-                    }
-                    Some(b'}') => {
-                        p.i += 1;
-                        break;
-                    }
-                    _ => return None,
+                if !next_or_close(p, out, b'}')? {
+                    break;
                 }
             }
             if !in_order {
@@ -1031,18 +1041,8 @@ fn canon(
             }
             loop {
                 canon(p, out, members, reorder, depth + 1)?;
-                p.ws();
-                match p.b.get(p.i) {
-                    Some(b',') => {
-                        p.i += 1;
-                        p.ws();
-                        out.push(',');
-                    }
-                    Some(b']') => {
-                        p.i += 1;
-                        break;
-                    }
-                    _ => return None,
+                if !next_or_close(p, out, b']')? {
+                    break;
                 }
             }
             out.push(']');
