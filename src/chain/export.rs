@@ -4,8 +4,10 @@
 //!
 //! The layout and the mappings are the reference's (`cendor-acttrace` 1.14.0), so a pack made
 //! here from a reference-compatible log is byte-identical to the reference's and verifies there.
-//! Entry types the reference does not map (`gap`, `recovery`, `guardrail_decision`, free-form
-//! types) get no controls, as there.
+//! This crate's own entry types are mapped too: `gap` (entries lost before they were written)
+//! and `recovery` (a torn tail cut on reopening) are record-keeping and integrity evidence.
+//! `guardrail_decision` and free-form types get no controls, as in the reference (mapping
+//! `guardrail_decision` here would make honest reference packs fail the header check).
 //!
 //! ```
 //! use acttrace::chain::{AuditLog, Entry, Framework, Map, verify_path, VerifyOptions};
@@ -99,6 +101,10 @@ impl Framework {
             (EuAiAct, "budget_event") => {
                 &["Art.12 record-keeping", "Art.72 post-market monitoring"]
             }
+            (EuAiAct, "gap" | "recovery") => &[
+                "Art.12 record-keeping",
+                "Art.19 automatically generated logs",
+            ],
 
             (NistRmf, "audit_open") => &["GOVERN-1.1"],
             (NistRmf, "decision") => &["MAP-1.1", "MEASURE-2.1"],
@@ -109,6 +115,7 @@ impl Framework {
             ) => &["MEASURE-2.1"],
             (NistRmf, "human_oversight") => &["MANAGE-2.1"],
             (NistRmf, "policy_flag" | "budget_event") => &["MANAGE-2.1", "MEASURE-2.1"],
+            (NistRmf, "gap" | "recovery") => &["MANAGE-2.1"],
 
             (Iso42001, "audit_open" | "decision_record" | "decision_end") => {
                 &["A.6.2.8 event logs"]
@@ -130,6 +137,7 @@ impl Framework {
             ],
             (Iso42001, "budget_event") => &["A.6.2.6 operation & monitoring", "A.6.2.8 event logs"],
             (Iso42001, "compression") => &["A.6.2.6 operation & monitoring"],
+            (Iso42001, "gap" | "recovery") => &["A.6.2.8 event logs"],
 
             (Gdpr, "audit_open") => &["Art.30 records of processing", "Art.5(2) accountability"],
             (Gdpr, "decision") => &[
@@ -142,6 +150,10 @@ impl Framework {
                 "decision_end" | "llm_call" | "tool_call" | "context_assembly" | "budget_event",
             ) => &["Art.30 records of processing"],
             (Gdpr, "human_oversight") => &["Art.22(3) right to human intervention"],
+            (Gdpr, "gap" | "recovery") => &[
+                "Art.30 records of processing",
+                "Art.32 security of processing",
+            ],
             (Gdpr, "compression") => &["Art.5(1)(c) data minimisation"],
             (Gdpr, "policy_flag") => &[
                 "Art.9 special-category data",
@@ -709,6 +721,13 @@ mod tests {
             Framework::NistRmf.controls_for("policy_flag", &p),
             ["MANAGE-2.1", "MEASURE-2.1"]
         );
-        assert!(Framework::EuAiAct.controls_for("gap", &p).is_empty());
+        assert!(
+            Framework::EuAiAct
+                .controls_for("guardrail_decision", &p)
+                .is_empty()
+        );
+        for fw in Framework::ALL {
+            assert!(!fw.controls("gap").is_empty() && !fw.controls("recovery").is_empty());
+        }
     }
 }
