@@ -27,10 +27,16 @@ pub(crate) type OnEnd = Box<dyn FnOnce(&Observed, End) + Send + Sync>;
 pin_project! {
     /// Passes every frame through unchanged and at once; feeds data to a [`Scanner`]; reports
     /// exactly once, at the end of the stream, on error, or from `Drop` if the caller gives up.
+    ///
+    /// A chunk is handed to the caller first and scanned afterwards: it is kept (a reference
+    /// count, not a copy) and fed to the scanner at the next poll, which for a stream comes
+    /// while the next bytes are on their way, or at the end. Parsing never stands between a
+    /// byte and the caller.
     pub(crate) struct UsageTap<B> {
         #[pin]
         inner: B,
         scanner: Scanner,
+        unscanned: Option<Bytes>,
         on_end: Option<OnEnd>,
     }
 
@@ -38,6 +44,9 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(on_end) = this.on_end.take() {
+                if let Some(chunk) = this.unscanned.take() {
+                    this.scanner.feed(&chunk);
+                }
                 this.scanner.finish();
                 on_end(&this.scanner.observed, End::Abandoned);
             }
@@ -50,6 +59,7 @@ impl<B> UsageTap<B> {
         Self {
             inner,
             scanner,
+            unscanned: None,
             on_end: Some(on_end),
         }
     }
@@ -72,13 +82,17 @@ impl<B: Body<Data = Bytes>> Body for UsageTap<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let mut this = self.project();
+        // The chunk handed out last time, scanned now that the caller has it.
+        if let Some(chunk) = this.unscanned.take() {
+            this.scanner.feed(&chunk);
+        }
         let result = ready!(this.inner.as_mut().poll_frame(cx));
         if let Some(data) = result
             .as_ref()
             .and_then(|r| r.as_ref().ok())
             .and_then(Frame::data_ref)
         {
-            this.scanner.feed(data);
+            *this.unscanned = Some(data.clone());
         }
         let end = match &result {
             None => Some(End::Completed),
@@ -89,6 +103,9 @@ impl<B: Body<Data = Bytes>> Body for UsageTap<B> {
         if let Some(end) = end
             && let Some(on_end) = this.on_end.take()
         {
+            if let Some(chunk) = this.unscanned.take() {
+                this.scanner.feed(&chunk);
+            }
             this.scanner.finish();
             on_end(&this.scanner.observed, end);
         }
