@@ -200,18 +200,35 @@ fn signing_key(args: &KeyArgs) -> Result<Option<SigningKey>, String> {
     }
 }
 
-fn verify(args: &VerifyArgs) -> ExitCode {
-    let key = match signing_key(&args.key) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("acttrace: {e}");
-            return ExitCode::from(2);
-        }
-    };
+/// The signing key from `args`, or the usage exit code once the reason is printed.
+fn key_or_usage(args: &KeyArgs) -> Result<Option<SigningKey>, ExitCode> {
+    signing_key(args).map_err(|e| {
+        eprintln!("acttrace: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// Verification options with the key from `args`, if any.
+fn verify_options(args: &KeyArgs) -> Result<VerifyOptions, ExitCode> {
     let mut opts = VerifyOptions::new();
-    if let Some(k) = key {
+    if let Some(k) = key_or_usage(args)? {
         opts = opts.key(k);
     }
+    Ok(opts)
+}
+
+/// `path` with `suffix` appended to its file name (`audit.jsonl` -> `audit.jsonl.checkpoint`).
+fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    p.into()
+}
+
+fn verify(args: &VerifyArgs) -> ExitCode {
+    let mut opts = match verify_options(&args.key) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     if let Some(h) = &args.expect_head {
         opts = opts.expected_head(h.clone());
     }
@@ -265,22 +282,19 @@ fn checkpoint_claim(args: &VerifyArgs) -> Result<Option<(Checkpoint, PublicKey)>
             None => Ok(None),
         };
     };
-    let path = args.checkpoint.clone().unwrap_or_else(|| {
-        let mut p = args.path.clone().into_os_string();
-        p.push(".checkpoint");
-        p.into()
-    });
+    let path = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| with_suffix(&args.path, ".checkpoint"));
     let cp = Checkpoint::read(&path).map_err(|e| e.to_string())?;
     Ok(Some((cp, key)))
 }
 
 fn keygen(args: &KeygenArgs) -> ExitCode {
-    let with = |ext: &str| {
-        let mut p = args.out.clone().into_os_string();
-        p.push(ext);
-        PathBuf::from(p)
-    };
-    let (secret_path, public_path) = (with(".key"), with(".pub"));
+    let (secret_path, public_path) = (
+        with_suffix(&args.out, ".key"),
+        with_suffix(&args.out, ".pub"),
+    );
     let key = match CheckpointKey::generate() {
         Ok(k) => k,
         Err(e) => {
@@ -339,15 +353,10 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut opts = VerifyOptions::new();
-    match signing_key(&args.key) {
-        Ok(Some(k)) => opts = opts.key(k),
-        Ok(None) => {}
-        Err(e) => {
-            eprintln!("acttrace: {e}");
-            return ExitCode::from(2);
-        }
-    }
+    let opts = match verify_options(&args.key) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let report = verify_path(&args.log, &opts);
     if !report.is_ok() {
         eprintln!("acttrace: refusing to sign a log that does not verify: {report}");
@@ -367,11 +376,10 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
         },
     };
     let cp = secret.sign(&origin, report.entries(), report.head());
-    let out = args.output.clone().unwrap_or_else(|| {
-        let mut p = args.log.clone().into_os_string();
-        p.push(".checkpoint");
-        p.into()
-    });
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| with_suffix(&args.log, ".checkpoint"));
     if let Err(e) = cp.save(&out) {
         eprintln!("acttrace: {e}");
         return ExitCode::from(2);
@@ -388,13 +396,10 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
 
 fn export(args: &ExportArgs) -> ExitCode {
     let mut opts = ExportOptions::new().framework(args.framework);
-    match signing_key(&args.key) {
+    match key_or_usage(&args.key) {
         Ok(Some(k)) => opts = opts.key(k),
         Ok(None) => {}
-        Err(e) => {
-            eprintln!("acttrace: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     }
     if let Some(s) = &args.system {
         opts = opts.system(s.clone());
@@ -426,15 +431,7 @@ fn export(args: &ExportArgs) -> ExitCode {
 
 /// Verifies and reads a log for `show` and `stats`.
 fn view(args: &ViewArgs) -> Result<(Report, Summary), ExitCode> {
-    let mut opts = VerifyOptions::new();
-    match signing_key(&args.key) {
-        Ok(Some(k)) => opts = opts.key(k),
-        Ok(None) => {}
-        Err(e) => {
-            eprintln!("acttrace: {e}");
-            return Err(ExitCode::from(2));
-        }
-    }
+    let opts = verify_options(&args.key)?;
     let report = verify_path(&args.path, &opts);
     if let Some(Failure::Unreadable { .. }) = report.failure() {
         eprintln!("acttrace: {report}");
