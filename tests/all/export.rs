@@ -64,17 +64,22 @@ fn packs_match_the_reference_byte_for_byte() {
     assert_eq!(compared, 10);
 }
 
+/// A new signed log, `loan-triage`, high risk, in `scratch`.
+async fn signed_log(scratch: &Scratch) -> AuditLog {
+    AuditLog::builder("loan-triage")
+        .risk_tier("high")
+        .signing_key(SigningKey::from(KEY))
+        .open(scratch.join("audit.jsonl"))
+        .await
+        .unwrap()
+}
+
 /// A pack of our own log verifies here and in the reference, against its own header; with the
 /// key it is checked as signed; editing its summary's completeness claim is caught.
 #[tokio::test]
 async fn our_packs_verify_in_both_and_tampering_fails() {
     let scratch = Scratch::new("export-ours");
-    let log = AuditLog::builder("loan-triage")
-        .risk_tier("high")
-        .signing_key(SigningKey::from(KEY))
-        .open(scratch.join("audit.jsonl"))
-        .await
-        .unwrap();
+    let log = signed_log(&scratch).await;
     let id = acttrace::chain::DecisionId::random();
     log.append(Entry::decision(&id, "loan A-1", "agent"))
         .await
@@ -253,12 +258,7 @@ async fn a_log_that_does_not_verify_is_not_exported() {
 #[tokio::test]
 async fn a_signed_header_holds_against_stripping_and_editing() {
     let scratch = Scratch::new("export-attacks");
-    let log = AuditLog::builder("loan-triage")
-        .risk_tier("high")
-        .signing_key(SigningKey::from(KEY))
-        .open(scratch.join("audit.jsonl"))
-        .await
-        .unwrap();
+    let log = signed_log(&scratch).await;
     let id = acttrace::chain::DecisionId::random();
     for _ in 0..3 {
         log.append(Entry::decision(&id, "loan", "agent"))
