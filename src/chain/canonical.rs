@@ -39,32 +39,119 @@ impl Style {
 
 /// Writes `s` as a JSON string literal the way `json.dumps(..., ensure_ascii=False)` does.
 pub(crate) fn write_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
-        // Every byte matched above is ASCII, so `i` is a char boundary.
+    while let Some(i) = next_escape(bytes, start) {
+        // Every byte that needs escaping is ASCII, so `i` is a char boundary.
         out.push_str(&s[start..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
+        match bytes[i] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b => {
+                let _ = write!(out, "\\u{b:04x}");
+            }
         }
         start = i + 1;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// Whether `b` is written escaped: `"`, `\` or a C0 control.
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// The first byte at or after `from` that needs escaping. Eight bytes at a time: most strings
+/// have none, and each word is cleared with a few operations instead of a test per byte.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A word has a zero byte iff `(x - ONES) & !x & HIGH` is not zero (exact as a test of
+    // presence); a byte below 0x20 likewise with `0x20 * ONES`.
+    let has = |x: u64| {
+        let control = x.wrapping_sub(0x20 * ONES) & !x;
+        let quote =
+            (x ^ (u64::from(b'"') * ONES)).wrapping_sub(ONES) & !(x ^ (u64::from(b'"') * ONES));
+        let slash =
+            (x ^ (u64::from(b'\\') * ONES)).wrapping_sub(ONES) & !(x ^ (u64::from(b'\\') * ONES));
+        (control | quote | slash) & HIGH != 0
+    };
+    let mut at = from;
+    let rest = bytes.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    for word in words.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if has(u64::from_le_bytes(w))
+            && let Some(i) = word.iter().position(|&b| needs_escape(b))
+        {
+            return Some(at + i);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| needs_escape(b))
+        .map(|i| at + i)
+}
+
+/// `n` in decimal, zero-padded to at least `width` digits.
+pub(crate) fn write_padded(out: &mut String, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut at = buf.len();
+    while n > 0 {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let start = at.min(buf.len() - width.min(buf.len()));
+    for &b in &buf[start..] {
+        out.push(char::from(b));
+    }
+}
+
+/// The common case of [`write_float`], without the formatter: a value of magnitude from
+/// `0.001` to below `2^32` that is the nearest binary64 to a decimal with at most three
+/// fractional digits (latencies in milliseconds, scores, amounts). For those the decimal is the
+/// shortest text that reads back as `f`: any other candidate differs from it by at least
+/// `0.001`, far more than the spacing of binary64 values there, so it is what Python's `repr`
+/// writes. Returns `false`, writing nothing, for every other value.
+fn write_short_decimal(out: &mut String, f: f64) -> bool {
+    let a = f.abs();
+    if !(1e-3..4_294_967_296.0).contains(&a) {
+        return false;
+    }
+    let m = (a * 1000.0).round();
+    if m / 1000.0 != a {
+        return false;
+    }
+    let m = m as u64;
+    if f < 0.0 {
+        out.push('-');
+    }
+    write_padded(out, m / 1000, 1);
+    out.push('.');
+    let mut frac = m % 1000;
+    if frac == 0 {
+        out.push('0');
+        return true;
+    }
+    let mut width = 3;
+    while frac.is_multiple_of(10) {
+        frac /= 10;
+        width -= 1;
+    }
+    write_padded(out, frac, width);
+    true
 }
 
 /// Writes `f` as Python's `float.__repr__` does (and `NaN`/`Infinity`/`-Infinity` as `json`).
@@ -81,6 +168,13 @@ pub(crate) fn write_float(out: &mut String, f: f64) {
         out.push_str(if f.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
     }
+    if !write_short_decimal(out, f) {
+        write_float_digits(out, f);
+    }
+}
+
+/// [`write_float`] for a finite, non-zero `f`, from its shortest round-trip digits.
+fn write_float_digits(out: &mut String, f: f64) {
     if f.is_sign_negative() {
         out.push('-');
     }
@@ -164,9 +258,17 @@ pub(crate) fn write_value(out: &mut String, v: &Value, style: Style) {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
         Value::Bool(false) => out.push_str("false"),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Value::Int(i) => match i.as_i64() {
+            Some(v) => {
+                if v < 0 {
+                    out.push('-');
+                }
+                write_padded(out, v.unsigned_abs(), 1);
+            }
+            None => {
+                let _ = write!(out, "{i}");
+            }
+        },
         Value::Float(f) => write_float(out, *f),
         Value::String(s) => write_str(out, s),
         Value::Array(items) => {
@@ -364,5 +466,83 @@ mod tests {
             s,
             "\"a\\\"b\\\\c/\u{7f}\\u0001\\u001f\\n\\r\\t\\b\\fé\u{2028}😀\""
         );
+    }
+
+    /// The word-at-a-time search finds the same byte as a byte-at-a-time one, for every byte
+    /// value at every position of a word, from every start.
+    #[test]
+    fn escapes_are_found_at_every_offset() {
+        let slow = |b: &[u8], from: usize| (from..b.len()).find(|&i| needs_escape(b[i]));
+        for len in 0..20 {
+            for at in 0..len {
+                for v in 0..=255u8 {
+                    let mut b = vec![b'a'; len];
+                    b[at] = v;
+                    // Neighbours that sit just above the boundaries of each test.
+                    if at + 1 < len {
+                        b[at + 1] = [0x20, b'#', b']', 0x80, 0xff][usize::from(v) % 5];
+                    }
+                    for from in 0..=len {
+                        assert_eq!(next_escape(&b, from), slow(&b, from), "{b:?} from {from}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fast path writes exactly what the general one does: every multiple of 0.001 up to
+    /// 400 and a spread of them up to 2^32 (both signs), values near the edges of its range,
+    /// and values it must refuse.
+    #[test]
+    fn short_decimals_match_the_general_path() {
+        let general = |f: f64| {
+            let mut s = String::new();
+            write_float_digits(&mut s, f);
+            s
+        };
+        let check = |f: f64| {
+            let mut fast = String::new();
+            if write_short_decimal(&mut fast, f) {
+                assert_eq!(fast, general(f), "{f:?}");
+            }
+        };
+        for m in (1..400_000u64).chain((400_000..4_294_967_296_000).step_by(7_777_777)) {
+            let f = m as f64 / 1000.0;
+            check(f);
+            check(-f);
+        }
+        let mut covered = 0;
+        for f in [
+            0.001,
+            0.0015,
+            0.000999,
+            4_294_967_295.999,
+            4_294_967_296.0,
+            1e9 + 0.125,
+            0.1 + 0.2,
+            1.0 / 3.0,
+            412.25,
+            123_456_789.012,
+            2.5e-3,
+            1e-3 - 1e-19,
+        ] {
+            let mut fast = String::new();
+            if write_short_decimal(&mut fast, f) {
+                covered += 1;
+                assert_eq!(fast, general(f), "{f:?}");
+            }
+        }
+        assert!(covered >= 6, "the fast path takes the ordinary values");
+        let mut out = String::new();
+        assert!(
+            !write_short_decimal(&mut out, 0.1 + 0.2),
+            "not a 3-decimal value"
+        );
+        assert!(!write_short_decimal(&mut out, 1.0 / 3.0));
+        assert!(
+            !write_short_decimal(&mut out, 4_294_967_296.0),
+            "out of range"
+        );
+        assert!(out.is_empty());
     }
 }

@@ -37,8 +37,16 @@ impl DecisionId {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let (a, b) =
             KEYS.get_or_init(|| (std::hash::RandomState::new(), std::hash::RandomState::new()));
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        Self(format!("{:016x}{:016x}", a.hash_one(n), b.hash_one(n)))
+        // 32 lowercase hex digits, as `{:016x}{:016x}` writes them, without the formatter.
+        let mut id = String::with_capacity(32);
+        for half in [a.hash_one(n), b.hash_one(n)] {
+            for shift in (0..16).rev() {
+                id.push(char::from(DIGITS[(half >> (shift * 4) & 0xf) as usize]));
+            }
+        }
+        Self(id)
     }
 
     /// The identifier as text.
@@ -116,7 +124,7 @@ impl From<DecisionId> for Value {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    kind: String,
+    kind: std::borrow::Cow<'static, str>,
     payload: Map,
 }
 
@@ -124,19 +132,27 @@ impl Entry {
     /// An entry of any type with the given payload.
     pub fn new(kind: impl Into<String>, payload: Map) -> Self {
         Self {
-            kind: kind.into(),
+            kind: std::borrow::Cow::Owned(kind.into()),
+            payload,
+        }
+    }
+
+    /// [`new`](Self::new) for this crate's own entry types, without copying the type's name.
+    pub(crate) fn own(kind: &'static str, payload: Map) -> Self {
+        Self {
+            kind: std::borrow::Cow::Borrowed(kind),
             payload,
         }
     }
 
     /// The first entry of every new chain: `{system, risk_tier, format, producer}`.
     pub(crate) fn audit_open(system: &str, risk_tier: &str) -> Self {
-        let mut p = Map::new();
-        p.insert("system", system);
-        p.insert("risk_tier", risk_tier);
-        p.insert("format", super::FORMAT);
-        p.insert("producer", super::PRODUCER);
-        Self::new("audit_open", p)
+        let mut p = Map::with_capacity(4);
+        p.set("system", system);
+        p.set("risk_tier", risk_tier);
+        p.set("format", super::FORMAT);
+        p.set("producer", super::PRODUCER);
+        Self::own("audit_open", p)
     }
 
     /// A decision opens: `{decision_id, input, actor}`.
@@ -144,75 +160,76 @@ impl Entry {
     /// `input` is whatever summary of the input the caller chooses to keep (the inbound layer
     /// keeps a digest by default, never the raw body).
     pub fn decision(id: &DecisionId, input: impl Into<Value>, actor: &str) -> Self {
-        let mut p = Map::new();
-        p.insert("decision_id", id);
-        p.insert("input", input);
-        p.insert("actor", actor);
-        Self::new("decision", p)
+        // Room for the route and method the inbound layer adds.
+        let mut p = Map::with_capacity(5);
+        p.set("decision_id", id);
+        p.set("input", input);
+        p.set("actor", actor);
+        Self::own("decision", p)
     }
 
     /// Facts about a decision (model, score, outcome, …): `{decision_id, **fields}`.
     pub fn decision_record(id: &DecisionId, fields: Map) -> Self {
-        let mut p = Map::new();
-        p.insert("decision_id", id);
+        let mut p = Map::with_capacity(1 + fields.len());
+        p.set("decision_id", id);
         p.extend(fields);
-        Self::new("decision_record", p)
+        Self::own("decision_record", p)
     }
 
     /// A decision closes: `{decision_id, **fields}` (the reference writes no fields; the
     /// inbound layer adds status and latency).
     pub fn decision_end(id: &DecisionId, fields: Map) -> Self {
-        let mut p = Map::new();
-        p.insert("decision_id", id);
+        let mut p = Map::with_capacity(1 + fields.len());
+        p.set("decision_id", id);
         p.extend(fields);
-        Self::new("decision_end", p)
+        Self::own("decision_end", p)
     }
 
     /// A person reviewed a decision (EU AI Act Art. 14): `{decision_id, reviewer, action,
     /// note}`.
     pub fn human_oversight(id: &DecisionId, reviewer: &str, action: &str, note: &str) -> Self {
         let mut p = Map::new();
-        p.insert("decision_id", id);
-        p.insert("reviewer", reviewer);
-        p.insert("action", action);
-        p.insert("note", note);
-        Self::new("human_oversight", p)
+        p.set("decision_id", id);
+        p.set("reviewer", reviewer);
+        p.set("action", action);
+        p.set("note", note);
+        Self::own("human_oversight", p)
     }
 
     /// A policy fired: `{decision_id, reason, action, severity, data, **fields}`.
     pub fn policy_flag(flag: PolicyFlag) -> Self {
-        let mut p = Map::new();
-        p.insert("decision_id", flag.decision_id);
-        p.insert("reason", flag.reason);
-        p.insert("action", flag.action.to_lowercase());
-        p.insert("severity", flag.severity.to_lowercase());
-        p.insert("data", flag.data);
+        let mut p = Map::with_capacity(5 + flag.fields.len());
+        p.set("decision_id", flag.decision_id);
+        p.set("reason", flag.reason);
+        p.set("action", flag.action.to_lowercase());
+        p.set("severity", flag.severity.to_lowercase());
+        p.set("data", flag.data);
         p.extend(flag.fields);
-        Self::new("policy_flag", p)
+        Self::own("policy_flag", p)
     }
 
     /// A model call: `{decision_id, provider, model, usage, cost, latency_ms, replayed,
     /// **fields}`.
     pub fn llm_call(call: LlmCall) -> Self {
-        let mut p = Map::new();
-        p.insert("decision_id", call.decision_id);
-        p.insert("provider", call.provider);
-        p.insert("model", call.model);
-        p.insert("usage", call.usage.to_map());
-        p.insert("cost", call.cost);
-        p.insert("latency_ms", call.latency_ms);
-        p.insert("replayed", call.replayed);
+        let mut p = Map::with_capacity(7 + call.fields.len());
+        p.set("decision_id", call.decision_id);
+        p.set("provider", call.provider);
+        p.set("model", call.model);
+        p.set("usage", call.usage.to_map());
+        p.set("cost", call.cost);
+        p.set("latency_ms", call.latency_ms);
+        p.set("replayed", call.replayed);
         p.extend(call.fields);
-        Self::new("llm_call", p)
+        Self::own("llm_call", p)
     }
 
     /// A tool ran: `{decision_id, name, arguments}`.
     pub fn tool_call(decision_id: Option<&DecisionId>, name: &str, arguments: Value) -> Self {
         let mut p = Map::new();
-        p.insert("decision_id", decision_id);
-        p.insert("name", name);
-        p.insert("arguments", arguments);
-        Self::new("tool_call", p)
+        p.set("decision_id", decision_id);
+        p.set("name", name);
+        p.set("arguments", arguments);
+        Self::own("tool_call", p)
     }
 
     /// The entry's type.
@@ -298,6 +315,12 @@ impl PolicyFlag {
         self.fields.insert(key, value);
         self
     }
+
+    /// [`field`](Self::field) for this crate's own literal keys.
+    pub(crate) fn set(mut self, key: &'static str, value: impl Into<Value>) -> Self {
+        self.fields.set(key, value);
+        self
+    }
 }
 
 /// Token counts of a model call, as the reference records them.
@@ -327,12 +350,12 @@ impl Usage {
     }
 
     fn to_map(self) -> Map {
-        let mut m = Map::new();
-        m.insert("input_tokens", self.input_tokens);
-        m.insert("output_tokens", self.output_tokens);
-        m.insert("cached_tokens", self.cached_tokens);
-        m.insert("reasoning_tokens", self.reasoning_tokens);
-        m.insert("cache_write", self.cache_write);
+        let mut m = Map::with_capacity(5);
+        m.set("input_tokens", self.input_tokens);
+        m.set("output_tokens", self.output_tokens);
+        m.set("cached_tokens", self.cached_tokens);
+        m.set("reasoning_tokens", self.reasoning_tokens);
+        m.set("cache_write", self.cache_write);
         m
     }
 }
@@ -412,6 +435,12 @@ impl LlmCall {
         self.fields.insert(key, value);
         self
     }
+
+    /// [`field`](Self::field) for this crate's own literal keys.
+    pub(crate) fn set(mut self, key: &'static str, value: impl Into<Value>) -> Self {
+        self.fields.set(key, value);
+        self
+    }
 }
 
 /// Where an appended entry landed in the chain.
@@ -463,6 +492,12 @@ mod tests {
 
     #[test]
     fn decision_ids_refuse_markup() {
+        let ids: std::collections::HashSet<_> = (0..1000).map(|_| DecisionId::random()).collect();
+        assert_eq!(ids.len(), 1000, "random ids are distinct");
+        assert!(
+            ids.iter()
+                .all(|id| id.as_str().parse::<DecisionId>().is_ok())
+        );
         assert!("abc-123:x.y_z".parse::<DecisionId>().is_ok());
         assert!("".parse::<DecisionId>().is_err());
         assert!("a b".parse::<DecisionId>().is_err());

@@ -1,7 +1,6 @@
 //! SHA-256 chaining, HMAC-SHA256 signatures and the canonical entry body.
 
 use std::fmt;
-use std::fmt::Write as _;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
@@ -67,7 +66,7 @@ pub(crate) fn write_body(out: &mut String, seq: u64, ts: &str, kind: &str, paylo
     out.push_str("{\"payload\":");
     canonical::write_map(out, payload, Style::Canonical);
     out.push_str(",\"seq\":");
-    let _ = write!(out, "{seq}");
+    canonical::write_padded(out, seq, 1);
     out.push_str(",\"ts\":");
     canonical::write_str(out, ts);
     out.push_str(",\"type\":");

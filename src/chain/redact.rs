@@ -351,7 +351,7 @@ impl RedactionPolicy {
             .action(action.verb())
             .severity(severity)
             .data(Value::Array(cats.iter().map(|c| Value::from(*c)).collect()))
-            .field("auto", true);
+            .set("auto", true);
             if let Some(id) = &decision {
                 flag = flag.decision(id);
             }

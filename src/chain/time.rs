@@ -4,7 +4,6 @@
 //! microsecond precision, the fraction left out when it is zero. The hash covers `ts` as an
 //! opaque string.
 
-use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Where the writer gets each entry's time from.
@@ -62,38 +61,37 @@ impl Clock for SteppingClock {
 
 /// Formats `t` as the reference does: ISO-8601 UTC with microseconds, `+00:00` offset.
 pub fn format_timestamp(t: SystemTime) -> String {
-    Timestamp(t).to_string()
+    let mut out = String::with_capacity(32);
+    write_timestamp(&mut out, t);
+    out
 }
 
 /// Appends `t`, formatted as [`format_timestamp`] does, to `out`.
 pub(crate) fn write_timestamp(out: &mut String, t: SystemTime) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "{}", Timestamp(t));
-}
-
-struct Timestamp(SystemTime);
-
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Times before 1970 do not occur for a writer; clamp rather than fail.
-        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let secs = since.as_secs();
-        let micros = since.subsec_micros();
-        let days = secs / 86_400;
-        let rem = secs % 86_400;
-        let (y, m, d) = civil_from_days(days as i64);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-            rem / 3600,
-            rem / 60 % 60,
-            rem % 60
-        )?;
-        if micros != 0 {
-            write!(f, ".{micros:06}")?;
-        }
-        f.write_str("+00:00")
+    use super::canonical::write_padded;
+    // Times before 1970 do not occur for a writer; clamp rather than fail.
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let micros = since.subsec_micros();
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    // Every entry is stamped: digits are laid out directly, without the formatting machinery.
+    write_padded(out, y.max(0) as u64, 4);
+    out.push('-');
+    write_padded(out, u64::from(m), 2);
+    out.push('-');
+    write_padded(out, u64::from(d), 2);
+    out.push('T');
+    write_padded(out, rem / 3600, 2);
+    out.push(':');
+    write_padded(out, rem / 60 % 60, 2);
+    out.push(':');
+    write_padded(out, rem % 60, 2);
+    if micros != 0 {
+        out.push('.');
+        write_padded(out, u64::from(micros), 6);
     }
+    out.push_str("+00:00");
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -176,7 +176,10 @@ integer_from!(
 /// assert_eq!(m.get("b").and_then(|v| v.as_i64()), Some(3));
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Map(Vec<(String, Value)>);
+pub struct Map(Vec<(Key, Value)>);
+
+/// A key: this crate's own keys are string literals and are kept without a copy.
+type Key = std::borrow::Cow<'static, str>;
 
 impl Map {
     /// An empty map.
@@ -184,10 +187,22 @@ impl Map {
         Self(Vec::new())
     }
 
+    /// An empty map with room for `n` keys.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Self(Vec::with_capacity(n))
+    }
+
     /// Inserts `key`, replacing the value of an existing equal key in place.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) -> &mut Self {
-        let key = key.into();
-        let value = value.into();
+        self.put(Key::Owned(key.into()), value.into())
+    }
+
+    /// [`insert`](Self::insert) for this crate's own literal keys, without copying them.
+    pub(crate) fn set(&mut self, key: &'static str, value: impl Into<Value>) -> &mut Self {
+        self.put(Key::Borrowed(key), value.into())
+    }
+
+    fn put(&mut self, key: Key, value: Value) -> &mut Self {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => self.0.push((key, value)),
@@ -223,27 +238,27 @@ impl Map {
 
     /// The keys in insertion order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.0.iter().map(|(k, _)| k.as_ref())
     }
 
     /// The entries in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     /// The entries in order, values mutable.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value)> {
-        self.0.iter_mut().map(|(k, v)| (k.as_str(), v))
+        self.0.iter_mut().map(|(k, v)| (&**k, v))
     }
 
     /// Appends every entry of `other` (later keys replace earlier ones in place).
     pub fn extend(&mut self, other: Self) {
         for (k, v) in other.0 {
-            self.insert(k, v);
+            self.put(k, v);
         }
     }
 
-    pub(crate) fn entries(&self) -> &[(String, Value)] {
+    pub(crate) fn entries(&self) -> &[(Key, Value)] {
         &self.0
     }
 

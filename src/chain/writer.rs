@@ -142,11 +142,17 @@ impl AuditLogBuilder {
     /// share the next write and sync.
     ///
     /// Entries queued without waiting ([`AuditLog::enqueue`], [`AuditLog::try_record`], which
-    /// the inbound layer uses for every request) then reach the disk within this delay in
-    /// larger batches, which saves a wake-up, a write and a sync per entry under load. A caller
-    /// waiting in [`AuditLog::append`], [`AuditLog::sync`] or [`AuditLog::shutdown`] cuts the
-    /// delay short, so it adds no latency to them. Defaults to 1 ms; `Duration::ZERO` writes
-    /// every batch at once.
+    /// the inbound layer and the outbound middleware use for every request) then reach the disk
+    /// within this delay in larger batches. Under load that saves a wake-up, a write and an
+    /// `fdatasync` per entry; the sync is what costs most, since each one also wakes the file
+    /// system's journal and the disk's interrupts, which take the CPU from the service. A caller
+    /// waiting in [`AuditLog::append`], [`AuditLog::sync`] or [`AuditLog::shutdown`] (a guard's
+    /// block, [`Decision::record`](crate::decision::Decision::record)) cuts the delay short, so
+    /// it adds no latency to them.
+    ///
+    /// Defaults to 5 ms: on the benchmark machine (see `BENCHMARKS.md`) 1 ms meant about 700
+    /// syncs a second under load and a throughput cost about twice as high. `Duration::ZERO`
+    /// writes every batch at once.
     pub fn commit_delay(mut self, delay: std::time::Duration) -> Self {
         self.commit_delay = delay;
         self
@@ -277,11 +283,49 @@ impl fmt::Debug for AuditLog {
     }
 }
 
+/// An entry laid out in the caller's task, ready for its place in the chain: its type and its
+/// payload already written in both forms (hashed and on-disk), in one buffer. The writer only
+/// stamps, links and hashes it, and frees one allocation rather than the entry's tree.
+struct Rendered {
+    /// The type as a JSON string, then the canonical payload, then the on-disk payload.
+    text: String,
+    kind_end: usize,
+    canonical_end: usize,
+}
+
+impl Rendered {
+    fn of(entry: &Entry) -> Self {
+        let mut text = String::with_capacity(512);
+        canonical::write_str(&mut text, entry.kind());
+        let kind_end = text.len();
+        canonical::write_map(&mut text, entry.payload(), Style::Canonical);
+        let canonical_end = text.len();
+        canonical::write_map(&mut text, entry.payload(), Style::Line);
+        Self {
+            text,
+            kind_end,
+            canonical_end,
+        }
+    }
+
+    fn kind(&self) -> &str {
+        &self.text[..self.kind_end]
+    }
+
+    fn canonical(&self) -> &str {
+        &self.text[self.kind_end..self.canonical_end]
+    }
+
+    fn line(&self) -> &str {
+        &self.text[self.canonical_end..]
+    }
+}
+
 enum Command {
     Append {
-        entry: Entry,
+        entry: Rendered,
         /// The `policy_flag`s the redaction policy puts right after it.
-        flags: Vec<Entry>,
+        flags: Vec<Rendered>,
         reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
     },
     Sync(oneshot::Sender<Result<Snapshot, Error>>),
@@ -300,7 +344,7 @@ impl AuditLog {
             max_batch: 4096,
             on_corrupt: OnCorrupt::default(),
             clock: Box::new(SystemClock),
-            commit_delay: std::time::Duration::from_millis(1),
+            commit_delay: std::time::Duration::from_millis(5),
             lock_wait: std::time::Duration::from_millis(250),
             redaction: Some(RedactionPolicy::default_preset()),
         }
@@ -342,13 +386,17 @@ impl AuditLog {
         rx.await.map_err(|_| Error::WriterClosed)?
     }
 
-    /// Applies the redaction policy in the caller's task, so the writer only writes.
-    fn redact(&self, mut entry: Entry) -> (Entry, Vec<Entry>) {
+    /// Applies the redaction policy and lays the entry out in the caller's task, so the writer
+    /// only stamps, links, hashes and writes.
+    fn redact(&self, mut entry: Entry) -> (Rendered, Vec<Rendered>) {
         let flags = match &self.shared.redaction {
             Some(policy) => policy.apply(&mut entry),
             None => Vec::new(),
         };
-        (entry, flags)
+        (
+            Rendered::of(&entry),
+            flags.iter().map(Rendered::of).collect(),
+        )
     }
 
     /// Cuts the writer's commit delay short: someone is waiting.
@@ -616,7 +664,7 @@ impl Writer {
         }
         if !first.is_empty() {
             for e in &first {
-                w.encode(e);
+                w.encode(&Rendered::of(e));
             }
             w.commit(true)
                 .map_err(|e| Error::open(path, std::io::Error::new(e.kind(), e.to_string())))?;
@@ -682,7 +730,7 @@ impl Writer {
             self.shared.dropped.swap(0, Ordering::Relaxed)
         };
         if gap > 0 {
-            let receipt = self.encode(&gap_entry(gap));
+            let receipt = self.encode(&Rendered::of(&gap_entry(gap)));
             pending.push(Pending {
                 ack: Ack::Gap(gap),
                 receipt,
@@ -765,13 +813,24 @@ impl Writer {
     }
 
     /// Gives `entry` its place in the chain and appends its line to the output buffer.
-    fn encode(&mut self, entry: &Entry) -> Receipt {
+    fn encode(&mut self, entry: &Rendered) -> Receipt {
         let seq = self.next_seq;
         self.ts.clear();
         write_timestamp(&mut self.ts, self.clock.now());
         let ts = self.ts.as_str();
-        self.body.clear();
-        hash::write_body(&mut self.body, seq, ts, entry.kind(), entry.payload());
+        // The hashed body, `{"payload":…,"seq":…,"ts":…,"type":…}`, as `hash::write_body`
+        // writes it, from the parts rendered by the caller.
+        let body = &mut self.body;
+        body.clear();
+        body.push_str("{\"payload\":");
+        body.push_str(entry.canonical());
+        body.push_str(",\"seq\":");
+        canonical::write_padded(body, seq, 1);
+        body.push_str(",\"ts\":");
+        canonical::write_str(body, ts);
+        body.push_str(",\"type\":");
+        body.push_str(entry.kind());
+        body.push('}');
         let hash = hash::link_hash(&self.head, &self.body);
         let sig = self
             .key
@@ -781,13 +840,13 @@ impl Writer {
         let line = &mut self.line;
         line.clear();
         line.push_str("{\"seq\": ");
-        line.push_str(&seq.to_string());
+        canonical::write_padded(line, seq, 1);
         line.push_str(", \"ts\": ");
         canonical::write_str(line, ts);
         line.push_str(", \"type\": ");
-        canonical::write_str(line, entry.kind());
+        line.push_str(entry.kind());
         line.push_str(", \"payload\": ");
-        canonical::write_map(line, entry.payload(), Style::Line);
+        line.push_str(entry.line());
         line.push_str(", \"prev_hash\": \"");
         line.push_str(&self.head);
         line.push_str("\", \"hash\": \"");
@@ -846,7 +905,7 @@ impl Writer {
         }
         let gap = self.shared.dropped.swap(0, Ordering::Relaxed);
         if gap > 0 {
-            self.encode(&gap_entry(gap));
+            self.encode(&Rendered::of(&gap_entry(gap)));
         }
         self.commit(true).map_err(|e| Error::Write(Arc::new(e)))
     }
@@ -864,12 +923,12 @@ impl fmt::Debug for Writer {
 /// Records that `dropped` entries never reached the chain.
 fn gap_entry(dropped: u64) -> Entry {
     let mut p = Map::new();
-    p.insert("dropped", dropped);
+    p.set("dropped", dropped);
     p.insert(
         "reason",
         "entries lost before reaching the chain (queue full or failed write)",
     );
-    Entry::new("gap", p)
+    Entry::own("gap", p)
 }
 
 fn recovery_entry(r: &Recovery) -> Entry {
@@ -879,12 +938,12 @@ fn recovery_entry(r: &Recovery) -> Entry {
             bytes_removed,
             sha256,
         } => {
-            p.insert("reason", "torn_tail");
-            p.insert("bytes_removed", *bytes_removed);
-            p.insert("removed_sha256", sha256.as_str());
+            p.set("reason", "torn_tail");
+            p.set("bytes_removed", *bytes_removed);
+            p.set("removed_sha256", sha256.as_str());
         }
         Recovery::NewChain { previous, detail } => {
-            p.insert("reason", "previous_chain_rejected");
+            p.set("reason", "previous_chain_rejected");
             p.insert(
                 "previous",
                 previous
@@ -892,8 +951,8 @@ fn recovery_entry(r: &Recovery) -> Entry {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
             );
-            p.insert("detail", detail.as_str());
+            p.set("detail", detail.as_str());
         }
     }
-    Entry::new("recovery", p)
+    Entry::own("recovery", p)
 }

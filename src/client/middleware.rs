@@ -104,23 +104,23 @@ impl Recorder {
         let usage = observed.usage(self.call.api);
         let mut call = self
             .entry(usage, Some(observed))
-            .field("status", status.as_u16())
-            .field("streamed", format.is_stream());
+            .set("status", status.as_u16())
+            .set("streamed", format.is_stream());
         if let Some(rm) = &observed.response_model
             && self.call.model.as_deref() != Some(rm.as_str())
         {
-            call = call.field("response_model", rm.as_str());
+            call = call.set("response_model", rm.as_str());
         }
         if !status.is_success() {
-            call = call.field("error", format!("http_{}", status.as_u16()));
+            call = call.set("error", format!("http_{}", status.as_u16()));
         }
         match end {
             End::Completed => {}
-            End::Failed => call = call.field("error", "body_failed"),
-            End::Abandoned => call = call.field("cut_short", true),
+            End::Failed => call = call.set("error", "body_failed"),
+            End::Abandoned => call = call.set("cut_short", true),
         }
         if status.is_success() && !observed.saw_usage() {
-            call = call.field("usage_reported", false);
+            call = call.set("usage_reported", false);
         }
         self.log.try_record(Entry::llm_call(call));
     }
@@ -136,9 +136,9 @@ impl Recorder {
         };
         let call = self
             .entry(Usage::default(), None)
-            .field("status", None::<u16>)
-            .field("streamed", false)
-            .field("error", kind);
+            .set("status", None::<u16>)
+            .set("streamed", false)
+            .set("error", kind);
         // Queued in order, never failing the caller's request.
         let _ = self.log.enqueue(Entry::llm_call(call)).await;
     }

@@ -44,11 +44,11 @@ impl Span {
         if status.is_some() {
             self.status = status;
         }
-        let mut fields = Map::new();
-        fields.insert("status", self.status.map(|s| s.as_u16()));
+        let mut fields = Map::with_capacity(3);
+        fields.set("status", self.status.map(|s| s.as_u16()));
         let micros = self.started.elapsed().as_micros();
-        fields.insert("latency_ms", micros as f64 / 1000.0);
-        fields.insert("outcome", outcome);
+        fields.set("latency_ms", micros as f64 / 1000.0);
+        fields.set("outcome", outcome);
         let entry = Entry::decision_end(self.decision.id(), fields);
         self.decision.log().try_record(entry);
     }

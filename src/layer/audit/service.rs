@@ -215,13 +215,13 @@ where
         Some(read) => summarize.summarize(&parts, &read.bytes, read.complete()),
         None => {
             let mut m = Map::new();
-            m.insert("error", "the request body could not be read");
+            m.set("error", "the request body could not be read");
             m.into()
         }
     };
     let mut entry = Entry::decision(decision.id(), input, &config.actor);
-    entry.payload_mut().insert("method", parts.method.as_str());
-    entry.payload_mut().insert("route", route);
+    entry.payload_mut().set("method", parts.method.as_str());
+    entry.payload_mut().set("route", route);
     let mut span = Span::new(decision.clone(), started);
     if config.durable {
         if log.append(entry).await.is_err() {

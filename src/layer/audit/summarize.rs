@@ -43,18 +43,18 @@ pub struct BodyDigest;
 
 impl Summarize for BodyDigest {
     fn summarize(&self, parts: &Parts, body: &[u8], complete: bool) -> Value {
-        let mut m = Map::new();
-        m.insert("sha256", crate::chain::sha256_hex(body));
-        m.insert("bytes", body.len());
+        let mut m = Map::with_capacity(4);
+        m.set("sha256", crate::chain::sha256_hex(body));
+        m.set("bytes", body.len());
         if let Some(ct) = parts
             .headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
         {
-            m.insert("content_type", ct);
+            m.set("content_type", ct);
         }
         if !complete {
-            m.insert("complete", false);
+            m.set("complete", false);
         }
         Value::Object(m)
     }

@@ -223,9 +223,9 @@ fn flag_entry(
         .action(if blocked { "blocked" } else { "flagged" })
         .severity(finding.severity.as_str())
         .data(finding.categories.clone())
-        .field("stage", "input")
-        .field("method", parts.method.as_str())
-        .field(
+        .set("stage", "input")
+        .set("method", parts.method.as_str())
+        .set(
             "route",
             parts
                 .extensions
@@ -233,7 +233,7 @@ fn flag_entry(
                 .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
         );
     if blocked {
-        flag = flag.field("status", status.as_u16());
+        flag = flag.set("status", status.as_u16());
     }
     if let Some(d) = decision {
         flag = flag.decision(d.id());
