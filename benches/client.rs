@@ -1,14 +1,21 @@
 //! What `AuditMiddleware` adds to a model call, measured against a local server.
 //!
 //! ```text
-//! cargo bench --bench client -- [--calls N] [--rounds R]
+//! cargo bench --bench client -- [--calls N] [--rounds R] [--streams N] [--prompt-bytes N]
+//!                                [--redaction default|gdpr|pci|strict|none]
 //! ```
 //!
 //! An axum server on 127.0.0.1 answers OpenAI-shaped chat completions (JSON with usage) and
 //! streams (the first event at once, the rest 20 ms later). One keep-alive reqwest client
-//! without middleware and one with `AuditMiddleware` (writing with `Durability::Fsync`) call it
-//! in alternating rounds. Reported: mean time per non-streamed call (body read), and mean time
-//! to the first streamed byte, each with and without the middleware.
+//! without middleware and one with `AuditMiddleware` (writing with `Durability::Fsync`) call it.
+//!
+//! Reported for non-streamed calls (send and read the body) and for the time to the first
+//! streamed byte: the median with and without the middleware, and the median of the paired
+//! differences with a bootstrap 95% interval. Calls are made in pairs, one through each client,
+//! alternating which goes first, so both see the same moment of a machine whose speed drifts;
+//! the means of whole rounds are printed too. `--prompt-bytes` pads the request with a user
+//! message of that size (an agent's prompt and history), which the middleware reads `model`
+//! and `stream` from.
 
 use std::time::{Duration, Instant};
 
@@ -57,21 +64,50 @@ impl http_body::Body for Chan {
     }
 }
 
-async fn timed_calls(client: &ClientWithMiddleware, url: &str, n: u32) -> Duration {
-    let body = r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}"#;
+/// A chat request with a user message of `prompt` bytes, streamed or not.
+fn request_body(prompt: usize, stream: bool) -> Bytes {
+    let content = "lorem ipsum dolor sit amet, ".repeat(prompt / 28 + 1);
+    let content = if prompt == 0 {
+        "hello"
+    } else {
+        &content[..prompt]
+    };
+    let stream = if stream { r#","stream":true"# } else { "" };
+    Bytes::from(format!(
+        r#"{{"model":"gpt-4o","messages":[{{"role":"system","content":"You are a careful assistant."}},{{"role":"user","content":"{content}"}}]{stream}}}"#
+    ))
+}
+
+async fn timed_calls(client: &ClientWithMiddleware, url: &str, n: u32, body: &Bytes) -> Duration {
     let start = Instant::now();
     for _ in 0..n {
-        let res = client.post(url).body(body).send().await.expect("send");
-        let _ = res.bytes().await.expect("body");
+        one_call(client, url, body).await;
     }
     start.elapsed() / n
 }
 
-/// Time from sending a streamed call to its first byte.
-async fn first_byte(client: &ClientWithMiddleware, url: &str) -> Duration {
-    let body = r#"{"model":"gpt-4o","stream":true}"#;
+/// One non-streamed call, body read.
+async fn one_call(client: &ClientWithMiddleware, url: &str, body: &Bytes) -> Duration {
     let start = Instant::now();
-    let mut res = client.post(url).body(body).send().await.expect("send");
+    let res = client
+        .post(url)
+        .body(body.clone())
+        .send()
+        .await
+        .expect("send");
+    let _ = res.bytes().await.expect("body");
+    start.elapsed()
+}
+
+/// Time from sending a streamed call to its first byte.
+async fn first_byte(client: &ClientWithMiddleware, url: &str, body: &Bytes) -> Duration {
+    let start = Instant::now();
+    let mut res = client
+        .post(url)
+        .body(body.clone())
+        .send()
+        .await
+        .expect("send");
     let _ = res.chunk().await.expect("first chunk");
     let took = start.elapsed();
     while res.chunk().await.expect("chunk").is_some() {}
@@ -83,8 +119,56 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// The median of `with[i] - without[i]` in microseconds, and a bootstrap 95% interval for it.
+fn paired(with: &[Duration], without: &[Duration]) -> (f64, f64, f64) {
+    let mut diffs: Vec<f64> = with
+        .iter()
+        .zip(without)
+        .map(|(a, b)| micros(*a) - micros(*b))
+        .collect();
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut medians: Vec<f64> = (0..1000)
+        .map(|_| {
+            let mut sample: Vec<f64> = (0..diffs.len())
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    diffs[(rng % diffs.len() as u64) as usize]
+                })
+                .collect();
+            med(&mut sample)
+        })
+        .collect();
+    medians.sort_by(f64::total_cmp);
+    (med(&mut diffs), medians[25], medians[974])
+}
+
+/// Times `pairs` calls through each client, alternating which goes first.
+async fn interleaved<F, Fut>(pairs: usize, mut call: F) -> (Vec<Duration>, Vec<Duration>)
+where
+    F: FnMut(bool) -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    let (mut with, mut without) = (Vec::with_capacity(pairs), Vec::with_capacity(pairs));
+    for i in 0..pairs {
+        if i % 2 == 0 {
+            without.push(call(false).await);
+            with.push(call(true).await);
+        } else {
+            with.push(call(true).await);
+            without.push(call(false).await);
+        }
+    }
+    (with, without)
+}
+
 fn main() {
-    let (mut calls, mut rounds) = (5000u32, 3u32);
+    let (mut calls, mut rounds, mut streams, mut prompt) = (5000u32, 3u32, 600usize, 0usize);
     let mut redaction = Some(acttrace::chain::RedactionPolicy::default_preset());
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -92,6 +176,8 @@ fn main() {
         match flag.as_str() {
             "--calls" => calls = value().parse().unwrap_or(calls),
             "--rounds" => rounds = value().parse().unwrap_or(rounds),
+            "--streams" => streams = value().parse().unwrap_or(streams),
+            "--prompt-bytes" => prompt = value().parse().unwrap_or(prompt),
             "--redaction" => redaction = acttrace::chain::RedactionPolicy::preset(&value()),
             _ => {}
         }
@@ -128,46 +214,47 @@ fn main() {
             .build();
         let url = format!("http://api.openai.com:{}/v1/chat/completions", addr.port());
 
+        let (json_body, sse_body) = (request_body(prompt, false), request_body(prompt, true));
+        println!("request body: {} bytes ({} of prompt)", json_body.len(), prompt);
+
         // Warm up connections and caches.
-        timed_calls(&plain, &url, 200).await;
-        timed_calls(&audited, &url, 200).await;
-        let (mut best_plain, mut best_audited) = (Duration::MAX, Duration::MAX);
+        timed_calls(&plain, &url, 200, &json_body).await;
+        timed_calls(&audited, &url, 200, &json_body).await;
+        timed_calls(&passthrough, &url, 200, &json_body).await;
         for round in 1..=rounds {
-            let p = timed_calls(&plain, &url, calls).await;
-            let a = timed_calls(&audited, &url, calls).await;
-            println!("round {round}: non-streamed call {:.1} us without, {:.1} us with", micros(p), micros(a));
-            best_plain = best_plain.min(p);
-            best_audited = best_audited.min(a);
+            let p = timed_calls(&plain, &url, calls, &json_body).await;
+            let a = timed_calls(&audited, &url, calls, &json_body).await;
+            println!("round {round}: non-streamed call, mean of {calls}: {:.1} us without, {:.1} us with", micros(p), micros(a));
         }
+        let n = calls as usize;
+        let (with, without) = interleaved(n, |audit| {
+            let client = if audit { &audited } else { &plain };
+            one_call(client, &url, &json_body)
+        })
+        .await;
+        let (d, lo, hi) = paired(&with, &without);
         println!(
-            "non-streamed: {:.1} us without, {:.1} us with, added {:.1} us per call (best of {rounds} rounds of {calls})",
-            micros(best_plain),
-            micros(best_audited),
-            micros(best_audited) - micros(best_plain)
+            "non-streamed: median {:.1} us without, {:.1} us with; added {d:.1} us per call (95% interval {lo:.1} to {hi:.1}, {n} interleaved pairs)",
+            micros(median(without)),
+            micros(median(with)),
         );
 
-        // Interleaved, so both see the same machine; medians, as single streams are noisy.
-        let n = 300;
-        let (mut fb_plain, mut fb_audited, mut fb_pass) = (Vec::new(), Vec::new(), Vec::new());
-        timed_calls(&passthrough, &url, 200).await;
-        for i in 0..n {
-            fb_pass.push(first_byte(&passthrough, &url).await);
-            // Alternate which goes first, so neither always follows the other's stream end.
-            if i % 2 == 0 {
-                fb_plain.push(first_byte(&plain, &url).await);
-                fb_audited.push(first_byte(&audited, &url).await);
-            } else {
-                fb_audited.push(first_byte(&audited, &url).await);
-                fb_plain.push(first_byte(&plain, &url).await);
-            }
+        // Streams: time to the first byte, interleaved the same way.
+        let (with, without) = interleaved(streams, |audit| {
+            let client = if audit { &audited } else { &plain };
+            first_byte(client, &url, &sse_body)
+        })
+        .await;
+        let (d, lo, hi) = paired(&with, &without);
+        let mut pass = Vec::new();
+        for _ in 0..streams / 4 {
+            pass.push(first_byte(&passthrough, &url, &sse_body).await);
         }
-        let (fb_plain, fb_audited) = (median(fb_plain), median(fb_audited));
-        println!("streamed through the middleware recognizing nothing: median {:.1} us", micros(median(fb_pass)));
+        println!("streamed through the middleware recognizing nothing: median {:.1} us", micros(median(pass)));
         println!(
-            "streamed, time to first byte: median {:.1} us without, {:.1} us with, difference {:.1} us ({n} interleaved streams each)",
-            micros(fb_plain),
-            micros(fb_audited),
-            micros(fb_audited) - micros(fb_plain)
+            "streamed, time to first byte: median {:.1} us without, {:.1} us with; difference {d:.1} us (95% interval {lo:.1} to {hi:.1}, {streams} interleaved pairs)",
+            micros(median(without)),
+            micros(median(with)),
         );
 
         log.sync().await.expect("sync");

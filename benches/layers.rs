@@ -4,13 +4,14 @@
 //! cargo bench --bench layers -- [--seconds S] [--connections C] [--rounds R]
 //!                                [--layers both|audit|guard] [--durability fsync|flush|none]
 //!                                [--redaction default|gdpr|pci|strict|none]
-//!                                [--work-us N]
+//!                                [--work-us N] [--commit-delay-us N] [--profile audited|plain]
 //! ```
 //!
 //! Both apps run in this process on 127.0.0.1, served by `axum::serve`; a keep-alive HTTP/1.1
 //! load generator (C connections, each sending the next request when the last response is
 //! read) alternates between them for R rounds of S seconds. The audited app writes with
-//! `Durability::Fsync` (one `fdatasync` per batch).
+//! `Durability::Fsync` (one `fdatasync` per batch). `--profile audited` (or `plain`) loads only
+//! that app, for a profiler to see nothing else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -98,7 +99,31 @@ async fn client(addr: SocketAddr, stop: Arc<AtomicBool>, done: Arc<AtomicU64>) {
     }
 }
 
-async fn measure(addr: SocketAddr, connections: usize, seconds: f64) -> f64 {
+/// Nanoseconds on a CPU so far, for the writer thread and for every other thread of this
+/// process (from `/proc/self/task/*/schedstat`; zeros where that is not available).
+fn cpu_ns() -> (u64, u64) {
+    let (mut writer, mut rest) = (0, 0);
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return (0, 0);
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let ns: u64 = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
+            .unwrap_or(0);
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim() == "acttrace-writer" {
+            writer += ns;
+        } else {
+            rest += ns;
+        }
+    }
+    (writer, rest)
+}
+
+/// Requests per second, and CPU microseconds per request (writer thread, everything else).
+async fn measure(addr: SocketAddr, connections: usize, seconds: f64) -> (f64, f64, f64) {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -109,14 +134,18 @@ async fn measure(addr: SocketAddr, connections: usize, seconds: f64) -> f64 {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let start_count = done.load(Ordering::Relaxed);
     let start = Instant::now();
+    let cpu_start = cpu_ns();
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    let cpu_end = cpu_ns();
     let counted = done.load(Ordering::Relaxed) - start_count;
     let rate = counted as f64 / start.elapsed().as_secs_f64();
+    let per = |a: u64, b: u64| (b - a) as f64 / 1000.0 / counted.max(1) as f64;
+    let cpu = (per(cpu_start.0, cpu_end.0), per(cpu_start.1, cpu_end.1));
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.expect("client");
     }
-    rate
+    (rate, cpu.0, cpu.1)
 }
 
 fn main() {
@@ -126,6 +155,8 @@ fn main() {
     let mut layers = "both".to_owned();
     let mut durability = Durability::Fsync;
     let mut redaction = Some(RedactionPolicy::default_preset());
+    let mut commit_delay = Duration::from_millis(5);
+    let mut profile: Option<String> = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_default();
@@ -134,7 +165,11 @@ fn main() {
             "--connections" => connections = value().parse().unwrap_or(connections),
             "--rounds" => rounds = value().parse().unwrap_or(rounds),
             "--layers" => layers = value(),
+            "--profile" => profile = Some(value()),
             "--work-us" => WORK_US.store(value().parse().unwrap_or(0), Ordering::Relaxed),
+            "--commit-delay-us" => {
+                commit_delay = Duration::from_micros(value().parse().unwrap_or(5000));
+            }
             "--redaction" => {
                 let name = value();
                 redaction = RedactionPolicy::preset(&name);
@@ -160,6 +195,7 @@ fn main() {
         let log = AuditLog::builder("bench")
             .durability(durability)
             .redaction(redaction)
+            .commit_delay(commit_delay)
             .open(&path)
             .await
             .expect("open");
@@ -174,12 +210,20 @@ fn main() {
         .await;
 
         let (mut best_plain, mut best_audited) = (0f64, 0f64);
-        for round in 1..=rounds {
-            let p = measure(plain, connections, seconds).await;
-            let a = measure(audited, connections, seconds).await;
-            println!("round {round}: without layers {p:.0} req/s, with AuditLayer + GuardLayer {a:.0} req/s");
+        for round in (1..=rounds).filter(|_| profile.is_none()) {
+            let (p, _, p_cpu) = measure(plain, connections, seconds).await;
+            let (a, a_writer, a_cpu) = measure(audited, connections, seconds).await;
+            println!(
+                "round {round}: without layers {p:.0} req/s ({p_cpu:.1} us CPU/request), with AuditLayer + GuardLayer {a:.0} req/s ({a_cpu:.1} us CPU/request + {a_writer:.1} us in the writer thread)"
+            );
             best_plain = best_plain.max(p);
             best_audited = best_audited.max(a);
+        }
+        if let Some(which) = &profile {
+            let addr = if which == "plain" { plain } else { audited };
+            let (a, a_writer, a_cpu) = measure(addr, connections, seconds * f64::from(rounds)).await;
+            println!("{which} only: {a:.0} req/s ({a_cpu:.1} us CPU/request + {a_writer:.1} us in the writer thread)");
+            return;
         }
         let cost = (1.0 - best_audited / best_plain) * 100.0;
         println!(

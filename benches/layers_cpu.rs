@@ -1,0 +1,74 @@
+//! CPU per audited request, in process: the layers' own work without sockets, for a profiler
+//! or an instruction counter (timings on a shared virtual machine drift; instruction counts
+//! do not).
+//!
+//! ```text
+//! cargo bench --bench layers_cpu -- [plain|guard|audit|both] [REQUESTS]
+//! valgrind --tool=callgrind --separate-threads=yes target/release/deps/layers_cpu-* both 5000
+//! ```
+//!
+//! Sends REQUESTS (default 20,000) requests one after another through `oneshot` on the same
+//! small axum app as `benches/layers.rs`, bare or behind `GuardLayer` and/or `AuditLayer`,
+//! writing with `Durability::None` (the writer thread still links and hashes every entry), and
+//! prints the wall time per request on the calling thread. Under callgrind, with
+//! `--separate-threads=yes`, the caller's and the writer's instructions come out separately.
+
+use acttrace::chain::{AuditLog, Durability};
+use acttrace::layer::guard::policy;
+use acttrace::layer::{AuditLayer, GuardLayer};
+use axum::Router;
+use axum::body::Body;
+use axum::routing::post;
+use tower::ServiceExt;
+
+const BODY: &str = r#"{"applicant":"A-17","amount":25000,"income":52000,"notes":"steady employment, no defaults"}"#;
+
+async fn handler(body: String) -> String {
+    format!(r#"{{"score":{}}}"#, body.len() % 100)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let mode = args.next().unwrap_or_else(|| "both".to_owned());
+    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-layers-cpu");
+    let _ = std::fs::remove_dir_all(&dir);
+    // A queue long enough that a slow writer (under valgrind, threads take turns) never
+    // makes the layer drop an entry.
+    let log = AuditLog::builder("bench")
+        .durability(Durability::None)
+        .capacity(1 << 20)
+        .open(dir.join("audit.jsonl"))
+        .await
+        .expect("open");
+    let app = Router::new().route("/agent/triage", post(handler));
+    let guard = GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
+    let audit = AuditLayer::new(log.clone());
+    let app = match mode.as_str() {
+        "plain" => app,
+        "audit" => app.layer(audit),
+        "guard" => app.layer(guard),
+        _ => app.layer(guard).layer(audit),
+    };
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        let req = http::Request::post("/agent/triage")
+            .header("content-type", "application/json")
+            .body(Body::from(BODY))
+            .expect("request");
+        let res = app.clone().oneshot(req).await.expect("infallible");
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .expect("body");
+        std::hint::black_box(body);
+    }
+    let took = start.elapsed();
+    log.sync().await.expect("sync");
+    assert_eq!(log.pending_gap(), 0, "no entry was dropped");
+    println!(
+        "{mode}: {:.2} us per request on the calling thread ({n} requests)",
+        took.as_secs_f64() * 1e6 / n as f64
+    );
+    log.shutdown().await.expect("shutdown");
+}
