@@ -119,6 +119,39 @@ pub(crate) fn write_padded(out: &mut String, mut n: u64, width: usize) {
     }
 }
 
+/// A finite `f` as a plain decimal: its shortest round-trip digits with the point placed and
+/// never an exponent (`0.0000245`, `1200.5`, `3.0`). For amounts read from a provider, where
+/// `2.45e-05 USD` would be correct but unreadable.
+#[cfg(any(test, feature = "client"))]
+pub(crate) fn plain_decimal(f: f64) -> String {
+    let mut sci = StackBuf::default();
+    let _ = write!(sci, "{:e}", f.abs());
+    let sci = sci.as_str();
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let n = digits.len() as i32;
+    let point = exp + 1; // digits before the decimal point
+    let mut out = String::new();
+    if f.is_sign_negative() && f != 0.0 {
+        out.push('-');
+    }
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.push_str(&digits);
+    } else if point >= n {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (point - n) as usize));
+        out.push_str(".0");
+    } else {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
+    }
+    out
+}
+
 /// The common case of [`write_float`], without the formatter: a value of magnitude from
 /// `0.001` to below `2^32` that is the nearest binary64 to a decimal with at most three
 /// fractional digits (latencies in milliseconds, scores, amounts). For those the decimal is the
@@ -544,5 +577,22 @@ mod tests {
             "out of range"
         );
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn plain_decimals_have_no_exponent() {
+        for (f, want) in [
+            (0.00475, "0.00475"),
+            (2.45e-5, "0.0000245"),
+            (1.6e-7, "0.00000016"),
+            (3.0, "3.0"),
+            (1200.5, "1200.5"),
+            (1.5e20, "150000000000000000000.0"),
+            (-0.25, "-0.25"),
+            (0.0, "0.0"),
+        ] {
+            assert_eq!(plain_decimal(f), want, "{f:?}");
+            assert_eq!(plain_decimal(f).parse::<f64>().ok(), Some(f), "reads back");
+        }
     }
 }

@@ -437,6 +437,7 @@ impl LlmCall {
     }
 
     /// [`field`](Self::field) for this crate's own literal keys.
+    #[cfg(feature = "client")]
     pub(crate) fn set(mut self, key: &'static str, value: impl Into<Value>) -> Self {
         self.fields.set(key, value);
         self

@@ -68,6 +68,8 @@ mod value;
 pub mod verify;
 mod writer;
 
+#[cfg(feature = "client")]
+pub(crate) use self::canonical::plain_decimal;
 pub use self::entry::{
     DecisionId, Entry, LlmCall, ParseDecisionIdError, PolicyFlag, Receipt, Usage,
 };
@@ -78,7 +80,7 @@ pub(crate) use self::hash::sha256_hex;
 pub use self::hash::{GENESIS, SigningKey};
 pub use self::parse::JsonError;
 #[cfg(feature = "client")]
-pub(crate) use self::parse::{Tape, Tok};
+pub(crate) use self::parse::{Node, Tape, Tok};
 pub use self::redact::{Action, Detection, RedactionPolicy};
 pub use self::store::{OnCorrupt, Recovery};
 pub use self::summary::{Costs, DecisionSummary, ModelTotals, Summary};

@@ -156,7 +156,7 @@ impl<'t> Node<'t> {
     }
 
     /// The value of `key` in an object (the last duplicate wins, as in Python).
-    #[cfg(any(test, fuzzing))]
+    #[cfg(any(test, fuzzing, feature = "client"))]
     pub(crate) fn get(&self, key: &str) -> Option<Self> {
         self.members()
             .filter(|(k, _)| k.eq_str(key))
@@ -317,7 +317,7 @@ impl<'t> Str<'t> {
     }
 
     /// Whether the string's value is `other`, without decoding a plain literal.
-    #[cfg(any(test, fuzzing))]
+    #[cfg(any(test, fuzzing, feature = "client"))]
     pub(crate) fn eq_str(&self, other: &str) -> bool {
         if self.escaped {
             self.decode() == other

@@ -5,10 +5,8 @@
 //! holds message content beyond the event it is parsing, and it never delays a byte: the tap
 //! hands every chunk on before or after feeding it, unchanged.
 
-use serde_json::Value as Json;
-
 use super::recognize::Api;
-use crate::chain::Usage;
+use crate::chain::{Node, Tape, Tok, Usage};
 
 /// The largest single event (SSE event, NDJSON line, event-stream message) parsed for usage.
 /// Larger ones are skipped (and counted); usage events are small.
@@ -120,6 +118,8 @@ pub(crate) struct Scanner {
     skipping: bool,
     /// The last chunk ended with `\r`: a `\n` starting the next one belongs to it.
     after_cr: bool,
+    /// Reused for every event parsed: tokens point into the event's bytes, nothing is copied.
+    tape: Tape,
     pub(crate) observed: Observed,
 }
 
@@ -133,6 +133,7 @@ impl Scanner {
             data: Vec::new(),
             skipping: false,
             after_cr: false,
+            tape: Tape::default(),
             observed: Observed::default(),
         }
     }
@@ -163,13 +164,8 @@ impl Scanner {
             Format::Json => {
                 if !self.skipping {
                     let body = std::mem::take(&mut self.buf);
-                    if let Ok(v) = serde_json::from_slice::<Json>(&body) {
-                        match &v {
-                            // Gemini's streamed JSON array without `alt=sse`.
-                            Json::Array(items) => items.iter().for_each(|i| self.apply(None, i)),
-                            _ => self.apply(None, &v),
-                        }
-                    }
+                    // An array is Gemini's streamed JSON without `alt=sse`.
+                    self.parse_and_apply(None, &body, true);
                 }
             }
             Format::Sse | Format::Ndjson => {
@@ -286,9 +282,26 @@ impl Scanner {
         let relevant = self.observed.response_model.is_none()
             || memchr::memmem::find(data, b"sage").is_some() // usage, usageMetadata
             || memchr::memmem::find(data, b"eval_count").is_some();
-        if relevant && let Ok(v) = serde_json::from_slice::<Json>(data) {
-            self.apply(event, &v);
+        if relevant {
+            self.parse_and_apply(event, data, false);
         }
+    }
+
+    /// Parses `bytes` as one JSON text and records what it carries; with `each_item`, the items
+    /// of a top-level array one by one. Text that is not JSON records nothing.
+    fn parse_and_apply(&mut self, event: Option<&str>, bytes: &[u8], each_item: bool) {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return;
+        };
+        let mut tape = std::mem::take(&mut self.tape);
+        if let Ok(root) = tape.parse(text) {
+            if each_item && root.is_array() {
+                root.items().for_each(|item| self.apply(event, item));
+            } else {
+                self.apply(event, root);
+            }
+        }
+        self.tape = tape;
     }
 
     /// Bedrock's binary framing: prelude (total length, headers length, CRC), headers,
@@ -317,25 +330,23 @@ impl Scanner {
             self.observed.events += 1;
             let headers = &frame[12..12 + headers_len];
             let payload = &frame[12 + headers_len..total - 4];
-            if event_type(headers).as_deref() == Some("metadata")
-                && let Ok(v) = serde_json::from_slice::<Json>(payload)
-            {
-                self.apply(Some("metadata"), &v);
+            if event_type(headers).as_deref() == Some("metadata") {
+                self.parse_and_apply(Some("metadata"), payload, false);
             }
         }
     }
 
-    fn apply(&mut self, _event: Option<&str>, v: &Json) {
+    fn apply(&mut self, _event: Option<&str>, v: Node<'_>) {
         let o = &mut self.observed;
-        let n = |v: &Json, path: &str| v.pointer(path).and_then(Json::as_u64);
+        let n = |v: Node<'_>, path: &str| lookup(v, path).and_then(as_u64);
         let set = |slot: &mut Option<u64>, value: Option<u64>| {
             if value.is_some() {
                 *slot = value;
             }
         };
-        let mut model = |m: Option<&Json>| {
-            if let Some(m) = m.and_then(Json::as_str) {
-                o.response_model.get_or_insert_with(|| m.to_owned());
+        let mut model = |m: Option<Node<'_>>| {
+            if let Some(m) = m.and_then(|m| m.as_str()) {
+                o.response_model.get_or_insert_with(|| m.into_owned());
             }
         };
         match self.api {
@@ -343,8 +354,8 @@ impl Scanner {
                 model(v.get("model"));
                 let usage = v
                     .get("usage")
-                    .filter(|u| u.is_object())
-                    .or_else(|| v.pointer("/x_groq/usage"));
+                    .filter(Node::is_object)
+                    .or_else(|| lookup(v, "/x_groq/usage"));
                 if let Some(u) = usage {
                     set(
                         &mut o.input,
@@ -362,7 +373,7 @@ impl Scanner {
                     if o.output.is_none() && o.input.is_some() {
                         o.output = Some(0); // embeddings
                     }
-                    if let Some(cost) = u.get("cost").filter(|c| c.is_number()) {
+                    if let Some(cost) = u.get("cost").and_then(decimal) {
                         o.reported_cost = Some(format!("{cost} USD"));
                     }
                 }
@@ -370,7 +381,7 @@ impl Scanner {
             Api::OpenAiResponses => {
                 let r = v.get("response").unwrap_or(v);
                 model(r.get("model"));
-                if let Some(u) = r.get("usage").filter(|u| u.is_object()) {
+                if let Some(u) = r.get("usage").filter(Node::is_object) {
                     set(&mut o.input, n(u, "/input_tokens"));
                     set(&mut o.output, n(u, "/output_tokens"));
                     set(&mut o.cached, n(u, "/input_tokens_details/cached_tokens"));
@@ -384,7 +395,7 @@ impl Scanner {
                 // `message_start` wraps the message; `message_delta` and plain responses do not.
                 let m = v.get("message").unwrap_or(v);
                 model(m.get("model"));
-                if let Some(u) = m.get("usage").filter(|u| u.is_object()) {
+                if let Some(u) = m.get("usage").filter(Node::is_object) {
                     set(&mut o.input, n(u, "/input_tokens"));
                     set(&mut o.output, n(u, "/output_tokens"));
                     set(&mut o.cached, n(u, "/cache_read_input_tokens"));
@@ -444,6 +455,28 @@ fn event_type(mut h: &[u8]) -> Option<String> {
     None
 }
 
+/// The value at a JSON-pointer-like `path` of object keys (`/usage/prompt_tokens`).
+fn lookup<'t>(v: Node<'t>, path: &str) -> Option<Node<'t>> {
+    path.split('/')
+        .filter(|k| !k.is_empty())
+        .try_fold(v, |node, key| node.get(key))
+}
+
+/// A non-negative integer that fits `u64`, as `serde_json`'s `as_u64` reads one.
+fn as_u64(v: Node<'_>) -> Option<u64> {
+    v.int_text()?.parse().ok()
+}
+
+/// A number as a plain decimal (`0.0000245`, never `2.45e-05`): an integer's own digits, a
+/// float's shortest round-trip digits.
+fn decimal(v: Node<'_>) -> Option<String> {
+    match v.tok() {
+        Tok::Int { .. } => v.int_text().map(str::to_owned),
+        Tok::Float(f) if f.is_finite() => Some(crate::chain::plain_decimal(f)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -489,6 +522,24 @@ data: [DONE]\n\n";
         );
         assert_eq!(o.response_model.as_deref(), Some("gpt-4o-2024-08-06"));
         assert_eq!(o.events, 3);
+    }
+
+    /// A provider's own cost (OpenRouter's `usage.cost`) is kept as a plain decimal, the
+    /// response model is read, and duplicate keys resolve as in Python (the last wins).
+    #[test]
+    fn reported_cost_and_model_from_a_json_body() {
+        let body = br#"{"model":"openai/gpt-4o","choices":[{"message":{"content":"x\"y"}}],"usage":{"prompt_tokens":3,"prompt_tokens":12,"completion_tokens":4,"cost":2.45e-05}}"#;
+        let o = scan_all_splits(Api::OpenAiChat, Format::Json, body);
+        assert_eq!(o.reported_cost.as_deref(), Some("0.0000245 USD"));
+        assert_eq!(o.response_model.as_deref(), Some("openai/gpt-4o"));
+        let u = o.usage(Api::OpenAiChat);
+        assert_eq!((u.input_tokens, u.output_tokens), (12, 4));
+        let int_cost = br#"{"usage":{"prompt_tokens":1,"completion_tokens":1,"cost":2}}"#;
+        let o = scan_all_splits(Api::OpenAiChat, Format::Json, int_cost);
+        assert_eq!(o.reported_cost.as_deref(), Some("2 USD"));
+        let not_json = b"{\"usage\":{\"prompt_tokens\":1";
+        let o = scan_all_splits(Api::OpenAiChat, Format::Json, not_json);
+        assert!(!o.saw_usage(), "a truncated body records nothing");
     }
 
     #[test]
