@@ -296,10 +296,155 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `model` and `stream` from a JSON request body. Nothing else is read or kept: the body is
-/// tokenized without copying its strings, so a long prompt costs a scan, not an allocation per
-/// message.
+/// `model` and `stream` from a JSON request body. Nothing else is read or kept: this runs
+/// before the call is sent, so it reads the two fields without parsing the rest (see
+/// [`shallow_fields`]) and falls back to a full parse only for a body it is unsure of.
 fn request_fields(body: &[u8]) -> Option<(Option<String>, Option<bool>)> {
+    match shallow_fields(body) {
+        Shallow::Read(fields) => Some(fields),
+        Shallow::Unsure => parsed_fields(body),
+    }
+}
+
+/// What the shallow reading of a request body found.
+#[derive(Debug, PartialEq)]
+enum Shallow {
+    Read((Option<String>, Option<bool>)),
+    /// Something only a full parse reads right: not an object, an escaped key or model name,
+    /// invalid UTF-8.
+    Unsure,
+}
+
+/// Reads the top-level `model` and `stream` of a JSON object without parsing the rest: every
+/// other value is skipped by matching brackets outside strings, and strings are skipped with
+/// `memchr`, so a long prompt costs a fast scan and no allocation. The last duplicate key wins,
+/// as in Python.
+fn shallow_fields(b: &[u8]) -> Shallow {
+    let ws = |i: &mut usize| {
+        while b
+            .get(*i)
+            .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            *i += 1;
+        }
+    };
+    // The index just past the string starting at `i` (a quote), and whether it has escapes.
+    let string_end = |i: usize| -> Option<(usize, bool)> {
+        let mut at = i + 1;
+        let mut escaped = false;
+        loop {
+            let j = at + memchr::memchr2(b'"', b'\\', b.get(at..)?)?;
+            if b[j] == b'"' {
+                return Some((j + 1, escaped));
+            }
+            escaped = true;
+            at = j + 2;
+        }
+    };
+    let mut i = 0;
+    ws(&mut i);
+    if b.get(i) != Some(&b'{') {
+        return Shallow::Unsure;
+    }
+    i += 1;
+    let (mut model, mut stream) = (None, None);
+    loop {
+        ws(&mut i);
+        match b.get(i) {
+            // The end, with nothing but white space after it.
+            Some(b'}') => {
+                i += 1;
+                ws(&mut i);
+                return if i == b.len() {
+                    Shallow::Read((model, stream))
+                } else {
+                    Shallow::Unsure
+                };
+            }
+            None => return Shallow::Unsure,
+            Some(b',') => {
+                i += 1;
+                continue;
+            }
+            Some(b'"') => {}
+            Some(_) => return Shallow::Unsure,
+        }
+        let Some((key_end, key_escaped)) = string_end(i) else {
+            return Shallow::Unsure;
+        };
+        if key_escaped {
+            return Shallow::Unsure;
+        }
+        let key = &b[i + 1..key_end - 1];
+        i = key_end;
+        ws(&mut i);
+        if b.get(i) != Some(&b':') {
+            return Shallow::Unsure;
+        }
+        i += 1;
+        ws(&mut i);
+        let start = i;
+        // Skip the value: a string, or anything up to the `,` or `}` that ends it at depth 0.
+        let mut depth = 0usize;
+        loop {
+            match b.get(i) {
+                None => return Shallow::Unsure,
+                Some(b'"') => match string_end(i) {
+                    Some((end, _)) => i = end,
+                    None => return Shallow::Unsure,
+                },
+                Some(b'{' | b'[') => {
+                    depth += 1;
+                    i += 1;
+                }
+                Some(b'}' | b']') if depth > 0 => {
+                    depth -= 1;
+                    i += 1;
+                }
+                Some(b',' | b'}') if depth == 0 => break,
+                Some(_) => i += 1,
+            }
+            if depth == 0 && b.get(start) == Some(&b'"') {
+                break;
+            }
+        }
+        let value = trim_json_ws(&b[start..i]);
+        match key {
+            b"model" => {
+                model = match value {
+                    [b'"', inner @ .., b'"'] => {
+                        if inner.contains(&b'\\') {
+                            return Shallow::Unsure;
+                        }
+                        match std::str::from_utf8(inner) {
+                            Ok(m) => Some(m.to_owned()),
+                            Err(_) => return Shallow::Unsure,
+                        }
+                    }
+                    _ => None,
+                };
+            }
+            b"stream" => {
+                stream = match value {
+                    b"true" => Some(true),
+                    b"false" => Some(false),
+                    _ => None,
+                };
+            }
+            _ => {}
+        }
+    }
+}
+
+fn trim_json_ws(mut v: &[u8]) -> &[u8] {
+    while let [rest @ .., b' ' | b'\t' | b'\n' | b'\r'] = v {
+        v = rest;
+    }
+    v
+}
+
+/// [`request_fields`] by a full parse, for the bodies the shallow reading is unsure of.
+fn parsed_fields(body: &[u8]) -> Option<(Option<String>, Option<bool>)> {
     let text = std::str::from_utf8(body).ok()?;
     let mut tape = crate::chain::Tape::default();
     let root = tape.parse(text).ok()?;
@@ -543,5 +688,44 @@ mod tests {
         assert_eq!(percent_decode("a%3"), "a%3");
         assert_eq!(percent_decode("%"), "%");
         assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    /// The shallow reading gives what a full parse gives, on ordinary bodies (where it is used)
+    /// and on odd ones (where it may hand over to the parse).
+    #[test]
+    fn request_fields_read_without_a_parse_agree_with_one() {
+        let long = "x".repeat(100_000);
+        let bodies = [
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#.to_owned(),
+            r#"{"messages":[{"role":"user","content":"say \"model\": \"fake\", {[}]"}],"model":"o3","stream":true}"#.to_owned(),
+            r#" { "stream" : false , "model" : "claude-sonnet-4-5" , "max_tokens" : 1024 } "#.to_owned(),
+            r#"{"model":"a","model":"b","stream":true,"stream":false}"#.to_owned(),
+            r#"{"metadata":{"model":"inner","stream":true},"tools":[{"model":"x"}],"model":"outer"}"#.to_owned(),
+            r#"{"model":"caf\u00e9","stream":true}"#.to_owned(),
+            r#"{"mod\u0065l":"escaped-key"}"#.to_owned(),
+            r#"{"model":null,"stream":"yes"}"#.to_owned(),
+            r#"{"model":7,"stream":1,"temperature":0.5e-3,"n":-1,"x":[[],{},[{}]]}"#.to_owned(),
+            r#"{"model":"modèle-ünicode","messages":[]}"#.to_owned(),
+            format!(r#"{{"messages":[{{"role":"user","content":"{long}"}}],"model":"gpt-4o-mini","stream":true}}"#),
+            "{}".to_owned(),
+            "[]".to_owned(),
+            "not json".to_owned(),
+            r#"{"model":"cut-short""#.to_owned(),
+            r#"{"model":"x","messages":[{"#.to_owned(),
+            r#"{"model":"x"} trailing"#.to_owned(),
+        ];
+        for body in &bodies {
+            assert_eq!(
+                request_fields(body.as_bytes()),
+                parsed_fields(body.as_bytes()),
+                "{}",
+                &body[..body.len().min(80)]
+            );
+        }
+        // Ordinary bodies never need the parse.
+        for body in [&bodies[0], &bodies[1], &bodies[2], &bodies[4], &bodies[10]] {
+            assert!(matches!(shallow_fields(body.as_bytes()), Shallow::Read(_)));
+        }
+        assert_eq!(shallow_fields(bodies[6].as_bytes()), Shallow::Unsure);
     }
 }
