@@ -328,8 +328,34 @@ enum Command {
         flags: Vec<Rendered>,
         reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
     },
+    /// An entry nobody waits on, from a path that must not wait (`try_record`): the writer
+    /// applies the redaction policy and lays it out, so the caller only hands it over.
+    Record(Entry),
+    /// As `Record`, for an entry the writer also builds (`try_record_with`).
+    Build(Box<dyn FnOnce() -> Entry + Send>),
     Sync(oneshot::Sender<Result<Snapshot, Error>>),
     Shutdown(oneshot::Sender<Result<(), Error>>),
+}
+
+/// The entry of a `Record` or `Build` command; `None` if building it panicked.
+fn cmd_entry(cmd: Command) -> Option<Entry> {
+    match cmd {
+        Command::Record(entry) => Some(entry),
+        Command::Build(make) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)).ok(),
+        _ => None,
+    }
+}
+
+/// Applies the redaction policy to `entry` and lays it and its flags out for the writer.
+fn prepare(policy: Option<&RedactionPolicy>, mut entry: Entry) -> (Rendered, Vec<Rendered>) {
+    let flags = match policy {
+        Some(policy) => policy.apply(&mut entry),
+        None => Vec::new(),
+    };
+    (
+        Rendered::of(&entry),
+        flags.iter().map(Rendered::of).collect(),
+    )
 }
 
 impl AuditLog {
@@ -388,15 +414,8 @@ impl AuditLog {
 
     /// Applies the redaction policy and lays the entry out in the caller's task, so the writer
     /// only stamps, links, hashes and writes.
-    fn redact(&self, mut entry: Entry) -> (Rendered, Vec<Rendered>) {
-        let flags = match &self.shared.redaction {
-            Some(policy) => policy.apply(&mut entry),
-            None => Vec::new(),
-        };
-        (
-            Rendered::of(&entry),
-            flags.iter().map(Rendered::of).collect(),
-        )
+    fn redact(&self, entry: Entry) -> (Rendered, Vec<Rendered>) {
+        prepare(self.shared.redaction.as_ref(), entry)
     }
 
     /// Cuts the writer's commit delay short: someone is waiting.
@@ -431,15 +450,27 @@ impl AuditLog {
     /// Hands `entry` to the writer without waiting, for paths that cannot wait (`Drop`, a
     /// body's `poll_frame`). Returns `false` if it could not be queued.
     ///
+    /// The caller only queues the entry: the writer thread applies the redaction policy and
+    /// lays it out (before hashing it, as for every entry), so a response body that ends with a
+    /// record hands its last bytes on without that work in between.
+    ///
     /// Never silent: an entry that could not be queued, or whose write later failed, is
     /// counted, and the writer records the count in the chain as a `gap` entry.
     pub fn try_record(&self, entry: Entry) -> bool {
-        let (entry, flags) = self.redact(entry);
-        match self.tx.try_send(Command::Append {
-            entry,
-            flags,
-            reply: None,
-        }) {
+        self.try_send(Command::Record(entry))
+    }
+
+    /// [`try_record`](Self::try_record) for an entry that `make` builds on the writer thread:
+    /// for work that must not delay its caller at all (reading usage out of a response body
+    /// that has just ended). `make` must not panic; if it does, the entry is counted lost and
+    /// recorded as a `gap`, and the writer goes on.
+    #[cfg(feature = "client")]
+    pub(crate) fn try_record_with(&self, make: impl FnOnce() -> Entry + Send + 'static) -> bool {
+        self.try_send(Command::Build(Box::new(make)))
+    }
+
+    fn try_send(&self, cmd: Command) -> bool {
+        match self.tx.try_send(cmd) {
             Ok(()) => true,
             Err(_) => {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -698,6 +729,7 @@ impl Writer {
             }
             let awaited = batch.iter().any(|c| match c {
                 Command::Append { reply, .. } => reply.is_some(),
+                Command::Record(_) | Command::Build(_) => false,
                 Command::Sync(_) | Command::Shutdown(_) => true,
             });
             linger = !awaited && !self.commit_delay.is_zero();
@@ -761,6 +793,22 @@ impl Writer {
                     pending.push(Pending { ack, receipt });
                     for flag in &flags {
                         let receipt = self.encode(flag);
+                        pending.push(Pending {
+                            ack: Ack::Unobserved,
+                            receipt,
+                        });
+                    }
+                }
+                Command::Record(_) | Command::Build(_) if self.poisoned => {}
+                Command::Record(_) | Command::Build(_) => {
+                    let Some(entry) = cmd_entry(cmd) else {
+                        // Building it panicked: counted, and recorded as a `gap`.
+                        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
+                    let (entry, flags) = prepare(self.shared.redaction.as_ref(), entry);
+                    for rendered in std::iter::once(&entry).chain(&flags) {
+                        let receipt = self.encode(rendered);
                         pending.push(Pending {
                             ack: Ack::Unobserved,
                             receipt,
@@ -955,4 +1003,42 @@ fn recovery_entry(r: &Recovery) -> Entry {
         }
     }
     Entry::own("recovery", p)
+}
+
+#[cfg(all(test, feature = "client"))]
+mod tests {
+    use super::*;
+
+    /// An entry built on the writer thread is written in its place in the chain; one whose
+    /// builder panics is counted, written as a `gap`, and the writer goes on.
+    #[tokio::test]
+    async fn entries_built_by_the_writer_and_a_builder_that_panics() {
+        let dir = std::env::temp_dir().join(format!("acttrace-build-{}", std::process::id()));
+        let path = dir.join("audit.jsonl");
+        let _ = std::fs::remove_dir_all(&dir);
+        let log = AuditLog::open("t", &path).await.expect("open");
+        assert!(log.try_record_with(|| {
+            let mut p = Map::new();
+            p.insert("n", 1);
+            Entry::new("built", p)
+        }));
+        assert!(log.try_record_with(|| panic!("a bug in a builder")));
+        assert!(log.try_record(Entry::new("after", Map::new())));
+        log.sync().await.expect("sync");
+        // The gap is written with the next batch.
+        log.append(Entry::new("last", Map::new()))
+            .await
+            .expect("append");
+        log.shutdown().await.expect("shutdown");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let types: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split("\"type\": \"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(types, ["audit_open", "built", "after", "gap", "last"]);
+        assert!(text.contains("\"dropped\": 1"));
+        let report = super::super::verify_path(&path, &super::super::VerifyOptions::new());
+        assert!(report.is_ok(), "{report}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -1,6 +1,8 @@
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use http::Extensions;
 use reqwest::{Request, Response, ResponseBuilderExt};
@@ -80,7 +82,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn entry(&self, usage: Usage, observed: Option<&Observed>) -> LlmCall {
+    fn entry(&self, usage: Usage, observed: Option<&Observed>, latency: Duration) -> LlmCall {
         let model = self
             .call
             .model
@@ -89,7 +91,7 @@ impl Recorder {
         let mut call = LlmCall::new(self.call.provider.as_str(), model.clone())
             .decision(self.decision.as_ref())
             .usage(usage)
-            .latency_ms(self.started.elapsed().as_micros() as f64 / 1000.0);
+            .latency_ms(latency.as_micros() as f64 / 1000.0);
         let reported = observed.and_then(|o| o.reported_cost.clone());
         let priced = model.as_deref().and_then(|m| self.prices.cost(m, &usage));
         if let Some(cost) = reported.or(priced) {
@@ -98,12 +100,40 @@ impl Recorder {
         call
     }
 
-    /// The response's body is over: write the entry. Never blocks (it runs in a body's
-    /// `poll_frame` or `Drop`): a full queue becomes a counted `gap` in the chain.
-    fn finish(self, status: http::StatusCode, format: Format, observed: &Observed, end: End) {
+    /// The response's body is over: time the call now, and leave reading the rest of the
+    /// body's usage and writing the entry to the writer thread, so the caller gets its last
+    /// bytes without that work in between. Never blocks (it runs in a body's `poll_frame` or
+    /// `Drop`): a full queue becomes a counted `gap` in the chain.
+    fn finish(
+        self,
+        status: http::StatusCode,
+        format: Format,
+        mut scanner: Scanner,
+        rest: Option<Bytes>,
+        end: End,
+    ) {
+        let latency = self.started.elapsed();
+        let log = self.log.clone();
+        log.try_record_with(move || {
+            if let Some(chunk) = rest {
+                scanner.feed(&chunk);
+            }
+            scanner.finish();
+            self.build(status, format, &scanner.observed, end, latency)
+        });
+    }
+
+    fn build(
+        &self,
+        status: http::StatusCode,
+        format: Format,
+        observed: &Observed,
+        end: End,
+        latency: Duration,
+    ) -> Entry {
         let usage = observed.usage(self.call.api);
         let mut call = self
-            .entry(usage, Some(observed))
+            .entry(usage, Some(observed), latency)
             .set("status", status.as_u16())
             .set("streamed", format.is_stream());
         if let Some(rm) = &observed.response_model
@@ -122,7 +152,7 @@ impl Recorder {
         if status.is_success() && !observed.saw_usage() {
             call = call.set("usage_reported", false);
         }
-        self.log.try_record(Entry::llm_call(call));
+        Entry::llm_call(call)
     }
 
     /// The call failed before any response: timeout, connection, or another middleware.
@@ -135,7 +165,7 @@ impl Recorder {
             reqwest_middleware::Error::Middleware(_) => "middleware",
         };
         let call = self
-            .entry(Usage::default(), None)
+            .entry(Usage::default(), None, self.started.elapsed())
             .set("status", None::<u16>)
             .set("streamed", false)
             .set("error", kind);
@@ -187,8 +217,8 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
                     recorder.call.stream,
                 );
                 let scanner = Scanner::new(recorder.call.api, format);
-                let on_end = Box::new(move |observed: &Observed, end: End| {
-                    recorder.finish(status, format, observed, end);
+                let on_end = Box::new(move |scanner: Scanner, rest: Option<Bytes>, end: End| {
+                    recorder.finish(status, format, scanner, rest, end);
                 });
                 Ok(map_body(res, |body| {
                     reqwest::Body::wrap(UsageTap::new(body, scanner, on_end))

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::usage::{Observed, Scanner};
+use super::usage::Scanner;
 
 /// How a tapped body ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +21,10 @@ pub(crate) enum End {
     Abandoned,
 }
 
-/// Called exactly once, with what was seen, when the body ends in any way.
-pub(crate) type OnEnd = Box<dyn FnOnce(&Observed, End) + Send + Sync>;
+/// Called exactly once when the body ends in any way, with the scanner and the last chunk it
+/// has not yet been fed: reading that chunk and finishing the scan is left to the callee, which
+/// can do it off the caller's path.
+pub(crate) type OnEnd = Box<dyn FnOnce(Scanner, Option<Bytes>, End) + Send + Sync>;
 
 pin_project! {
     /// Passes every frame through unchanged and at once; feeds data to a [`Scanner`]; reports
@@ -35,7 +37,8 @@ pin_project! {
     pub(crate) struct UsageTap<B> {
         #[pin]
         inner: B,
-        scanner: Scanner,
+        // Taken, with `on_end`, when the body ends.
+        scanner: Option<Scanner>,
         unscanned: Option<Bytes>,
         on_end: Option<OnEnd>,
     }
@@ -43,12 +46,8 @@ pin_project! {
     impl<B> PinnedDrop for UsageTap<B> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Some(on_end) = this.on_end.take() {
-                if let Some(chunk) = this.unscanned.take() {
-                    this.scanner.feed(&chunk);
-                }
-                this.scanner.finish();
-                on_end(&this.scanner.observed, End::Abandoned);
+            if let (Some(on_end), Some(scanner)) = (this.on_end.take(), this.scanner.take()) {
+                on_end(scanner, this.unscanned.take(), End::Abandoned);
             }
         }
     }
@@ -58,7 +57,7 @@ impl<B> UsageTap<B> {
     pub(crate) fn new(inner: B, scanner: Scanner, on_end: OnEnd) -> Self {
         Self {
             inner,
-            scanner,
+            scanner: Some(scanner),
             unscanned: None,
             on_end: Some(on_end),
         }
@@ -83,8 +82,8 @@ impl<B: Body<Data = Bytes>> Body for UsageTap<B> {
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let mut this = self.project();
         // The chunk handed out last time, scanned now that the caller has it.
-        if let Some(chunk) = this.unscanned.take() {
-            this.scanner.feed(&chunk);
+        if let (Some(chunk), Some(scanner)) = (this.unscanned.take(), this.scanner.as_mut()) {
+            scanner.feed(&chunk);
         }
         let result = ready!(this.inner.as_mut().poll_frame(cx));
         if let Some(data) = result
@@ -101,13 +100,9 @@ impl<B: Body<Data = Bytes>> Body for UsageTap<B> {
             Some(Ok(_)) => this.inner.is_end_stream().then_some(End::Completed),
         };
         if let Some(end) = end
-            && let Some(on_end) = this.on_end.take()
+            && let (Some(on_end), Some(scanner)) = (this.on_end.take(), this.scanner.take())
         {
-            if let Some(chunk) = this.unscanned.take() {
-                this.scanner.feed(&chunk);
-            }
-            this.scanner.finish();
-            on_end(&this.scanner.observed, end);
+            on_end(scanner, this.unscanned.take(), end);
         }
         Poll::Ready(result)
     }
