@@ -29,7 +29,7 @@ pub struct Detector {
     find: fn(&str, &mut Vec<Range<usize>>),
     /// A necessary condition for `find` to match, checked on the text's [`Profile`] first: a
     /// detector whose gate fails is not run. Always true for detectors of your own.
-    gate: fn(&Profile) -> bool,
+    gate: fn(&Profile<'_>) -> bool,
 }
 
 impl Detector {
@@ -52,22 +52,27 @@ impl Detector {
 }
 
 /// What one pass over a text tells about it: which bytes occur in it, how many of them are
-/// digits, and its length.
+/// digits, and its length; and, counted only when a gate asks, a few telling pairs (a dash
+/// between digits, a colon between hex digits, `::`, an IBAN's `DE89`).
 ///
 /// Every built-in detector needs certain bytes (an `@` for an e-mail address, `sk-` for an
 /// OpenAI key, thirteen digits for a card number) and a minimum length; its gate checks that on
 /// the profile, so most detectors are skipped on most texts without being run. A gate only
 /// ever rules out texts the detector cannot match: `scan` finds exactly what running every
 /// detector would (a unit test checks both ways agree).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Profile {
+#[derive(Debug, Clone)]
+pub(crate) struct Profile<'t> {
+    text: &'t [u8],
     present: [u64; 4],
     digits: usize,
     len: usize,
+    /// Counted on first use, from the text: most gates never need them.
+    digit_dash_digit: std::cell::OnceCell<usize>,
+    hex_colon_hex: std::cell::OnceCell<(usize, bool)>,
 }
 
-impl Profile {
-    pub(crate) fn of(text: &str) -> Self {
+impl<'t> Profile<'t> {
+    pub(crate) fn of(text: &'t str) -> Self {
         let mut present = [0u64; 4];
         let mut digits = 0;
         for &b in text.as_bytes() {
@@ -75,10 +80,52 @@ impl Profile {
             digits += usize::from(b.is_ascii_digit());
         }
         Self {
+            text: text.as_bytes(),
             present,
             digits,
             len: text.len(),
+            digit_dash_digit: std::cell::OnceCell::new(),
+            hex_colon_hex: std::cell::OnceCell::new(),
         }
+    }
+
+    /// How often a dash stands between two digits (`1-2`: SSNs, dashed phone numbers).
+    fn digit_dash_digit(&self) -> usize {
+        *self.digit_dash_digit.get_or_init(|| {
+            let b = self.text;
+            memchr::memchr_iter(b'-', b)
+                .filter(|&i| {
+                    i > 0
+                        && b[i - 1].is_ascii_digit()
+                        && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                })
+                .count()
+        })
+    }
+
+    /// How often a colon stands between two hex digits (`f:0`: IPv6 groups), and whether
+    /// there is a `::` (compressed IPv6).
+    fn hex_colon_hex(&self) -> (usize, bool) {
+        *self.hex_colon_hex.get_or_init(|| {
+            let b = self.text;
+            let (mut n, mut double) = (0, false);
+            for i in memchr::memchr_iter(b':', b) {
+                let next = b.get(i + 1).copied().unwrap_or(0);
+                double |= next == b':';
+                n += usize::from(i > 0 && b[i - 1].is_ascii_hexdigit() && next.is_ascii_hexdigit());
+            }
+            (n, double)
+        })
+    }
+
+    /// Two upper-case letters then two digits (`DE89`: an IBAN's start).
+    fn country_check(&self) -> bool {
+        self.text.windows(4).any(|w| {
+            w[0].is_ascii_uppercase()
+                && w[1].is_ascii_uppercase()
+                && w[2].is_ascii_digit()
+                && w[3].is_ascii_digit()
+        })
     }
 
     fn has(&self, b: u8) -> bool {
@@ -101,11 +148,6 @@ impl Profile {
     /// At least one of `letters`, in either case.
     fn has_some_any_case(&self, letters: &[u8]) -> bool {
         letters.iter().any(|&b| self.has_either_case(b))
-    }
-
-    /// An upper-case ASCII letter (`A`..=`Z` are bits 1 to 26 of the second word).
-    fn has_upper(&self) -> bool {
-        self.present[1] & 0x07FF_FFFE != 0
     }
 }
 
@@ -214,21 +256,26 @@ pub const DETECTORS: &[Detector] = &[
         group: "financial",
         severity: "critical",
         find: iban,
-        gate: |p| p.len >= 15 && p.digits >= 2 && p.has_upper(),
+        gate: |p| p.len >= 15 && p.digits >= 2 && p.country_check(),
     },
     Detector {
         category: "us_ssn",
         group: "gov_id",
         severity: "critical",
         find: us_ssn,
-        gate: |p| p.len >= 11 && p.digits >= 9 && p.has(b'-'),
+        gate: |p| p.len >= 11 && p.digits >= 9 && p.digit_dash_digit() >= 2,
     },
     Detector {
         category: "phone",
         group: "pii",
         severity: "warning",
         find: phone,
-        gate: |p| p.digits >= 8 && (p.has(b'+') || p.has(b'-') || p.has(b'(')),
+        gate: |p| {
+            p.digits >= 8
+                && (p.has(b'+')
+                    || p.digit_dash_digit() >= 2
+                    || (p.digit_dash_digit() >= 1 && p.has(b'(')))
+        },
     },
     Detector {
         category: "ipv4",
@@ -242,7 +289,12 @@ pub const DETECTORS: &[Detector] = &[
         group: "pii",
         severity: "info",
         find: ipv6,
-        gate: |p| p.len >= 4 && p.has(b':'),
+        gate: |p| {
+            p.len >= 4 && p.has(b':') && {
+                let (groups, double) = p.hex_colon_hex();
+                double || groups >= 7
+            }
+        },
     },
     Detector {
         category: "special_category",
