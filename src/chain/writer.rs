@@ -328,22 +328,12 @@ enum Command {
         flags: Vec<Rendered>,
         reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
     },
-    /// An entry nobody waits on, from a path that must not wait (`try_record`): the writer
-    /// applies the redaction policy and lays it out, so the caller only hands it over.
-    Record(Entry),
-    /// As `Record`, for an entry the writer also builds (`try_record_with`).
+    /// An entry nobody waits on that the writer builds, redacts and lays out itself
+    /// (`try_record_with`), so the caller only hands it over.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     Build(Box<dyn FnOnce() -> Entry + Send>),
     Sync(oneshot::Sender<Result<Snapshot, Error>>),
     Shutdown(oneshot::Sender<Result<(), Error>>),
-}
-
-/// The entry of a `Record` or `Build` command; `None` if building it panicked.
-fn cmd_entry(cmd: Command) -> Option<Entry> {
-    match cmd {
-        Command::Record(entry) => Some(entry),
-        Command::Build(make) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)).ok(),
-        _ => None,
-    }
 }
 
 /// Applies the redaction policy to `entry` and lays it and its flags out for the writer.
@@ -450,20 +440,24 @@ impl AuditLog {
     /// Hands `entry` to the writer without waiting, for paths that cannot wait (`Drop`, a
     /// body's `poll_frame`). Returns `false` if it could not be queued.
     ///
-    /// The caller only queues the entry: the writer thread applies the redaction policy and
-    /// lays it out (before hashing it, as for every entry), so a response body that ends with a
-    /// record hands its last bytes on without that work in between.
-    ///
     /// Never silent: an entry that could not be queued, or whose write later failed, is
     /// counted, and the writer records the count in the chain as a `gap` entry.
     pub fn try_record(&self, entry: Entry) -> bool {
-        self.try_send(Command::Record(entry))
+        let (entry, flags) = self.redact(entry);
+        self.try_send(Command::Append {
+            entry,
+            flags,
+            reply: None,
+        })
     }
 
-    /// [`try_record`](Self::try_record) for an entry that `make` builds on the writer thread:
-    /// for work that must not delay its caller at all (reading usage out of a response body
-    /// that has just ended). `make` must not panic; if it does, the entry is counted lost and
-    /// recorded as a `gap`, and the writer goes on.
+    /// [`try_record`](Self::try_record) for an entry that `make` builds on the writer thread,
+    /// which also redacts and lays it out: for work that must not delay its caller at all
+    /// (reading usage out of a response body that has just ended, once per model call).
+    /// High-volume entries stay with [`try_record`](Self::try_record), which prepares them in
+    /// the caller's task, so that the single writer does little more than link, hash and
+    /// write. `make` must not panic; if it does, the entry is counted lost and recorded as a
+    /// `gap`, and the writer goes on.
     #[cfg(feature = "client")]
     pub(crate) fn try_record_with(&self, make: impl FnOnce() -> Entry + Send + 'static) -> bool {
         self.try_send(Command::Build(Box::new(make)))
@@ -729,7 +723,7 @@ impl Writer {
             }
             let awaited = batch.iter().any(|c| match c {
                 Command::Append { reply, .. } => reply.is_some(),
-                Command::Record(_) | Command::Build(_) => false,
+                Command::Build(_) => false,
                 Command::Sync(_) | Command::Shutdown(_) => true,
             });
             linger = !awaited && !self.commit_delay.is_zero();
@@ -799,9 +793,10 @@ impl Writer {
                         });
                     }
                 }
-                Command::Record(_) | Command::Build(_) if self.poisoned => {}
-                Command::Record(_) | Command::Build(_) => {
-                    let Some(entry) = cmd_entry(cmd) else {
+                Command::Build(_) if self.poisoned => {}
+                Command::Build(make) => {
+                    let Ok(entry) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make))
+                    else {
                         // Building it panicked: counted, and recorded as a `gap`.
                         self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                         continue;
