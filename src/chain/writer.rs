@@ -328,8 +328,13 @@ enum Command {
         flags: Vec<Rendered>,
         reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
     },
-    /// An entry nobody waits on that the writer builds, redacts and lays out itself
-    /// (`try_record_with`), so the caller only hands it over.
+    /// An entry from a path that must not wait (`try_record`: a body's last poll, a `Drop`):
+    /// the writer redacts and lays it out itself, in its batch, so the caller only hands it
+    /// over. (Measured: it also costs the service less CPU under load than laying it out in
+    /// the caller, whose buffer the writer would then free across threads; see
+    /// `BENCHMARKS.md`.)
+    Record(Entry),
+    /// As `Record`, for an entry the writer also builds (`try_record_with`).
     #[cfg_attr(not(feature = "client"), allow(dead_code))]
     Build(Box<dyn FnOnce() -> Entry + Send>),
     Sync(oneshot::Sender<Result<Snapshot, Error>>),
@@ -402,8 +407,9 @@ impl AuditLog {
         rx.await.map_err(|_| Error::WriterClosed)?
     }
 
-    /// Applies the redaction policy and lays the entry out in the caller's task, so the writer
-    /// only stamps, links, hashes and writes.
+    /// Applies the redaction policy and lays the entry out in the caller's task (`append`,
+    /// `enqueue`), so that callers do this work side by side rather than one after another in
+    /// the writer.
     fn redact(&self, entry: Entry) -> (Rendered, Vec<Rendered>) {
         prepare(self.shared.redaction.as_ref(), entry)
     }
@@ -438,26 +444,19 @@ impl AuditLog {
     }
 
     /// Hands `entry` to the writer without waiting, for paths that cannot wait (`Drop`, a
-    /// body's `poll_frame`). Returns `false` if it could not be queued.
+    /// body's `poll_frame`). Returns `false` if it could not be queued. The writer applies the
+    /// redaction policy and lays the entry out, so the caller does no more than queue it.
     ///
     /// Never silent: an entry that could not be queued, or whose write later failed, is
     /// counted, and the writer records the count in the chain as a `gap` entry.
     pub fn try_record(&self, entry: Entry) -> bool {
-        let (entry, flags) = self.redact(entry);
-        self.try_send(Command::Append {
-            entry,
-            flags,
-            reply: None,
-        })
+        self.try_send(Command::Record(entry))
     }
 
-    /// [`try_record`](Self::try_record) for an entry that `make` builds on the writer thread,
-    /// which also redacts and lays it out: for work that must not delay its caller at all
-    /// (reading usage out of a response body that has just ended, once per model call).
-    /// High-volume entries stay with [`try_record`](Self::try_record), which prepares them in
-    /// the caller's task, so that the single writer does little more than link, hash and
-    /// write. `make` must not panic; if it does, the entry is counted lost and recorded as a
-    /// `gap`, and the writer goes on.
+    /// [`try_record`](Self::try_record) for an entry that `make` builds on the writer thread:
+    /// for work that must not delay its caller at all (reading usage out of a response body
+    /// that has just ended). `make` must not panic; if it does, the entry is counted lost and
+    /// recorded as a `gap`, and the writer goes on.
     #[cfg(feature = "client")]
     pub(crate) fn try_record_with(&self, make: impl FnOnce() -> Entry + Send + 'static) -> bool {
         self.try_send(Command::Build(Box::new(make)))
@@ -723,7 +722,7 @@ impl Writer {
             }
             let awaited = batch.iter().any(|c| match c {
                 Command::Append { reply, .. } => reply.is_some(),
-                Command::Build(_) => false,
+                Command::Record(_) | Command::Build(_) => false,
                 Command::Sync(_) | Command::Shutdown(_) => true,
             });
             linger = !awaited && !self.commit_delay.is_zero();
@@ -793,10 +792,16 @@ impl Writer {
                         });
                     }
                 }
-                Command::Build(_) if self.poisoned => {}
-                Command::Build(make) => {
-                    let Ok(entry) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make))
-                    else {
+                Command::Record(_) | Command::Build(_) if self.poisoned => {}
+                Command::Record(_) | Command::Build(_) => {
+                    let built = match cmd {
+                        Command::Build(make) => {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)).ok()
+                        }
+                        Command::Record(entry) => Some(entry),
+                        _ => None,
+                    };
+                    let Some(entry) = built else {
                         // Building it panicked: counted, and recorded as a `gap`.
                         self.shared.dropped.fetch_add(1, Ordering::Relaxed);
                         continue;
