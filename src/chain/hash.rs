@@ -63,14 +63,30 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Writes the hashed body `{"payload":…,"seq":…,"ts":…,"type":…}` of an entry being written.
 pub(crate) fn write_body(out: &mut String, seq: u64, ts: &str, kind: &str, payload: &Map) {
+    let mut canonical_payload = String::new();
+    canonical::write_map(&mut canonical_payload, payload, Style::Canonical);
+    let mut kind_json = String::new();
+    canonical::write_str(&mut kind_json, kind);
+    write_body_parts(out, seq, ts, &kind_json, &canonical_payload);
+}
+
+/// [`write_body`] from parts already written: the type as a JSON string and the payload in
+/// canonical form (what the writer receives, laid out before it).
+pub(crate) fn write_body_parts(
+    out: &mut String,
+    seq: u64,
+    ts: &str,
+    kind_json: &str,
+    canonical_payload: &str,
+) {
     out.push_str("{\"payload\":");
-    canonical::write_map(out, payload, Style::Canonical);
+    out.push_str(canonical_payload);
     out.push_str(",\"seq\":");
     canonical::write_padded(out, seq, 1);
     out.push_str(",\"ts\":");
     canonical::write_str(out, ts);
     out.push_str(",\"type\":");
-    canonical::write_str(out, kind);
+    out.push_str(kind_json);
     out.push('}');
 }
 

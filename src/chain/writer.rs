@@ -866,19 +866,8 @@ impl Writer {
         self.ts.clear();
         write_timestamp(&mut self.ts, self.clock.now());
         let ts = self.ts.as_str();
-        // The hashed body, `{"payload":…,"seq":…,"ts":…,"type":…}`, as `hash::write_body`
-        // writes it, from the parts rendered by the caller.
-        let body = &mut self.body;
-        body.clear();
-        body.push_str("{\"payload\":");
-        body.push_str(entry.canonical());
-        body.push_str(",\"seq\":");
-        canonical::write_padded(body, seq, 1);
-        body.push_str(",\"ts\":");
-        canonical::write_str(body, ts);
-        body.push_str(",\"type\":");
-        body.push_str(entry.kind());
-        body.push('}');
+        self.body.clear();
+        hash::write_body_parts(&mut self.body, seq, ts, entry.kind(), entry.canonical());
         let hash = hash::link_hash(&self.head, &self.body);
         let sig = self
             .key
