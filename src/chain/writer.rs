@@ -283,9 +283,10 @@ impl fmt::Debug for AuditLog {
     }
 }
 
-/// An entry laid out in the caller's task, ready for its place in the chain: its type and its
-/// payload already written in both forms (hashed and on-disk), in one buffer. The writer only
-/// stamps, links and hashes it, and frees one allocation rather than the entry's tree.
+/// An entry laid out for its place in the chain: its type and its payload already written in
+/// both forms (hashed and on-disk), in one buffer, so that stamping, linking and hashing it is
+/// all that is left. Made in the caller's task for `append` and `enqueue`, by the writer for
+/// `try_record`.
 struct Rendered {
     /// The type as a JSON string, then the canonical payload, then the on-disk payload.
     text: String,
