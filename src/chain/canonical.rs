@@ -124,32 +124,50 @@ pub(crate) fn write_padded(out: &mut String, mut n: u64, width: usize) {
 /// `2.45e-05 USD` would be correct but unreadable.
 #[cfg(any(test, feature = "client"))]
 pub(crate) fn plain_decimal(f: f64) -> String {
-    let mut sci = StackBuf::default();
-    let _ = write!(sci, "{:e}", f.abs());
-    let sci = sci.as_str();
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let n = digits.len() as i32;
-    let point = exp + 1; // digits before the decimal point
     let mut out = String::new();
     if f.is_sign_negative() && f != 0.0 {
         out.push('-');
     }
+    with_shortest_digits(f, |lead, rest, exp| {
+        write_fixed(&mut out, lead, rest, exp + 1)
+    });
+    out
+}
+
+/// Calls `f` with the shortest digits of `x` that read back as `x` (a first digit, the rest)
+/// and its decimal exponent, from Rust's `{:e}`, which gives them as Python's repr does. At
+/// most 17 digits and a 4-character exponent: a small stack buffer holds them.
+fn with_shortest_digits<R>(x: f64, f: impl FnOnce(&str, &str, i32) -> R) -> R {
+    let mut sci = StackBuf::default();
+    let _ = write!(sci, "{:e}", x.abs());
+    let sci = sci.as_str();
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (lead, rest) = mantissa.split_at(1);
+    f(lead, rest.strip_prefix('.').unwrap_or(""), exp)
+}
+
+/// Lays out digits (`lead` then `rest`) with the decimal point `point` places after the first
+/// digit (before it when `point` is not positive), and `.0` on an integral value.
+fn write_fixed(out: &mut String, lead: &str, rest: &str, point: i32) {
+    let n = 1 + rest.len() as i32;
     if point <= 0 {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', (-point) as usize));
-        out.push_str(&digits);
+        out.push_str(lead);
+        out.push_str(rest);
     } else if point >= n {
-        out.push_str(&digits);
+        out.push_str(lead);
+        out.push_str(rest);
         out.extend(std::iter::repeat_n('0', (point - n) as usize));
         out.push_str(".0");
     } else {
-        out.push_str(&digits[..point as usize]);
+        let (before, after) = rest.split_at((point - 1) as usize);
+        out.push_str(lead);
+        out.push_str(before);
         out.push('.');
-        out.push_str(&digits[point as usize..]);
+        out.push_str(after);
     }
-    out
 }
 
 /// The common case of [`write_float`], without the formatter: a value of magnitude from
@@ -211,54 +229,21 @@ fn write_float_digits(out: &mut String, f: f64) {
     if f.is_sign_negative() {
         out.push('-');
     }
-    // Rust's `{:e}` gives the shortest digits that round-trip, like Python's repr:
-    // `d[.ddd]e[-]x`. Lay them out with Python's rules. At most 17 digits and a 4-character
-    // exponent: a small stack buffer holds it.
-    let mut sci = StackBuf::default();
-    let _ = write!(sci, "{:e}", f.abs());
-    let sci = sci.as_str();
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (lead, rest) = mantissa.split_at(1);
-    let rest = rest.strip_prefix('.').unwrap_or("");
-    let n = 1 + rest.len() as i32;
-    let digit = |i: i32| {
-        if i == 0 {
-            lead
+    // Python's repr: positional from 1e-4 up to below 1e16, exponent form outside.
+    with_shortest_digits(f, |lead, rest, exp| {
+        let point = exp + 1;
+        if -4 < point && point <= 16 {
+            write_fixed(out, lead, rest, point);
         } else {
-            &rest[(i - 1) as usize..i as usize]
-        }
-    };
-    let point = exp + 1; // position of the decimal point relative to the first digit
-    if -4 < point && point <= 16 {
-        if point <= 0 {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-point) as usize));
             out.push_str(lead);
-            out.push_str(rest);
-        } else if point >= n {
-            out.push_str(lead);
-            out.push_str(rest);
-            out.extend(std::iter::repeat_n('0', (point - n) as usize));
-            out.push_str(".0");
-        } else {
-            for i in 0..point {
-                out.push_str(digit(i));
+            if !rest.is_empty() {
+                out.push('.');
+                out.push_str(rest);
             }
-            out.push('.');
-            for i in point..n {
-                out.push_str(digit(i));
-            }
+            let sign = if exp < 0 { '-' } else { '+' };
+            let _ = write!(out, "e{sign}{:02}", exp.unsigned_abs());
         }
-    } else {
-        out.push_str(lead);
-        if !rest.is_empty() {
-            out.push('.');
-            out.push_str(rest);
-        }
-        let sign = if exp < 0 { '-' } else { '+' };
-        let _ = write!(out, "e{sign}{:02}", exp.unsigned_abs());
-    }
+    });
 }
 
 /// A small fixed buffer to format a float's digits into without allocating.

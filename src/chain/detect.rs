@@ -65,7 +65,6 @@ pub(crate) struct Profile<'t> {
     text: &'t [u8],
     present: [u64; 4],
     digits: usize,
-    len: usize,
     /// Counted on first use, from the text: most gates never need them.
     digit_dash_digit: std::cell::OnceCell<usize>,
     hex_colon_hex: std::cell::OnceCell<(usize, bool)>,
@@ -83,7 +82,6 @@ impl<'t> Profile<'t> {
             text: text.as_bytes(),
             present,
             digits,
-            len: text.len(),
             digit_dash_digit: std::cell::OnceCell::new(),
             hex_colon_hex: std::cell::OnceCell::new(),
         }
@@ -126,6 +124,10 @@ impl<'t> Profile<'t> {
                 && w[2].is_ascii_digit()
                 && w[3].is_ascii_digit()
         })
+    }
+
+    fn len(&self) -> usize {
+        self.text.len()
     }
 
     fn has(&self, b: u8) -> bool {
@@ -172,77 +174,77 @@ pub const DETECTORS: &[Detector] = &[
         group: "secret",
         severity: "critical",
         find: private_key,
-        gate: |p| p.len >= 11 && p.has_all(b"-BN "),
+        gate: |p| p.len() >= 11 && p.has_all(b"-BN "),
     },
     Detector {
         category: "anthropic_key",
         group: "secret",
         severity: "critical",
         find: anthropic_key,
-        gate: |p| p.len >= 27 && p.has_all(b"sk-ant"),
+        gate: |p| p.len() >= 27 && p.has_all(b"sk-ant"),
     },
     Detector {
         category: "openai_key",
         group: "secret",
         severity: "critical",
         find: openai_key,
-        gate: |p| p.len >= 23 && p.has_all(b"sk-"),
+        gate: |p| p.len() >= 23 && p.has_all(b"sk-"),
     },
     Detector {
         category: "aws_access_key",
         group: "secret",
         severity: "critical",
         find: aws_access_key,
-        gate: |p| p.len >= 20 && p.has_all(b"AI"),
+        gate: |p| p.len() >= 20 && p.has_all(b"AI"),
     },
     Detector {
         category: "google_api_key",
         group: "secret",
         severity: "critical",
         find: google_api_key,
-        gate: |p| p.len >= 39 && p.has_all(b"AIza"),
+        gate: |p| p.len() >= 39 && p.has_all(b"AIza"),
     },
     Detector {
         category: "github_token",
         group: "secret",
         severity: "critical",
         find: github_token,
-        gate: |p| p.len >= 34 && p.has_all(b"gh_"),
+        gate: |p| p.len() >= 34 && p.has_all(b"gh_"),
     },
     Detector {
         category: "slack_token",
         group: "secret",
         severity: "critical",
         find: slack_token,
-        gate: |p| p.len >= 15 && p.has_all(b"x-"),
+        gate: |p| p.len() >= 15 && p.has_all(b"x-"),
     },
     Detector {
         category: "jwt",
         group: "credential",
         severity: "critical",
         find: jwt,
-        gate: |p| p.len >= 32 && p.has_all(b"eyJ."),
+        gate: |p| p.len() >= 32 && p.has_all(b"eyJ."),
     },
     Detector {
         category: "bearer_token",
         group: "credential",
         severity: "critical",
         find: bearer_token,
-        gate: |p| p.len >= 27 && p.has(b' ') && p.has_all_any_case(b"bear"),
+        gate: |p| p.len() >= 27 && p.has(b' ') && p.has_all_any_case(b"bear"),
     },
     Detector {
         category: "email",
         group: "pii",
         severity: "warning",
         find: email,
-        gate: |p| p.len >= 6 && p.has_all(b"@."),
+        gate: |p| p.len() >= 6 && p.has_all(b"@."),
     },
     Detector {
         category: "password",
         group: "credential",
         severity: "critical",
         find: password,
-        gate: |p| p.len >= 8 && p.has_all_any_case(b"pwd") && (p.has(b':') || p.has(b'=')),
+        gate: |p| p.len() >= 8 && p.has_all_any_case(b"pwd") && (p.has(b':') || p.has(b'=')),
     },
     Detector {
         category: "credit_card",
@@ -256,14 +258,14 @@ pub const DETECTORS: &[Detector] = &[
         group: "financial",
         severity: "critical",
         find: iban,
-        gate: |p| p.len >= 15 && p.digits >= 2 && p.country_check(),
+        gate: |p| p.len() >= 15 && p.digits >= 2 && p.country_check(),
     },
     Detector {
         category: "us_ssn",
         group: "gov_id",
         severity: "critical",
         find: us_ssn,
-        gate: |p| p.len >= 11 && p.digits >= 9 && p.digit_dash_digit() >= 2,
+        gate: |p| p.len() >= 11 && p.digits >= 9 && p.digit_dash_digit() >= 2,
     },
     Detector {
         category: "phone",
@@ -282,7 +284,7 @@ pub const DETECTORS: &[Detector] = &[
         group: "pii",
         severity: "info",
         find: ipv4,
-        gate: |p| p.len >= 7 && p.digits >= 4 && p.has(b'.'),
+        gate: |p| p.len() >= 7 && p.digits >= 4 && p.has(b'.'),
     },
     Detector {
         category: "ipv6",
@@ -290,7 +292,7 @@ pub const DETECTORS: &[Detector] = &[
         severity: "info",
         find: ipv6,
         gate: |p| {
-            p.len >= 4 && p.has(b':') && {
+            p.len() >= 4 && p.has(b':') && {
                 let (groups, double) = p.hex_colon_hex();
                 double || groups >= 7
             }
@@ -301,7 +303,7 @@ pub const DETECTORS: &[Detector] = &[
         group: "special_category",
         severity: "warning",
         find: special_category,
-        gate: |p| p.len >= 3 && p.has_some_any_case(b"dhpbfger"),
+        gate: |p| p.len() >= 3 && p.has_some_any_case(SPECIAL_FIRST),
     },
 ];
 
@@ -326,6 +328,9 @@ const SPECIAL_WORDS: &[&str] = &[
     "religious",
 ];
 
+/// The first letters of the [`SPECIAL_WORDS`] (a test checks the list).
+const SPECIAL_FIRST: &[u8] = b"dhpbfger";
+
 fn special_category(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
@@ -337,8 +342,8 @@ fn special_category(text: &str, out: &mut Vec<Range<usize>>) {
         }
         let len = run(b, at, word);
         let w = &b[at..at + len];
-        // Every lexicon word is 3 to 12 letters and starts with one of these.
-        let maybe = (3..=12).contains(&len) && b"dhpbfgerDHPBFGER".contains(&w[0]);
+        // Every lexicon word is 3 to 12 letters and starts with one of `SPECIAL_FIRST`.
+        let maybe = (3..=12).contains(&len) && SPECIAL_FIRST.contains(&w[0].to_ascii_lowercase());
         if maybe
             && SPECIAL_WORDS
                 .iter()
@@ -989,6 +994,15 @@ mod tests {
             &pem[2..pem.len() - 2],
             "the whole block"
         );
+    }
+
+    /// The shortcuts `special_category` and its gate take hold for every lexicon word.
+    #[test]
+    fn special_words_fit_their_shortcuts() {
+        for w in SPECIAL_WORDS {
+            assert!((3..=12).contains(&w.len()), "{w}");
+            assert!(SPECIAL_FIRST.contains(&w.as_bytes()[0]), "{w}");
+        }
     }
 
     #[test]

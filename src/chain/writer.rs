@@ -785,35 +785,17 @@ impl Writer {
                         (_, None) => Ack::Unobserved,
                     };
                     pending.push(Pending { ack, receipt });
-                    for flag in &flags {
-                        let receipt = self.encode(flag);
-                        pending.push(Pending {
-                            ack: Ack::Unobserved,
-                            receipt,
-                        });
-                    }
+                    self.encode_unobserved(&mut pending, &flags);
                 }
                 Command::Record(_) | Command::Build(_) if self.poisoned => {}
-                Command::Record(_) | Command::Build(_) => {
-                    let built = match cmd {
-                        Command::Build(make) => {
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)).ok()
-                        }
-                        Command::Record(entry) => Some(entry),
-                        _ => None,
-                    };
-                    let Some(entry) = built else {
+                Command::Record(entry) => self.record(&mut pending, entry),
+                Command::Build(make) => {
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)) {
+                        Ok(entry) => self.record(&mut pending, entry),
                         // Building it panicked: counted, and recorded as a `gap`.
-                        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    };
-                    let (entry, flags) = prepare(self.shared.redaction.as_ref(), entry);
-                    for rendered in std::iter::once(&entry).chain(&flags) {
-                        let receipt = self.encode(rendered);
-                        pending.push(Pending {
-                            ack: Ack::Unobserved,
-                            receipt,
-                        });
+                        Err(_) => {
+                            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
                 Command::Sync(reply) => syncs.push(reply),
@@ -859,6 +841,24 @@ impl Writer {
             let _ = reply.send(sync_result.clone().map(|()| snapshot.clone()));
         }
         shutdown
+    }
+
+    /// Redacts and lays out an entry nobody waits on, and encodes it and its flags.
+    fn record(&mut self, pending: &mut Vec<Pending>, entry: Entry) {
+        let (entry, flags) = prepare(self.shared.redaction.as_ref(), entry);
+        self.encode_unobserved(pending, std::slice::from_ref(&entry));
+        self.encode_unobserved(pending, &flags);
+    }
+
+    /// Encodes entries whose fate nobody is told (a lost one becomes a `gap`).
+    fn encode_unobserved(&mut self, pending: &mut Vec<Pending>, entries: &[Rendered]) {
+        for rendered in entries {
+            let receipt = self.encode(rendered);
+            pending.push(Pending {
+                ack: Ack::Unobserved,
+                receipt,
+            });
+        }
     }
 
     /// Gives `entry` its place in the chain and appends its line to the output buffer.
