@@ -121,16 +121,18 @@ pub(crate) fn write_padded(out: &mut String, mut n: u64, width: usize) {
 
 /// A finite `f` as a plain decimal: its shortest round-trip digits with the point placed and
 /// never an exponent (`0.0000245`, `1200.5`, `3.0`). For amounts read from a provider, where
-/// `2.45e-05 USD` would be correct but unreadable.
+/// `2.45e-05 USD` would be correct but unreadable. Rust's `Display` writes exactly that, but
+/// for the `.0` of an integral value and the sign of zero.
 #[cfg(any(test, feature = "client"))]
 pub(crate) fn plain_decimal(f: f64) -> String {
-    let mut out = String::new();
-    if f.is_sign_negative() && f != 0.0 {
-        out.push('-');
+    let mut out = if f == 0.0 {
+        "0".to_owned()
+    } else {
+        f.to_string()
+    };
+    if !out.contains('.') {
+        out.push_str(".0");
     }
-    with_shortest_digits(f, |lead, rest, exp| {
-        write_fixed(&mut out, lead, rest, exp + 1)
-    });
     out
 }
 

@@ -723,7 +723,14 @@ mod tests {
             );
         }
         // Ordinary bodies never need the parse.
-        for body in [&bodies[0], &bodies[1], &bodies[2], &bodies[4], &bodies[10]] {
+        for body in [
+            &bodies[0],
+            &bodies[1],
+            &bodies[2],
+            &bodies[4],
+            &bodies[8],
+            &bodies[10],
+        ] {
             assert!(matches!(shallow_fields(body.as_bytes()), Shallow::Read(_)));
         }
         assert_eq!(shallow_fields(bodies[6].as_bytes()), Shallow::Unsure);
