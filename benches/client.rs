@@ -2,11 +2,14 @@
 //!
 //! ```text
 //! cargo bench --bench client -- [--calls N] [--rounds R] [--streams N] [--prompt-bytes N]
-//!                                [--redaction default|gdpr|pci|strict|none]
+//!                                [--redaction default|gdpr|pci|strict|none] [--stream-gap-us N]
 //! ```
 //!
 //! An axum server on 127.0.0.1 answers OpenAI-shaped chat completions (JSON with usage) and
-//! streams (the first event at once, the rest 20 ms later). One keep-alive reqwest client
+//! streams (the first event at once, the rest `--stream-gap-us` later: by default at once too,
+//! so that no thread has gone to sleep between one measured stream and the next; a long gap
+//! puts a wake-up of every thread into each time to first byte, and its noise swamps a
+//! difference of microseconds). One keep-alive reqwest client
 //! (one connection pool) is used bare, with `AuditMiddleware` (writing with
 //! `Durability::Fsync`), and with the middleware recognizing nothing.
 //!
@@ -18,6 +21,7 @@
 //! message of that size (an agent's prompt and history), which the middleware reads `model`
 //! and `stream` from.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use acttrace::chain::{AuditLog, VerifyOptions, verify_path};
@@ -30,13 +34,19 @@ use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 
 const JSON: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"Approved."},"finish_reason":"stop"}],"usage":{"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,"prompt_tokens_details":{"cached_tokens":1000},"completion_tokens_details":{"reasoning_tokens":128}}}"#;
 
+/// How long the server waits between a stream's first event and the rest (`--stream-gap-us`).
+static STREAM_GAP_US: AtomicU64 = AtomicU64::new(0);
+
 async fn chat(body: String) -> axum::response::Response {
     if body.contains("\"stream\":true") {
         // First event now, the rest later: time to first byte is what is measured.
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
         tokio::spawn(async move {
             let _ = tx.send(Bytes::from_static(b"data: {\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n")).await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            let gap = STREAM_GAP_US.load(Ordering::Relaxed);
+            if gap > 0 {
+                tokio::time::sleep(Duration::from_micros(gap)).await;
+            }
             let _ = tx
                 .send(Bytes::from_static(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n"))
                 .await;
@@ -186,6 +196,9 @@ fn main() {
             "--streams" => streams = value().parse().unwrap_or(streams),
             "--prompt-bytes" => prompt = value().parse().unwrap_or(prompt),
             "--redaction" => redaction = acttrace::chain::RedactionPolicy::preset(&value()),
+            "--stream-gap-us" => {
+                STREAM_GAP_US.store(value().parse().unwrap_or(0), Ordering::Relaxed);
+            }
             _ => {}
         }
     }

@@ -743,11 +743,18 @@ async fn an_abandoned_stream_is_recorded_as_cut_short() {
         .send()
         .await
         .unwrap();
-    // Read until the first event is through, then walk away.
+    // Read until the first event is through, then walk away. The server never ends this
+    // stream, so the events can only arrive if the middleware hands each byte on as it comes
+    // (holding any back to wait for more would time out here).
     let mut seen = Vec::new();
-    while !String::from_utf8_lossy(&seen).contains("content_block_start") {
-        seen.extend_from_slice(&res.chunk().await.unwrap().unwrap());
-    }
+    let first_events = async {
+        while !String::from_utf8_lossy(&seen).contains("content_block_start") {
+            seen.extend_from_slice(&res.chunk().await.unwrap().unwrap());
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), first_events)
+        .await
+        .expect("the events the server sent reach the caller while the stream is open");
     drop(res);
     let calls = env.calls().await;
     assert_eq!(calls.len(), 1);
