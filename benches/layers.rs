@@ -9,9 +9,11 @@
 //!
 //! Both apps run in this process on 127.0.0.1, served by `axum::serve`; a keep-alive HTTP/1.1
 //! load generator (C connections, each sending the next request when the last response is
-//! read) alternates between them for R rounds of S seconds. The audited app writes with
-//! `Durability::Fsync` (one `fdatasync` per batch). `--profile audited` (or `plain`) loads only
-//! that app, for a profiler to see nothing else.
+//! read) alternates between them for R rounds of S seconds. It reports the best round of each
+//! and the median of the rounds' paired costs: each round measures both apps back to back,
+//! alternating which goes first, and on a machine whose speed drifts that is the steadier
+//! figure. The audited app writes with `Durability::Fsync` (one `fdatasync` per batch).
+//! `--profile audited` (or `plain`) loads only that app, for a profiler to see nothing else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -210,14 +212,23 @@ fn main() {
         .await;
 
         let (mut best_plain, mut best_audited) = (0f64, 0f64);
+        let mut costs = Vec::new();
         for round in (1..=rounds).filter(|_| profile.is_none()) {
-            let (p, _, p_cpu) = measure(plain, connections, seconds).await;
-            let (a, a_writer, a_cpu) = measure(audited, connections, seconds).await;
+            // Alternate which app goes first, so that neither always meets the machine in the
+            // state the other left it.
+            let ((p, _, p_cpu), (a, a_writer, a_cpu)) = if round % 2 == 1 {
+                let p = measure(plain, connections, seconds).await;
+                (p, measure(audited, connections, seconds).await)
+            } else {
+                let a = measure(audited, connections, seconds).await;
+                (measure(plain, connections, seconds).await, a)
+            };
             println!(
                 "round {round}: without layers {p:.0} req/s ({p_cpu:.1} us CPU/request), with AuditLayer + GuardLayer {a:.0} req/s ({a_cpu:.1} us CPU/request + {a_writer:.1} us in the writer thread)"
             );
             best_plain = best_plain.max(p);
             best_audited = best_audited.max(a);
+            costs.push((1.0 - a / p) * 100.0);
         }
         if let Some(which) = &profile {
             let addr = if which == "plain" { plain } else { audited };
@@ -230,6 +241,14 @@ fn main() {
             "best: without {best_plain:.0} req/s, with {best_audited:.0} req/s, throughput cost {cost:.1}% ({connections} connections, {durability:?}, handler work {} us)",
             WORK_US.load(Ordering::Relaxed)
         );
+        costs.sort_by(f64::total_cmp);
+        if let (Some(lo), Some(hi)) = (costs.first(), costs.last()) {
+            println!(
+                "paired rounds: median throughput cost {:.1}% (range {lo:.1}% to {hi:.1}% over {} rounds)",
+                costs[costs.len() / 2],
+                costs.len()
+            );
+        }
         // Requests still in flight when the clients stopped close their decisions now.
         tokio::time::sleep(Duration::from_millis(200)).await;
         log.sync().await.expect("sync");
