@@ -111,32 +111,145 @@ impl<B: ReplayBody> ReadAhead<B> {
 }
 
 /// Reads `body` until it ends or more than `limit` bytes have been read.
+///
+/// A body that arrives in one frame (most of them) is kept as that frame, not copied; the
+/// bytes are copied only when a second frame has to be joined to the first.
 pub(crate) async fn read_ahead<B: ReplayBody>(
     mut body: B,
     limit: usize,
 ) -> Result<ReadAhead<B>, B::Error> {
-    let mut buf = BytesMut::new();
+    let mut read = Read::default();
     loop {
-        if buf.len() > limit {
+        if read.len() > limit {
             return Ok(ReadAhead {
-                bytes: buf.freeze(),
+                bytes: read.into_bytes(),
                 rest: Some(body),
             });
         }
+        // A body that knows it is over need not be polled again.
+        if body.is_end_stream() {
+            break;
+        }
         match body.frame().await {
-            None => {
-                return Ok(ReadAhead {
-                    bytes: buf.freeze(),
-                    rest: None,
-                });
-            }
+            None => break,
             Some(Err(e)) => return Err(e),
             // Request trailers are rare; they are not passed on.
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
-                    buf.extend_from_slice(&data);
+                    read.push(data);
                 }
             }
         }
+    }
+    Ok(ReadAhead {
+        bytes: read.into_bytes(),
+        rest: None,
+    })
+}
+
+/// The frames read so far: the first as it came, then, once there is a second, all of them
+/// joined.
+#[derive(Default)]
+struct Read {
+    first: Bytes,
+    joined: Option<BytesMut>,
+}
+
+impl Read {
+    fn len(&self) -> usize {
+        self.joined.as_ref().map_or(self.first.len(), BytesMut::len)
+    }
+
+    fn push(&mut self, data: Bytes) {
+        match &mut self.joined {
+            Some(joined) => joined.extend_from_slice(&data),
+            None if self.first.is_empty() => self.first = data,
+            None => {
+                let mut joined = BytesMut::with_capacity(self.first.len() + data.len());
+                joined.extend_from_slice(&self.first);
+                joined.extend_from_slice(&data);
+                self.joined = Some(joined);
+            }
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self.joined {
+            Some(joined) => joined.freeze(),
+            None => self.first,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::convert::Infallible;
+
+    use super::*;
+
+    /// A body sent as the given frames.
+    struct Frames(VecDeque<Bytes>);
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+        }
+    }
+
+    fn frames(parts: &[&'static str]) -> axum::body::Body {
+        axum::body::Body::new(Frames(parts.iter().map(|p| Bytes::from(*p)).collect()))
+    }
+
+    async fn all(body: axum::body::Body) -> Bytes {
+        body.collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn one_frame_is_kept_as_it_came_and_frames_are_joined() {
+        let one = Bytes::from_static(b"{\"applicant\":\"A-17\"}");
+        let read = read_ahead(axum::body::Body::from(one.clone()), 1024)
+            .await
+            .expect("a body that cannot fail");
+        assert!(read.complete());
+        assert_eq!(read.bytes, one);
+        assert_eq!(
+            read.bytes.as_ptr(),
+            one.as_ptr(),
+            "no copy of a one-frame body"
+        );
+
+        let read = read_ahead(frames(&["ab", "cd", "ef"]), 1024)
+            .await
+            .expect("a body that cannot fail");
+        assert!(read.complete());
+        assert_eq!(&read.bytes[..], b"abcdef");
+        assert_eq!(&all(read.into_body()).await[..], b"abcdef");
+    }
+
+    #[tokio::test]
+    async fn reading_stops_past_the_limit_and_the_rest_follows() {
+        let read = read_ahead(frames(&["abcd", "efgh", "ijkl", "mnop"]), 5)
+            .await
+            .expect("a body that cannot fail");
+        assert!(!read.complete());
+        assert_eq!(
+            &read.bytes[..],
+            b"abcdefgh",
+            "two frames: the first past the limit"
+        );
+        assert_eq!(&all(read.into_body()).await[..], b"abcdefghijklmnop");
+
+        let read = read_ahead(frames(&[]), 5).await.expect("an empty body");
+        assert!(read.complete() && read.bytes.is_empty());
     }
 }
