@@ -3,13 +3,16 @@
 //! ```text
 //! cargo bench --bench client -- [--calls N] [--rounds R] [--streams N] [--prompt-bytes N]
 //!                                [--redaction default|gdpr|pci|strict|none] [--stream-gap-us N]
+//!                                [--idle-us N]
 //! ```
 //!
 //! An axum server on 127.0.0.1 answers OpenAI-shaped chat completions (JSON with usage) and
 //! streams (the first event at once, the rest `--stream-gap-us` later: by default at once too,
 //! so that no thread has gone to sleep between one measured stream and the next; a long gap
 //! puts a wake-up of every thread into each time to first byte, and its noise swamps a
-//! difference of microseconds). One keep-alive reqwest client
+//! difference of microseconds). `--idle-us` pauses before each measured call instead, for the
+//! cost of a call that comes after a quiet spell (threads asleep, caches cold), as an agent's
+//! model calls do. One keep-alive reqwest client
 //! (one connection pool) is used bare, with `AuditMiddleware` (writing with
 //! `Durability::Fsync`), and with the middleware recognizing nothing.
 //!
@@ -36,6 +39,10 @@ const JSON: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt
 
 /// How long the server waits between a stream's first event and the rest (`--stream-gap-us`).
 static STREAM_GAP_US: AtomicU64 = AtomicU64::new(0);
+
+/// How long the client pauses before each measured call (`--idle-us`): calls spaced out, as an
+/// agent's are, meet sleeping threads and cold caches.
+static IDLE_US: AtomicU64 = AtomicU64::new(0);
 
 async fn chat(body: String) -> axum::response::Response {
     if body.contains("\"stream\":true") {
@@ -171,14 +178,19 @@ where
     F: FnMut(bool) -> Fut,
     Fut: std::future::Future<Output = T>,
 {
+    let idle = Duration::from_micros(IDLE_US.load(Ordering::Relaxed));
     let (mut with, mut without) = (Vec::with_capacity(pairs), Vec::with_capacity(pairs));
     for i in 0..pairs {
-        if i % 2 == 0 {
-            without.push(call(false).await);
-            with.push(call(true).await);
-        } else {
-            with.push(call(true).await);
-            without.push(call(false).await);
+        for audit in [i % 2 == 1, i % 2 == 0] {
+            if !idle.is_zero() {
+                tokio::time::sleep(idle).await;
+            }
+            let took = call(audit).await;
+            if audit {
+                with.push(took);
+            } else {
+                without.push(took);
+            }
         }
     }
     (with, without)
@@ -196,6 +208,7 @@ fn main() {
             "--streams" => streams = value().parse().unwrap_or(streams),
             "--prompt-bytes" => prompt = value().parse().unwrap_or(prompt),
             "--redaction" => redaction = acttrace::chain::RedactionPolicy::preset(&value()),
+            "--idle-us" => IDLE_US.store(value().parse().unwrap_or(0), Ordering::Relaxed),
             "--stream-gap-us" => {
                 STREAM_GAP_US.store(value().parse().unwrap_or(0), Ordering::Relaxed);
             }
