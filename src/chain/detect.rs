@@ -331,27 +331,42 @@ const SPECIAL_WORDS: &[&str] = &[
 /// The first letters of the [`SPECIAL_WORDS`] (a test checks the list).
 const SPECIAL_FIRST: &[u8] = b"dhpbfger";
 
+/// The bytes a lexicon word is made of (ASCII letters and digits, `_`), as a table: the scan
+/// below runs over every string an entry holds, so each byte costs one lookup.
+const WORD_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric() || b == b'_';
+        i += 1;
+    }
+    table
+};
+
 fn special_category(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
-    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let is_word = |at: usize| b.get(at).is_some_and(|&c| WORD_BYTE[usize::from(c)]);
     let mut at = 0;
     while at < b.len() {
-        if !word(b[at]) {
+        while at < b.len() && !is_word(at) {
             at += 1;
-            continue;
         }
-        let len = run(b, at, word);
-        let w = &b[at..at + len];
+        let start = at;
+        while is_word(at) {
+            at += 1;
+        }
+        let w = &b[start..at];
         // Every lexicon word is 3 to 12 letters and starts with one of `SPECIAL_FIRST`.
-        let maybe = (3..=12).contains(&len) && SPECIAL_FIRST.contains(&w[0].to_ascii_lowercase());
+        let maybe =
+            (3..=12).contains(&w.len()) && SPECIAL_FIRST.contains(&w[0].to_ascii_lowercase());
         if maybe
             && SPECIAL_WORDS
                 .iter()
                 .any(|s| w.eq_ignore_ascii_case(s.as_bytes()))
         {
-            out.push(at..at + len);
+            out.push(start..at);
         }
-        at += len;
     }
 }
 
