@@ -243,6 +243,51 @@ struct Shared {
     risk_tier: String,
     key: Option<SigningKey>,
     redaction: Option<RedactionPolicy>,
+    buffers: Buffers,
+}
+
+/// Layout buffers the writer hands back for callers to lay their next entries out in.
+///
+/// Entries are laid out in the caller's task and written by the writer thread. Were the writer
+/// to free what callers allocated, every entry would be allocated on one thread and freed on
+/// another, the pattern glibc's allocator handles worst: the free takes the other thread's
+/// arena lock, and under load the two threads then wake each other through `futex` (measured:
+/// nine in ten of the audited service's `futex` calls; see `BENCHMARKS.md`). Handing the
+/// buffers back keeps both sides on their fast paths.
+#[derive(Default)]
+struct Buffers {
+    free: std::sync::Mutex<Vec<String>>,
+}
+
+impl Buffers {
+    /// How many idle buffers are kept, and the largest one kept (an unusually large entry's
+    /// buffer is let go rather than held for the life of the log).
+    const KEEP: usize = 1024;
+    const KEEP_CAPACITY: usize = 16 * 1024;
+
+    fn take(&self) -> String {
+        let reused = self.free.lock().ok().and_then(|mut free| free.pop());
+        reused.unwrap_or_else(|| String::with_capacity(512))
+    }
+
+    /// Keeps the buffers in `spent` for reuse, as many as there is room for, and leaves
+    /// `spent` empty.
+    fn give_back(&self, spent: &mut Vec<String>) {
+        if let Ok(mut free) = self.free.lock() {
+            let room = Self::KEEP.saturating_sub(free.len());
+            free.extend(
+                spent
+                    .drain(..)
+                    .filter(|b| b.capacity() <= Self::KEEP_CAPACITY)
+                    .take(room)
+                    .map(|mut b| {
+                        b.clear();
+                        b
+                    }),
+            );
+        }
+        spent.clear();
+    }
 }
 
 /// A handle to an audit log: cheap to clone, `Send + Sync`, shared by every part of a service.
@@ -300,7 +345,11 @@ struct Rendered {
 
 impl Rendered {
     fn of(entry: &Entry) -> Self {
-        let mut text = String::with_capacity(512);
+        Self::in_buffer(entry, String::with_capacity(512))
+    }
+
+    /// Lays `entry` out in `text`, an empty buffer to reuse.
+    fn in_buffer(entry: &Entry, mut text: String) -> Self {
         canonical::write_str(&mut text, entry.kind());
         let kind_end = text.len();
         canonical::write_map(&mut text, entry.payload(), Style::Canonical);
@@ -333,27 +382,27 @@ enum Command {
         flags: Vec<Rendered>,
         reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
     },
-    /// An entry from a path that must not wait (`try_record`: a body's last poll, a `Drop`):
-    /// the writer redacts and lays it out itself, in its batch, so the caller only hands it
-    /// over. (Measured: it also costs the service less CPU under load than laying it out in
-    /// the caller, whose buffer the writer would then free across threads; see
-    /// `BENCHMARKS.md`.)
-    Record(Entry),
-    /// As `Record`, for an entry the writer also builds (`try_record_with`).
+    /// An entry the writer builds, redacts and lays out itself (`try_record_with`), for work
+    /// that must not delay its caller at all.
     #[cfg_attr(not(feature = "client"), allow(dead_code))]
     Build(Box<dyn FnOnce() -> Entry + Send>),
     Sync(oneshot::Sender<Result<Snapshot, Error>>),
     Shutdown(oneshot::Sender<Result<(), Error>>),
 }
 
-/// Applies the redaction policy to `entry` and lays it and its flags out for the writer.
-fn prepare(policy: Option<&RedactionPolicy>, mut entry: Entry) -> (Rendered, Vec<Rendered>) {
+/// Applies the redaction policy to `entry` and lays it out in `buffer` (its flags, which are
+/// rare, in buffers of their own) for the writer.
+fn prepare(
+    policy: Option<&RedactionPolicy>,
+    mut entry: Entry,
+    buffer: String,
+) -> (Rendered, Vec<Rendered>) {
     let flags = match policy {
         Some(policy) => policy.apply(&mut entry),
         None => Vec::new(),
     };
     (
-        Rendered::of(&entry),
+        Rendered::in_buffer(&entry, buffer),
         flags.iter().map(Rendered::of).collect(),
     )
 }
@@ -416,7 +465,11 @@ impl AuditLog {
     /// `enqueue`), so that callers do this work side by side rather than one after another in
     /// the writer.
     fn redact(&self, entry: Entry) -> (Rendered, Vec<Rendered>) {
-        prepare(self.shared.redaction.as_ref(), entry)
+        prepare(
+            self.shared.redaction.as_ref(),
+            entry,
+            self.shared.buffers.take(),
+        )
     }
 
     /// Cuts the writer's commit delay short: someone is waiting.
@@ -449,13 +502,19 @@ impl AuditLog {
     }
 
     /// Hands `entry` to the writer without waiting, for paths that cannot wait (`Drop`, a
-    /// body's `poll_frame`). Returns `false` if it could not be queued. The writer applies the
-    /// redaction policy and lays the entry out, so the caller does no more than queue it.
+    /// body's `poll_frame`). Returns `false` if it could not be queued. Like
+    /// [`enqueue`](Self::enqueue), it applies the redaction policy and lays the entry out in
+    /// the caller, without blocking.
     ///
     /// Never silent: an entry that could not be queued, or whose write later failed, is
     /// counted, and the writer records the count in the chain as a `gap` entry.
     pub fn try_record(&self, entry: Entry) -> bool {
-        self.try_send(Command::Record(entry))
+        let (entry, flags) = self.redact(entry);
+        self.try_send(Command::Append {
+            entry,
+            flags,
+            reply: None,
+        })
     }
 
     /// [`try_record`](Self::try_record) for an entry that `make` builds on the writer thread:
@@ -624,6 +683,8 @@ struct Writer {
     body: String,
     line: String,
     ts: String,
+    /// This batch's layout buffers, handed back to callers when it is done.
+    spent: Vec<String>,
 }
 
 /// An encoded entry waiting for its batch to be written.
@@ -661,6 +722,7 @@ impl Writer {
             risk_tier: b.risk_tier.clone(),
             key: b.key.clone(),
             redaction: b.redaction.clone(),
+            buffers: Buffers::default(),
         });
         let mut w = Self {
             file: opened.file,
@@ -681,6 +743,7 @@ impl Writer {
             body: String::new(),
             line: String::new(),
             ts: String::new(),
+            spent: Vec::new(),
         };
         // Entries the opening itself owes the chain: `audit_open` for a new chain, then a
         // record of any repair. Written and synced before the log is handed out.
@@ -737,7 +800,7 @@ impl Writer {
             }
             let awaited = batch.iter().any(|c| match c {
                 Command::Append { reply, .. } => reply.is_some(),
-                Command::Record(_) | Command::Build(_) => false,
+                Command::Build(_) => false,
                 Command::Sync(_) | Command::Shutdown(_) => true,
             });
             linger = !awaited && !self.commit_delay.is_zero();
@@ -800,9 +863,9 @@ impl Writer {
                     };
                     pending.push(Pending { ack, receipt });
                     self.encode_unobserved(&mut pending, &flags);
+                    self.spent.push(entry.text);
                 }
-                Command::Record(_) | Command::Build(_) if self.poisoned => {}
-                Command::Record(entry) => self.record(&mut pending, entry),
+                Command::Build(_) if self.poisoned => {}
                 Command::Build(make) => {
                     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)) {
                         Ok(entry) => self.record(&mut pending, entry),
@@ -854,14 +917,22 @@ impl Writer {
         for reply in syncs {
             let _ = reply.send(sync_result.clone().map(|()| snapshot.clone()));
         }
+        self.shared.buffers.give_back(&mut self.spent);
         shutdown
     }
 
     /// Redacts and lays out an entry nobody waits on, and encodes it and its flags.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     fn record(&mut self, pending: &mut Vec<Pending>, entry: Entry) {
-        let (entry, flags) = prepare(self.shared.redaction.as_ref(), entry);
+        let mut buffer = self
+            .spent
+            .pop()
+            .unwrap_or_else(|| self.shared.buffers.take());
+        buffer.clear();
+        let (entry, flags) = prepare(self.shared.redaction.as_ref(), entry, buffer);
         self.encode_unobserved(pending, std::slice::from_ref(&entry));
         self.encode_unobserved(pending, &flags);
+        self.spent.push(entry.text);
     }
 
     /// Encodes entries whose fate nobody is told (a lost one becomes a `gap`).
@@ -1091,6 +1162,75 @@ mod tests {
         .await
         .expect("the last entry is written once every handle is gone");
         assert_eq!(text.lines().count() as u64, opened + 4);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn buffers_come_back_empty_and_within_bounds() {
+        let buffers = Buffers::default();
+        let mut spent = vec![
+            String::from("a laid-out entry"),
+            String::with_capacity(1 << 20),
+        ];
+        let kept = spent[0].capacity();
+        buffers.give_back(&mut spent);
+        assert!(spent.is_empty());
+        let reused = buffers.take();
+        assert!(reused.is_empty(), "no old text in a reused buffer");
+        assert_eq!(reused.capacity(), kept);
+        assert_eq!(
+            buffers.take().capacity(),
+            512,
+            "the 1 MiB buffer was let go"
+        );
+        let mut many: Vec<String> = (0..Buffers::KEEP + 10).map(|_| String::new()).collect();
+        buffers.give_back(&mut many);
+        assert_eq!(
+            buffers.free.lock().map(|f| f.len()).ok(),
+            Some(Buffers::KEEP)
+        );
+    }
+
+    /// Entries laid out in reused buffers, long after short and short after long, across
+    /// batches: each line holds its own payload and nothing of an earlier one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reused_buffers_never_leak_one_entry_into_another() {
+        let dir = std::env::temp_dir().join(format!("acttrace-reuse-{}", std::process::id()));
+        let path = dir.join("audit.jsonl");
+        let _ = std::fs::remove_dir_all(&dir);
+        let log = AuditLog::builder("t")
+            .commit_delay(std::time::Duration::from_millis(1))
+            .open(&path)
+            .await
+            .expect("open");
+        let sizes = [900, 3, 400, 0, 2000, 17, 1];
+        let mut sent = Vec::new();
+        for round in 0..20 {
+            for (i, size) in sizes.iter().enumerate() {
+                let text = format!("{round}-{i}-{}", "x".repeat(*size));
+                let mut p = Map::new();
+                p.insert("text", text.as_str());
+                match i % 3 {
+                    0 => assert!(log.try_record(Entry::new("n", p))),
+                    1 => log.enqueue(Entry::new("n", p)).await.expect("enqueue"),
+                    _ => drop(log.append(Entry::new("n", p)).await.expect("append")),
+                }
+                sent.push(text);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        }
+        log.shutdown().await.expect("shutdown");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let written: Vec<String> = text
+            .lines()
+            .filter_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                Some(v["payload"]["text"].as_str()?.to_owned())
+            })
+            .collect();
+        assert_eq!(written, sent);
+        let report = super::super::verify_path(&path, &super::super::VerifyOptions::new());
+        assert!(report.is_ok(), "{report}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
