@@ -334,8 +334,8 @@ impl fmt::Debug for AuditLog {
 
 /// An entry laid out for its place in the chain: its type and its payload already written in
 /// both forms (hashed and on-disk), in one buffer, so that stamping, linking and hashing it is
-/// all that is left. Made in the caller's task for `append` and `enqueue`, by the writer for
-/// `try_record`.
+/// all that is left. Made in the caller's task (`append`, `enqueue`, `try_record`), in a
+/// buffer from [`Buffers`]; by the writer for the entries it builds itself.
 struct Rendered {
     /// The type as a JSON string, then the canonical payload, then the on-disk payload.
     text: String,
@@ -921,7 +921,8 @@ impl Writer {
         shutdown
     }
 
-    /// Redacts and lays out an entry nobody waits on, and encodes it and its flags.
+    /// Redacts and lays out an entry the writer built (`try_record_with`), which nobody waits
+    /// on, and encodes it and its flags.
     #[cfg_attr(not(feature = "client"), allow(dead_code))]
     fn record(&mut self, pending: &mut Vec<Pending>, entry: Entry) {
         let mut buffer = self
