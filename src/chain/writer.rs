@@ -1083,15 +1083,29 @@ fn recovery_entry(r: &Recovery) -> Entry {
 
 #[cfg(all(test, feature = "client"))]
 mod tests {
+    /// A fresh directory for one test's log, and the log's path in it.
+    fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("acttrace-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("audit.jsonl");
+        (dir, path)
+    }
+
+    /// A log at `path` whose writer waits `delay_ms` after a batch nobody waits on.
+    async fn open_with_delay(path: &std::path::Path, delay_ms: u64) -> AuditLog {
+        AuditLog::builder("t")
+            .commit_delay(std::time::Duration::from_millis(delay_ms))
+            .open(path)
+            .await
+            .expect("open")
+    }
     use super::*;
 
     /// An entry built on the writer thread is written in its place in the chain; one whose
     /// builder panics is counted, written as a `gap`, and the writer goes on.
     #[tokio::test]
     async fn entries_built_by_the_writer_and_a_builder_that_panics() {
-        let dir = std::env::temp_dir().join(format!("acttrace-build-{}", std::process::id()));
-        let path = dir.join("audit.jsonl");
-        let _ = std::fs::remove_dir_all(&dir);
+        let (dir, path) = scratch("build");
         let log = AuditLog::open("t", &path).await.expect("open");
         assert!(log.try_record_with(|| {
             let mut p = Map::new();
@@ -1123,14 +1137,8 @@ mod tests {
     /// dropped without a shutdown.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_idle_writer_finds_queued_entries_on_its_own() {
-        let dir = std::env::temp_dir().join(format!("acttrace-idle-{}", std::process::id()));
-        let path = dir.join("audit.jsonl");
-        let _ = std::fs::remove_dir_all(&dir);
-        let log = AuditLog::builder("t")
-            .commit_delay(std::time::Duration::from_millis(20))
-            .open(&path)
-            .await
-            .expect("open");
+        let (dir, path) = scratch("idle");
+        let log = open_with_delay(&path, 20).await;
         let opened = log.head().entries;
         for round in 1..=3u64 {
             // Long enough for the writer to have gone idle.
@@ -1196,14 +1204,8 @@ mod tests {
     /// batches: each line holds its own payload and nothing of an earlier one.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reused_buffers_never_leak_one_entry_into_another() {
-        let dir = std::env::temp_dir().join(format!("acttrace-reuse-{}", std::process::id()));
-        let path = dir.join("audit.jsonl");
-        let _ = std::fs::remove_dir_all(&dir);
-        let log = AuditLog::builder("t")
-            .commit_delay(std::time::Duration::from_millis(1))
-            .open(&path)
-            .await
-            .expect("open");
+        let (dir, path) = scratch("reuse");
+        let log = open_with_delay(&path, 1).await;
         let sizes = [900, 3, 400, 0, 2000, 17, 1];
         let mut sent = Vec::new();
         for round in 0..20 {
