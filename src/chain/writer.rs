@@ -322,6 +322,21 @@ pub struct AuditLog {
     shared: Arc<Shared>,
 }
 
+impl Drop for AuditLog {
+    /// When the last handle goes without a [`shutdown`](Self::shutdown), wakes the writer so
+    /// that it writes what is queued and stops at once, not a commit delay later: the process
+    /// may be about to exit. (Two last handles dropped at the same moment may both miss this;
+    /// the writer then finds the queue closed within the delay.)
+    fn drop(&mut self) {
+        if self.tx.strong_count() == 1 {
+            // The writer sees the queue closed only once this sender is gone.
+            let (closed, _) = mpsc::channel(1);
+            drop(std::mem::replace(&mut self.tx, closed));
+            self.wake_writer();
+        }
+    }
+}
+
 impl fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuditLog")
@@ -1234,6 +1249,33 @@ mod tests {
         assert_eq!(written, sent);
         let report = super::super::verify_path(&path, &super::super::VerifyOptions::new());
         assert!(report.is_ok(), "{report}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The last handle dropped without a shutdown wakes the writer: what was queued is written
+    /// at once, not after the (here very long) commit delay.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_last_handle_writes_the_queue_at_once() {
+        let (dir, path) = scratch("last-drop");
+        let log = open_with_delay(&path, 60_000).await;
+        let other = log.clone();
+        assert!(log.try_record(Entry::new("queued", Map::new())));
+        drop(other); // not the last one: nothing happens yet
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(log.try_record(Entry::new("queued", Map::new())));
+        drop(log);
+        let lines = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            loop {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if text.matches("\"queued\"").count() == 2 {
+                    return text.lines().count();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("written well before the 60 s commit delay");
+        assert_eq!(lines, 3);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
