@@ -15,12 +15,12 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
     for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
+        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]);
     }
-    out
+    // Hex digits are ASCII: this never falls back.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `hex(sha256(prev_hash + body))`: the link hash of `acttrace-chain/1`.
@@ -29,6 +29,14 @@ pub(crate) fn link_hash(prev_hash: &str, body: &str) -> String {
     h.update(prev_hash.as_bytes());
     h.update(body.as_bytes());
     hex(&h.finalize())
+}
+
+/// [`link_hash`] as lowercase hex ASCII, without allocating.
+pub(crate) fn link_hash_bytes(prev_hash: &str, body: &str) -> [u8; 64] {
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(body.as_bytes());
+    hex64(&h.finalize())
 }
 
 /// `sha256(prev_hash + body)` as lowercase hex ASCII, without allocating.

@@ -705,7 +705,24 @@ struct Writer {
 /// An encoded entry waiting for its batch to be written.
 struct Pending {
     ack: Ack,
-    receipt: Receipt,
+    stamp: Stamp,
+}
+
+/// Where an entry landed: its `seq` and its hash, kept as bytes (most entries' are never
+/// asked for) and made a [`Receipt`] for a caller who waits.
+#[derive(Clone, Copy)]
+struct Stamp {
+    seq: u64,
+    hash: [u8; 64],
+}
+
+impl Stamp {
+    fn receipt(&self) -> Receipt {
+        Receipt {
+            seq: self.seq,
+            hash: String::from_utf8_lossy(&self.hash).into_owned(),
+        }
+    }
 }
 
 /// Who learns the fate of a pending entry.
@@ -848,10 +865,10 @@ impl Writer {
             self.shared.dropped.swap(0, Ordering::Relaxed)
         };
         if gap > 0 {
-            let receipt = self.encode(&Rendered::of(&gap_entry(gap)));
+            let stamp = self.encode(&Rendered::of(&gap_entry(gap)));
             pending.push(Pending {
                 ack: Ack::Gap(gap),
-                receipt,
+                stamp,
             });
         }
         for cmd in batch.drain(..) {
@@ -867,16 +884,16 @@ impl Writer {
                         }
                         continue;
                     }
-                    let receipt = self.encode(&entry);
+                    let stamp = self.encode(&entry);
                     let ack = match (self.durability, reply) {
                         (Durability::None, Some(reply)) => {
-                            let _ = reply.send(Ok(receipt.clone()));
+                            let _ = reply.send(Ok(stamp.receipt()));
                             Ack::Unobserved
                         }
                         (_, Some(reply)) => Ack::Reply(reply),
                         (_, None) => Ack::Unobserved,
                     };
-                    pending.push(Pending { ack, receipt });
+                    pending.push(Pending { ack, stamp });
                     self.encode_unobserved(&mut pending, &flags);
                     self.spent.push(entry.text);
                 }
@@ -905,7 +922,7 @@ impl Writer {
         for p in pending {
             match (p.ack, &result) {
                 (Ack::Reply(reply), Ok(())) => {
-                    let _ = reply.send(Ok(p.receipt));
+                    let _ = reply.send(Ok(p.stamp.receipt()));
                 }
                 (Ack::Reply(reply), Err(e)) => {
                     let _ = reply.send(Err(e.clone()));
@@ -954,23 +971,28 @@ impl Writer {
     /// Encodes entries whose fate nobody is told (a lost one becomes a `gap`).
     fn encode_unobserved(&mut self, pending: &mut Vec<Pending>, entries: &[Rendered]) {
         for rendered in entries {
-            let receipt = self.encode(rendered);
+            let stamp = self.encode(rendered);
             pending.push(Pending {
                 ack: Ack::Unobserved,
-                receipt,
+                stamp,
             });
         }
     }
 
     /// Gives `entry` its place in the chain and appends its line to the output buffer.
-    fn encode(&mut self, entry: &Rendered) -> Receipt {
+    fn encode(&mut self, entry: &Rendered) -> Stamp {
         let seq = self.next_seq;
         self.ts.clear();
         write_timestamp(&mut self.ts, self.clock.now());
         let ts = self.ts.as_str();
         self.body.clear();
         hash::write_body_parts(&mut self.body, seq, ts, entry.kind(), entry.canonical());
-        let hash = hash::link_hash(&self.head, &self.body);
+        let stamp = Stamp {
+            seq,
+            hash: hash::link_hash_bytes(&self.head, &self.body),
+        };
+        // Hex digits are ASCII: this never falls back.
+        let hash = std::str::from_utf8(&stamp.hash).unwrap_or_default();
         let sig = self
             .key
             .as_ref()
@@ -989,15 +1011,16 @@ impl Writer {
         line.push_str(", \"prev_hash\": \"");
         line.push_str(&self.head);
         line.push_str("\", \"hash\": \"");
-        line.push_str(&hash);
+        line.push_str(hash);
         line.push_str("\", \"sig\": \"");
         line.push_str(&sig);
         line.push_str("\"}\n");
         self.out.extend_from_slice(line.as_bytes());
         self.next_seq += 1;
         self.entries += 1;
-        self.head.clone_from(&hash);
-        Receipt { seq, hash }
+        self.head.clear();
+        self.head.push_str(hash);
+        stamp
     }
 
     /// Writes the output buffer (and syncs it if asked); on success publishes the new head.
