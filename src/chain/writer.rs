@@ -1129,6 +1129,33 @@ mod tests {
         (dir, path)
     }
 
+    /// The file at `path` once `done` holds for its text, or `None` after `secs` seconds.
+    async fn text_once(
+        path: &std::path::Path,
+        secs: u64,
+        done: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let wait = async {
+            loop {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                if done(&text) {
+                    return text;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(secs), wait)
+            .await
+            .ok()
+    }
+
+    /// Asserts that the log at `path` verifies, then removes its directory.
+    fn verifies_then_remove(dir: &std::path::Path, path: &std::path::Path) {
+        let report = super::super::verify_path(path, &super::super::VerifyOptions::new());
+        assert!(report.is_ok(), "{report}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     /// A log at `path` whose writer waits `delay_ms` after a batch nobody waits on.
     async fn open_with_delay(path: &std::path::Path, delay_ms: u64) -> AuditLog {
         AuditLog::builder("t")
@@ -1165,9 +1192,7 @@ mod tests {
             .collect();
         assert_eq!(types, ["audit_open", "built", "after", "gap", "last"]);
         assert!(text.contains("\"dropped\": 1"));
-        let report = super::super::verify_path(&path, &super::super::VerifyOptions::new());
-        assert!(report.is_ok(), "{report}");
-        let _ = std::fs::remove_dir_all(&dir);
+        verifies_then_remove(&dir, &path);
     }
 
     /// An idle writer is not woken by entries nobody waits on; it must still find them, on
@@ -1197,17 +1222,9 @@ mod tests {
         }
         assert!(log.try_record(Entry::new("at drop", Map::new())));
         drop(log);
-        let text = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-            loop {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                if text.contains("at drop") {
-                    return text;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        })
-        .await
-        .expect("the last entry is written once every handle is gone");
+        let text = text_once(&path, 5, |t| t.contains("at drop"))
+            .await
+            .expect("the last entry is written once every handle is gone");
         assert_eq!(text.lines().count() as u64, opened + 4);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -1270,9 +1287,7 @@ mod tests {
             })
             .collect();
         assert_eq!(written, sent);
-        let report = super::super::verify_path(&path, &super::super::VerifyOptions::new());
-        assert!(report.is_ok(), "{report}");
-        let _ = std::fs::remove_dir_all(&dir);
+        verifies_then_remove(&dir, &path);
     }
 
     /// The last handle dropped without a shutdown wakes the writer: what was queued is written
@@ -1287,17 +1302,10 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(log.try_record(Entry::new("queued", Map::new())));
         drop(log);
-        let lines = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-            loop {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                if text.matches("\"queued\"").count() == 2 {
-                    return text.lines().count();
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        })
-        .await
-        .expect("written well before the 60 s commit delay");
+        let text = text_once(&path, 10, |t| t.matches("\"queued\"").count() == 2)
+            .await
+            .expect("written well before the 60 s commit delay");
+        let lines = text.lines().count();
         assert_eq!(lines, 3);
         let _ = std::fs::remove_dir_all(&dir);
     }
