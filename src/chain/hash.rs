@@ -25,27 +25,16 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// `hex(sha256(prev_hash + body))`: the link hash of `acttrace-chain/1`.
 pub(crate) fn link_hash(prev_hash: &str, body: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(prev_hash.as_bytes());
-    h.update(body.as_bytes());
-    hex(&h.finalize())
-}
-
-/// [`link_hash`] as lowercase hex ASCII, without allocating.
-pub(crate) fn link_hash_bytes(prev_hash: &str, body: &str) -> [u8; 64] {
-    let mut h = Sha256::new();
-    h.update(prev_hash.as_bytes());
-    h.update(body.as_bytes());
-    hex64(&h.finalize())
+    String::from_utf8_lossy(&link_hash_hex(prev_hash.as_bytes(), body.as_bytes())).into_owned()
 }
 
 /// `sha256(prev_hash + body)` as lowercase hex ASCII, without allocating.
-pub(crate) fn link_hash_hex(prev_hash: &[u8; 64], body: &[u8]) -> [u8; 64] {
+pub(crate) fn link_hash_hex(prev_hash: &[u8], body: &[u8]) -> [u8; 64] {
     link_hash_hex_parts(prev_hash, &[body])
 }
 
 /// `sha256(prev_hash + body)` as hex ASCII, with the body given in pieces (not assembled).
-pub(crate) fn link_hash_hex_parts(prev_hash: &[u8; 64], parts: &[&[u8]]) -> [u8; 64] {
+pub(crate) fn link_hash_hex_parts(prev_hash: &[u8], parts: &[&[u8]]) -> [u8; 64] {
     let mut h = Sha256::new();
     h.update(prev_hash);
     for p in parts {

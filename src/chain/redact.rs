@@ -13,8 +13,9 @@
 //! | [`strict`](RedactionPolicy::strict) | everything else | secrets, credentials, financial, gov_id | |
 //!
 //! An [`AuditLog`](super::AuditLog) applies its policy to every entry before it is hashed
-//! (values to redact or block become `<redacted>`: in the caller's task for `append` and
-//! `enqueue`, in the writer for `try_record`, always before hashing), and
+//! (values to redact or block become `<redacted>`: in the caller's task for `append`,
+//! `enqueue` and `try_record`, in the writer for the entries it builds itself, always before
+//! hashing), and
 //! follows an entry where something fired with a `policy_flag` naming the categories and what
 //! was done, never the value. `block` is enforced by the guard layer; in the log, a value to
 //! block is redacted like one to redact, so it never enters the chain.

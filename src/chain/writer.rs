@@ -477,7 +477,7 @@ impl AuditLog {
     }
 
     /// Applies the redaction policy and lays the entry out in the caller's task (`append`,
-    /// `enqueue`), so that callers do this work side by side rather than one after another in
+    /// `enqueue`, `try_record`), so that callers do this work side by side rather than one after another in
     /// the writer.
     fn redact(&self, entry: Entry) -> (Rendered, Vec<Rendered>) {
         prepare(
@@ -710,7 +710,6 @@ struct Pending {
 
 /// Where an entry landed: its `seq` and its hash, kept as bytes (most entries' are never
 /// asked for) and made a [`Receipt`] for a caller who waits.
-#[derive(Clone, Copy)]
 struct Stamp {
     seq: u64,
     hash: [u8; 64],
@@ -989,7 +988,7 @@ impl Writer {
         hash::write_body_parts(&mut self.body, seq, ts, entry.kind(), entry.canonical());
         let stamp = Stamp {
             seq,
-            hash: hash::link_hash_bytes(&self.head, &self.body),
+            hash: hash::link_hash_hex(self.head.as_bytes(), self.body.as_bytes()),
         };
         // Hex digits are ASCII: this never falls back.
         let hash = std::str::from_utf8(&stamp.hash).unwrap_or_default();
@@ -1086,7 +1085,7 @@ impl fmt::Debug for Writer {
 fn gap_entry(dropped: u64) -> Entry {
     let mut p = Map::new();
     p.set("dropped", dropped);
-    p.insert(
+    p.set(
         "reason",
         "entries lost before reaching the chain (queue full or failed write)",
     );
