@@ -133,7 +133,14 @@ impl Providers {
 impl Recognize for Providers {
     fn recognize(&self, req: &reqwest::Request) -> Option<Call> {
         let url = req.url();
-        let host = url.host_str()?.to_ascii_lowercase();
+        // Parsing lower-cases an http(s) host already; other schemes keep theirs.
+        let host = url.host_str()?;
+        let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(host.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(host)
+        };
+        let host = host.as_ref();
         let path = url.path();
         let port = url.port_or_known_default();
         let found = self
@@ -145,7 +152,7 @@ impl Recognize for Providers {
                 let api = c.api.or_else(|| openai_suffix(path))?;
                 Some(Found::new(&c.provider, api))
             })
-            .or_else(|| builtin(&host, port, path))?;
+            .or_else(|| builtin(host, port, path))?;
         let body = req
             .body()
             .and_then(reqwest::Body::as_bytes)
@@ -158,7 +165,7 @@ impl Recognize for Providers {
             _ => body_stream.unwrap_or(false),
         };
         Some(Call {
-            provider: found.provider,
+            provider: found.provider.to_owned(),
             api: found.api,
             model: body_model.or(found.path_model),
             stream,
@@ -166,17 +173,17 @@ impl Recognize for Providers {
     }
 }
 
-struct Found {
-    provider: String,
+struct Found<'a> {
+    provider: &'a str,
     api: Api,
     path_model: Option<String>,
     path_stream: bool,
 }
 
-impl Found {
-    fn new(provider: &str, api: Api) -> Self {
+impl<'a> Found<'a> {
+    fn new(provider: &'a str, api: Api) -> Self {
         Self {
-            provider: provider.to_owned(),
+            provider,
             api,
             path_model: None,
             path_stream: false,
@@ -198,8 +205,9 @@ fn openai_suffix(path: &str) -> Option<Api> {
     }
 }
 
-fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Found> {
-    let openai_style = |provider: &str| openai_suffix(path).map(|api| Found::new(provider, api));
+fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Found<'static>> {
+    let openai_style =
+        |provider: &'static str| openai_suffix(path).map(|api| Found::new(provider, api));
     match host {
         "api.openai.com" => openai_style("openai"),
         "api.anthropic.com" => {
@@ -228,7 +236,7 @@ fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Found> {
 }
 
 /// `…/models/{model}:generateContent` or `:streamGenerateContent`.
-fn gemini(path: &str, provider: &str) -> Option<Found> {
+fn gemini(path: &str, provider: &'static str) -> Option<Found<'static>> {
     let (before, method) = path.rsplit_once(':')?;
     let path_stream = match method {
         "generateContent" => false,
@@ -237,7 +245,7 @@ fn gemini(path: &str, provider: &str) -> Option<Found> {
     };
     let model = before.rsplit_once("/models/")?.1;
     Some(Found {
-        provider: provider.to_owned(),
+        provider,
         api: Api::GeminiGenerate,
         path_model: Some(model.to_owned()),
         path_stream,
@@ -245,7 +253,7 @@ fn gemini(path: &str, provider: &str) -> Option<Found> {
 }
 
 /// `/model/{model-id}/converse` or `/converse-stream`.
-fn bedrock(path: &str) -> Option<Found> {
+fn bedrock(path: &str) -> Option<Found<'static>> {
     let rest = path.strip_prefix("/model/")?;
     let (model, method) = rest.rsplit_once('/')?;
     let path_stream = match method {
@@ -254,14 +262,14 @@ fn bedrock(path: &str) -> Option<Found> {
         _ => return None,
     };
     Some(Found {
-        provider: "bedrock".to_owned(),
+        provider: "bedrock",
         api: Api::BedrockConverse,
         path_model: Some(percent_decode(model)),
         path_stream,
     })
 }
 
-fn ollama(path: &str) -> Option<Found> {
+fn ollama(path: &str) -> Option<Found<'static>> {
     match path.trim_end_matches('/') {
         "/api/chat" | "/api/generate" | "/api/embed" | "/api/embeddings" => {
             Some(Found::new("ollama", Api::OllamaNative))
@@ -680,6 +688,20 @@ mod tests {
                 .unwrap(),
         );
         assert!(p.recognize(&other_port).is_none());
+    }
+
+    /// Host names match in any case, built in and registered, whether or not the URL parser
+    /// has lower-cased them (it does for http and https, not for other schemes).
+    #[test]
+    fn hosts_match_in_any_case() {
+        let c = call("POST", "https://API.OpenAI.com/v1/chat/completions", None).unwrap();
+        assert_eq!(c.provider, "openai");
+        let p = Providers::new().endpoint("gw", "llm://Gateway.Internal/v1", Api::OpenAiChat);
+        for url in ["llm://gateway.internal/v1/x", "llm://GATEWAY.internal/v1/x"] {
+            let req = reqwest::Request::new(reqwest::Method::POST, url.parse().unwrap());
+            let c = p.recognize(&req).unwrap_or_else(|| panic!("{url}"));
+            assert_eq!(c.provider, "gw", "{url}");
+        }
     }
 
     #[test]
