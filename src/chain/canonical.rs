@@ -127,9 +127,8 @@ pub(crate) fn write_padded(out: &mut String, mut n: u64, width: usize) {
         n /= 10;
     }
     let start = at.min(buf.len() - width.min(buf.len()));
-    for &b in &buf[start..] {
-        out.push(char::from(b));
-    }
+    // ASCII digits: always valid, copied in one go.
+    out.push_str(std::str::from_utf8(&buf[start..]).unwrap_or_default());
 }
 
 /// A finite `f` as a plain decimal: its shortest round-trip digits with the point placed and

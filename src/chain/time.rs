@@ -94,6 +94,39 @@ pub(crate) fn write_timestamp(out: &mut String, t: SystemTime) {
     out.push_str("+00:00");
 }
 
+/// [`write_timestamp`] for a writer stamping many entries a second: the date and time down to
+/// the second are laid out once per second and copied after that, so most stamps cost only
+/// their six fraction digits.
+#[derive(Debug, Default)]
+pub(crate) struct Stamper {
+    /// The second `prefix` holds, if any.
+    second: Option<u64>,
+    /// `YYYY-MM-DDTHH:MM:SS` for `second`.
+    prefix: String,
+}
+
+impl Stamper {
+    /// Appends `t` to `out`, exactly as [`write_timestamp`] would.
+    pub(crate) fn write(&mut self, out: &mut String, t: SystemTime) {
+        let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        if self.second != Some(secs) {
+            self.prefix.clear();
+            write_timestamp(&mut self.prefix, UNIX_EPOCH + Duration::from_secs(secs));
+            // Keep the date and time, not the offset: `…:SS+00:00` without a fraction.
+            self.prefix.truncate(self.prefix.len() - "+00:00".len());
+            self.second = Some(secs);
+        }
+        out.push_str(&self.prefix);
+        let micros = since.subsec_micros();
+        if micros != 0 {
+            out.push('.');
+            super::canonical::write_padded(out, u64::from(micros), 6);
+        }
+        out.push_str("+00:00");
+    }
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -126,5 +159,25 @@ mod tests {
             "2100-02-28T23:59:59.999999+00:00"
         );
         assert_eq!(at(1_795_478_400 + 3661, 0), "2026-11-24T01:01:01+00:00");
+    }
+
+    /// The stamper writes what `format_timestamp` writes, within a second, across seconds,
+    /// days and years, and when time goes backwards.
+    #[test]
+    fn stamper_agrees_with_format_timestamp() {
+        let mut stamper = Stamper::default();
+        let start = 1_767_225_599; // 2025-12-31T23:59:59
+        let mut times = Vec::new();
+        for step in [0, 1, 999_999, 1_000_000, 250_000, 3_000_001] {
+            let last = times.last().copied().unwrap_or(start * 1_000_000);
+            times.push(last + step);
+        }
+        times.extend([0, start * 1_000_000 + 7, 951_782_400 * 1_000_000 + 5]);
+        for micros in times {
+            let t = UNIX_EPOCH + Duration::from_micros(micros);
+            let mut out = String::from("x");
+            stamper.write(&mut out, t);
+            assert_eq!(out, format!("x{}", format_timestamp(t)), "{micros}");
+        }
     }
 }

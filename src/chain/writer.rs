@@ -27,7 +27,7 @@ use super::export::{ExportError, ExportOptions, ExportReport, Framework, export_
 use super::hash::{self, SigningKey};
 use super::redact::RedactionPolicy;
 use super::store::{self, OnCorrupt, Recovery};
-use super::time::{Clock, SystemClock, write_timestamp};
+use super::time::{Clock, Stamper, SystemClock};
 use super::value::Map;
 
 /// When an append counts as done.
@@ -694,10 +694,11 @@ struct Writer {
     shared: Arc<Shared>,
     head_tx: watch::Sender<Head>,
     poisoned: bool,
-    out: Vec<u8>,
+    /// The batch's lines, laid out in place, written at commit.
+    out: String,
     body: String,
-    line: String,
     ts: String,
+    stamper: Stamper,
     /// This batch's layout buffers, handed back to callers when it is done.
     spent: Vec<String>,
 }
@@ -770,10 +771,10 @@ impl Writer {
             shared: Arc::clone(&shared),
             head_tx,
             poisoned: false,
-            out: Vec::new(),
+            out: String::new(),
             body: String::new(),
-            line: String::new(),
             ts: String::new(),
+            stamper: Stamper::default(),
             spent: Vec::new(),
         };
         // Entries the opening itself owes the chain: `audit_open` for a new chain, then a
@@ -982,7 +983,7 @@ impl Writer {
     fn encode(&mut self, entry: &Rendered) -> Stamp {
         let seq = self.next_seq;
         self.ts.clear();
-        write_timestamp(&mut self.ts, self.clock.now());
+        self.stamper.write(&mut self.ts, self.clock.now());
         let ts = self.ts.as_str();
         self.body.clear();
         hash::write_body_parts(&mut self.body, seq, ts, entry.kind(), entry.canonical());
@@ -997,8 +998,7 @@ impl Writer {
             .as_ref()
             .map(|k| k.sign(hash.as_bytes()))
             .unwrap_or_default();
-        let line = &mut self.line;
-        line.clear();
+        let line = &mut self.out;
         line.push_str("{\"seq\": ");
         canonical::write_padded(line, seq, 1);
         line.push_str(", \"ts\": ");
@@ -1014,7 +1014,6 @@ impl Writer {
         line.push_str("\", \"sig\": \"");
         line.push_str(&sig);
         line.push_str("\"}\n");
-        self.out.extend_from_slice(line.as_bytes());
         self.next_seq += 1;
         self.entries += 1;
         self.head.clear();
@@ -1029,7 +1028,7 @@ impl Writer {
             return Err(std::io::Error::other("writer is poisoned"));
         }
         if !self.out.is_empty() {
-            let result = self.file.write_all(&self.out);
+            let result = self.file.write_all(self.out.as_bytes());
             let written = self.out.len() as u64;
             self.out.clear();
             result?;
