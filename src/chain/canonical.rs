@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use super::parse::{Node, Tok};
+use super::parse::{Node, STOP, Tok};
 use super::value::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,22 +64,10 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// The bytes written escaped: `"`, `\` and the C0 controls.
-const ESCAPED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
 /// Whether `b` is written escaped: `"`, `\` or a C0 control.
 fn needs_escape(b: u8) -> bool {
-    ESCAPED[usize::from(b)]
+    // The bytes that end a plain run when parsing are the ones escaped when writing.
+    STOP[usize::from(b)]
 }
 
 /// The first byte at or after `from` that needs escaping. Eight bytes at a time: most strings

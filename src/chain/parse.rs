@@ -472,8 +472,9 @@ fn find_stop(b: &[u8]) -> Option<usize> {
         .map(|p| i + p)
 }
 
-/// Bytes that end the plain run of a string: `"`, `\\` and the C0 controls.
-static STOP: [bool; 256] = {
+/// Bytes that end the plain run of a string: `"`, `\\` and the C0 controls (the bytes the
+/// canonical writer escapes).
+pub(super) static STOP: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 0x20 {
