@@ -477,8 +477,8 @@ impl AuditLog {
     }
 
     /// Applies the redaction policy and lays the entry out in the caller's task (`append`,
-    /// `enqueue`, `try_record`), so that callers do this work side by side rather than one after another in
-    /// the writer.
+    /// `enqueue`, `try_record`), so that callers do this work side by side rather than one
+    /// after another in the writer.
     fn redact(&self, entry: Entry) -> (Rendered, Vec<Rendered>) {
         prepare(
             self.shared.redaction.as_ref(),
@@ -1119,6 +1119,8 @@ fn recovery_entry(r: &Recovery) -> Entry {
 
 #[cfg(all(test, feature = "client"))]
 mod tests {
+    use super::*;
+
     /// A fresh directory for one test's log, and the log's path in it.
     fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("acttrace-{name}-{}", std::process::id()));
@@ -1162,7 +1164,6 @@ mod tests {
             .await
             .expect("open")
     }
-    use super::*;
 
     /// An entry built on the writer thread is written in its place in the chain; one whose
     /// builder panics is counted, written as a `gap`, and the writer goes on.
