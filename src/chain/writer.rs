@@ -226,7 +226,9 @@ impl AuditLogBuilder {
             return Err(Error::open(&path, e));
         }
         let shared = ready_rx.await.map_err(|_| Error::WriterClosed)??;
-        Ok(AuditLog { tx, shared })
+        Ok(AuditLog {
+            handle: Arc::new(Handle { tx, shared }),
+        })
     }
 }
 
@@ -318,21 +320,26 @@ impl Buffers {
 /// ```
 #[derive(Clone)]
 pub struct AuditLog {
+    // One reference count for a handle, however many parts it has: cloning and dropping
+    // handles is done per request by the layers, on lines every core touches.
+    handle: Arc<Handle>,
+}
+
+struct Handle {
     tx: mpsc::Sender<Command>,
     shared: Arc<Shared>,
 }
 
-impl Drop for AuditLog {
-    /// When the last handle goes without a [`shutdown`](Self::shutdown), wakes the writer so
-    /// that it writes what is queued and stops at once, not a commit delay later: the process
-    /// may be about to exit. (Two last handles dropped at the same moment may both miss this;
-    /// the writer then finds the queue closed within the delay.)
+impl Drop for Handle {
+    /// When the last handle goes without a [`shutdown`](AuditLog::shutdown), wakes the writer
+    /// so that it writes what is queued and stops at once, not a commit delay later: the
+    /// process may be about to exit.
     fn drop(&mut self) {
-        if self.tx.strong_count() == 1 {
-            // The writer sees the queue closed only once this sender is gone.
-            let (closed, _) = mpsc::channel(1);
-            drop(std::mem::replace(&mut self.tx, closed));
-            self.wake_writer();
+        // The writer sees the queue closed only once this sender is gone.
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.tx, closed));
+        if let Some(t) = self.shared.writer.get() {
+            t.unpark();
         }
     }
 }
@@ -340,9 +347,9 @@ impl Drop for AuditLog {
 impl fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuditLog")
-            .field("path", &self.shared.path)
-            .field("durability", &self.shared.durability)
-            .field("head", &*self.shared.head.borrow())
+            .field("path", &self.handle.shared.path)
+            .field("durability", &self.handle.shared.durability)
+            .field("head", &*self.handle.shared.head.borrow())
             .finish_non_exhaustive()
     }
 }
@@ -464,7 +471,8 @@ impl AuditLog {
     pub async fn append(&self, entry: Entry) -> Result<Receipt, Error> {
         let (reply, rx) = oneshot::channel();
         let (entry, flags) = self.redact(entry);
-        self.tx
+        self.handle
+            .tx
             .send(Command::Append {
                 entry,
                 flags,
@@ -481,15 +489,15 @@ impl AuditLog {
     /// after another in the writer.
     fn redact(&self, entry: Entry) -> (Rendered, Vec<Rendered>) {
         prepare(
-            self.shared.redaction.as_ref(),
+            self.handle.shared.redaction.as_ref(),
             entry,
-            self.shared.buffers.take(),
+            self.handle.shared.buffers.take(),
         )
     }
 
     /// Cuts the writer's commit delay short: someone is waiting.
     fn wake_writer(&self) {
-        if let Some(t) = self.shared.writer.get() {
+        if let Some(t) = self.handle.shared.writer.get() {
             t.unpark();
         }
     }
@@ -506,7 +514,8 @@ impl AuditLog {
     /// [`Error::WriterClosed`] after [`shutdown`](Self::shutdown).
     pub async fn enqueue(&self, entry: Entry) -> Result<(), Error> {
         let (entry, flags) = self.redact(entry);
-        self.tx
+        self.handle
+            .tx
             .send(Command::Append {
                 entry,
                 flags,
@@ -542,10 +551,10 @@ impl AuditLog {
     }
 
     fn try_send(&self, cmd: Command) -> bool {
-        match self.tx.try_send(cmd) {
+        match self.handle.tx.try_send(cmd) {
             Ok(()) => true,
             Err(_) => {
-                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                self.handle.shared.dropped.fetch_add(1, Ordering::Relaxed);
                 false
             }
         }
@@ -563,7 +572,8 @@ impl AuditLog {
     /// Syncs everything appended so far and gives the chain as it then stands on disk.
     async fn snapshot(&self) -> Result<Snapshot, Error> {
         let (reply, rx) = oneshot::channel();
-        self.tx
+        self.handle
+            .tx
             .send(Command::Sync(reply))
             .await
             .map_err(|_| Error::WriterClosed)?;
@@ -584,7 +594,11 @@ impl AuditLog {
         key: &super::checkpoint::CheckpointKey,
     ) -> Result<super::checkpoint::Checkpoint, Error> {
         let snap = self.snapshot().await?;
-        Ok(key.sign(&self.shared.system, snap.head.entries, &snap.head.hash))
+        Ok(key.sign(
+            &self.handle.shared.system,
+            snap.head.entries,
+            &snap.head.hash,
+        ))
     }
 
     /// Writes an evidence pack of the chain as it stands when called (entries appended
@@ -606,17 +620,17 @@ impl AuditLog {
         let snap = self.snapshot().await?;
         let mut opts = ExportOptions::new()
             .framework(framework)
-            .system(self.shared.system.clone())
-            .risk_tier(self.shared.risk_tier.clone())
+            .system(self.handle.shared.system.clone())
+            .risk_tier(self.handle.shared.risk_tier.clone())
             .upto(snap.len, snap.head.entries, snap.head.hash);
-        if let Some(key) = &self.shared.key {
+        if let Some(key) = &self.handle.shared.key {
             opts = opts.key(key.clone());
         }
-        let (log, pack) = (self.shared.path.clone(), pack.as_ref().to_owned());
+        let (log, pack) = (self.handle.shared.path.clone(), pack.as_ref().to_owned());
         tokio::task::spawn_blocking(move || export_log(log, pack, &opts))
             .await
             .map_err(|e| ExportError::Write {
-                path: self.shared.path.clone(),
+                path: self.handle.shared.path.clone(),
                 source: std::io::Error::other(e.to_string()),
             })?
     }
@@ -632,7 +646,7 @@ impl AuditLog {
     /// The last write's or sync's error.
     pub async fn shutdown(self) -> Result<(), Error> {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(Command::Shutdown(reply)).await.is_err() {
+        if self.handle.tx.send(Command::Shutdown(reply)).await.is_err() {
             return Ok(()); // already stopped
         }
         self.wake_writer();
@@ -647,7 +661,7 @@ impl AuditLog {
     /// append returns before its batch is written, so call [`sync`](Self::sync) first when the
     /// head must include everything appended.
     pub fn head(&self) -> Head {
-        self.shared.head.borrow().clone()
+        self.handle.shared.head.borrow().clone()
     }
 
     /// Waits until the head has moved past what this handle last saw, and returns it.
@@ -656,25 +670,25 @@ impl AuditLog {
     ///
     /// [`Error::WriterClosed`] once the writer has stopped.
     pub async fn head_changed(&self) -> Result<Head, Error> {
-        let mut rx = self.shared.head.clone();
+        let mut rx = self.handle.shared.head.clone();
         rx.changed().await.map_err(|_| Error::WriterClosed)?;
         Ok(rx.borrow().clone())
     }
 
     /// The log's path.
     pub fn path(&self) -> &Path {
-        &self.shared.path
+        &self.handle.shared.path
     }
 
     /// The repair made when the log was opened, if any.
     pub fn recovery(&self) -> Option<&Recovery> {
-        self.shared.recovery.as_ref()
+        self.handle.shared.recovery.as_ref()
     }
 
     /// Entries that could not be queued by [`try_record`](Self::try_record) or were lost to a
     /// failed write and are not yet recorded in a `gap` entry.
     pub fn pending_gap(&self) -> u64 {
-        self.shared.dropped.load(Ordering::Relaxed)
+        self.handle.shared.dropped.load(Ordering::Relaxed)
     }
 }
 
