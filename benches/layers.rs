@@ -4,7 +4,8 @@
 //! cargo bench --bench layers -- [--seconds S] [--connections C] [--rounds R]
 //!                                [--layers both|audit|guard] [--durability fsync|flush|none]
 //!                                [--redaction default|gdpr|pci|strict|none]
-//!                                [--work-us N] [--commit-delay-us N] [--profile audited|plain]
+//!                                [--work-us N] [--commit-delay-us N[,N...]]
+//!                                [--profile audited|plain]
 //! ```
 //!
 //! Both apps run in this process on 127.0.0.1, served by `axum::serve`; a keep-alive HTTP/1.1
@@ -13,6 +14,8 @@
 //! and the median of the rounds' paired costs: each round measures both apps back to back,
 //! alternating which goes first, and on a machine whose speed drifts that is the steadier
 //! figure. The audited app writes with `Durability::Fsync` (one `fdatasync` per batch).
+//! Several commit delays (`--commit-delay-us 5000,20000`) serve one audited app each, all
+//! measured in every round against the same bare app, in an order that rotates by round.
 //! `--profile audited` (or `plain`) loads only that app, for a profiler to see nothing else.
 
 use std::net::SocketAddr;
@@ -157,7 +160,7 @@ fn main() {
     let mut layers = "both".to_owned();
     let mut durability = Durability::Fsync;
     let mut redaction = Some(RedactionPolicy::default_preset());
-    let mut commit_delay = Duration::from_millis(5);
+    let mut commit_delays = vec![Duration::from_millis(5)];
     let mut profile: Option<String> = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -170,7 +173,14 @@ fn main() {
             "--profile" => profile = Some(value()),
             "--work-us" => WORK_US.store(value().parse().unwrap_or(0), Ordering::Relaxed),
             "--commit-delay-us" => {
-                commit_delay = Duration::from_micros(value().parse().unwrap_or(5000));
+                commit_delays = value()
+                    .split(',')
+                    .filter_map(|v| v.trim().parse().ok())
+                    .map(Duration::from_micros)
+                    .collect();
+                if commit_delays.is_empty() {
+                    commit_delays.push(Duration::from_millis(5));
+                }
             }
             "--redaction" => {
                 let name = value();
@@ -193,70 +203,92 @@ fn main() {
     rt.block_on(async {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-layers");
         let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("audit.jsonl");
-        let log = AuditLog::builder("bench")
-            .durability(durability)
-            .redaction(redaction)
-            .commit_delay(commit_delay)
-            .open(&path)
-            .await
-            .expect("open");
         let plain = serve(app()).await;
-        let guard = GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
-        let audit = AuditLayer::new(log.clone());
-        let audited = serve(match layers.as_str() {
-            "audit" => app().layer(audit),
-            "guard" => app().layer(guard),
-            _ => app().layer(guard).layer(audit),
-        })
-        .await;
-
-        let (mut best_plain, mut best_audited) = (0f64, 0f64);
-        let mut costs = Vec::new();
-        for round in (1..=rounds).filter(|_| profile.is_none()) {
-            // Alternate which app goes first, so that neither always meets the machine in the
-            // state the other left it.
-            let ((p, _, p_cpu), (a, a_writer, a_cpu)) = if round % 2 == 1 {
-                let p = measure(plain, connections, seconds).await;
-                (p, measure(audited, connections, seconds).await)
-            } else {
-                let a = measure(audited, connections, seconds).await;
-                (measure(plain, connections, seconds).await, a)
-            };
-            println!(
-                "round {round}: without layers {p:.0} req/s ({p_cpu:.1} us CPU/request), with AuditLayer + GuardLayer {a:.0} req/s ({a_cpu:.1} us CPU/request + {a_writer:.1} us in the writer thread)"
-            );
-            best_plain = best_plain.max(p);
-            best_audited = best_audited.max(a);
-            costs.push((1.0 - a / p) * 100.0);
+        // One log and one audited app per commit delay.
+        let mut audited = Vec::new();
+        for (i, delay) in commit_delays.iter().enumerate() {
+            let path = dir.join(format!("audit-{i}.jsonl"));
+            let log = AuditLog::builder("bench")
+                .durability(durability)
+                .redaction(redaction.clone())
+                .commit_delay(*delay)
+                .open(&path)
+                .await
+                .expect("open");
+            let guard = GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
+            let audit = AuditLayer::new(log.clone());
+            let addr = serve(match layers.as_str() {
+                "audit" => app().layer(audit),
+                "guard" => app().layer(guard),
+                _ => app().layer(guard).layer(audit),
+            })
+            .await;
+            audited.push((*delay, log, path, addr));
         }
+
         if let Some(which) = &profile {
-            let addr = if which == "plain" { plain } else { audited };
+            let addr = if which == "plain" { plain } else { audited[0].3 };
             let (a, a_writer, a_cpu) = measure(addr, connections, seconds * f64::from(rounds)).await;
             println!("{which} only: {a:.0} req/s ({a_cpu:.1} us CPU/request + {a_writer:.1} us in the writer thread)");
-            return;
-        }
-        let cost = (1.0 - best_audited / best_plain) * 100.0;
-        println!(
-            "best: without {best_plain:.0} req/s, with {best_audited:.0} req/s, throughput cost {cost:.1}% ({connections} connections, {durability:?}, handler work {} us)",
-            WORK_US.load(Ordering::Relaxed)
-        );
-        costs.sort_by(f64::total_cmp);
-        if let (Some(lo), Some(hi)) = (costs.first(), costs.last()) {
-            println!(
-                "paired rounds: median throughput cost {:.1}% (range {lo:.1}% to {hi:.1}% over {} rounds)",
-                costs[costs.len() / 2],
-                costs.len()
-            );
+        } else {
+            let apps = 1 + audited.len();
+            let mut best_plain = 0f64;
+            let mut best = vec![0f64; audited.len()];
+            let mut costs = vec![Vec::new(); audited.len()];
+            for round in 1..=rounds {
+                // Rotate the order, so that no app always meets the machine in the state the
+                // one before it left.
+                let mut rates = vec![(0f64, 0f64, 0f64); apps];
+                for k in 0..apps {
+                    let app = (k + round as usize) % apps;
+                    let addr = if app == 0 { plain } else { audited[app - 1].3 };
+                    rates[app] = measure(addr, connections, seconds).await;
+                }
+                let (p, _, p_cpu) = rates[0];
+                let mut line = format!("round {round}: without layers {p:.0} req/s ({p_cpu:.1} us CPU/request)");
+                best_plain = best_plain.max(p);
+                for (i, (a, a_writer, a_cpu)) in rates[1..].iter().enumerate() {
+                    line.push_str(&format!(
+                        "; with AuditLayer + GuardLayer (commit delay {:?}) {a:.0} req/s ({a_cpu:.1} us CPU/request + {a_writer:.1} us in the writer thread)",
+                        audited[i].0
+                    ));
+                    best[i] = best[i].max(*a);
+                    costs[i].push((1.0 - a / p) * 100.0);
+                }
+                println!("{line}");
+            }
+            for (i, costs) in costs.iter_mut().enumerate() {
+                let cost = (1.0 - best[i] / best_plain) * 100.0;
+                println!(
+                    "commit delay {:?}: best without {best_plain:.0} req/s, with {:.0} req/s, throughput cost {cost:.1}% ({connections} connections, {durability:?}, handler work {} us)",
+                    audited[i].0,
+                    best[i],
+                    WORK_US.load(Ordering::Relaxed)
+                );
+                costs.sort_by(f64::total_cmp);
+                if let (Some(lo), Some(hi)) = (costs.first(), costs.last()) {
+                    println!(
+                        "commit delay {:?}: paired rounds: median throughput cost {:.1}% (range {lo:.1}% to {hi:.1}% over {} rounds)",
+                        audited[i].0,
+                        costs[costs.len() / 2],
+                        costs.len()
+                    );
+                }
+            }
         }
         // Requests still in flight when the clients stopped close their decisions now.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        log.sync().await.expect("sync");
-        let head = log.head();
-        let gaps = log.pending_gap();
-        log.shutdown().await.expect("shutdown");
-        let report = verify_path(&path, &VerifyOptions::new().expected_entries(head.entries));
-        assert!(report.is_ok(), "{report}");
-        println!("audit log: {} entries, verifies; entries lost to a full queue: {gaps}", head.entries);
+        for (delay, log, path, _) in audited {
+            log.sync().await.expect("sync");
+            let head = log.head();
+            let gaps = log.pending_gap();
+            log.shutdown().await.expect("shutdown");
+            let report = verify_path(&path, &VerifyOptions::new().expected_entries(head.entries));
+            assert!(report.is_ok(), "{report}");
+            println!(
+                "audit log (commit delay {delay:?}): {} entries, verifies; entries lost to a full queue: {gaps}",
+                head.entries
+            );
+        }
     });
 }
