@@ -38,8 +38,69 @@ pub struct Call {
     pub stream: bool,
 }
 
+impl Call {
+    /// A call to `provider` speaking `api`, with no model known and not streamed: what a
+    /// recognizer of your own returns, filled in with [`model`](Self::model) and
+    /// [`stream`](Self::stream) where it knows them.
+    ///
+    /// ```
+    /// use acttrace::client::{Api, Call};
+    ///
+    /// let call = Call::new("internal-gateway", Api::OpenAiChat).model("llama-3.3-70b").stream(true);
+    /// assert_eq!(call.model.as_deref(), Some("llama-3.3-70b"));
+    /// assert!(call.stream);
+    /// ```
+    pub fn new(provider: impl Into<String>, api: Api) -> Self {
+        Self {
+            provider: provider.into(),
+            api,
+            model: None,
+            stream: false,
+        }
+    }
+
+    /// The model asked for.
+    #[must_use]
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Whether the request asked for a streamed response.
+    #[must_use]
+    pub fn stream(mut self, stream: bool) -> Self {
+        self.stream = stream;
+        self
+    }
+}
+
 /// Decides whether a request is a model call. [`Providers`] is the built-in implementation;
-/// closures `Fn(&reqwest::Request) -> Option<Call>` implement it too.
+/// closures `Fn(&reqwest::Request) -> Option<Call>` implement it too, for routing that a base
+/// URL cannot express:
+///
+/// ```
+/// use acttrace::client::{Api, Call, Recognize};
+///
+/// // A gateway that picks the upstream from a header: every call to it is an OpenAI-style
+/// // chat completion, and the header names the model.
+/// let gateway = |req: &reqwest::Request| -> Option<Call> {
+///     if req.url().host_str() != Some("llm.internal.example") {
+///         return None;
+///     }
+///     let model = req.headers().get("x-model")?.to_str().ok()?;
+///     Some(Call::new("internal-gateway", Api::OpenAiChat).model(model))
+/// };
+///
+/// let mut req = reqwest::Request::new(
+///     reqwest::Method::POST,
+///     "https://llm.internal.example/route".parse().unwrap(),
+/// );
+/// req.headers_mut().insert("x-model", "mistral-large".parse().unwrap());
+/// let call = gateway.recognize(&req).unwrap();
+/// assert_eq!((call.provider.as_str(), call.model.as_deref()), ("internal-gateway", Some("mistral-large")));
+/// ```
+///
+/// Pass one to [`AuditMiddleware::recognize_with`](super::AuditMiddleware::recognize_with).
 pub trait Recognize: Send + Sync + 'static {
     /// The call, or `None` for a request that is not a model call (it then passes through
     /// untouched and unrecorded).

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use acttrace::chain::{AuditLog, DecisionId, Map, Value, VerifyOptions, verify_path};
-use acttrace::client::{Api, AuditMiddleware, Providers, SkipAudit};
+use acttrace::client::{Api, AuditMiddleware, Call, Providers, SkipAudit};
 use acttrace::decision::{self, Decision};
 use acttrace::layer::AuditLayer;
 use axum::Router;
@@ -646,6 +646,45 @@ async fn every_provider_shape_is_recorded_with_usage_and_cost() {
         !raw.contains("secret prompt text") && !raw.contains("Approved"),
         "no message content in the log"
     );
+    env.done().await;
+}
+
+/// A recognizer of the user's own, a closure, routes by a header that no base URL expresses;
+/// its calls are recorded like the built-in ones, and what it turns down passes unrecorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closure_recognizes_calls_the_table_cannot() {
+    let env = Env::new("client-closure").await;
+    let gateway = |req: &reqwest::Request| -> Option<Call> {
+        let model = req.headers().get("x-upstream-model")?.to_str().ok()?;
+        Some(Call::new("header-gateway", Api::OpenAiChat).model(model))
+    };
+    let client = ClientBuilder::new(reqwest::Client::new())
+        .with(AuditMiddleware::new(env.log.clone()).recognize_with(gateway))
+        .build();
+    let url = format!("http://{}/chat/completions", env.addr);
+    for header in [Some("llama-3.3-70b"), None] {
+        let mut req = client
+            .post(&url)
+            .body(serde_json::json!({"messages": []}).to_string());
+        if let Some(model) = header {
+            req = req.header("x-upstream-model", model);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains("Approved."));
+    }
+    let calls = env.calls().await;
+    assert_eq!(
+        calls.len(),
+        1,
+        "only the call the closure recognized: {calls:?}"
+    );
+    let call = &calls[0];
+    assert_eq!(s(call, "provider"), Some("header-gateway"));
+    assert_eq!(s(call, "model"), Some("llama-3.3-70b"));
+    // The response names another model; it is kept beside the one asked for.
+    assert_eq!(s(call, "response_model"), Some("gpt-4o-2024-08-06"));
+    assert_eq!(usage_of(call), [1200, 300, 1000, 128, 0]);
     env.done().await;
 }
 
