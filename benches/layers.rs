@@ -160,7 +160,7 @@ fn main() {
     let mut layers = "both".to_owned();
     let mut durability = Durability::Fsync;
     let mut redaction = Some(RedactionPolicy::default_preset());
-    let mut commit_delays = vec![Duration::from_millis(5)];
+    let mut commit_delays = vec![Duration::from_millis(20)];
     let mut profile: Option<String> = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -179,7 +179,7 @@ fn main() {
                     .map(Duration::from_micros)
                     .collect();
                 if commit_delays.is_empty() {
-                    commit_delays.push(Duration::from_millis(5));
+                    commit_delays.push(Duration::from_millis(20));
                 }
             }
             "--redaction" => {
