@@ -29,13 +29,20 @@ pub(crate) enum Format {
 
 impl Format {
     pub(crate) fn from_content_type(content_type: Option<&str>, api: Api, stream: bool) -> Self {
-        let ct = content_type.unwrap_or("").to_ascii_lowercase();
-        if ct.starts_with("text/event-stream") {
+        let ct = content_type.unwrap_or("").as_bytes();
+        // Media types are case-insensitive; compared in place, without a lower-cased copy.
+        let is = |prefix: &str| {
+            ct.get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
+        if is("text/event-stream") {
             Self::Sse
-        } else if ct.starts_with("application/vnd.amazon.eventstream") {
+        } else if is("application/vnd.amazon.eventstream") {
             Self::EventStream
-        } else if ct.starts_with("application/x-ndjson")
-            || (api == Api::OllamaNative && stream && !ct.contains("json"))
+        } else if is("application/x-ndjson")
+            || (api == Api::OllamaNative
+                && stream
+                && !ct.windows(4).any(|w| w.eq_ignore_ascii_case(b"json")))
         {
             Self::Ndjson
         } else {
@@ -480,6 +487,38 @@ fn decimal(v: Node<'_>) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn formats_follow_the_media_type_in_any_case() {
+        let of = |ct: Option<&str>, api, stream| Format::from_content_type(ct, api, stream);
+        let chat = Api::OpenAiChat;
+        assert_eq!(of(Some("text/event-stream"), chat, false), Format::Sse);
+        assert_eq!(
+            of(Some("Text/Event-Stream; charset=utf-8"), chat, false),
+            Format::Sse
+        );
+        assert_eq!(
+            of(
+                Some("application/vnd.amazon.eventstream"),
+                Api::BedrockConverse,
+                true
+            ),
+            Format::EventStream
+        );
+        assert_eq!(of(Some("APPLICATION/X-NDJSON"), chat, true), Format::Ndjson);
+        assert_eq!(of(Some("application/json"), chat, true), Format::Json);
+        assert_eq!(of(None, chat, true), Format::Json);
+        assert_eq!(of(Some("text/event"), chat, false), Format::Json);
+        // Ollama streams lines unless its answer says JSON.
+        let ollama = Api::OllamaNative;
+        assert_eq!(of(None, ollama, true), Format::Ndjson);
+        assert_eq!(of(Some("text/plain"), ollama, true), Format::Ndjson);
+        assert_eq!(
+            of(Some("Application/JSON; charset=utf-8"), ollama, true),
+            Format::Json
+        );
+        assert_eq!(of(None, ollama, false), Format::Json);
+    }
 
     /// Feeds `body` split at every byte position (and as one piece) and checks each gives the
     /// same result.
