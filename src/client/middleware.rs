@@ -12,7 +12,7 @@ use super::cost::PriceTable;
 use super::recognize::{Call, Providers, Recognize};
 use super::tap::{End, UsageTap};
 use super::usage::{Format, Observed, Scanner};
-use crate::chain::{AuditLog, DecisionId, Entry, LlmCall, Usage};
+use crate::chain::{AuditLog, Entry, LlmCall, Usage};
 use crate::decision::Decision;
 
 /// Put in a request's extensions (`.with_extension(SkipAudit)`) to leave that call out of the
@@ -77,7 +77,8 @@ struct Recorder {
     log: AuditLog,
     prices: PriceTable,
     call: Call,
-    decision: Option<DecisionId>,
+    // The handle, not a copy of its id: cloning it is a reference count, not an allocation.
+    decision: Option<Decision>,
     started: Instant,
 }
 
@@ -89,7 +90,7 @@ impl Recorder {
             .clone()
             .or_else(|| observed.and_then(|o| o.response_model.clone()));
         let mut call = LlmCall::new(self.call.provider.as_str(), model.clone())
-            .decision(self.decision.as_ref())
+            .decision(self.decision.as_ref().map(Decision::id))
             .usage(usage)
             .latency_ms(latency.as_micros() as f64 / 1000.0);
         let reported = observed.and_then(|o| o.reported_cost.clone());
@@ -188,11 +189,7 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
         let Some(call) = self.recognize.recognize(&req) else {
             return next.run(req, ext).await; // not a model call: untouched
         };
-        let decision = ext
-            .get::<Decision>()
-            .cloned()
-            .or_else(Decision::current)
-            .map(|d| d.id().clone());
+        let decision = ext.get::<Decision>().cloned().or_else(Decision::current);
         let recorder = Recorder {
             log: self.log.clone(),
             prices: self.prices.clone(),
