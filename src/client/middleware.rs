@@ -1,15 +1,18 @@
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http_body::Body as _;
 
 use http::Extensions;
 use reqwest::{Request, Response, ResponseBuilderExt};
 use reqwest_middleware::{Middleware, Next};
 
 use super::cost::PriceTable;
-use super::recognize::{Call, Providers, Recognize};
+use super::recognize::{Api, Call, Providers, Recognize, request_fields};
 use super::tap::{End, UsageTap};
 use super::usage::{Format, Observed, Scanner};
 use crate::chain::{AuditLog, Entry, LlmCall, Usage};
@@ -79,16 +82,43 @@ struct Recorder {
     call: Call,
     // The handle, not a copy of its id: cloning it is a reference count, not an allocation.
     decision: Option<Decision>,
+    /// The request's body, shared (not copied), read for `model` and `stream` only when they
+    /// are needed: after the call, off its path.
+    body: Option<Bytes>,
     started: Instant,
 }
 
 impl Recorder {
-    fn entry(&self, usage: Usage, observed: Option<&Observed>, latency: Duration) -> LlmCall {
-        let model = self
-            .call
-            .model
-            .clone()
-            .or_else(|| observed.and_then(|o| o.response_model.clone()));
+    /// The model asked for: the body's `model`, else the recognizer's.
+    fn asked_model(&self) -> Option<String> {
+        self.body_fields().0.or_else(|| self.call.model.clone())
+    }
+
+    /// Whether a stream was asked for: the recognizer's word, else the body's `stream` (for
+    /// Ollama's own API, which streams unless told not to, its absence too).
+    fn asked_stream(&self) -> bool {
+        self.call.stream
+            || match (self.call.api, self.body_fields().1) {
+                (Api::OllamaNative, asked) => asked.unwrap_or(true),
+                (_, asked) => asked.unwrap_or(false),
+            }
+    }
+
+    fn body_fields(&self) -> (Option<String>, Option<bool>) {
+        self.body
+            .as_deref()
+            .and_then(request_fields)
+            .unwrap_or((None, None))
+    }
+
+    fn entry(
+        &self,
+        asked: Option<String>,
+        usage: Usage,
+        observed: Option<&Observed>,
+        latency: Duration,
+    ) -> LlmCall {
+        let model = asked.or_else(|| observed.and_then(|o| o.response_model.clone()));
         let mut call = LlmCall::new(self.call.provider.as_str(), model.clone())
             .decision(self.decision.as_ref().map(Decision::id))
             .usage(usage)
@@ -133,14 +163,17 @@ impl Recorder {
         latency: Duration,
     ) -> Entry {
         let usage = observed.usage(self.call.api);
+        let asked = self.asked_model();
+        let differs = observed
+            .response_model
+            .as_deref()
+            .filter(|rm| asked.as_deref() != Some(*rm));
         let mut call = self
-            .entry(usage, Some(observed), latency)
+            .entry(asked.clone(), usage, Some(observed), latency)
             .set("status", status.as_u16())
             .set("streamed", format.is_stream());
-        if let Some(rm) = &observed.response_model
-            && self.call.model.as_deref() != Some(rm.as_str())
-        {
-            call = call.set("response_model", rm.as_str());
+        if let Some(rm) = differs {
+            call = call.set("response_model", rm);
         }
         if !status.is_success() {
             call = call.set("error", format!("http_{}", status.as_u16()));
@@ -165,8 +198,9 @@ impl Recorder {
             reqwest_middleware::Error::Reqwest(_) => "request",
             reqwest_middleware::Error::Middleware(_) => "middleware",
         };
+        let latency = self.started.elapsed();
         let call = self
-            .entry(Usage::default(), None, self.started.elapsed())
+            .entry(self.asked_model(), Usage::default(), None, latency)
             .set("status", None::<u16>)
             .set("streamed", false)
             .set("error", kind);
@@ -190,10 +224,13 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
             return next.run(req, ext).await; // not a model call: untouched
         };
         let decision = ext.get::<Decision>().cloned().or_else(Decision::current);
+        let mut req = req;
+        let body = shared_body(&mut req);
         let recorder = Recorder {
             log: self.log.clone(),
             prices: self.prices.clone(),
             decision,
+            body,
             started: Instant::now(),
             call,
         };
@@ -208,11 +245,9 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
                     .headers()
                     .get(http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok());
-                let format = Format::from_content_type(
-                    content_type,
-                    recorder.call.api,
-                    recorder.call.stream,
-                );
+                let format = Format::from_content_type(content_type, recorder.call.api, || {
+                    recorder.asked_stream()
+                });
                 let scanner = Scanner::new(recorder.call.api, format);
                 let on_end = Box::new(move |scanner: Scanner, rest: Option<Bytes>, end: End| {
                     recorder.finish(status, format, scanner, rest, end);
@@ -225,6 +260,69 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
     }
 }
 
+/// The request's body as shared bytes (a reference count, not a copy) when it is held in
+/// memory, as a JSON request's is; `None` for a streamed body, which is left as it was.
+///
+/// reqwest gives an in-memory body's bytes only by reference, so the body is taken, polled once
+/// (it yields all of itself at once, without waiting) and put back built on the same bytes.
+fn shared_body(req: &mut Request) -> Option<Bytes> {
+    let len = req.body()?.as_bytes()?.len();
+    let mut body = req.body_mut().take()?;
+    let mut bytes = Vec::new();
+    let done = loop {
+        match Pin::new(&mut body).poll_frame(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.push(data);
+                }
+            }
+            Poll::Ready(None) => break true,
+            // Neither happens to a body in memory; if one did, nothing is lost either way.
+            Poll::Ready(Some(Err(_))) | Poll::Pending => break false,
+        }
+    };
+    let read: Bytes = match bytes.len() {
+        0 => Bytes::new(),
+        1 => bytes.pop().unwrap_or_default(),
+        _ => bytes.concat().into(),
+    };
+    if done && read.len() == len {
+        *req.body_mut() = Some(reqwest::Body::from(read.clone()));
+        Some(read)
+    } else if read.is_empty() {
+        *req.body_mut() = Some(body);
+        None
+    } else {
+        *req.body_mut() = Some(reqwest::Body::wrap(Prefixed {
+            first: Some(read),
+            rest: body,
+        }));
+        None
+    }
+}
+
+/// The bytes already taken from a request body, then the rest of it: how a body put back by
+/// [`shared_body`] stays whole in every case.
+struct Prefixed {
+    first: Option<Bytes>,
+    rest: reqwest::Body,
+}
+
+impl http_body::Body for Prefixed {
+    type Data = Bytes;
+    type Error = reqwest::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(http_body::Frame::data(first))));
+        }
+        Pin::new(&mut self.rest).poll_frame(cx)
+    }
+}
+
 /// Replaces a response's body, keeping its status, headers, extensions and `url()` (which the
 /// round trip through `http::Response` would otherwise lose).
 fn map_body(res: Response, f: impl FnOnce(reqwest::Body) -> reqwest::Body) -> Response {
@@ -234,4 +332,62 @@ fn map_body(res: Response, f: impl FnOnce(reqwest::Body) -> reqwest::Body) -> Re
         parts.extensions.extend(carrier.into_parts().0.extensions);
     }
     Response::from(http::Response::from_parts(parts, f(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn request(body: Option<reqwest::Body>) -> Request {
+        let mut req = Request::new(
+            reqwest::Method::POST,
+            "https://api.openai.com/v1/chat/completions"
+                .parse()
+                .unwrap(),
+        );
+        *req.body_mut() = body;
+        req
+    }
+
+    async fn sent(req: &mut Request) -> Vec<u8> {
+        let body = req.body_mut().take().expect("a body");
+        body.collect().await.unwrap().to_bytes().to_vec()
+    }
+
+    /// An in-memory body is shared, not copied, and goes out whole and still in memory (so
+    /// reqwest still knows its length); anything else goes out as it came.
+    #[tokio::test]
+    async fn a_request_body_is_shared_and_left_whole() {
+        let json = r#"{"model":"gpt-4o","messages":[]}"#;
+        let mut req = request(Some(reqwest::Body::from(json)));
+        let shared = shared_body(&mut req).expect("in memory");
+        assert_eq!(&shared[..], json.as_bytes());
+        assert_eq!(
+            req.body().and_then(reqwest::Body::as_bytes),
+            Some(json.as_bytes())
+        );
+        assert_eq!(sent(&mut req).await, json.as_bytes());
+
+        let mut empty = request(Some(reqwest::Body::from(Vec::new())));
+        assert_eq!(shared_body(&mut empty).as_deref(), Some(&b""[..]));
+        assert_eq!(sent(&mut empty).await, b"");
+
+        assert!(shared_body(&mut request(None)).is_none());
+
+        let streamed = http_body_util::Full::new(Bytes::from_static(b"streamed body"));
+        let mut req = request(Some(reqwest::Body::wrap(streamed)));
+        assert!(shared_body(&mut req).is_none());
+        assert_eq!(sent(&mut req).await, b"streamed body");
+    }
+
+    #[tokio::test]
+    async fn a_prefixed_body_gives_its_prefix_then_the_rest() {
+        let body = Prefixed {
+            first: Some(Bytes::from_static(b"{\"model\":")),
+            rest: reqwest::Body::from("\"o3\"}"),
+        };
+        let bytes = body.collect().await.unwrap().to_bytes();
+        assert_eq!(&bytes[..], b"{\"model\":\"o3\"}");
+    }
 }

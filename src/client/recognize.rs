@@ -31,10 +31,14 @@ pub struct Call {
     pub provider: String,
     /// The endpoint's protocol.
     pub api: Api,
-    /// The model asked for (from the request body, or the path for Gemini, Bedrock and Azure
-    /// deployments); `None` when it cannot be read.
+    /// The model as the URL names it (Gemini, Bedrock, an Azure deployment) or as a recognizer
+    /// of your own knows it. The middleware also reads the request body's top-level `model`
+    /// once the call is over, off its path, and records that one where the body has it.
     pub model: Option<String>,
-    /// Whether the request asked for a streamed response.
+    /// Whether the URL asks for a streamed response (Gemini `streamGenerateContent`, Bedrock
+    /// `converse-stream`), or a recognizer of your own knows the call streams. Other streams
+    /// are told by their response's media type, and where that says nothing (Ollama) by the
+    /// request body's `stream`.
     pub stream: bool,
 }
 
@@ -74,7 +78,9 @@ impl Call {
     }
 }
 
-/// Decides whether a request is a model call. [`Providers`] is the built-in implementation;
+/// Decides whether a request is a model call, before it is sent: it runs on every request's
+/// path, so it should look at the URL and headers, not parse the body (the middleware reads
+/// the body's `model` itself, after the call). [`Providers`] is the built-in implementation;
 /// closures `Fn(&reqwest::Request) -> Option<Call>` implement it too, for routing that a base
 /// URL cannot express:
 ///
@@ -214,22 +220,12 @@ impl Recognize for Providers {
                 Some(Found::new(&c.provider, api))
             })
             .or_else(|| builtin(host, port, path))?;
-        let body = req
-            .body()
-            .and_then(reqwest::Body::as_bytes)
-            .and_then(request_fields);
-        let (body_model, body_stream) = body.unwrap_or((None, None));
-        let stream = match found.api {
-            Api::GeminiGenerate | Api::BedrockConverse => found.path_stream,
-            // Ollama streams unless told not to.
-            Api::OllamaNative => body_stream.unwrap_or(true),
-            _ => body_stream.unwrap_or(false),
-        };
+        // The URL alone: the body (a prompt, often large) is read after the call, if at all.
         Some(Call {
             provider: found.provider.to_owned(),
             api: found.api,
-            model: body_model.or(found.path_model),
-            stream,
+            model: found.path_model,
+            stream: found.path_stream,
         })
     }
 }
@@ -365,10 +361,10 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `model` and `stream` from a JSON request body. Nothing else is read or kept: this runs
-/// before the call is sent, so it reads the two fields without parsing the rest (see
-/// [`shallow_fields`]) and falls back to a full parse only for a body it is unsure of.
-fn request_fields(body: &[u8]) -> Option<(Option<String>, Option<bool>)> {
+/// `model` and `stream` from a JSON request body. Nothing else is read or kept: the two
+/// fields are read without parsing the rest (see [`shallow_fields`]), with a full parse only
+/// for a body the shallow reading is unsure of.
+pub(crate) fn request_fields(body: &[u8]) -> Option<(Option<String>, Option<bool>)> {
     match shallow_fields(body) {
         Shallow::Read(fields) => Some(fields),
         Shallow::Unsure => parsed_fields(body),
@@ -559,36 +555,49 @@ mod tests {
         Providers::new().recognize(&req)
     }
 
+    /// The table reads the URL, never the body: a body naming another model or asking for a
+    /// stream changes nothing in the call it recognizes.
+    #[test]
+    fn the_body_is_not_read_before_the_call() {
+        let body = Some(r#"{"model":"gpt-4o","stream":true}"#);
+        let c = call("POST", "https://api.openai.com/v1/chat/completions", body).unwrap();
+        assert_eq!((c.model, c.stream), (None, false));
+        let url = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent";
+        let c = call("POST", url, Some(r#"{"model":"other","stream":false}"#)).unwrap();
+        assert_eq!(
+            (c.model.as_deref(), c.stream),
+            (Some("gemini-2.5-pro"), true)
+        );
+    }
+
     #[test]
     fn recognizes_every_builtin_provider() {
-        let cases: &[(&str, Option<&str>, &str, Api, Option<&str>, bool)] = &[
+        // By URL alone: the model and streaming that only a body tells are read after the call
+        // (see the middleware's end-to-end tests).
+        let cases: &[(&str, &str, Api, Option<&str>, bool)] = &[
             (
                 "https://api.openai.com/v1/chat/completions",
-                Some(r#"{"model":"gpt-4o","stream":true}"#),
                 "openai",
                 Api::OpenAiChat,
-                Some("gpt-4o"),
-                true,
+                None,
+                false,
             ),
             (
                 "https://api.openai.com/v1/responses",
-                Some(r#"{"model":"o3"}"#),
                 "openai",
                 Api::OpenAiResponses,
-                Some("o3"),
+                None,
                 false,
             ),
             (
                 "https://api.openai.com/v1/embeddings",
-                Some(r#"{"model":"text-embedding-3-small"}"#),
                 "openai",
                 Api::OpenAiEmbeddings,
-                Some("text-embedding-3-small"),
+                None,
                 false,
             ),
             (
                 "https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21",
-                Some("{}"),
                 "azure_openai",
                 Api::OpenAiChat,
                 Some("gpt4o-prod"),
@@ -596,15 +605,13 @@ mod tests {
             ),
             (
                 "https://api.anthropic.com/v1/messages",
-                Some(r#"{"model":"claude-sonnet-4-5","stream":true}"#),
                 "anthropic",
                 Api::AnthropicMessages,
-                Some("claude-sonnet-4-5"),
-                true,
+                None,
+                false,
             ),
             (
                 "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent",
-                None,
                 "gemini",
                 Api::GeminiGenerate,
                 Some("gemini-2.5-flash"),
@@ -612,7 +619,6 @@ mod tests {
             ),
             (
                 "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
-                None,
                 "gemini",
                 Api::GeminiGenerate,
                 Some("gemini-2.5-pro"),
@@ -620,7 +626,6 @@ mod tests {
             ),
             (
                 "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent",
-                None,
                 "vertex_ai",
                 Api::GeminiGenerate,
                 Some("gemini-2.0-flash"),
@@ -628,7 +633,6 @@ mod tests {
             ),
             (
                 "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-3-5-haiku-20241022-v1%3A0/converse",
-                None,
                 "bedrock",
                 Api::BedrockConverse,
                 Some("us.anthropic.claude-3-5-haiku-20241022-v1:0"),
@@ -636,7 +640,6 @@ mod tests {
             ),
             (
                 "https://bedrock-runtime.eu-west-1.amazonaws.com/model/amazon.nova-pro-v1:0/converse-stream",
-                None,
                 "bedrock",
                 Api::BedrockConverse,
                 Some("amazon.nova-pro-v1:0"),
@@ -644,71 +647,64 @@ mod tests {
             ),
             (
                 "https://api.mistral.ai/v1/chat/completions",
-                Some(r#"{"model":"mistral-large-latest"}"#),
                 "mistral",
                 Api::OpenAiChat,
-                Some("mistral-large-latest"),
+                None,
                 false,
             ),
             (
                 "https://api.groq.com/openai/v1/chat/completions",
-                Some(r#"{"model":"llama-3.3-70b-versatile"}"#),
                 "groq",
                 Api::OpenAiChat,
-                Some("llama-3.3-70b-versatile"),
+                None,
                 false,
             ),
             (
                 "https://openrouter.ai/api/v1/chat/completions",
-                Some(r#"{"model":"anthropic/claude-3.5-sonnet"}"#),
                 "openrouter",
                 Api::OpenAiChat,
-                Some("anthropic/claude-3.5-sonnet"),
+                None,
                 false,
             ),
             (
                 "https://api.deepseek.com/chat/completions",
-                Some(r#"{"model":"deepseek-chat"}"#),
                 "deepseek",
                 Api::OpenAiChat,
-                Some("deepseek-chat"),
+                None,
                 false,
             ),
             (
                 "https://api.x.ai/v1/chat/completions",
-                Some(r#"{"model":"grok-3"}"#),
                 "xai",
                 Api::OpenAiChat,
-                Some("grok-3"),
+                None,
                 false,
             ),
             (
                 "https://api.together.xyz/v1/chat/completions",
-                Some(r#"{"model":"meta-llama/Llama-3-70b"}"#),
                 "together",
                 Api::OpenAiChat,
-                Some("meta-llama/Llama-3-70b"),
+                None,
                 false,
             ),
             (
                 "http://localhost:11434/api/chat",
-                Some(r#"{"model":"llama3.2"}"#),
                 "ollama",
                 Api::OllamaNative,
-                Some("llama3.2"),
-                true,
+                None,
+                false,
             ),
             (
                 "http://127.0.0.1:11434/v1/chat/completions",
-                Some(r#"{"model":"llama3.2"}"#),
                 "ollama",
                 Api::OpenAiChat,
-                Some("llama3.2"),
+                None,
                 false,
             ),
         ];
-        for (url, body, provider, api, model, stream) in cases {
-            let c = call("POST", url, *body).unwrap_or_else(|| panic!("{url} not recognized"));
+        for (url, provider, api, model, stream) in cases {
+            let body = Some(r#"{"model":"from-the-body","stream":true}"#);
+            let c = call("POST", url, body).unwrap_or_else(|| panic!("{url} not recognized"));
             assert_eq!(c.provider, *provider, "{url}");
             assert_eq!(c.api, *api, "{url}");
             assert_eq!(c.model.as_deref(), *model, "{url}");

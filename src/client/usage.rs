@@ -28,7 +28,13 @@ pub(crate) enum Format {
 }
 
 impl Format {
-    pub(crate) fn from_content_type(content_type: Option<&str>, api: Api, stream: bool) -> Self {
+    /// The format a response is read in: by its media type, and where that says nothing, by
+    /// whether the request asked for a stream (`stream`, asked only then).
+    pub(crate) fn from_content_type(
+        content_type: Option<&str>,
+        api: Api,
+        stream: impl FnOnce() -> bool,
+    ) -> Self {
         let ct = content_type.unwrap_or("").as_bytes();
         // Media types are case-insensitive; compared in place, without a lower-cased copy.
         let is = |prefix: &str| {
@@ -41,8 +47,8 @@ impl Format {
             Self::EventStream
         } else if is("application/x-ndjson")
             || (api == Api::OllamaNative
-                && stream
-                && !ct.windows(4).any(|w| w.eq_ignore_ascii_case(b"json")))
+                && !ct.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"))
+                && stream())
         {
             Self::Ndjson
         } else {
@@ -490,7 +496,8 @@ pub(crate) mod tests {
 
     #[test]
     fn formats_follow_the_media_type_in_any_case() {
-        let of = |ct: Option<&str>, api, stream| Format::from_content_type(ct, api, stream);
+        let of =
+            |ct: Option<&str>, api, stream: bool| Format::from_content_type(ct, api, || stream);
         let chat = Api::OpenAiChat;
         assert_eq!(of(Some("text/event-stream"), chat, false), Format::Sse);
         assert_eq!(

@@ -285,7 +285,7 @@ async fn bedrock(UrlPath(rest): UrlPath<String>) -> Response {
     )
 }
 
-async fn ollama_chat() -> Response {
+async fn ollama_chat(headers: HeaderMap) -> Response {
     let lines = [
         serde_json::json!({"model": "llama3.2", "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": "Appro"}, "done": false}),
         serde_json::json!({"model": "llama3.2", "created_at": "2026-01-01T00:00:00Z", "message": {"role": "assistant", "content": "ved"}, "done": false}),
@@ -293,7 +293,11 @@ async fn ollama_chat() -> Response {
             "total_duration": 1000, "prompt_eval_count": 26, "eval_count": 12}),
     ];
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    chunked("application/x-ndjson", body.as_bytes(), 9, false)
+    let mut res = chunked("application/x-ndjson", body.as_bytes(), 9, false);
+    if headers.get("x-fixture").is_some_and(|v| v == "untyped") {
+        res.headers_mut().remove("content-type");
+    }
+    res
 }
 
 fn fixture() -> Router {
@@ -646,6 +650,39 @@ async fn every_provider_shape_is_recorded_with_usage_and_cost() {
         !raw.contains("secret prompt text") && !raw.contains("Approved"),
         "no message content in the log"
     );
+    env.done().await;
+}
+
+/// An answer that names no media type leaves the request to tell whether it streams: Ollama's
+/// own API streams unless the body says `"stream": false`. The body is read for that after the
+/// answer's head has come, and for the model after the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untyped_answer_is_read_as_the_request_asked() {
+    let env = Env::new("client-untyped").await;
+    for body in [
+        serde_json::json!({"model": "llama3.2", "messages": []}),
+        serde_json::json!({"model": "llama3.2:1b", "messages": [], "stream": false}),
+    ] {
+        let res = env
+            .client
+            .post(env.url("127.0.0.1", "/api/chat"))
+            .header("x-fixture", "untyped")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(res.headers().get("content-type").is_none());
+        assert!(res.text().await.unwrap().contains("\"done\":true"));
+    }
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 2);
+    // No `stream` in the body: read as the stream of lines it is.
+    assert_eq!(s(&calls[0], "model"), Some("llama3.2"));
+    assert_eq!(calls[0].get("streamed"), Some(&Value::Bool(true)));
+    assert_eq!(usage_of(&calls[0]), [26, 12, 0, 0, 0]);
+    // `"stream": false`: read as one JSON answer, and the model is the body's.
+    assert_eq!(s(&calls[1], "model"), Some("llama3.2:1b"));
+    assert_eq!(calls[1].get("streamed"), Some(&Value::Bool(false)));
     env.done().await;
 }
 
