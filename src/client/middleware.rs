@@ -249,9 +249,9 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
                     recorder.asked_stream()
                 });
                 let scanner = Scanner::new(recorder.call.api, format);
-                let on_end = Box::new(move |scanner: Scanner, rest: Option<Bytes>, end: End| {
+                let on_end = move |scanner: Scanner, rest: Option<Bytes>, end: End| {
                     recorder.finish(status, format, scanner, rest, end);
-                });
+                };
                 Ok(map_body(res, |body| {
                     reqwest::Body::wrap(UsageTap::new(body, scanner, on_end))
                 }))

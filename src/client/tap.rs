@@ -21,11 +21,6 @@ pub(crate) enum End {
     Abandoned,
 }
 
-/// Called exactly once when the body ends in any way, with the scanner and the last chunk it
-/// has not yet been fed: reading that chunk and finishing the scan is left to the callee, which
-/// can do it off the caller's path.
-pub(crate) type OnEnd = Box<dyn FnOnce(Scanner, Option<Bytes>, End) + Send + Sync>;
-
 pin_project! {
     /// Passes every frame through unchanged and at once; feeds data to a [`Scanner`]; reports
     /// exactly once, at the end of the stream, on error, or from `Drop` if the caller gives up.
@@ -34,16 +29,26 @@ pin_project! {
     /// count, not a copy) and fed to the scanner at the next poll, which for a stream comes
     /// while the next bytes are on their way, or at the end. Parsing never stands between a
     /// byte and the caller.
-    pub(crate) struct UsageTap<B> {
+    ///
+    /// `on_end` is called exactly once, when the body ends in any way, with the scanner and the
+    /// last chunk it has not yet been fed: reading that chunk and finishing the scan is left to
+    /// it, so that it can do that off the caller's path.
+    pub(crate) struct UsageTap<B, F>
+    where
+        F: FnOnce(Scanner, Option<Bytes>, End),
+    {
         #[pin]
         inner: B,
         // Taken, with `on_end`, when the body ends.
         scanner: Option<Scanner>,
         unscanned: Option<Bytes>,
-        on_end: Option<OnEnd>,
+        on_end: Option<F>,
     }
 
-    impl<B> PinnedDrop for UsageTap<B> {
+    impl<B, F> PinnedDrop for UsageTap<B, F>
+    where
+        F: FnOnce(Scanner, Option<Bytes>, End),
+    {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let (Some(on_end), Some(scanner)) = (this.on_end.take(), this.scanner.take()) {
@@ -53,8 +58,8 @@ pin_project! {
     }
 }
 
-impl<B> UsageTap<B> {
-    pub(crate) fn new(inner: B, scanner: Scanner, on_end: OnEnd) -> Self {
+impl<B, F: FnOnce(Scanner, Option<Bytes>, End)> UsageTap<B, F> {
+    pub(crate) fn new(inner: B, scanner: Scanner, on_end: F) -> Self {
         Self {
             inner,
             scanner: Some(scanner),
@@ -64,7 +69,7 @@ impl<B> UsageTap<B> {
     }
 }
 
-impl<B> fmt::Debug for UsageTap<B> {
+impl<B, F: FnOnce(Scanner, Option<Bytes>, End)> fmt::Debug for UsageTap<B, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UsageTap")
             .field("scanner", &self.scanner)
@@ -72,7 +77,7 @@ impl<B> fmt::Debug for UsageTap<B> {
     }
 }
 
-impl<B: Body<Data = Bytes>> Body for UsageTap<B> {
+impl<B: Body<Data = Bytes>, F: FnOnce(Scanner, Option<Bytes>, End)> Body for UsageTap<B, F> {
     type Data = Bytes;
     type Error = B::Error;
 
