@@ -151,7 +151,7 @@ impl AuditLogBuilder {
     /// it adds no latency to them.
     ///
     /// Queuing such an entry never wakes the writer either: an idle writer looks for work once
-    /// per delay (200 times a second at the default, a few microseconds of CPU each), so that
+    /// per delay (50 times a second at the default, a few microseconds of CPU each), so that
     /// the wake-up, a system call, is not made on every request's path.
     ///
     /// The delay bounds how long such an entry can sit in memory before it is on disk: a crash
@@ -161,7 +161,7 @@ impl AuditLogBuilder {
     ///
     /// Defaults to 20 ms, about 50 syncs a second under load. On the benchmark machine (see
     /// `BENCHMARKS.md`) each sync cost a few hundred microseconds of CPU, and 5 ms cost an
-    /// axum app about 4 points more of its throughput than 20 ms; beyond 20 ms little more was
+    /// axum app about 3 points more of its throughput than 20 ms; beyond 20 ms little more was
     /// gained. For comparison, PostgreSQL's asynchronous commit leaves up to three times its
     /// 200 ms `wal_writer_delay` unsynced. `Duration::ZERO` writes every batch at once, and
     /// then an entry queued while the writer is idle wakes it.

@@ -83,7 +83,8 @@ struct Recorder {
     // The handle, not a copy of its id: cloning it is a reference count, not an allocation.
     decision: Option<Decision>,
     /// The request's body, shared (not copied), read for `model` and `stream` only when they
-    /// are needed: after the call, off its path.
+    /// are needed: after the call, off its path. (So the body's memory is held until the call
+    /// ends, a stream's end included.)
     body: Option<Bytes>,
     started: Instant,
 }
@@ -94,8 +95,8 @@ impl Recorder {
         self.body_fields().0.or_else(|| self.call.model.clone())
     }
 
-    /// Whether a stream was asked for: the recognizer's word, else the body's `stream` (for
-    /// Ollama's own API, which streams unless told not to, its absence too).
+    /// Whether a stream was asked for, by the recognizer or by the body's `stream` (for Ollama's
+    /// own API, which streams unless told not to, by its absence too).
     fn asked_stream(&self) -> bool {
         self.call.stream
             || match (self.call.api, self.body_fields().1) {
@@ -213,7 +214,7 @@ impl Recorder {
 impl<R: Recognize> Middleware for AuditMiddleware<R> {
     async fn handle(
         &self,
-        req: Request,
+        mut req: Request,
         ext: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
@@ -224,7 +225,6 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
             return next.run(req, ext).await; // not a model call: untouched
         };
         let decision = ext.get::<Decision>().cloned().or_else(Decision::current);
-        let mut req = req;
         let body = shared_body(&mut req);
         let recorder = Recorder {
             log: self.log.clone(),
@@ -265,46 +265,35 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
 ///
 /// reqwest gives an in-memory body's bytes only by reference, so the body is taken, polled once
 /// (it yields all of itself at once, without waiting) and put back built on the same bytes.
+/// Whatever that poll gives, the body sent is the body given.
 fn shared_body(req: &mut Request) -> Option<Bytes> {
-    let len = req.body()?.as_bytes()?.len();
+    // Only a body in memory is touched; a stream is left to go out as it is.
+    req.body().and_then(reqwest::Body::as_bytes)?;
     let mut body = req.body_mut().take()?;
-    let mut bytes = Vec::new();
-    let done = loop {
+    let (put_back, shared) =
         match Pin::new(&mut body).poll_frame(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    bytes.push(data);
-                }
+            Poll::Ready(None) => (reqwest::Body::from(Bytes::new()), Some(Bytes::new())),
+            Poll::Ready(Some(Ok(frame))) if frame.is_data() && body.is_end_stream() => {
+                let bytes = frame.into_data().unwrap_or_default();
+                (reqwest::Body::from(bytes.clone()), Some(bytes))
             }
-            Poll::Ready(None) => break true,
-            // Neither happens to a body in memory; if one did, nothing is lost either way.
-            Poll::Ready(Some(Err(_))) | Poll::Pending => break false,
-        }
-    };
-    let read: Bytes = match bytes.len() {
-        0 => Bytes::new(),
-        1 => bytes.pop().unwrap_or_default(),
-        _ => bytes.concat().into(),
-    };
-    if done && read.len() == len {
-        *req.body_mut() = Some(reqwest::Body::from(read.clone()));
-        Some(read)
-    } else if read.is_empty() {
-        *req.body_mut() = Some(body);
-        None
-    } else {
-        *req.body_mut() = Some(reqwest::Body::wrap(Prefixed {
-            first: Some(read),
-            rest: body,
-        }));
-        None
-    }
+            Poll::Pending => (body, None),
+            // Not what a body in memory does; kept as it was all the same.
+            Poll::Ready(Some(first)) => (
+                reqwest::Body::wrap(Prefixed {
+                    first: Some(first),
+                    rest: body,
+                }),
+                None,
+            ),
+        };
+    *req.body_mut() = Some(put_back);
+    shared
 }
 
-/// The bytes already taken from a request body, then the rest of it: how a body put back by
-/// [`shared_body`] stays whole in every case.
+/// A body's first frame, already taken, then the rest of it.
 struct Prefixed {
-    first: Option<Bytes>,
+    first: Option<Result<http_body::Frame<Bytes>, reqwest::Error>>,
     rest: reqwest::Body,
 }
 
@@ -317,7 +306,7 @@ impl http_body::Body for Prefixed {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
         if let Some(first) = self.first.take() {
-            return Poll::Ready(Some(Ok(http_body::Frame::data(first))));
+            return Poll::Ready(Some(first));
         }
         Pin::new(&mut self.rest).poll_frame(cx)
     }
@@ -384,7 +373,9 @@ mod tests {
     #[tokio::test]
     async fn a_prefixed_body_gives_its_prefix_then_the_rest() {
         let body = Prefixed {
-            first: Some(Bytes::from_static(b"{\"model\":")),
+            first: Some(Ok(http_body::Frame::data(Bytes::from_static(
+                b"{\"model\":",
+            )))),
             rest: reqwest::Body::from("\"o3\"}"),
         };
         let bytes = body.collect().await.unwrap().to_bytes();
