@@ -68,11 +68,15 @@ pub fn format_timestamp(t: SystemTime) -> String {
 
 /// Appends `t`, formatted as [`format_timestamp`] does, to `out`.
 pub(crate) fn write_timestamp(out: &mut String, t: SystemTime) {
-    use super::canonical::write_padded;
     // Times before 1970 do not occur for a writer; clamp rather than fail.
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let micros = since.subsec_micros();
+    write_to_second(out, since.as_secs());
+    write_fraction_and_offset(out, since.subsec_micros());
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` for `secs` since the epoch.
+fn write_to_second(out: &mut String, secs: u64) {
+    use super::canonical::write_padded;
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     // Every entry is stamped: digits are laid out directly, without the formatting machinery.
@@ -87,9 +91,13 @@ pub(crate) fn write_timestamp(out: &mut String, t: SystemTime) {
     write_padded(out, rem / 60 % 60, 2);
     out.push(':');
     write_padded(out, rem % 60, 2);
+}
+
+/// `.ffffff+00:00`, the fraction left out when it is zero, as the reference does.
+fn write_fraction_and_offset(out: &mut String, micros: u32) {
     if micros != 0 {
         out.push('.');
-        write_padded(out, u64::from(micros), 6);
+        super::canonical::write_padded(out, u64::from(micros), 6);
     }
     out.push_str("+00:00");
 }
@@ -112,18 +120,11 @@ impl Stamper {
         let secs = since.as_secs();
         if self.second != Some(secs) {
             self.prefix.clear();
-            write_timestamp(&mut self.prefix, UNIX_EPOCH + Duration::from_secs(secs));
-            // Keep the date and time, not the offset: `…:SS+00:00` without a fraction.
-            self.prefix.truncate(self.prefix.len() - "+00:00".len());
+            write_to_second(&mut self.prefix, secs);
             self.second = Some(secs);
         }
         out.push_str(&self.prefix);
-        let micros = since.subsec_micros();
-        if micros != 0 {
-            out.push('.');
-            super::canonical::write_padded(out, u64::from(micros), 6);
-        }
-        out.push_str("+00:00");
+        write_fraction_and_offset(out, since.subsec_micros());
     }
 }
 

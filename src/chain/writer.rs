@@ -346,6 +346,13 @@ impl Drop for Handle {
         // The writer sees the queue closed only once this sender is gone.
         let (closed, _) = mpsc::channel(1);
         drop(std::mem::replace(&mut self.tx, closed));
+        self.wake_writer();
+    }
+}
+
+impl Handle {
+    /// Cuts the writer's commit delay short: someone is waiting, or the log is closing.
+    fn wake_writer(&self) {
         if let Some(t) = self.shared.writer.get() {
             t.unpark();
         }
@@ -505,9 +512,7 @@ impl AuditLog {
 
     /// Cuts the writer's commit delay short: someone is waiting.
     fn wake_writer(&self) {
-        if let Some(t) = self.handle.shared.writer.get() {
-            t.unpark();
-        }
+        self.handle.wake_writer();
     }
 
     /// Queues `entry` behind everything queued before it, waiting only for room in the queue,
@@ -739,10 +744,15 @@ struct Stamp {
 }
 
 impl Stamp {
+    /// The hash as text. Hex digits are ASCII: this never falls back.
+    fn hash(&self) -> &str {
+        std::str::from_utf8(&self.hash).unwrap_or_default()
+    }
+
     fn receipt(&self) -> Receipt {
         Receipt {
             seq: self.seq,
-            hash: String::from_utf8_lossy(&self.hash).into_owned(),
+            hash: self.hash().to_owned(),
         }
     }
 }
@@ -1013,8 +1023,7 @@ impl Writer {
             seq,
             hash: hash::link_hash_hex(self.head.as_bytes(), self.body.as_bytes()),
         };
-        // Hex digits are ASCII: this never falls back.
-        let hash = std::str::from_utf8(&stamp.hash).unwrap_or_default();
+        let hash = stamp.hash();
         let sig = self
             .key
             .as_ref()

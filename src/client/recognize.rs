@@ -210,41 +210,16 @@ impl Recognize for Providers {
         let host = host.as_ref();
         let path = url.path();
         let port = url.port_or_known_default();
-        let found = self
-            .custom
+        // The URL alone: the body (a prompt, often large) is read after the call, if at all.
+        self.custom
             .iter()
             .filter(|c| c.host == host && c.port == port)
             .find(|c| path.starts_with(&c.path_prefix))
             .and_then(|c| {
                 let api = c.api.or_else(|| openai_suffix(path))?;
-                Some(Found::new(&c.provider, api))
+                Some(Call::new(c.provider.as_str(), api))
             })
-            .or_else(|| builtin(host, port, path))?;
-        // The URL alone: the body (a prompt, often large) is read after the call, if at all.
-        Some(Call {
-            provider: found.provider.to_owned(),
-            api: found.api,
-            model: found.path_model,
-            stream: found.path_stream,
-        })
-    }
-}
-
-struct Found<'a> {
-    provider: &'a str,
-    api: Api,
-    path_model: Option<String>,
-    path_stream: bool,
-}
-
-impl<'a> Found<'a> {
-    fn new(provider: &'a str, api: Api) -> Self {
-        Self {
-            provider,
-            api,
-            path_model: None,
-            path_stream: false,
-        }
+            .or_else(|| builtin(host, port, path))
     }
 }
 
@@ -262,14 +237,13 @@ fn openai_suffix(path: &str) -> Option<Api> {
     }
 }
 
-fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Found<'static>> {
-    let openai_style =
-        |provider: &'static str| openai_suffix(path).map(|api| Found::new(provider, api));
+fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Call> {
+    let openai_style = |provider: &str| openai_suffix(path).map(|api| Call::new(provider, api));
     match host {
         "api.openai.com" => openai_style("openai"),
         "api.anthropic.com" => {
             let p = path.trim_end_matches('/');
-            (p == "/v1/messages").then(|| Found::new("anthropic", Api::AnthropicMessages))
+            (p == "/v1/messages").then(|| Call::new("anthropic", Api::AnthropicMessages))
         }
         "generativelanguage.googleapis.com" => {
             gemini(path, "gemini").or_else(|| openai_style("gemini"))
@@ -282,9 +256,9 @@ fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Found<'static>> 
         "api.together.xyz" | "api.together.ai" => openai_style("together"),
         "localhost" | "127.0.0.1" | "[::1]" | "::1" if port == Some(11434) => ollama(path),
         h if h.ends_with(".openai.azure.com") || h.ends_with(".cognitiveservices.azure.com") => {
-            let mut found = openai_style("azure_openai")?;
-            found.path_model = segment_after(path, "/deployments/");
-            Some(found)
+            let mut call = openai_style("azure_openai")?;
+            call.model = segment_after(path, "/deployments/");
+            Some(call)
         }
         h if h.ends_with("aiplatform.googleapis.com") => gemini(path, "vertex_ai"),
         h if h.starts_with("bedrock-runtime.") && h.ends_with(".amazonaws.com") => bedrock(path),
@@ -293,45 +267,43 @@ fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Found<'static>> 
 }
 
 /// `…/models/{model}:generateContent` or `:streamGenerateContent`.
-fn gemini(path: &str, provider: &'static str) -> Option<Found<'static>> {
+fn gemini(path: &str, provider: &str) -> Option<Call> {
     let (before, method) = path.rsplit_once(':')?;
-    let path_stream = match method {
+    let stream = match method {
         "generateContent" => false,
         "streamGenerateContent" => true,
         _ => return None,
     };
     let model = before.rsplit_once("/models/")?.1;
-    Some(Found {
-        provider,
-        api: Api::GeminiGenerate,
-        path_model: Some(model.to_owned()),
-        path_stream,
-    })
+    Some(
+        Call::new(provider, Api::GeminiGenerate)
+            .model(model)
+            .stream(stream),
+    )
 }
 
 /// `/model/{model-id}/converse` or `/converse-stream`.
-fn bedrock(path: &str) -> Option<Found<'static>> {
+fn bedrock(path: &str) -> Option<Call> {
     let rest = path.strip_prefix("/model/")?;
     let (model, method) = rest.rsplit_once('/')?;
-    let path_stream = match method {
+    let stream = match method {
         "converse" => false,
         "converse-stream" => true,
         _ => return None,
     };
-    Some(Found {
-        provider: "bedrock",
-        api: Api::BedrockConverse,
-        path_model: Some(percent_decode(model)),
-        path_stream,
-    })
+    Some(
+        Call::new("bedrock", Api::BedrockConverse)
+            .model(percent_decode(model))
+            .stream(stream),
+    )
 }
 
-fn ollama(path: &str) -> Option<Found<'static>> {
+fn ollama(path: &str) -> Option<Call> {
     match path.trim_end_matches('/') {
         "/api/chat" | "/api/generate" | "/api/embed" | "/api/embeddings" => {
-            Some(Found::new("ollama", Api::OllamaNative))
+            Some(Call::new("ollama", Api::OllamaNative))
         }
-        p => openai_suffix(p).map(|api| Found::new("ollama", api)),
+        p => openai_suffix(p).map(|api| Call::new("ollama", api)),
     }
 }
 
