@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo bench --bench layers -- [--seconds S] [--connections C] [--rounds R]
-//!                                [--layers both|audit|guard] [--durability fsync|flush|none]
+//!                                [--layers both|audit|guard|none] [--durability fsync|flush|none]
 //!                                [--redaction default|gdpr|pci|strict|none]
 //!                                [--work-us N] [--commit-delay-us N[,N...]]
 //!                                [--profile audited|plain]
@@ -220,6 +220,8 @@ fn main() {
             let addr = serve(match layers.as_str() {
                 "audit" => app().layer(audit),
                 "guard" => app().layer(guard),
+                // A second bare app: the method's own bias, which should measure as 0%.
+                "none" => app(),
                 _ => app().layer(guard).layer(audit),
             })
             .await;
