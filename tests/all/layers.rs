@@ -43,6 +43,20 @@ async fn body_text(res: http::Response<Body>) -> String {
     String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
 }
 
+/// A `POST /agent` route that echoes its body and counts how often its handler ran.
+fn counting_route() -> (Router, Arc<AtomicUsize>) {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = ran.clone();
+    let router = Router::new().route(
+        "/agent",
+        post(move |body: String| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move { body }
+        }),
+    );
+    (router, ran)
+}
+
 async fn record_outcome(decision: Decision, body: String) -> String {
     let mut fields = Map::new();
     fields.insert(
@@ -389,16 +403,8 @@ async fn a_blocked_request_never_runs_and_its_flag_is_on_disk_first() {
     let scratch = Scratch::new("guard-block");
     let path = scratch.join("audit.jsonl");
     let log = AuditLog::open("guard", &path).await.unwrap();
-    let ran = Arc::new(AtomicUsize::new(0));
-    let counter = ran.clone();
-    let app = Router::new()
-        .route(
-            "/agent",
-            post(move |body: String| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async move { body }
-            }),
-        )
+    let (route, ran) = counting_route();
+    let app = route
         .layer(GuardLayer::new(
             log.clone(),
             (policy::secrets(), policy::personal_data()),
@@ -526,20 +532,11 @@ async fn the_guard_applies_a_redaction_policy() {
     let scratch = Scratch::new("guard-redaction");
     let path = scratch.join("audit.jsonl");
     let log = AuditLog::open("guard", &path).await.unwrap();
-    let ran = Arc::new(AtomicUsize::new(0));
-    let counter = ran.clone();
-    let app = Router::new()
-        .route(
-            "/agent",
-            post(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async { "ran" }
-            }),
-        )
-        .layer(GuardLayer::new(
-            log.clone(),
-            policy::redaction(acttrace::chain::RedactionPolicy::gdpr()),
-        ));
+    let (route, ran) = counting_route();
+    let app = route.layer(GuardLayer::new(
+        log.clone(),
+        policy::redaction(acttrace::chain::RedactionPolicy::gdpr()),
+    ));
     let jwt = "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
     let send = |body: String| {
         let app = app.clone();
@@ -587,20 +584,11 @@ async fn the_guard_fails_closed_when_the_flag_cannot_be_written() {
     let scratch = Scratch::new("guard-closed");
     let path = scratch.join("audit.jsonl");
     let log = AuditLog::open("guard", &path).await.unwrap();
-    let ran = Arc::new(AtomicUsize::new(0));
-    let counter = ran.clone();
-    let app = Router::new()
-        .route(
-            "/agent",
-            post(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async { "ran" }
-            }),
-        )
-        .layer(GuardLayer::new(
-            log.clone(),
-            (policy::secrets(), policy::personal_data()),
-        ));
+    let (route, ran) = counting_route();
+    let app = route.layer(GuardLayer::new(
+        log.clone(),
+        (policy::secrets(), policy::personal_data()),
+    ));
     log.shutdown().await.unwrap(); // the writer is gone: nothing can be recorded
 
     for body in [
