@@ -485,29 +485,33 @@ impl AuditLog {
     /// [`shutdown`](Self::shutdown).
     pub async fn append(&self, entry: Entry) -> Result<Receipt, Error> {
         let (reply, rx) = oneshot::channel();
-        let (entry, flags) = self.redact(entry);
         self.handle
             .tx
-            .send(Command::Append {
-                entry,
-                flags,
-                reply: Some(reply),
-            })
+            .send(self.append_command(entry, Some(reply)))
             .await
             .map_err(|_| Error::WriterClosed)?;
         self.wake_writer();
         rx.await.map_err(|_| Error::WriterClosed)?
     }
 
-    /// Applies the redaction policy and lays the entry out in the caller's task (`append`,
-    /// `enqueue`, `try_record`), so that callers do this work side by side rather than one
-    /// after another in the writer.
-    fn redact(&self, entry: Entry) -> (Rendered, Vec<Rendered>) {
-        prepare(
+    /// The command that appends `entry`: the redaction policy is applied and the entry laid
+    /// out here, in the caller's task (`append`, `enqueue`, `try_record`), so that callers do
+    /// this work side by side rather than one after another in the writer.
+    fn append_command(
+        &self,
+        entry: Entry,
+        reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
+    ) -> Command {
+        let (entry, flags) = prepare(
             self.handle.shared.redaction.as_ref(),
             entry,
             self.handle.shared.buffers.take(),
-        )
+        );
+        Command::Append {
+            entry,
+            flags,
+            reply,
+        }
     }
 
     /// Cuts the writer's commit delay short: someone is waiting.
@@ -526,14 +530,9 @@ impl AuditLog {
     ///
     /// [`Error::WriterClosed`] after [`shutdown`](Self::shutdown).
     pub async fn enqueue(&self, entry: Entry) -> Result<(), Error> {
-        let (entry, flags) = self.redact(entry);
         self.handle
             .tx
-            .send(Command::Append {
-                entry,
-                flags,
-                reply: None,
-            })
+            .send(self.append_command(entry, None))
             .await
             .map_err(|_| Error::WriterClosed)
     }
@@ -546,12 +545,7 @@ impl AuditLog {
     /// Never silent: an entry that could not be queued, or whose write later failed, is
     /// counted, and the writer records the count in the chain as a `gap` entry.
     pub fn try_record(&self, entry: Entry) -> bool {
-        let (entry, flags) = self.redact(entry);
-        self.try_send(Command::Append {
-            entry,
-            flags,
-            reply: None,
-        })
+        self.try_send(self.append_command(entry, None))
     }
 
     /// [`try_record`](Self::try_record) for an entry that `make` builds on the writer thread:
