@@ -204,6 +204,12 @@ fn main() {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-layers");
         let _ = std::fs::remove_dir_all(&dir);
         let plain = serve(app()).await;
+        let label = match layers.as_str() {
+            "audit" => "AuditLayer",
+            "guard" => "GuardLayer",
+            "none" => "no layers (a second bare app)",
+            _ => "AuditLayer + GuardLayer",
+        };
         // One log and one audited app per commit delay.
         let mut audited = Vec::new();
         for (i, delay) in commit_delays.iter().enumerate() {
@@ -251,7 +257,7 @@ fn main() {
                 best_plain = best_plain.max(p);
                 for (i, (a, a_writer, a_cpu)) in rates[1..].iter().enumerate() {
                     line.push_str(&format!(
-                        "; with AuditLayer + GuardLayer (commit delay {:?}) {a:.0} req/s ({a_cpu:.1} us CPU/request + {a_writer:.1} us in the writer thread)",
+                        "; with {label} (commit delay {:?}) {a:.0} req/s ({a_cpu:.1} us CPU/request + {a_writer:.1} us in the writer thread)",
                         audited[i].0
                     ));
                     best[i] = best[i].max(*a);
