@@ -35,6 +35,9 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 
+#[path = "support/stats.rs"]
+mod stats;
+
 const JSON: &str = r#"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"Approved."},"finish_reason":"stop"}],"usage":{"prompt_tokens":1200,"completion_tokens":300,"total_tokens":1500,"prompt_tokens_details":{"cached_tokens":1000},"completion_tokens_details":{"reasoning_tokens":128}}}"#;
 
 /// How long the server waits between a stream's first event and the rest (`--stream-gap-us`).
@@ -145,31 +148,12 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 /// The median of `with[i] - without[i]` in microseconds, and a bootstrap 95% interval for it.
 fn paired(with: &[Duration], without: &[Duration]) -> (f64, f64, f64) {
-    let mut diffs: Vec<f64> = with
+    let diffs: Vec<f64> = with
         .iter()
         .zip(without)
         .map(|(a, b)| micros(*a) - micros(*b))
         .collect();
-    let med = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-    let mut medians: Vec<f64> = (0..1000)
-        .map(|_| {
-            let mut sample: Vec<f64> = (0..diffs.len())
-                .map(|_| {
-                    rng ^= rng << 13;
-                    rng ^= rng >> 7;
-                    rng ^= rng << 17;
-                    diffs[(rng % diffs.len() as u64) as usize]
-                })
-                .collect();
-            med(&mut sample)
-        })
-        .collect();
-    medians.sort_by(f64::total_cmp);
-    (med(&mut diffs), medians[25], medians[974])
+    stats::median_interval(&diffs).unwrap_or((f64::NAN, f64::NAN, f64::NAN))
 }
 
 /// Times `pairs` calls through each client, alternating which goes first.

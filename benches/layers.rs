@@ -11,9 +11,9 @@
 //! Both apps run in this process on 127.0.0.1, served by `axum::serve`; a keep-alive HTTP/1.1
 //! load generator (C connections, each sending the next request when the last response is
 //! read) alternates between them for R rounds of S seconds. It reports the best round of each
-//! and the median of the rounds' paired costs: each round measures both apps back to back,
-//! alternating which goes first, and on a machine whose speed drifts that is the steadier
-//! figure. The audited app writes with `Durability::Fsync` (one `fdatasync` per batch).
+//! and the median of the rounds' paired costs, with a bootstrap 95% interval: each round
+//! measures both apps back to back, alternating which goes first, and on a machine whose speed
+//! drifts that is the steadier figure. The audited app writes with `Durability::Fsync` (one `fdatasync` per batch).
 //! Several commit delays (`--commit-delay-us 5000,20000`) serve one audited app each, all
 //! measured in every round against the same bare app, in an order that rotates by round.
 //! `--profile audited` (or `plain`) loads only that app, for a profiler to see nothing else.
@@ -30,6 +30,9 @@ use axum::Router;
 use axum::routing::post;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+#[path = "support/stats.rs"]
+mod stats;
 
 const BODY: &str = r#"{"applicant":"A-17","amount":25000,"income":52000,"notes":"steady employment, no defaults"}"#;
 
@@ -274,11 +277,12 @@ fn main() {
                     WORK_US.load(Ordering::Relaxed)
                 );
                 costs.sort_by(f64::total_cmp);
-                if let (Some(lo), Some(hi)) = (costs.first(), costs.last()) {
+                if let (Some((median, below, above)), Some(lo), Some(hi)) =
+                    (stats::median_interval(costs), costs.first(), costs.last())
+                {
                     println!(
-                        "commit delay {:?}: paired rounds: median throughput cost {:.1}% (range {lo:.1}% to {hi:.1}% over {} rounds)",
+                        "commit delay {:?}: paired rounds: median throughput cost {median:.1}% (95% interval {below:.1}% to {above:.1}%; range {lo:.1}% to {hi:.1}% over {} rounds)",
                         audited[i].0,
-                        costs[costs.len() / 2],
                         costs.len()
                     );
                 }
