@@ -13,7 +13,8 @@
 //! read) alternates between them for R rounds of S seconds. It reports the best round of each
 //! and the median of the rounds' paired costs, with a bootstrap 95% interval: each round
 //! measures both apps back to back, alternating which goes first, and on a machine whose speed
-//! drifts that is the steadier figure. The audited app writes with `Durability::Fsync` (one `fdatasync` per batch).
+//! drifts that is the steadier figure. The audited app writes with `Durability::Fsync` (one
+//! `fdatasync` per batch).
 //! Several commit delays (`--commit-delay-us 5000,20000`) serve one audited app each, all
 //! measured in every round against the same bare app, in an order that rotates by round.
 //! `--profile audited` (or `plain`) loads only that app, for a profiler to see nothing else.
