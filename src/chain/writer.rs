@@ -490,7 +490,7 @@ impl AuditLog {
             .send(self.append_command(entry, Some(reply)))
             .await
             .map_err(|_| Error::WriterClosed)?;
-        self.wake_writer();
+        self.handle.wake_writer();
         rx.await.map_err(|_| Error::WriterClosed)?
     }
 
@@ -512,11 +512,6 @@ impl AuditLog {
             flags,
             reply,
         }
-    }
-
-    /// Cuts the writer's commit delay short: someone is waiting.
-    fn wake_writer(&self) {
-        self.handle.wake_writer();
     }
 
     /// Queues `entry` behind everything queued before it, waiting only for room in the queue,
@@ -591,7 +586,7 @@ impl AuditLog {
             .send(Command::Sync(reply))
             .await
             .map_err(|_| Error::WriterClosed)?;
-        self.wake_writer();
+        self.handle.wake_writer();
         rx.await.map_err(|_| Error::WriterClosed)?
     }
 
@@ -663,7 +658,7 @@ impl AuditLog {
         if self.handle.tx.send(Command::Shutdown(reply)).await.is_err() {
             return Ok(()); // already stopped
         }
-        self.wake_writer();
+        self.handle.wake_writer();
         rx.await.unwrap_or(Ok(()))
     }
 
