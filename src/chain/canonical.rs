@@ -336,6 +336,63 @@ pub(crate) fn write_map(out: &mut String, map: &Map, style: Style) {
     out.push('}');
 }
 
+/// Writes `map` in both layouts, one after the other: canonical, then line. Returns where the
+/// canonical form ends.
+///
+/// The two differ only in key order and separators, so each top-level key and scalar is
+/// escaped or formatted once, in the canonical form, and copied from there into the line; only
+/// nested containers are laid out twice. An entry's payload is mostly scalars, and every entry
+/// is laid out this way on its caller's path.
+pub(crate) fn write_map_both(out: &mut String, map: &Map) -> usize {
+    let entries = map.entries();
+    // Where each entry's key starts, and its value starts and ends, in the canonical form;
+    // by insertion index. Larger maps (rare) are simply laid out twice.
+    let mut spans = [(0usize, 0usize, 0usize); 16];
+    if entries.len() > spans.len() {
+        write_map(out, map, Style::Canonical);
+        let canonical_end = out.len();
+        write_map(out, map, Style::Line);
+        return canonical_end;
+    }
+    let mut order = [0usize; 16];
+    let order = &mut order[..entries.len()];
+    for (i, slot) in order.iter_mut().enumerate() {
+        *slot = i;
+    }
+    order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0));
+    out.push('{');
+    for (i, &at) in order.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let (k, v) = &entries[at];
+        let key = out.len();
+        write_str(out, k);
+        out.push(':');
+        let value = out.len();
+        write_value(out, v, Style::Canonical);
+        spans[at] = (key, value, out.len());
+    }
+    out.push('}');
+    let canonical_end = out.len();
+    out.push('{');
+    for (at, (_, v)) in entries.iter().enumerate() {
+        if at > 0 {
+            out.push_str(", ");
+        }
+        let (key, value, end) = spans[at];
+        // The key as written, without the `:` after it.
+        out.extend_from_within(key..value - 1);
+        out.push_str(": ");
+        match v {
+            Value::Array(_) | Value::Object(_) => write_value(out, v, Style::Line),
+            _ => out.extend_from_within(value..end),
+        }
+    }
+    out.push('}');
+    canonical_end
+}
+
 /// Writes a parsed [`Node`] in canonical form, resolving duplicate keys (the last one wins).
 pub(crate) fn write_node(out: &mut String, node: Node<'_>) {
     match node.tok() {
@@ -436,6 +493,7 @@ fn write_node_object_large(out: &mut String, node: Node<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::Integer;
 
     fn repr(f: f64) -> String {
         let mut s = String::new();
@@ -507,6 +565,44 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Both layouts at once are exactly each layout on its own: keys out of order, escapes in
+    /// keys and values, every scalar kind, nested containers, and a map too large for the
+    /// stack (laid out the plain way).
+    #[test]
+    fn both_layouts_at_once_match_each_alone() {
+        let mut nested = Map::new();
+        nested
+            .insert("z", 1)
+            .insert("a", vec![Value::from(0.5), Value::Null]);
+        let mut mixed = Map::new();
+        mixed
+            .insert("route", "/agent/\"triage\"")
+            .insert("decision_id", "ab12")
+            .insert("input", nested)
+            .insert("é", true)
+            .insert("latency_ms", 12.75)
+            .insert(
+                "big",
+                "123456789012345678901234567890".parse::<Integer>().unwrap(),
+            )
+            .insert("a\nb", -7)
+            .insert("empty", Map::new())
+            .insert("nothing", ());
+        let mut large = Map::new();
+        for i in (0..20).rev() {
+            large.insert(format!("k{i}"), i);
+        }
+        for map in [Map::new(), mixed, large] {
+            let mut want = String::from("prefix");
+            write_map(&mut want, &map, Style::Canonical);
+            let canonical_end = want.len();
+            write_map(&mut want, &map, Style::Line);
+            let mut got = String::from("prefix");
+            assert_eq!(write_map_both(&mut got, &map), canonical_end, "{want}");
+            assert_eq!(got, want);
         }
     }
 

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::canonical::{self, Style};
+use super::canonical;
 use super::entry::{Entry, Receipt};
 use super::error::Error;
 use super::export::{ExportError, ExportOptions, ExportReport, Framework, export_log};
@@ -389,9 +389,7 @@ impl Rendered {
     fn in_buffer(entry: &Entry, mut text: String) -> Self {
         canonical::write_str(&mut text, entry.kind());
         let kind_end = text.len();
-        canonical::write_map(&mut text, entry.payload(), Style::Canonical);
-        let canonical_end = text.len();
-        canonical::write_map(&mut text, entry.payload(), Style::Line);
+        let canonical_end = canonical::write_map_both(&mut text, entry.payload());
         Self {
             text,
             kind_end,
