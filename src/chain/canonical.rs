@@ -317,12 +317,7 @@ pub(crate) fn write_map(out: &mut String, map: &Map, style: Style) {
         large.resize(entries.len(), 0);
         &mut large
     };
-    for (i, slot) in order.iter_mut().enumerate() {
-        *slot = i;
-    }
-    if style == Style::Canonical {
-        order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0));
-    }
+    order_entries(map, order, style == Style::Canonical);
     out.push('{');
     for (i, &at) in order.iter().enumerate() {
         if i > 0 {
@@ -334,6 +329,18 @@ pub(crate) fn write_map(out: &mut String, map: &Map, style: Style) {
         write_value(out, v, style);
     }
     out.push('}');
+}
+
+/// Fills `order`, as long as `map`, with the indices of its entries: sorted by key when
+/// `sorted` (the canonical order), else in insertion order.
+fn order_entries(map: &Map, order: &mut [usize], sorted: bool) {
+    let entries = map.entries();
+    for (i, slot) in order.iter_mut().enumerate() {
+        *slot = i;
+    }
+    if sorted {
+        order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0));
+    }
 }
 
 /// Writes `map` in both layouts, one after the other: canonical, then line. Returns where the
@@ -356,10 +363,7 @@ pub(crate) fn write_map_both(out: &mut String, map: &Map) -> usize {
     }
     let mut order = [0usize; 16];
     let order = &mut order[..entries.len()];
-    for (i, slot) in order.iter_mut().enumerate() {
-        *slot = i;
-    }
-    order.sort_by(|&a, &b| entries[a].0.cmp(&entries[b].0));
+    order_entries(map, order, true);
     out.push('{');
     for (i, &at) in order.iter().enumerate() {
         if i > 0 {

@@ -6,6 +6,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::canonical::write_padded;
+
 /// Where the writer gets each entry's time from.
 ///
 /// The writer asks once per entry, in chain order. [`SystemClock`] is the default;
@@ -76,7 +78,6 @@ pub(crate) fn write_timestamp(out: &mut String, t: SystemTime) {
 
 /// `YYYY-MM-DDTHH:MM:SS` for `secs` since the epoch.
 fn write_to_second(out: &mut String, secs: u64) {
-    use super::canonical::write_padded;
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     // Every entry is stamped: digits are laid out directly, without the formatting machinery.
@@ -97,7 +98,7 @@ fn write_to_second(out: &mut String, secs: u64) {
 fn write_fraction_and_offset(out: &mut String, micros: u32) {
     if micros != 0 {
         out.push('.');
-        super::canonical::write_padded(out, u64::from(micros), 6);
+        write_padded(out, u64::from(micros), 6);
     }
     out.push_str("+00:00");
 }
