@@ -63,25 +63,39 @@ impl Detector {
 #[derive(Debug, Clone)]
 pub(crate) struct Profile<'t> {
     text: &'t [u8],
-    present: [u64; 4],
-    digits: usize,
+    pass: Pass,
     /// Counted on first use, from the text: most gates never need them.
     digit_dash_digit: std::cell::OnceCell<usize>,
     hex_colon_hex: std::cell::OnceCell<(usize, bool)>,
 }
 
-impl<'t> Profile<'t> {
-    pub(crate) fn of(text: &'t str) -> Self {
+/// What the one pass over a text finds: which bytes occur, and how many are digits. Kept apart
+/// from the text so that a text scanned by several sets of detectors (the guard's policies)
+/// is passed over once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pass {
+    present: [u64; 4],
+    digits: usize,
+}
+
+impl Pass {
+    pub(crate) fn over(text: &str) -> Self {
         let mut present = [0u64; 4];
         let mut digits = 0;
         for &b in text.as_bytes() {
             present[usize::from(b >> 6)] |= 1 << (b & 63);
             digits += usize::from(b.is_ascii_digit());
         }
+        Self { present, digits }
+    }
+}
+
+impl<'t> Profile<'t> {
+    /// The profile of `text`, whose pass was made before.
+    fn with(text: &'t str, pass: Pass) -> Self {
         Self {
             text: text.as_bytes(),
-            present,
-            digits,
+            pass,
             digit_dash_digit: std::cell::OnceCell::new(),
             hex_colon_hex: std::cell::OnceCell::new(),
         }
@@ -130,8 +144,12 @@ impl<'t> Profile<'t> {
         self.text.len()
     }
 
+    fn digits(&self) -> usize {
+        self.pass.digits
+    }
+
     fn has(&self, b: u8) -> bool {
-        self.present[usize::from(b >> 6)] >> (b & 63) & 1 == 1
+        self.pass.present[usize::from(b >> 6)] >> (b & 63) & 1 == 1
     }
 
     fn has_all(&self, bytes: &[u8]) -> bool {
@@ -251,21 +269,21 @@ pub const DETECTORS: &[Detector] = &[
         group: "financial",
         severity: "critical",
         find: credit_card,
-        gate: |p| p.digits >= 13,
+        gate: |p| p.digits() >= 13,
     },
     Detector {
         category: "iban",
         group: "financial",
         severity: "critical",
         find: iban,
-        gate: |p| p.len() >= 15 && p.digits >= 2 && p.country_check(),
+        gate: |p| p.len() >= 15 && p.digits() >= 2 && p.country_check(),
     },
     Detector {
         category: "us_ssn",
         group: "gov_id",
         severity: "critical",
         find: us_ssn,
-        gate: |p| p.len() >= 11 && p.digits >= 9 && p.digit_dash_digit() >= 2,
+        gate: |p| p.len() >= 11 && p.digits() >= 9 && p.digit_dash_digit() >= 2,
     },
     Detector {
         category: "phone",
@@ -273,7 +291,7 @@ pub const DETECTORS: &[Detector] = &[
         severity: "warning",
         find: phone,
         gate: |p| {
-            p.digits >= 8
+            p.digits() >= 8
                 && (p.has(b'+')
                     || p.digit_dash_digit() >= 2
                     || (p.digit_dash_digit() >= 1 && p.has(b'(')))
@@ -284,7 +302,7 @@ pub const DETECTORS: &[Detector] = &[
         group: "pii",
         severity: "info",
         find: ipv4,
-        gate: |p| p.len() >= 7 && p.digits >= 4 && p.has(b'.'),
+        gate: |p| p.len() >= 7 && p.digits() >= 4 && p.has(b'.'),
     },
     Detector {
         category: "ipv6",
@@ -379,7 +397,12 @@ pub fn scan(text: &str) -> Vec<Finding> {
 /// earlier detector in the list is not reported again by a later one (an Anthropic key is not
 /// also an OpenAI key).
 pub fn scan_with(detectors: &[Detector], text: &str) -> Vec<Finding> {
-    let profile = Profile::of(text);
+    scan_passed(detectors, text, Pass::over(text))
+}
+
+/// [`scan_with`] on a text whose [`Pass`] was made before (`pass` must be `Pass::over(text)`).
+pub(crate) fn scan_passed(detectors: &[Detector], text: &str, pass: Pass) -> Vec<Finding> {
+    let profile = Profile::with(text, pass);
     scan_gated(detectors, text, |d| (d.gate)(&profile))
 }
 

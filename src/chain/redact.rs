@@ -264,8 +264,13 @@ impl RedactionPolicy {
     /// Every category found in one text, sorted by category, with the action for each. The
     /// guard layer judges request bodies with it.
     pub fn scan_text(&self, text: &str) -> Vec<Detection> {
+        self.scan_passed(text, detect::Pass::over(text))
+    }
+
+    /// [`scan_text`](Self::scan_text) on a text whose pass was made before.
+    pub(crate) fn scan_passed(&self, text: &str, pass: detect::Pass) -> Vec<Detection> {
         let mut found = Vec::new();
-        for f in detect::scan_with(&self.detectors, text) {
+        for f in detect::scan_passed(&self.detectors, text, pass) {
             self.count(&mut found, &f);
         }
         found.sort_by_key(|d| d.category);

@@ -525,6 +525,66 @@ async fn closures_compose_and_choose_their_status() {
     );
 }
 
+/// Composed content policies all judge the same text, the query string with the body: a key
+/// in the query alone is blocked, an e-mail in the query alone flagged, a denied word in the
+/// query alone blocked; a clean request reaches the handler.
+#[tokio::test]
+async fn composed_policies_all_read_the_query_and_the_body() {
+    let scratch = Scratch::new("guard-query");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("guard", &path).await.unwrap();
+    let (route, ran) = counting_route();
+    let app = route.layer(GuardLayer::new(
+        log.clone(),
+        (
+            policy::secrets(),
+            policy::personal_data(),
+            policy::deny_list(["drop_table"]),
+        ),
+    ));
+    let send = |uri: &'static str, body: &'static str| {
+        let app = app.clone();
+        async move {
+            app.oneshot(Request::post(uri).body(Body::from(body)).unwrap())
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let key = "/agent?key=sk-proj-abcdefghijklmnopqrstuvwx";
+    assert_eq!(send(key, "{}").await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send("/agent?cc=bob@example.com", "{}").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send("/agent?q=DROP_TABLE", "{}").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(send("/agent?page=2", "{}").await, StatusCode::OK);
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    log.shutdown().await.unwrap();
+    let flags: Vec<(String, Value)> = entries(&path)
+        .iter()
+        .filter(|e| kind(e) == "policy_flag")
+        .map(|e| {
+            (
+                str_field(e, "action").unwrap().to_owned(),
+                field(e, "data").cloned().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("blocked".to_owned(), Value::from(vec!["openai_key"])),
+            ("flagged".to_owned(), Value::from(vec!["email"])),
+            ("blocked".to_owned(), Value::from(vec!["deny_list[0]"])),
+        ]
+    );
+    assert!(!std::fs::read_to_string(&path).unwrap().contains("sk-proj"));
+}
+
 /// The guard judges with the same redaction policies the log applies: under GDPR a JWT in
 /// the body is blocked, a phone number flagged and let through; the flags name categories only.
 #[tokio::test]

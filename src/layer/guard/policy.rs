@@ -15,14 +15,25 @@ pub struct GuardRequest<'a> {
     parts: &'a Parts,
     body: &'a [u8],
     complete: bool,
+    scanned: &'a Scanned<'a>,
 }
 
+/// The text the content policies scan, and its detectors' pass over it: made on first use and
+/// shared by every policy that judges the request, however many there are.
+pub(crate) type Scanned<'a> = std::sync::OnceLock<(Cow<'a, str>, detect::Pass)>;
+
 impl<'a> GuardRequest<'a> {
-    pub(crate) fn new(parts: &'a Parts, body: &'a [u8], complete: bool) -> Self {
+    pub(crate) fn new(
+        parts: &'a Parts,
+        body: &'a [u8],
+        complete: bool,
+        scanned: &'a Scanned<'a>,
+    ) -> Self {
         Self {
             parts,
             body,
             complete,
+            scanned,
         }
     }
 
@@ -198,17 +209,22 @@ tuple_policy!(A, B, C, D);
 tuple_policy!(A, B, C, D, E);
 
 /// The text a content policy scans: the query string and the body, borrowed when there is no
-/// query and the body is UTF-8 (the usual case).
-fn scanned_text<'a>(req: &GuardRequest<'a>) -> Cow<'a, str> {
-    match req.uri().query() {
-        None => req.body_text(),
-        Some(query) => {
-            let mut text = query.to_owned();
-            text.push('\n');
-            text.push_str(&req.body_text());
-            Cow::Owned(text)
-        }
-    }
+/// query and the body is UTF-8 (the usual case); with the detectors' pass over it.
+fn scanned<'a>(req: &GuardRequest<'a>) -> (&'a str, detect::Pass) {
+    let (text, pass) = req.scanned.get_or_init(|| {
+        let text = match req.uri().query() {
+            None => req.body_text(),
+            Some(query) => {
+                let mut text = query.to_owned();
+                text.push('\n');
+                text.push_str(&req.body_text());
+                Cow::Owned(text)
+            }
+        };
+        let pass = detect::Pass::over(&text);
+        (text, pass)
+    });
+    (text, *pass)
 }
 
 /// The built-in detectors `keep` selects, chosen once when a policy is made.
@@ -226,7 +242,8 @@ fn detect_policy(
     reason: &str,
     block: bool,
 ) -> Verdict {
-    let found = detect::scan_with(detectors, &scanned_text(req));
+    let (text, pass) = scanned(req);
+    let found = detect::scan_passed(detectors, text, pass);
     if found.is_empty() {
         return Verdict::Allow;
     }
@@ -279,7 +296,8 @@ pub fn personal_data() -> impl Policy + Clone {
 pub fn redaction(policy: RedactionPolicy) -> impl Policy + Clone {
     let policy = Arc::new(policy);
     move |req: &GuardRequest<'_>| {
-        let found = policy.scan_text(&scanned_text(req));
+        let (text, pass) = scanned(req);
+        let found = policy.scan_passed(text, pass);
         let acted: Vec<_> = found.iter().filter(|d| d.action != Action::Allow).collect();
         let Some(strongest) = acted.iter().map(|d| d.action).max() else {
             return Verdict::Allow;
@@ -334,7 +352,7 @@ where
         .map(|p| p.as_ref().to_lowercase())
         .collect();
     move |req: &GuardRequest<'_>| {
-        let text = scanned_text(req).to_lowercase();
+        let text = scanned(req).0.to_lowercase();
         let hits: Vec<usize> = (0..patterns.len())
             .filter(|&i| text.contains(&patterns[i]))
             .collect();

@@ -8,7 +8,7 @@ use http::{Request, Response, StatusCode, header};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::policy::{Finding, GuardRequest, Policy, Verdict};
+use super::policy::{Finding, GuardRequest, Policy, Scanned, Verdict};
 use crate::chain::{AuditLog, Entry, PolicyFlag};
 use crate::decision::Decision;
 use crate::layer::input::{ReplayBody, read_ahead};
@@ -171,7 +171,15 @@ where
             &serde_json::json!({"error": "the request body could not be read"}),
         ));
     };
-    let verdict = policy.check(&GuardRequest::new(&parts, &read.bytes, read.complete()));
+    let verdict = {
+        let scanned = Scanned::new();
+        policy.check(&GuardRequest::new(
+            &parts,
+            &read.bytes,
+            read.complete(),
+            &scanned,
+        ))
+    };
     let decision = parts
         .extensions
         .get::<Decision>()
