@@ -31,6 +31,7 @@ use axum::Router;
 use axum::routing::post;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tower::ServiceBuilder;
 
 #[path = "support/stats.rs"]
 mod stats;
@@ -232,7 +233,9 @@ fn main() {
                 "guard" => app().layer(guard),
                 // A second bare app: the method's own bias, which should measure as 0%.
                 "none" => app(),
-                _ => app().layer(guard).layer(audit),
+                // One `layer` call for both, as axum recommends for several layers: each
+                // `Router::layer` call boxes every route once more.
+                _ => app().layer(ServiceBuilder::new().layer(audit).layer(guard)),
             })
             .await;
             audited.push((*delay, log, path, addr));

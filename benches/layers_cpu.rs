@@ -3,14 +3,15 @@
 //! do not).
 //!
 //! ```text
-//! cargo bench --bench layers_cpu -- [plain|guard|audit|both] [REQUESTS]
+//! cargo bench --bench layers_cpu -- [plain|guard|audit|both|both-separately] [REQUESTS]
 //! valgrind --tool=callgrind --separate-threads=yes target/release/deps/layers_cpu-* both 5000
 //! ```
 //!
 //! Sends REQUESTS (default 20,000) requests one after another through `oneshot` on the same
-//! small axum app as `benches/layers.rs`, bare or behind `GuardLayer` and/or `AuditLayer`,
-//! writing with `Durability::None` (the writer thread still links and hashes every entry), and
-//! prints the wall time per request on the calling thread. Under callgrind, with
+//! small axum app as `benches/layers.rs`, bare or behind `GuardLayer` and/or `AuditLayer`
+//! (`both` applies the two in one `ServiceBuilder`, `both-separately` in two `Router::layer`
+//! calls), writing with `Durability::None` (the writer thread still links and hashes every
+//! entry), and prints the wall time per request on the calling thread. Under callgrind, with
 //! `--separate-threads=yes`, the caller's and the writer's instructions come out separately.
 
 use acttrace::chain::{AuditLog, Durability};
@@ -19,7 +20,7 @@ use acttrace::layer::{AuditLayer, GuardLayer};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::post;
-use tower::ServiceExt;
+use tower::{ServiceBuilder, ServiceExt};
 
 const BODY: &str = r#"{"applicant":"A-17","amount":25000,"income":52000,"notes":"steady employment, no defaults"}"#;
 
@@ -49,7 +50,8 @@ async fn main() {
         "plain" => app,
         "audit" => app.layer(audit),
         "guard" => app.layer(guard),
-        _ => app.layer(guard).layer(audit),
+        "both-separately" => app.layer(guard).layer(audit),
+        _ => app.layer(ServiceBuilder::new().layer(audit).layer(guard)),
     };
     // As `axum::serve` does: turn every handler into a route once, not on each request.
     let app = app.with_state::<()>(());
