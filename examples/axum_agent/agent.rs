@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use serde_json::{Value as Json, json};
+use tower::ServiceBuilder;
 
 /// The signing key of the demo's log (a real deployment loads it from a secret store).
 pub(crate) const DEMO_KEY: &str = "demo-signing-key-keep-me-in-a-vault";
@@ -110,14 +111,19 @@ pub(crate) fn router(agent: Arc<Agent>) -> Router {
         .route("/applications", post(triage))
         .route("/decisions/{id}/review", post(review))
         .with_state(agent)
+        // One `layer` call for both (the first is outermost): each `Router::layer` call wraps
+        // every route once more.
         .layer(
-            GuardLayer::new(
-                log.clone(),
-                (policy::secrets(), policy::max_body_bytes(16 * 1024)),
-            )
-            .body_limit(32 * 1024),
+            ServiceBuilder::new()
+                .layer(
+                    AuditLayer::new(log.clone())
+                        .filter(|parts| parts.uri.path() == "/applications"),
+                )
+                .layer(
+                    GuardLayer::new(log, (policy::secrets(), policy::max_body_bytes(16 * 1024)))
+                        .body_limit(32 * 1024),
+                ),
         )
-        .layer(AuditLayer::new(log).filter(|parts| parts.uri.path() == "/applications"))
 }
 
 fn bad_request(msg: impl Into<String>) -> Response {
