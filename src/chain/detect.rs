@@ -28,8 +28,63 @@ pub struct Detector {
     pub severity: &'static str,
     find: fn(&str, &mut Vec<Range<usize>>),
     /// A necessary condition for `find` to match, checked on the text's [`Profile`] first: a
-    /// detector whose gate fails is not run. Always true for detectors of your own.
-    gate: fn(&Profile<'_>) -> bool,
+    /// detector whose gate fails is not run. Always met for detectors of your own.
+    gate: Gate,
+}
+
+/// A detector's gate, as data where it can be (a minimum length and digit count, bytes that
+/// must all occur), checked inline for every detector, and a further condition only for the
+/// few detectors that need one.
+#[derive(Debug, Clone, Copy)]
+struct Gate {
+    min_len: usize,
+    min_digits: usize,
+    /// The bytes that must all occur, as a set (see [`Pass`]).
+    bytes: [u64; 4],
+    more: Option<fn(&Profile<'_>) -> bool>,
+}
+
+impl Gate {
+    const OPEN: Self = Self {
+        min_len: 0,
+        min_digits: 0,
+        bytes: [0; 4],
+        more: None,
+    };
+
+    /// A gate needing at least `min_len` bytes, all of `bytes`.
+    const fn new(min_len: usize, bytes: &[u8]) -> Self {
+        let mut set = [0u64; 4];
+        let mut i = 0;
+        while i < bytes.len() {
+            set[(bytes[i] >> 6) as usize] |= 1 << (bytes[i] & 63);
+            i += 1;
+        }
+        Self {
+            min_len,
+            bytes: set,
+            ..Self::OPEN
+        }
+    }
+
+    const fn digits(self, min_digits: usize) -> Self {
+        Self { min_digits, ..self }
+    }
+
+    const fn and(self, more: fn(&Profile<'_>) -> bool) -> Self {
+        Self {
+            more: Some(more),
+            ..self
+        }
+    }
+
+    fn lets_through(&self, p: &Profile<'_>) -> bool {
+        let present = &p.pass.present;
+        p.len() >= self.min_len
+            && p.digits() >= self.min_digits
+            && (0..4).all(|i| present[i] & self.bytes[i] == self.bytes[i])
+            && self.more.is_none_or(|more| more(p))
+    }
 }
 
 impl Detector {
@@ -46,7 +101,7 @@ impl Detector {
             group,
             severity,
             find,
-            gate: |_| true,
+            gate: Gate::OPEN,
         }
     }
 }
@@ -152,10 +207,6 @@ impl<'t> Profile<'t> {
         self.pass.present[usize::from(b >> 6)] >> (b & 63) & 1 == 1
     }
 
-    fn has_all(&self, bytes: &[u8]) -> bool {
-        bytes.iter().all(|&b| self.has(b))
-    }
-
     fn has_either_case(&self, b: u8) -> bool {
         self.has(b.to_ascii_lowercase()) || self.has(b.to_ascii_uppercase())
     }
@@ -165,9 +216,13 @@ impl<'t> Profile<'t> {
         letters.iter().all(|&b| self.has_either_case(b))
     }
 
-    /// At least one of `letters`, in either case.
-    fn has_some_any_case(&self, letters: &[u8]) -> bool {
-        letters.iter().any(|&b| self.has_either_case(b))
+    /// Whether the text holds, in either case, every letter of some [`SPECIAL_WORDS`] word:
+    /// only then can the special-category scan match.
+    fn may_hold_a_special_word(&self) -> bool {
+        // `A..=Z` are bits 1 to 26 of the second word of the set, `a..=z` bits 33 to 58.
+        let ascii = self.pass.present[1];
+        let letters = ((ascii >> 1) | (ascii >> 33)) as u32 & 0x03ff_ffff;
+        SPECIAL_LETTERS.iter().any(|&set| set & !letters == 0)
     }
 }
 
@@ -192,136 +247,133 @@ pub const DETECTORS: &[Detector] = &[
         group: "secret",
         severity: "critical",
         find: private_key,
-        gate: |p| p.len() >= 11 && p.has_all(b"-BN "),
+        gate: Gate::new(11, b"-BN "),
     },
     Detector {
         category: "anthropic_key",
         group: "secret",
         severity: "critical",
         find: anthropic_key,
-        gate: |p| p.len() >= 27 && p.has_all(b"sk-ant"),
+        gate: Gate::new(27, b"sk-ant"),
     },
     Detector {
         category: "openai_key",
         group: "secret",
         severity: "critical",
         find: openai_key,
-        gate: |p| p.len() >= 23 && p.has_all(b"sk-"),
+        gate: Gate::new(23, b"sk-"),
     },
     Detector {
         category: "aws_access_key",
         group: "secret",
         severity: "critical",
         find: aws_access_key,
-        gate: |p| p.len() >= 20 && p.has_all(b"AI"),
+        gate: Gate::new(20, b"AI"),
     },
     Detector {
         category: "google_api_key",
         group: "secret",
         severity: "critical",
         find: google_api_key,
-        gate: |p| p.len() >= 39 && p.has_all(b"AIza"),
+        gate: Gate::new(39, b"AIza"),
     },
     Detector {
         category: "github_token",
         group: "secret",
         severity: "critical",
         find: github_token,
-        gate: |p| p.len() >= 34 && p.has_all(b"gh_"),
+        gate: Gate::new(34, b"gh_"),
     },
     Detector {
         category: "slack_token",
         group: "secret",
         severity: "critical",
         find: slack_token,
-        gate: |p| p.len() >= 15 && p.has_all(b"x-"),
+        gate: Gate::new(15, b"x-"),
     },
     Detector {
         category: "jwt",
         group: "credential",
         severity: "critical",
         find: jwt,
-        gate: |p| p.len() >= 32 && p.has_all(b"eyJ."),
+        gate: Gate::new(32, b"eyJ."),
     },
     Detector {
         category: "bearer_token",
         group: "credential",
         severity: "critical",
         find: bearer_token,
-        gate: |p| p.len() >= 27 && p.has(b' ') && p.has_all_any_case(b"bear"),
+        gate: Gate::new(27, b" ").and(|p| p.has_all_any_case(b"bear")),
     },
     Detector {
         category: "email",
         group: "pii",
         severity: "warning",
         find: email,
-        gate: |p| p.len() >= 6 && p.has_all(b"@."),
+        gate: Gate::new(6, b"@."),
     },
     Detector {
         category: "password",
         group: "credential",
         severity: "critical",
         find: password,
-        gate: |p| p.len() >= 8 && p.has_all_any_case(b"pwd") && (p.has(b':') || p.has(b'=')),
+        gate: Gate::new(8, b"").and(|p| p.has_all_any_case(b"pwd") && (p.has(b':') || p.has(b'='))),
     },
     Detector {
         category: "credit_card",
         group: "financial",
         severity: "critical",
         find: credit_card,
-        gate: |p| p.digits() >= 13,
+        gate: Gate::new(0, b"").digits(13),
     },
     Detector {
         category: "iban",
         group: "financial",
         severity: "critical",
         find: iban,
-        gate: |p| p.len() >= 15 && p.digits() >= 2 && p.country_check(),
+        gate: Gate::new(15, b"").digits(2).and(|p| p.country_check()),
     },
     Detector {
         category: "us_ssn",
         group: "gov_id",
         severity: "critical",
         find: us_ssn,
-        gate: |p| p.len() >= 11 && p.digits() >= 9 && p.digit_dash_digit() >= 2,
+        gate: Gate::new(11, b"")
+            .digits(9)
+            .and(|p| p.digit_dash_digit() >= 2),
     },
     Detector {
         category: "phone",
         group: "pii",
         severity: "warning",
         find: phone,
-        gate: |p| {
-            p.digits() >= 8
-                && (p.has(b'+')
-                    || p.digit_dash_digit() >= 2
-                    || (p.digit_dash_digit() >= 1 && p.has(b'(')))
-        },
+        gate: Gate::new(0, b"").digits(8).and(|p| {
+            p.has(b'+') || p.digit_dash_digit() >= 2 || (p.digit_dash_digit() >= 1 && p.has(b'('))
+        }),
     },
     Detector {
         category: "ipv4",
         group: "pii",
         severity: "info",
         find: ipv4,
-        gate: |p| p.len() >= 7 && p.digits() >= 4 && p.has(b'.'),
+        gate: Gate::new(7, b".").digits(4),
     },
     Detector {
         category: "ipv6",
         group: "pii",
         severity: "info",
         find: ipv6,
-        gate: |p| {
-            p.len() >= 4 && p.has(b':') && {
-                let (groups, double) = p.hex_colon_hex();
-                double || groups >= 7
-            }
-        },
+        gate: Gate::new(4, b":").and(|p| {
+            let (groups, double) = p.hex_colon_hex();
+            double || groups >= 7
+        }),
     },
     Detector {
         category: "special_category",
         group: "special_category",
         severity: "warning",
         find: special_category,
-        gate: |p| p.len() >= 3 && p.has_some_any_case(SPECIAL_FIRST),
+        gate: Gate::new(3, b"").and(|p| p.may_hold_a_special_word()),
     },
 ];
 
@@ -348,6 +400,27 @@ const SPECIAL_WORDS: &[&str] = &[
 
 /// The first letters of the [`SPECIAL_WORDS`] (a test checks the list).
 const SPECIAL_FIRST: &[u8] = b"dhpbfger";
+
+/// The letters of each of the [`SPECIAL_WORDS`] (lower-case ASCII letters only, or this does
+/// not compile), as a set: bit 0 for `a`.
+const SPECIAL_LETTERS: [u32; SPECIAL_WORDS.len()] = {
+    let mut sets = [0u32; SPECIAL_WORDS.len()];
+    let mut w = 0;
+    while w < SPECIAL_WORDS.len() {
+        let word = SPECIAL_WORDS[w].as_bytes();
+        let mut i = 0;
+        while i < word.len() {
+            assert!(
+                word[i].is_ascii_lowercase(),
+                "a lexicon word of a to z only"
+            );
+            sets[w] |= 1 << (word[i] - b'a');
+            i += 1;
+        }
+        w += 1;
+    }
+    sets
+};
 
 /// The bytes a lexicon word is made of (ASCII letters and digits, `_`), as a table: the scan
 /// below runs over every string an entry holds, so each byte costs one lookup.
@@ -403,7 +476,7 @@ pub fn scan_with(detectors: &[Detector], text: &str) -> Vec<Finding> {
 /// [`scan_with`] on a text whose [`Pass`] was made before (`pass` must be `Pass::over(text)`).
 pub(crate) fn scan_passed(detectors: &[Detector], text: &str, pass: Pass) -> Vec<Finding> {
     let profile = Profile::with(text, pass);
-    scan_gated(detectors, text, |d| (d.gate)(&profile))
+    scan_gated(detectors, text, |d| d.gate.lets_through(&profile))
 }
 
 /// Runs the detectors that `run` lets through.
@@ -1182,6 +1255,37 @@ mod tests {
                     }
                 }
                 check(&String::from_utf8_lossy(&edited));
+            }
+        }
+    }
+
+    /// The gates do their work: on the strings an ordinary entry holds (the inbound layer's,
+    /// a JSON body) no detector runs at all, while every lexicon word, in any case, gets the
+    /// special-category scan.
+    #[test]
+    fn gates_rule_out_ordinary_text() {
+        let ordinary = [
+            "POST",
+            "agent",
+            "/agent/triage",
+            "application/json",
+            "completed",
+            r#"{"applicant":"A-17","amount":25000,"income":52000,"notes":"steady employment, no defaults"}"#,
+        ];
+        let gated = |text: &str| -> Vec<&str> {
+            let profile = Profile::with(text, Pass::over(text));
+            DETECTORS
+                .iter()
+                .filter(|d| d.gate.lets_through(&profile))
+                .map(|d| d.category)
+                .collect()
+        };
+        for text in ordinary {
+            assert_eq!(gated(text), Vec::<&str>::new(), "{text:?}");
+        }
+        for word in SPECIAL_WORDS {
+            for text in [word.to_string(), word.to_uppercase(), format!("a {word}.")] {
+                assert!(gated(&text).contains(&"special_category"), "{text:?}");
             }
         }
     }
