@@ -39,6 +39,26 @@ fn str_field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     field(v, name).and_then(Value::as_str)
 }
 
+/// The status `app` answers a `POST` to `uri` carrying `body` with.
+async fn post_status(app: &Router, uri: &str, body: impl Into<Body>) -> StatusCode {
+    let req = Request::post(uri).body(body.into()).unwrap();
+    app.clone().oneshot(req).await.unwrap().status()
+}
+
+/// Each `policy_flag` entry's action and data (the categories), in order.
+fn flag_actions(path: &Path) -> Vec<(String, Value)> {
+    entries(path)
+        .iter()
+        .filter(|e| kind(e) == "policy_flag")
+        .map(|e| {
+            (
+                str_field(e, "action").unwrap().to_owned(),
+                field(e, "data").cloned().unwrap(),
+            )
+        })
+        .collect()
+}
+
 async fn body_text(res: http::Response<Body>) -> String {
     String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
 }
@@ -490,15 +510,7 @@ async fn closures_compose_and_choose_their_status() {
             )
             .block_status(StatusCode::UNPROCESSABLE_ENTITY),
         );
-    let send = |path: &'static str, body: &'static str| {
-        let app = app.clone();
-        async move {
-            app.oneshot(Request::post(path).body(Body::from(body)).unwrap())
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+    let send = |uri: &'static str, body: &'static str| post_status(&app, uri, body);
     assert_eq!(send("/delete", "").await, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         send("/run", "0123456789abcdefXYZ").await,
@@ -542,38 +554,20 @@ async fn composed_policies_all_read_the_query_and_the_body() {
             policy::deny_list(["drop_table"]),
         ),
     ));
-    let send = |uri: &'static str, body: &'static str| {
-        let app = app.clone();
-        async move {
-            app.oneshot(Request::post(uri).body(Body::from(body)).unwrap())
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    let key = "/agent?key=sk-proj-abcdefghijklmnopqrstuvwx";
-    assert_eq!(send(key, "{}").await, StatusCode::FORBIDDEN);
-    assert_eq!(
-        send("/agent?cc=bob@example.com", "{}").await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        send("/agent?q=DROP_TABLE", "{}").await,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(send("/agent?page=2", "{}").await, StatusCode::OK);
+    for (uri, status) in [
+        (
+            "/agent?key=sk-proj-abcdefghijklmnopqrstuvwx",
+            StatusCode::FORBIDDEN,
+        ),
+        ("/agent?cc=bob@example.com", StatusCode::OK),
+        ("/agent?q=DROP_TABLE", StatusCode::FORBIDDEN),
+        ("/agent?page=2", StatusCode::OK),
+    ] {
+        assert_eq!(post_status(&app, uri, "{}").await, status, "{uri}");
+    }
     assert_eq!(ran.load(Ordering::SeqCst), 2);
     log.shutdown().await.unwrap();
-    let flags: Vec<(String, Value)> = entries(&path)
-        .iter()
-        .filter(|e| kind(e) == "policy_flag")
-        .map(|e| {
-            (
-                str_field(e, "action").unwrap().to_owned(),
-                field(e, "data").cloned().unwrap(),
-            )
-        })
-        .collect();
+    let flags = flag_actions(&path);
     assert_eq!(
         flags,
         [
@@ -598,15 +592,7 @@ async fn the_guard_applies_a_redaction_policy() {
         policy::redaction(acttrace::chain::RedactionPolicy::gdpr()),
     ));
     let jwt = "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
-    let send = |body: String| {
-        let app = app.clone();
-        async move {
-            app.oneshot(Request::post("/agent").body(Body::from(body)).unwrap())
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+    let send = |body: String| post_status(&app, "/agent", body);
     assert_eq!(send(jwt.to_owned()).await, StatusCode::FORBIDDEN);
     assert_eq!(
         send("call me at (415) 555-0123".to_owned()).await,
@@ -620,16 +606,7 @@ async fn the_guard_applies_a_redaction_policy() {
         !text.contains("eyJhbGci") && !text.contains("555-0123"),
         "{text}"
     );
-    let flags: Vec<(String, Value)> = entries(&path)
-        .iter()
-        .filter(|e| kind(e) == "policy_flag")
-        .map(|e| {
-            (
-                str_field(e, "action").unwrap().to_owned(),
-                field(e, "data").cloned().unwrap(),
-            )
-        })
-        .collect();
+    let flags = flag_actions(&path);
     assert_eq!(
         flags,
         [
