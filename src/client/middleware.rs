@@ -1,4 +1,5 @@
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -7,13 +8,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body::Body as _;
 
-use http::Extensions;
-use reqwest::{Request, Response, ResponseBuilderExt};
+use http::{Extensions, StatusCode};
+use pin_project_lite::pin_project;
+use reqwest::{Request, Response, ResponseBuilderExt, Url};
 use reqwest_middleware::{Middleware, Next};
 
 use super::cost::PriceTable;
 use super::recognize::{Api, Call, Providers, Recognize, request_fields};
-use super::tap::{End, UsageTap};
+use super::tap::{End, Observe, UsageTap};
 use super::usage::{Format, Observed, Scanner};
 use crate::chain::{AuditLog, Entry, LlmCall, Usage};
 use crate::decision::Decision;
@@ -75,10 +77,8 @@ impl<R> AuditMiddleware<R> {
     }
 }
 
-/// Everything needed to write the call's entry once its response is over.
-struct Recorder {
-    log: AuditLog,
-    prices: PriceTable,
+/// What a recognized call takes before it is sent, because it cannot be had later.
+struct Outgoing {
     call: Call,
     // The handle, not a copy of its id: cloning it is a reference count, not an allocation.
     decision: Option<Decision>,
@@ -86,10 +86,45 @@ struct Recorder {
     /// are needed: after the call, off its path. (So the body's memory is held until the call
     /// ends, a stream's end included.)
     body: Option<Bytes>,
+    /// The request's URL: the response's too, unless a redirect was followed.
+    url: Url,
     started: Instant,
 }
 
-impl Recorder {
+/// A call's record: made while its request is out (see [`Sent`]), then kept in its response's
+/// body, which shows it every chunk, and handed to the writer thread when that body is over.
+struct Record {
+    log: AuditLog,
+    prices: PriceTable,
+    call: Call,
+    decision: Option<Decision>,
+    body: Option<Bytes>,
+    started: Instant,
+    /// The request's URL and, made ahead, the extension that carries a URL through the
+    /// response's rewrapping (see [`rewrap`]). Taken when the response comes.
+    ahead: Option<(Url, Extensions)>,
+    status: StatusCode,
+    format: Format,
+    scanner: Scanner,
+}
+
+impl Record {
+    fn new(log: &AuditLog, prices: &PriceTable, out: Outgoing) -> Box<Self> {
+        let ahead = url_carrier(out.url.clone()).map(|carrier| (out.url, carrier));
+        Box::new(Self {
+            log: log.clone(),
+            prices: prices.clone(),
+            scanner: Scanner::new(out.call.api, Format::Json),
+            call: out.call,
+            decision: out.decision,
+            body: out.body,
+            started: out.started,
+            ahead,
+            status: StatusCode::OK,
+            format: Format::Json,
+        })
+    }
+
     /// The model asked for: the body's `model`, else the recognizer's.
     fn asked_model(&self) -> Option<String> {
         self.body_fields().0.or_else(|| self.call.model.clone())
@@ -110,6 +145,26 @@ impl Recorder {
             .as_deref()
             .and_then(request_fields)
             .unwrap_or((None, None))
+    }
+
+    /// The response's head has come: hands it on with its body tapped, this record inside.
+    fn tap(mut self: Box<Self>, res: Response) -> Response {
+        self.status = res.status();
+        let content_type = res
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let format = Format::from_content_type(content_type, self.call.api, || self.asked_stream());
+        self.format = format;
+        self.scanner = Scanner::new(self.call.api, format);
+        let carrier = self
+            .ahead
+            .take()
+            .filter(|(url, _)| url == res.url())
+            .map(|(_, carrier)| carrier);
+        rewrap(res, carrier, |body| {
+            reqwest::Body::wrap(UsageTap::new(body, self))
+        })
     }
 
     fn entry(
@@ -136,33 +191,21 @@ impl Recorder {
     /// body's usage and writing the entry to the writer thread, so the caller gets its last
     /// bytes without that work in between. Never blocks (it runs in a body's `poll_frame` or
     /// `Drop`): a full queue becomes a counted `gap` in the chain.
-    fn finish(
-        self,
-        status: http::StatusCode,
-        format: Format,
-        mut scanner: Scanner,
-        rest: Option<Bytes>,
-        end: End,
-    ) {
+    fn finish(self: Box<Self>, rest: Option<Bytes>, end: End) {
         let latency = self.started.elapsed();
         let log = self.log.clone();
         log.try_record_with(move || {
+            let mut record = self;
             if let Some(chunk) = rest {
-                scanner.feed(&chunk);
+                record.scanner.feed(&chunk);
             }
-            scanner.finish();
-            self.build(status, format, &scanner.observed, end, latency)
+            record.scanner.finish();
+            record.answered(end, latency)
         });
     }
 
-    fn build(
-        &self,
-        status: http::StatusCode,
-        format: Format,
-        observed: &Observed,
-        end: End,
-        latency: Duration,
-    ) -> Entry {
+    fn answered(&self, end: End, latency: Duration) -> Entry {
+        let (status, observed) = (self.status, &self.scanner.observed);
         let usage = observed.usage(self.call.api);
         let asked = self.asked_model();
         let differs = observed
@@ -172,7 +215,7 @@ impl Recorder {
         let mut call = self
             .entry(asked.clone(), usage, Some(observed), latency)
             .set("status", status.as_u16())
-            .set("streamed", format.is_stream());
+            .set("streamed", self.format.is_stream());
         if let Some(rm) = differs {
             call = call.set("response_model", rm);
         }
@@ -190,23 +233,118 @@ impl Recorder {
         Entry::llm_call(call)
     }
 
-    /// The call failed before any response: timeout, connection, or another middleware.
-    async fn failure(self, err: &reqwest_middleware::Error) {
-        let kind = match err {
-            reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => "timeout",
-            reqwest_middleware::Error::Reqwest(e) if e.is_connect() => "connect",
-            reqwest_middleware::Error::Reqwest(e) if e.is_body() || e.is_decode() => "body",
-            reqwest_middleware::Error::Reqwest(_) => "request",
-            reqwest_middleware::Error::Middleware(_) => "middleware",
-        };
-        let latency = self.started.elapsed();
+    /// A call that got no response, for the reason `error` names.
+    fn unanswered(&self, error: &str, latency: Duration) -> Entry {
         let call = self
             .entry(self.asked_model(), Usage::default(), None, latency)
             .set("status", None::<u16>)
             .set("streamed", false)
-            .set("error", kind);
-        // Queued in order, never failing the caller's request.
-        let _ = self.log.enqueue(Entry::llm_call(call)).await;
+            .set("error", error);
+        Entry::llm_call(call)
+    }
+
+    /// The call ended without a response: it failed (timeout, connection, another
+    /// middleware), or the caller gave up on it (`cancelled`, from a `Drop`). Never blocks: the
+    /// entry is made on the writer thread, and a full queue becomes a counted `gap`.
+    fn unanswered_now(self: Box<Self>, error: &'static str) {
+        let latency = self.started.elapsed();
+        let log = self.log.clone();
+        log.try_record_with(move || self.unanswered(error, latency));
+    }
+}
+
+/// How a call that got no response failed, as recorded.
+fn failure_kind(err: &reqwest_middleware::Error) -> &'static str {
+    match err {
+        reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => "timeout",
+        reqwest_middleware::Error::Reqwest(e) if e.is_connect() => "connect",
+        reqwest_middleware::Error::Reqwest(e) if e.is_body() || e.is_decode() => "body",
+        reqwest_middleware::Error::Reqwest(_) => "request",
+        reqwest_middleware::Error::Middleware(_) => "middleware",
+    }
+}
+
+impl Observe for Box<Record> {
+    fn feed(&mut self, chunk: &[u8]) {
+        self.scanner.feed(chunk);
+    }
+
+    fn end(self, rest: Option<Bytes>, end: End) {
+        self.finish(rest, end);
+    }
+}
+
+/// Where a call's record stands while the call is out.
+enum State {
+    /// Sent, the record not yet made.
+    Outgoing(Outgoing),
+    Made(Box<Record>),
+    /// Handed on: the response (or the failure) has it.
+    Done,
+}
+
+impl State {
+    fn make(&mut self, log: &AuditLog, prices: &PriceTable) {
+        if let Self::Outgoing(_) = self
+            && let Self::Outgoing(out) = std::mem::replace(self, Self::Done)
+        {
+            *self = Self::Made(Record::new(log, prices, out));
+        }
+    }
+
+    fn take(&mut self, log: &AuditLog, prices: &PriceTable) -> Option<Box<Record>> {
+        match std::mem::replace(self, Self::Done) {
+            Self::Outgoing(out) => Some(Record::new(log, prices, out)),
+            Self::Made(record) => Some(record),
+            Self::Done => None,
+        }
+    }
+}
+
+pin_project! {
+    /// A recognized call while it is out: the rest of the stack's future, and the call's
+    /// record.
+    ///
+    /// The record is made once the request has been handed to its connection: at the first
+    /// poll, after the rest of the stack has been polled. So the work before the send is only
+    /// what cannot wait ([`Outgoing`]); where the connection's task runs on another thread,
+    /// the record is made while it writes the request.
+    ///
+    /// Dropped before the response comes (the caller gave up: a timeout around the call, a
+    /// `select!`), the call is recorded as `cancelled`. Polled again once it has completed, it
+    /// stays pending, as a fused future does.
+    struct Sent<'a, F> {
+        #[pin]
+        response: F,
+        log: &'a AuditLog,
+        prices: &'a PriceTable,
+        state: State,
+    }
+
+    impl<'a, F> PinnedDrop for Sent<'a, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(record) = this.state.take(this.log, this.prices) {
+                record.unanswered_now("cancelled");
+            }
+        }
+    }
+}
+
+impl<F: Future<Output = reqwest_middleware::Result<Response>>> Future for Sent<'_, F> {
+    type Output = (reqwest_middleware::Result<Response>, Box<Record>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let polled = this.response.poll(cx);
+        this.state.make(this.log, this.prices);
+        let Poll::Ready(res) = polled else {
+            return Poll::Pending;
+        };
+        match this.state.take(this.log, this.prices) {
+            Some(record) => Poll::Ready((res, record)),
+            None => Poll::Pending,
+        }
     }
 }
 
@@ -224,37 +362,24 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
         let Some(call) = self.recognize.recognize(&req) else {
             return next.run(req, ext).await; // not a model call: untouched
         };
-        let decision = ext.get::<Decision>().cloned().or_else(Decision::current);
-        let body = shared_body(&mut req);
-        let recorder = Recorder {
-            log: self.log.clone(),
-            prices: self.prices.clone(),
-            decision,
-            body,
+        let out = Outgoing {
+            decision: ext.get::<Decision>().cloned().or_else(Decision::current),
+            body: shared_body(&mut req),
+            url: req.url().clone(),
             started: Instant::now(),
             call,
         };
-        match next.run(req, ext).await {
-            Err(err) => {
-                recorder.failure(&err).await;
+        let sent = Sent {
+            response: next.run(req, ext),
+            log: &self.log,
+            prices: &self.prices,
+            state: State::Outgoing(out),
+        };
+        match sent.await {
+            (Ok(res), record) => Ok(record.tap(res)),
+            (Err(err), record) => {
+                record.unanswered_now(failure_kind(&err));
                 Err(err)
-            }
-            Ok(res) => {
-                let status = res.status();
-                let content_type = res
-                    .headers()
-                    .get(http::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok());
-                let format = Format::from_content_type(content_type, recorder.call.api, || {
-                    recorder.asked_stream()
-                });
-                let scanner = Scanner::new(recorder.call.api, format);
-                let on_end = move |scanner: Scanner, rest: Option<Bytes>, end: End| {
-                    recorder.finish(status, format, scanner, rest, end);
-                };
-                Ok(map_body(res, |body| {
-                    reqwest::Body::wrap(UsageTap::new(body, scanner, on_end))
-                }))
             }
         }
     }
@@ -312,15 +437,29 @@ impl http_body::Body for Prefixed {
     }
 }
 
-/// Replaces a response's body, keeping its status, headers, extensions and `url()` (which the
-/// round trip through `http::Response` would otherwise lose).
-fn map_body(res: Response, f: impl FnOnce(reqwest::Body) -> reqwest::Body) -> Response {
-    let url = res.url().clone();
+/// Replaces a response's body, keeping its status, headers, extensions and `url()`.
+///
+/// reqwest replaces a body only through a round trip through `http::Response`, which keeps
+/// the URL only in an extension that reqwest alone can make: `carrier`, if the caller made it
+/// ahead ([`url_carrier`]), else made here.
+fn rewrap(
+    res: Response,
+    carrier: Option<Extensions>,
+    f: impl FnOnce(reqwest::Body) -> reqwest::Body,
+) -> Response {
+    let carrier = carrier.or_else(|| url_carrier(res.url().clone()));
     let (mut parts, body) = http::Response::<reqwest::Body>::from(res).into_parts();
-    if let Ok(carrier) = http::Response::builder().url(url).body(()) {
-        parts.extensions.extend(carrier.into_parts().0.extensions);
+    if let Some(carrier) = carrier {
+        parts.extensions.extend(carrier);
     }
     Response::from(http::Response::from_parts(parts, f(body)))
+}
+
+/// Extensions holding reqwest's carrier of `url`, which `Response::from(http::Response)` takes
+/// the response's URL from.
+fn url_carrier(url: Url) -> Option<Extensions> {
+    let carrier = http::Response::builder().url(url).body(()).ok()?;
+    Some(carrier.into_parts().0.extensions)
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 //!
 //! Streamed responses (server-sent events, NDJSON, AWS event-stream) are read as they pass,
 //! never buffered and never delayed by a byte; the entry is written when the stream ends,
-//! fails, or is dropped early (then marked `cut_short`).
+//! fails, or is dropped early (then marked `cut_short`). A call the caller gives up on before
+//! its response comes (a timeout or a `select!` around it drops it) is recorded too, with the
+//! error `cancelled`.
 //!
 //! # Example
 //!

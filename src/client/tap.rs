@@ -8,8 +8,6 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use super::usage::Scanner;
-
 /// How a tapped body ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum End {
@@ -21,63 +19,69 @@ pub(crate) enum End {
     Abandoned,
 }
 
+/// What a tapped body reports to: the bytes the caller has been handed, then how the body
+/// ended.
+pub(crate) trait Observe {
+    /// A chunk the caller already has.
+    fn feed(&mut self, chunk: &[u8]);
+
+    /// The body is over, in the way `end` says; `rest` is the last chunk, not yet fed.
+    /// Reading it is left to the observer, so that it can do that off the caller's path.
+    fn end(self, rest: Option<Bytes>, end: End);
+}
+
 pin_project! {
-    /// Passes every frame through unchanged and at once; feeds data to a [`Scanner`]; reports
-    /// exactly once, at the end of the stream, on error, or from `Drop` if the caller gives up.
+    /// Passes every frame through unchanged and at once; shows the data to an [`Observe`]r;
+    /// reports the end exactly once: at the end of the stream, on error, or from `Drop` if the
+    /// caller gives up.
     ///
-    /// A chunk is handed to the caller first and scanned afterwards: it is kept (a reference
-    /// count, not a copy) and fed to the scanner at the next poll, which for a stream comes
-    /// while the next bytes are on their way, or at the end. Parsing never stands between a
-    /// byte and the caller.
-    ///
-    /// `on_end` is called exactly once, when the body ends in any way, with the scanner and the
-    /// last chunk it has not yet been fed: reading that chunk and finishing the scan is left to
-    /// it, so that it can do that off the caller's path.
-    pub(crate) struct UsageTap<B, F>
+    /// A chunk is handed to the caller first and shown to the observer afterwards: it is kept
+    /// (a reference count, not a copy) and fed at the next poll, which for a stream comes while
+    /// the next bytes are on their way, or at the end. Parsing never stands between a byte and
+    /// the caller.
+    pub(crate) struct UsageTap<B, O>
     where
-        F: FnOnce(Scanner, Option<Bytes>, End),
+        O: Observe,
     {
         #[pin]
         inner: B,
-        // Taken, with `on_end`, when the body ends.
-        scanner: Option<Scanner>,
+        // Taken when the body ends.
+        observer: Option<O>,
         unscanned: Option<Bytes>,
-        on_end: Option<F>,
     }
 
-    impl<B, F> PinnedDrop for UsageTap<B, F>
+    impl<B, O> PinnedDrop for UsageTap<B, O>
     where
-        F: FnOnce(Scanner, Option<Bytes>, End),
+        O: Observe,
     {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let (Some(on_end), Some(scanner)) = (this.on_end.take(), this.scanner.take()) {
-                on_end(scanner, this.unscanned.take(), End::Abandoned);
+            if let Some(observer) = this.observer.take() {
+                observer.end(this.unscanned.take(), End::Abandoned);
             }
         }
     }
 }
 
-impl<B, F: FnOnce(Scanner, Option<Bytes>, End)> UsageTap<B, F> {
-    pub(crate) fn new(inner: B, scanner: Scanner, on_end: F) -> Self {
+impl<B, O: Observe> UsageTap<B, O> {
+    pub(crate) fn new(inner: B, observer: O) -> Self {
         Self {
             inner,
-            scanner: Some(scanner),
+            observer: Some(observer),
             unscanned: None,
-            on_end: Some(on_end),
         }
     }
 }
 
-impl<B, F: FnOnce(Scanner, Option<Bytes>, End)> fmt::Debug for UsageTap<B, F> {
+impl<B, O: Observe> fmt::Debug for UsageTap<B, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UsageTap")
-            .field("scanner", &self.scanner)
+            .field("ended", &self.observer.is_none())
             .finish_non_exhaustive()
     }
 }
 
-impl<B: Body<Data = Bytes>, F: FnOnce(Scanner, Option<Bytes>, End)> Body for UsageTap<B, F> {
+impl<B: Body<Data = Bytes>, O: Observe> Body for UsageTap<B, O> {
     type Data = Bytes;
     type Error = B::Error;
 
@@ -86,9 +90,9 @@ impl<B: Body<Data = Bytes>, F: FnOnce(Scanner, Option<Bytes>, End)> Body for Usa
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let mut this = self.project();
-        // The chunk handed out last time, scanned now that the caller has it.
-        if let (Some(chunk), Some(scanner)) = (this.unscanned.take(), this.scanner.as_mut()) {
-            scanner.feed(&chunk);
+        // The chunk handed out last time, shown now that the caller has it.
+        if let (Some(chunk), Some(observer)) = (this.unscanned.take(), this.observer.as_mut()) {
+            observer.feed(&chunk);
         }
         let result = ready!(this.inner.as_mut().poll_frame(cx));
         if let Some(data) = result
@@ -105,9 +109,9 @@ impl<B: Body<Data = Bytes>, F: FnOnce(Scanner, Option<Bytes>, End)> Body for Usa
             Some(Ok(_)) => this.inner.is_end_stream().then_some(End::Completed),
         };
         if let Some(end) = end
-            && let (Some(on_end), Some(scanner)) = (this.on_end.take(), this.scanner.take())
+            && let Some(observer) = this.observer.take()
         {
-            on_end(scanner, this.unscanned.take(), end);
+            observer.end(this.unscanned.take(), end);
         }
         Poll::Ready(result)
     }

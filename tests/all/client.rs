@@ -303,6 +303,11 @@ async fn ollama_chat(headers: HeaderMap) -> Response {
 fn fixture() -> Router {
     Router::new()
         .route("/v1/chat/completions", post(chat))
+        // Moved: a temporary redirect, which reqwest follows with the same method and body.
+        .route(
+            "/v0/chat/completions",
+            post(|| async { axum::response::Redirect::temporary("/v1/chat/completions") }),
+        )
         .route("/openai/v1/chat/completions", post(chat))
         .route("/api/v1/chat/completions", post(chat))
         .route("/chat/completions", post(chat))
@@ -837,6 +842,65 @@ async fn an_abandoned_stream_is_recorded_as_cut_short() {
     assert_eq!(calls[0].get("cut_short"), Some(&Value::Bool(true)));
     // What was seen before the cut: message_start's input and cache counts.
     assert_eq!(usage_of(&calls[0]), [2350, 1, 2000, 0, 300]);
+    env.done().await;
+}
+
+/// A caller's own deadline around a call (shorter than the client's timeout) drops the call's
+/// future while the provider still works on it: the call is recorded all the same.
+#[tokio::test]
+async fn a_call_given_up_before_its_answer_is_recorded_as_cancelled() {
+    let env = Env::new("client-cancelled").await;
+    let send = env
+        .client
+        .post(env.url("api.openai.com", "/v1/chat/completions"))
+        .header("x-fixture", "slow")
+        .body(serde_json::json!({"model": "gpt-4o-mini", "stream": true}).to_string())
+        .send();
+    let given_up = tokio::time::timeout(Duration::from_millis(200), send).await;
+    assert!(given_up.is_err(), "the fixture answers only after 5 s");
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(
+        (s(call, "error"), s(call, "model"), s(call, "provider")),
+        (Some("cancelled"), Some("gpt-4o-mini"), Some("openai"))
+    );
+    assert_eq!(call.get("status"), Some(&Value::Null));
+    assert_eq!(call.get("streamed"), Some(&Value::Bool(false)));
+    let latency = call.get("latency_ms").and_then(Value::as_f64).unwrap();
+    assert!((200.0..5000.0).contains(&latency), "{latency} ms");
+    env.done().await;
+}
+
+/// The caller gets the response as reqwest made it, only its body tapped: status, headers,
+/// `url()` (the final one after a redirect) and `remote_addr()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tapped_response_keeps_its_status_headers_and_url() {
+    let env = Env::new("client-response").await;
+    for asked in ["/v1/chat/completions", "/v0/chat/completions"] {
+        let res = env
+            .client
+            .post(env.url("api.openai.com", asked))
+            .body(serde_json::json!({"model": "gpt-4o"}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.url().as_str(),
+            env.url("api.openai.com", "/v1/chat/completions"),
+            "asked {asked}"
+        );
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "application/json");
+        assert_eq!(res.remote_addr(), Some(env.addr));
+        assert!(res.text().await.unwrap().contains("Approved."));
+    }
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 2, "one entry per call, its redirect included");
+    for call in &calls {
+        assert_eq!(usage_of(call), [1200, 300, 1000, 128, 0]);
+        assert_eq!(call.get("status").and_then(Value::as_u64), Some(200));
+    }
     env.done().await;
 }
 
