@@ -3,7 +3,7 @@
 //! ```text
 //! cargo bench --bench client -- [--calls N] [--rounds R] [--streams N] [--prompt-bytes N]
 //!                                [--redaction default|gdpr|pci|strict|none] [--stream-gap-us N]
-//!                                [--idle-us N]
+//!                                [--idle-us N] [--block-on]
 //! ```
 //!
 //! An axum server on 127.0.0.1 answers OpenAI-shaped chat completions (JSON with usage) and
@@ -15,6 +15,10 @@
 //! model calls do. One keep-alive reqwest client
 //! (one connection pool) is used bare, with `AuditMiddleware` (writing with
 //! `Durability::Fsync`), and with the middleware recognizing nothing.
+//!
+//! The calls are made from a task on the runtime's workers, as an agent's handler makes them;
+//! `--block-on` makes them from the thread that blocks on the runtime instead (where the
+//! connection tasks always run on other threads).
 //!
 //! Reported for non-streamed calls (send and read the body) and for the time to the first
 //! streamed byte: the median with and without the middleware, and the median of the paired
@@ -180,22 +184,39 @@ where
     (with, without)
 }
 
+/// What the command line asks for.
+struct Options {
+    calls: u32,
+    rounds: u32,
+    streams: usize,
+    prompt: usize,
+    redaction: Option<acttrace::chain::RedactionPolicy>,
+    block_on: bool,
+}
+
 fn main() {
-    let (mut calls, mut rounds, mut streams, mut prompt) = (5000u32, 3u32, 400usize, 0usize);
-    let mut redaction = Some(acttrace::chain::RedactionPolicy::default_preset());
+    let mut o = Options {
+        calls: 5000,
+        rounds: 3,
+        streams: 400,
+        prompt: 0,
+        redaction: Some(acttrace::chain::RedactionPolicy::default_preset()),
+        block_on: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_default();
         match flag.as_str() {
-            "--calls" => calls = value().parse().unwrap_or(calls),
-            "--rounds" => rounds = value().parse().unwrap_or(rounds),
-            "--streams" => streams = value().parse().unwrap_or(streams),
-            "--prompt-bytes" => prompt = value().parse().unwrap_or(prompt),
-            "--redaction" => redaction = acttrace::chain::RedactionPolicy::preset(&value()),
+            "--calls" => o.calls = value().parse().unwrap_or(o.calls),
+            "--rounds" => o.rounds = value().parse().unwrap_or(o.rounds),
+            "--streams" => o.streams = value().parse().unwrap_or(o.streams),
+            "--prompt-bytes" => o.prompt = value().parse().unwrap_or(o.prompt),
+            "--redaction" => o.redaction = acttrace::chain::RedactionPolicy::preset(&value()),
             "--idle-us" => IDLE_US.store(value().parse().unwrap_or(0), Ordering::Relaxed),
             "--stream-gap-us" => {
                 STREAM_GAP_US.store(value().parse().unwrap_or(0), Ordering::Relaxed);
             }
+            "--block-on" => o.block_on = true,
             _ => {}
         }
     }
@@ -203,107 +224,138 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(async {
-        use axum::serve::ListenerExt;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        // Small SSE writes must leave at once, not wait on Nagle's algorithm.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        tokio::spawn(async move { axum::serve(listener, Router::new().route("/v1/chat/completions", post(chat))).await });
+    if o.block_on {
+        println!("calls made from the thread blocking on the runtime");
+        rt.block_on(run(o));
+    } else {
+        println!("calls made from a task on a runtime worker");
+        rt.block_on(async { tokio::spawn(run(o)).await.expect("the bench's task") });
+    }
+}
 
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-client");
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("audit.jsonl");
-        let log = AuditLog::builder("bench")
-            .redaction(redaction)
-            .open(&path)
-            .await
-            .expect("open");
-        // One reqwest client (one connection pool) under all three, so that calls with and
-        // without the middleware travel the same keep-alive connections.
-        let shared = reqwest::Client::builder().resolve("api.openai.com", addr).build().expect("client");
-        let inner = || shared.clone();
-        let plain = ClientBuilder::new(inner()).build();
-        let audited = ClientBuilder::new(inner()).with(AuditMiddleware::new(log.clone())).build();
-        // The middleware in place but recognizing nothing: what the middleware stack costs
-        // before any of our work.
-        let passthrough = ClientBuilder::new(inner())
-            .with(AuditMiddleware::new(log.clone()).recognize_with(|_: &reqwest::Request| None))
-            .build();
-        let url = format!("http://api.openai.com:{}/v1/chat/completions", addr.port());
-
-        let (json_body, sse_body) = (request_body(prompt, false), request_body(prompt, true));
-        println!("request body: {} bytes ({} of prompt)", json_body.len(), prompt);
-
-        // Warm up connections and caches.
-        timed_calls(&plain, &url, 200, &json_body).await;
-        timed_calls(&audited, &url, 200, &json_body).await;
-        timed_calls(&passthrough, &url, 200, &json_body).await;
-        for round in 1..=rounds {
-            let p = timed_calls(&plain, &url, calls, &json_body).await;
-            let a = timed_calls(&audited, &url, calls, &json_body).await;
-            println!("round {round}: non-streamed call, mean of {calls}: {:.1} us without, {:.1} us with", micros(p), micros(a));
-        }
-        let n = calls as usize;
-        let (with, without) = interleaved(n, |audit| {
-            let client = if audit { &audited } else { &plain };
-            one_call(client, &url, &json_body)
-        })
-        .await;
-        let (d, lo, hi) = paired(&with, &without);
-        println!(
-            "non-streamed: median {:.1} us without, {:.1} us with; added {d:.1} us per call (95% interval {lo:.1} to {hi:.1}, {n} interleaved pairs)",
-            micros(median(without)),
-            micros(median(with)),
-        );
-
-        // Streams: time to the first byte, interleaved the same way, in two parts: to the
-        // response head (the request's way out and the answer's way back, the middleware's work
-        // before the send and on the head included), then to the first chunk of the body (what
-        // the tap and the rewrapped response add to the stream itself).
-        let (with, without) = interleaved(streams, |audit| {
-            let client = if audit { &audited } else { &plain };
-            first_byte(client, &url, &sse_body)
-        })
-        .await;
-        let total = |v: &[(Duration, Duration)]| v.iter().map(|(h, r)| *h + *r).collect::<Vec<_>>();
-        let head = |v: &[(Duration, Duration)]| v.iter().map(|(h, _)| *h).collect::<Vec<_>>();
-        let body = |v: &[(Duration, Duration)]| v.iter().map(|(_, r)| *r).collect::<Vec<_>>();
-        let (d, lo, hi) = paired(&total(&with), &total(&without));
-        println!(
-            "streamed, time to first byte: median {:.1} us without, {:.1} us with; difference {d:.1} us (95% interval {lo:.1} to {hi:.1}, {streams} interleaved pairs)",
-            micros(median(total(&without))),
-            micros(median(total(&with))),
-        );
-        let (dh, loh, hih) = paired(&head(&with), &head(&without));
-        let (db, lob, hib) = paired(&body(&with), &body(&without));
-        println!(
-            "  of which to the response head: {dh:.1} us ({loh:.1} to {hih:.1}); from the head to the first byte: {db:.1} us ({lob:.1} to {hib:.1}; median {:.1} us without, {:.1} us with)",
-            micros(median(body(&without))),
-            micros(median(body(&with))),
-        );
-        // The same pairing with a client whose middleware recognizes nothing: how far apart
-        // two clients are with none of this crate's work in the way.
-        let (with, without) = interleaved(streams, |pass| {
-            let client = if pass { &passthrough } else { &plain };
-            first_byte(client, &url, &sse_body)
-        })
-        .await;
-        let (d, lo, hi) = paired(&total(&with), &total(&without));
-        println!(
-            "streamed, first byte through the middleware recognizing nothing: median {:.1} us; difference {d:.1} us (95% interval {lo:.1} to {hi:.1})",
-            micros(median(total(&with))),
-        );
-
-        log.sync().await.expect("sync");
-        let head = log.head();
-        log.shutdown().await.expect("shutdown");
-        let report = verify_path(&path, &VerifyOptions::new().expected_entries(head.entries));
-        assert!(report.is_ok(), "{report}");
-        println!("audit log: {} entries ({} llm_call), verifies", head.entries, head.entries - 1);
+async fn run(o: Options) {
+    use axum::serve::ListenerExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // Small SSE writes must leave at once, not wait on Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
     });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            Router::new().route("/v1/chat/completions", post(chat)),
+        )
+        .await
+    });
+
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-client");
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("audit.jsonl");
+    let log = AuditLog::builder("bench")
+        .redaction(o.redaction)
+        .open(&path)
+        .await
+        .expect("open");
+    // One reqwest client (one connection pool) under all three, so that calls with and
+    // without the middleware travel the same keep-alive connections.
+    let shared = reqwest::Client::builder()
+        .resolve("api.openai.com", addr)
+        .build()
+        .expect("client");
+    let plain = ClientBuilder::new(shared.clone()).build();
+    let audited = ClientBuilder::new(shared.clone())
+        .with(AuditMiddleware::new(log.clone()))
+        .build();
+    // The middleware in place but recognizing nothing: what the middleware stack costs before
+    // any of our work.
+    let passthrough = ClientBuilder::new(shared.clone())
+        .with(AuditMiddleware::new(log.clone()).recognize_with(|_: &reqwest::Request| None))
+        .build();
+    let url = format!("http://api.openai.com:{}/v1/chat/completions", addr.port());
+
+    let (json_body, sse_body) = (request_body(o.prompt, false), request_body(o.prompt, true));
+    println!(
+        "request body: {} bytes ({} of prompt)",
+        json_body.len(),
+        o.prompt
+    );
+
+    // Warm up connections and caches.
+    for client in [&plain, &audited, &passthrough] {
+        timed_calls(client, &url, 200, &json_body).await;
+    }
+    let calls = o.calls;
+    for round in 1..=o.rounds {
+        let p = timed_calls(&plain, &url, calls, &json_body).await;
+        let a = timed_calls(&audited, &url, calls, &json_body).await;
+        println!(
+            "round {round}: non-streamed call, mean of {calls}: {:.1} us without, {:.1} us with",
+            micros(p),
+            micros(a)
+        );
+    }
+    let n = calls as usize;
+    let (with, without) = interleaved(n, |audit| {
+        one_call(if audit { &audited } else { &plain }, &url, &json_body)
+    })
+    .await;
+    let (d, lo, hi) = paired(&with, &without);
+    println!(
+        "non-streamed: median {:.1} us without, {:.1} us with; added {d:.1} us per call (95% interval {lo:.1} to {hi:.1}, {n} interleaved pairs)",
+        micros(median(without)),
+        micros(median(with)),
+    );
+
+    // Streams: time to the first byte, interleaved the same way, in two parts: to the
+    // response head (the request's way out and the answer's way back, the middleware's work
+    // before the send and on the head included), then to the first chunk of the body (what
+    // the tap and the rewrapped response add to the stream itself).
+    let streams = o.streams;
+    let (with, without) = interleaved(streams, |audit| {
+        first_byte(if audit { &audited } else { &plain }, &url, &sse_body)
+    })
+    .await;
+    let total = |v: &[(Duration, Duration)]| v.iter().map(|(h, r)| *h + *r).collect::<Vec<_>>();
+    let head = |v: &[(Duration, Duration)]| v.iter().map(|(h, _)| *h).collect::<Vec<_>>();
+    let body = |v: &[(Duration, Duration)]| v.iter().map(|(_, r)| *r).collect::<Vec<_>>();
+    let (d, lo, hi) = paired(&total(&with), &total(&without));
+    println!(
+        "streamed, time to first byte: median {:.1} us without, {:.1} us with; difference {d:.1} us (95% interval {lo:.1} to {hi:.1}, {streams} interleaved pairs)",
+        micros(median(total(&without))),
+        micros(median(total(&with))),
+    );
+    let (dh, loh, hih) = paired(&head(&with), &head(&without));
+    let (db, lob, hib) = paired(&body(&with), &body(&without));
+    println!(
+        "  of which to the response head: {dh:.1} us ({loh:.1} to {hih:.1}); from the head to the first byte: {db:.1} us ({lob:.1} to {hib:.1}; median {:.1} us without, {:.1} us with)",
+        micros(median(body(&without))),
+        micros(median(body(&with))),
+    );
+    // The same pairing with a client whose middleware recognizes nothing: how far apart two
+    // clients are with none of this crate's work in the way.
+    let (with, without) = interleaved(streams, |pass| {
+        first_byte(if pass { &passthrough } else { &plain }, &url, &sse_body)
+    })
+    .await;
+    let (d, lo, hi) = paired(&total(&with), &total(&without));
+    println!(
+        "streamed, first byte through the middleware recognizing nothing: median {:.1} us; difference {d:.1} us (95% interval {lo:.1} to {hi:.1})",
+        micros(median(total(&with))),
+    );
+
+    log.sync().await.expect("sync");
+    let head = log.head();
+    log.shutdown().await.expect("shutdown");
+    let report = verify_path(&path, &VerifyOptions::new().expected_entries(head.entries));
+    assert!(report.is_ok(), "{report}");
+    println!(
+        "audit log: {} entries ({} llm_call), verifies",
+        head.entries,
+        head.entries - 1
+    );
 }
 
 fn micros(d: Duration) -> f64 {
