@@ -192,16 +192,24 @@ impl Record {
     /// bytes without that work in between. Never blocks (it runs in a body's `poll_frame` or
     /// `Drop`): a full queue becomes a counted `gap` in the chain.
     fn finish(self: Box<Self>, rest: Option<Bytes>, end: End) {
-        let latency = self.started.elapsed();
-        let log = self.log.clone();
-        log.try_record_with(move || {
-            let mut record = self;
+        self.record_later(move |mut record, latency| {
             if let Some(chunk) = rest {
                 record.scanner.feed(&chunk);
             }
             record.scanner.finish();
             record.answered(end, latency)
         });
+    }
+
+    /// Times the call now and leaves making its entry (`make`, given the record and the
+    /// latency) to the writer thread. Never blocks: a full queue becomes a counted `gap`.
+    fn record_later(
+        self: Box<Self>,
+        make: impl FnOnce(Box<Self>, Duration) -> Entry + Send + 'static,
+    ) {
+        let latency = self.started.elapsed();
+        let log = self.log.clone();
+        log.try_record_with(move || make(self, latency));
     }
 
     fn answered(&self, end: End, latency: Duration) -> Entry {
@@ -247,9 +255,7 @@ impl Record {
     /// middleware), or the caller gave up on it (`cancelled`, from a `Drop`). Never blocks: the
     /// entry is made on the writer thread, and a full queue becomes a counted `gap`.
     fn unanswered_now(self: Box<Self>, error: &'static str) {
-        let latency = self.started.elapsed();
-        let log = self.log.clone();
-        log.try_record_with(move || self.unanswered(error, latency));
+        self.record_later(move |record, latency| record.unanswered(error, latency));
     }
 }
 
