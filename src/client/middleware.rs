@@ -86,8 +86,6 @@ struct Outgoing {
     /// are needed: after the call, off its path. (So the body's memory is held until the call
     /// ends, a stream's end included.)
     body: Option<Bytes>,
-    /// The request's URL: the response's too, unless a redirect was followed.
-    url: Url,
     started: Instant,
 }
 
@@ -100,9 +98,6 @@ struct Record {
     decision: Option<Decision>,
     body: Option<Bytes>,
     started: Instant,
-    /// The request's URL and, made ahead, the extension that carries a URL through the
-    /// response's rewrapping (see [`rewrap`]). Taken when the response comes.
-    ahead: Option<(Url, Extensions)>,
     status: StatusCode,
     format: Format,
     scanner: Scanner,
@@ -110,7 +105,6 @@ struct Record {
 
 impl Record {
     fn new(log: &AuditLog, prices: &PriceTable, out: Outgoing) -> Box<Self> {
-        let ahead = url_carrier(out.url.clone()).map(|carrier| (out.url, carrier));
         Box::new(Self {
             log: log.clone(),
             prices: prices.clone(),
@@ -119,7 +113,6 @@ impl Record {
             decision: out.decision,
             body: out.body,
             started: out.started,
-            ahead,
             status: StatusCode::OK,
             format: Format::Json,
         })
@@ -157,14 +150,7 @@ impl Record {
         let format = Format::from_content_type(content_type, self.call.api, || self.asked_stream());
         self.format = format;
         self.scanner = Scanner::new(self.call.api, format);
-        let carrier = self
-            .ahead
-            .take()
-            .filter(|(url, _)| url == res.url())
-            .map(|(_, carrier)| carrier);
-        rewrap(res, carrier, |body| {
-            reqwest::Body::wrap(UsageTap::new(body, self))
-        })
+        rewrap(res, |body| reqwest::Body::wrap(UsageTap::new(body, self)))
     }
 
     fn entry(
@@ -371,7 +357,6 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
         let out = Outgoing {
             decision: ext.get::<Decision>().cloned().or_else(Decision::current),
             body: shared_body(&mut req),
-            url: req.url().clone(),
             started: Instant::now(),
             call,
         };
@@ -446,26 +431,29 @@ impl http_body::Body for Prefixed {
 /// Replaces a response's body, keeping its status, headers, extensions and `url()`.
 ///
 /// reqwest replaces a body only through a round trip through `http::Response`, which keeps
-/// the URL only in an extension that reqwest alone can make: `carrier`, if the caller made it
-/// ahead ([`url_carrier`]), else made here.
-fn rewrap(
-    res: Response,
-    carrier: Option<Extensions>,
-    f: impl FnOnce(reqwest::Body) -> reqwest::Body,
-) -> Response {
-    let carrier = carrier.or_else(|| url_carrier(res.url().clone()));
+/// the URL only in an extension that reqwest alone can name: its response builder puts it in,
+/// here straight into the response's own extensions (no second map to merge).
+fn rewrap(res: Response, f: impl FnOnce(reqwest::Body) -> reqwest::Body) -> Response {
+    let url = res.url().clone();
     let (mut parts, body) = http::Response::<reqwest::Body>::from(res).into_parts();
-    if let Some(carrier) = carrier {
-        parts.extensions.extend(carrier);
-    }
+    parts.extensions = with_url(std::mem::take(&mut parts.extensions), url);
     Response::from(http::Response::from_parts(parts, f(body)))
 }
 
-/// Extensions holding reqwest's carrier of `url`, which `Response::from(http::Response)` takes
-/// the response's URL from.
-fn url_carrier(url: Url) -> Option<Extensions> {
-    let carrier = http::Response::builder().url(url).body(()).ok()?;
-    Some(carrier.into_parts().0.extensions)
+/// `extensions` with reqwest's carrier of `url` added: `Response::from(http::Response)` takes
+/// the response's URL from it.
+fn with_url(extensions: Extensions, url: Url) -> Extensions {
+    let mut builder = http::Response::builder();
+    let Some(slot) = builder.extensions_mut() else {
+        return extensions; // a fresh builder always has them
+    };
+    *slot = extensions;
+    let mut builder = builder.url(url);
+    // Adding an extension cannot fail a builder that has not failed: they are all still here.
+    builder
+        .extensions_mut()
+        .map(std::mem::take)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
