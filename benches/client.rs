@@ -3,7 +3,7 @@
 //! ```text
 //! cargo bench --bench client -- [--calls N] [--rounds R] [--streams N] [--prompt-bytes N]
 //!                                [--redaction default|gdpr|pci|strict|none] [--stream-gap-us N]
-//!                                [--idle-us N] [--block-on]
+//!                                [--idle-us N] [--block-on] [--current-thread]
 //! ```
 //!
 //! An axum server on 127.0.0.1 answers OpenAI-shaped chat completions (JSON with usage) and
@@ -18,7 +18,9 @@
 //!
 //! The calls are made from a task on the runtime's workers, as an agent's handler makes them;
 //! `--block-on` makes them from the thread that blocks on the runtime instead (where the
-//! connection tasks always run on other threads).
+//! connection tasks always run on other threads). `--current-thread` runs everything (server,
+//! connections, calls) on one thread: no wake-up of another worker is in any call, which tells
+//! the middleware's own cost apart from what it does to the scheduling of several threads.
 //!
 //! Reported for non-streamed calls (send and read the body) and for the time to the first
 //! streamed byte: the median with and without the middleware, and the median of the paired
@@ -192,6 +194,7 @@ struct Options {
     prompt: usize,
     redaction: Option<acttrace::chain::RedactionPolicy>,
     block_on: bool,
+    current_thread: bool,
 }
 
 fn main() {
@@ -202,6 +205,7 @@ fn main() {
         prompt: 0,
         redaction: Some(acttrace::chain::RedactionPolicy::default_preset()),
         block_on: false,
+        current_thread: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -217,13 +221,19 @@ fn main() {
                 STREAM_GAP_US.store(value().parse().unwrap_or(0), Ordering::Relaxed);
             }
             "--block-on" => o.block_on = true,
+            "--current-thread" => o.current_thread = true,
             _ => {}
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = if o.current_thread {
+        println!("one thread: server, connections and calls");
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    }
+    .enable_all()
+    .build()
+    .expect("runtime");
     if o.block_on {
         println!("calls made from the thread blocking on the runtime");
         rt.block_on(run(o));
