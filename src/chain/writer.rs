@@ -483,13 +483,29 @@ impl AuditLog {
     /// [`shutdown`](Self::shutdown).
     pub async fn append(&self, entry: Entry) -> Result<Receipt, Error> {
         let (reply, rx) = oneshot::channel();
-        self.handle
-            .tx
-            .send(self.append_command(entry, Some(reply)))
-            .await
-            .map_err(|_| Error::WriterClosed)?;
+        self.submit(self.append_command(entry, Some(reply))).await?;
         self.handle.wake_writer();
         rx.await.map_err(|_| Error::WriterClosed)?
+    }
+
+    /// Queues `cmd` behind everything queued before it, waiting only for room in the queue.
+    ///
+    /// Room is the common case: it is taken without the wait's machinery. Waiting senders are
+    /// served first, so this never overtakes one. A sender that finds the queue full wakes the
+    /// writer before it waits: the writer may be lingering over its commit delay, and a full
+    /// queue is not worth waiting for.
+    async fn submit(&self, cmd: Command) -> Result<(), Error> {
+        let cmd = match self.handle.tx.try_send(cmd) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Full(cmd)) => cmd,
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Error::WriterClosed),
+        };
+        self.handle.wake_writer();
+        self.handle
+            .tx
+            .send(cmd)
+            .await
+            .map_err(|_| Error::WriterClosed)
     }
 
     /// The command that appends `entry`: the redaction policy is applied and the entry laid
@@ -523,18 +539,7 @@ impl AuditLog {
     ///
     /// [`Error::WriterClosed`] after [`shutdown`](Self::shutdown).
     pub async fn enqueue(&self, entry: Entry) -> Result<(), Error> {
-        // Room in the queue is the common case: take it without the wait's machinery. Waiting
-        // senders are served first, so this never overtakes one.
-        let cmd = match self.handle.tx.try_send(self.append_command(entry, None)) {
-            Ok(()) => return Ok(()),
-            Err(mpsc::error::TrySendError::Full(cmd)) => cmd,
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Error::WriterClosed),
-        };
-        self.handle
-            .tx
-            .send(cmd)
-            .await
-            .map_err(|_| Error::WriterClosed)
+        self.submit(self.append_command(entry, None)).await
     }
 
     /// Hands `entry` to the writer without waiting, for paths that cannot wait (`Drop`, a
@@ -562,6 +567,9 @@ impl AuditLog {
             Ok(()) => true,
             Err(_) => {
                 self.handle.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                // Full: have the writer drain the queue (and record the gap) now, not after
+                // its commit delay, so that the entries after this one find room.
+                self.handle.wake_writer();
                 false
             }
         }
@@ -579,11 +587,7 @@ impl AuditLog {
     /// Syncs everything appended so far and gives the chain as it then stands on disk.
     async fn snapshot(&self) -> Result<Snapshot, Error> {
         let (reply, rx) = oneshot::channel();
-        self.handle
-            .tx
-            .send(Command::Sync(reply))
-            .await
-            .map_err(|_| Error::WriterClosed)?;
+        self.submit(Command::Sync(reply)).await?;
         self.handle.wake_writer();
         rx.await.map_err(|_| Error::WriterClosed)?
     }
@@ -653,7 +657,7 @@ impl AuditLog {
     /// The last write's or sync's error.
     pub async fn shutdown(self) -> Result<(), Error> {
         let (reply, rx) = oneshot::channel();
-        if self.handle.tx.send(Command::Shutdown(reply)).await.is_err() {
+        if self.submit(Command::Shutdown(reply)).await.is_err() {
             return Ok(()); // already stopped
         }
         self.handle.wake_writer();
@@ -834,11 +838,19 @@ impl Writer {
             }
             match rx.try_recv() {
                 Ok(cmd) => batch.push(cmd),
+                // Nothing queued, but entries were lost to a full queue after the last batch
+                // took its count: a batch of the gap alone, now (and, should it fail to be
+                // written, again after a commit delay, not in a loop).
+                Err(mpsc::error::TryRecvError::Empty)
+                    if !self.commit_delay.is_zero()
+                        && !self.poisoned
+                        && self.shared.dropped.load(Ordering::Relaxed) > 0 => {}
                 // Idle: look again after a commit delay rather than have the next sender wake
                 // us. Waking a sleeping thread is a system call, made on the sender's path (a
                 // response body's last poll, a model call's end) and dearer still on a virtual
-                // machine; this way queuing an entry never makes one. Callers who wait unpark
-                // us at once.
+                // machine; this way queuing an entry where there is room never makes one.
+                // Callers who wait unpark us at once, and so does a sender that finds the
+                // queue full.
                 Err(mpsc::error::TryRecvError::Empty) if !self.commit_delay.is_zero() => {
                     std::thread::park_timeout(self.commit_delay);
                     linger = false;
@@ -1279,26 +1291,82 @@ mod tests {
         );
     }
 
-    /// `enqueue` takes room in the queue when there is some, waits for it when there is none
-    /// (the writer drains the queue only after its commit delay here), keeps the order either
-    /// way, and fails once the log is shut down.
+    /// Entries that cannot wait (`try_record`) are lost only while the queue is full, and a
+    /// sender that finds it full wakes the writer, which drains it and writes the gap at once,
+    /// not a commit delay (here a minute) later. Every loss is in the chain.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_wakes_the_writer_and_its_losses_are_recorded_at_once() {
+        let (dir, path) = scratch("full-wakes");
+        let log = AuditLog::builder("t")
+            .capacity(2)
+            .commit_delay(std::time::Duration::from_secs(60))
+            .open(&path)
+            .await
+            .expect("open");
+        let opened = log.head().entries;
+        // Let the writer fall asleep, for a minute, before the burst.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let tries = 50;
+        let queued = (0..tries)
+            .filter(|i| {
+                let mut p = Map::new();
+                p.insert("i", *i);
+                log.try_record(Entry::new("n", p))
+            })
+            .count() as u64;
+        let lost = tries - queued;
+        assert!(lost > 0, "fifty entries at once fit in a queue of two");
+        // Everything queued, and at least one gap, written without anyone waiting on it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while log.head().entries < opened + queued + 1 || log.pending_gap() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer slept through a full queue"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        log.shutdown().await.expect("shutdown");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let entries: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        let kept = entries.iter().filter(|e| e["type"] == "n").count() as u64;
+        let recorded: u64 = entries
+            .iter()
+            .filter(|e| e["type"] == "gap")
+            .filter_map(|e| e["payload"]["dropped"].as_u64())
+            .sum();
+        assert_eq!((kept, recorded), (queued, lost));
+        verifies_then_remove(&dir, &path);
+    }
+
+    /// `enqueue` takes room in the queue when there is some and waits for it when there is
+    /// none, keeps the order either way, and fails once the log is shut down. A sender that
+    /// finds the queue full wakes the writer: here it would otherwise sleep for a minute
+    /// between batches.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn enqueue_waits_for_room_keeps_order_and_fails_after_shutdown() {
         let (dir, path) = scratch("enqueue-full");
         let log = AuditLog::builder("t")
             .capacity(2)
-            .commit_delay(std::time::Duration::from_millis(30))
+            .commit_delay(std::time::Duration::from_secs(60))
             .open(&path)
             .await
             .expect("open");
-        let start = std::time::Instant::now();
-        for i in 0..12 {
-            let mut p = Map::new();
-            p.insert("i", i);
-            log.enqueue(Entry::new("n", p)).await.expect("enqueue");
-        }
-        // Twelve entries through a queue of two: some had to wait for the writer.
-        assert!(start.elapsed() >= std::time::Duration::from_millis(30));
+        let sender = log.clone();
+        let sending = tokio::spawn(async move {
+            for i in 0..12 {
+                let mut p = Map::new();
+                p.insert("i", i);
+                sender.enqueue(Entry::new("n", p)).await.expect("enqueue");
+            }
+        });
+        // Twelve entries through a queue of two: the writer was woken for room.
+        tokio::time::timeout(std::time::Duration::from_secs(20), sending)
+            .await
+            .expect("a full queue wakes the writer")
+            .expect("the sender's task");
         assert_eq!(log.pending_gap(), 0);
         let other = log.clone();
         log.shutdown().await.expect("shutdown");
