@@ -1291,18 +1291,24 @@ mod tests {
         );
     }
 
+    /// A log whose queue holds two entries and whose writer, left alone, sleeps a minute
+    /// between batches: any prompt progress through it is a wake-up.
+    async fn tiny_queue_long_delay(path: &std::path::Path) -> AuditLog {
+        AuditLog::builder("t")
+            .capacity(2)
+            .commit_delay(std::time::Duration::from_secs(60))
+            .open(path)
+            .await
+            .expect("open")
+    }
+
     /// Entries that cannot wait (`try_record`) are lost only while the queue is full, and a
     /// sender that finds it full wakes the writer, which drains it and writes the gap at once,
     /// not a commit delay (here a minute) later. Every loss is in the chain.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_full_queue_wakes_the_writer_and_its_losses_are_recorded_at_once() {
         let (dir, path) = scratch("full-wakes");
-        let log = AuditLog::builder("t")
-            .capacity(2)
-            .commit_delay(std::time::Duration::from_secs(60))
-            .open(&path)
-            .await
-            .expect("open");
+        let log = tiny_queue_long_delay(&path).await;
         let opened = log.head().entries;
         // Let the writer fall asleep, for a minute, before the burst.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -1348,12 +1354,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn enqueue_waits_for_room_keeps_order_and_fails_after_shutdown() {
         let (dir, path) = scratch("enqueue-full");
-        let log = AuditLog::builder("t")
-            .capacity(2)
-            .commit_delay(std::time::Duration::from_secs(60))
-            .open(&path)
-            .await
-            .expect("open");
+        let log = tiny_queue_long_delay(&path).await;
         let sender = log.clone();
         let sending = tokio::spawn(async move {
             for i in 0..12 {
