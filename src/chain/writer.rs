@@ -1347,6 +1347,36 @@ mod tests {
         verifies_then_remove(&dir, &path);
     }
 
+    /// Losses counted after the last batch took its count, with nothing left queued, are
+    /// written as a batch of the gap alone once the writer is up, not a commit delay later.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_gap_with_nothing_queued_is_written_alone() {
+        let (dir, path) = scratch("gap-alone");
+        let log = tiny_queue_long_delay(&path).await;
+        let opened = log.head().entries;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        // As a `try_record` into a full queue does, after the batch that drained it.
+        log.handle.shared.dropped.fetch_add(3, Ordering::Relaxed);
+        log.handle.wake_writer();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while log.head().entries < opened + 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the gap waited for the commit delay"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(log.pending_gap(), 0);
+        log.shutdown().await.expect("shutdown");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let last = text.lines().last().expect("a line");
+        assert!(
+            last.contains("\"type\": \"gap\"") && last.contains("\"dropped\": 3"),
+            "{last}"
+        );
+        verifies_then_remove(&dir, &path);
+    }
+
     /// `enqueue` takes room in the queue when there is some and waits for it when there is
     /// none, keeps the order either way, and fails once the log is shut down. A sender that
     /// finds the queue full wakes the writer: here it would otherwise sleep for a minute
