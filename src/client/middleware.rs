@@ -146,10 +146,10 @@ impl Record {
         let content_type = res
             .headers()
             .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
+            .map(http::HeaderValue::as_bytes);
         let format = Format::from_content_type(content_type, self.call.api, || self.asked_stream());
         self.format = format;
-        self.scanner = Scanner::new(self.call.api, format);
+        self.scanner.frame_as(format);
         rewrap(res, |body| reqwest::Body::wrap(UsageTap::new(body, self)))
     }
 

@@ -31,11 +31,11 @@ impl Format {
     /// The format a response is read in: by its media type, and where that says nothing, by
     /// whether the request asked for a stream (`stream`, asked only then).
     pub(crate) fn from_content_type(
-        content_type: Option<&str>,
+        content_type: Option<&[u8]>,
         api: Api,
         stream: impl FnOnce() -> bool,
     ) -> Self {
-        let ct = content_type.unwrap_or("").as_bytes();
+        let ct = content_type.unwrap_or_default();
         // Media types are case-insensitive; compared in place, without a lower-cased copy.
         let is = |prefix: &str| {
             ct.get(..prefix.len())
@@ -149,6 +149,13 @@ impl Scanner {
             tape: Tape::default(),
             observed: Observed::default(),
         }
+    }
+
+    /// Reads the body as `format` instead: what the response's head said, known only once it
+    /// has come. Called before the first chunk, it is the same as starting over.
+    pub(crate) fn frame_as(&mut self, format: Format) {
+        debug_assert!(self.buf.is_empty() && self.observed == Observed::default());
+        self.format = format;
     }
 
     /// Takes the next chunk of the body.
@@ -496,8 +503,9 @@ pub(crate) mod tests {
 
     #[test]
     fn formats_follow_the_media_type_in_any_case() {
-        let of =
-            |ct: Option<&str>, api, stream: bool| Format::from_content_type(ct, api, || stream);
+        let of = |ct: Option<&str>, api, stream: bool| {
+            Format::from_content_type(ct.map(str::as_bytes), api, || stream)
+        };
         let chat = Api::OpenAiChat;
         assert_eq!(of(Some("text/event-stream"), chat, false), Format::Sse);
         assert_eq!(
