@@ -324,7 +324,7 @@ pin_project! {
 }
 
 impl<F: Future<Output = reqwest_middleware::Result<Response>>> Future for Sent<'_, F> {
-    type Output = (reqwest_middleware::Result<Response>, Box<Record>);
+    type Output = reqwest_middleware::Result<Response>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -333,26 +333,46 @@ impl<F: Future<Output = reqwest_middleware::Result<Response>>> Future for Sent<'
         let Poll::Ready(res) = polled else {
             return Poll::Pending;
         };
-        match this.state.take(this.log, this.prices) {
-            Some(record) => Poll::Ready((res, record)),
-            None => Poll::Pending,
-        }
+        let Some(record) = this.state.take(this.log, this.prices) else {
+            return Poll::Pending;
+        };
+        Poll::Ready(match res {
+            Ok(res) => Ok(record.tap(res)),
+            Err(err) => {
+                record.unanswered_now(failure_kind(&err));
+                Err(err)
+            }
+        })
     }
 }
 
-#[async_trait::async_trait]
+/// The future [`Middleware::handle`] returns.
+type Handled<'a> = Pin<Box<dyn Future<Output = reqwest_middleware::Result<Response>> + Send + 'a>>;
+
+// Written out rather than with `#[async_trait]` (this is the signature it expands to, its
+// lifetimes renamed): the call is recognized as soon as it is handed over; a call that is not a
+// model's goes on as the rest of the stack's own future, untouched and without a second box;
+// and a model call's future is [`Sent`] alone, with no `async` state machine around it to move
+// the request into.
 impl<R: Recognize> Middleware for AuditMiddleware<R> {
-    async fn handle(
-        &self,
+    fn handle<'this, 'ext, 'next, 'fut>(
+        &'this self,
         mut req: Request,
-        ext: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        if ext.get::<SkipAudit>().is_some() {
-            return next.run(req, ext).await;
-        }
-        let Some(call) = self.recognize.recognize(&req) else {
-            return next.run(req, ext).await; // not a model call: untouched
+        ext: &'ext mut Extensions,
+        next: Next<'next>,
+    ) -> Handled<'fut>
+    where
+        'this: 'fut,
+        'ext: 'fut,
+        'next: 'fut,
+        Self: 'fut,
+    {
+        let recognized = match ext.get::<SkipAudit>() {
+            Some(SkipAudit) => None,
+            None => self.recognize.recognize(&req),
+        };
+        let Some(call) = recognized else {
+            return next.run(req, ext); // left out, or not a model call: untouched
         };
         let out = Outgoing {
             decision: ext.get::<Decision>().cloned().or_else(Decision::current),
@@ -360,19 +380,12 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
             started: Instant::now(),
             call,
         };
-        let sent = Sent {
+        Box::pin(Sent {
             response: next.run(req, ext),
             log: &self.log,
             prices: &self.prices,
             state: State::Outgoing(out),
-        };
-        match sent.await {
-            (Ok(res), record) => Ok(record.tap(res)),
-            (Err(err), record) => {
-                record.unanswered_now(failure_kind(&err));
-                Err(err)
-            }
-        }
+        })
     }
 }
 
