@@ -337,6 +337,23 @@ impl Env {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, fixture()).await });
+        let client = Self::client(&log, addr, ClientBuilder::new);
+        Self {
+            _scratch: scratch,
+            path,
+            log,
+            client,
+            addr,
+        }
+    }
+
+    /// A client on `log` whose calls to the fixture's hosts reach `addr`: what `start` makes
+    /// of the bare client (the middleware that come before the audit's), then the audit.
+    fn client(
+        log: &AuditLog,
+        addr: SocketAddr,
+        start: impl FnOnce(reqwest::Client) -> ClientBuilder,
+    ) -> ClientWithMiddleware {
         let mut builder = reqwest::Client::builder().timeout(Duration::from_millis(1500));
         for host in HOSTS {
             builder = builder.resolve(host, addr);
@@ -346,16 +363,9 @@ impl Env {
             &format!("http://127.0.0.1:{}/api", addr.port()),
             Api::OllamaNative,
         );
-        let client = ClientBuilder::new(builder.build().unwrap())
+        start(builder.build().unwrap())
             .with(AuditMiddleware::new(log.clone()).recognize_with(providers))
-            .build();
-        Self {
-            _scratch: scratch,
-            path,
-            log,
-            client,
-            addr,
-        }
+            .build()
     }
 
     fn url(&self, host: &str, path: &str) -> String {
@@ -869,6 +879,41 @@ async fn a_call_given_up_before_its_answer_is_recorded_as_cancelled() {
     assert_eq!(call.get("streamed"), Some(&Value::Bool(false)));
     let latency = call.get("latency_ms").and_then(Value::as_f64).unwrap();
     assert!((200.0..5000.0).contains(&latency), "{latency} ms");
+    env.done().await;
+}
+
+/// A middleware before the audit's that hands a call on and then drops it unsent (a circuit
+/// breaker that trips, a budget that runs out): the call is recorded as `cancelled`, not lost.
+#[tokio::test]
+async fn a_call_dropped_unsent_by_an_outer_middleware_is_recorded_as_cancelled() {
+    fn trip<'a>(
+        req: reqwest::Request,
+        ext: &'a mut axum::http::Extensions,
+        next: reqwest_middleware::Next<'a>,
+    ) -> Pin<Box<dyn Future<Output = reqwest_middleware::Result<reqwest::Response>> + Send + 'a>>
+    {
+        drop(next.run(req, ext));
+        Box::pin(async {
+            Err(reqwest_middleware::Error::middleware(
+                std::io::Error::other("breaker open"),
+            ))
+        })
+    }
+    let env = Env::new("client-dropped-unsent").await;
+    let client = Env::client(&env.log, env.addr, |c| ClientBuilder::new(c).with(trip));
+    let res = client
+        .post(env.url("api.openai.com", "/v1/chat/completions"))
+        .body(serde_json::json!({"model": "gpt-4o-mini"}).to_string())
+        .send()
+        .await;
+    assert!(res.is_err(), "the breaker refuses the call");
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        (s(&calls[0], "error"), s(&calls[0], "model")),
+        (Some("cancelled"), Some("gpt-4o-mini"))
+    );
+    assert_eq!(calls[0].get("status"), Some(&Value::Null));
     env.done().await;
 }
 
