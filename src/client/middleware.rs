@@ -294,8 +294,9 @@ impl State {
 }
 
 pin_project! {
-    /// A recognized call while it is out: the rest of the stack's future, and the call's
-    /// record.
+    /// A recognized call while it is out, and the future `handle` returns for it: the rest of
+    /// the stack's future, and the call's record, which goes into the response's body when the
+    /// head comes (or is written at once when the call fails).
     ///
     /// The record is made once the request has been handed to its connection: at the first
     /// poll, after the rest of the stack has been polled. So the work before the send is only
@@ -303,7 +304,8 @@ pin_project! {
     /// the record is made while it writes the request.
     ///
     /// Dropped before the response comes (the caller gave up: a timeout around the call, a
-    /// `select!`), the call is recorded as `cancelled`. Polled again once it has completed, it
+    /// `select!`; or a middleware before this one dropped it unsent), the call is recorded as
+    /// `cancelled`. Polled again once it has completed, it
     /// stays pending, as a fused future does.
     struct Sent<'a, F> {
         #[pin]
