@@ -305,8 +305,8 @@ pin_project! {
     ///
     /// Dropped before the response comes (the caller gave up: a timeout around the call, a
     /// `select!`; or a middleware before this one dropped it unsent), the call is recorded as
-    /// `cancelled`. Polled again once it has completed, it
-    /// stays pending, as a fused future does.
+    /// `cancelled`. Polled again once it has completed, it stays pending, as a fused future
+    /// does.
     struct Sent<'a, F> {
         #[pin]
         response: F,
