@@ -59,6 +59,23 @@ impl http_body::Body for Pieces {
     }
 }
 
+/// A body sent as the test hands it pieces, ending when the test drops its sender.
+struct Fed(tokio::sync::mpsc::UnboundedReceiver<Bytes>);
+
+impl http_body::Body for Fed {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|piece| piece.map(|p| Ok(http_body::Frame::data(p))))
+    }
+}
+
 fn chunked(content_type: &str, body: &[u8], piece: usize, hang: bool) -> Response {
     let pieces = body.chunks(piece).map(Bytes::copy_from_slice).collect();
     let mut res = Body::new(Pieces { pieces, hang }).into_response();
@@ -331,12 +348,17 @@ struct Env {
 
 impl Env {
     async fn new(name: &str) -> Self {
+        Self::serving(name, fixture()).await
+    }
+
+    /// An environment whose hosts are answered by `app` instead of the fixture.
+    async fn serving(name: &str, app: Router) -> Self {
         let scratch = Scratch::new(name);
         let path = scratch.join("audit.jsonl");
         let log = AuditLog::open("client-tests", &path).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, fixture()).await });
+        tokio::spawn(async move { axum::serve(listener, app).await });
         let client = Self::client(&log, addr, ClientBuilder::new);
         Self {
             _scratch: scratch,
@@ -852,6 +874,70 @@ async fn an_abandoned_stream_is_recorded_as_cut_short() {
     assert_eq!(calls[0].get("cut_short"), Some(&Value::Bool(true)));
     // What was seen before the cut: message_start's input and cache counts.
     assert_eq!(usage_of(&calls[0]), [2350, 1, 2000, 0, 300]);
+    env.done().await;
+}
+
+/// The tap holds no byte back, not even to finish an event: the first half of an event reaches
+/// the caller while its second half has not been sent, and the event, read across the two,
+/// still gives the call's usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_an_event_reaches_the_caller_before_the_rest_is_sent() {
+    let (send, feed) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let feed = std::sync::Arc::new(std::sync::Mutex::new(Some(Fed(feed))));
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(move || {
+            let body = feed.lock().unwrap().take();
+            async move {
+                let Some(body) = body else {
+                    return StatusCode::CONFLICT.into_response(); // one call only
+                };
+                let mut res = Body::new(body).into_response();
+                let sse = "text/event-stream".parse().unwrap();
+                res.headers_mut().insert("content-type", sse);
+                res
+            }
+        }),
+    );
+    let env = Env::serving("client-half-event", app).await;
+    let mut res = env
+        .client
+        .post(env.url("api.openai.com", "/v1/chat/completions"))
+        .body(serde_json::json!({"model": "gpt-4o-mini", "stream": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let (first, rest) = (
+        r#"data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":41,"#,
+        "\"completion_tokens\":9,\"total_tokens\":50}}\n\ndata: [DONE]\n\n",
+    );
+    send.send(Bytes::from_static(first.as_bytes())).unwrap();
+    let mut seen = Vec::new();
+    let half = async {
+        while seen.len() < first.len() {
+            seen.extend_from_slice(&res.chunk().await.unwrap().expect("more to come"));
+        }
+    };
+    // Within the client's own timeout (1.5 s), so that a byte held back fails here.
+    tokio::time::timeout(Duration::from_secs(1), half)
+        .await
+        .expect("the first half of the event reaches the caller before the rest is sent");
+    assert_eq!(seen, first.as_bytes());
+    send.send(Bytes::from_static(rest.as_bytes())).unwrap();
+    drop(send);
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        seen.extend_from_slice(&chunk);
+    }
+    assert_eq!(
+        seen,
+        [first, rest].concat().as_bytes(),
+        "every byte, unchanged"
+    );
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(usage_of(&calls[0]), [41, 9, 0, 0, 0]);
+    assert_eq!(calls[0].get("streamed"), Some(&Value::Bool(true)));
+    assert_eq!(calls[0].get("cut_short"), None);
     env.done().await;
 }
 
