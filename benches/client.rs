@@ -23,7 +23,13 @@
 //! the middleware's own cost apart from what it does to the scheduling of several threads.
 //!
 //! Reported for non-streamed calls (send and read the body) and for the time to the first
-//! streamed byte: the median with and without the middleware, and the median of the paired
+//! streamed byte (split at the response head), then to the second event, sent right after the
+//! first (whether reading the first stands in its way); and for a stream shaped as a model's,
+//! whose first event the server holds until the caller has the head and waits for it (as a
+//! model's first token comes once the model has thought), the time from letting it go to the
+//! caller having it: what the middleware adds to a real stream's first byte besides its work
+//! before the send (which `benches/client_cpu.rs` times alone). Each as the median with and
+//! without the middleware, and the median of the paired
 //! differences with a bootstrap 95% interval. Calls are made in pairs, one through each client,
 //! alternating which goes first, so both see the same moment of a machine whose speed drifts;
 //! the means of whole rounds are printed too. `--prompt-bytes` pads the request with a user
@@ -41,6 +47,8 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 
+#[path = "support/floor.rs"]
+mod floor;
 #[path = "support/stats.rs"]
 mod stats;
 
@@ -53,11 +61,18 @@ static STREAM_GAP_US: AtomicU64 = AtomicU64::new(0);
 /// agent's are, meet sleeping threads and cold caches.
 static IDLE_US: AtomicU64 = AtomicU64::new(0);
 
-async fn chat(body: String) -> axum::response::Response {
+/// Lets a held stream's first event go (see `model_shaped`).
+static RELEASE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+async fn chat(headers: http::HeaderMap, body: String) -> axum::response::Response {
     if body.contains("\"stream\":true") {
         // First event now, the rest later: time to first byte is what is measured.
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let hold = headers.contains_key("x-bench-hold-first-event");
         tokio::spawn(async move {
+            if hold {
+                RELEASE.notified().await;
+            }
             let _ = tx.send(Bytes::from_static(b"data: {\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"content\":\"A\"}}]}\n\n")).await;
             let gap = STREAM_GAP_US.load(Ordering::Relaxed);
             if gap > 0 {
@@ -126,13 +141,14 @@ async fn one_call(client: &ClientWithMiddleware, url: &str, body: &Bytes) -> Dur
     start.elapsed()
 }
 
-/// A streamed call: time from sending it to its response head, and from there to its first
-/// byte.
+/// A streamed call: time from sending it to its response head, from there to its first
+/// byte, and from that to the second event (sent right after the first: whether the first
+/// one's reading stands in the second's way).
 async fn first_byte(
     client: &ClientWithMiddleware,
     url: &str,
     body: &Bytes,
-) -> (Duration, Duration) {
+) -> (Duration, Duration, Duration) {
     let start = Instant::now();
     let mut res = client
         .post(url)
@@ -142,9 +158,31 @@ async fn first_byte(
         .expect("send");
     let head = start.elapsed();
     let _ = res.chunk().await.expect("first chunk");
+    let first = start.elapsed();
+    let _ = res.chunk().await.expect("second chunk");
+    let second = start.elapsed();
+    while res.chunk().await.expect("chunk").is_some() {}
+    (head, first - head, second - first)
+}
+
+/// A streamed call shaped as a model's: the head comes at once, the first event only after
+/// the model has thought. Here the server holds it until the caller has the head (so the
+/// middleware's work on the head is done, as it is while a model thinks) and is waiting for
+/// the body: the time from letting it go to the caller having it.
+async fn model_shaped(client: &ClientWithMiddleware, url: &str, body: &Bytes) -> Duration {
+    let mut res = client
+        .post(url)
+        .header("x-bench-hold-first-event", "1")
+        .body(body.clone())
+        .send()
+        .await
+        .expect("send");
+    let start = Instant::now();
+    RELEASE.notify_one();
+    let _ = res.chunk().await.expect("first chunk");
     let took = start.elapsed();
     while res.chunk().await.expect("chunk").is_some() {}
-    (head, took - head)
+    took
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -284,6 +322,11 @@ async fn run(o: Options) {
     let passthrough = ClientBuilder::new(shared.clone())
         .with(AuditMiddleware::new(log.clone()).recognize_with(|_: &reqwest::Request| None))
         .build();
+    // The floor: a middleware that only replaces each response's body with one passing it
+    // through, as any middleware that reads a response's body must with reqwest's API.
+    let floor = ClientBuilder::new(shared.clone())
+        .with(floor::Floor)
+        .build();
     let url = format!("http://api.openai.com:{}/v1/chat/completions", addr.port());
 
     let (json_body, sse_body) = (request_body(o.prompt, false), request_body(o.prompt, true));
@@ -328,9 +371,11 @@ async fn run(o: Options) {
         first_byte(if audit { &audited } else { &plain }, &url, &sse_body)
     })
     .await;
-    let total = |v: &[(Duration, Duration)]| v.iter().map(|(h, r)| *h + *r).collect::<Vec<_>>();
-    let head = |v: &[(Duration, Duration)]| v.iter().map(|(h, _)| *h).collect::<Vec<_>>();
-    let body = |v: &[(Duration, Duration)]| v.iter().map(|(_, r)| *r).collect::<Vec<_>>();
+    type Timed = (Duration, Duration, Duration);
+    let total = |v: &[Timed]| v.iter().map(|(h, r, _)| *h + *r).collect::<Vec<_>>();
+    let head = |v: &[Timed]| v.iter().map(|(h, _, _)| *h).collect::<Vec<_>>();
+    let body = |v: &[Timed]| v.iter().map(|(_, r, _)| *r).collect::<Vec<_>>();
+    let second = |v: &[Timed]| v.iter().map(|(_, _, s)| *s).collect::<Vec<_>>();
     let (d, lo, hi) = paired(&total(&with), &total(&without));
     println!(
         "streamed, time to first byte: median {:.1} us without, {:.1} us with; difference {d:.1} us (95% interval {lo:.1} to {hi:.1}, {streams} interleaved pairs)",
@@ -344,6 +389,39 @@ async fn run(o: Options) {
         micros(median(body(&without))),
         micros(median(body(&with))),
     );
+    let (ds, los, his) = paired(&second(&with), &second(&without));
+    println!(
+        "  from the first event to the second, sent right after it: {ds:.1} us ({los:.1} to {his:.1}; median {:.1} us without, {:.1} us with)",
+        micros(median(second(&without))),
+        micros(median(second(&with))),
+    );
+    // The floor's stream, the same way: what replacing the body costs these two bytes.
+    let (with, without) = interleaved(streams, |floored| {
+        first_byte(if floored { &floor } else { &plain }, &url, &sse_body)
+    })
+    .await;
+    let (db, lob, hib) = paired(&body(&with), &body(&without));
+    let (ds, los, his) = paired(&second(&with), &second(&without));
+    println!(
+        "  the floor, from the head to the first byte: {db:.1} us ({lob:.1} to {hib:.1}); from the first event to the second: {ds:.1} us ({los:.1} to {his:.1})"
+    );
+    // Shaped as a model's stream: the first event after the head, once the caller waits.
+    for (name, client) in [
+        ("the middleware", &audited),
+        ("the middleware recognizing nothing", &passthrough),
+        ("the floor", &floor),
+    ] {
+        let (with, without) = interleaved(streams, |audit| {
+            model_shaped(if audit { client } else { &plain }, &url, &sse_body)
+        })
+        .await;
+        let (d, lo, hi) = paired(&with, &without);
+        println!(
+            "streamed as a model does (the first event after the head), from its release to the caller, through {name}: median {:.1} us without, {:.1} us with; difference {d:.1} us (95% interval {lo:.1} to {hi:.1})",
+            micros(median(without)),
+            micros(median(with)),
+        );
+    }
     // The same pairing with a client whose middleware recognizes nothing: how far apart two
     // clients are with none of this crate's work in the way.
     let (with, without) = interleaved(streams, |pass| {
