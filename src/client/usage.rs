@@ -1,9 +1,17 @@
 //! Reading token usage from provider responses as their bytes pass.
 //!
 //! A [`Scanner`] is fed each chunk of a response body in order and keeps only what it needs:
-//! the current partial line or event (capped), and the usage and model seen so far. It never
-//! holds message content beyond the event it is parsing, and it never delays a byte: the tap
-//! hands every chunk on before or after feeding it, unchanged.
+//! the current partial line or event (capped), and the few events that can carry usage or the
+//! model (capped), which it parses when the body is over: on the writer thread, off the
+//! caller's path. On the way it only frames events and looks for a few bytes in them. It
+//! never holds message content beyond the event it is framing (a kept event is one that
+//! carries usage, or the first that names a model), and it never delays a byte: the tap hands
+//! every chunk on unchanged first, and feeds it only once the caller waits for the network (or,
+//! at the body's end, on the writer thread).
+
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use super::recognize::Api;
 use crate::chain::{Node, Tape, Tok, Usage};
@@ -13,6 +21,8 @@ use crate::chain::{Node, Tape, Tok, Usage};
 const EVENT_CAP: usize = 256 << 10;
 /// The largest non-streamed JSON body kept to read usage from at its end.
 const JSON_CAP: usize = 8 << 20;
+/// The most of a stream's relevant events kept unparsed; past it they are parsed at once.
+const KEEP_CAP: usize = 256 << 10;
 
 /// How a response body is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,9 +134,16 @@ pub(crate) struct Scanner {
     /// The partial line (SSE, NDJSON), the unparsed frames (event-stream) or the whole body
     /// (JSON).
     buf: Vec<u8>,
-    /// SSE: the current event's name and data.
-    event: String,
+    /// SSE: whether the current event has an `event:` line (its name is not needed), and its
+    /// data.
+    named: bool,
     data: Vec<u8>,
+    /// The events that can carry what is recorded, unparsed (parsing is the one costly step,
+    /// left to [`finish`](Self::finish)), and their length.
+    kept: Vec<Vec<u8>>,
+    kept_len: usize,
+    /// An event that names a model has been kept: later ones are kept only for usage.
+    model_kept: bool,
     /// Discarding an oversized line or event until its end.
     skipping: bool,
     /// The last chunk ended with `\r`: a `\n` starting the next one belongs to it.
@@ -142,8 +159,11 @@ impl Scanner {
             api,
             format,
             buf: Vec::new(),
-            event: String::new(),
+            named: false,
             data: Vec::new(),
+            kept: Vec::new(),
+            kept_len: 0,
+            model_kept: false,
             skipping: false,
             after_cr: false,
             tape: Tape::default(),
@@ -154,7 +174,9 @@ impl Scanner {
     /// Reads the body as `format` instead: what the response's head said, known only once it
     /// has come. Called before the first chunk, it is the same as starting over.
     pub(crate) fn frame_as(&mut self, format: Format) {
-        debug_assert!(self.buf.is_empty() && self.observed == Observed::default());
+        debug_assert!(
+            self.buf.is_empty() && self.kept.is_empty() && self.observed == Observed::default()
+        );
         self.format = format;
     }
 
@@ -178,14 +200,14 @@ impl Scanner {
         }
     }
 
-    /// The body ended: whatever is pending is complete.
+    /// The body ended: whatever is pending is complete, and what was kept is parsed now.
     pub(crate) fn finish(&mut self) {
         match self.format {
             Format::Json => {
                 if !self.skipping {
                     let body = std::mem::take(&mut self.buf);
                     // An array is Gemini's streamed JSON without `alt=sse`.
-                    self.parse_and_apply(None, &body, true);
+                    self.parse_and_apply(&body, true);
                 }
             }
             Format::Sse | Format::Ndjson => {
@@ -199,6 +221,7 @@ impl Scanner {
             }
             Format::EventStream => self.drain_event_stream(),
         }
+        self.parse_kept();
     }
 
     fn feed_lines(&mut self, mut chunk: &[u8]) {
@@ -250,7 +273,9 @@ impl Scanner {
         if self.format == Format::Ndjson {
             if !line.iter().all(u8::is_ascii_whitespace) {
                 self.observed.events += 1;
-                self.parse_if_relevant(None, line);
+                if relevant(self.api, &mut self.model_kept, line) {
+                    self.keep(line.to_vec());
+                }
             }
             return;
         }
@@ -267,12 +292,12 @@ impl Scanner {
             None => (line, &b""[..]),
         };
         match field {
-            b"event" => self.event = String::from_utf8_lossy(value).into_owned(),
+            b"event" => self.named = true,
             b"data" => {
                 if self.data.len() + value.len() + 1 > EVENT_CAP {
                     self.observed.oversized += 1;
                     self.data.clear();
-                    self.event.clear();
+                    self.named = false;
                 } else {
                     if !self.data.is_empty() {
                         self.data.push(b'\n');
@@ -285,40 +310,49 @@ impl Scanner {
     }
 
     fn dispatch(&mut self) {
-        if self.data.is_empty() && self.event.is_empty() {
+        if self.data.is_empty() && !self.named {
             return;
         }
         self.observed.events += 1;
-        let data = std::mem::take(&mut self.data);
-        let event = std::mem::take(&mut self.event);
-        if data != b"[DONE]" {
-            self.parse_if_relevant(Some(&event), &data);
+        self.named = false;
+        if self.data != b"[DONE]" && relevant(self.api, &mut self.model_kept, &self.data) {
+            let data = std::mem::take(&mut self.data);
+            self.keep(data);
+        } else {
+            self.data.clear(); // its room is reused by the next event
         }
     }
 
-    /// Parses an event only when it can carry what is recorded: the first one (the model) or
-    /// one that mentions usage. Deltas of generated text are never parsed.
-    fn parse_if_relevant(&mut self, event: Option<&str>, data: &[u8]) {
-        let relevant = self.observed.response_model.is_none()
-            || memchr::memmem::find(data, b"sage").is_some() // usage, usageMetadata
-            || memchr::memmem::find(data, b"eval_count").is_some();
-        if relevant {
-            self.parse_and_apply(event, data, false);
+    /// Keeps an event to parse at the end; past [`KEEP_CAP`], parses what is kept now.
+    fn keep(&mut self, data: Vec<u8>) {
+        self.kept_len += data.len();
+        self.kept.push(data);
+        if self.kept_len > KEEP_CAP {
+            self.parse_kept();
         }
+    }
+
+    /// Parses the kept events, in the order they came.
+    fn parse_kept(&mut self) {
+        let kept = std::mem::take(&mut self.kept);
+        for data in &kept {
+            self.parse_and_apply(data, false);
+        }
+        self.kept_len = 0;
     }
 
     /// Parses `bytes` as one JSON text and records what it carries; with `each_item`, the items
     /// of a top-level array one by one. Text that is not JSON records nothing.
-    fn parse_and_apply(&mut self, event: Option<&str>, bytes: &[u8], each_item: bool) {
+    fn parse_and_apply(&mut self, bytes: &[u8], each_item: bool) {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return;
         };
         let mut tape = std::mem::take(&mut self.tape);
         if let Ok(root) = tape.parse(text) {
             if each_item && root.is_array() {
-                root.items().for_each(|item| self.apply(event, item));
+                root.items().for_each(|item| self.apply(item));
             } else {
-                self.apply(event, root);
+                self.apply(root);
             }
         }
         self.tape = tape;
@@ -351,12 +385,12 @@ impl Scanner {
             let headers = &frame[12..12 + headers_len];
             let payload = &frame[12 + headers_len..total - 4];
             if event_type(headers).as_deref() == Some("metadata") {
-                self.parse_and_apply(Some("metadata"), payload, false);
+                self.keep(payload.to_vec());
             }
         }
     }
 
-    fn apply(&mut self, _event: Option<&str>, v: Node<'_>) {
+    fn apply(&mut self, v: Node<'_>) {
         let o = &mut self.observed;
         let n = |v: Node<'_>, path: &str| lookup(v, path).and_then(as_u64);
         let set = |slot: &mut Option<u64>, value: Option<u64>| {
@@ -446,6 +480,23 @@ impl Scanner {
             }
         }
     }
+}
+
+/// The searches [`relevant`] makes in every event, built once: `memmem::find` would build
+/// each anew (and copy its needle) for every event.
+static MODEL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"model"));
+static USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"sage"));
+static EVAL_COUNT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"eval_count"));
+
+/// Whether an event can carry what is recorded: the first one that names a model (`"model`,
+/// `"modelVersion`), and any that mentions usage (`usage`, `usageMetadata`; Ollama's
+/// `eval_count`). Deltas of generated text are not kept.
+fn relevant(api: Api, model_kept: &mut bool, data: &[u8]) -> bool {
+    if !*model_kept && MODEL.find(data).is_some() {
+        *model_kept = true;
+        return true;
+    }
+    USAGE.find(data).is_some() || (api == Api::OllamaNative && EVAL_COUNT.find(data).is_some())
 }
 
 /// The `:event-type` header of an AWS event-stream message.
@@ -635,10 +686,67 @@ data: [DONE]\n\n";
         for chunk in body.chunks(4096) {
             s.feed(chunk);
             assert!(s.buf.len() <= EVENT_CAP && s.data.len() <= EVENT_CAP);
+            assert!(s.kept_len <= KEEP_CAP);
         }
         s.finish();
         assert_eq!(s.observed.oversized, 1);
         assert_eq!(s.observed.usage(Api::OpenAiChat).input_tokens, 3);
+    }
+
+    /// On the way, the scanner only frames events and keeps the ones that can carry usage or
+    /// the model (not the deltas of text); nothing is parsed before the end.
+    #[test]
+    fn events_are_kept_on_the_way_and_parsed_at_the_end() {
+        let delta = "data: {\"id\":\"c1\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"delta\":{\"content\":\"so\"}}]}\n\n";
+        let mut body = delta.to_owned();
+        body += &delta
+            .repeat(20)
+            .replace("gpt-4o-2024-08-06", "a-later-model");
+        body += "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":21}}\n\ndata: [DONE]\n\n";
+        let mut s = Scanner::new(Api::OpenAiChat, Format::Sse);
+        s.feed(body.as_bytes());
+        assert_eq!(s.observed.events, 23);
+        assert_eq!(s.kept.len(), 2, "the first event (the model) and the usage");
+        assert!(!s.observed.saw_usage() && s.observed.response_model.is_none());
+        s.finish();
+        assert!(s.kept.is_empty() && s.kept_len == 0);
+        let u = s.observed.usage(Api::OpenAiChat);
+        assert_eq!((u.input_tokens, u.output_tokens), (9, 21));
+        assert_eq!(
+            s.observed.response_model.as_deref(),
+            Some("gpt-4o-2024-08-06"),
+            "the first model named is the response's"
+        );
+        assert_eq!(
+            scan_all_splits(Api::OpenAiChat, Format::Sse, body.as_bytes()),
+            s.observed
+        );
+    }
+
+    /// A stream whose every event mentions usage (Gemini repeats its running totals) is parsed
+    /// in batches of at most the cap on the way, and still ends with the last totals.
+    #[test]
+    fn kept_events_stay_under_the_cap() {
+        let mut s = Scanner::new(Api::GeminiGenerate, Format::Sse);
+        let mut sent = 0;
+        let mut n = 0u64;
+        while sent < 3 * KEEP_CAP {
+            n += 1;
+            let event = format!(
+                "data: {{\"candidates\":[{{\"content\":{{\"parts\":[{{\"text\":\"{}\"}}]}}}}],\"usageMetadata\":{{\"promptTokenCount\":40,\"candidatesTokenCount\":{n}}},\"modelVersion\":\"gemini-2.5-flash\"}}\r\n\r\n",
+                "t".repeat(900)
+            );
+            sent += event.len();
+            s.feed(event.as_bytes());
+            assert!(s.kept_len <= KEEP_CAP, "kept {} bytes", s.kept_len);
+        }
+        s.finish();
+        let u = s.observed.usage(Api::GeminiGenerate);
+        assert_eq!((u.input_tokens, u.output_tokens), (40, n));
+        assert_eq!(
+            s.observed.response_model.as_deref(),
+            Some("gemini-2.5-flash")
+        );
     }
 
     #[test]
