@@ -174,13 +174,14 @@ impl Record {
     }
 
     /// The response's body is over: time the call now, and leave reading the rest of the
-    /// body's usage and writing the entry to the writer thread, so the caller gets its last
-    /// bytes without that work in between. Never blocks (it runs in a body's `poll_frame` or
-    /// `Drop`): a full queue becomes a counted `gap` in the chain.
-    fn finish(self: Box<Self>, rest: Option<Bytes>, end: End) {
+    /// body's usage (`rest`, the chunks the tap still held) and writing the entry to the
+    /// writer thread, so the caller gets its last bytes without that work in between. Never
+    /// blocks (it runs in a body's `poll_frame` or `Drop`): a full queue becomes a counted
+    /// `gap` in the chain.
+    fn finish(self: Box<Self>, rest: Vec<Bytes>, end: End) {
         self.record_later(move |mut record, latency| {
-            if let Some(chunk) = rest {
-                record.scanner.feed(&chunk);
+            for chunk in &rest {
+                record.scanner.feed(chunk);
             }
             record.scanner.finish();
             record.answered(end, latency)
@@ -261,7 +262,7 @@ impl Observe for Box<Record> {
         self.scanner.feed(chunk);
     }
 
-    fn end(self, rest: Option<Bytes>, end: End) {
+    fn end(self, rest: Vec<Bytes>, end: End) {
         self.finish(rest, end);
     }
 }
