@@ -877,15 +877,13 @@ async fn an_abandoned_stream_is_recorded_as_cut_short() {
     env.done().await;
 }
 
-/// The tap holds no byte back, not even to finish an event: the first half of an event reaches
-/// the caller while its second half has not been sent, and the event, read across the two,
-/// still gives the call's usage.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn half_an_event_reaches_the_caller_before_the_rest_is_sent() {
+/// An environment whose one call to `path` streams what the test sends, as it sends it, and
+/// ends when the test drops its sender.
+async fn fed_stream(name: &str, path: &str) -> (Env, tokio::sync::mpsc::UnboundedSender<Bytes>) {
     let (send, feed) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
     let feed = std::sync::Arc::new(std::sync::Mutex::new(Some(Fed(feed))));
     let app = Router::new().route(
-        "/v1/chat/completions",
+        path,
         post(move || {
             let body = feed.lock().unwrap().take();
             async move {
@@ -899,7 +897,84 @@ async fn half_an_event_reaches_the_caller_before_the_rest_is_sent() {
             }
         }),
     );
-    let env = Env::serving("client-half-event", app).await;
+    (Env::serving(name, app).await, send)
+}
+
+/// A stream sent event by event, each read by the caller before the next is sent (as a
+/// model's tokens come): the tap reads what it holds while the caller waits, in batches, and
+/// the rest at the end; every byte passes unchanged, and the usage (Anthropic's: input and
+/// cache at the start, output at the end) and the answering model are recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_sent_event_by_event_is_read_while_the_caller_waits() {
+    let (env, send) = fed_stream("client-event-by-event", "/v1/messages").await;
+    let mut res = env
+        .client
+        .post(env.url("api.anthropic.com", "/v1/messages"))
+        .body(serde_json::json!({"model": "claude-sonnet-4-5", "stream": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let event = |name: &str, data: serde_json::Value| format!("event: {name}\ndata: {data}\n\n");
+    let mut events = vec![
+        event(
+            "message_start",
+            serde_json::json!({"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929", "content": [], "stop_reason": null, "usage": {"input_tokens": 300, "cache_read_input_tokens": 2000, "cache_creation_input_tokens": 0, "output_tokens": 1}}}),
+        ),
+        event(
+            "content_block_start",
+            serde_json::json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ),
+    ];
+    events.extend((0..40).map(|i| {
+        event(
+            "content_block_delta",
+            serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": format!("token {i} ")}}),
+        )
+    }));
+    events.push(event(
+        "content_block_stop",
+        serde_json::json!({"type": "content_block_stop", "index": 0}),
+    ));
+    events.push(event(
+        "message_delta",
+        serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 40}}),
+    ));
+    events.push(event(
+        "message_stop",
+        serde_json::json!({"type": "message_stop"}),
+    ));
+    let mut seen = Vec::new();
+    for event in &events {
+        send.send(Bytes::from(event.clone())).unwrap();
+        let want = seen.len() + event.len();
+        while seen.len() < want {
+            seen.extend_from_slice(&res.chunk().await.unwrap().expect("more to come"));
+        }
+    }
+    drop(send);
+    assert_eq!(res.chunk().await.unwrap(), None);
+    assert_eq!(seen, events.concat().as_bytes(), "every byte, unchanged");
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(usage_of(call), [2300, 40, 2000, 0, 0]);
+    assert_eq!(
+        (s(call, "model"), s(call, "response_model")),
+        (
+            Some("claude-sonnet-4-5"),
+            Some("claude-sonnet-4-5-20250929")
+        )
+    );
+    assert_eq!(call.get("streamed"), Some(&Value::Bool(true)));
+    env.done().await;
+}
+
+/// The tap holds no byte back, not even to finish an event: the first half of an event reaches
+/// the caller while its second half has not been sent, and the event, read across the two,
+/// still gives the call's usage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_an_event_reaches_the_caller_before_the_rest_is_sent() {
+    let (env, send) = fed_stream("client-half-event", "/v1/chat/completions").await;
     let mut res = env
         .client
         .post(env.url("api.openai.com", "/v1/chat/completions"))
