@@ -15,7 +15,7 @@ use reqwest_middleware::{Middleware, Next};
 
 use super::cost::PriceTable;
 use super::recognize::{Api, Call, Providers, Recognize, request_fields};
-use super::tap::{End, Observe, UsageTap};
+use super::tap::{End, Held, Observe, UsageTap};
 use super::usage::{Format, Observed, Scanner};
 use crate::chain::{AuditLog, Entry, LlmCall, Usage};
 use crate::decision::Decision;
@@ -178,10 +178,10 @@ impl Record {
     /// writer thread, so the caller gets its last bytes without that work in between. Never
     /// blocks (it runs in a body's `poll_frame` or `Drop`): a full queue becomes a counted
     /// `gap` in the chain.
-    fn finish(self: Box<Self>, rest: Vec<Bytes>, end: End) {
+    fn finish(self: Box<Self>, rest: Held, end: End) {
         self.record_later(move |mut record, latency| {
-            for chunk in &rest {
-                record.scanner.feed(chunk);
+            for chunk in rest.into_chunks() {
+                record.scanner.feed(&chunk);
             }
             record.scanner.finish();
             record.answered(end, latency)
@@ -262,7 +262,7 @@ impl Observe for Box<Record> {
         self.scanner.feed(chunk);
     }
 
-    fn end(self, rest: Vec<Bytes>, end: End) {
+    fn end(self, rest: Held, end: End) {
         self.finish(rest, end);
     }
 }

@@ -46,9 +46,9 @@ pub(crate) trait Observe {
     /// A chunk the caller already has.
     fn feed(&mut self, chunk: &[u8]);
 
-    /// The body is over, in the way `end` says; `rest` are its last chunks, in order, not yet
-    /// fed. Reading them is left to the observer, so that it can do that off the caller's path.
-    fn end(self, rest: Vec<Bytes>, end: End);
+    /// The body is over, in the way `end` says; `rest` are its last chunks, not yet fed.
+    /// Reading them is left to the observer, so that it can do that off the caller's path.
+    fn end(self, rest: Held, end: End);
 }
 
 pin_project! {
@@ -79,7 +79,7 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(observer) = this.observer.take() {
-                observer.end(this.held.take(), End::Abandoned);
+                observer.end(std::mem::take(this.held), End::Abandoned);
             }
         }
     }
@@ -90,50 +90,53 @@ impl<B, O: Observe> UsageTap<B, O> {
         Self {
             inner,
             observer: Some(observer),
-            held: Held::with_room(),
+            held: Held::default(),
         }
     }
 }
 
-/// The chunks a tap holds unread, oldest first, and their length.
-#[derive(Debug)]
-struct Held {
-    chunks: Vec<Bytes>,
+/// The chunks a tap holds unread, oldest first, and their length. The first is held in place:
+/// a body that comes in one chunk (most answers that are not streamed) is held without an
+/// allocation, and so is a stream's first chunk.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    first: Option<Bytes>,
+    /// Empty while `first` is.
+    more: Vec<Bytes>,
     len: usize,
 }
 
 impl Held {
-    /// Made with the response's head, not with its first chunk: a stream's first bytes should
-    /// not wait on an allocation.
-    fn with_room() -> Self {
-        Self {
-            chunks: Vec::with_capacity(READ_AT.chunks),
-            len: 0,
+    fn push(&mut self, chunk: Bytes) {
+        self.len += chunk.len();
+        if self.first.is_none() {
+            self.first = Some(chunk);
+        } else {
+            self.more.push(chunk);
         }
     }
 
-    fn push(&mut self, chunk: Bytes) {
-        self.len += chunk.len();
-        self.chunks.push(chunk);
+    fn count(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
     }
 
     fn reaches(&self, limit: Limit) -> bool {
-        self.chunks.len() >= limit.chunks || self.len >= limit.bytes
+        self.count() >= limit.chunks || self.len >= limit.bytes
     }
 
-    /// Shows what is held to `observer`, oldest first.
+    /// Shows what is held to `observer`, oldest first. (The room made for more is kept.)
     fn show<O: Observe>(&mut self, observer: &mut Option<O>) {
         if let Some(observer) = observer {
-            self.chunks
-                .drain(..)
-                .for_each(|chunk| observer.feed(&chunk));
+            (self.first.iter().chain(&self.more)).for_each(|chunk| observer.feed(chunk));
         }
+        self.first = None;
+        self.more.clear();
         self.len = 0;
     }
 
-    fn take(&mut self) -> Vec<Bytes> {
-        self.len = 0;
-        std::mem::take(&mut self.chunks)
+    /// The chunks, oldest first.
+    pub(crate) fn into_chunks(self) -> impl Iterator<Item = Bytes> {
+        self.first.into_iter().chain(self.more)
     }
 }
 
@@ -141,7 +144,7 @@ impl<B, O: Observe> fmt::Debug for UsageTap<B, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UsageTap")
             .field("ended", &self.observer.is_none())
-            .field("held", &self.held.chunks.len())
+            .field("held", &self.held.count())
             .finish_non_exhaustive()
     }
 }
@@ -183,7 +186,7 @@ impl<B: Body<Data = Bytes>, O: Observe> Body for UsageTap<B, O> {
         if let Some(end) = end
             && let Some(observer) = this.observer.take()
         {
-            observer.end(this.held.take(), end);
+            observer.end(std::mem::take(this.held), end);
         }
         Poll::Ready(result)
     }
@@ -252,8 +255,11 @@ mod tests {
                 .push(format!("feed {}", String::from_utf8_lossy(chunk)));
         }
 
-        fn end(self, rest: Vec<Bytes>, end: End) {
-            let rest: Vec<_> = rest.iter().map(|b| String::from_utf8_lossy(b)).collect();
+        fn end(self, rest: Held, end: End) {
+            let rest: Vec<_> = rest
+                .into_chunks()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .collect();
             self.0
                 .borrow_mut()
                 .push(format!("end {end:?} [{}]", rest.join(",")));
