@@ -39,13 +39,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use acttrace::chain::{AuditLog, Durability};
 use acttrace::client::AuditMiddleware;
 use bytes::Bytes;
 use http::Extensions;
 use reqwest::{Request, Response, ResponseBuilderExt};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 
+#[path = "support/cpu_log.rs"]
+mod cpu_log;
 #[path = "support/floor.rs"]
 mod floor;
 #[path = "support/stats.rs"]
@@ -151,16 +152,7 @@ async fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let calls: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let rounds: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(3);
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-client-cpu");
-    let _ = std::fs::remove_dir_all(&dir);
-    // Room for every entry, so that a slow writer (under valgrind) never makes a call's
-    // record a gap.
-    let log = AuditLog::builder("bench")
-        .durability(Durability::None)
-        .capacity(1 << 20)
-        .open(dir.join("audit.jsonl"))
-        .await
-        .expect("open");
+    let log = cpu_log::cpu_log("bench-client-cpu").await;
     let reqwest = reqwest::Client::new();
     let bare = ClientBuilder::new(reqwest.clone()).with(Provider).build();
     let audited = ClientBuilder::new(reqwest.clone())

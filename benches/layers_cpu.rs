@@ -14,13 +14,15 @@
 //! entry), and prints the wall time per request on the calling thread. Under callgrind, with
 //! `--separate-threads=yes`, the caller's and the writer's instructions come out separately.
 
-use acttrace::chain::{AuditLog, Durability};
 use acttrace::layer::guard::policy;
 use acttrace::layer::{AuditLayer, GuardLayer};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::post;
 use tower::{ServiceBuilder, ServiceExt};
+
+#[path = "support/cpu_log.rs"]
+mod cpu_log;
 
 const BODY: &str = r#"{"applicant":"A-17","amount":25000,"income":52000,"notes":"steady employment, no defaults"}"#;
 
@@ -33,16 +35,7 @@ async fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let mode = args.next().unwrap_or_else(|| "both".to_owned());
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000);
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-layers-cpu");
-    let _ = std::fs::remove_dir_all(&dir);
-    // A queue long enough that a slow writer (under valgrind, threads take turns) never
-    // makes the layer drop an entry.
-    let log = AuditLog::builder("bench")
-        .durability(Durability::None)
-        .capacity(1 << 20)
-        .open(dir.join("audit.jsonl"))
-        .await
-        .expect("open");
+    let log = cpu_log::cpu_log("bench-layers-cpu").await;
     let app = Router::new().route("/agent/triage", post(handler));
     let guard = GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
     let audit = AuditLayer::new(log.clone());
