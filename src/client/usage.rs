@@ -4,10 +4,11 @@
 //! the current partial line or event (capped), and the few events that can carry usage or the
 //! model (capped), which it parses when the body is over: on the writer thread, off the
 //! caller's path. On the way it only frames events and looks for a few bytes in them. It
-//! never holds message content beyond the event it is framing (a kept event is one that
-//! carries usage, or the first that names a model), and it never delays a byte: the tap hands
-//! every chunk on unchanged first, and feeds it only once the caller waits for the network (or,
-//! at the body's end, on the writer thread).
+//! holds no message content beyond the event it is framing and the kept ones (which carry
+//! usage, or are the first to name a model, and may hold a little of the answer: they are read
+//! for the model and usage alone, and nothing else of them is recorded). It never delays a
+//! byte: the tap hands every chunk on unchanged first, and feeds it only once the caller waits
+//! for the network (or, at the body's end, on the writer thread).
 
 use std::sync::LazyLock;
 
@@ -292,7 +293,7 @@ impl Scanner {
             None => (line, &b""[..]),
         };
         match field {
-            b"event" => self.named = true,
+            b"event" => self.named = !value.is_empty(),
             b"data" => {
                 if self.data.len() + value.len() + 1 > EVENT_CAP {
                     self.observed.oversized += 1;
