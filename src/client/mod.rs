@@ -8,14 +8,13 @@
 //! task-local, or a `Decision` put in the request's extensions). Message content, API keys and
 //! auth headers are never recorded. Requests that are not model calls pass through untouched.
 //!
-//! Streamed responses (server-sent events, NDJSON, AWS event-stream) are read as they pass,
-//! never buffered and never delayed by a byte: each chunk goes to the caller as it comes and
-//! is read later, while the caller waits for the network, or on the writer thread once the
-//! body is over (the chunks the caller already has are held for that, shared, not copied, at
-//! most 32 of them and 64 KiB). The entry is written when the stream ends, fails, or is
-//! dropped early (then marked `cut_short`). A call the caller gives up on before its response
-//! comes (a timeout or a `select!` around it drops it) is recorded too, with the error
-//! `cancelled`.
+//! Streamed responses (server-sent events, NDJSON, AWS event-stream) are read as they pass, never
+//! buffered and never delayed by a byte: each chunk goes to the caller as it comes and is read
+//! later, while the caller waits for the network, or on the writer thread once the body is over
+//! (the chunks the caller already has are held for that, shared, not copied, until they reach 32
+//! chunks or 64 KiB). The entry is written when the stream ends, fails, or is dropped early (then
+//! marked `cut_short`). A call the caller gives up on before its response comes (a timeout or a
+//! `select!` around it drops it) is recorded too, with the error `cancelled`.
 //!
 //! # Example
 //!

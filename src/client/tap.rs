@@ -60,7 +60,7 @@ pin_project! {
     /// is shown to the observer only when the caller next has to wait for the network (the
     /// body is pending) and [`READ_AT`] chunks have gathered, or with the end, which the
     /// observer reads off the caller's path. Until then the tap holds the chunk (a reference
-    /// count, not a copy), at most [`HOLD_CAP`] of them.
+    /// count, not a copy); once it holds [`HOLD_CAP`], they are read before the next.
     pub(crate) struct UsageTap<B, O>
     where
         O: Observe,
