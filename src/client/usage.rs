@@ -10,6 +10,7 @@
 //! byte: the tap hands every chunk on unchanged first, and feeds it only once the caller waits
 //! for the network (or, at the body's end, on the writer thread).
 
+use std::collections::VecDeque;
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
@@ -22,7 +23,8 @@ use crate::chain::{Node, Tape, Tok, Usage};
 const EVENT_CAP: usize = 256 << 10;
 /// The largest non-streamed JSON body kept to read usage from at its end.
 const JSON_CAP: usize = 8 << 20;
-/// The most of a stream's relevant events kept unparsed; past it they are parsed at once.
+/// The most of a stream's relevant events kept unparsed; past it the oldest are parsed as new
+/// ones come.
 const KEEP_CAP: usize = 256 << 10;
 
 /// How a response body is framed.
@@ -141,7 +143,7 @@ pub(crate) struct Scanner {
     data: Vec<u8>,
     /// The events that can carry what is recorded, unparsed (parsing is the one costly step,
     /// left to [`finish`](Self::finish)), and their length.
-    kept: Vec<Vec<u8>>,
+    kept: VecDeque<Vec<u8>>,
     kept_len: usize,
     /// An event that names a model has been kept: later ones are kept only for usage.
     model_kept: bool,
@@ -162,7 +164,7 @@ impl Scanner {
             buf: Vec::new(),
             named: false,
             data: Vec::new(),
-            kept: Vec::new(),
+            kept: VecDeque::new(),
             kept_len: 0,
             model_kept: false,
             skipping: false,
@@ -324,20 +326,24 @@ impl Scanner {
         }
     }
 
-    /// Keeps an event to parse at the end; past [`KEEP_CAP`], parses what is kept now.
+    /// Keeps an event to parse at the end. Past [`KEEP_CAP`] (a long stream whose every event
+    /// mentions usage, as Gemini's do), the oldest are parsed now, as new ones come: an event's
+    /// parse for each, as if none were kept, never a burst of them.
     fn keep(&mut self, data: Vec<u8>) {
         self.kept_len += data.len();
-        self.kept.push(data);
-        if self.kept_len > KEEP_CAP {
-            self.parse_kept();
+        self.kept.push_back(data);
+        while self.kept_len > KEEP_CAP
+            && let Some(oldest) = self.kept.pop_front()
+        {
+            self.kept_len -= oldest.len();
+            self.parse_and_apply(&oldest, false);
         }
     }
 
     /// Parses the kept events, in the order they came.
     fn parse_kept(&mut self) {
-        let kept = std::mem::take(&mut self.kept);
-        for data in &kept {
-            self.parse_and_apply(data, false);
+        while let Some(data) = self.kept.pop_front() {
+            self.parse_and_apply(&data, false);
         }
         self.kept_len = 0;
     }
@@ -724,13 +730,15 @@ data: [DONE]\n\n";
         );
     }
 
-    /// A stream whose every event mentions usage (Gemini repeats its running totals) is parsed
-    /// in batches of at most the cap on the way, and still ends with the last totals.
+    /// A stream whose every event mentions usage (Gemini repeats its running totals) keeps at
+    /// most the cap; past it, the oldest are parsed one by one as new ones come (never all at
+    /// once, which would stall the caller), and it still ends with the last totals.
     #[test]
     fn kept_events_stay_under_the_cap() {
         let mut s = Scanner::new(Api::GeminiGenerate, Format::Sse);
         let mut sent = 0;
         let mut n = 0u64;
+        let mut full = false;
         while sent < 3 * KEEP_CAP {
             n += 1;
             let event = format!(
@@ -740,6 +748,14 @@ data: [DONE]\n\n";
             sent += event.len();
             s.feed(event.as_bytes());
             assert!(s.kept_len <= KEEP_CAP, "kept {} bytes", s.kept_len);
+            if full {
+                assert!(
+                    s.kept_len + event.len() > KEEP_CAP,
+                    "a burst: kept {} bytes",
+                    s.kept_len
+                );
+            }
+            full |= s.kept_len + event.len() > KEEP_CAP;
         }
         s.finish();
         let u = s.observed.usage(Api::GeminiGenerate);
