@@ -32,15 +32,16 @@ impl Drop for Scratch {
     }
 }
 
-/// `../shared/vectors`, the reference's files and verdicts (or `$ACTTRACE_VECTORS`).
+/// The reference's files and verdicts: `tests/vectors` (vendored, with their manifest), or
+/// another copy named by `$ACTTRACE_VECTORS` (such as the shared one they were taken from).
 pub(crate) fn vectors_dir() -> PathBuf {
     let dir = std::env::var_os("ACTTRACE_VECTORS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors"),
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors"),
         PathBuf::from,
     );
     assert!(
         dir.join("MANIFEST.json").is_file(),
-        "shared vectors not found at {}; set ACTTRACE_VECTORS",
+        "the reference's vectors are not at {}; set ACTTRACE_VECTORS",
         dir.display()
     );
     dir

@@ -1,4 +1,5 @@
-//! The reference's own files and verdicts (`../shared/vectors`) are the ground truth.
+//! The reference's own files and verdicts (`tests/vectors`, vendored with their manifest) are
+//! the ground truth.
 
 use std::fs::File;
 use std::io::BufReader;
