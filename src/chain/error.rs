@@ -28,6 +28,18 @@ pub enum Error {
         /// The verifier's finding.
         detail: String,
     },
+    /// Two writers appended to the file, one of them ignoring the lock (such as the Python
+    /// reference's writer), and the chain parts in two at [`Fork`](super::Fork). The file is
+    /// left untouched, both writers' entries in it. To go on, keep it as evidence and start a
+    /// new chain ([`OnCorrupt::StartNewChain`](super::OnCorrupt::StartNewChain) sets it aside
+    /// and records why), and stop the other writer.
+    #[error("refusing to continue {path}: {fork}")]
+    Forked {
+        /// The log's path.
+        path: PathBuf,
+        /// Where the two chains part.
+        fork: super::store::Fork,
+    },
     /// The file is an evidence pack (it has a `_meta` header), which is read-only.
     #[error("{path} is an evidence pack, not an appendable audit log")]
     NotALog {
@@ -67,10 +79,18 @@ pub enum Error {
     /// advance, and the next entry links to the last entry on disk.
     #[error("audit entry not recorded: {0}")]
     Write(#[source] Arc<io::Error>),
-    /// An earlier write failed and the file could not be restored to its last good length;
-    /// the writer refuses further entries until the log is reopened (which repairs the tail).
-    #[error("audit writer stopped after an unrecoverable I/O error; reopen the log")]
-    Poisoned,
+    /// The log cannot take writes until the writer has reopened and re-checked its file: an
+    /// earlier write failed and could not be cut back, or the file at the path is no longer
+    /// the one the writer wrote (replaced, moved, deleted, or appended to by another process).
+    /// The writer retries by itself and resumes once the file is its own again and ends at the
+    /// last acknowledged entry; see [`AuditLog::health`](super::AuditLog::health).
+    #[error("audit log {path} cannot take writes: {reason}")]
+    Unavailable {
+        /// The log's path.
+        path: PathBuf,
+        /// Why, as the writer last found it.
+        reason: String,
+    },
     /// The writer has shut down.
     #[error("the audit writer has shut down")]
     WriterClosed,

@@ -100,7 +100,13 @@ pub fn resume(data: &[u8]) {
     if written.is_err() {
         return;
     }
-    let Ok(opened) = store::open(&path, None, OnCorrupt::Refuse, std::time::Duration::ZERO) else {
+    let Ok(opened) = store::open(
+        &path,
+        None,
+        OnCorrupt::Refuse,
+        std::time::Duration::ZERO,
+        0o600,
+    ) else {
         return;
     };
     let (entries, head) = (opened.entries, opened.head.clone());

@@ -55,10 +55,12 @@ pub mod detect;
 mod entry;
 mod error;
 pub mod export;
+mod files;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzz;
 mod hash;
+mod outage;
 mod parse;
 pub mod redact;
 mod store;
@@ -78,11 +80,12 @@ pub use self::export::{ExportError, ExportOptions, ExportReport, Framework, expo
 #[cfg(feature = "server")]
 pub(crate) use self::hash::sha256_hex;
 pub use self::hash::{GENESIS, SigningKey};
+pub use self::outage::Health;
 pub use self::parse::JsonError;
 #[cfg(feature = "client")]
 pub(crate) use self::parse::{Node, Tape, Tok};
 pub use self::redact::{Action, Detection, RedactionPolicy};
-pub use self::store::{OnCorrupt, Recovery};
+pub use self::store::{Fork, OnCorrupt, Recovery};
 pub use self::summary::{Costs, DecisionSummary, ModelTotals, Summary};
 pub use self::time::{Clock, SteppingClock, SystemClock, format_timestamp};
 pub use self::value::{Integer, Map, ParseIntegerError, Value};

@@ -1,7 +1,9 @@
-//! Opening a log file: lock it, re-walk and check the existing chain, repair a torn tail.
+//! Opening a log file: lock it, re-walk and check the existing chain, repair a torn tail; and
+//! checking, after every batch, that the file at the path is still the one being written.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Seek, SeekFrom, Write as _};
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -45,6 +47,8 @@ pub enum Recovery {
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) file: File,
+    /// The file's device and inode, to notice it being replaced.
+    pub(crate) id: FileId,
     /// Length of the verified content.
     pub(crate) len: u64,
     pub(crate) entries: u64,
@@ -82,12 +86,14 @@ fn lock(file: &File, path: &Path, wait: Duration) -> Result<(), Error> {
     }
 }
 
-/// Opens (creating if needed) and locks `path`, verifies what it holds and repairs a torn tail.
+/// Opens (creating if needed, with permissions `mode` before the umask) and locks `path`,
+/// verifies what it holds and repairs a torn tail.
 pub(crate) fn open(
     path: &Path,
     key: Option<&SigningKey>,
     on_corrupt: OnCorrupt,
     lock_wait: Duration,
+    mode: u32,
 ) -> Result<Opened, Error> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(io_err(path))?;
@@ -97,13 +103,20 @@ pub(crate) fn open(
         .read(true)
         .append(true)
         .create(true)
+        .mode(mode)
         .open(path)
         .map_err(io_err(path))?;
     lock(&file, path, lock_wait)?;
     if created {
         sync_dir(path).map_err(io_err(path))?;
     }
-    let scan = match scan(&mut file, path, key)? {
+    let scanned = match scan(&mut file, path, key) {
+        Err(Error::Forked { fork, .. }) if on_corrupt == OnCorrupt::StartNewChain => {
+            return start_beside(path, file, fork.to_string(), lock_wait, mode);
+        }
+        other => other?,
+    };
+    let scan = match scanned {
         Ok(scan) => scan,
         Err(detail) => match on_corrupt {
             OnCorrupt::Refuse => {
@@ -112,7 +125,9 @@ pub(crate) fn open(
                     detail,
                 });
             }
-            OnCorrupt::StartNewChain => return start_beside(path, file, detail, lock_wait),
+            OnCorrupt::StartNewChain => {
+                return start_beside(path, file, detail, lock_wait, mode);
+            }
         },
     };
     let mut recovery = None;
@@ -133,8 +148,10 @@ pub(crate) fn open(
         file.sync_data().map_err(io_err(path))?;
         len += 1;
     }
+    let id = file_id(&file.metadata().map_err(io_err(path))?);
     Ok(Opened {
         file,
+        id,
         len,
         entries: scan.entries,
         head: scan.head,
@@ -217,7 +234,15 @@ fn scan(
                     &Default::default(),
                     Some(failure),
                 );
-                return Ok(Err(report.detail()));
+                let at = lines.line_no();
+                drop(lines);
+                return match find_fork(file, &segment, at) {
+                    Some(fork) => Err(Error::Forked {
+                        path: path.to_owned(),
+                        fork,
+                    }),
+                    None => Ok(Err(report.detail())),
+                };
             }
         }
     }
@@ -258,6 +283,7 @@ fn start_beside(
     old: File,
     detail: String,
     lock_wait: Duration,
+    mode: u32,
 ) -> Result<Opened, Error> {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -272,12 +298,15 @@ fn start_beside(
         .read(true)
         .append(true)
         .create_new(true)
+        .mode(mode)
         .open(path)
         .map_err(io_err(path))?;
     lock(&file, path, lock_wait)?;
     sync_dir(path).map_err(io_err(path))?;
+    let id = file_id(&file.metadata().map_err(io_err(path))?);
     Ok(Opened {
         file,
+        id,
         len: 0,
         entries: 0,
         head: GENESIS.to_owned(),
@@ -301,4 +330,206 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     File::open(dir)?.sync_all()
+}
+
+/// A file's device and inode.
+pub(crate) type FileId = (u64, u64);
+
+fn file_id(m: &fs::Metadata) -> FileId {
+    (m.dev(), m.ino())
+}
+
+/// Checks, before a batch is written, that the writer's open `file` is still linked and holds
+/// exactly the `len` bytes this writer wrote: no one else appended to it (a writer that ignores
+/// the lock, such as the Python reference's) or cut it. One system call (`fstat`).
+pub(crate) fn unchanged(file: &File, path: &Path, len: u64) -> Result<(), String> {
+    let shown = path.display();
+    let m = file
+        .metadata()
+        .map_err(|e| format!("cannot check the open log file {shown}: {e}"))?;
+    if m.nlink() == 0 {
+        return Err(if path.exists() {
+            replaced(path)
+        } else {
+            format!(
+                "{shown} was deleted under the writer: entries written since went to a file \
+                 nobody will read"
+            )
+        });
+    }
+    if m.len() != len {
+        return Err(format!(
+            "{shown} holds {} bytes where this writer wrote {len}: another process (one that \
+             ignores the lock, such as the Python reference's writer) appended to it or cut it",
+            m.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks, after a batch was written and before it is acknowledged, that `path` still names
+/// the writer's file (device and inode `id`): it was not renamed, deleted or replaced under the
+/// writer. One system call (`stat`).
+pub(crate) fn at_path(path: &Path, id: FileId) -> Result<(), String> {
+    let shown = path.display();
+    match fs::metadata(path) {
+        Ok(p) if file_id(&p) == id => Ok(()),
+        Ok(_) => Err(replaced(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "{shown} no longer exists: the log was renamed or deleted under the writer"
+        )),
+        Err(e) => Err(format!("cannot check {shown}: {e}")),
+    }
+}
+
+fn replaced(path: &Path) -> String {
+    format!(
+        "{} is now another file: the log was replaced or moved under the writer (for example by \
+         an output written over it); entries written since went to a file nobody will read",
+        path.display()
+    )
+}
+
+/// What the writer knows the file must hold when it reopens it.
+#[derive(Debug)]
+pub(crate) struct Expected<'a> {
+    pub(crate) id: FileId,
+    pub(crate) len: u64,
+    pub(crate) entries: u64,
+    pub(crate) head: &'a str,
+    /// Cut the file back to `len` first: what follows is the writer's own failed batch.
+    pub(crate) cut: bool,
+}
+
+/// Reopens the log at `path` after a failure, and checks that it is the writer's file (the same
+/// device and inode as when it was opened) holding exactly the chain the writer had: `len` bytes (after cutting back to it when `cut`), verifying, ending at `head`.
+/// On success `file` is the new descriptor, locked. On failure, why not; the old descriptor may
+/// have been replaced by the new, unlocked one, which the writer does not write to.
+pub(crate) fn reopen(
+    path: &Path,
+    key: Option<&SigningKey>,
+    lock_wait: Duration,
+    file: &mut File,
+    want: &Expected<'_>,
+) -> Result<(), String> {
+    let shown = path.display();
+    let found = fs::metadata(path).map_err(|e| format!("cannot reopen {shown}: {e}"))?;
+    if file_id(&found) != want.id {
+        return Err(format!(
+            "{shown} is not the file this writer was writing (it was replaced or moved, or its \
+             volume came back as another device); refusing to continue another file's chain: \
+             restart the service to open it anew"
+        ));
+    }
+    let mut new = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot reopen {shown}: {e}"))?;
+    let size = new
+        .metadata()
+        .map_err(|e| format!("cannot reopen {shown}: {e}"))?
+        .len();
+    if want.cut && size > want.len {
+        new.set_len(want.len)
+            .and_then(|()| new.sync_data())
+            .map_err(|e| format!("cannot cut {shown} back to {} bytes: {e}", want.len))?;
+    }
+    let scan = match scan(&mut new, path, key) {
+        Ok(Ok(scan)) => scan,
+        Ok(Err(detail)) => return Err(format!("{shown} no longer verifies: {detail}")),
+        Err(e) => return Err(e.to_string()),
+    };
+    let len = new
+        .seek(SeekFrom::End(0))
+        .map_err(|e| format!("cannot reopen {shown}: {e}"))?;
+    if scan.torn_at.is_some()
+        || scan.needs_newline
+        || len != want.len
+        || scan.entries != want.entries
+        || scan.head != want.head
+    {
+        return Err(format!(
+            "{shown} does not end where this writer left it: {len} bytes and {} entries ending \
+             at {}, where it wrote {} bytes and {} entries ending at {}",
+            scan.entries, scan.head, want.len, want.entries, want.head
+        ));
+    }
+    // Release the old descriptor's lock, then take it on the new one.
+    drop(std::mem::replace(file, new));
+    lock(file, path, lock_wait).map_err(|e| e.to_string())
+}
+
+/// Two writers' entries with the same parent: where a log that two writers appended to (one
+/// of them ignoring the lock, such as the Python reference's) parts into two chains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fork {
+    /// The `seq` both entries claim.
+    pub seq: u64,
+    /// The hash of the entry both link to (`seq - 1`).
+    pub parent: String,
+    /// The line (from 1) and hash of the first entry linking to it: the chain that went on.
+    pub first: (u64, String),
+    /// The line and hash of the second: the other writer's.
+    pub second: (u64, String),
+}
+
+impl std::fmt::Display for Fork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "two writers appended to this log: after the entry with hash {} it holds two \
+             entries with seq {}, line {} (hash {}) and line {} (hash {}), each starting a chain \
+             of its own",
+            self.parent, self.seq, self.first.0, self.first.1, self.second.0, self.second.1
+        )
+    }
+}
+
+/// `seq`, `prev_hash` and `hash` of a line, when it has them.
+fn link_of(line: &[u8]) -> Option<(u64, String, String)> {
+    let text = std::str::from_utf8(line).ok()?;
+    let row = super::value::Value::parse(text.trim()).ok()?;
+    let row = row.as_object()?;
+    Some((
+        row.get("seq")?.as_u64()?,
+        row.get("prev_hash")?.as_str()?.to_owned(),
+        row.get("hash")?.as_str()?.to_owned(),
+    ))
+}
+
+/// Whether the entry that failed to verify, `failed` at line `at`, forks the chain: it links to
+/// an earlier entry of the file that another entry with the same `seq` already follows. A
+/// second pass over the file, made only when it does not verify.
+fn find_fork(file: &mut File, failed: &[u8], at: u64) -> Option<Fork> {
+    use std::io::BufRead as _;
+    let (seq, parent, second) = link_of(failed)?;
+    let needle = format!("\"hash\": \"{parent}\"");
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
+    file.seek(SeekFrom::Start(0)).ok()?;
+    let mut reader = BufReader::with_capacity(1 << 20, &*file);
+    let mut line = Vec::new();
+    let mut parent_seen = false;
+    for no in 1..at {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).ok()? == 0 {
+            return None;
+        }
+        if parent_seen {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let (s, prev, hash) = link_of(&line)?;
+            return (s == seq && prev == parent && hash != second).then(|| Fork {
+                seq,
+                parent: parent.clone(),
+                first: (no, hash),
+                second: (at, second.clone()),
+            });
+        }
+        parent_seen = finder.find(&line).is_some()
+            && link_of(&line).is_some_and(|(s, _, h)| h == parent && s.checked_add(1) == Some(seq));
+    }
+    None
 }

@@ -5,8 +5,17 @@
 //! `ts` and `prev_hash`, so the chain is totally ordered with no lock shared between callers.
 //! Appends travel over a bounded channel (callers wait for room: backpressure) and are written
 //! by group commit: the writer takes everything queued, writes it in one go, syncs once per
-//! batch, then acknowledges each entry. A failed write acknowledges nothing, cuts the file back
-//! to its last good length, and leaves the head where it was.
+//! batch, checks that the file at the path is still the one it wrote to, then acknowledges
+//! each entry. A failed write acknowledges nothing, cuts the file back to its last good length,
+//! and leaves the head where it was.
+//!
+//! Nothing is lost silently. While the log cannot take writes (a failed write or sync, a file
+//! made read-only or immutable, a vanished medium, the file replaced or deleted under the
+//! writer) the log reports [`Health`] as failing, refuses appends someone waits on with an
+//! error, counts by type every entry nobody waits on, and reports each loss through `tracing`
+//! at error level. It retries by itself (reopening and re-checking the file when the failure
+//! left it in doubt) and, once writes succeed again, first writes a `write_failure` entry
+//! recording when the failure began and ended, what was lost and the error.
 //!
 //! The writer is an OS thread rather than a task so that `fdatasync` never blocks an async
 //! runtime's worker, and so the log also works from code with no runtime at all.
@@ -17,6 +26,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -25,8 +35,9 @@ use super::entry::{Entry, Receipt};
 use super::error::Error;
 use super::export::{ExportError, ExportOptions, ExportReport, Framework, export_log};
 use super::hash::{self, SigningKey};
+use super::outage::{self, Health, HealthCell, Outage, Reopen};
 use super::redact::RedactionPolicy;
-use super::store::{self, OnCorrupt, Recovery};
+use super::store::{self, FileId, OnCorrupt, Recovery};
 use super::time::{Clock, Stamper, SystemClock};
 use super::value::Map;
 
@@ -79,6 +90,8 @@ pub struct AuditLogBuilder {
     commit_delay: std::time::Duration,
     lock_wait: std::time::Duration,
     redaction: Option<RedactionPolicy>,
+    retry_interval: Duration,
+    file_mode: u32,
 }
 
 impl fmt::Debug for AuditLogBuilder {
@@ -94,6 +107,8 @@ impl fmt::Debug for AuditLogBuilder {
             .field("commit_delay", &self.commit_delay)
             .field("lock_wait", &self.lock_wait)
             .field("redaction", &self.redaction)
+            .field("retry_interval", &self.retry_interval)
+            .field("file_mode", &format_args!("{:o}", self.file_mode))
             .finish_non_exhaustive()
     }
 }
@@ -190,6 +205,22 @@ impl AuditLogBuilder {
         self
     }
 
+    /// How often a writer that cannot write tries again on its own, when nothing else makes it
+    /// try: reopening and re-checking the file when the failure left it in doubt, then writing
+    /// the `write_failure` entry that records the loss. Defaults to 1 s.
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = interval;
+        self
+    }
+
+    /// The permissions a new log file is created with (before the process's umask). Defaults
+    /// to `0o600`, readable and writable by the service's user alone: an audit log holds what
+    /// the service decided about people. An existing file keeps its own.
+    pub fn file_mode(mut self, mode: u32) -> Self {
+        self.file_mode = mode;
+        self
+    }
+
     /// Where entry timestamps come from. Defaults to [`SystemClock`].
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Box::new(clock);
@@ -254,6 +285,7 @@ struct Shared {
     key: Option<SigningKey>,
     redaction: Option<RedactionPolicy>,
     buffers: Buffers,
+    health: HealthCell,
 }
 
 /// Layout buffers the writer hands back for callers to lay their next entries out in.
@@ -457,6 +489,8 @@ impl AuditLog {
             commit_delay: std::time::Duration::from_millis(20),
             lock_wait: std::time::Duration::from_millis(250),
             redaction: Some(RedactionPolicy::default_preset()),
+            retry_interval: Duration::from_secs(1),
+            file_mode: 0o600,
         }
     }
 
@@ -479,7 +513,8 @@ impl AuditLog {
     /// # Errors
     ///
     /// [`Error::Write`] if writing or syncing failed (the entry is not in the chain and the
-    /// head did not move), [`Error::Poisoned`], or [`Error::WriterClosed`] after
+    /// head did not move), [`Error::Unavailable`] while the log cannot take writes (see
+    /// [`health`](Self::health)), or [`Error::WriterClosed`] after
     /// [`shutdown`](Self::shutdown).
     pub async fn append(&self, entry: Entry) -> Result<Receipt, Error> {
         let (reply, rx) = oneshot::channel();
@@ -696,16 +731,33 @@ impl AuditLog {
         self.handle.shared.recovery.as_ref()
     }
 
-    /// Entries that could not be queued by [`try_record`](Self::try_record) or were lost to a
-    /// failed write and are not yet recorded in a `gap` entry.
+    /// Entries that could not be queued by [`try_record`](Self::try_record) and are not yet
+    /// recorded in a `gap` entry.
     pub fn pending_gap(&self) -> u64 {
         self.handle.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The writer's health: whether the log takes writes, since when it does not, the last
+    /// error, and how many entries were lost or refused since it was opened. Cheap enough for
+    /// every readiness probe. See [`Health`].
+    pub fn health(&self) -> Health {
+        self.handle
+            .shared
+            .health
+            .get(self.handle.shared.dropped.load(Ordering::Relaxed))
+    }
+
+    /// Whether the log is taking writes: one atomic load, for a layer that fails closed.
+    pub fn is_healthy(&self) -> bool {
+        !self.handle.shared.health.is_failing()
     }
 }
 
 /// The single owner of the file and the chain state.
 struct Writer {
     file: File,
+    /// The file's device and inode when opened.
+    id: FileId,
     path: PathBuf,
     len: u64,
     entries: u64,
@@ -718,7 +770,10 @@ struct Writer {
     clock: Box<dyn Clock>,
     shared: Arc<Shared>,
     head_tx: watch::Sender<Head>,
-    poisoned: bool,
+    /// The failure in progress, if the log cannot take writes.
+    outage: Option<Outage>,
+    retry_interval: Duration,
+    lock_wait: Duration,
     /// The batch's lines, laid out in place, written at commit.
     out: String,
     body: String,
@@ -739,6 +794,8 @@ struct Pending {
 struct Stamp {
     seq: u64,
     hash: [u8; 64],
+    /// Where the entry's type (as a JSON string) is in the batch's output, to count a loss.
+    kind: (u32, u32),
 }
 
 impl Stamp {
@@ -764,11 +821,33 @@ enum Ack {
     Unobserved,
     /// A `gap` entry standing for this many lost entries.
     Gap(u64),
+    /// The `write_failure` entry recording the outage in progress.
+    Hole,
+}
+
+/// Why a batch was not written: an I/O error, or a file that is no longer the writer's.
+#[derive(Debug)]
+enum Fault {
+    Io(std::io::Error),
+    /// Someone else wrote to the file: nothing in it may be cut.
+    Foreign(String),
+    /// The path no longer names the file: what was written went to this writer's own file,
+    /// wherever it now is, and may be cut from it.
+    Moved(String),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => e.fmt(f),
+            Self::Foreign(why) | Self::Moved(why) => f.write_str(why),
+        }
+    }
 }
 
 impl Writer {
     fn open(b: AuditLogBuilder, path: &Path) -> Result<(Self, Arc<Shared>), Error> {
-        let opened = store::open(path, b.key.as_ref(), b.on_corrupt, b.lock_wait)?;
+        let opened = store::open(path, b.key.as_ref(), b.on_corrupt, b.lock_wait, b.file_mode)?;
         let (head_tx, head_rx) = watch::channel(Head {
             entries: opened.entries,
             hash: opened.head.clone(),
@@ -785,9 +864,11 @@ impl Writer {
             key: b.key.clone(),
             redaction: b.redaction.clone(),
             buffers: Buffers::default(),
+            health: HealthCell::default(),
         });
         let mut w = Self {
             file: opened.file,
+            id: opened.id,
             path: path.to_owned(),
             len: opened.len,
             entries: opened.entries,
@@ -800,7 +881,9 @@ impl Writer {
             clock: b.clock,
             shared: Arc::clone(&shared),
             head_tx,
-            poisoned: false,
+            outage: None,
+            retry_interval: b.retry_interval,
+            lock_wait: b.lock_wait,
             out: String::new(),
             body: String::new(),
             ts: String::new(),
@@ -820,8 +903,12 @@ impl Writer {
             for e in &first {
                 w.encode(&Rendered::of(e));
             }
-            w.commit(true)
-                .map_err(|e| Error::open(path, std::io::Error::new(e.kind(), e.to_string())))?;
+            w.commit(true).map_err(|e| {
+                Error::open(
+                    path,
+                    std::io::Error::other(format!("writing its first entries: {e}")),
+                )
+            })?;
         }
         Ok((w, shared))
     }
@@ -843,8 +930,25 @@ impl Writer {
                 // written, again after a commit delay, not in a loop).
                 Err(mpsc::error::TryRecvError::Empty)
                     if !self.commit_delay.is_zero()
-                        && !self.poisoned
+                        && self.outage.is_none()
                         && self.shared.dropped.load(Ordering::Relaxed) > 0 => {}
+                // The log cannot take writes: an empty batch now and then tries again, and
+                // records the failure once it can.
+                Err(mpsc::error::TryRecvError::Empty)
+                    if self.outage.as_ref().is_some_and(Outage::retry_due) => {}
+                Err(mpsc::error::TryRecvError::Empty) if self.outage.is_some() => {
+                    let retry = self
+                        .outage
+                        .as_ref()
+                        .map_or(Duration::ZERO, Outage::retry_in);
+                    let wait = match self.commit_delay {
+                        Duration::ZERO => retry,
+                        delay => retry.min(delay),
+                    };
+                    std::thread::park_timeout(wait);
+                    linger = false;
+                    continue;
+                }
                 // Idle: look again after a commit delay rather than have the next sender wake
                 // us. Waking a sleeping thread is a system call, made on the sender's path (a
                 // response body's last poll, a model call's end) and dearer still on a virtual
@@ -893,16 +997,36 @@ impl Writer {
     /// Encodes, writes and acknowledges one batch. Returns a shutdown request's reply, if the
     /// batch held one.
     fn process(&mut self, batch: &mut Vec<Command>) -> Option<oneshot::Sender<Result<(), Error>>> {
+        if self.needs_reopen() {
+            if self.outage.as_ref().is_some_and(Outage::retry_due) {
+                self.try_reopen();
+            }
+            if self.needs_reopen() {
+                return self.refuse(batch);
+            }
+        }
         let checkpoint = (self.len, self.entries, self.next_seq, self.head.clone());
-        let mut pending: Vec<Pending> = Vec::with_capacity(batch.len());
+        let mut pending: Vec<Pending> = Vec::with_capacity(batch.len() + 1);
         let mut syncs = Vec::new();
         let mut shutdown = None;
-        let gap = if self.poisoned {
-            0
-        } else {
-            self.shared.dropped.swap(0, Ordering::Relaxed)
-        };
+        // The hole a failure left comes first, before anything written after it.
+        if let Some(entry) = self.outage.as_ref().map(Outage::entry) {
+            let stamp = self.encode(&Rendered::of(&entry));
+            pending.push(Pending {
+                ack: Ack::Hole,
+                stamp,
+            });
+        }
+        let gap = self.shared.dropped.swap(0, Ordering::Relaxed);
         if gap > 0 {
+            self.shared.health.count(gap, 0);
+            tracing::error!(
+                target: "acttrace",
+                log = %self.path.display(),
+                lost = gap,
+                "{gap} audit entries lost before reaching the writer (its queue was full, or an \
+                 entry's builder panicked); recorded in the chain as a gap entry"
+            );
             let stamp = self.encode(&Rendered::of(&gap_entry(gap)));
             pending.push(Pending {
                 ack: Ack::Gap(gap),
@@ -916,12 +1040,6 @@ impl Writer {
                     flags,
                     reply,
                 } => {
-                    if self.poisoned {
-                        if let Some(reply) = reply {
-                            let _ = reply.send(Err(Error::Poisoned));
-                        }
-                        continue;
-                    }
                     let stamp = self.encode(&entry);
                     let ack = match (self.durability, reply) {
                         (Durability::None, Some(reply)) => {
@@ -935,7 +1053,6 @@ impl Writer {
                     self.encode_unobserved(&mut pending, &flags);
                     self.spent.push(entry.text);
                 }
-                Command::Build(_) if self.poisoned => {}
                 Command::Build(make) => {
                     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)) {
                         Ok(entry) => self.record(&mut pending, entry),
@@ -950,13 +1067,13 @@ impl Writer {
             }
         }
         let must_sync = self.durability == Durability::Fsync || !syncs.is_empty();
-        let result = self
-            .commit(must_sync)
-            .map_err(|e| Error::Write(Arc::new(e)));
-        if result.is_err() {
-            self.rollback(checkpoint);
-        }
-        let mut lost = 0;
+        let result = match self.commit(must_sync) {
+            Ok(()) => {
+                self.recovered();
+                Ok(())
+            }
+            Err(fault) => Err(self.failed(fault, &pending, checkpoint)),
+        };
         for p in pending {
             match (p.ack, &result) {
                 (Ack::Reply(reply), Ok(())) => {
@@ -965,18 +1082,9 @@ impl Writer {
                 (Ack::Reply(reply), Err(e)) => {
                     let _ = reply.send(Err(e.clone()));
                 }
-                (Ack::Unobserved, Err(_)) => lost += 1,
-                (Ack::Gap(n), Err(_)) => lost += n,
-                (Ack::Unobserved | Ack::Gap(_), Ok(())) => {}
+                (Ack::Unobserved | Ack::Gap(_) | Ack::Hole, _) => {}
             }
         }
-        if lost > 0 {
-            self.shared.dropped.fetch_add(lost, Ordering::Relaxed);
-        }
-        let sync_result = match &result {
-            Ok(()) if self.poisoned => Err(Error::Poisoned),
-            other => other.clone(),
-        };
         let snapshot = Snapshot {
             head: Head {
                 entries: self.entries,
@@ -985,10 +1093,220 @@ impl Writer {
             len: self.len,
         };
         for reply in syncs {
-            let _ = reply.send(sync_result.clone().map(|()| snapshot.clone()));
+            let _ = reply.send(result.clone().map(|()| snapshot.clone()));
         }
         self.shared.buffers.give_back(&mut self.spent);
         shutdown
+    }
+
+    fn needs_reopen(&self) -> bool {
+        self.outage.as_ref().is_some_and(|o| o.reopen != Reopen::No)
+    }
+
+    /// The error an append gets while the log cannot take writes.
+    fn unavailable(&self) -> Error {
+        self.unavailable_because(self.outage.as_ref().map_or("", Outage::last_error))
+    }
+
+    fn unavailable_because(&self, reason: &str) -> Error {
+        Error::Unavailable {
+            path: self.path.clone(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// A batch failed: puts the chain back as it was before it, counts by type what it cost,
+    /// reports it, and returns the error its waiting callers get.
+    fn failed(
+        &mut self,
+        fault: Fault,
+        pending: &[Pending],
+        checkpoint: (u64, u64, u64, String),
+    ) -> Error {
+        let mut outage = self
+            .outage
+            .take()
+            .unwrap_or_else(|| Outage::new(fault.to_string(), Reopen::No, self.retry_interval));
+        let (mut lost, mut refused) = (0, 0);
+        for p in pending {
+            let (awaited, n) = match p.ack {
+                Ack::Reply(_) => (true, 1),
+                Ack::Unobserved => (false, 1),
+                // Taken from the count again by the next batch, and recorded then.
+                Ack::Gap(n) => {
+                    self.shared.dropped.fetch_add(n, Ordering::Relaxed);
+                    self.shared.health.uncount(n);
+                    continue;
+                }
+                Ack::Hole => continue,
+            };
+            let (from, to) = p.stamp.kind;
+            let kind = self
+                .out
+                .get(from as usize..to as usize)
+                .map_or_else(|| "unknown".to_owned(), outage::kind_name);
+            outage.lose(&kind, n, awaited);
+            if awaited {
+                refused += n;
+            } else {
+                lost += n;
+            }
+        }
+        let why = fault.to_string();
+        let (reopen, error) = match fault {
+            Fault::Io(e) => (self.rollback(checkpoint, true), Error::Write(Arc::new(e))),
+            Fault::Foreign(_) => {
+                self.rollback(checkpoint, false);
+                (Reopen::Foreign, self.unavailable_because(&why))
+            }
+            Fault::Moved(_) => {
+                // Reopened only once the path names this writer's file again, and then cut
+                // back if cutting it here failed.
+                let len = checkpoint.0;
+                self.rollback(checkpoint, true);
+                (Reopen::CutBackTo(len), self.unavailable_because(&why))
+            }
+        };
+        outage.again(why.clone(), reopen, self.retry_interval);
+        outage.failed_write();
+        outage.publish(&self.shared.health);
+        self.shared.health.count(lost, refused);
+        tracing::error!(
+            target: "acttrace",
+            log = %self.path.display(),
+            lost,
+            refused,
+            error = %why,
+            "audit log write failed: {lost} entries nobody waited on are lost and {refused} \
+             appends refused; the writer retries and records the loss in a write_failure entry"
+        );
+        self.outage = Some(outage);
+        error
+    }
+
+    /// A batch was written: if a failure was in progress, its `write_failure` entry was the
+    /// batch's first, and the log is healthy again.
+    fn recovered(&mut self) {
+        if let Some(o) = self.outage.take() {
+            let (lost, refused) = o.totals();
+            outage::recovered(&self.shared.health);
+            tracing::warn!(
+                target: "acttrace",
+                log = %self.path.display(),
+                lost,
+                refused,
+                "audit log takes writes again; the failure is recorded in a write_failure entry"
+            );
+        }
+    }
+
+    /// While the file must be reopened before anything is written: refuses every append in
+    /// `batch` (its caller gets [`Error::Unavailable`]) and counts, by type, every entry
+    /// nobody waits on.
+    fn refuse(&mut self, batch: &mut Vec<Command>) -> Option<oneshot::Sender<Result<(), Error>>> {
+        let error = self.unavailable();
+        let mut outage = self.outage.take().unwrap_or_else(|| {
+            Outage::new(
+                "the log cannot take writes".to_owned(),
+                Reopen::Foreign,
+                self.retry_interval,
+            )
+        });
+        let (mut lost, mut refused, mut shutdown) = (0, 0, None);
+        for cmd in batch.drain(..) {
+            match cmd {
+                Command::Append {
+                    entry,
+                    flags,
+                    reply,
+                } => {
+                    outage.lose(&outage::kind_name(entry.kind()), 1, reply.is_some());
+                    for flag in &flags {
+                        outage.lose(&outage::kind_name(flag.kind()), 1, false);
+                    }
+                    lost += flags.len() as u64;
+                    match reply {
+                        Some(reply) => {
+                            refused += 1;
+                            let _ = reply.send(Err(error.clone()));
+                        }
+                        None => lost += 1,
+                    }
+                    self.spent.push(entry.text);
+                }
+                Command::Build(make) => {
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)) {
+                        Ok(entry) => {
+                            outage.lose(entry.kind(), 1, false);
+                            lost += 1;
+                        }
+                        Err(_) => {
+                            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Command::Sync(reply) => {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                Command::Shutdown(reply) => shutdown = Some(reply),
+            }
+        }
+        if lost + refused > 0 {
+            self.shared.health.count(lost, refused);
+            tracing::error!(
+                target: "acttrace",
+                log = %self.path.display(),
+                lost,
+                refused,
+                error = %outage.last_error(),
+                "audit log cannot take writes: {lost} entries nobody waited on are lost and \
+                 {refused} appends refused; recorded in a write_failure entry once it can"
+            );
+        }
+        self.outage = Some(outage);
+        self.shared.buffers.give_back(&mut self.spent);
+        shutdown
+    }
+
+    /// Reopens and re-checks the file after a failure that left it in doubt.
+    fn try_reopen(&mut self) {
+        let Some(outage) = self.outage.as_mut() else {
+            return;
+        };
+        let want = store::Expected {
+            id: self.id,
+            len: self.len,
+            entries: self.entries,
+            head: &self.head,
+            cut: matches!(outage.reopen, Reopen::CutBackTo(_)),
+        };
+        match store::reopen(
+            &self.path,
+            self.key.as_ref(),
+            self.lock_wait,
+            &mut self.file,
+            &want,
+        ) {
+            Ok(()) => {
+                outage.reopen = Reopen::No;
+                tracing::warn!(
+                    target: "acttrace",
+                    log = %self.path.display(),
+                    "audit log reopened and checked: it ends at the last acknowledged entry"
+                );
+            }
+            Err(why) => {
+                tracing::warn!(
+                    target: "acttrace",
+                    log = %self.path.display(),
+                    error = %why,
+                    "audit log still cannot take writes"
+                );
+                let reopen = outage.reopen;
+                outage.again(why, reopen, self.retry_interval);
+                outage.publish(&self.shared.health);
+            }
+        }
     }
 
     /// Redacts and lays out an entry the writer built (`try_record_with`), which nobody waits
@@ -1025,11 +1343,12 @@ impl Writer {
         let ts = self.ts.as_str();
         self.body.clear();
         hash::write_body_parts(&mut self.body, seq, ts, entry.kind(), entry.canonical());
-        let stamp = Stamp {
+        let mut stamp = Stamp {
             seq,
             hash: hash::link_hash_hex(self.head.as_bytes(), self.body.as_bytes()),
+            kind: (0, 0),
         };
-        let hash = stamp.hash();
+        let hash = std::str::from_utf8(&stamp.hash).unwrap_or_default();
         let sig = self
             .key
             .as_ref()
@@ -1041,7 +1360,12 @@ impl Writer {
         line.push_str(", \"ts\": ");
         canonical::write_str(line, ts);
         line.push_str(", \"type\": ");
+        let kind_from = line.len();
         line.push_str(entry.kind());
+        stamp.kind = (
+            u32::try_from(kind_from).unwrap_or(u32::MAX),
+            u32::try_from(line.len()).unwrap_or(u32::MAX),
+        );
         line.push_str(", \"payload\": ");
         line.push_str(entry.line());
         line.push_str(", \"prev_hash\": \"");
@@ -1058,22 +1382,25 @@ impl Writer {
         stamp
     }
 
-    /// Writes the output buffer (and syncs it if asked); on success publishes the new head.
-    fn commit(&mut self, sync: bool) -> std::io::Result<()> {
-        if self.poisoned {
-            self.out.clear();
-            return Err(std::io::Error::other("writer is poisoned"));
-        }
+    /// Checks that no one else wrote to the file, writes the output buffer (and syncs it if
+    /// asked), checks that the file at the path is still this writer's and holds exactly what
+    /// it wrote, and publishes the new head. On
+    /// failure the buffer is left for the caller to count what was lost.
+    fn commit(&mut self, sync: bool) -> Result<(), Fault> {
         if !self.out.is_empty() {
-            let result = self.file.write_all(self.out.as_bytes());
-            let written = self.out.len() as u64;
-            self.out.clear();
-            result?;
-            self.len += written;
+            // Never write after another writer's bytes: that would fork the chain.
+            store::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
+            self.file
+                .write_all(self.out.as_bytes())
+                .map_err(Fault::Io)?;
+            self.len += self.out.len() as u64;
         }
         if sync {
-            self.file.sync_data()?;
+            self.file.sync_data().map_err(Fault::Io)?;
         }
+        store::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
+        store::at_path(&self.path, self.id).map_err(Fault::Moved)?;
+        self.out.clear();
         self.head_tx.send_replace(Head {
             entries: self.entries,
             hash: self.head.clone(),
@@ -1081,30 +1408,74 @@ impl Writer {
         Ok(())
     }
 
-    /// Restores the chain state and the file to before a failed batch.
-    fn rollback(&mut self, (len, entries, next_seq, head): (u64, u64, u64, String)) {
+    /// Restores the chain state to before a failed batch and, when `cut` (the file is this
+    /// writer's), the file too. Says what must happen before the next write.
+    fn rollback(
+        &mut self,
+        (len, entries, next_seq, head): (u64, u64, u64, String),
+        cut: bool,
+    ) -> Reopen {
         self.len = len;
         self.entries = entries;
         self.next_seq = next_seq;
         self.head = head;
         self.out.clear();
-        let restored = self.file.set_len(len).and_then(|()| self.file.sync_data());
-        if restored.is_err() {
-            // The file may hold part of the failed batch; only a reopen (which cuts a torn
-            // tail) can put it right.
-            self.poisoned = true;
+        if !cut {
+            return Reopen::Foreign;
+        }
+        match self.file.set_len(len).and_then(|()| self.file.sync_data()) {
+            Ok(()) => Reopen::No,
+            // The file may hold part of the failed batch: reopen, cut and check it first.
+            Err(_) => Reopen::CutBackTo(len),
         }
     }
 
+    /// Writes what the log owes its chain (a failure's record, a gap) and syncs, at shutdown.
     fn final_sync(&mut self) -> Result<(), Error> {
-        if self.poisoned {
-            return Err(Error::Poisoned);
+        if self.needs_reopen() {
+            self.try_reopen();
+        }
+        if self.needs_reopen() {
+            let (lost, refused) = self.outage.as_ref().map_or((0, 0), Outage::totals);
+            tracing::error!(
+                target: "acttrace",
+                log = %self.path.display(),
+                lost,
+                refused,
+                "audit log closed while it could not take writes: {lost} lost and {refused} \
+                 refused entries are recorded nowhere but here and in the log's health"
+            );
+            return Err(self.unavailable());
+        }
+        if let Some(entry) = self.outage.as_ref().map(Outage::entry) {
+            self.encode(&Rendered::of(&entry));
         }
         let gap = self.shared.dropped.swap(0, Ordering::Relaxed);
         if gap > 0 {
+            self.shared.health.count(gap, 0);
             self.encode(&Rendered::of(&gap_entry(gap)));
         }
-        self.commit(true).map_err(|e| Error::Write(Arc::new(e)))
+        match self.commit(true) {
+            Ok(()) => {
+                self.recovered();
+                Ok(())
+            }
+            Err(fault) => {
+                tracing::error!(
+                    target: "acttrace",
+                    log = %self.path.display(),
+                    error = %fault,
+                    "audit log's last write at shutdown failed"
+                );
+                self.out.clear();
+                Err(match fault {
+                    Fault::Io(e) => Error::Write(Arc::new(e)),
+                    Fault::Foreign(reason) | Fault::Moved(reason) => {
+                        self.unavailable_because(&reason)
+                    }
+                })
+            }
+        }
     }
 }
 

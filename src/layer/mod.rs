@@ -31,6 +31,37 @@ pub mod audit;
 pub mod guard;
 mod input;
 
+/// What the layers do while the audit log cannot take writes (see
+/// [`AuditLog::health`](crate::chain::AuditLog::health)): a full disk, a file made read-only or
+/// replaced, a vanished volume.
+///
+/// Either way nothing is lost silently: every entry that could not be written is counted,
+/// reported through `tracing` at error level, and recorded in the chain as a `write_failure`
+/// entry once the log takes writes again.
+///
+/// ```
+/// # fn f(log: acttrace::chain::AuditLog) {
+/// use acttrace::layer::{AuditLayer, GuardLayer, OnLogFailure, guard::policy};
+///
+/// // A high-risk system that must not decide without a record: refuse instead.
+/// let audit = AuditLayer::new(log.clone()).on_log_failure(OnLogFailure::Refuse);
+/// let guard = GuardLayer::new(log, policy::secrets()).on_log_failure(OnLogFailure::Refuse);
+/// # let _ = (audit, guard); }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnLogFailure {
+    /// Fail open: serve requests; the decisions they would have recorded are counted as lost
+    /// and recorded afterwards. The default: an outage of the log is not an outage of the
+    /// service.
+    #[default]
+    Serve,
+    /// Fail closed: `AuditLayer` answers 503 Service Unavailable without running the handler,
+    /// and `GuardLayer` blocks with 503, for as long as the log reports itself failing. A
+    /// request already past the check when the log fails is served, its entries counted.
+    Refuse,
+}
+
 #[doc(inline)]
 pub use self::audit::AuditLayer;
 #[doc(inline)]

@@ -13,5 +13,7 @@ mod faults;
 mod interop;
 #[cfg(feature = "server")]
 mod layers;
+#[cfg(feature = "server")]
+mod outage;
 mod vectors;
 mod writer;

@@ -580,20 +580,30 @@ async fn disk_full_fails_the_append_and_keeps_the_head() {
 
     std::fs::remove_file(filler).unwrap();
     let r = log.append(Entry::new("after", Map::new())).await.unwrap();
-    assert_eq!(r.seq, 2, "the failed entry's seq is reused: no hole");
+    assert_eq!(r.seq, 3, "the failed entry's seq is reused by the failure's record");
     log.shutdown().await.unwrap();
 
-    assert_eq!(kinds(&path), ["audit_open", "before", "after"]);
     assert_eq!(
-        lines(&path)[2].get("prev_hash").and_then(Value::as_str),
+        kinds(&path),
+        ["audit_open", "before", "write_failure", "after"]
+    );
+    let hole = &lines(&path)[2];
+    assert_eq!(
+        hole.get("prev_hash").and_then(Value::as_str),
         Some(head.hash.as_str()),
         "the next entry links to the last entry on disk"
     );
+    let refused = hole
+        .get("payload")
+        .and_then(|p| p.get("refused_by_type"))
+        .and_then(|p| p.get("lost"))
+        .and_then(Value::as_u64);
+    assert_eq!(refused, Some(1), "the refused append is recorded: {hole:?}");
     assert_verifies(
         &path,
         &VerifyOptions::new()
             .key(SigningKey::from("k"))
-            .expected_entries(3),
+            .expected_entries(4),
     );
 }
 

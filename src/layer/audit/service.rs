@@ -15,6 +15,7 @@ use super::body::{AuditBody, Span};
 use super::summarize::{BodyDigest, Summarize};
 use crate::chain::{AuditLog, DecisionId, Entry, Map};
 use crate::decision::Decision;
+use crate::layer::OnLogFailure;
 use crate::layer::input::{ReplayBody, read_ahead};
 
 /// Which requests open a decision.
@@ -26,6 +27,7 @@ struct Config {
     filter: Option<Filter>,
     body_limit: usize,
     durable: bool,
+    on_log_failure: OnLogFailure,
 }
 
 impl fmt::Debug for Config {
@@ -35,6 +37,7 @@ impl fmt::Debug for Config {
             .field("filter", &self.filter.as_ref().map(|_| ".."))
             .field("body_limit", &self.body_limit)
             .field("durable", &self.durable)
+            .field("on_log_failure", &self.on_log_failure)
             .finish()
     }
 }
@@ -59,6 +62,7 @@ impl AuditLayer {
                 filter: None,
                 body_limit: 1 << 20,
                 durable: false,
+                on_log_failure: OnLogFailure::Serve,
             }),
             summarize: BodyDigest,
         }
@@ -106,6 +110,14 @@ impl<M> AuditLayer<M> {
     /// queued in order and the request goes on.
     pub fn durable(mut self, durable: bool) -> Self {
         self.config().durable = durable;
+        self
+    }
+
+    /// What to do while the log cannot take writes: serve (the default; the lost decisions are
+    /// counted and recorded afterwards) or answer 503 without running the handler. See
+    /// [`OnLogFailure`].
+    pub fn on_log_failure(mut self, policy: OnLogFailure) -> Self {
+        self.config().on_log_failure = policy;
         self
     }
 
@@ -202,6 +214,9 @@ where
     ReqBody: ReplayBody,
     ResBody: http_body::Body + Default,
 {
+    if config.on_log_failure == OnLogFailure::Refuse && !log.is_healthy() {
+        return Ok(empty(StatusCode::SERVICE_UNAVAILABLE));
+    }
     let started = Instant::now();
     let decision = Decision::for_id(log.clone(), DecisionId::random());
     let (mut parts, body) = req.into_parts();

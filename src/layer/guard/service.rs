@@ -11,12 +11,14 @@ use tower_service::Service;
 use super::policy::{Finding, GuardRequest, Policy, Scanned, Verdict};
 use crate::chain::{AuditLog, Entry, PolicyFlag};
 use crate::decision::Decision;
+use crate::layer::OnLogFailure;
 use crate::layer::input::{ReplayBody, read_ahead};
 
 #[derive(Debug, Clone, Copy)]
 struct Config {
     body_limit: usize,
     block_status: StatusCode,
+    on_log_failure: OnLogFailure,
 }
 
 /// [`Layer`] that checks each request against a [`Policy`] before it reaches the handler.
@@ -56,6 +58,7 @@ impl<P: Policy> GuardLayer<P> {
             config: Config {
                 body_limit: 1 << 20,
                 block_status: StatusCode::FORBIDDEN,
+                on_log_failure: OnLogFailure::Serve,
             },
         }
     }
@@ -70,6 +73,14 @@ impl<P: Policy> GuardLayer<P> {
     /// The status a blocked request gets (unless its finding names one). Defaults to 403.
     pub fn block_status(mut self, status: StatusCode) -> Self {
         self.config.block_status = status;
+        self
+    }
+
+    /// What to do while the log cannot take writes: let requests through to the policy (the
+    /// default; a request the policy flags or blocks is still refused with 503 when its flag
+    /// cannot be written) or block every request with 503. See [`OnLogFailure`].
+    pub fn on_log_failure(mut self, policy: OnLogFailure) -> Self {
+        self.config.on_log_failure = policy;
         self
     }
 }
@@ -164,6 +175,9 @@ where
     ReqBody: ReplayBody,
     ResBody: From<String>,
 {
+    if config.on_log_failure == OnLogFailure::Refuse && !log.is_healthy() {
+        return Ok(unavailable());
+    }
     let (parts, body) = req.into_parts();
     let Some(read) = read_ahead(body, config.body_limit).await.ok() else {
         return Ok(json(
@@ -199,10 +213,7 @@ where
     // Write first, then act: the flag is durable before the handler runs or the client hears
     // anything. If it cannot be written, refuse the request (fail closed).
     if log.append(entry).await.is_err() {
-        return Ok(json(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &serde_json::json!({"error": "the audit log is unavailable; request refused"}),
-        ));
+        return Ok(unavailable());
     }
     if !blocked {
         return inner
@@ -247,6 +258,13 @@ fn flag_entry(
         flag = flag.decision(d.id());
     }
     Entry::policy_flag(flag)
+}
+
+fn unavailable<B: From<String>>() -> Response<B> {
+    json(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &serde_json::json!({"error": "the audit log is unavailable; request refused"}),
+    )
 }
 
 fn json<B: From<String>>(status: StatusCode, body: &serde_json::Value) -> Response<B> {
