@@ -144,6 +144,10 @@ struct ExportArgs {
     #[arg(long)]
     risk_tier: Option<String>,
 
+    /// The pack's permissions, in octal (default 600: its owner alone reads it).
+    #[arg(long, value_name = "OCTAL", value_parser = octal_mode)]
+    file_mode: Option<u32>,
+
     #[command(flatten)]
     key: KeyArgs,
 }
@@ -215,6 +219,45 @@ fn verify_options(args: &KeyArgs) -> Result<VerifyOptions, ExitCode> {
         opts = opts.key(k);
     }
     Ok(opts)
+}
+
+/// `s` with every control character escaped (`\u{1b}`), for a terminal: a payload or a file
+/// name must not move the cursor, clear the screen or print a line of its own.
+fn text(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A path as [`text`] shows it.
+fn shown(path: &std::path::Path) -> String {
+    text(&path.display().to_string())
+}
+
+/// A file mode given in octal (`600`, `0640`).
+fn octal_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("{text:?} is not a file mode in octal, such as 600 or 640"))
+}
+
+/// Whether two paths name one file (the same inode, or the same path once resolved).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
+        _ => false,
+    }
 }
 
 /// `path` with `suffix` appended to its file name (`audit.jsonl` -> `audit.jsonl.checkpoint`).
@@ -291,46 +334,26 @@ fn checkpoint_claim(args: &VerifyArgs) -> Result<Option<(Checkpoint, PublicKey)>
 }
 
 fn keygen(args: &KeygenArgs) -> ExitCode {
-    let (secret_path, public_path) = (
-        with_suffix(&args.out, ".key"),
-        with_suffix(&args.out, ".pub"),
-    );
-    let key = match CheckpointKey::generate() {
-        Ok(k) => k,
+    let written = CheckpointKey::generate().and_then(|key| {
+        let paths = key.save_pair(&args.out)?;
+        Ok((key, paths))
+    });
+    match written {
+        Ok((key, (secret, public))) => {
+            println!(
+                "wrote {} (secret: keep it with the service) and {} (public: give it to \
+                 auditors), key id {}",
+                shown(&secret),
+                shown(&public),
+                key.public().key_id()
+            );
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("acttrace: {e}");
-            return ExitCode::from(2);
+            eprintln!("acttrace: {}", text(&e.to_string()));
+            ExitCode::from(2)
         }
-    };
-    let write = |path: &PathBuf, text: String, secret: bool| -> std::io::Result<()> {
-        use std::io::Write as _;
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create_new(true);
-        if secret {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            o.mode(0o600);
-        }
-        let mut f = o.open(path)?;
-        f.write_all(text.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()
-    };
-    if let Err(e) = write(&secret_path, key.to_hex(), true) {
-        eprintln!("acttrace: {}: {e}", secret_path.display());
-        return ExitCode::from(2);
     }
-    if let Err(e) = write(&public_path, key.public().to_hex(), false) {
-        eprintln!("acttrace: {}: {e}", public_path.display());
-        let _ = std::fs::remove_file(&secret_path);
-        return ExitCode::from(2);
-    }
-    println!(
-        "wrote {} (secret: keep it with the service) and {} (public: give it to auditors), key id {}",
-        secret_path.display(),
-        public_path.display(),
-        key.public().key_id()
-    );
-    ExitCode::SUCCESS
 }
 
 fn checkpoint(args: &CheckpointArgs) -> ExitCode {
@@ -380,6 +403,14 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
         .output
         .clone()
         .unwrap_or_else(|| with_suffix(&args.log, ".checkpoint"));
+    if same_file(&args.log, &out) {
+        eprintln!(
+            "acttrace: refusing to write the checkpoint {} over its own log {}",
+            shown(&out),
+            shown(&args.log)
+        );
+        return ExitCode::from(2);
+    }
     if let Err(e) = cp.save(&out) {
         eprintln!("acttrace: {e}");
         return ExitCode::from(2);
@@ -406,6 +437,9 @@ fn export(args: &ExportArgs) -> ExitCode {
     }
     if let Some(t) = &args.risk_tier {
         opts = opts.risk_tier(t.clone());
+    }
+    if let Some(mode) = args.file_mode {
+        opts = opts.file_mode(mode);
     }
     match export_log(&args.log, &args.output, &opts) {
         Ok(report) => {

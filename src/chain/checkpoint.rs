@@ -37,7 +37,7 @@
 
 use std::fmt;
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
@@ -125,6 +125,52 @@ impl CheckpointKey {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| CheckpointError::Random(e.to_string()))?;
         Ok(Self(SigningKey::from_bytes(&seed)))
+    }
+
+    /// Writes the key pair beside each other: `NAME.key` (this secret key) and `NAME.pub`
+    /// (its public key, for auditors), each whole or not at all, created with mode `0o600`,
+    /// refusing to replace an existing file. Returns the two paths.
+    ///
+    /// ```
+    /// use acttrace::chain::checkpoint::{CheckpointKey, PublicKey};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("acttrace-keygen-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let key = CheckpointKey::generate()?;
+    /// let (secret, public) = key.save_pair(dir.join("ops"))?;
+    /// assert_eq!(PublicKey::read(&public)?, key.public());
+    /// assert!(key.save_pair(dir.join("ops")).is_err(), "never replaces a key");
+    /// # let _ = secret;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A file exists already or cannot be written; nothing is left behind.
+    pub fn save_pair(&self, name: impl AsRef<Path>) -> Result<(PathBuf, PathBuf), CheckpointError> {
+        let with = |suffix: &str| {
+            let mut p = name.as_ref().as_os_str().to_owned();
+            p.push(suffix);
+            PathBuf::from(p)
+        };
+        let (secret, public) = (with(".key"), with(".pub"));
+        let line = |text: String| {
+            move |f: &mut std::fs::File| {
+                f.write_all(text.as_bytes())?;
+                f.write_all(b"\n")
+            }
+        };
+        super::files::write_whole(&secret, 0o600, false, line(self.to_hex()))
+            .map_err(io_err(&secret))?;
+        if let Err(e) =
+            super::files::write_whole(&public, 0o600, false, line(self.public().to_hex()))
+        {
+            let _ = std::fs::remove_file(&secret);
+            return Err(io_err(&public)(e));
+        }
+        Ok((secret, public))
     }
 
     /// The key from its 64 hex digits (what [`to_hex`](Self::to_hex) gives).
@@ -318,20 +364,12 @@ impl Checkpoint {
     /// Writing fails.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
         let path = path.as_ref();
-        let mut name = path.file_name().unwrap_or_default().to_os_string();
-        name.push(format!(".tmp-{}", std::process::id()));
-        let tmp = path.with_file_name(name);
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
+        // Public evidence, for auditors: readable by all, as a public key is.
+        super::files::write_whole(path, 0o644, true, |f| {
             f.write_all(self.to_json().as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result.map_err(io_err(path))
+            f.write_all(b"\n")
+        })
+        .map_err(io_err(path))
     }
 }
 

@@ -33,7 +33,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -260,12 +260,21 @@ pub struct ExportOptions {
     key: Option<SigningKey>,
     upto: Option<u64>,
     expect: Option<(u64, String)>,
+    file_mode: Option<u32>,
 }
 
 impl ExportOptions {
     /// No framework, system and risk tier from the log's `audit_open`, unsigned.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The permissions the pack is created with (before the process's umask). Defaults to
+    /// `0o600`, readable by its owner alone: a pack holds what the service decided about
+    /// people.
+    pub fn file_mode(mut self, mode: u32) -> Self {
+        self.file_mode = Some(mode);
+        self
     }
 
     /// Annotates entries with this framework's controls.
@@ -351,6 +360,15 @@ pub enum ExportError {
         #[source]
         source: io::Error,
     },
+    /// The pack would be written over the log it is made from (the same path, a link to it,
+    /// or the same file by another name): refused, the log untouched.
+    #[error("refusing to write the pack {pack} over its own log {path}")]
+    Overwrite {
+        /// The log.
+        path: PathBuf,
+        /// The pack's path.
+        pack: PathBuf,
+    },
     /// The log's writer failed to give a snapshot.
     #[error(transparent)]
     Log(#[from] super::Error),
@@ -369,6 +387,12 @@ pub fn export_log(
     opts: &ExportOptions,
 ) -> Result<ExportReport, ExportError> {
     let (log, pack) = (log.as_ref(), pack.as_ref());
+    if super::files::same_file(log, pack) {
+        return Err(ExportError::Overwrite {
+            path: log.to_owned(),
+            pack: pack.to_owned(),
+        });
+    }
     let read_err = |source| ExportError::Read {
         path: log.to_owned(),
         source,
@@ -452,37 +476,40 @@ pub fn export_log(
     header.insert("_meta", meta);
 
     // 3. The pack, written whole or not at all.
-    let write_err = |source| ExportError::Write {
-        path: pack.to_owned(),
-        source,
-    };
-    let tmp = temp_path(pack);
-    let written = (|| -> Result<(), ExportError> {
-        if let Some(dir) = pack.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(write_err)?;
-        }
-        let mut out = io::BufWriter::new(File::create(&tmp).map_err(write_err)?);
-        writeln!(out, "{}", Value::from(header).to_line_json()).map_err(write_err)?;
-        let mut failed = None;
-        for_each_entry(open()?, |row| {
+    let mut failed_read = None;
+    let written = super::files::write_whole(pack, opts.file_mode.unwrap_or(0o600), true, |file| {
+        let mut out = io::BufWriter::new(file);
+        writeln!(out, "{}", Value::from(header).to_line_json())?;
+        let mut failed_write = None;
+        let rows = open().map_err(|e| {
+            let what = io::Error::other(e.to_string());
+            failed_read = Some(e);
+            what
+        })?;
+        let walked = for_each_entry(rows, |row| {
             let line = pack_row(row, opts.framework);
             writeln!(out, "{line}").map_err(|e| {
-                failed = Some(e);
+                failed_write = Some(e);
                 io::Error::other("write failed")
             })
-        })
-        .map_err(|e| match failed.take() {
-            Some(w) => write_err(w),
-            None => read_err(e),
-        })?;
-        let file = out.into_inner().map_err(|e| write_err(e.into_error()))?;
-        file.sync_all().map_err(write_err)?;
-        fs::rename(&tmp, pack).map_err(write_err)?;
-        sync_parent(pack).map_err(write_err)
-    })();
+        });
+        if let Err(e) = walked {
+            return Err(match failed_write.take() {
+                Some(w) => w,
+                None => {
+                    let what = io::Error::new(e.kind(), e.to_string());
+                    failed_read = Some(read_err(e));
+                    what
+                }
+            });
+        }
+        out.flush()
+    });
     if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
+        return Err(failed_read.unwrap_or(ExportError::Write {
+            path: pack.to_owned(),
+            source: e,
+        }));
     }
     Ok(ExportReport {
         entries: report.entries(),
@@ -672,19 +699,6 @@ fn count(counter: &mut Vec<(String, u64)>, value: Option<&Value>) {
     match counter.iter_mut().find(|(k, _)| *k == key) {
         Some((_, n)) => *n += 1,
         None => counter.push((key, 1)),
-    }
-}
-
-fn temp_path(pack: &Path) -> PathBuf {
-    let mut name = pack.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp-{}", std::process::id()));
-    pack.with_file_name(name)
-}
-
-fn sync_parent(path: &Path) -> io::Result<()> {
-    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) => File::open(dir)?.sync_all(),
-        None => File::open(".")?.sync_all(),
     }
 }
 

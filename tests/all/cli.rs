@@ -435,3 +435,131 @@ async fn checkpoints_are_signed_and_verified_with_a_public_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `export -o X` and `checkpoint -o X` refuse an X that is their input (the same path, a hard
+/// link, a symbolic link, another spelling): before, the rename replaced the log under its
+/// writer. The log is untouched and nothing is left beside it.
+#[test]
+fn outputs_never_overwrite_their_inputs() {
+    let scratch = Scratch::new("cli-overwrite");
+    let log = scratch.join("audit.jsonl");
+    std::fs::copy(vectors_dir().join("valid/v_basic.jsonl"), &log).expect("copy");
+    std::fs::hard_link(&log, scratch.join("hard.jsonl")).expect("link");
+    std::os::unix::fs::symlink(&log, scratch.join("soft.jsonl")).expect("symlink");
+    std::fs::create_dir_all(scratch.join("sub")).expect("dir");
+    let before = std::fs::read(&log).expect("read");
+    let keys = scratch.join("ops");
+    assert!(
+        acttrace()
+            .arg("keygen")
+            .arg("-o")
+            .arg(&keys)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let key_file = scratch.join("ops.key");
+    for out in [
+        "audit.jsonl",
+        "hard.jsonl",
+        "soft.jsonl",
+        "sub/../audit.jsonl",
+    ] {
+        let out = scratch.join(out);
+        for args in [
+            vec![
+                "export".as_ref(),
+                log.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ],
+            vec![
+                "checkpoint".as_ref(),
+                log.as_os_str(),
+                "--signing-key-file".as_ref(),
+                key_file.as_os_str(),
+                "-o".as_ref(),
+                out.as_os_str(),
+            ],
+        ] {
+            let run = acttrace().args(&args).output().expect("run");
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(stderr.contains("refusing to write"), "{args:?}: {stderr}");
+            assert_eq!(std::fs::read(&log).expect("read"), before, "{args:?}");
+        }
+    }
+    let mut left: Vec<String> = std::fs::read_dir(scratch.join("."))
+        .expect("list")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "audit.jsonl",
+            "hard.jsonl",
+            "ops.key",
+            "ops.pub",
+            "soft.jsonl",
+            "sub"
+        ]
+    );
+}
+
+/// Logs, packs and keys are created readable by their owner alone; a pack's mode can be chosen.
+#[tokio::test]
+async fn logs_packs_and_keys_are_created_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    let scratch = Scratch::new("cli-modes");
+    let log = scratch.join("audit.jsonl");
+    let w = acttrace::chain::AuditLog::open("t", &log)
+        .await
+        .expect("open");
+    w.shutdown().await.expect("shutdown");
+    assert_eq!(mode(&log), 0o600);
+    let pack = scratch.join("pack.jsonl");
+    assert!(
+        acttrace()
+            .arg("export")
+            .arg(&log)
+            .arg("-o")
+            .arg(&pack)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(mode(&pack), 0o600);
+    let shared = scratch.join("shared.jsonl");
+    let run = acttrace()
+        .arg("export")
+        .arg(&log)
+        .arg("-o")
+        .arg(&shared)
+        .args(["--file-mode", "640"])
+        .status()
+        .unwrap();
+    assert!(run.success());
+    assert_eq!(mode(&shared), 0o640);
+    assert!(
+        acttrace()
+            .arg("keygen")
+            .arg("-o")
+            .arg(scratch.join("k"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(mode(&scratch.join("k.key")), 0o600);
+    assert_eq!(mode(&scratch.join("k.pub")), 0o600);
+    let again = acttrace()
+        .arg("keygen")
+        .arg("-o")
+        .arg(scratch.join("k"))
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2), "never replaces a key");
+}
