@@ -5,6 +5,7 @@
 //! ```
 //!
 //! Writes `DIR/verify.jsonl` (N realistic entries), verifies it with the library (best of 3),
+//! reads its decisions as `show` and `stats` do, verifies a log whose one entry is 64 MiB long,
 //! then appends N entries with fsync-per-batch durability from T concurrent tasks into a fresh
 //! log. `benches/compare.sh` runs this and times the Python reference on the same file.
 
@@ -12,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use acttrace::chain::{
-    AuditLog, DecisionId, Durability, Entry, LlmCall, Map, Usage, Value, VerifyOptions, verify_path,
+    AuditLog, DecisionId, Durability, Entry, LlmCall, Map, Summary, Usage, Value, VerifyOptions,
+    verify_path,
 };
 
 struct Args {
@@ -100,6 +102,20 @@ async fn generate(path: &Path, entries: u64) {
     log.shutdown().await.expect("shutdown");
 }
 
+/// A log whose second entry carries a string of `bytes` bytes: one very long line.
+async fn one_long_entry(path: &Path, bytes: usize) {
+    let _ = std::fs::remove_file(path);
+    let log = AuditLog::builder("bench")
+        .redaction(None)
+        .open(path)
+        .await
+        .expect("open");
+    let mut p = Map::new();
+    p.insert("blob", "x".repeat(bytes));
+    log.append(Entry::new("long", p)).await.expect("append");
+    log.shutdown().await.expect("shutdown");
+}
+
 async fn append_concurrently(path: &Path, entries: u64, tasks: u64) -> Duration {
     let _ = std::fs::remove_file(path);
     let log = AuditLog::builder("bench")
@@ -167,6 +183,35 @@ fn main() {
         best.as_secs_f64(),
         rate(a.entries, best),
         size as f64 / 1e6 / best.as_secs_f64()
+    );
+
+    let mut best = Duration::MAX;
+    let mut decisions = 0;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let summary = Summary::read(&file).expect("summary");
+        best = best.min(start.elapsed());
+        decisions = summary.decisions.len();
+    }
+    println!(
+        "summary (show/stats): {decisions} decisions in {:.3} s, {} entries/s (best of 3)",
+        best.as_secs_f64(),
+        rate(a.entries, best)
+    );
+
+    let long = a.dir.join("long-line.jsonl");
+    rt.block_on(one_long_entry(&long, 64 << 20));
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let report = verify_path(&long, &VerifyOptions::new().expected_entries(2));
+        best = best.min(start.elapsed());
+        assert!(report.is_ok(), "{report}");
+    }
+    println!(
+        "verify one 64 MiB entry: {:.3} s, {:.0} MB/s (best of 3)",
+        best.as_secs_f64(),
+        67.1 / best.as_secs_f64()
     );
 
     let appended = a.entries / a.tasks * a.tasks;

@@ -228,6 +228,15 @@ fn parse_amount(s: &str) -> Option<Amount> {
     })
 }
 
+/// Where each decision, model and flag action already seen is, so that every entry is added
+/// in constant time, however many there are.
+#[derive(Default)]
+struct Index {
+    decisions: std::collections::HashMap<String, usize>,
+    models: std::collections::HashMap<(String, String), usize>,
+    actions: std::collections::HashMap<String, usize>,
+}
+
 impl Summary {
     /// Reads the log (or pack) at `path`. Lines that are not entries are skipped; this is a
     /// view, not a verification: run [`verify_path`](super::verify_path) for that.
@@ -246,7 +255,7 @@ impl Summary {
     /// Reading fails.
     pub fn from_reader(reader: impl BufRead) -> io::Result<Self> {
         let mut s = Self::default();
-        let mut index: Vec<(String, usize)> = Vec::new();
+        let mut index = Index::default();
         for line in reader.split(b'\n') {
             let line = line?;
             let Ok(text) = std::str::from_utf8(&line) else {
@@ -265,7 +274,7 @@ impl Summary {
         Ok(s)
     }
 
-    fn add(&mut self, row: &Map, index: &mut Vec<(String, usize)>) {
+    fn add(&mut self, row: &Map, index: &mut Index) {
         let kind = row.get("type").and_then(Value::as_str).unwrap_or("");
         let empty = Map::new();
         let p = row
@@ -285,7 +294,8 @@ impl Summary {
                 (None, Some(r)) => Some(r),
                 _ => None,
             };
-            index.push((id.clone(), self.decisions.len()));
+            // A later decision with the same id takes it over, as it did in a scan from the end.
+            index.decisions.insert(id.clone(), self.decisions.len());
             self.decisions.push(DecisionSummary {
                 id: id.clone(),
                 opened: row
@@ -299,9 +309,7 @@ impl Summary {
             });
             return;
         }
-        let at = id
-            .as_ref()
-            .and_then(|id| index.iter().rev().find(|(i, _)| i == id).map(|(_, at)| *at));
+        let at = id.as_ref().and_then(|id| index.decisions.get(id).copied());
         let decision = at.map(|at| &mut self.decisions[at]);
         match kind {
             "llm_call" => {
@@ -326,21 +334,19 @@ impl Summary {
                         .and_then(Value::as_i64)
                         .is_some_and(|s| s >= 400);
                 self.cost.merge(&cost);
-                let totals = match self
+                let next = self.models.len();
+                let at = *index
                     .models
-                    .iter()
-                    .position(|m| m.provider == provider && m.model == model)
-                {
-                    Some(i) => &mut self.models[i],
-                    None => {
-                        self.models.push(ModelTotals {
-                            provider: provider.clone(),
-                            model: model.clone(),
-                            ..ModelTotals::default()
-                        });
-                        self.models.last_mut().expect("just pushed")
-                    }
-                };
+                    .entry((provider.clone(), model.clone()))
+                    .or_insert(next);
+                if at == next {
+                    self.models.push(ModelTotals {
+                        provider,
+                        model: model.clone(),
+                        ..ModelTotals::default()
+                    });
+                }
+                let totals = &mut self.models[at];
                 totals.calls += 1;
                 totals.failed += u64::from(failed);
                 totals.input_tokens += input;
@@ -405,10 +411,12 @@ impl Summary {
             }
             "policy_flag" => {
                 let action = text("action").unwrap_or_else(|| "flagged".to_owned());
-                match self.flags_by_action.iter_mut().find(|(a, _)| *a == action) {
-                    Some((_, n)) => *n += 1,
-                    None => self.flags_by_action.push((action.clone(), 1)),
+                let next = self.flags_by_action.len();
+                let at = *index.actions.entry(action.clone()).or_insert(next);
+                if at == next {
+                    self.flags_by_action.push((action.clone(), 0));
                 }
+                self.flags_by_action[at].1 += 1;
                 if let Some(d) = decision {
                     if action == "blocked" {
                         d.blocked = true;
