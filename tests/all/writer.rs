@@ -580,7 +580,10 @@ async fn disk_full_fails_the_append_and_keeps_the_head() {
 
     std::fs::remove_file(filler).unwrap();
     let r = log.append(Entry::new("after", Map::new())).await.unwrap();
-    assert_eq!(r.seq, 3, "the failed entry's seq is reused by the failure's record");
+    assert_eq!(
+        r.seq, 3,
+        "the failed entry's seq is reused by the failure's record"
+    );
     log.shutdown().await.unwrap();
 
     assert_eq!(
