@@ -14,7 +14,7 @@ use acttrace::chain::{
 use acttrace::client::{AuditMiddleware, Providers};
 use acttrace::decision::Decision;
 use acttrace::layer::guard::policy;
-use acttrace::layer::{AuditLayer, GuardLayer};
+use acttrace::layer::{AuditLayer, GuardLayer, OnLogFailure};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
@@ -105,11 +105,18 @@ impl Agent {
 
 /// The agent's routes, wired as a user would: the guard inside the audit layer, so a blocked
 /// request is a decision of its own and its flag names it.
+///
+/// Both layers fail closed: loan triage is a high-risk use (EU AI Act Annex III), whose
+/// decisions must be recorded (Art. 12), so while the log cannot take writes the agent answers
+/// 503 rather than decide unrecorded. A service where availability matters more keeps the
+/// default, `OnLogFailure::Serve`: the lost decisions are still counted, reported and recorded
+/// in a `write_failure` entry once the log is back.
 pub(crate) fn router(agent: Arc<Agent>) -> Router {
     let log = agent.log.clone();
     Router::new()
         .route("/applications", post(triage))
         .route("/decisions/{id}/review", post(review))
+        .route("/ready", axum::routing::get(ready))
         .with_state(agent)
         // One `layer` call for both (the first is outermost): each `Router::layer` call wraps
         // every route once more.
@@ -117,13 +124,27 @@ pub(crate) fn router(agent: Arc<Agent>) -> Router {
             ServiceBuilder::new()
                 .layer(
                     AuditLayer::new(log.clone())
-                        .filter(|parts| parts.uri.path() == "/applications"),
+                        .filter(|parts| parts.uri.path() == "/applications")
+                        .on_log_failure(OnLogFailure::Refuse),
                 )
                 .layer(
                     GuardLayer::new(log, (policy::secrets(), policy::max_body_bytes(16 * 1024)))
-                        .body_limit(32 * 1024),
+                        .body_limit(32 * 1024)
+                        .on_log_failure(OnLogFailure::Refuse),
                 ),
         )
+}
+
+/// A readiness probe: 503 while the audit log cannot take writes, with its health either way
+/// (`failing since ...: 3 entries lost, 1 refused ...`).
+async fn ready(State(agent): State<Arc<Agent>>) -> Response {
+    let health = agent.log.health();
+    let status = if health.is_healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, health.to_string()).into_response()
 }
 
 fn bad_request(msg: impl Into<String>) -> Response {
@@ -558,6 +579,12 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
     )
     .await?;
     println!("6. a reviewer approves decision {approved}: {status}");
+    let ready = http.get(format!("http://{addr}/ready")).send().await?;
+    let (status, health) = (ready.status(), ready.text().await?);
+    println!("7. the readiness probe (/ready): {status}: {health}");
+    if !status.is_success() {
+        return Err(format!("the audit log is not healthy: {health}").into());
+    }
     server.abort();
     log.sync().await?;
 
