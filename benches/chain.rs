@@ -102,6 +102,30 @@ async fn generate(path: &Path, entries: u64) {
     log.shutdown().await.expect("shutdown");
 }
 
+/// A log of `n` decisions that all open before the first one ends: every `decision_end` is
+/// far from its `decision`, the layout that made looking decisions up by a scan quadratic.
+async fn decisions_open_first(path: &Path, n: usize) {
+    let _ = std::fs::remove_file(path);
+    let log = AuditLog::builder("bench")
+        .durability(Durability::None)
+        .redaction(None)
+        .open(path)
+        .await
+        .expect("open");
+    let ids: Vec<DecisionId> = (0..n).map(|_| DecisionId::random()).collect();
+    for id in &ids {
+        log.append(Entry::decision(id, "input", "agent"))
+            .await
+            .expect("append");
+    }
+    for id in &ids {
+        log.append(Entry::decision_end(id, Map::new()))
+            .await
+            .expect("append");
+    }
+    log.shutdown().await.expect("shutdown");
+}
+
 /// A log whose second entry carries a string of `bytes` bytes: one very long line.
 async fn one_long_entry(path: &Path, bytes: usize) {
     let _ = std::fs::remove_file(path);
@@ -197,6 +221,20 @@ fn main() {
         "summary (show/stats): {decisions} decisions in {:.3} s, {} entries/s (best of 3)",
         best.as_secs_f64(),
         rate(a.entries, best)
+    );
+
+    let open_first = a.dir.join("open-first.jsonl");
+    rt.block_on(decisions_open_first(&open_first, 80_000));
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let summary = Summary::read(&open_first).expect("summary");
+        best = best.min(start.elapsed());
+        assert_eq!(summary.decisions.len(), 80_000);
+    }
+    println!(
+        "summary (show/stats), 80000 decisions all opened before any ends: {:.3} s (best of 3)",
+        best.as_secs_f64()
     );
 
     let long = a.dir.join("long-line.jsonl");
