@@ -6,11 +6,28 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey, PublicKey};
+use acttrace::chain::summary::printable;
+use acttrace::chain::verify::DEFAULT_MAX_LINE_BYTES;
 use acttrace::chain::{
     ExportError, ExportOptions, Failure, Framework, Report, SigningKey, Summary, VerifyOptions,
     export_log, verify_path,
 };
 use clap::{Args, Parser, Subcommand};
+
+/// `println!` for people: every character that could steer a terminal escaped ([`printable`]).
+/// `--json` output is printed as it is: JSON escapes control characters itself.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", printable(&format!($($arg)*)))
+    };
+}
+
+/// An error for people, on standard error, escaped as [`say!`] escapes.
+macro_rules! complain {
+    ($($arg:tt)*) => {
+        eprintln!("acttrace: {}", printable(&format!($($arg)*)))
+    };
+}
 
 /// Offline tools for acttrace-chain/1 audit logs.
 #[derive(Debug, Parser)]
@@ -108,7 +125,18 @@ struct ViewArgs {
     json: bool,
 
     #[command(flatten)]
+    limit: LimitArgs,
+
+    #[command(flatten)]
     key: KeyArgs,
+}
+
+#[derive(Debug, Args)]
+struct LimitArgs {
+    /// Refuse a line longer than this many bytes, read no further, and say where it is (a file
+    /// without line breaks must not be read into memory whole).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES)]
+    max_line_bytes: usize,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +200,9 @@ struct VerifyArgs {
     #[arg(long)]
     json: bool,
 
+    #[command(flatten)]
+    limit: LimitArgs,
+
     /// Check the log against a signed checkpoint with this Ed25519 public key file (from
     /// `acttrace keygen`), or the key in the ACTTRACE_PUBLIC_KEY environment variable (hex).
     #[arg(long, value_name = "FILE")]
@@ -207,7 +238,7 @@ fn signing_key(args: &KeyArgs) -> Result<Option<SigningKey>, String> {
 /// The signing key from `args`, or the usage exit code once the reason is printed.
 fn key_or_usage(args: &KeyArgs) -> Result<Option<SigningKey>, ExitCode> {
     signing_key(args).map_err(|e| {
-        eprintln!("acttrace: {e}");
+        complain!("{e}");
         ExitCode::from(2)
     })
 }
@@ -219,28 +250,6 @@ fn verify_options(args: &KeyArgs) -> Result<VerifyOptions, ExitCode> {
         opts = opts.key(k);
     }
     Ok(opts)
-}
-
-/// `s` with every control character escaped (`\u{1b}`), for a terminal: a payload or a file
-/// name must not move the cursor, clear the screen or print a line of its own.
-fn text(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_owned();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// A path as [`text`] shows it.
-fn shown(path: &std::path::Path) -> String {
-    text(&path.display().to_string())
 }
 
 /// A file mode given in octal (`600`, `0640`).
@@ -278,11 +287,12 @@ fn verify(args: &VerifyArgs) -> ExitCode {
     if let Some(n) = args.expect_entries {
         opts = opts.expected_entries(n);
     }
+    opts = opts.max_line_bytes(args.limit.max_line_bytes);
     match checkpoint_claim(args) {
         Ok(Some((cp, key))) => opts = opts.checkpoint(&cp, &key),
         Ok(None) => {}
         Err(e) => {
-            eprintln!("acttrace: {e}");
+            complain!("{e}");
             return ExitCode::from(2);
         }
     }
@@ -298,7 +308,7 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         });
         println!("{out}");
     } else {
-        println!("{report}");
+        say!("{report}");
     }
     match report.failure() {
         None => ExitCode::SUCCESS,
@@ -340,17 +350,17 @@ fn keygen(args: &KeygenArgs) -> ExitCode {
     });
     match written {
         Ok((key, (secret, public))) => {
-            println!(
+            say!(
                 "wrote {} (secret: keep it with the service) and {} (public: give it to \
                  auditors), key id {}",
-                shown(&secret),
-                shown(&public),
+                secret.display(),
+                public.display(),
                 key.public().key_id()
             );
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("acttrace: {}", text(&e.to_string()));
+            complain!("{e}");
             ExitCode::from(2)
         }
     }
@@ -372,7 +382,7 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
     let secret = match secret {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("acttrace: {e}");
+            complain!("{e}");
             return ExitCode::from(2);
         }
     };
@@ -382,7 +392,7 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
     };
     let report = verify_path(&args.log, &opts);
     if !report.is_ok() {
-        eprintln!("acttrace: refusing to sign a log that does not verify: {report}");
+        complain!("refusing to sign a log that does not verify: {report}");
         return match report.failure() {
             Some(Failure::Unreadable { .. }) => ExitCode::from(2),
             _ => ExitCode::from(1),
@@ -393,7 +403,7 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
         None => match Summary::read(&args.log) {
             Ok(s) => s.system.unwrap_or_default(),
             Err(e) => {
-                eprintln!("acttrace: {e}");
+                complain!("{e}");
                 return ExitCode::from(2);
             }
         },
@@ -404,18 +414,18 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
         .clone()
         .unwrap_or_else(|| with_suffix(&args.log, ".checkpoint"));
     if same_file(&args.log, &out) {
-        eprintln!(
-            "acttrace: refusing to write the checkpoint {} over its own log {}",
-            shown(&out),
-            shown(&args.log)
+        complain!(
+            "refusing to write the checkpoint {} over its own log {}",
+            out.display(),
+            args.log.display()
         );
         return ExitCode::from(2);
     }
     if let Err(e) = cp.save(&out) {
-        eprintln!("acttrace: {e}");
+        complain!("{e}");
         return ExitCode::from(2);
     }
-    println!(
+    say!(
         "wrote {}: {origin}, {} entries, head {}, key id {}",
         out.display(),
         cp.entries,
@@ -443,7 +453,7 @@ fn export(args: &ExportArgs) -> ExitCode {
     }
     match export_log(&args.log, &args.output, &opts) {
         Ok(report) => {
-            println!(
+            say!(
                 "wrote {}: {} entries, head {}, {} controls covered{}",
                 args.output.display(),
                 report.entries,
@@ -454,7 +464,7 @@ fn export(args: &ExportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("acttrace: {e}");
+            complain!("{e}");
             match e {
                 ExportError::DoesNotVerify { .. } => ExitCode::from(1),
                 _ => ExitCode::from(2),
@@ -465,16 +475,16 @@ fn export(args: &ExportArgs) -> ExitCode {
 
 /// Verifies and reads a log for `show` and `stats`.
 fn view(args: &ViewArgs) -> Result<(Report, Summary), ExitCode> {
-    let opts = verify_options(&args.key)?;
+    let opts = verify_options(&args.key)?.max_line_bytes(args.limit.max_line_bytes);
     let report = verify_path(&args.path, &opts);
     if let Some(Failure::Unreadable { .. }) = report.failure() {
-        eprintln!("acttrace: {report}");
+        complain!("{report}");
         return Err(ExitCode::from(2));
     }
-    match Summary::read(&args.path) {
+    match Summary::read_with_limit(&args.path, args.limit.max_line_bytes) {
         Ok(summary) => Ok((report, summary)),
         Err(e) => {
-            eprintln!("acttrace: cannot read {}: {e}", args.path.display());
+            complain!("cannot read {}: {e}", args.path.display());
             Err(ExitCode::from(2))
         }
     }
@@ -531,9 +541,9 @@ fn show(args: &ViewArgs) -> ExitCode {
         println!("{out}");
         return verdict_code(&report);
     }
-    println!("{report}");
+    say!("{report}");
     print!("{}", summary.decisions_table());
-    println!("{}", summary.totals());
+    say!("{}", summary.totals());
     verdict_code(&report)
 }
 
@@ -577,9 +587,9 @@ fn stats(args: &ViewArgs) -> ExitCode {
         println!("{out}");
         return verdict_code(&report);
     }
-    println!("{report}");
+    say!("{report}");
     print!("{}", summary.models_table());
-    println!(
+    say!(
         "{} decisions, {calls} model calls ({} outside any decision), total cost {}",
         summary.decisions.len(),
         summary.unattributed.calls,
@@ -591,7 +601,7 @@ fn stats(args: &ViewArgs) -> ExitCode {
             .iter()
             .map(|(a, n)| format!("{n} {a}"))
             .collect();
-        println!("flags: {}", flags.join(", "));
+        say!("flags: {}", flags.join(", "));
     }
     verdict_code(&report)
 }

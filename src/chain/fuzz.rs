@@ -10,6 +10,7 @@ use std::io::{self, Read, Write as _};
 use super::hash::{GENESIS, SigningKey, write_body_node};
 use super::parse::{CanonScratch, Tape, canonical_entry};
 use super::store::{self, OnCorrupt};
+use super::summary::Summary;
 use super::value::Value;
 use super::verify::{Analyzer, VerifyOptions, verify_path, verify_reader};
 
@@ -157,6 +158,27 @@ impl Drop for TempDir {
     }
 }
 
+/// What `acttrace show` and `stats` read: a whole file, as a summary and its tables. Nothing
+/// panics (whatever the cells' widths), no line longer than the cap is read, and the tables
+/// carry no raw character that could steer a terminal.
+pub fn summary(data: &[u8]) {
+    let Ok(summary) = Summary::from_reader_with_limit(data, 1 << 16) else {
+        return;
+    };
+    for table in [
+        summary.decisions_table(),
+        summary.models_table(),
+        summary.totals(),
+    ] {
+        assert!(
+            !table
+                .chars()
+                .any(|c| c != '\n' && (c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c))),
+            "a raw control character in {table:?}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -166,11 +188,12 @@ mod tests {
     #[test]
     fn the_fuzz_corpus_replays_cleanly() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-        let targets: [(&str, fn(&[u8])); 4] = [
+        let targets: [(&str, fn(&[u8])); 5] = [
             ("line", super::line),
             ("canonical", super::canonical),
             ("verify", super::verify),
             ("resume", super::resume),
+            ("summary", super::summary),
         ];
         let mut total = 0;
         for (name, check) in targets {

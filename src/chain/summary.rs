@@ -33,12 +33,13 @@
 //! # Ok(()) }
 //! ```
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use super::value::{Map, Value};
-use super::verify::py_strip;
+use super::verify::{DEFAULT_MAX_LINE_BYTES, LineError, Lines, py_strip};
 
 /// Everything `show` and `stats` print about one log.
 #[derive(Debug, Clone, Default)]
@@ -245,19 +246,55 @@ impl Summary {
     ///
     /// The file cannot be opened or read.
     pub fn read(path: impl AsRef<Path>) -> io::Result<Self> {
-        Self::from_reader(BufReader::new(File::open(path)?))
+        Self::read_with_limit(path, DEFAULT_MAX_LINE_BYTES)
+    }
+
+    /// [`read`](Self::read), refusing a line longer than `max_line_bytes` (an input without
+    /// line breaks, such as `/dev/zero`, must not be read into memory whole).
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be opened or read, or a line is longer than the cap
+    /// ([`io::ErrorKind::InvalidData`]).
+    pub fn read_with_limit(path: impl AsRef<Path>, max_line_bytes: usize) -> io::Result<Self> {
+        Self::from_reader_with_limit(BufReader::new(File::open(path)?), max_line_bytes)
     }
 
     /// Reads a log from `reader`. See [`read`](Self::read).
     ///
     /// # Errors
     ///
-    /// Reading fails.
+    /// Reading fails, or a line is longer than [`DEFAULT_MAX_LINE_BYTES`].
     pub fn from_reader(reader: impl BufRead) -> io::Result<Self> {
+        Self::from_reader_with_limit(reader, DEFAULT_MAX_LINE_BYTES)
+    }
+
+    /// [`from_reader`](Self::from_reader) with a cap on a line's length.
+    ///
+    /// # Errors
+    ///
+    /// Reading fails, or a line is longer than `max_line_bytes`.
+    pub fn from_reader_with_limit(reader: impl BufRead, max_line_bytes: usize) -> io::Result<Self> {
         let mut s = Self::default();
         let mut index = Index::default();
-        for line in reader.split(b'\n') {
-            let line = line?;
+        let mut lines = Lines::new(reader, max_line_bytes);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match lines.next_segment(&mut line) {
+                Ok(None) => break,
+                Ok(Some(_)) => {}
+                Err(LineError::Io(e)) => return Err(e),
+                Err(LineError::TooLong) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "line {} is longer than {max_line_bytes} bytes",
+                            lines.line_no()
+                        ),
+                    ));
+                }
+            }
             let Ok(text) = std::str::from_utf8(&line) else {
                 continue;
             };
@@ -486,12 +523,13 @@ impl Summary {
 
     /// One line of totals: decisions, entries, total cost.
     pub fn totals(&self) -> String {
-        format!(
+        let line = format!(
             "{} decisions, {} entries, total model cost {}",
             self.decisions.len(),
             self.entries,
             self.cost
-        )
+        );
+        printable(&line).into_owned()
     }
 
     /// Model calls by provider and model as a text table (what `acttrace stats` prints).
@@ -529,10 +567,65 @@ fn join_or_dash(items: impl Iterator<Item = String>) -> String {
     }
 }
 
-/// Left-aligned columns, two spaces apart, a line each.
+/// The most characters a table cell shows; a longer value is cut and ends in `…`.
+pub const MAX_CELL_CHARS: usize = 80;
+
+/// Whether a terminal could be steered by `c`: a control character (C0, DEL, C1), a
+/// bidirectional embedding, override or isolate, or a line or paragraph separator.
+fn steers_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// `text` as a terminal may show it: every character that could steer the terminal (control
+/// characters, escape sequences among them; bidirectional overrides; line separators) written
+/// as a `\u{..}` escape, so that a payload or a file name cannot move the cursor, clear the
+/// screen, recolour or reorder what follows, or print a line of its own. Used by every table
+/// here and by the `acttrace` command's human-readable output (`--json` stays exact).
+///
+/// ```
+/// use acttrace::chain::summary::printable;
+///
+/// assert_eq!(printable("plain"), "plain");
+/// assert_eq!(printable("\x1b[2Jok: 3 entries\n"), "\\u{1b}[2Jok: 3 entries\\u{a}");
+/// assert_eq!(printable("\u{202e}txt.exe"), "\\u{202e}txt.exe");
+/// ```
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(steers_terminal) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if steers_terminal(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A cell as a table shows it: [`printable`], at most [`MAX_CELL_CHARS`] characters.
+fn cell(text: &str) -> Cow<'_, str> {
+    let shown = printable(text);
+    if shown.chars().count() <= MAX_CELL_CHARS {
+        return shown;
+    }
+    let mut cut: String = shown.chars().take(MAX_CELL_CHARS - 1).collect();
+    cut.push('…');
+    Cow::Owned(cut)
+}
+
+/// Left-aligned columns, two spaces apart, a line each. Every cell is [`cell`]-safe, and the
+/// padding is written out (a formatting width is limited to 65,535).
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<Cow<'_, str>>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| cell(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -541,14 +634,16 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut line = |cells: &mut dyn Iterator<Item = &str>| {
         let mut text = String::new();
         for (cell, w) in cells.zip(&widths) {
-            text.push_str(&format!("{cell:<w$}  "));
+            text.push_str(cell);
+            let pad = w.saturating_sub(cell.chars().count()) + 2;
+            text.extend(std::iter::repeat_n(' ', pad));
         }
         out.push_str(text.trim_end());
         out.push('\n');
     };
     line(&mut header.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
+    for row in &rows {
+        line(&mut row.iter().map(|c| c.as_ref()));
     }
     out
 }

@@ -590,7 +590,13 @@ fn apply_batch(
     tail.map(|t| match t {
         Tail::TooLong => Failure::Corrupt {
             line: *base + 1,
-            reason: format!("line longer than {} bytes", opts.max_line_bytes),
+            reason: match chain.last_seq {
+                Some(seq) => format!(
+                    "line longer than {} bytes (the entry after seq {seq})",
+                    opts.max_line_bytes
+                ),
+                None => format!("line longer than {} bytes", opts.max_line_bytes),
+            },
         },
         Tail::Unreadable(f) => f,
     })
