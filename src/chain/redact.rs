@@ -20,8 +20,13 @@
 //! was done, never the value. `block` is enforced by the guard layer; in the log, a value to
 //! block is redacted like one to redact, so it never enters the chain.
 //!
-//! The log's own fields are not scanned: ids (`decision_id`), costs (`cost`), and any key
-//! ending in `hash`, `digest` or `sha256`.
+//! Every string and every key is scanned, at any depth, except three fields acttrace writes
+//! itself whose values a detector could misread (a digest's digits as a card number), and
+//! only at their exact place and in their exact format: the payload's `decision_id` when it is
+//! a generated id (32 hex digits, or a UUID), its `cost` when it is an amount
+//! (`0.004750000 USD`), and `input.sha256` when it is a SHA-256 in hex (the audit layer's body
+//! digest). Anything else under those names, or those names anywhere else, is scanned. A
+//! secret in a key is scrubbed from the key (keys stay unique).
 //!
 //! ```
 //! use acttrace::chain::{Action, Map, RedactionPolicy};
@@ -252,7 +257,7 @@ impl RedactionPolicy {
     /// category, with the action for each. Leaves the payload as it is.
     pub fn scan(&self, payload: &Map) -> Vec<Detection> {
         let mut found = Vec::new();
-        walk_map(payload, &mut |s| {
+        walk_map(payload, Place::Top, &mut |s| {
             for f in detect::scan_with(&self.detectors, s) {
                 self.count(&mut found, &f);
             }
@@ -281,7 +286,7 @@ impl RedactionPolicy {
     /// with `<redacted>`.
     pub fn redact(&self, payload: &mut Map) -> Vec<Detection> {
         let mut found = Vec::new();
-        walk_map_mut(payload, &mut |s| {
+        walk_map_mut(payload, Place::Top, &mut |s| {
             let findings = detect::scan_with(&self.detectors, s);
             if findings.is_empty() {
                 return;
@@ -376,44 +381,129 @@ fn severity_rank(s: &str) -> u8 {
     }
 }
 
-/// Keys whose values are the log's own bookkeeping, never scanned.
-fn own_field(key: &str) -> bool {
-    matches!(key, "decision_id" | "cost")
-        || key.ends_with("hash")
-        || key.ends_with("digest")
-        || key.ends_with("sha256")
+/// Where a map is in a payload, for the few fields acttrace writes itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The payload itself.
+    Top,
+    /// The payload's `input` (the audit layer's body summary).
+    Input,
+    /// Anywhere else.
+    Other,
 }
 
-fn walk_map(map: &Map, f: &mut impl FnMut(&str)) {
-    for (k, v) in map.iter() {
-        if !own_field(k) {
-            walk(v, f);
+impl Place {
+    fn child(self, key: &str) -> Self {
+        match (self, key) {
+            (Self::Top, "input") => Self::Input,
+            _ => Self::Other,
         }
     }
 }
 
-fn walk(v: &Value, f: &mut impl FnMut(&str)) {
+/// Whether `value`, under `key` of a map at `place`, is one of acttrace's own fields in its
+/// own format, and so not scanned: a detector could misread it (16 digits of a digest pass the
+/// card check), and it carries nothing from the outside.
+fn own_field(place: Place, key: &str, value: &str) -> bool {
+    match (place, key) {
+        (Place::Top, "decision_id") => is_generated_id(value),
+        (Place::Top, "cost") => is_amount(value),
+        (Place::Input, "sha256") => value.len() == 64 && is_lower_hex(value),
+        _ => false,
+    }
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// 32 hex digits ([`DecisionId::random`], the reference's `uuid4().hex`) or a UUID.
+fn is_generated_id(s: &str) -> bool {
+    match s.len() {
+        32 => is_lower_hex(s),
+        36 => s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        }),
+        _ => false,
+    }
+}
+
+/// A cost as acttrace writes it: decimal digits, a point and digits, then a space and a
+/// three-letter currency (`0.004750000 USD`).
+fn is_amount(s: &str) -> bool {
+    let (number, currency) = s.split_once(' ').unwrap_or((s, ""));
+    let (int, frac) = number.split_once('.').unwrap_or((number, "0"));
+    let digits = |t: &str| !t.is_empty() && t.len() <= 30 && t.bytes().all(|b| b.is_ascii_digit());
+    digits(int)
+        && digits(frac)
+        && (currency.is_empty()
+            || (currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())))
+}
+
+fn walk_map(map: &Map, place: Place, f: &mut impl FnMut(&str)) {
+    for (k, v) in map.iter() {
+        f(k);
+        match v {
+            Value::String(s) if own_field(place, k, s) => {}
+            _ => walk(v, place.child(k), f),
+        }
+    }
+}
+
+fn walk(v: &Value, place: Place, f: &mut impl FnMut(&str)) {
     match v {
         Value::String(s) => f(s),
-        Value::Array(items) => items.iter().for_each(|i| walk(i, f)),
-        Value::Object(m) => walk_map(m, f),
+        Value::Array(items) => items.iter().for_each(|i| walk(i, Place::Other, f)),
+        Value::Object(m) => walk_map(m, place, f),
         _ => {}
     }
 }
 
-fn walk_map_mut(map: &mut Map, f: &mut impl FnMut(&mut String)) {
-    for (k, v) in map.iter_mut() {
-        if !own_field(k) {
-            walk_mut(v, f);
+fn walk_map_mut(map: &mut Map, place: Place, f: &mut impl FnMut(&mut String)) {
+    let mut renamed = false;
+    for (k, v) in map.entries_mut() {
+        let mut key = k.to_string();
+        f(&mut key);
+        let child = place.child(&key);
+        if key != *k {
+            *k = key.into();
+            renamed = true;
         }
+        match v {
+            Value::String(s) if own_field(place, k, s) => {}
+            _ => walk_mut(v, child, f),
+        }
+    }
+    if renamed {
+        unique_keys(map);
     }
 }
 
-fn walk_mut(v: &mut Value, f: &mut impl FnMut(&mut String)) {
+/// Keys made equal by scrubbing (`<redacted>` twice) get a number: `<redacted> (2)`.
+fn unique_keys(map: &mut Map) {
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in map.entries_mut() {
+        if seen.insert(k.to_string()) {
+            continue;
+        }
+        let mut n = 2;
+        let unique = loop {
+            let candidate = format!("{k} ({n})");
+            if seen.insert(candidate.clone()) {
+                break candidate;
+            }
+            n += 1;
+        };
+        *k = unique.into();
+    }
+}
+
+fn walk_mut(v: &mut Value, place: Place, f: &mut impl FnMut(&mut String)) {
     match v {
         Value::String(s) => f(s),
-        Value::Array(items) => items.iter_mut().for_each(|i| walk_mut(i, f)),
-        Value::Object(m) => walk_map_mut(m, f),
+        Value::Array(items) => items.iter_mut().for_each(|i| walk_mut(i, Place::Other, f)),
+        Value::Object(m) => walk_map_mut(m, place, f),
         _ => {}
     }
 }
@@ -461,18 +551,49 @@ mod tests {
     }
 
     #[test]
-    fn the_logs_own_fields_are_not_scanned() {
+    fn only_the_logs_own_fields_in_their_own_format_are_exempt() {
         let p = RedactionPolicy::strict();
+        // A digest whose digits pass the card check, an id, a cost: in their places and
+        // formats, not scanned.
+        let digest = format!("{}{}", "4111111111111111", "0".repeat(48));
         let mut m = Map::new();
-        m.insert("decision_id", "4111111111111111");
+        m.insert("decision_id", "acc00000000000000000000000000001");
         m.insert("cost", "0.004750000 USD");
-        m.insert("input_digest", "a@b.io");
-        m.insert("prev_hash", "a@b.io");
-        assert!(p.redact(&mut m).is_empty());
-        assert_eq!(
-            m.get("input_digest").and_then(Value::as_str),
-            Some("a@b.io")
+        let mut input = Map::new();
+        input.insert("sha256", digest.as_str());
+        m.insert("input", input);
+        assert!(p.redact(&mut m).is_empty(), "{m:?}");
+
+        // The same names holding something else, or elsewhere, are scanned; so are keys.
+        for (key, value) in [
+            ("decision_id", "sk-live-abcdefghijklmnop1234"),
+            ("cost", "AKIAIOSFODNN7EXAMPLE"),
+            ("sha256", "sk-live-abcdefghijklmnop1234"),
+            ("input_digest", "a@b.io"),
+            ("prev_hash", "a@b.io"),
+        ] {
+            let mut m = Map::new();
+            m.insert(key, value);
+            assert!(!p.redact(&mut m).is_empty(), "{key}: {value}");
+            assert_eq!(m.get(key).and_then(Value::as_str), Some(REDACTED), "{key}");
+        }
+        let mut nested = Map::new();
+        nested.insert("decision_id", "sk-live-abcdefghijklmnop1234");
+        let mut m = Map::new();
+        m.insert("deeper", nested);
+        assert!(
+            !p.redact(&mut m).is_empty(),
+            "an id-named field elsewhere is scanned"
         );
+
+        let mut m = Map::new();
+        m.insert("sk-live-abcdefghijklmnop1234", 1);
+        m.insert("key sk-live-zyxwvutsrqponmlk9876", 2);
+        m.insert("<redacted>", 3);
+        let found = RedactionPolicy::default_preset().redact(&mut m);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let keys: Vec<&str> = m.keys().collect();
+        assert_eq!(keys, ["<redacted>", "key <redacted>", "<redacted> (2)"]);
     }
 
     #[test]

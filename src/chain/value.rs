@@ -179,7 +179,7 @@ integer_from!(
 pub struct Map(Vec<(Key, Value)>);
 
 /// A key: this crate's own keys are string literals and are kept without a copy.
-type Key = std::borrow::Cow<'static, str>;
+pub(crate) type Key = std::borrow::Cow<'static, str>;
 
 impl Map {
     /// An empty map.
@@ -260,6 +260,11 @@ impl Map {
 
     pub(crate) fn entries(&self) -> &[(Key, Value)] {
         &self.0
+    }
+
+    /// The entries with their keys mutable: the caller keeps the keys unique.
+    pub(crate) fn entries_mut(&mut self) -> &mut [(Key, Value)] {
+        &mut self.0
     }
 
     /// Builds a map from parsed pairs, resolving duplicate keys as Python does.

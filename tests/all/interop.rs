@@ -227,3 +227,92 @@ log.detach()
     );
     assert!(ours.is_ok(), "{ours}");
 }
+
+/// Secrets under every key name the redactor once skipped (`decision_id`, `cost`, names ending
+/// in `hash`, `digest`, `sha256`), at the top, nested, in arrays and in keys: the log never
+/// holds a secret that the reference's redactor removes from the same payload, and holds none
+/// that sits in a key (which the reference leaves).
+#[tokio::test]
+async fn no_secret_the_reference_removes_reaches_our_log() {
+    let secrets = [
+        "sk-live-4eC39HqLyjWDarjtT1zdp7dc",
+        "sk-proj-abcdefghijklmnop1234",
+        "AKIAIOSFODNN7EXAMPLE",
+        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "bob@example.com",
+        "xoxb-123456789012-1234567890123-abcdefghijABCDEFGHIJklmn",
+        "AIzaSyA1234567890abcdefghijklmnopqrstuv",
+    ];
+    let names = [
+        "decision_id",
+        "cost",
+        "hash",
+        "prev_hash",
+        "sha256",
+        "input_sha256",
+        "digest",
+        "body_digest",
+        "note",
+    ];
+    let mut payloads = Vec::new();
+    for secret in secrets {
+        for name in names {
+            payloads.push(serde_json::json!({ name: secret }));
+            payloads.push(serde_json::json!({"input": { name: secret }}));
+            payloads.push(serde_json::json!({"items": [{ name: [secret] }]}));
+            payloads
+                .push(serde_json::json!({"deep": {"deeper": { name: format!("x {secret} y") }}}));
+        }
+        payloads.push(serde_json::json!({ secret: 1 }));
+        payloads.push(serde_json::json!({"input": { format!("k {secret}"): {"sha256": secret} }}));
+    }
+    let corpus = serde_json::Value::Array(payloads.clone()).to_string();
+    let script = r#"
+import json, sys
+from cendor.acttrace import redact, Policy
+payloads = json.loads(sys.argv[1])
+secrets = json.loads(sys.argv[2])
+out = []
+for p in payloads:
+    cleaned, _ = redact(p, Policy.default())
+    before, after = json.dumps(p), json.dumps(cleaned)
+    out.append([s for s in secrets if s in before and s not in after])
+print(json.dumps(out))
+"#;
+    let secrets_json = serde_json::to_string(&secrets).unwrap();
+    let removed: Vec<Vec<String>> =
+        serde_json::from_str(&reference_run(script, &[&corpus, &secrets_json])).unwrap();
+    assert_eq!(removed.len(), payloads.len());
+    assert!(
+        removed.iter().filter(|r| !r.is_empty()).count() >= secrets.len() * names.len() * 4,
+        "the reference removes each secret from every value"
+    );
+
+    let scratch = Scratch::new("interop-redact");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.unwrap();
+    for p in &payloads {
+        let Value::Object(m) = Value::from(p.clone()) else {
+            unreachable!()
+        };
+        log.append(Entry::new("probe", m)).await.unwrap();
+    }
+    log.shutdown().await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("\"probe\"")).collect();
+    assert_eq!(lines.len(), payloads.len());
+    for ((line, gone), payload) in lines.iter().zip(&removed).zip(&payloads) {
+        for secret in gone {
+            assert!(
+                !line.contains(secret.as_str()),
+                "{payload}: {secret} kept in {line}"
+            );
+        }
+    }
+    for secret in secrets {
+        assert!(!text.contains(secret), "{secret} is in the log");
+    }
+    let (ok, detail) = reference_verify(&path, None, None);
+    assert!(ok, "{detail}");
+}
