@@ -244,6 +244,12 @@ impl RedactionPolicy {
         self
     }
 
+    /// Whether some category would be blocked: a rule or the default says `block`.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn blocks_anything(&self) -> bool {
+        self.default == Action::Block || self.rules.iter().any(|(_, a)| *a == Action::Block)
+    }
+
     /// The action for a category of a group: the category's rule, else the group's, else the
     /// default.
     pub fn action_for(&self, category: &str, group: &str) -> Action {

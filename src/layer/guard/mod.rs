@@ -60,6 +60,7 @@
 //! # takes(combined);
 //! ```
 
+mod decode;
 pub mod policy;
 mod service;
 

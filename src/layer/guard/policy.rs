@@ -212,19 +212,27 @@ tuple_policy!(A, B, C, D, E);
 /// query and the body is UTF-8 (the usual case); with the detectors' pass over it.
 fn scanned<'a>(req: &GuardRequest<'a>) -> (&'a str, detect::Pass) {
     let (text, pass) = req.scanned.get_or_init(|| {
-        let text = match req.uri().query() {
-            None => req.body_text(),
-            Some(query) => {
-                let mut text = query.to_owned();
-                text.push('\n');
-                text.push_str(&req.body_text());
-                Cow::Owned(text)
-            }
-        };
+        let text = super::decode::request_text(req.parts, req.body);
         let pass = detect::Pass::over(&text);
         (text, pass)
     });
     (text, *pass)
+}
+
+/// The verdict on a body the guard could not read whole (longer than its `body_limit`): what
+/// follows the limit was never scanned.
+fn unscanned(req: &GuardRequest<'_>, block: bool) -> Verdict {
+    let finding = Finding::new(format!(
+        "body not scanned entirely: longer than the guard's body_limit ({} bytes read)",
+        req.body().len()
+    ))
+    .severity("warning")
+    .category("unscanned");
+    if block {
+        Verdict::Block(finding)
+    } else {
+        Verdict::Flag(finding)
+    }
 }
 
 /// The built-in detectors `keep` selects, chosen once when a policy is made.
@@ -267,16 +275,110 @@ fn detect_policy(
 }
 
 /// Blocks requests carrying secrets or credentials (API keys, tokens, private keys, JWTs,
-/// bearer tokens) in the body or query, before they reach a model or a log.
-pub fn secrets() -> impl Policy + Clone {
-    let detectors = detectors(|d| matches!(d.group, "secret" | "credential"));
-    move |req: &GuardRequest<'_>| detect_policy(req, &detectors, "secret in input", true)
+/// bearer tokens), before they reach a model or a log.
+///
+/// It reads the request decoded, as the handler would (see below): the path and query
+/// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key
+/// split over two fields), form bodies percent-decoded, zero-width characters removed. A body
+/// longer than the guard's `body_limit` cannot be scanned entirely and is blocked too, as
+/// `unscanned` ([`Secrets::allow_unscanned`] lets it pass, flagged). Headers are read only
+/// where named ([`Secrets::headers`]).
+///
+/// What it cannot see: a secret encoded otherwise (base64, hex, encrypted) or split in a way
+/// that joining strings in order does not undo, and headers it is not told to read. It is a
+/// net for mistakes and careless clients, not a proof that no secret gets through.
+///
+/// ```
+/// use acttrace::layer::guard::policy;
+///
+/// let guard_policy = policy::secrets().headers(["x-api-key", "x-forwarded-authorization"]);
+/// # fn takes(_: impl acttrace::layer::guard::Policy) {}
+/// # takes(guard_policy);
+/// ```
+pub fn secrets() -> Secrets {
+    Secrets {
+        detectors: detectors(|d| matches!(d.group, "secret" | "credential")),
+        headers: Arc::from([]),
+        allow_unscanned: false,
+    }
+}
+
+/// The [`secrets`] policy, with the headers it reads and what it does with a body it could not
+/// read whole.
+#[derive(Clone)]
+pub struct Secrets {
+    detectors: Arc<[Detector]>,
+    headers: Arc<[http::HeaderName]>,
+    allow_unscanned: bool,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("headers", &self.headers)
+            .field("allow_unscanned", &self.allow_unscanned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Secrets {
+    /// Also reads these request headers (percent-decoded, zero-width characters removed). A
+    /// name that is not a valid header name is ignored.
+    pub fn headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.headers = names
+            .into_iter()
+            .filter_map(|n| http::HeaderName::from_bytes(n.as_ref().as_bytes()).ok())
+            .collect();
+        self
+    }
+
+    /// Lets a body longer than the guard's `body_limit` through, flagged `unscanned`, instead
+    /// of blocking it. What follows the limit is not read.
+    pub fn allow_unscanned(mut self) -> Self {
+        self.allow_unscanned = true;
+        self
+    }
+}
+
+impl Policy for Secrets {
+    fn check(&self, req: &GuardRequest<'_>) -> Verdict {
+        let mut verdict = detect_policy(req, &self.detectors, "secret in input", true);
+        for name in self.headers.iter() {
+            for value in req.headers().get_all(name) {
+                let text = super::decode::header_text(value.as_bytes());
+                let found = detect::scan_with(&self.detectors, &text);
+                if !found.is_empty() {
+                    let mut finding =
+                        Finding::new(format!("secret in the {name} header")).severity("critical");
+                    for f in found {
+                        finding = finding.category(f.category);
+                    }
+                    verdict = verdict.and(Verdict::Block(finding));
+                }
+            }
+        }
+        if !req.body_complete() {
+            verdict = verdict.and(unscanned(req, !self.allow_unscanned));
+        }
+        verdict
+    }
 }
 
 /// Flags requests carrying personal data (e-mail addresses, …) in the body or query.
 pub fn personal_data() -> impl Policy + Clone {
     let detectors = detectors(|d| !matches!(d.group, "secret" | "credential"));
-    move |req: &GuardRequest<'_>| detect_policy(req, &detectors, "personal data in input", false)
+    move |req: &GuardRequest<'_>| {
+        let verdict = detect_policy(req, &detectors, "personal data in input", false);
+        if req.body_complete() {
+            verdict
+        } else {
+            verdict.and(unscanned(req, false))
+        }
+    }
 }
 
 /// Judges the query and body with a [`RedactionPolicy`], the same kind the log applies to its
@@ -294,13 +396,21 @@ pub fn personal_data() -> impl Policy + Clone {
 /// # takes(guard_policy);
 /// ```
 pub fn redaction(policy: RedactionPolicy) -> impl Policy + Clone {
+    let can_block = policy.blocks_anything();
     let policy = Arc::new(policy);
     move |req: &GuardRequest<'_>| {
+        // A policy that blocks something blocks what it could not read; one that only flags
+        // flags it.
+        let rest = if req.body_complete() {
+            Verdict::Allow
+        } else {
+            unscanned(req, can_block)
+        };
         let (text, pass) = scanned(req);
         let found = policy.scan_passed(text, pass);
         let acted: Vec<_> = found.iter().filter(|d| d.action != Action::Allow).collect();
         let Some(strongest) = acted.iter().map(|d| d.action).max() else {
-            return Verdict::Allow;
+            return rest;
         };
         let block = strongest == Action::Block;
         let mut finding = Finding::new(if block {
@@ -316,11 +426,12 @@ pub fn redaction(policy: RedactionPolicy) -> impl Policy + Clone {
             .unwrap_or("warning")
             .to_owned();
         finding.categories = acted.iter().map(|d| d.category.to_owned()).collect();
-        if block {
+        let verdict = if block {
             Verdict::Block(finding)
         } else {
             Verdict::Flag(finding)
-        }
+        };
+        verdict.and(rest)
     }
 }
 

@@ -1,0 +1,393 @@
+//! The guard's `secrets()` policy against bypass attempts and against ordinary traffic, on a
+//! real axum `Router` with a real log.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use acttrace::chain::AuditLog;
+use acttrace::layer::guard::policy;
+use acttrace::layer::{AuditLayer, GuardLayer};
+use axum::Router;
+use axum::body::Body;
+use axum::routing::post;
+use http::{Request, StatusCode};
+use tower::ServiceExt as _;
+
+use crate::support::Scratch;
+
+const KEY: &str = "sk-proj-abcdefghijklmnop1234";
+const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
+const GITHUB: &str = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
+const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+const LIMIT: usize = 4096;
+
+/// One request: its URI, extra headers and body.
+struct Try {
+    what: &'static str,
+    uri: String,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+fn post_to(what: &'static str, uri: impl Into<String>, body: impl Into<String>) -> Try {
+    Try {
+        what,
+        uri: uri.into(),
+        headers: Vec::new(),
+        body: body.into(),
+    }
+}
+
+fn with_header(mut t: Try, name: &'static str, value: impl Into<String>) -> Try {
+    t.headers.push((name, value.into()));
+    t
+}
+
+/// Every character as a JSON `\u` escape.
+fn escaped(s: &str) -> String {
+    s.chars().map(|c| format!("\\u{:04x}", c as u32)).collect()
+}
+
+/// Every byte percent-encoded.
+fn percent(s: &str) -> String {
+    s.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+fn split(s: &str, at: usize) -> (&str, &str) {
+    s.split_at(at)
+}
+
+fn bypasses() -> Vec<Try> {
+    let (k1, k2) = split(KEY, 12);
+    let (a1, a2) = split(AWS, 8);
+    let (j1, j2) = split(JWT, 40);
+    vec![
+        post_to("plain", "/agent", format!("my key is {KEY}")),
+        post_to("json", "/agent", format!(r#"{{"q": "{KEY}"}}"#)),
+        post_to(
+            "json, all \\u escapes",
+            "/agent",
+            format!(r#"{{"q": "{}"}}"#, escaped(KEY)),
+        ),
+        post_to(
+            "json, one \\u escape",
+            "/agent",
+            format!(r#"{{"q": "\u0073{}"}}"#, &KEY[1..]),
+        ),
+        post_to(
+            "json, \\u-escaped AWS key",
+            "/agent",
+            format!(r#"{{"q": "{}"}}"#, escaped(AWS)),
+        ),
+        post_to(
+            "split over two fields",
+            "/agent",
+            format!(r#"{{"a": "{k1}", "b": "{k2}"}}"#),
+        ),
+        post_to(
+            "split over an array",
+            "/agent",
+            format!(r#"["{k1}", "{k2}"]"#),
+        ),
+        post_to(
+            "AWS key split",
+            "/agent",
+            format!(r#"{{"x": "{a1}", "y": "{a2}"}}"#),
+        ),
+        post_to(
+            "JWT split",
+            "/agent",
+            format!(r#"{{"h": "{j1}", "t": "{j2}"}}"#),
+        ),
+        post_to("in a JSON key", "/agent", format!(r#"{{"{KEY}": 1}}"#)),
+        post_to(
+            "deeply nested",
+            "/agent",
+            format!(r#"{{"a": {{"b": [{{"c": ["{KEY}"]}}]}}}}"#),
+        ),
+        post_to(
+            "form, percent-encoded",
+            "/agent",
+            format!("token={}", percent(KEY)),
+        ),
+        post_to(
+            "form, dashes encoded",
+            "/agent",
+            format!("token={}", KEY.replace('-', "%2d")),
+        ),
+        post_to(
+            "form, with +",
+            "/agent",
+            format!("a=x+y&token={}", KEY.replace('-', "%2D")),
+        ),
+        post_to("in the path", format!("/agent/{KEY}"), ""),
+        post_to(
+            "in the path, percent-encoded",
+            format!("/agent/{}", percent(KEY)),
+            "",
+        ),
+        post_to(
+            "in the path, double-encoded",
+            format!("/agent/{}", KEY.replace('-', "%252D")),
+            "",
+        ),
+        post_to("in the query", format!("/agent?key={KEY}"), ""),
+        post_to(
+            "in the query, percent-encoded",
+            format!("/agent?key={}", percent(KEY)),
+            "",
+        ),
+        post_to(
+            "in the query, double-encoded",
+            format!("/agent?key={}", KEY.replace('-', "%252D")),
+            "",
+        ),
+        post_to(
+            "GitHub token in the query",
+            format!("/agent?t={GITHUB}"),
+            "",
+        ),
+        post_to(
+            "zero-width space",
+            "/agent",
+            KEY.replacen('-', "-\u{200b}", 1),
+        ),
+        post_to(
+            "zero-width joiner, escaped",
+            "/agent",
+            format!(r#"{{"q": "{k1}\u200d{k2}"}}"#),
+        ),
+        post_to(
+            "zero-width non-joiner",
+            "/agent",
+            format!("{k1}\u{200c}{k2}"),
+        ),
+        post_to("word joiner", "/agent", format!("{k1}\u{2060}{k2}")),
+        post_to(
+            "byte order mark inside",
+            "/agent",
+            format!("{k1}\u{feff}{k2}"),
+        ),
+        post_to("soft hyphen", "/agent", format!("{a1}\u{ad}{a2}")),
+        post_to(
+            "escape and zero-width together",
+            "/agent",
+            format!(r#"{{"q": "{}\u200b{}"}}"#, escaped(k1), k2),
+        ),
+        post_to(
+            "zero-width in the query",
+            format!("/agent?k={}", percent(&format!("{k1}\u{200b}{k2}"))),
+            "",
+        ),
+        post_to(
+            "after the body limit",
+            "/agent",
+            format!("{}{KEY}", "x".repeat(LIMIT + 100)),
+        ),
+        with_header(post_to("named header", "/agent", "hi"), "x-api-key", KEY),
+        with_header(
+            post_to("named header, bearer", "/agent", "hi"),
+            "authorization",
+            format!("Bearer {KEY}"),
+        ),
+        with_header(
+            post_to("named header, percent-encoded", "/agent", "hi"),
+            "x-api-key",
+            percent(KEY),
+        ),
+        post_to(
+            "PEM key with JSON line breaks",
+            "/agent",
+            r#"{"k": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgwMVj8xs5fc3Ab\n-----END RSA PRIVATE KEY-----"}"#,
+        ),
+    ]
+}
+
+fn benign() -> Vec<Try> {
+    vec![
+        post_to(
+            "chat",
+            "/agent",
+            r#"{"model": "gpt-4o", "messages": [{"role": "user", "content": "How do I bake sourdough bread at home?"}]}"#,
+        ),
+        post_to(
+            "chat, several turns",
+            "/agent",
+            r#"{"messages": [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "Summarise the sky is blue"}, {"role": "assistant", "content": "Rayleigh scattering."}]}"#,
+        ),
+        post_to(
+            "code with hex strings",
+            "/agent",
+            r#"{"code": "let h = 0xdeadbeef; let sha = \"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"; // git a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"}"#,
+        ),
+        post_to(
+            "UUIDs",
+            "/agent",
+            r#"{"ids": ["550e8400-e29b-41d4-a716-446655440000", "6ba7b810-9dad-11d1-80b4-00c04fd430c8"]}"#,
+        ),
+        post_to(
+            "loopback addresses in an error text",
+            "/agent",
+            r#"{"error": "connect ECONNREFUSED 127.0.0.1:8080; retried [::1]:443 and 192.0.2.10"}"#,
+        ),
+        post_to(
+            "percent signs",
+            "/agent",
+            "we are 100% sure, 50%off, 20 % more",
+        ),
+        post_to(
+            "a form",
+            "/agent",
+            "name=John+Smith&city=Paris&note=caf%C3%A9",
+        ),
+        post_to("a query", "/agent?q=hello%20world&page=2", ""),
+        post_to(
+            "talking about keys",
+            "/agent",
+            r#"{"q": "Where do I put the sk- prefix? My key starts with sk-proj but I won't paste it."}"#,
+        ),
+        post_to(
+            "a base64 image",
+            "/agent",
+            format!(
+                r#"{{"image": "data:image/png;base64,{}"}}"#,
+                "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+            ),
+        ),
+        post_to(
+            "numbers and dates",
+            "/agent",
+            r#"{"amount": 25000, "date": "2026-12-06T02:27:08Z", "ref": "INV-2026-000123"}"#,
+        ),
+        post_to(
+            "unicode text",
+            "/agent",
+            r#"{"q": "naïve café — 中文 😀, ‘quoted’"}"#,
+        ),
+        with_header(
+            post_to("an ordinary header", "/agent", "hi"),
+            "x-api-key",
+            "public-demo",
+        ),
+    ]
+}
+
+fn app(log: &AuditLog, ran: &Arc<AtomicUsize>) -> Router {
+    let handler = |ran: Arc<AtomicUsize>| {
+        move || {
+            ran.fetch_add(1, Ordering::SeqCst);
+            async { "ran" }
+        }
+    };
+    Router::new()
+        .route("/agent", post(handler(ran.clone())))
+        .route("/agent/{*rest}", post(handler(ran.clone())))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(AuditLayer::new(log.clone()))
+                .layer(
+                    GuardLayer::new(
+                        log.clone(),
+                        (
+                            policy::secrets().headers(["x-api-key", "authorization"]),
+                            policy::personal_data(),
+                        ),
+                    )
+                    .body_limit(LIMIT),
+                ),
+        )
+}
+
+async fn send(app: &Router, t: &Try) -> StatusCode {
+    let mut req = Request::post(t.uri.as_str());
+    for (name, value) in &t.headers {
+        req = req.header(*name, value.as_str());
+    }
+    let req = req.body(Body::from(t.body.clone())).expect("request");
+    app.clone().oneshot(req).await.expect("call").status()
+}
+
+fn blocked_flags(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            l.contains("\"type\": \"policy_flag\"") && l.contains("\"action\": \"blocked\"")
+        })
+        .count()
+}
+
+/// 34 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// flag on disk by the time the answer comes; no secret reaches the log.
+#[tokio::test]
+async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {
+    let scratch = Scratch::new("guard-bypass");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let app = app(&log, &ran);
+    let tries = bypasses();
+    assert!(tries.len() >= 30);
+    let mut passed = Vec::new();
+    for t in &tries {
+        let (flags, runs) = (blocked_flags(&path), ran.load(Ordering::SeqCst));
+        let status = send(&app, t).await;
+        // The flag is on disk when the answer comes: read before any sync.
+        let written = blocked_flags(&path) == flags + 1;
+        if status != StatusCode::FORBIDDEN || !written || ran.load(Ordering::SeqCst) != runs {
+            passed.push(format!("{}: {status}, flag written: {written}", t.what));
+        }
+    }
+    assert!(passed.is_empty(), "got through:\n{}", passed.join("\n"));
+    log.shutdown().await.expect("shutdown");
+    let text = std::fs::read_to_string(&path).unwrap();
+    for secret in [KEY, AWS, GITHUB, JWT] {
+        assert!(!text.contains(secret), "{secret} reached the log");
+    }
+    assert!(
+        text.contains("\"unscanned\""),
+        "the over-long body is named as unscanned"
+    );
+}
+
+/// Ordinary requests (chat, code with hex strings, UUIDs, loopback addresses in error texts,
+/// forms, percent signs, talk about keys, a base64 image) are never blocked.
+#[tokio::test]
+async fn ordinary_requests_are_not_blocked() {
+    let scratch = Scratch::new("guard-benign");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let app = app(&log, &ran);
+    let mut blocked = Vec::new();
+    for t in &benign() {
+        let status = send(&app, t).await;
+        if status != StatusCode::OK {
+            blocked.push(format!("{}: {status}", t.what));
+        }
+    }
+    assert!(blocked.is_empty(), "blocked:\n{}", blocked.join("\n"));
+    assert_eq!(ran.load(Ordering::SeqCst), benign().len());
+    log.shutdown().await.expect("shutdown");
+    assert_eq!(blocked_flags(&path), 0);
+}
+
+/// With `allow_unscanned`, a body past the limit goes through, flagged as unscanned.
+#[tokio::test]
+async fn an_unscanned_body_can_be_let_through_flagged() {
+    let scratch = Scratch::new("guard-unscanned");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let app = Router::new()
+        .route("/agent", post(|| async { "ran" }))
+        .layer(GuardLayer::new(log.clone(), policy::secrets().allow_unscanned()).body_limit(64));
+    let status = send(&app, &post_to("long", "/agent", "x".repeat(1000))).await;
+    assert_eq!(status, StatusCode::OK);
+    log.shutdown().await.expect("shutdown");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("\"flagged\"") && text.contains("\"unscanned\""),
+        "{text}"
+    );
+}
