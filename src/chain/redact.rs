@@ -263,11 +263,16 @@ impl RedactionPolicy {
     /// category, with the action for each. Leaves the payload as it is.
     pub fn scan(&self, payload: &Map) -> Vec<Detection> {
         let mut found = Vec::new();
-        walk_map(payload, Place::Top, &mut |s| {
-            for f in detect::scan_with(&self.detectors, s) {
-                self.count(&mut found, &f);
-            }
-        });
+        walk_map(
+            payload,
+            Place::Top,
+            &mut String::with_capacity(256),
+            &mut |s| {
+                for f in detect::scan_with(&self.detectors, s) {
+                    self.count(&mut found, &f);
+                }
+            },
+        );
         found.sort_by_key(|d| d.category);
         found
     }
@@ -289,31 +294,97 @@ impl RedactionPolicy {
     }
 
     /// Like [`scan`](Self::scan), and replaces every match whose action is `redact` or `block`
-    /// with `<redacted>`.
+    /// with `<redacted>`, in values and in keys.
     pub fn redact(&self, payload: &mut Map) -> Vec<Detection> {
         let mut found = Vec::new();
-        walk_map_mut(payload, Place::Top, &mut |s| {
-            let findings = detect::scan_with(&self.detectors, s);
-            if findings.is_empty() {
-                return;
-            }
-            let mut out = String::with_capacity(s.len());
-            let mut at = 0;
-            for f in &findings {
-                let action = self.count(&mut found, f);
-                if action.scrubs() {
-                    out.push_str(&s[at..f.span.start]);
-                    out.push_str(REDACTED);
-                    at = f.span.end;
-                }
-            }
-            if at > 0 {
-                out.push_str(&s[at..]);
-                *s = out;
-            }
-        });
+        self.redact_map(
+            payload,
+            Place::Top,
+            &mut String::with_capacity(256),
+            &mut found,
+        );
         found.sort_by_key(|d| d.category);
         found
+    }
+
+    /// `text` with every match to scrub replaced, if there is one; counts what it finds.
+    fn scrub(&self, text: &str, found: &mut Vec<Detection>) -> Option<String> {
+        let findings = detect::scan_with(&self.detectors, text);
+        if findings.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for f in &findings {
+            let action = self.count(found, f);
+            if action.scrubs() {
+                out.push_str(&text[at..f.span.start]);
+                out.push_str(REDACTED);
+                at = f.span.end;
+            }
+        }
+        (at > 0).then(|| {
+            out.push_str(&text[at..]);
+            out
+        })
+    }
+
+    /// Scrubs a map's keys and values, at any depth. Its keys are scanned together, in one
+    /// pass, and one by one only when that finds something: most keys are the service's own
+    /// field names.
+    fn redact_map(
+        &self,
+        map: &mut Map,
+        place: Place,
+        keys: &mut String,
+        found: &mut Vec<Detection>,
+    ) {
+        keys.clear();
+        for k in map.keys() {
+            keys.push_str(k);
+            keys.push('\n');
+        }
+        if !detect::scan_with(&self.detectors, keys).is_empty() {
+            let mut renamed = false;
+            for (k, _) in map.entries_mut() {
+                if let Some(key) = self.scrub(k, found) {
+                    *k = key.into();
+                    renamed = true;
+                }
+            }
+            if renamed {
+                unique_keys(map);
+            }
+        }
+        for (k, v) in map.entries_mut() {
+            match v {
+                Value::String(s) if own_field(place, k, s) => {}
+                _ => self.redact_value(v, place.child(k), keys, found),
+            }
+        }
+    }
+
+    fn redact_value(
+        &self,
+        v: &mut Value,
+        place: Place,
+        keys: &mut String,
+        found: &mut Vec<Detection>,
+    ) {
+        match v {
+            Value::String(s) => {
+                if let Some(scrubbed) = self.scrub(s, found) {
+                    *s = scrubbed;
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.redact_value(item, Place::Other, keys, found);
+                }
+            }
+            Value::Object(m) => self.redact_map(m, place, keys, found),
+            _ => {}
+        }
     }
 
     fn count(&self, found: &mut Vec<Detection>, f: &detect::Finding) -> Action {
@@ -420,7 +491,12 @@ fn own_field(place: Place, key: &str, value: &str) -> bool {
 }
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    // Eight bytes at a time: no byte below '0', above 'f', or between '9' and 'a'.
+    let bytes = s.as_bytes();
+    let mut chunks = bytes.chunks_exact(8);
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    chunks.all(|c| c.iter().fold(true, |ok, b| ok & hex(*b)))
+        && chunks.remainder().iter().all(|b| hex(*b))
 }
 
 /// 32 hex digits ([`DecisionId::random`], the reference's `uuid4().hex`) or a UUID.
@@ -447,42 +523,29 @@ fn is_amount(s: &str) -> bool {
             || (currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())))
 }
 
-fn walk_map(map: &Map, place: Place, f: &mut impl FnMut(&str)) {
+/// Calls `f` on a map's keys (together, a line each) and on every string below it but the
+/// exempt ones.
+fn walk_map(map: &Map, place: Place, keys: &mut String, f: &mut impl FnMut(&str)) {
+    keys.clear();
+    for k in map.keys() {
+        keys.push_str(k);
+        keys.push('\n');
+    }
+    f(keys);
     for (k, v) in map.iter() {
-        f(k);
         match v {
             Value::String(s) if own_field(place, k, s) => {}
-            _ => walk(v, place.child(k), f),
+            _ => walk(v, place.child(k), keys, f),
         }
     }
 }
 
-fn walk(v: &Value, place: Place, f: &mut impl FnMut(&str)) {
+fn walk(v: &Value, place: Place, keys: &mut String, f: &mut impl FnMut(&str)) {
     match v {
         Value::String(s) => f(s),
-        Value::Array(items) => items.iter().for_each(|i| walk(i, Place::Other, f)),
-        Value::Object(m) => walk_map(m, place, f),
+        Value::Array(items) => items.iter().for_each(|i| walk(i, Place::Other, keys, f)),
+        Value::Object(m) => walk_map(m, place, keys, f),
         _ => {}
-    }
-}
-
-fn walk_map_mut(map: &mut Map, place: Place, f: &mut impl FnMut(&mut String)) {
-    let mut renamed = false;
-    for (k, v) in map.entries_mut() {
-        let mut key = k.to_string();
-        f(&mut key);
-        let child = place.child(&key);
-        if key != *k {
-            *k = key.into();
-            renamed = true;
-        }
-        match v {
-            Value::String(s) if own_field(place, k, s) => {}
-            _ => walk_mut(v, child, f),
-        }
-    }
-    if renamed {
-        unique_keys(map);
     }
 }
 
@@ -502,15 +565,6 @@ fn unique_keys(map: &mut Map) {
             n += 1;
         };
         *k = unique.into();
-    }
-}
-
-fn walk_mut(v: &mut Value, place: Place, f: &mut impl FnMut(&mut String)) {
-    match v {
-        Value::String(s) => f(s),
-        Value::Array(items) => items.iter_mut().for_each(|i| walk_mut(i, Place::Other, f)),
-        Value::Object(m) => walk_map_mut(m, place, f),
-        _ => {}
     }
 }
 

@@ -14,7 +14,7 @@
 //! undo, a secret in a part of the body past the guard's `body_limit` (such a request is
 //! blocked as unscanned by default), and headers the policy is not told to read.
 //!
-//! Uses only `http` and `serde_json`.
+//! Uses only `http` and `memchr`.
 
 use std::borrow::Cow;
 
@@ -24,46 +24,57 @@ use http::request::Parts;
 fn invisible(c: char) -> bool {
     matches!(
         c,
-        '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{00ad}' | '\u{180e}'
+        '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{00ad}'
     )
 }
 
-/// The text the detectors read of a request: see the [module docs](self).
-pub(crate) fn request_text<'a>(parts: &Parts, body: &'a [u8]) -> Cow<'a, str> {
-    // Always a copy: even a plain path can carry a secret (`/agent/sk-...`).
-    let raw = String::from_utf8_lossy(body);
-    let query = parts.uri.query();
+/// Whether `bytes` may hold an [`invisible`] character: the first bytes of their UTF-8 forms.
+fn may_hide(bytes: &[u8]) -> bool {
+    memchr::memchr3(0xe2, 0xef, 0xc2, bytes).is_some()
+}
+
+/// How much of each JSON string's start and end goes into the joined view: enough for any
+/// secret the detectors know to straddle two strings.
+const JOIN_EDGE: usize = 512;
+
+/// The shortest run of text joined from two JSON strings that is worth a scan: shorter than
+/// any secret the detectors know.
+const MIN_JOINED: usize = 12;
+
+/// What the detectors read of a request: the body as sent (invisible characters removed), and
+/// apart from it, so that the body's own text is judged as before, what decoding the body,
+/// the path and the query shows beyond it (often nothing). See the [module docs](self).
+pub(crate) fn request_views<'a>(parts: &Parts, body: &'a [u8]) -> (Cow<'a, str>, String) {
+    let mut main = String::from_utf8_lossy(body);
+    if may_hide(body) && main.chars().any(invisible) {
+        main.to_mut().retain(|c| !invisible(c));
+    }
+    let mut extra = String::new();
     let path = parts.uri.path();
-    let encoded_path = path.contains('%');
-    let json = json_strings(body);
-    let encoded_body = raw.contains('%');
-    let mut out = String::with_capacity(raw.len() * 2 + path.len() * 2 + 2);
-    out.push_str(path);
-    out.push('\n');
-    if encoded_path {
-        out.push_str(&percent_decoded(path, false));
-        out.push('\n');
+    // A path segment shorter than any secret cannot hold one.
+    if path.contains('%') || path.split('/').any(|seg| seg.len() >= MIN_JOINED) {
+        extra.push_str(path);
+        extra.push('\n');
+        if path.contains('%') {
+            extra.push_str(&percent_decoded(path, false));
+            extra.push('\n');
+        }
     }
-    if let Some(q) = query {
-        out.push_str(q);
-        out.push('\n');
-        out.push_str(&percent_decoded(q, true));
-        out.push('\n');
+    if let Some(q) = parts.uri.query() {
+        extra.push_str(q);
+        extra.push('\n');
+        extra.push_str(&percent_decoded(q, true));
+        extra.push('\n');
     }
-    out.push_str(&raw);
-    out.push('\n');
-    if let Some(strings) = json {
-        out.push_str(&strings);
-        out.push('\n');
+    push_json_strings(&mut extra, &main);
+    if memchr::memchr(b'%', body).is_some() {
+        extra.push_str(&percent_decoded(&main, true));
+        extra.push('\n');
     }
-    if encoded_body {
-        out.push_str(&percent_decoded(&raw, true));
-        out.push('\n');
+    if may_hide(extra.as_bytes()) && extra.chars().any(invisible) {
+        extra.retain(|c| !invisible(c));
     }
-    if out.chars().any(invisible) {
-        out.retain(|c| !invisible(c));
-    }
-    Cow::Owned(out)
+    (main, extra)
 }
 
 /// A header's value as the detectors read it: percent-decoded, invisible characters removed.
@@ -78,49 +89,173 @@ pub(crate) fn header_text(value: &[u8]) -> String {
     out
 }
 
-/// A JSON body's keys and strings, one a line and decoded, then every string joined end to
-/// end; `None` when the body is not JSON, or when decoding shows nothing the body's own text
-/// does not (no escapes, no strings to join).
-fn json_strings(body: &[u8]) -> Option<String> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
-    if !matches!(first, b'{' | b'[' | b'"') {
-        return None;
+/// For a body that looks like JSON: its strings with their escapes decoded, a line each (only
+/// when it has escapes: otherwise they are in the body as they are), then its values' strings
+/// joined end to end, each cut to its first and last [`JOIN_EDGE`] bytes (only when there are
+/// two or more: a secret split over two fields is whole again). The body is lexed for strings,
+/// not parsed: an invalid body is read as far as it goes.
+fn push_json_strings(out: &mut String, body: &str) {
+    let bytes = body.as_bytes();
+    let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return;
+    };
+    if !matches!(bytes[first], b'{' | b'[') {
+        return;
     }
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let mut lines = String::new();
-    let mut joined = String::new();
-    let mut strings = 0;
-    collect(&value, &mut lines, &mut joined, &mut strings);
-    let escaped = body.contains(&b'\\');
-    if !escaped && strings < 2 {
-        return None;
+    let escaped = memchr::memchr(b'\\', bytes).is_some();
+    let mut joins = Joins::default();
+    let mut decoded = String::new();
+    let mut at = first;
+    while let Some(open) = memchr::memchr(b'"', &bytes[at..]).map(|i| at + i) {
+        let Some(close) = string_end(bytes, open + 1) else {
+            break;
+        };
+        let inner = &body[open + 1..close];
+        let text: &str = if escaped && inner.contains('\\') {
+            decoded.clear();
+            unescape(inner, &mut decoded);
+            &decoded
+        } else {
+            inner
+        };
+        if escaped {
+            out.push_str(text);
+            out.push('\n');
+        }
+        let mut next = close + 1;
+        while bytes.get(next).is_some_and(u8::is_ascii_whitespace) {
+            next += 1;
+        }
+        if bytes.get(next) != Some(&b':') {
+            joins.add(text, out);
+        }
+        at = close + 1;
     }
-    lines.push_str(&joined);
-    Some(lines)
+    joins.flush(out);
 }
 
-fn collect(v: &serde_json::Value, lines: &mut String, joined: &mut String, n: &mut usize) {
-    match v {
-        serde_json::Value::String(s) => {
-            lines.push_str(s);
-            lines.push('\n');
-            joined.push_str(s);
-            *n += 1;
+/// Text that runs on from one JSON string value into the next with no white space at the
+/// joint: where a secret split over fields is whole again. Only runs made of two strings or
+/// more and at least [`MIN_JOINED`] long are kept; each string gives at most [`JOIN_EDGE`]
+/// bytes at either end.
+#[derive(Default)]
+struct Joins {
+    run: String,
+    pieces: usize,
+}
+
+impl Joins {
+    fn add(&mut self, text: &str, out: &mut String) {
+        let lead_end = text
+            .find(char::is_whitespace)
+            .unwrap_or(text.len())
+            .min(edge_floor(text, JOIN_EDGE));
+        self.run.push_str(&text[..lead_end]);
+        self.pieces += 1;
+        if lead_end == text.len() {
+            return; // the whole string runs on
         }
-        serde_json::Value::Array(items) => {
-            for i in items {
-                collect(i, lines, joined, n);
-            }
-        }
-        serde_json::Value::Object(m) => {
-            for (k, v) in m {
-                lines.push_str(k);
-                lines.push('\n');
-                collect(v, lines, joined, n);
-            }
-        }
-        _ => {}
+        self.flush(out);
+        let tail_start = text.rfind(char::is_whitespace).map_or(0, |i| {
+            i + text[i..].chars().next().map_or(1, char::len_utf8)
+        });
+        let tail_start = tail_start.max(edge_ceil(text, text.len().saturating_sub(JOIN_EDGE)));
+        self.run.push_str(&text[tail_start..]);
+        self.pieces = 1;
     }
+
+    fn flush(&mut self, out: &mut String) {
+        if self.pieces >= 2 && self.run.len() >= MIN_JOINED {
+            out.push_str(&self.run);
+            out.push('\n');
+        }
+        self.run.clear();
+        self.pieces = 0;
+    }
+}
+
+/// The largest char boundary of `text` at or below `at`.
+fn edge_floor(text: &str, at: usize) -> usize {
+    (0..=at.min(text.len()))
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0)
+}
+
+/// The smallest char boundary of `text` at or above `at`.
+fn edge_ceil(text: &str, at: usize) -> usize {
+    (at..=text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len())
+}
+
+/// The index of the quote that closes a JSON string whose text starts at `from`.
+fn string_end(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let i = at + memchr::memchr2(b'"', b'\\', bytes.get(at..)?)?;
+        if bytes[i] == b'"' {
+            return Some(i);
+        }
+        at = i + 2;
+    }
+}
+
+/// The four hex digits at the start of `s`, as a number.
+fn unit(s: &str) -> Option<u32> {
+    s.get(..4).and_then(|h| u32::from_str_radix(h, 16).ok())
+}
+
+/// A JSON string's text with its escapes decoded (`\u` surrogate pairs joined; a lone
+/// surrogate or a bad escape is kept as written).
+fn unescape(inner: &str, out: &mut String) {
+    let mut rest = inner;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let mut chars = after.chars();
+        let (decoded, used): (Option<char>, usize) = match chars.next() {
+            Some('n') => (Some('\n'), 1),
+            Some('t') => (Some('\t'), 1),
+            Some('r') => (Some('\r'), 1),
+            Some('b') => (Some('\u{8}'), 1),
+            Some('f') => (Some('\u{c}'), 1),
+            Some('u') => match unit(&after[1..]) {
+                Some(hi @ 0xd800..=0xdbff) => {
+                    let lo = after
+                        .get(5..7)
+                        .filter(|p| *p == "\\u")
+                        .and_then(|_| unit(&after[7..]))
+                        .filter(|lo| (0xdc00..=0xdfff).contains(lo));
+                    match lo {
+                        Some(lo) => (
+                            char::from_u32(0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)),
+                            11,
+                        ),
+                        None => (None, 0),
+                    }
+                }
+                Some(code) => match char::from_u32(code) {
+                    Some(c) => (Some(c), 5),
+                    None => (None, 0),
+                },
+                None => (None, 0),
+            },
+            Some(other) => (Some(other), other.len_utf8()),
+            None => (None, 0),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &after[used..];
+            }
+            None => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
 }
 
 /// `text` with `%XX` decoded (and `+` as a space when `form`), again while a `%XX` remains,
@@ -175,20 +310,51 @@ mod tests {
 
     fn text(uri: &str, body: &str) -> String {
         let (parts, ()) = http::Request::post(uri).body(()).unwrap().into_parts();
-        request_text(&parts, body.as_bytes()).into_owned()
+        let (main, extra) = request_views(&parts, body.as_bytes());
+        format!("{main}\n{extra}")
     }
 
     #[test]
     fn what_the_detectors_read() {
+        let key = "sk-proj-abcdefghijklmnop1234";
         assert!(text("/a%2Fsk%2Dproj", "").contains("/a/sk-proj"));
+        assert!(
+            text(&format!("/agent/{key}"), "").contains(key),
+            "a long path segment"
+        );
+        assert_eq!(
+            text("/agent/triage", "x"),
+            "x\n",
+            "a short path is not read again"
+        );
         assert!(
             text("/a?k=sk%252Dproj+x", "").contains("k=sk-proj x"),
             "double encoding"
         );
         assert!(text("/", r#"{"a": "\u0073k-"}"#).contains("\nsk-\n"));
-        assert!(text("/", r#"{"a": "sk-pr", "b": "oj-1"}"#).contains("sk-proj-1"));
-        assert_eq!(text("/", "s\u{200b}k-pr\u{ad}oj"), "/\nsk-proj\n");
-        assert_eq!(text("/plain", r#"{"a": "b"}"#), "/plain\n{\"a\": \"b\"}\n");
+        assert!(
+            text(
+                "/",
+                r#"{"a": "sk-proj", "b": "-1234abcd", "c": "efgh ijk"}"#
+            )
+            .contains("sk-proj-1234abcdefgh\n")
+        );
+        assert!(text("/", r#"{"a": "x sk-pr", "b": "oj-12345 y"}"#).contains("\nsk-proj-12345\n"));
+        assert_eq!(
+            text("/", r#"{"a": "A-17", "b": "steady job"}"#),
+            r#"{"a": "A-17", "b": "steady job"}"#.to_owned() + "\n",
+            "short joins are not read"
+        );
+        let seen = text("/", r#"{"k": "x\"sk-", "j": "\ud83d\ude00\u00e9"}"#);
+        assert!(
+            seen.contains("\nx\"sk-\n") && seen.contains("\n😀é\n"),
+            "{seen:?}"
+        );
+        assert!(
+            text("/", r#"["\ud800x", "\q"]"#).contains("\\ud800x"),
+            "a lone surrogate kept"
+        );
+        assert_eq!(text("/", "s\u{200b}k-pr\u{ad}oj"), "sk-proj\n");
         assert_eq!(percent_decoded("100%", false), "100%");
         assert_eq!(percent_decoded("%4", false), "%4");
         assert_eq!(percent_decoded("%zz%41", false), "%zzA");
@@ -196,5 +362,13 @@ mod tests {
             header_text(b"Bearer sk\xe2\x80\x8b-x%41"),
             "Bearer sk-x%41\nBearer sk-xA"
         );
+        let long = format!(r#"["sk-pr", "{}", "oj-1"]"#, "y".repeat(3000));
+        let seen = text("/", &long);
+        assert_eq!(
+            seen.matches(&"y".repeat(2000)).count(),
+            1,
+            "cut in the joined view"
+        );
+        assert!(seen.contains(&format!("sk-pr{}\n", "y".repeat(512))));
     }
 }

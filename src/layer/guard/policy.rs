@@ -20,7 +20,7 @@ pub struct GuardRequest<'a> {
 
 /// The text the content policies scan, and its detectors' pass over it: made on first use and
 /// shared by every policy that judges the request, however many there are.
-pub(crate) type Scanned<'a> = std::sync::OnceLock<(Cow<'a, str>, detect::Pass)>;
+pub(crate) type Scanned<'a> = std::sync::OnceLock<Vec<(Cow<'a, str>, detect::Pass)>>;
 
 impl<'a> GuardRequest<'a> {
     pub(crate) fn new(
@@ -210,13 +210,20 @@ tuple_policy!(A, B, C, D, E);
 
 /// The text a content policy scans: the query string and the body, borrowed when there is no
 /// query and the body is UTF-8 (the usual case); with the detectors' pass over it.
-fn scanned<'a>(req: &GuardRequest<'a>) -> (&'a str, detect::Pass) {
-    let (text, pass) = req.scanned.get_or_init(|| {
-        let text = super::decode::request_text(req.parts, req.body);
-        let pass = detect::Pass::over(&text);
-        (text, pass)
-    });
-    (text, *pass)
+/// The texts the content policies read (the body, then what decoding shows beyond it), each
+/// with its detectors' pass; see [`decode`](super::decode).
+fn scanned<'a>(req: &GuardRequest<'a>) -> &'a [(Cow<'a, str>, detect::Pass)] {
+    req.scanned.get_or_init(|| {
+        let (main, extra) = super::decode::request_views(req.parts, req.body);
+        let mut texts = Vec::with_capacity(2);
+        let pass = detect::Pass::over(&main);
+        texts.push((main, pass));
+        if !extra.is_empty() {
+            let pass = detect::Pass::over(&extra);
+            texts.push((Cow::Owned(extra), pass));
+        }
+        texts
+    })
 }
 
 /// The verdict on a body the guard could not read whole (longer than its `body_limit`): what
@@ -250,8 +257,10 @@ fn detect_policy(
     reason: &str,
     block: bool,
 ) -> Verdict {
-    let (text, pass) = scanned(req);
-    let found = detect::scan_passed(detectors, text, pass);
+    let found: Vec<detect::Finding> = scanned(req)
+        .iter()
+        .flat_map(|(text, pass)| detect::scan_passed(detectors, text, *pass))
+        .collect();
     if found.is_empty() {
         return Verdict::Allow;
     }
@@ -406,8 +415,15 @@ pub fn redaction(policy: RedactionPolicy) -> impl Policy + Clone {
         } else {
             unscanned(req, can_block)
         };
-        let (text, pass) = scanned(req);
-        let found = policy.scan_passed(text, pass);
+        let mut found: Vec<crate::chain::Detection> = Vec::new();
+        for (text, pass) in scanned(req) {
+            for d in policy.scan_passed(text, *pass) {
+                match found.iter_mut().find(|f| f.category == d.category) {
+                    Some(f) => f.count += d.count,
+                    None => found.push(d),
+                }
+            }
+        }
         let acted: Vec<_> = found.iter().filter(|d| d.action != Action::Allow).collect();
         let Some(strongest) = acted.iter().map(|d| d.action).max() else {
             return rest;
@@ -463,7 +479,11 @@ where
         .map(|p| p.as_ref().to_lowercase())
         .collect();
     move |req: &GuardRequest<'_>| {
-        let text = scanned(req).0.to_lowercase();
+        let text = scanned(req)
+            .iter()
+            .map(|(t, _)| t.to_lowercase())
+            .collect::<Vec<_>>()
+            .join("\n");
         let hits: Vec<usize> = (0..patterns.len())
             .filter(|&i| text.contains(&patterns[i]))
             .collect();
