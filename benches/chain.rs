@@ -12,10 +12,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use acttrace::chain::{
-    AuditLog, DecisionId, Durability, Entry, LlmCall, Map, Summary, Usage, Value, VerifyOptions,
-    verify_path,
-};
+use acttrace::chain::{DecisionId, Entry, LlmCall, Usage};
+use acttrace::evidence::Summary;
+use acttrace::json::{Map, Value};
+use acttrace::store::{AuditLog, Durability};
+use acttrace::verify::{VerifyOptions, verify_path};
 
 struct Args {
     entries: u64,

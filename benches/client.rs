@@ -39,8 +39,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use acttrace::chain::{AuditLog, VerifyOptions, verify_path};
 use acttrace::client::AuditMiddleware;
+use acttrace::store::AuditLog;
+use acttrace::verify::{VerifyOptions, verify_path};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::response::IntoResponse;
@@ -230,7 +231,7 @@ struct Options {
     rounds: u32,
     streams: usize,
     prompt: usize,
-    redaction: Option<acttrace::chain::RedactionPolicy>,
+    redaction: Option<acttrace::redact::RedactionPolicy>,
     block_on: bool,
     current_thread: bool,
 }
@@ -241,7 +242,7 @@ fn main() {
         rounds: 3,
         streams: 400,
         prompt: 0,
-        redaction: Some(acttrace::chain::RedactionPolicy::default_preset()),
+        redaction: Some(acttrace::redact::RedactionPolicy::default_preset()),
         block_on: false,
         current_thread: false,
     };
@@ -253,7 +254,7 @@ fn main() {
             "--rounds" => o.rounds = value().parse().unwrap_or(o.rounds),
             "--streams" => o.streams = value().parse().unwrap_or(o.streams),
             "--prompt-bytes" => o.prompt = value().parse().unwrap_or(o.prompt),
-            "--redaction" => o.redaction = acttrace::chain::RedactionPolicy::preset(&value()),
+            "--redaction" => o.redaction = acttrace::redact::RedactionPolicy::preset(&value()),
             "--idle-us" => IDLE_US.store(value().parse().unwrap_or(0), Ordering::Relaxed),
             "--stream-gap-us" => {
                 STREAM_GAP_US.store(value().parse().unwrap_or(0), Ordering::Relaxed);

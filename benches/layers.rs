@@ -24,9 +24,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use acttrace::chain::{AuditLog, Durability, RedactionPolicy, VerifyOptions, verify_path};
 use acttrace::layer::guard::policy;
 use acttrace::layer::{AuditLayer, GuardLayer};
+use acttrace::redact::RedactionPolicy;
+use acttrace::store::{AuditLog, Durability};
+use acttrace::verify::{VerifyOptions, verify_path};
 use axum::Router;
 use axum::routing::post;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -5,7 +5,9 @@
 //! cargo bench --bench memory -- generate PATH BYTES   # write a log of about BYTES bytes, fast
 //! ```
 
-use acttrace::chain::{AuditLog, DecisionId, Durability, Entry, LlmCall, Map, Usage};
+use acttrace::chain::{DecisionId, Entry, LlmCall, Usage};
+use acttrace::json::Map;
+use acttrace::store::{AuditLog, Durability};
 
 fn entry(n: u64, id: &DecisionId) -> Entry {
     if n.is_multiple_of(2) {

@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use acttrace::chain::{
-    AuditLog, DecisionId, Entry, LlmCall, Map, PolicyFlag, SigningKey, Usage, VerifyOptions,
-    verify_path,
-};
+use acttrace::chain::{DecisionId, Entry, LlmCall, PolicyFlag, SigningKey, Usage};
+use acttrace::json::Map;
+use acttrace::store::AuditLog;
+use acttrace::verify::{VerifyOptions, verify_path};
 
 const KEY: &str = "demo-key-keep-me-in-a-vault";
 

@@ -9,7 +9,9 @@
 //! [`Decision::scope`] (or [`bind`], which captures the current one).
 //!
 //! ```
-//! use acttrace::chain::{AuditLog, DecisionId, Map};
+//! use acttrace::chain::DecisionId;
+//! use acttrace::json::Map;
+//! use acttrace::store::AuditLog;
 //! use acttrace::decision::{self, Decision};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), acttrace::BoxError> {
@@ -44,7 +46,9 @@ use std::sync::Arc;
 
 use tokio::task::futures::TaskLocalFuture;
 
-use crate::chain::{AuditLog, DecisionId, Entry, Error, Map, PolicyFlag, Receipt, Value};
+use crate::chain::{DecisionId, Entry, PolicyFlag, Receipt};
+use crate::json::{Map, Value};
+use crate::store::{AuditLog, Error};
 
 tokio::task_local! {
     static CURRENT: Decision;

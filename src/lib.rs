@@ -11,8 +11,14 @@
 //!
 //! # Overview
 //!
-//! - [`chain`]: entries, canonical JSON, chaining, signatures, the shared [`AuditLog`] writer
-//!   with group commit, and offline verification.
+//! - [`json`]: the JSON the format hashes (Python-exact parsing and canonical form).
+//! - [`chain`]: the `acttrace-chain/1` format: entries, hashes, signatures, pack format,
+//!   checkpoints.
+//! - [`redact`]: detectors for secrets and personal data, and redaction policies.
+//! - [`store`]: the shared [`AuditLog`] handle, its writer (group commit), the file store, and
+//!   what happens when the log cannot take writes.
+//! - [`verify`]: offline verification, streaming and on every core.
+//! - [`evidence`]: evidence packs and the summaries `acttrace show`/`stats` print.
 //! - [`decision`]: the decision a piece of work belongs to, current through a task-local.
 //! - `layer` (feature `server`): `AuditLayer` opens a decision per request; `GuardLayer` blocks
 //!   or flags requests by policy, recording the flag before it answers.
@@ -51,9 +57,18 @@ pub mod chain;
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
 pub mod decision;
+pub mod evidence;
+pub(crate) mod files;
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzz;
+pub mod json;
 #[cfg(feature = "server")]
 #[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod layer;
+pub mod redact;
+pub mod store;
+pub mod verify;
 
 /// The README's code blocks, compiled and run as doc tests.
 #[doc = include_str!("../README.md")]
@@ -61,7 +76,9 @@ pub mod layer;
 pub struct ReadmeDoctests;
 
 #[doc(inline)]
-pub use chain::{AuditLog, Entry};
+pub use chain::Entry;
+#[doc(inline)]
+pub use store::AuditLog;
 
 /// A type-erased error, as tower and the layers use it.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,6 +1,6 @@
 //! The log the in-process CPU benches write to.
 
-use acttrace::chain::{AuditLog, Durability};
+use acttrace::store::{AuditLog, Durability};
 
 /// A fresh log in the target's scratch folder `name`, written without syncing (the writer
 /// thread still links and hashes every entry), with a queue long enough that a slow writer

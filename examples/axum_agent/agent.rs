@@ -8,13 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use acttrace::chain::{
-    AuditLog, DecisionId, Framework, Map, SigningKey, Summary, VerifyOptions, verify_path,
-};
+use acttrace::chain::{DecisionId, Framework, SigningKey};
 use acttrace::client::{AuditMiddleware, Providers};
 use acttrace::decision::Decision;
+use acttrace::evidence::Summary;
+use acttrace::json::Map;
 use acttrace::layer::guard::policy;
 use acttrace::layer::{AuditLayer, GuardLayer, OnLogFailure};
+use acttrace::store::AuditLog;
+use acttrace::verify::{VerifyOptions, verify_path};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};

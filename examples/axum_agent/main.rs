@@ -18,7 +18,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use acttrace::chain::{AuditLog, SigningKey};
+use acttrace::chain::SigningKey;
+use acttrace::store::AuditLog;
 
 fn usage() -> ExitCode {
     eprintln!("usage: axum_agent [--demo] [--dir DIR] [--addr HOST:PORT]");

@@ -1,4 +1,4 @@
-//! `cargo +nightly fuzz run canonical`: see `acttrace::chain::fuzz::canonical` for what it checks.
+//! `cargo +nightly fuzz run canonical`: see `acttrace::fuzz::canonical` for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| acttrace::chain::fuzz::canonical(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| acttrace::fuzz::canonical(data));

@@ -1,4 +1,4 @@
-//! `cargo +nightly fuzz run line`: see `acttrace::chain::fuzz::line` for what it checks.
+//! `cargo +nightly fuzz run line`: see `acttrace::fuzz::line` for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| acttrace::chain::fuzz::line(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| acttrace::fuzz::line(data));

@@ -1,4 +1,4 @@
-//! `cargo +nightly fuzz run resume`: see `acttrace::chain::fuzz::resume` for what it checks.
+//! `cargo +nightly fuzz run resume`: see `acttrace::fuzz::resume` for what it checks.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| acttrace::chain::fuzz::resume(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| acttrace::fuzz::resume(data));

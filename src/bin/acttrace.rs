@@ -6,12 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey, PublicKey};
-use acttrace::chain::summary::printable;
-use acttrace::chain::verify::DEFAULT_MAX_LINE_BYTES;
-use acttrace::chain::{
-    ExportError, ExportOptions, Failure, Framework, Report, SigningKey, Summary, VerifyOptions,
-    export_log, verify_path,
-};
+use acttrace::chain::{Framework, SigningKey};
+use acttrace::evidence::summary::printable;
+use acttrace::evidence::{ExportError, ExportOptions, Summary, export_log};
+use acttrace::verify::DEFAULT_MAX_LINE_BYTES;
+use acttrace::verify::{Failure, Report, VerifyOptions, verify_path};
 use clap::{Args, Parser, Subcommand};
 
 /// `println!` for people: every character that could steer a terminal escaped ([`printable`]).

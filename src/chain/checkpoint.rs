@@ -11,8 +11,11 @@
 //! (a log that has grown since still verifies: its prefix is what was signed).
 //!
 //! ```
-//! use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey};
-//! use acttrace::chain::{AuditLog, Entry, Map, VerifyOptions, verify_path};
+//! use acttrace::chain::checkpoint::{{{Checkpoint, CheckpointKey}}};
+//! use acttrace::chain::Entry;
+//! use acttrace::json::Map;
+//! use acttrace::store::AuditLog;
+//! use acttrace::verify::{VerifyOptions, verify_path};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -41,8 +44,8 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
-use super::hash::{hex, sha256_hex};
-use super::value::{Map, Value};
+use crate::chain::hash::{hex, sha256_hex};
+use crate::json::value::{Map, Value};
 
 /// The checkpoint format's name, first line of what is signed.
 pub const FORMAT: &str = "acttrace-checkpoint/1";
@@ -132,7 +135,7 @@ impl CheckpointKey {
     /// refusing to replace an existing file. Returns the two paths.
     ///
     /// ```
-    /// use acttrace::chain::checkpoint::{CheckpointKey, PublicKey};
+    /// use acttrace::chain::checkpoint::{{{CheckpointKey, PublicKey}}};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let dir = std::env::temp_dir().join(format!("acttrace-keygen-doc-{}", std::process::id()));
@@ -162,10 +165,10 @@ impl CheckpointKey {
                 f.write_all(b"\n")
             }
         };
-        super::files::write_whole(&secret, 0o600, false, line(self.to_hex()))
+        crate::files::write_whole(&secret, 0o600, false, line(self.to_hex()))
             .map_err(io_err(&secret))?;
         if let Err(e) =
-            super::files::write_whole(&public, 0o600, false, line(self.public().to_hex()))
+            crate::files::write_whole(&public, 0o600, false, line(self.public().to_hex()))
         {
             let _ = std::fs::remove_file(&secret);
             return Err(io_err(&public)(e));
@@ -365,7 +368,7 @@ impl Checkpoint {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
         let path = path.as_ref();
         // Public evidence, for auditors: readable by all, as a public key is.
-        super::files::write_whole(path, 0o644, true, |f| {
+        crate::files::write_whole(path, 0o644, true, |f| {
             f.write_all(self.to_json().as_bytes())?;
             f.write_all(b"\n")
         })

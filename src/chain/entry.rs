@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::value::{Map, Value};
+use crate::json::value::{Map, Value};
 
 /// The identifier of a decision: 32 lowercase hex characters, like the reference's
 /// `uuid4().hex`.
@@ -106,7 +106,8 @@ impl From<DecisionId> for Value {
 /// `prev_hash`, `hash` and `sig`.
 ///
 /// ```
-/// use acttrace::chain::{DecisionId, Entry, Map};
+/// use acttrace::chain::{DecisionId, Entry};
+/// use acttrace::json::Map;
 ///
 /// let id = DecisionId::random();
 /// let e = Entry::human_oversight(&id, "reviewer-42", "approved", "checked income docs");

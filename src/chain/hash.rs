@@ -5,9 +5,9 @@ use std::fmt;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use super::canonical::{self, Style};
-use super::parse::Node;
-use super::value::Map;
+use crate::json::canonical::{self, Style};
+use crate::json::parse::Node;
+use crate::json::value::Map;
 
 /// The `prev_hash` of the first entry: 64 `0` characters.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -1,8 +1,10 @@
-//! The `acttrace-chain/1` format: entries, canonical JSON, SHA-256 chaining, HMAC signatures,
-//! the single writer, the file store and offline verification.
+//! The `acttrace-chain/1` format: what an entry is, its line, its hash and signature, the time
+//! stamps, the evidence-pack format and signed checkpoints.
 //!
-//! This module depends on nothing else in the crate; the layers and the client only hand it
-//! [`Entry`] values through an [`AuditLog`].
+//! Uses only [`json`](crate::json). Everything that writes, reads or checks chains builds on
+//! it: [`store`](crate::store) writes them, [`verify`](crate::verify) checks them,
+//! [`evidence`](crate::evidence) makes packs of them; the layers and the client only hand
+//! [`Entry`] values to an [`AuditLog`](crate::store::AuditLog).
 //!
 //! # The format
 //!
@@ -16,7 +18,8 @@
 //! `canonical` is Python's `json.dumps(x, sort_keys=True, ensure_ascii=False,
 //! separators=(",", ":"))`, and `sig` is the HMAC-SHA256 of `hash` under the signing key (empty
 //! when unsigned). Editing, reordering, inserting or deleting any entry breaks the chain from
-//! that point; cutting the tail needs an expected head or count to detect (see [`verify`]).
+//! that point; cutting the tail needs an expected head or count to detect (see
+//! [`verify`](crate::verify)).
 //!
 //! Lines are written byte-identical to the Python reference implementation (`cendor-acttrace`),
 //! so logs move between the two in both directions.
@@ -24,7 +27,9 @@
 //! # Example
 //!
 //! ```
-//! use acttrace::chain::{AuditLog, DecisionId, Entry, PolicyFlag, verify_path, VerifyOptions};
+//! use acttrace::chain::{DecisionId, Entry, PolicyFlag};
+//! use acttrace::store::AuditLog;
+//! use acttrace::verify::{VerifyOptions, verify_path};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = std::env::temp_dir().join(format!("acttrace-mod-doc-{}", std::process::id()));
@@ -48,49 +53,20 @@
 //! # Ok(()) }
 //! ```
 
-mod canonical;
 #[cfg(feature = "ed25519")]
 pub mod checkpoint;
-pub mod detect;
-mod entry;
-mod error;
-pub mod export;
-mod files;
-#[cfg(any(test, fuzzing))]
-#[doc(hidden)]
-pub mod fuzz;
-mod hash;
-mod outage;
-mod parse;
-pub mod redact;
-mod store;
-pub mod summary;
-mod time;
-mod value;
-pub mod verify;
-mod writer;
+pub(crate) mod entry;
+pub(crate) mod hash;
+pub(crate) mod line;
+pub(crate) mod pack;
+pub(crate) mod time;
 
-#[cfg(feature = "client")]
-pub(crate) use self::canonical::plain_decimal;
 pub use self::entry::{
     DecisionId, Entry, LlmCall, ParseDecisionIdError, PolicyFlag, Receipt, Usage,
 };
-pub use self::error::Error;
-pub use self::export::{ExportError, ExportOptions, ExportReport, Framework, export_log};
-#[cfg(feature = "server")]
-pub(crate) use self::hash::sha256_hex;
 pub use self::hash::{GENESIS, SigningKey};
-pub use self::outage::Health;
-pub use self::parse::JsonError;
-#[cfg(feature = "client")]
-pub(crate) use self::parse::{Node, Tape, Tok};
-pub use self::redact::{Action, Detection, RedactionPolicy};
-pub use self::store::{Fork, OnCorrupt, Recovery};
-pub use self::summary::{Costs, DecisionSummary, ModelTotals, Summary};
+pub use self::pack::{Framework, UnknownFramework};
 pub use self::time::{Clock, SteppingClock, SystemClock, format_timestamp};
-pub use self::value::{Integer, Map, ParseIntegerError, Value};
-pub use self::verify::{Failure, Report, VerifyOptions, verify_path, verify_reader};
-pub use self::writer::{AuditLog, AuditLogBuilder, Durability, Head};
 
 /// The format name written into every new chain's `audit_open` entry.
 pub const FORMAT: &str = "acttrace-chain/1";
@@ -98,23 +74,11 @@ pub const FORMAT: &str = "acttrace-chain/1";
 /// The `producer` written into every new chain's `audit_open` entry.
 pub const PRODUCER: &str = concat!("acttrace-rs/", env!("CARGO_PKG_VERSION"));
 
-/// The canonical (hashed) form of a value: Python's
-/// `json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`.
-///
-/// ```
-/// use acttrace::chain::{canonical_json, Value};
-///
-/// let v = Value::from(serde_json::json!({"b": [1.0, 1e16, 1e-7], "a": "é\n"}));
-/// assert_eq!(canonical_json(&v), r#"{"a":"é\n","b":[1.0,1e+16,1e-07]}"#);
-/// ```
-pub fn canonical_json(value: &Value) -> String {
-    value.to_canonical()
-}
-
 /// The hash of one entry: `hex(sha256(prev_hash + canonical({payload, seq, ts, type})))`.
 ///
 /// ```
-/// use acttrace::chain::{GENESIS, Map, entry_hash};
+/// use acttrace::chain::{GENESIS, entry_hash};
+/// use acttrace::json::Map;
 ///
 /// let mut payload = Map::new();
 /// payload.insert("system", "minimal");
@@ -124,7 +88,13 @@ pub fn canonical_json(value: &Value) -> String {
 /// let h = entry_hash(GENESIS, 0, "2026-01-01T00:00:00+00:00", "audit_open", &payload);
 /// assert_eq!(h, "80f82f42bef649a1d8dd882d9304139bc1eb2b6a7f797b5eeeff7caa0eed7dd1");
 /// ```
-pub fn entry_hash(prev_hash: &str, seq: u64, ts: &str, kind: &str, payload: &Map) -> String {
+pub fn entry_hash(
+    prev_hash: &str,
+    seq: u64,
+    ts: &str,
+    kind: &str,
+    payload: &crate::json::Map,
+) -> String {
     let mut body = String::new();
     hash::write_body(&mut body, seq, ts, kind, payload);
     hash::link_hash(prev_hash, &body)

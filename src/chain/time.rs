@@ -6,7 +6,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::canonical::write_padded;
+use crate::json::canonical::write_padded;
 
 /// Where the writer gets each entry's time from.
 ///

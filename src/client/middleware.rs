@@ -17,8 +17,9 @@ use super::cost::PriceTable;
 use super::recognize::{Api, Call, Providers, Recognize, request_fields};
 use super::tap::{End, Held, Observe, UsageTap};
 use super::usage::{Format, Observed, Scanner};
-use crate::chain::{AuditLog, Entry, LlmCall, Usage};
+use crate::chain::{Entry, LlmCall, Usage};
 use crate::decision::Decision;
+use crate::store::AuditLog;
 
 /// Put in a request's extensions (`.with_extension(SkipAudit)`) to leave that call out of the
 /// log.

@@ -19,7 +19,7 @@
 //! # Example
 //!
 //! ```
-//! use acttrace::chain::AuditLog;
+//! use acttrace::store::AuditLog;
 //! use acttrace::client::AuditMiddleware;
 //! use reqwest_middleware::ClientBuilder;
 //!

@@ -483,7 +483,7 @@ fn trim_json_ws(mut v: &[u8]) -> &[u8] {
 /// [`request_fields`] by a full parse, for the bodies the shallow reading is unsure of.
 fn parsed_fields(body: &[u8]) -> Option<(Option<String>, Option<bool>)> {
     let text = std::str::from_utf8(body).ok()?;
-    let mut tape = crate::chain::Tape::default();
+    let mut tape = crate::json::parse::Tape::default();
     let root = tape.parse(text).ok()?;
     let (mut model, mut stream) = (None, None);
     for (k, v) in root.members() {
@@ -491,7 +491,7 @@ fn parsed_fields(body: &[u8]) -> Option<(Option<String>, Option<bool>)> {
             "model" => model = v.as_str().map(|m| m.into_owned()),
             "stream" => {
                 stream = match v.tok() {
-                    crate::chain::Tok::Bool(b) => Some(b),
+                    crate::json::parse::Tok::Bool(b) => Some(b),
                     _ => None,
                 }
             }

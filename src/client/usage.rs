@@ -16,7 +16,8 @@ use std::sync::LazyLock;
 use memchr::memmem::Finder;
 
 use super::recognize::Api;
-use crate::chain::{Node, Tape, Tok, Usage};
+use crate::chain::Usage;
+use crate::json::parse::{Node, Tape, Tok};
 
 /// The largest single event (SSE event, NDJSON line, event-stream message) parsed for usage.
 /// Larger ones are skipped (and counted); usage events are small.
@@ -550,7 +551,7 @@ fn as_u64(v: Node<'_>) -> Option<u64> {
 fn decimal(v: Node<'_>) -> Option<String> {
     match v.tok() {
         Tok::Int { .. } => v.int_text().map(str::to_owned),
-        Tok::Float(f) if f.is_finite() => Some(crate::chain::plain_decimal(f)),
+        Tok::Float(f) if f.is_finite() => Some(crate::json::canonical::plain_decimal(f)),
         _ => None,
     }
 }

@@ -13,7 +13,7 @@
 //! boxed service and future per request.
 //!
 //! ```
-//! use acttrace::chain::AuditLog;
+//! use acttrace::store::AuditLog;
 //! use acttrace::layer::{AuditLayer, GuardLayer, guard::policy};
 //! use axum::{Router, routing::post};
 //! use tower::ServiceBuilder;
@@ -32,7 +32,7 @@ pub mod guard;
 mod input;
 
 /// What the layers do while the audit log cannot take writes (see
-/// [`AuditLog::health`](crate::chain::AuditLog::health)): a full disk, a file made read-only or
+/// [`AuditLog::health`](crate::store::AuditLog::health)): a full disk, a file made read-only or
 /// replaced, a vanished volume.
 ///
 /// Either way nothing is lost silently: every entry that could not be written is counted,
@@ -40,7 +40,7 @@ mod input;
 /// entry once the log takes writes again.
 ///
 /// ```
-/// # fn f(log: acttrace::chain::AuditLog) {
+/// # fn f(log: acttrace::store::AuditLog) {
 /// use acttrace::layer::{AuditLayer, GuardLayer, OnLogFailure, guard::policy};
 ///
 /// // A high-risk system that must not decide without a record: refuse instead.

@@ -217,7 +217,9 @@ fn export_writes_the_reference_pack_and_refuses_a_bad_log() {
 /// totals by model; both verify first and exit 1 on a tampered log, still showing it.
 #[tokio::test]
 async fn show_and_stats_read_a_log_for_people_and_machines() {
-    use acttrace::chain::{AuditLog, DecisionId, Entry, LlmCall, Map, PolicyFlag, Usage};
+    use acttrace::chain::{DecisionId, Entry, LlmCall, PolicyFlag, Usage};
+    use acttrace::json::Map;
+    use acttrace::store::AuditLog;
 
     let scratch = Scratch::new("cli-show");
     let path = scratch.join("audit.jsonl");
@@ -318,7 +320,9 @@ async fn show_and_stats_read_a_log_for_people_and_machines() {
 /// on the log with its tail cut, with another key, and on an edited checkpoint.
 #[tokio::test]
 async fn checkpoints_are_signed_and_verified_with_a_public_key() {
-    use acttrace::chain::{AuditLog, Entry, Map};
+    use acttrace::chain::Entry;
+    use acttrace::json::Map;
+    use acttrace::store::AuditLog;
 
     let scratch = Scratch::new("cli-checkpoint");
     let path = scratch.join("audit.jsonl");
@@ -516,7 +520,7 @@ async fn logs_packs_and_keys_are_created_owner_only() {
         |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
     let scratch = Scratch::new("cli-modes");
     let log = scratch.join("audit.jsonl");
-    let w = acttrace::chain::AuditLog::open("t", &log)
+    let w = acttrace::store::AuditLog::open("t", &log)
         .await
         .expect("open");
     w.shutdown().await.expect("shutdown");

@@ -8,10 +8,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use acttrace::chain::{AuditLog, DecisionId, Map, Value, VerifyOptions, verify_path};
+use acttrace::chain::DecisionId;
 use acttrace::client::{Api, AuditMiddleware, Call, Providers, SkipAudit};
 use acttrace::decision::{self, Decision};
+use acttrace::json::{Map, Value};
 use acttrace::layer::AuditLayer;
+use acttrace::store::AuditLog;
+use acttrace::verify::{VerifyOptions, verify_path};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Path as UrlPath;

@@ -6,7 +6,9 @@
 #[path = "../../examples/axum_agent/agent.rs"]
 mod agent;
 
-use acttrace::chain::{SigningKey, Value, VerifyOptions, verify_path};
+use acttrace::chain::SigningKey;
+use acttrace::json::Value;
+use acttrace::verify::{VerifyOptions, verify_path};
 
 use crate::support::{Scratch, reference_verify};
 
@@ -116,7 +118,7 @@ async fn the_demo_leaves_the_chain_it_promises() {
     };
     assert_eq!(outcome("approved").as_deref(), Some("approved"));
     assert_eq!(outcome("declined").as_deref(), Some("declined"));
-    let summary = acttrace::chain::Summary::read(&run.log).unwrap();
+    let summary = acttrace::evidence::Summary::read(&run.log).unwrap();
     let shown = summary.decisions.iter().find(|d| d.id == blocked).unwrap();
     assert_eq!(shown.outcome.as_deref(), Some("blocked"));
 

@@ -1,10 +1,11 @@
 //! Evidence packs: byte-identical to the reference's packs, verifiable in both verifiers, and
 //! consistent snapshots while the log is being written.
 
-use acttrace::chain::{
-    AuditLog, Durability, Entry, ExportError, ExportOptions, Framework, Map, SigningKey,
-    VerifyOptions, export_log, verify_path, verify_reader,
-};
+use acttrace::chain::{Entry, Framework, SigningKey};
+use acttrace::evidence::{ExportError, ExportOptions, export_log};
+use acttrace::json::Map;
+use acttrace::store::{AuditLog, Durability};
+use acttrace::verify::{VerifyOptions, verify_path, verify_reader};
 
 use crate::support::{Scratch, reference_verify, vectors_dir};
 
@@ -14,7 +15,7 @@ const KEY: &str = "test-signing-key-01";
 /// with the reference's byte for byte.
 pub(crate) fn without_our_fields(pack: &str, signed: bool) -> String {
     let (header, rest) = pack.split_once('\n').expect("a header line");
-    use acttrace::chain::Value;
+    use acttrace::json::Value;
     let Value::Object(mut h) = Value::parse(header).unwrap() else {
         panic!("header is not an object")
     };
@@ -88,7 +89,7 @@ async fn our_packs_verify_in_both_and_tampering_fails() {
         .decision(&id)
         .action("redacted")
         .severity("critical")
-        .data(acttrace::chain::Value::Array(vec!["credit_card".into()]));
+        .data(acttrace::json::Value::Array(vec!["credit_card".into()]));
     log.append(Entry::policy_flag(flag)).await.unwrap();
     log.append(Entry::human_oversight(&id, "r-1", "approved", ""))
         .await

@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use acttrace::chain::{AuditLog, Durability, Entry, Map, Value, VerifyOptions, verify_path};
+use acttrace::chain::Entry;
+use acttrace::json::{Map, Value};
+use acttrace::store::{AuditLog, Durability};
+use acttrace::verify::{VerifyOptions, verify_path};
 
 use crate::support::Scratch;
 
@@ -210,7 +213,7 @@ async fn a_second_process_is_locked_out() {
         .await
         .expect_err("the file is held by another process");
     assert!(
-        matches!(err, acttrace::chain::Error::Locked { .. }),
+        matches!(err, acttrace::store::Error::Locked { .. }),
         "expected Locked, got {err:?}"
     );
     assert!(err.to_string().contains("another writer"), "{err}");

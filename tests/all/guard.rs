@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use acttrace::chain::AuditLog;
 use acttrace::layer::guard::policy;
 use acttrace::layer::{AuditLayer, GuardLayer};
+use acttrace::store::AuditLog;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::post;

@@ -4,8 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use acttrace::chain::summary::{MAX_CELL_CHARS, Summary};
-use acttrace::chain::{AuditLog, DecisionId, Entry, LlmCall, Map, PolicyFlag};
+use acttrace::chain::{DecisionId, Entry, LlmCall, PolicyFlag};
+use acttrace::evidence::summary::{MAX_CELL_CHARS, Summary};
+use acttrace::json::Map;
+use acttrace::store::AuditLog;
 
 use crate::support::Scratch;
 

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use acttrace::chain::{
-    AuditLog, DecisionId, Entry, LlmCall, Map, PolicyFlag, SigningKey, Usage, Value, VerifyOptions,
-    verify_path,
-};
+use acttrace::chain::{DecisionId, Entry, LlmCall, PolicyFlag, SigningKey, Usage};
+use acttrace::json::{Map, Value};
+use acttrace::store::AuditLog;
+use acttrace::verify::{VerifyOptions, verify_path};
 
 use crate::support::{Scratch, reference_run, reference_verify};
 

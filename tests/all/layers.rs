@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use acttrace::chain::{AuditLog, Map, Value, VerifyOptions, verify_path};
 use acttrace::decision::{self, Decision};
+use acttrace::json::{Map, Value};
 use acttrace::layer::guard::{Finding, GuardRequest, Verdict, policy};
 use acttrace::layer::{AuditLayer, GuardLayer};
+use acttrace::store::AuditLog;
+use acttrace::verify::{VerifyOptions, verify_path};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::routing::{get, post};
@@ -589,7 +591,7 @@ async fn the_guard_applies_a_redaction_policy() {
     let (route, ran) = counting_route();
     let app = route.layer(GuardLayer::new(
         log.clone(),
-        policy::redaction(acttrace::chain::RedactionPolicy::gdpr()),
+        policy::redaction(acttrace::redact::RedactionPolicy::gdpr()),
     ));
     let jwt = "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
     let send = |body: String| post_status(&app, "/agent", body);

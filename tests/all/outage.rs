@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use acttrace::chain::{
-    AuditLog, Entry, Error, Map, OnCorrupt, Recovery, Value, VerifyOptions, verify_path,
-};
+use acttrace::chain::Entry;
+use acttrace::json::{Map, Value};
 use acttrace::layer::{AuditLayer, GuardLayer, OnLogFailure, guard::policy};
+use acttrace::store::{AuditLog, Error, OnCorrupt, Recovery};
+use acttrace::verify::{VerifyOptions, verify_path};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::post;

@@ -5,7 +5,9 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::PathBuf;
 
-use acttrace::chain::{Map, SigningKey, Value, VerifyOptions, verify_path, verify_reader};
+use acttrace::chain::SigningKey;
+use acttrace::json::{Map, Value};
+use acttrace::verify::{VerifyOptions, verify_path, verify_reader};
 use serde_json::Value as Json;
 
 use crate::support::{Scratch, manifest, vectors_dir};

@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use acttrace::chain::{
-    AuditLog, DecisionId, Durability, Entry, Error, Map, OnCorrupt, PolicyFlag, Recovery,
-    SigningKey, SteppingClock, Value, VerifyOptions, verify_path,
-};
+use acttrace::chain::{DecisionId, Entry, PolicyFlag, SigningKey, SteppingClock};
+use acttrace::json::{Map, Value};
+use acttrace::store::{AuditLog, Durability, Error, OnCorrupt, Recovery};
+use acttrace::verify::{VerifyOptions, verify_path};
 
 use crate::support::{Scratch, vectors_dir};
 
@@ -759,7 +759,7 @@ async fn a_lock_released_moments_later_is_waited_for() {
 /// reference. With `redaction(None)` entries are written as given.
 #[tokio::test]
 async fn secrets_are_redacted_before_hashing_and_flagged_after() {
-    use acttrace::chain::RedactionPolicy;
+    use acttrace::redact::RedactionPolicy;
 
     let scratch = Scratch::new("redaction");
     let path = scratch.join("audit.jsonl");

@@ -7,8 +7,9 @@ use http::StatusCode;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use crate::chain::{Entry, Map};
+use crate::chain::Entry;
 use crate::decision::Decision;
+use crate::json::Map;
 
 /// A decision in progress: writes its `decision_end` exactly once, when the response is done,
 /// or from `Drop` if it never gets there (client gone, handler panicked).

@@ -18,7 +18,8 @@
 //! # Example
 //!
 //! ```
-//! use acttrace::chain::{AuditLog, Map};
+//! use acttrace::json::Map;
+//! use acttrace::store::AuditLog;
 //! use acttrace::decision::Decision;
 //! use acttrace::layer::AuditLayer;
 //! use axum::{Router, routing::post};

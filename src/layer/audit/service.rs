@@ -13,10 +13,12 @@ use tower_service::Service;
 
 use super::body::{AuditBody, Span};
 use super::summarize::{BodyDigest, Summarize};
-use crate::chain::{AuditLog, DecisionId, Entry, Map};
+use crate::chain::{DecisionId, Entry};
 use crate::decision::Decision;
+use crate::json::Map;
 use crate::layer::OnLogFailure;
 use crate::layer::input::{ReplayBody, read_ahead};
+use crate::store::AuditLog;
 
 /// Which requests open a decision.
 type Filter = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;

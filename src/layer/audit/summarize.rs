@@ -1,6 +1,6 @@
 use http::request::Parts;
 
-use crate::chain::{Map, Value};
+use crate::json::{Map, Value};
 
 /// Chooses what a `decision` entry records about the request's input.
 ///
@@ -11,7 +11,7 @@ use crate::chain::{Map, Value};
 /// Closures `Fn(&Parts, &[u8], bool) -> Value` implement it.
 ///
 /// ```
-/// use acttrace::chain::Value;
+/// use acttrace::json::Value;
 /// use acttrace::layer::AuditLayer;
 /// # async fn f(log: acttrace::AuditLog) {
 /// let layer = AuditLayer::new(log).summarize_with(|parts: &http::request::Parts, body: &[u8], _complete: bool| {
@@ -44,7 +44,7 @@ pub struct BodyDigest;
 impl Summarize for BodyDigest {
     fn summarize(&self, parts: &Parts, body: &[u8], complete: bool) -> Value {
         let mut m = Map::with_capacity(4);
-        m.set("sha256", crate::chain::sha256_hex(body));
+        m.set("sha256", crate::chain::hash::sha256_hex(body));
         m.set("bytes", body.len());
         if let Some(ct) = parts
             .headers

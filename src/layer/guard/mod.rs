@@ -19,7 +19,7 @@
 //! # Example
 //!
 //! ```
-//! use acttrace::chain::AuditLog;
+//! use acttrace::store::AuditLog;
 //! use acttrace::layer::{AuditLayer, GuardLayer, guard::policy};
 //! use axum::{Router, routing::post};
 //! use tower::ServiceExt;

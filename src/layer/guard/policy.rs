@@ -6,8 +6,8 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{HeaderMap, Method, StatusCode, Uri};
 
-use crate::chain::detect::{self, Detector};
-use crate::chain::{Action, RedactionPolicy};
+use crate::redact::detect::{self, Detector};
+use crate::redact::{Action, RedactionPolicy};
 
 /// What a policy sees of a request: its head and its body as read so far.
 #[derive(Debug, Clone, Copy)]
@@ -396,7 +396,7 @@ pub fn personal_data() -> impl Policy + Clone {
 /// finding names the categories, never the values.
 ///
 /// ```
-/// use acttrace::chain::RedactionPolicy;
+/// use acttrace::redact::RedactionPolicy;
 /// use acttrace::layer::guard::policy;
 ///
 /// // GDPR posture: credentials and special-category data stop the request.
@@ -415,7 +415,7 @@ pub fn redaction(policy: RedactionPolicy) -> impl Policy + Clone {
         } else {
             unscanned(req, can_block)
         };
-        let mut found: Vec<crate::chain::Detection> = Vec::new();
+        let mut found: Vec<crate::redact::Detection> = Vec::new();
         for (text, pass) in scanned(req) {
             for d in policy.scan_passed(text, *pass) {
                 match found.iter_mut().find(|f| f.category == d.category) {

@@ -9,10 +9,11 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::policy::{Finding, GuardRequest, Policy, Scanned, Verdict};
-use crate::chain::{AuditLog, Entry, PolicyFlag};
+use crate::chain::{Entry, PolicyFlag};
 use crate::decision::Decision;
 use crate::layer::OnLogFailure;
 use crate::layer::input::{ReplayBody, read_ahead};
+use crate::store::AuditLog;
 
 #[derive(Debug, Clone, Copy)]
 struct Config {

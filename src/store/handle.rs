@@ -30,16 +30,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::canonical;
-use super::entry::{Entry, Receipt};
-use super::error::Error;
-use super::export::{ExportError, ExportOptions, ExportReport, Framework, export_log};
-use super::hash::{self, SigningKey};
-use super::outage::{self, Health, HealthCell, Outage, Reopen};
-use super::redact::RedactionPolicy;
-use super::store::{self, FileId, OnCorrupt, Recovery};
-use super::time::{Clock, Stamper, SystemClock};
-use super::value::Map;
+use crate::chain::entry::{Entry, Receipt};
+use crate::chain::hash::{self, SigningKey};
+use crate::chain::time::{Clock, Stamper, SystemClock};
+use crate::json::canonical;
+use crate::json::value::Map;
+use crate::redact::RedactionPolicy;
+use crate::store::error::Error;
+use crate::store::file::{self, FileId, OnCorrupt, Recovery};
+use crate::store::outage::{self, Health, HealthCell, Outage, Reopen};
 
 /// When an append counts as done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,9 +70,9 @@ pub struct Head {
 
 /// The chain as it stands on disk after a sync: its head and the file's length.
 #[derive(Debug, Clone)]
-struct Snapshot {
-    head: Head,
-    len: u64,
+pub(crate) struct Snapshot {
+    pub(crate) head: Head,
+    pub(crate) len: u64,
 }
 
 /// Builds an [`AuditLog`]. See [`AuditLog::builder`].
@@ -186,7 +185,7 @@ impl AuditLogBuilder {
     }
 
     /// The redaction policy applied to every entry before it is hashed (see
-    /// [`redact`](super::redact)); `None` writes entries exactly as given. Defaults to
+    /// [`redact`](crate::redact::policy)); `None` writes entries exactly as given. Defaults to
     /// [`RedactionPolicy::default_preset`]: secrets, credentials and e-mail addresses become
     /// `<redacted>`, other personal data is flagged, and each entry where something fired is
     /// followed by a `policy_flag` naming the categories.
@@ -335,7 +334,10 @@ impl Buffers {
 /// A handle to an audit log: cheap to clone, `Send + Sync`, shared by every part of a service.
 ///
 /// ```
-/// use acttrace::chain::{AuditLog, DecisionId, Entry, Map, verify_path, VerifyOptions};
+/// use acttrace::chain::{DecisionId, Entry};
+/// use acttrace::json::Map;
+/// use acttrace::store::AuditLog;
+/// use acttrace::verify::{verify_path, VerifyOptions};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let dir = std::env::temp_dir().join(format!("acttrace-doc-{}", std::process::id()));
@@ -620,7 +622,7 @@ impl AuditLog {
     }
 
     /// Syncs everything appended so far and gives the chain as it then stands on disk.
-    async fn snapshot(&self) -> Result<Snapshot, Error> {
+    pub(crate) async fn snapshot(&self) -> Result<Snapshot, Error> {
         let (reply, rx) = oneshot::channel();
         self.submit(Command::Sync(reply)).await?;
         self.handle.wake_writer();
@@ -629,7 +631,7 @@ impl AuditLog {
 
     /// Syncs everything appended so far and signs the chain's state (this log's system,
     /// entry count, head) with `key`: a checkpoint auditors verify with the public key. See
-    /// [`checkpoint`](super::checkpoint).
+    /// [`checkpoint`](crate::chain::checkpoint).
     ///
     /// # Errors
     ///
@@ -637,8 +639,8 @@ impl AuditLog {
     #[cfg(feature = "ed25519")]
     pub async fn checkpoint(
         &self,
-        key: &super::checkpoint::CheckpointKey,
-    ) -> Result<super::checkpoint::Checkpoint, Error> {
+        key: &crate::chain::checkpoint::CheckpointKey,
+    ) -> Result<crate::chain::checkpoint::Checkpoint, Error> {
         let snap = self.snapshot().await?;
         Ok(key.sign(
             &self.handle.shared.system,
@@ -647,38 +649,10 @@ impl AuditLog {
         ))
     }
 
-    /// Writes an evidence pack of the chain as it stands when called (entries appended
-    /// meanwhile are left out, so the pack is one consistent snapshot), annotated with
-    /// `framework`'s controls, with this log's system and risk tier, signed with its key if it
-    /// has one. The pack is written to a temporary file, synced and renamed into place.
-    ///
-    /// See [`export`](super::export) for an example.
-    ///
-    /// # Errors
-    ///
-    /// [`ExportError`]: the writer stopped, the log no longer verifies, or the pack could not
-    /// be written.
-    pub async fn export(
-        &self,
-        pack: impl AsRef<Path>,
-        framework: Option<Framework>,
-    ) -> Result<ExportReport, ExportError> {
-        let snap = self.snapshot().await?;
-        let mut opts = ExportOptions::new()
-            .framework(framework)
-            .system(self.handle.shared.system.clone())
-            .risk_tier(self.handle.shared.risk_tier.clone())
-            .upto(snap.len, snap.head.entries, snap.head.hash);
-        if let Some(key) = &self.handle.shared.key {
-            opts = opts.key(key.clone());
-        }
-        let (log, pack) = (self.handle.shared.path.clone(), pack.as_ref().to_owned());
-        tokio::task::spawn_blocking(move || export_log(log, pack, &opts))
-            .await
-            .map_err(|e| ExportError::Write {
-                path: self.handle.shared.path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            })?
+    /// What an evidence pack of this log names and signs with: its system, risk tier and key.
+    pub(crate) fn pack_identity(&self) -> (&str, &str, Option<&SigningKey>) {
+        let shared = &self.handle.shared;
+        (&shared.system, &shared.risk_tier, shared.key.as_ref())
     }
 
     /// Stops the writer after everything already queued is written and synced. Appends through
@@ -847,7 +821,7 @@ impl fmt::Display for Fault {
 
 impl Writer {
     fn open(b: AuditLogBuilder, path: &Path) -> Result<(Self, Arc<Shared>), Error> {
-        let opened = store::open(path, b.key.as_ref(), b.on_corrupt, b.lock_wait, b.file_mode)?;
+        let opened = file::open(path, b.key.as_ref(), b.on_corrupt, b.lock_wait, b.file_mode)?;
         let (head_tx, head_rx) = watch::channel(Head {
             entries: opened.entries,
             hash: opened.head.clone(),
@@ -1273,14 +1247,14 @@ impl Writer {
         let Some(outage) = self.outage.as_mut() else {
             return;
         };
-        let want = store::Expected {
+        let want = file::Expected {
             id: self.id,
             len: self.len,
             entries: self.entries,
             head: &self.head,
             cut: matches!(outage.reopen, Reopen::CutBackTo(_)),
         };
-        match store::reopen(
+        match file::reopen(
             &self.path,
             self.key.as_ref(),
             self.lock_wait,
@@ -1389,7 +1363,7 @@ impl Writer {
     fn commit(&mut self, sync: bool) -> Result<(), Fault> {
         if !self.out.is_empty() {
             // Never write after another writer's bytes: that would fork the chain.
-            store::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
+            file::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
             self.file
                 .write_all(self.out.as_bytes())
                 .map_err(Fault::Io)?;
@@ -1398,8 +1372,8 @@ impl Writer {
         if sync {
             self.file.sync_data().map_err(Fault::Io)?;
         }
-        store::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
-        store::at_path(&self.path, self.id).map_err(Fault::Moved)?;
+        file::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
+        file::at_path(&self.path, self.id).map_err(Fault::Moved)?;
         self.out.clear();
         self.head_tx.send_replace(Head {
             entries: self.entries,
@@ -1559,7 +1533,7 @@ mod tests {
 
     /// Asserts that the log at `path` verifies, then removes its directory.
     fn verifies_then_remove(dir: &std::path::Path, path: &std::path::Path) {
-        let report = super::super::verify_path(path, &super::super::VerifyOptions::new());
+        let report = crate::verify::verify_path(path, &crate::verify::VerifyOptions::new());
         assert!(report.is_ok(), "{report}");
         let _ = std::fs::remove_dir_all(dir);
     }

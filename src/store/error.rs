@@ -38,7 +38,7 @@ pub enum Error {
         /// The log's path.
         path: PathBuf,
         /// Where the two chains part.
-        fork: super::store::Fork,
+        fork: crate::store::file::Fork,
     },
     /// The file is an evidence pack (it has a `_meta` header), which is read-only.
     #[error("{path} is an evidence pack, not an appendable audit log")]

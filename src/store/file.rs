@@ -7,9 +7,9 @@ use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::error::Error;
-use super::hash::{GENESIS, SigningKey};
-use super::verify::{DEFAULT_MAX_LINE_BYTES, Failure, LineError, Lines, Seen, Verifier};
+use crate::chain::hash::{GENESIS, SigningKey};
+use crate::store::error::Error;
+use crate::verify::{DEFAULT_MAX_LINE_BYTES, Failure, LineError, Lines, Seen, Verifier};
 
 /// What to do when an existing file does not verify.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -138,7 +138,7 @@ pub(crate) fn open(
         file.sync_all().map_err(io_err(path))?;
         recovery = Some(Recovery::TornTail {
             bytes_removed: len - cut_at,
-            sha256: super::hash::sha256_hex(&removed),
+            sha256: crate::chain::hash::sha256_hex(&removed),
         });
     }
     let mut len = file.seek(SeekFrom::End(0)).map_err(io_err(path))?;
@@ -490,7 +490,7 @@ impl std::fmt::Display for Fork {
 /// `seq`, `prev_hash` and `hash` of a line, when it has them.
 fn link_of(line: &[u8]) -> Option<(u64, String, String)> {
     let text = std::str::from_utf8(line).ok()?;
-    let row = super::value::Value::parse(text.trim()).ok()?;
+    let row = crate::json::value::Value::parse(text.trim()).ok()?;
     let row = row.as_object()?;
     Some((
         row.get("seq")?.as_u64()?,

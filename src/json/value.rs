@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use super::canonical;
-use super::parse::{self, JsonError};
+use crate::json::canonical;
+use crate::json::parse::{self, JsonError};
 
 /// A JSON value as `acttrace-chain/1` sees it.
 ///
@@ -16,7 +16,7 @@ use super::parse::{self, JsonError};
 /// primitives, or with [`Map`].
 ///
 /// ```
-/// use acttrace::chain::{Map, Value};
+/// use acttrace::json::{Map, Value};
 ///
 /// let mut input = Map::new();
 /// input.insert("applicant", "A-17");
@@ -50,7 +50,7 @@ pub enum Value {
 /// An exact JSON integer of any size.
 ///
 /// ```
-/// use acttrace::chain::Integer;
+/// use acttrace::json::Integer;
 ///
 /// let big: Integer = "18446744073709551616".parse().unwrap(); // 2**64
 /// assert_eq!(big.to_string(), "18446744073709551616");
@@ -166,7 +166,7 @@ integer_from!(
 /// position stays), which is also how the reference reads duplicate keys.
 ///
 /// ```
-/// use acttrace::chain::Map;
+/// use acttrace::json::Map;
 ///
 /// let mut m = Map::new();
 /// m.insert("b", 1);
@@ -294,7 +294,7 @@ impl Value {
     /// deeper than 1000 levels are refused.
     ///
     /// ```
-    /// use acttrace::chain::Value;
+    /// use acttrace::json::Value;
     ///
     /// let v = Value::parse(r#"{"n": 18446744073709551616, "f": 1E2, "x": NaN}"#).unwrap();
     /// assert_eq!(v.to_canonical(), r#"{"f":100.0,"n":18446744073709551616,"x":NaN}"#);

@@ -7,12 +7,13 @@
 
 use std::io::{self, Read, Write as _};
 
-use super::hash::{GENESIS, SigningKey, write_body_node};
-use super::parse::{CanonScratch, Tape, canonical_entry};
-use super::store::{self, OnCorrupt};
-use super::summary::Summary;
-use super::value::Value;
-use super::verify::{Analyzer, VerifyOptions, verify_path, verify_reader};
+use crate::chain::hash::{GENESIS, SigningKey, write_body_node};
+use crate::chain::line::{CanonScratch, canonical_entry};
+use crate::evidence::summary::Summary;
+use crate::json::parse::Tape;
+use crate::json::value::Value;
+use crate::store::file::{self, OnCorrupt};
+use crate::verify::{Analyzer, VerifyOptions, verify_path, verify_reader};
 
 /// An entry line through both parsers: neither panics; whatever the fused scanner accepts the
 /// tape accepts too, with the same canonical body and the same `seq`; the line checker (which
@@ -101,7 +102,7 @@ pub fn resume(data: &[u8]) {
     if written.is_err() {
         return;
     }
-    let Ok(opened) = store::open(
+    let Ok(opened) = file::open(
         &path,
         None,
         OnCorrupt::Refuse,

@@ -6,7 +6,7 @@
 //! value.
 //!
 //! ```
-//! use acttrace::chain::detect;
+//! use acttrace::redact::detect;
 //!
 //! let found = detect::scan("mail alice@example.com, key sk-proj-abcdefghijklmnopqrstuvwx");
 //! let cats: Vec<_> = found.iter().map(|f| f.category).collect();

@@ -29,7 +29,8 @@
 //! secret in a key is scrubbed from the key (keys stay unique).
 //!
 //! ```
-//! use acttrace::chain::{Action, Map, RedactionPolicy};
+//! use acttrace::json::Map;
+//! use acttrace::redact::{Action, RedactionPolicy};
 //!
 //! let policy = RedactionPolicy::default_preset();
 //! let mut payload = Map::new();
@@ -46,9 +47,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use super::detect::{self, Detector};
-use super::entry::{DecisionId, Entry, PolicyFlag};
-use super::value::{Map, Value};
+use crate::chain::entry::{DecisionId, Entry, PolicyFlag};
+use crate::json::value::{Map, Value};
+use crate::redact::detect::{self, Detector};
 
 /// The text a scrubbed value is replaced with.
 pub const REDACTED: &str = "<redacted>";
@@ -217,8 +218,9 @@ impl RedactionPolicy {
     /// Adds a detector of the user's own, run after the built-in ones.
     ///
     /// ```
-    /// use acttrace::chain::{Action, Map, RedactionPolicy};
-    /// use acttrace::chain::detect::Detector;
+    /// use acttrace::json::Map;
+    /// use acttrace::redact::{Action, RedactionPolicy};
+    /// use acttrace::redact::detect::Detector;
     ///
     /// fn employee_id(text: &str, out: &mut Vec<std::ops::Range<usize>>) {
     ///     for (at, _) in text.match_indices("EMP-") {

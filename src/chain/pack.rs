@@ -1,49 +1,21 @@
-//! Evidence packs: a `_meta` header (system, risk tier, framework, the controls covered, a
-//! summary, the head and entry count) followed by every entry of the chain, each annotated with
-//! the controls of the chosen framework it is evidence for.
+//! The evidence-pack format: which controls of which framework each entry is evidence for,
+//! what a pack's `_meta` header counts and which of its fields are signed. The verifier checks
+//! a pack's header against its entries with it; the exporter writes packs with it.
 //!
 //! The layout and the mappings are the reference's (`cendor-acttrace` 1.14.0), so a pack made
 //! here from a reference-compatible log is byte-identical to the reference's and verifies there.
-//! This crate's own entry types are mapped too: `gap` (entries lost before they were written)
-//! and `recovery` (a torn tail cut on reopening) are record-keeping and integrity evidence.
-//! `guardrail_decision` and free-form types get no controls, as in the reference (mapping
-//! `guardrail_decision` here would make honest reference packs fail the header check).
+//! This crate's own entry types are mapped too: `gap` (entries lost before they were written),
+//! `write_failure` (entries lost to a failed write) and `recovery` (a torn tail cut on
+//! reopening) are record-keeping and integrity evidence. `guardrail_decision` and free-form
+//! types get no controls, as in the reference.
 //!
-//! ```
-//! use acttrace::chain::{AuditLog, Entry, Framework, Map, verify_path, VerifyOptions};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let dir = std::env::temp_dir().join(format!("acttrace-doc-export-{}", std::process::id()));
-//! # std::fs::create_dir_all(&dir)?;
-//! let log = AuditLog::open("loan-triage", dir.join("audit.jsonl")).await?;
-//! log.append(Entry::new("decision", Map::new())).await?;
-//!
-//! let pack = dir.join("evidence.jsonl");
-//! let report = log.export(&pack, Some(Framework::EuAiAct)).await?;
-//! assert_eq!(report.entries, 2); // audit_open + decision
-//! assert!(report.controls_covered.iter().any(|c| c == "Art.12 record-keeping"));
-//!
-//! // A pack carries its own completeness claim: it verifies against its header.
-//! assert!(verify_path(&pack, &VerifyOptions::new()).is_ok());
-//! # log.shutdown().await?;
-//! # std::fs::remove_dir_all(&dir)?;
-//! # Ok(()) }
-//! ```
+//! Uses the JSON model and the entry hash's key type only.
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::hash::SigningKey;
-use super::value::{Map, Value};
-use super::verify::{self, VerifyOptions};
-
-/// The reference's disclaimer, written into every header.
-const DISCLAIMER: &str = "Evidence to support compliance \u{2014} not legal advice.";
+use crate::json::value::{Map, Value};
 
 /// A framework whose controls an evidence pack maps entries to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,7 +73,7 @@ impl Framework {
             (EuAiAct, "budget_event") => {
                 &["Art.12 record-keeping", "Art.72 post-market monitoring"]
             }
-            (EuAiAct, "gap" | "recovery") => &[
+            (EuAiAct, "gap" | "recovery" | "write_failure") => &[
                 "Art.12 record-keeping",
                 "Art.19 automatically generated logs",
             ],
@@ -115,7 +87,7 @@ impl Framework {
             ) => &["MEASURE-2.1"],
             (NistRmf, "human_oversight") => &["MANAGE-2.1"],
             (NistRmf, "policy_flag" | "budget_event") => &["MANAGE-2.1", "MEASURE-2.1"],
-            (NistRmf, "gap" | "recovery") => &["MANAGE-2.1"],
+            (NistRmf, "gap" | "recovery" | "write_failure") => &["MANAGE-2.1"],
 
             (Iso42001, "audit_open" | "decision_record" | "decision_end") => {
                 &["A.6.2.8 event logs"]
@@ -137,7 +109,7 @@ impl Framework {
             ],
             (Iso42001, "budget_event") => &["A.6.2.6 operation & monitoring", "A.6.2.8 event logs"],
             (Iso42001, "compression") => &["A.6.2.6 operation & monitoring"],
-            (Iso42001, "gap" | "recovery") => &["A.6.2.8 event logs"],
+            (Iso42001, "gap" | "recovery" | "write_failure") => &["A.6.2.8 event logs"],
 
             (Gdpr, "audit_open") => &["Art.30 records of processing", "Art.5(2) accountability"],
             (Gdpr, "decision") => &[
@@ -150,7 +122,7 @@ impl Framework {
                 "decision_end" | "llm_call" | "tool_call" | "context_assembly" | "budget_event",
             ) => &["Art.30 records of processing"],
             (Gdpr, "human_oversight") => &["Art.22(3) right to human intervention"],
-            (Gdpr, "gap" | "recovery") => &[
+            (Gdpr, "gap" | "recovery" | "write_failure") => &[
                 "Art.30 records of processing",
                 "Art.32 security of processing",
             ],
@@ -210,7 +182,7 @@ impl Framework {
 /// The group of a detector category: this crate's detectors, and the reference's names for
 /// the same things, so flags written by either map alike.
 fn group_of(category: &str) -> Option<&'static str> {
-    if let Some(d) = super::detect::DETECTORS
+    if let Some(d) = crate::redact::detect::DETECTORS
         .iter()
         .find(|d| d.category == category)
     {
@@ -250,305 +222,9 @@ impl FromStr for Framework {
     }
 }
 
-/// How to make a pack with [`export_log`].
-#[derive(Debug, Clone, Default)]
-#[must_use]
-pub struct ExportOptions {
-    framework: Option<Framework>,
-    system: Option<String>,
-    risk_tier: Option<String>,
-    key: Option<SigningKey>,
-    upto: Option<u64>,
-    expect: Option<(u64, String)>,
-    file_mode: Option<u32>,
-}
-
-impl ExportOptions {
-    /// No framework, system and risk tier from the log's `audit_open`, unsigned.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The permissions the pack is created with (before the process's umask). Defaults to
-    /// `0o600`, readable by its owner alone: a pack holds what the service decided about
-    /// people.
-    pub fn file_mode(mut self, mode: u32) -> Self {
-        self.file_mode = Some(mode);
-        self
-    }
-
-    /// Annotates entries with this framework's controls.
-    pub fn framework(mut self, framework: Option<Framework>) -> Self {
-        self.framework = framework;
-        self
-    }
-
-    /// The header's `system` (by default the log's `audit_open` says it).
-    pub fn system(mut self, system: impl Into<String>) -> Self {
-        self.system = Some(system.into());
-        self
-    }
-
-    /// The header's `risk_tier` (by default the log's `audit_open` says it).
-    pub fn risk_tier(mut self, tier: impl Into<String>) -> Self {
-        self.risk_tier = Some(tier.into());
-        self
-    }
-
-    /// The log's signing key: the log is verified with it before export, and the header is
-    /// signed.
-    pub fn key(mut self, key: SigningKey) -> Self {
-        self.key = Some(key);
-        self
-    }
-
-    /// Exports only the first `len` bytes of the log (a snapshot while it is being written).
-    pub(crate) fn upto(mut self, len: u64, entries: u64, head: String) -> Self {
-        self.upto = Some(len);
-        self.expect = Some((entries, head));
-        self
-    }
-}
-
-/// What an export wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ExportReport {
-    /// Entries in the pack.
-    pub entries: u64,
-    /// The chain's head at the snapshot: the header's `head_hash`.
-    pub head: String,
-    /// Every control some entry is evidence for, sorted.
-    pub controls_covered: Vec<String>,
-    /// Whether the header is signed.
-    pub signed: bool,
-}
-
-/// Why an export failed. Nothing is left at the pack's path when it does.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ExportError {
-    /// The log could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The log.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// The log does not verify; a pack of it would vouch for tampered entries.
-    #[error("refusing to export {path}: it does not verify ({detail})")]
-    DoesNotVerify {
-        /// The log.
-        path: PathBuf,
-        /// The verifier's finding.
-        detail: String,
-    },
-    /// The source is itself a pack.
-    #[error("{path} is an evidence pack already; export the log it was made from")]
-    NotALog {
-        /// The source.
-        path: PathBuf,
-    },
-    /// The pack could not be written.
-    #[error("cannot write the pack {path}: {source}")]
-    Write {
-        /// The pack's path.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// The pack would be written over the log it is made from (the same path, a link to it,
-    /// or the same file by another name): refused, the log untouched.
-    #[error("refusing to write the pack {pack} over its own log {path}")]
-    Overwrite {
-        /// The log.
-        path: PathBuf,
-        /// The pack's path.
-        pack: PathBuf,
-    },
-    /// The log's writer failed to give a snapshot.
-    #[error(transparent)]
-    Log(#[from] super::Error),
-}
-
-/// Writes an evidence pack of the log at `log` to `pack`: checks the log (with the key, if
-/// given), then writes the header and the annotated entries to a temporary file beside `pack`,
-/// syncs it and renames it into place, so `pack` is either absent, the old pack, or whole.
-///
-/// # Errors
-///
-/// [`ExportError`]: the log unreadable or not verifying, or the pack not writable.
-pub fn export_log(
-    log: impl AsRef<Path>,
-    pack: impl AsRef<Path>,
-    opts: &ExportOptions,
-) -> Result<ExportReport, ExportError> {
-    let (log, pack) = (log.as_ref(), pack.as_ref());
-    if super::files::same_file(log, pack) {
-        return Err(ExportError::Overwrite {
-            path: log.to_owned(),
-            pack: pack.to_owned(),
-        });
-    }
-    let read_err = |source| ExportError::Read {
-        path: log.to_owned(),
-        source,
-    };
-    let open = || -> Result<BufReader<io::Take<File>>, ExportError> {
-        let file = File::open(log).map_err(read_err)?;
-        Ok(BufReader::new(file.take(opts.upto.unwrap_or(u64::MAX))))
-    };
-
-    // 1. The chain must verify (as far as the snapshot goes).
-    let mut vopts = VerifyOptions::new();
-    if let Some(key) = &opts.key {
-        vopts = vopts.key(key.clone());
-    }
-    if let Some((entries, head)) = &opts.expect {
-        vopts = vopts.expected_entries(*entries).expected_head(head.clone());
-    }
-    let report = verify::verify_reader(open()?, &log.display().to_string(), &vopts);
-    if report.has_meta() {
-        return Err(ExportError::NotALog {
-            path: log.to_owned(),
-        });
-    }
-    if !report.is_ok() {
-        return Err(ExportError::DoesNotVerify {
-            path: log.to_owned(),
-            detail: report.detail(),
-        });
-    }
-
-    // 2. What the header says: counts, controls, system and tier.
-    let mut tally = Tally::default();
-    let mut digest = ControlsDigest::default();
-    for_each_entry(open()?, |row| {
-        tally.add_row(&row, opts.framework);
-        if let Some(fw) = opts.framework {
-            digest.add(&controls_value(row_controls(fw, &row)));
-        }
-        Ok(())
-    })
-    .map_err(read_err)?;
-    let covered: Vec<String> = tally.covered.iter().map(|c| (*c).to_owned()).collect();
-    let mut meta = Map::new();
-    meta.insert(
-        "system",
-        opts.system
-            .clone()
-            .or(tally.system.clone())
-            .unwrap_or_default(),
-    );
-    meta.insert(
-        "risk_tier",
-        opts.risk_tier
-            .clone()
-            .or(tally.risk_tier.clone())
-            .unwrap_or_else(|| "limited".to_owned()),
-    );
-    meta.insert(
-        "framework",
-        opts.framework
-            .map_or(Value::Null, |f| Value::from(f.as_str())),
-    );
-    meta.insert(
-        "controls_covered",
-        Value::Array(covered.iter().map(Value::from).collect()),
-    );
-    meta.insert("summary", tally.summary());
-    meta.insert("head_hash", report.head());
-    meta.insert("entries", report.entries());
-    meta.insert("disclaimer", DISCLAIMER);
-    if let Some(key) = &opts.key {
-        // Ours, beside the reference's: the per-entry controls as a digest, and a signature
-        // over the whole header (the reference's covers only four fields).
-        meta.insert("controls_digest", digest.hex());
-        let sig = key.sign(verify::meta_signed_body(&meta).as_bytes());
-        meta.insert("sig", sig);
-        let header_sig = key.sign(header_signed_body(&meta).as_bytes());
-        meta.insert("header_sig", header_sig);
-    }
-    let mut header = Map::new();
-    header.insert("_meta", meta);
-
-    // 3. The pack, written whole or not at all.
-    let mut failed_read = None;
-    let written = super::files::write_whole(pack, opts.file_mode.unwrap_or(0o600), true, |file| {
-        let mut out = io::BufWriter::new(file);
-        writeln!(out, "{}", Value::from(header).to_line_json())?;
-        let mut failed_write = None;
-        let rows = open().map_err(|e| {
-            let what = io::Error::other(e.to_string());
-            failed_read = Some(e);
-            what
-        })?;
-        let walked = for_each_entry(rows, |row| {
-            let line = pack_row(row, opts.framework);
-            writeln!(out, "{line}").map_err(|e| {
-                failed_write = Some(e);
-                io::Error::other("write failed")
-            })
-        });
-        if let Err(e) = walked {
-            return Err(match failed_write.take() {
-                Some(w) => w,
-                None => {
-                    let what = io::Error::new(e.kind(), e.to_string());
-                    failed_read = Some(read_err(e));
-                    what
-                }
-            });
-        }
-        out.flush()
-    });
-    if let Err(e) = written {
-        return Err(failed_read.unwrap_or(ExportError::Write {
-            path: pack.to_owned(),
-            source: e,
-        }));
-    }
-    Ok(ExportReport {
-        entries: report.entries(),
-        head: report.head().to_owned(),
-        controls_covered: covered,
-        signed: opts.key.is_some(),
-    })
-}
-
-/// Calls `f` with each entry line of `reader` parsed (blank lines skipped). The log was just
-/// verified, so every line parses; one that does not (the file changed under us) is an error.
-fn for_each_entry(
-    reader: impl BufRead,
-    mut f: impl FnMut(Map) -> io::Result<()>,
-) -> io::Result<()> {
-    for line in reader.split(b'\n') {
-        let line = line?;
-        let text = std::str::from_utf8(&line)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "invalid UTF-8"))?;
-        let text = verify::py_strip(text);
-        if text.is_empty() {
-            continue;
-        }
-        match Value::parse(text) {
-            Ok(Value::Object(row)) => f(row)?,
-            _ => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "the log changed while it was exported",
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// An entry as the reference writes it into a pack: its fields in the entry's order, then its
 /// controls when a framework is chosen.
-fn pack_row(mut row: Map, framework: Option<Framework>) -> String {
+pub(crate) fn pack_row(mut row: Map, framework: Option<Framework>) -> String {
     let mut out = Map::new();
     for k in ["seq", "ts", "type", "payload", "prev_hash", "hash", "sig"] {
         if let Some(v) = row.remove(k) {
@@ -566,7 +242,7 @@ fn pack_row(mut row: Map, framework: Option<Framework>) -> String {
 }
 
 /// An entry row's `type` and `payload` (empty when missing or not an object).
-fn kind_and_payload(row: &Map) -> (&str, &Map) {
+pub(crate) fn kind_and_payload(row: &Map) -> (&str, &Map) {
     static EMPTY: Map = Map::new();
     let kind = row.get("type").and_then(Value::as_str).unwrap_or("");
     let payload = row
@@ -577,12 +253,12 @@ fn kind_and_payload(row: &Map) -> (&str, &Map) {
 }
 
 /// The controls `fw` maps an entry row to.
-fn row_controls(fw: Framework, row: &Map) -> Vec<&'static str> {
+pub(crate) fn row_controls(fw: Framework, row: &Map) -> Vec<&'static str> {
     let (kind, payload) = kind_and_payload(row);
     fw.controls_for(kind, payload)
 }
 
-fn controls_value(controls: Vec<&'static str>) -> Value {
+pub(crate) fn controls_value(controls: Vec<&'static str>) -> Value {
     Value::Array(controls.into_iter().map(Value::from).collect())
 }
 
@@ -600,7 +276,7 @@ impl ControlsDigest {
 
     pub(crate) fn hex(&self) -> String {
         use sha2::Digest as _;
-        super::hash::hex(&self.0.clone().finalize())
+        crate::chain::hash::hex(&self.0.clone().finalize())
     }
 }
 
@@ -617,22 +293,22 @@ pub(crate) fn header_signed_body(meta: &Map) -> String {
 /// against its entries).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tally {
-    system: Option<String>,
-    risk_tier: Option<String>,
-    decisions: u64,
-    llm_calls: u64,
-    tool_calls: u64,
-    context_assemblies: u64,
-    human_oversight: u64,
-    policy_flags: u64,
+    pub(crate) system: Option<String>,
+    pub(crate) risk_tier: Option<String>,
+    pub(crate) decisions: u64,
+    pub(crate) llm_calls: u64,
+    pub(crate) tool_calls: u64,
+    pub(crate) context_assemblies: u64,
+    pub(crate) human_oversight: u64,
+    pub(crate) policy_flags: u64,
     /// Python `Counter`s: keys in first-seen order.
-    by_action: Vec<(String, u64)>,
-    by_severity: Vec<(String, u64)>,
-    covered: BTreeSet<&'static str>,
+    pub(crate) by_action: Vec<(String, u64)>,
+    pub(crate) by_severity: Vec<(String, u64)>,
+    pub(crate) covered: BTreeSet<&'static str>,
 }
 
 impl Tally {
-    fn add_row(&mut self, row: &Map, framework: Option<Framework>) {
+    pub(crate) fn add_row(&mut self, row: &Map, framework: Option<Framework>) {
         let (kind, payload) = kind_and_payload(row);
         self.add(kind, payload);
         if let Some(fw) = framework {
@@ -707,14 +383,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn framework_names_round_trip() {
-        for f in Framework::ALL {
-            assert_eq!(f.as_str().parse::<Framework>(), Ok(f));
-        }
-        assert!("eu-ai-act".parse::<Framework>().is_err());
-    }
-
-    #[test]
     fn flags_point_at_category_controls_without_repeats() {
         let mut p = Map::new();
         p.insert(
@@ -741,7 +409,11 @@ mod tests {
                 .is_empty()
         );
         for fw in Framework::ALL {
-            assert!(!fw.controls("gap").is_empty() && !fw.controls("recovery").is_empty());
+            assert!(
+                ["gap", "recovery", "write_failure"]
+                    .iter()
+                    .all(|k| !fw.controls(k).is_empty())
+            );
         }
     }
 }

@@ -12,8 +12,8 @@
 
 use std::fmt::Write as _;
 
-use super::parse::{Node, STOP, Tok};
-use super::value::{Map, Value};
+use crate::json::parse::{Node, STOP, Tok};
+use crate::json::value::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Style {
@@ -497,7 +497,7 @@ fn write_node_object_large(out: &mut String, node: Node<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::Integer;
+    use crate::json::Integer;
 
     fn repr(f: f64) -> String {
         let mut s = String::new();

@@ -7,7 +7,7 @@
 //! hostile input, this answers with a clear failure instead; it never panics.
 //!
 //! ```
-//! use acttrace::chain::{verify_reader, VerifyOptions};
+//! use acttrace::verify::{verify_reader, VerifyOptions};
 //!
 //! let log = concat!(
 //!     r#"{"seq": 0, "ts": "2026-01-01T00:00:00+00:00", "type": "audit_open", "payload": {"system": "minimal", "risk_tier": "limited", "format": "acttrace-chain/1", "producer": "cendor-acttrace/1.14.0"}, "prev_hash": "0000000000000000000000000000000000000000000000000000000000000000", "hash": "80f82f42bef649a1d8dd882d9304139bc1eb2b6a7f797b5eeeff7caa0eed7dd1", "sig": ""}"#,
@@ -35,11 +35,12 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
-use super::canonical;
-use super::export::{self, ControlsDigest, Framework, Tally};
-use super::hash::{self, GENESIS, SigningKey};
-use super::parse::{self, Node, Tape};
-use super::value::{Map, Value};
+use crate::chain::hash::{self, GENESIS, SigningKey};
+use crate::chain::line;
+use crate::chain::pack::{self, ControlsDigest, Framework, Tally};
+use crate::json::canonical;
+use crate::json::parse::{Node, Tape};
+use crate::json::value::{Map, Value};
 
 /// The longest line accepted by default: 256 MiB. Lines the reference writes are far shorter;
 /// the cap keeps one hostile line from exhausting memory.
@@ -48,7 +49,8 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 256 << 20;
 /// What to check besides the chain itself.
 ///
 /// ```
-/// use acttrace::chain::{SigningKey, VerifyOptions};
+/// use acttrace::chain::SigningKey;
+/// use acttrace::verify::VerifyOptions;
 ///
 /// let opts = VerifyOptions::new()
 ///     .key(SigningKey::from("test-signing-key-01"))
@@ -113,12 +115,12 @@ impl VerifyOptions {
 
     /// Checks the log against a signed checkpoint: its signature must verify with `key`, and
     /// the chain's first `checkpoint.entries` entries must end on `checkpoint.head` (the log
-    /// may have grown since). See [`checkpoint`](super::checkpoint).
+    /// may have grown since). See [`checkpoint`](crate::chain::checkpoint).
     #[cfg(feature = "ed25519")]
     pub fn checkpoint(
         mut self,
-        checkpoint: &super::checkpoint::Checkpoint,
-        key: &super::checkpoint::PublicKey,
+        checkpoint: &crate::chain::checkpoint::Checkpoint,
+        key: &crate::chain::checkpoint::PublicKey,
     ) -> Self {
         self.checkpoint = Some(CheckpointClaim {
             entries: checkpoint.entries,
@@ -773,7 +775,7 @@ impl Seq {
 pub(crate) struct Analyzer {
     key: Option<SigningKey>,
     tape: Tape,
-    scratch: parse::CanonScratch,
+    scratch: line::CanonScratch,
     body: String,
 }
 
@@ -782,7 +784,7 @@ impl Analyzer {
         Self {
             key,
             tape: Tape::default(),
-            scratch: parse::CanonScratch::default(),
+            scratch: line::CanonScratch::default(),
             body: String::new(),
         }
     }
@@ -810,7 +812,7 @@ impl Analyzer {
         }
         // The ordinary line, in one pass. Everything else (and a non-ASCII `sig` to check,
         // which is a `corrupt` verdict with its line number) takes the general path below.
-        if let Some(entry) = parse::canonical_entry(text, &mut self.scratch)
+        if let Some(entry) = line::canonical_entry(text, &mut self.scratch)
             && (self.key.is_none() || entry.sig.is_none_or(str::is_ascii))
         {
             return Ok(LineCheck::Entry(self.check_ordinary(&entry)));
@@ -943,7 +945,7 @@ impl Analyzer {
     /// The checks of [`Analyzer::check`] for a line the fused scanner handled: its body is in
     /// `self.scratch`, its link fields are plain strings (an ASCII `sig` when a key is checked),
     /// its `seq` a non-negative integer. Same findings, same order, as the general path.
-    fn check_ordinary(&self, e: &parse::EntryLine<'_>) -> EntryCheck {
+    fn check_ordinary(&self, e: &line::EntryLine<'_>) -> EntryCheck {
         let seq = Seq::Index(e.seq);
         let Ok(prev) = <Hex64>::try_from(e.prev_hash.as_bytes()) else {
             return EntryCheck {
@@ -1260,7 +1262,7 @@ fn pack_checks(report: &Report, chain: &Chain, opts: &VerifyOptions) -> Option<F
     if let Some(key) = &opts.key {
         match meta.get("header_sig") {
             Some(sig) => {
-                let body = export::header_signed_body(meta);
+                let body = pack::header_signed_body(meta);
                 if !sig.as_str().is_some_and(|s| key.verify(body.as_bytes(), s)) {
                     return Some(Failure::MetaForged);
                 }

@@ -5,7 +5,10 @@
 //! Costs are summed exactly, as decimals per currency, never as binary floats.
 //!
 //! ```
-//! use acttrace::chain::{AuditLog, DecisionId, Entry, LlmCall, Map, Summary, Usage};
+//! use acttrace::chain::{DecisionId, Entry, LlmCall, Usage};
+//! use acttrace::evidence::Summary;
+//! use acttrace::json::Map;
+//! use acttrace::store::AuditLog;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,8 +41,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
-use super::value::{Map, Value};
-use super::verify::{DEFAULT_MAX_LINE_BYTES, LineError, Lines, py_strip};
+use crate::json::value::{Map, Value};
+use crate::verify::{DEFAULT_MAX_LINE_BYTES, LineError, Lines, py_strip};
 
 /// Everything `show` and `stats` print about one log.
 #[derive(Debug, Clone, Default)]
@@ -585,7 +588,7 @@ fn steers_terminal(c: char) -> bool {
 /// here and by the `acttrace` command's human-readable output (`--json` stays exact).
 ///
 /// ```
-/// use acttrace::chain::summary::printable;
+/// use acttrace::evidence::summary::printable;
 ///
 /// assert_eq!(printable("plain"), "plain");
 /// assert_eq!(printable("\x1b[2Jok: 3 entries\n"), "\\u{1b}[2Jok: 3 entries\\u{a}");

@@ -10,14 +10,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::entry::Entry;
-use super::time::format_timestamp;
-use super::value::{Map, Value};
+use crate::chain::entry::Entry;
+use crate::chain::time::format_timestamp;
+use crate::json::value::{Map, Value};
 
 /// The writer's health, for readiness probes and dashboards: see [`AuditLog::health`].
 ///
 /// ```
-/// use acttrace::chain::AuditLog;
+/// use acttrace::store::AuditLog;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), acttrace::BoxError> {
 /// # let path = std::env::temp_dir().join(format!("acttrace-health-doc-{}.jsonl", std::process::id()));

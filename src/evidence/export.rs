@@ -1,0 +1,396 @@
+//! Evidence packs: a `_meta` header (system, risk tier, framework, the controls covered, a
+//! summary, the head and entry count) followed by every entry of the chain, each annotated with
+//! the controls of the chosen framework it is evidence for.
+//!
+//! The layout and the mappings are the reference's (`cendor-acttrace` 1.14.0), so a pack made
+//! here from a reference-compatible log is byte-identical to the reference's and verifies there.
+//! This crate's own entry types are mapped too: `gap` (entries lost before they were written)
+//! and `recovery` (a torn tail cut on reopening) are record-keeping and integrity evidence.
+//! `guardrail_decision` and free-form types get no controls, as in the reference (mapping
+//! `guardrail_decision` here would make honest reference packs fail the header check).
+//!
+//! ```
+//! use acttrace::chain::{Entry, Framework};
+//! use acttrace::json::Map;
+//! use acttrace::store::AuditLog;
+//! use acttrace::verify::{verify_path, VerifyOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = std::env::temp_dir().join(format!("acttrace-doc-export-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let log = AuditLog::open("loan-triage", dir.join("audit.jsonl")).await?;
+//! log.append(Entry::new("decision", Map::new())).await?;
+//!
+//! let pack = dir.join("evidence.jsonl");
+//! let report = log.export(&pack, Some(Framework::EuAiAct)).await?;
+//! assert_eq!(report.entries, 2); // audit_open + decision
+//! assert!(report.controls_covered.iter().any(|c| c == "Art.12 record-keeping"));
+//!
+//! // A pack carries its own completeness claim: it verifies against its header.
+//! assert!(verify_path(&pack, &VerifyOptions::new()).is_ok());
+//! # log.shutdown().await?;
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(()) }
+//! ```
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::chain::hash::SigningKey;
+use crate::chain::pack::{
+    ControlsDigest, Framework, Tally, controls_value, header_signed_body, pack_row, row_controls,
+};
+use crate::json::value::{Map, Value};
+use crate::store::AuditLog;
+use crate::verify::{self, VerifyOptions};
+
+/// The reference's disclaimer, written into every header.
+const DISCLAIMER: &str = "Evidence to support compliance \u{2014} not legal advice.";
+
+/// How to make a pack with [`export_log`].
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct ExportOptions {
+    framework: Option<Framework>,
+    system: Option<String>,
+    risk_tier: Option<String>,
+    key: Option<SigningKey>,
+    upto: Option<u64>,
+    expect: Option<(u64, String)>,
+    file_mode: Option<u32>,
+}
+
+impl ExportOptions {
+    /// No framework, system and risk tier from the log's `audit_open`, unsigned.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The permissions the pack is created with (before the process's umask). Defaults to
+    /// `0o600`, readable by its owner alone: a pack holds what the service decided about
+    /// people.
+    pub fn file_mode(mut self, mode: u32) -> Self {
+        self.file_mode = Some(mode);
+        self
+    }
+
+    /// Annotates entries with this framework's controls.
+    pub fn framework(mut self, framework: Option<Framework>) -> Self {
+        self.framework = framework;
+        self
+    }
+
+    /// The header's `system` (by default the log's `audit_open` says it).
+    pub fn system(mut self, system: impl Into<String>) -> Self {
+        self.system = Some(system.into());
+        self
+    }
+
+    /// The header's `risk_tier` (by default the log's `audit_open` says it).
+    pub fn risk_tier(mut self, tier: impl Into<String>) -> Self {
+        self.risk_tier = Some(tier.into());
+        self
+    }
+
+    /// The log's signing key: the log is verified with it before export, and the header is
+    /// signed.
+    pub fn key(mut self, key: SigningKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Exports only the first `len` bytes of the log (a snapshot while it is being written).
+    pub(crate) fn upto(mut self, len: u64, entries: u64, head: String) -> Self {
+        self.upto = Some(len);
+        self.expect = Some((entries, head));
+        self
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExportReport {
+    /// Entries in the pack.
+    pub entries: u64,
+    /// The chain's head at the snapshot: the header's `head_hash`.
+    pub head: String,
+    /// Every control some entry is evidence for, sorted.
+    pub controls_covered: Vec<String>,
+    /// Whether the header is signed.
+    pub signed: bool,
+}
+
+/// Why an export failed. Nothing is left at the pack's path when it does.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The log could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The log.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The log does not verify; a pack of it would vouch for tampered entries.
+    #[error("refusing to export {path}: it does not verify ({detail})")]
+    DoesNotVerify {
+        /// The log.
+        path: PathBuf,
+        /// The verifier's finding.
+        detail: String,
+    },
+    /// The source is itself a pack.
+    #[error("{path} is an evidence pack already; export the log it was made from")]
+    NotALog {
+        /// The source.
+        path: PathBuf,
+    },
+    /// The pack could not be written.
+    #[error("cannot write the pack {path}: {source}")]
+    Write {
+        /// The pack's path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The pack would be written over the log it is made from (the same path, a link to it,
+    /// or the same file by another name): refused, the log untouched.
+    #[error("refusing to write the pack {pack} over its own log {path}")]
+    Overwrite {
+        /// The log.
+        path: PathBuf,
+        /// The pack's path.
+        pack: PathBuf,
+    },
+    /// The log's writer failed to give a snapshot.
+    #[error(transparent)]
+    Log(#[from] crate::store::Error),
+}
+
+impl AuditLog {
+    /// Writes an evidence pack of the chain as it stands when called (entries appended
+    /// meanwhile are left out, so the pack is one consistent snapshot), annotated with
+    /// `framework`'s controls, with this log's system and risk tier, signed with its key if it
+    /// has one. The pack is written to a temporary file, synced and renamed into place.
+    ///
+    /// See [the module](self) for an example.
+    ///
+    /// # Errors
+    ///
+    /// [`ExportError`]: the writer stopped, the log no longer verifies, or the pack could not
+    /// be written.
+    pub async fn export(
+        &self,
+        pack: impl AsRef<Path>,
+        framework: Option<Framework>,
+    ) -> Result<ExportReport, ExportError> {
+        let snap = self.snapshot().await?;
+        let (system, risk_tier, key) = self.pack_identity();
+        let mut opts = ExportOptions::new()
+            .framework(framework)
+            .system(system)
+            .risk_tier(risk_tier)
+            .upto(snap.len, snap.head.entries, snap.head.hash);
+        if let Some(key) = key {
+            opts = opts.key(key.clone());
+        }
+        let (log, pack) = (self.path().to_owned(), pack.as_ref().to_owned());
+        tokio::task::spawn_blocking(move || export_log(log, pack, &opts))
+            .await
+            .map_err(|e| ExportError::Write {
+                path: self.path().to_owned(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+    }
+}
+
+/// Writes an evidence pack of the log at `log` to `pack`: checks the log (with the key, if
+/// given), then writes the header and the annotated entries to a temporary file beside `pack`,
+/// syncs it and renames it into place, so `pack` is either absent, the old pack, or whole.
+///
+/// # Errors
+///
+/// [`ExportError`]: the log unreadable or not verifying, or the pack not writable.
+pub fn export_log(
+    log: impl AsRef<Path>,
+    pack: impl AsRef<Path>,
+    opts: &ExportOptions,
+) -> Result<ExportReport, ExportError> {
+    let (log, pack) = (log.as_ref(), pack.as_ref());
+    if crate::files::same_file(log, pack) {
+        return Err(ExportError::Overwrite {
+            path: log.to_owned(),
+            pack: pack.to_owned(),
+        });
+    }
+    let read_err = |source| ExportError::Read {
+        path: log.to_owned(),
+        source,
+    };
+    let open = || -> Result<BufReader<io::Take<File>>, ExportError> {
+        let file = File::open(log).map_err(read_err)?;
+        Ok(BufReader::new(file.take(opts.upto.unwrap_or(u64::MAX))))
+    };
+
+    // 1. The chain must verify (as far as the snapshot goes).
+    let mut vopts = VerifyOptions::new();
+    if let Some(key) = &opts.key {
+        vopts = vopts.key(key.clone());
+    }
+    if let Some((entries, head)) = &opts.expect {
+        vopts = vopts.expected_entries(*entries).expected_head(head.clone());
+    }
+    let report = verify::verify_reader(open()?, &log.display().to_string(), &vopts);
+    if report.has_meta() {
+        return Err(ExportError::NotALog {
+            path: log.to_owned(),
+        });
+    }
+    if !report.is_ok() {
+        return Err(ExportError::DoesNotVerify {
+            path: log.to_owned(),
+            detail: report.detail(),
+        });
+    }
+
+    // 2. What the header says: counts, controls, system and tier.
+    let mut tally = Tally::default();
+    let mut digest = ControlsDigest::default();
+    for_each_entry(open()?, |row| {
+        tally.add_row(&row, opts.framework);
+        if let Some(fw) = opts.framework {
+            digest.add(&controls_value(row_controls(fw, &row)));
+        }
+        Ok(())
+    })
+    .map_err(read_err)?;
+    let covered: Vec<String> = tally.covered.iter().map(|c| (*c).to_owned()).collect();
+    let mut meta = Map::new();
+    meta.insert(
+        "system",
+        opts.system
+            .clone()
+            .or(tally.system.clone())
+            .unwrap_or_default(),
+    );
+    meta.insert(
+        "risk_tier",
+        opts.risk_tier
+            .clone()
+            .or(tally.risk_tier.clone())
+            .unwrap_or_else(|| "limited".to_owned()),
+    );
+    meta.insert(
+        "framework",
+        opts.framework
+            .map_or(Value::Null, |f| Value::from(f.as_str())),
+    );
+    meta.insert(
+        "controls_covered",
+        Value::Array(covered.iter().map(Value::from).collect()),
+    );
+    meta.insert("summary", tally.summary());
+    meta.insert("head_hash", report.head());
+    meta.insert("entries", report.entries());
+    meta.insert("disclaimer", DISCLAIMER);
+    if let Some(key) = &opts.key {
+        // Ours, beside the reference's: the per-entry controls as a digest, and a signature
+        // over the whole header (the reference's covers only four fields).
+        meta.insert("controls_digest", digest.hex());
+        let sig = key.sign(verify::meta_signed_body(&meta).as_bytes());
+        meta.insert("sig", sig);
+        let header_sig = key.sign(header_signed_body(&meta).as_bytes());
+        meta.insert("header_sig", header_sig);
+    }
+    let mut header = Map::new();
+    header.insert("_meta", meta);
+
+    // 3. The pack, written whole or not at all.
+    let mut failed_read = None;
+    let written = crate::files::write_whole(pack, opts.file_mode.unwrap_or(0o600), true, |file| {
+        let mut out = io::BufWriter::new(file);
+        writeln!(out, "{}", Value::from(header).to_line_json())?;
+        let mut failed_write = None;
+        let rows = open().map_err(|e| {
+            let what = io::Error::other(e.to_string());
+            failed_read = Some(e);
+            what
+        })?;
+        let walked = for_each_entry(rows, |row| {
+            let line = pack_row(row, opts.framework);
+            writeln!(out, "{line}").map_err(|e| {
+                failed_write = Some(e);
+                io::Error::other("write failed")
+            })
+        });
+        if let Err(e) = walked {
+            return Err(match failed_write.take() {
+                Some(w) => w,
+                None => {
+                    let what = io::Error::new(e.kind(), e.to_string());
+                    failed_read = Some(read_err(e));
+                    what
+                }
+            });
+        }
+        out.flush()
+    });
+    if let Err(e) = written {
+        return Err(failed_read.unwrap_or(ExportError::Write {
+            path: pack.to_owned(),
+            source: e,
+        }));
+    }
+    Ok(ExportReport {
+        entries: report.entries(),
+        head: report.head().to_owned(),
+        controls_covered: covered,
+        signed: opts.key.is_some(),
+    })
+}
+
+/// Calls `f` with each entry line of `reader` parsed (blank lines skipped). The log was just
+/// verified, so every line parses; one that does not (the file changed under us) is an error.
+fn for_each_entry(
+    reader: impl BufRead,
+    mut f: impl FnMut(Map) -> io::Result<()>,
+) -> io::Result<()> {
+    for line in reader.split(b'\n') {
+        let line = line?;
+        let text = std::str::from_utf8(&line)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "invalid UTF-8"))?;
+        let text = verify::py_strip(text);
+        if text.is_empty() {
+            continue;
+        }
+        match Value::parse(text) {
+            Ok(Value::Object(row)) => f(row)?,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the log changed while it was exported",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::chain::Framework;
+
+    #[test]
+    fn framework_names_round_trip() {
+        for f in Framework::ALL {
+            assert_eq!(f.as_str().parse::<Framework>(), Ok(f));
+        }
+        assert!("eu-ai-act".parse::<Framework>().is_err());
+    }
+}
