@@ -11,6 +11,7 @@ mod error;
 pub(crate) mod file;
 mod handle;
 mod outage;
+mod writer;
 
 pub use self::error::Error;
 pub use self::file::{Fork, OnCorrupt, Recovery};

@@ -1,0 +1,264 @@
+//! Each detector on what it must find and what it must leave alone.
+
+use super::finders::*;
+use super::*;
+
+fn cats(text: &str) -> Vec<&'static str> {
+    scan(text).iter().map(|f| f.category).collect()
+}
+
+#[test]
+fn true_positives() {
+    assert_eq!(cats("key=sk-proj-0123456789abcdefghijKLMN"), ["openai_key"]);
+    assert_eq!(
+        cats("sk-ant-api03-0123456789abcdefghijklmn"),
+        ["anthropic_key"]
+    );
+    assert_eq!(cats("AKIAIOSFODNN7EXAMPLE"), ["aws_access_key"]);
+    assert_eq!(
+        cats("AIzaSyA1234567890abcdefghijklmnopqrstuv"),
+        ["google_api_key"]
+    );
+    assert!(
+        cats("AIzaSyA1234567890abcdefghijklmnopqrstu").is_empty(),
+        "one short"
+    );
+    assert_eq!(
+        cats("ghp_0123456789abcdefghijklmnopqrstuvwxyz"),
+        ["github_token"]
+    );
+    assert_eq!(cats("xoxb-1234567890-abcdefghij"), ["slack_token"]);
+    assert_eq!(
+        cats(
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+        ),
+        ["jwt"]
+    );
+    assert_eq!(
+        cats("Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123"),
+        ["bearer_token"]
+    );
+    assert_eq!(cats("write to a.b-c+d@mail.example.co.uk."), ["email"]);
+    let pem = "x -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY----- y";
+    let f = scan(pem);
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        &pem[f[0].span.clone()],
+        &pem[2..pem.len() - 2],
+        "the whole block"
+    );
+}
+
+/// The shortcuts `special_category` and its gate take hold for every lexicon word.
+#[test]
+fn special_words_fit_their_shortcuts() {
+    for w in SPECIAL_WORDS {
+        assert!((3..=12).contains(&w.len()), "{w}");
+        assert!(SPECIAL_FIRST.contains(&w.as_bytes()[0]), "{w}");
+    }
+}
+
+#[test]
+fn special_categories_by_whole_word() {
+    assert_eq!(
+        cats("Patient DIAGNOSED with diabetes; religion noted"),
+        ["special_category", "special_category"]
+    );
+    assert_eq!(cats("biometric login"), ["special_category"]);
+    for quiet in [
+        "diagnostics ok",
+        "irreligiously",
+        "shiv",
+        "genetics_lab2",
+        "archive",
+    ] {
+        assert!(cats(quiet).is_empty(), "{quiet}");
+    }
+}
+
+#[test]
+fn false_positives_stay_quiet() {
+    for text in [
+        "cost 0.004750000 USD",
+        "4f98840b471811ab916b01387768273cf938cda5045f07743fd0ac953d0d8230",
+        "acc00000000000000000000000000001",
+        "task-sk-short",
+        "risk-assessment sk-",
+        "AKIAIOSFODNN7EXAMPLEX",
+        "user@localhost",
+        "@handle and a@b",
+        "-----BEGIN CERTIFICATE-----",
+        "bearer of bad news",
+        "eyJ alone",
+        "2026-01-01T00:00:00.001001+00:00",
+    ] {
+        assert!(scan(text).is_empty(), "{text:?} gave {:?}", scan(text));
+    }
+}
+
+#[test]
+fn personal_and_financial_data() {
+    assert_eq!(cats("card 4111 1111 1111 1111 exp 12/29"), ["credit_card"]);
+    assert_eq!(cats("card 4111-1111-1111-1111"), ["credit_card"]);
+    assert_eq!(cats("pay to DE89 3704 0044 0532 0130 00 today"), ["iban"]);
+    assert_eq!(cats("GB82WEST12345698765432"), ["iban"]);
+    assert_eq!(cats("ssn 123-45-6789"), ["us_ssn"]);
+    assert_eq!(
+        cats("call +44 20 7946 0958 or (212) 555-0123 or 212-555-0123"),
+        ["phone", "phone", "phone"]
+    );
+    assert_eq!(
+        cats("from 192.168.1.20 and 2001:db8::8a2e:370:7334"),
+        ["ipv4", "ipv6"]
+    );
+    assert_eq!(cats("password: hunter2!"), ["password"]);
+    assert_eq!(cats(r#"{"password": "s3cret-value"}"#), ["password"]);
+}
+
+#[test]
+fn personal_data_false_positives() {
+    for text in [
+        "order 4111 1111 1111 1112",       // Luhn fails
+        "DE89 3704 0044 0532 0130 01",     // mod-97 fails
+        "ssn 000-12-3456 and 666-12-3456", // never issued
+        "at 12:30:45 on 2026-01-01",       // times and dates
+        "version 1.2.3.4.5 and 300.1.1.1", // not addresses
+        "latency_ms 412.25 score 0.82",
+        "seq 1234567890123", // a long number, no network digit
+        "the password field is empty",
+        "+1",
+        "v1.14.0",
+    ] {
+        assert!(scan(text).is_empty(), "{text:?} gave {:?}", scan(text));
+    }
+}
+
+/// The gates only skip detectors that could not have matched: on every sample text, every
+/// window of it and random edits of it, the gated scan finds exactly what running every
+/// detector finds.
+#[test]
+fn gates_never_hide_a_match() {
+    let samples = [
+        "key=sk-proj-0123456789abcdefghijKLMN",
+        "sk-ant-api03-0123456789abcdefghijklmn",
+        "AKIAIOSFODNN7EXAMPLE ASIAIOSFODNN7EXAMPLE",
+        "AIzaSyA1234567890abcdefghijklmnopqrstuv",
+        "ghp_0123456789abcdefghijklmnopqrstuvwxyz github_pat_0123456789abcdefghijklmnopqrstu",
+        "xoxb-1234567890-abcdefghij xapp-1234567890-abc",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "Authorization: BEARER abcdefghijklmnopqrstuvwxyz0123",
+        "write to a.b-c+d@mail.example.co.uk.",
+        "x -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY----- y",
+        "Patient DIAGNOSED with diabetes; religion noted, HIV, Fingerprints, ethnicity",
+        "card 4111 1111 1111 1111 exp 12/29, 4111-1111-1111-1111, 5500005555555559",
+        "pay to DE89 3704 0044 0532 0130 00 today GB82WEST12345698765432",
+        "ssn 123-45-6789",
+        "call +44 20 7946 0958 or (212) 555-0123 or 212-555-0123",
+        "from 192.168.1.20 and 2001:db8::8a2e:370:7334 and 1:2:3:4:5:6:7:8 ::1",
+        "password: hunter2! PWD=abcd passwd = 'longer'",
+        r#"{"password": "s3cret-value", "applicant":"A-17","amount":25000}"#,
+    ];
+    let check = |text: &str| {
+        let all = scan_gated(DETECTORS, text, |_| true);
+        assert_eq!(scan(text), all, "{text:?}");
+    };
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n as u64) as usize
+    };
+    let alphabet = b"aAbBdDeEgGhHIJkKnNpPrRstwWxyz0123456789 -_.:@+()=\"'";
+    for sample in samples {
+        let b = sample.as_bytes();
+        for i in 0..b.len() {
+            for j in (i + 1)..=b.len().min(i + 48) {
+                if let Ok(window) = std::str::from_utf8(&b[i..j]) {
+                    check(window);
+                }
+            }
+        }
+        for _ in 0..300 {
+            let mut edited = b.to_vec();
+            for _ in 0..=next(3) {
+                let at = next(edited.len() + 1);
+                match next(3) {
+                    0 if at < edited.len() => {
+                        edited.remove(at);
+                    }
+                    1 => edited.insert(at, alphabet[next(alphabet.len())]),
+                    _ => {
+                        let at = at.min(edited.len().saturating_sub(1));
+                        if let Some(c) = edited.get_mut(at) {
+                            *c = alphabet[next(alphabet.len())];
+                        }
+                    }
+                }
+            }
+            check(&String::from_utf8_lossy(&edited));
+        }
+    }
+}
+
+/// The gates do their work: on the strings an ordinary entry holds (the inbound layer's,
+/// a JSON body) no detector runs at all, while every lexicon word, in any case, gets the
+/// special-category scan.
+#[test]
+fn gates_rule_out_ordinary_text() {
+    let ordinary = [
+        "POST",
+        "agent",
+        "/agent/triage",
+        "application/json",
+        "completed",
+        r#"{"applicant":"A-17","amount":25000,"income":52000,"notes":"steady employment, no defaults"}"#,
+    ];
+    let gated = |text: &str| -> Vec<&str> {
+        let profile = Profile::with(text, Pass::over(text));
+        DETECTORS
+            .iter()
+            .filter(|d| d.gate.lets_through(&profile))
+            .map(|d| d.category)
+            .collect()
+    };
+    for text in ordinary {
+        assert_eq!(gated(text), Vec::<&str>::new(), "{text:?}");
+    }
+    for word in SPECIAL_WORDS {
+        for text in [word.to_string(), word.to_uppercase(), format!("a {word}.")] {
+            assert!(gated(&text).contains(&"special_category"), "{text:?}");
+        }
+    }
+}
+
+#[test]
+fn detectors_never_panic_on_odd_text() {
+    for text in [
+        "",
+        "+",
+        "(",
+        "::",
+        ":::::",
+        "1.",
+        "1.2.3.",
+        "-----BEGIN ",
+        "eyJ.eyJ.",
+        "AKIA",
+        "é+1 (é",
+        "password:",
+        "pwd=\u{2028}",
+    ] {
+        let _ = scan(text);
+    }
+    let long: String = "9".repeat(10_000);
+    let _ = scan(&long);
+}
+
+#[test]
+fn overlapping_detectors_report_once() {
+    assert_eq!(
+        cats("sk-ant-api03-0123456789abcdefghijklmn and sk-0123456789abcdefghijklmn"),
+        ["anthropic_key", "openai_key"]
+    );
+}

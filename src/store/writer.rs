@@ -1,0 +1,801 @@
+//! The writer thread: the single owner of the file and the chain's state. It takes what the
+//! handles queued, lays every entry into its place (seq, time stamp, link, hash, signature),
+//! writes a batch with one write and at most one sync, checks the file around it, and tells
+//! the callers who wait. When the log cannot take writes it counts and reports what is lost,
+//! retries, and records the hole once it can (see [`outage`](super::outage)).
+//!
+//! Uses the handle's queue and shared state, the file store and the format.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::chain::entry::{Entry, Receipt};
+use crate::chain::hash::{self, SigningKey};
+use crate::chain::time::{Clock, Stamper};
+use crate::json::canonical;
+use crate::json::value::Map;
+use crate::store::error::Error;
+use crate::store::file::{self, FileId, Recovery};
+use crate::store::handle::{
+    AuditLogBuilder, Buffers, Command, Durability, Head, Rendered, Shared, Snapshot, prepare,
+};
+use crate::store::outage::{self, HealthCell, Outage, Reopen};
+
+/// The single owner of the file and the chain state.
+pub(super) struct Writer {
+    file: File,
+    /// The file's device and inode when opened.
+    id: FileId,
+    path: PathBuf,
+    len: u64,
+    entries: u64,
+    next_seq: u64,
+    head: String,
+    key: Option<SigningKey>,
+    durability: Durability,
+    max_batch: usize,
+    commit_delay: std::time::Duration,
+    clock: Box<dyn Clock>,
+    shared: Arc<Shared>,
+    head_tx: watch::Sender<Head>,
+    /// The failure in progress, if the log cannot take writes.
+    outage: Option<Outage>,
+    retry_interval: Duration,
+    lock_wait: Duration,
+    /// The batch's lines, laid out in place, written at commit.
+    out: String,
+    body: String,
+    ts: String,
+    stamper: Stamper,
+    /// This batch's layout buffers, handed back to callers when it is done.
+    spent: Vec<String>,
+}
+
+/// An encoded entry waiting for its batch to be written.
+struct Pending {
+    ack: Ack,
+    stamp: Stamp,
+}
+
+/// Where an entry landed: its `seq` and its hash, kept as bytes (most entries' are never
+/// asked for) and made a [`Receipt`] for a caller who waits.
+struct Stamp {
+    seq: u64,
+    hash: [u8; 64],
+    /// Where the entry's type (as a JSON string) is in the batch's output, to count a loss.
+    kind: (u32, u32),
+}
+
+impl Stamp {
+    /// The hash as text. Hex digits are ASCII: this never falls back.
+    fn hash(&self) -> &str {
+        std::str::from_utf8(&self.hash).unwrap_or_default()
+    }
+
+    fn receipt(&self) -> Receipt {
+        Receipt {
+            seq: self.seq,
+            hash: self.hash().to_owned(),
+        }
+    }
+}
+
+/// Who learns the fate of a pending entry.
+enum Ack {
+    /// A caller waiting in [`AuditLog::append`].
+    Reply(oneshot::Sender<Result<Receipt, Error>>),
+    /// Nobody ([`AuditLog::try_record`], or acknowledged early under [`Durability::None`]):
+    /// if its write fails, a later `gap` entry records the loss.
+    Unobserved,
+    /// A `gap` entry standing for this many lost entries.
+    Gap(u64),
+    /// The `write_failure` entry recording the outage in progress.
+    Hole,
+}
+
+/// Why a batch was not written: an I/O error, or a file that is no longer the writer's.
+#[derive(Debug)]
+enum Fault {
+    Io(std::io::Error),
+    /// Someone else wrote to the file: nothing in it may be cut.
+    Foreign(String),
+    /// The path no longer names the file: what was written went to this writer's own file,
+    /// wherever it now is, and may be cut from it.
+    Moved(String),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => e.fmt(f),
+            Self::Foreign(why) | Self::Moved(why) => f.write_str(why),
+        }
+    }
+}
+
+impl Writer {
+    pub(super) fn open(b: AuditLogBuilder, path: &Path) -> Result<(Self, Arc<Shared>), Error> {
+        let opened = file::open(path, b.key.as_ref(), b.on_corrupt, b.lock_wait, b.file_mode)?;
+        let (head_tx, head_rx) = watch::channel(Head {
+            entries: opened.entries,
+            hash: opened.head.clone(),
+        });
+        let shared = Arc::new(Shared {
+            writer: std::sync::OnceLock::new(),
+            path: path.to_owned(),
+            durability: b.durability,
+            dropped: AtomicU64::new(0),
+            head: head_rx,
+            recovery: opened.recovery.clone(),
+            system: b.system.clone(),
+            risk_tier: b.risk_tier.clone(),
+            key: b.key.clone(),
+            redaction: b.redaction.clone(),
+            buffers: Buffers::default(),
+            health: HealthCell::default(),
+        });
+        let mut w = Self {
+            file: opened.file,
+            id: opened.id,
+            path: path.to_owned(),
+            len: opened.len,
+            entries: opened.entries,
+            next_seq: opened.next_seq,
+            head: opened.head,
+            key: b.key,
+            durability: b.durability,
+            max_batch: b.max_batch,
+            commit_delay: b.commit_delay,
+            clock: b.clock,
+            shared: Arc::clone(&shared),
+            head_tx,
+            outage: None,
+            retry_interval: b.retry_interval,
+            lock_wait: b.lock_wait,
+            out: String::new(),
+            body: String::new(),
+            ts: String::new(),
+            stamper: Stamper::default(),
+            spent: Vec::new(),
+        };
+        // Entries the opening itself owes the chain: `audit_open` for a new chain, then a
+        // record of any repair. Written and synced before the log is handed out.
+        let mut first = Vec::new();
+        if w.entries == 0 {
+            first.push(Entry::audit_open(&b.system, &b.risk_tier));
+        }
+        if let Some(r) = &opened.recovery {
+            first.push(recovery_entry(r));
+        }
+        if !first.is_empty() {
+            for e in &first {
+                w.encode(&Rendered::of(e));
+            }
+            w.commit(true).map_err(|e| {
+                Error::open(
+                    path,
+                    std::io::Error::other(format!("writing its first entries: {e}")),
+                )
+            })?;
+        }
+        Ok((w, shared))
+    }
+
+    pub(super) fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut batch = Vec::with_capacity(self.max_batch.min(1024));
+        let mut shutdown_replies = Vec::new();
+        let mut linger = false;
+        loop {
+            // After a batch nobody waited on, give more entries a moment to join the next one;
+            // a caller who waits unparks us at once.
+            if linger {
+                std::thread::park_timeout(self.commit_delay);
+            }
+            match rx.try_recv() {
+                Ok(cmd) => batch.push(cmd),
+                // Nothing queued, but entries were lost to a full queue after the last batch
+                // took its count: a batch of the gap alone, now (and, should it fail to be
+                // written, again after a commit delay, not in a loop).
+                Err(mpsc::error::TryRecvError::Empty)
+                    if !self.commit_delay.is_zero()
+                        && self.outage.is_none()
+                        && self.shared.dropped.load(Ordering::Relaxed) > 0 => {}
+                // The log cannot take writes: an empty batch now and then tries again, and
+                // records the failure once it can.
+                Err(mpsc::error::TryRecvError::Empty)
+                    if self.outage.as_ref().is_some_and(Outage::retry_due) => {}
+                Err(mpsc::error::TryRecvError::Empty) if self.outage.is_some() => {
+                    let retry = self
+                        .outage
+                        .as_ref()
+                        .map_or(Duration::ZERO, Outage::retry_in);
+                    let wait = match self.commit_delay {
+                        Duration::ZERO => retry,
+                        delay => retry.min(delay),
+                    };
+                    std::thread::park_timeout(wait);
+                    linger = false;
+                    continue;
+                }
+                // Idle: look again after a commit delay rather than have the next sender wake
+                // us. Waking a sleeping thread is a system call, made on the sender's path (a
+                // response body's last poll, a model call's end) and dearer still on a virtual
+                // machine; this way queuing an entry where there is room never makes one.
+                // Callers who wait unpark us at once, and so does a sender that finds the
+                // queue full.
+                Err(mpsc::error::TryRecvError::Empty) if !self.commit_delay.is_zero() => {
+                    std::thread::park_timeout(self.commit_delay);
+                    linger = false;
+                    continue;
+                }
+                Err(mpsc::error::TryRecvError::Empty) => match rx.blocking_recv() {
+                    Some(cmd) => batch.push(cmd),
+                    None => break,
+                },
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            }
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(cmd) => batch.push(cmd),
+                    Err(_) => break,
+                }
+            }
+            let awaited = batch.iter().any(|c| match c {
+                Command::Append { reply, .. } => reply.is_some(),
+                Command::Build(_) => false,
+                Command::Sync(_) | Command::Shutdown(_) => true,
+            });
+            linger = !awaited && !self.commit_delay.is_zero();
+            if let Some(reply) = self.process(&mut batch) {
+                // Refuse new work, but write what is already queued.
+                rx.close();
+                shutdown_replies.push(reply);
+                linger = false;
+            }
+        }
+        let result = self.final_sync();
+        // Close the file, releasing its lock, before telling anyone we are done: a caller
+        // that reopens right after `shutdown` must find it free.
+        drop(self);
+        for reply in shutdown_replies {
+            let _ = reply.send(result.clone());
+        }
+    }
+
+    /// Encodes, writes and acknowledges one batch. Returns a shutdown request's reply, if the
+    /// batch held one.
+    fn process(&mut self, batch: &mut Vec<Command>) -> Option<oneshot::Sender<Result<(), Error>>> {
+        if self.needs_reopen() {
+            if self.outage.as_ref().is_some_and(Outage::retry_due) {
+                self.try_reopen();
+            }
+            if self.needs_reopen() {
+                return self.refuse(batch);
+            }
+        }
+        let checkpoint = (self.len, self.entries, self.next_seq, self.head.clone());
+        let mut pending: Vec<Pending> = Vec::with_capacity(batch.len() + 1);
+        let mut syncs = Vec::new();
+        let mut shutdown = None;
+        // The hole a failure left comes first, before anything written after it.
+        if let Some(entry) = self.outage.as_ref().map(Outage::entry) {
+            let stamp = self.encode(&Rendered::of(&entry));
+            pending.push(Pending {
+                ack: Ack::Hole,
+                stamp,
+            });
+        }
+        let gap = self.shared.dropped.swap(0, Ordering::Relaxed);
+        if gap > 0 {
+            self.shared.health.count(gap, 0);
+            tracing::error!(
+                target: "acttrace",
+                log = %self.path.display(),
+                lost = gap,
+                "{gap} audit entries lost before reaching the writer (its queue was full, or an \
+                 entry's builder panicked); recorded in the chain as a gap entry"
+            );
+            let stamp = self.encode(&Rendered::of(&gap_entry(gap)));
+            pending.push(Pending {
+                ack: Ack::Gap(gap),
+                stamp,
+            });
+        }
+        for cmd in batch.drain(..) {
+            match cmd {
+                Command::Append {
+                    entry,
+                    flags,
+                    reply,
+                } => {
+                    let stamp = self.encode(&entry);
+                    let ack = match (self.durability, reply) {
+                        (Durability::None, Some(reply)) => {
+                            let _ = reply.send(Ok(stamp.receipt()));
+                            Ack::Unobserved
+                        }
+                        (_, Some(reply)) => Ack::Reply(reply),
+                        (_, None) => Ack::Unobserved,
+                    };
+                    pending.push(Pending { ack, stamp });
+                    self.encode_unobserved(&mut pending, &flags);
+                    self.spent.push(entry.text);
+                }
+                Command::Build(make) => {
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)) {
+                        Ok(entry) => self.record(&mut pending, entry),
+                        // Building it panicked: counted, and recorded as a `gap`.
+                        Err(_) => {
+                            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Command::Sync(reply) => syncs.push(reply),
+                Command::Shutdown(reply) => shutdown = Some(reply),
+            }
+        }
+        let must_sync = self.durability == Durability::Fsync || !syncs.is_empty();
+        let result = match self.commit(must_sync) {
+            Ok(()) => {
+                self.recovered();
+                Ok(())
+            }
+            Err(fault) => Err(self.failed(fault, &pending, checkpoint)),
+        };
+        for p in pending {
+            match (p.ack, &result) {
+                (Ack::Reply(reply), Ok(())) => {
+                    let _ = reply.send(Ok(p.stamp.receipt()));
+                }
+                (Ack::Reply(reply), Err(e)) => {
+                    let _ = reply.send(Err(e.clone()));
+                }
+                (Ack::Unobserved | Ack::Gap(_) | Ack::Hole, _) => {}
+            }
+        }
+        let snapshot = Snapshot {
+            head: Head {
+                entries: self.entries,
+                hash: self.head.clone(),
+            },
+            len: self.len,
+        };
+        for reply in syncs {
+            let _ = reply.send(result.clone().map(|()| snapshot.clone()));
+        }
+        self.shared.buffers.give_back(&mut self.spent);
+        shutdown
+    }
+
+    fn needs_reopen(&self) -> bool {
+        self.outage.as_ref().is_some_and(|o| o.reopen != Reopen::No)
+    }
+
+    /// The error an append gets while the log cannot take writes.
+    fn unavailable(&self) -> Error {
+        self.unavailable_because(self.outage.as_ref().map_or("", Outage::last_error))
+    }
+
+    fn unavailable_because(&self, reason: &str) -> Error {
+        Error::Unavailable {
+            path: self.path.clone(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    /// A batch failed: puts the chain back as it was before it, counts by type what it cost,
+    /// reports it, and returns the error its waiting callers get.
+    fn failed(
+        &mut self,
+        fault: Fault,
+        pending: &[Pending],
+        checkpoint: (u64, u64, u64, String),
+    ) -> Error {
+        let mut outage = self
+            .outage
+            .take()
+            .unwrap_or_else(|| Outage::new(fault.to_string(), Reopen::No, self.retry_interval));
+        let (mut lost, mut refused) = (0, 0);
+        for p in pending {
+            let (awaited, n) = match p.ack {
+                Ack::Reply(_) => (true, 1),
+                Ack::Unobserved => (false, 1),
+                // Taken from the count again by the next batch, and recorded then.
+                Ack::Gap(n) => {
+                    self.shared.dropped.fetch_add(n, Ordering::Relaxed);
+                    self.shared.health.uncount(n);
+                    continue;
+                }
+                Ack::Hole => continue,
+            };
+            let (from, to) = p.stamp.kind;
+            let kind = self
+                .out
+                .get(from as usize..to as usize)
+                .map_or_else(|| "unknown".to_owned(), outage::kind_name);
+            outage.lose(&kind, n, awaited);
+            if awaited {
+                refused += n;
+            } else {
+                lost += n;
+            }
+        }
+        let why = fault.to_string();
+        let (reopen, error) = match fault {
+            Fault::Io(e) => (self.rollback(checkpoint, true), Error::Write(Arc::new(e))),
+            Fault::Foreign(_) => {
+                self.rollback(checkpoint, false);
+                (Reopen::Foreign, self.unavailable_because(&why))
+            }
+            Fault::Moved(_) => {
+                // Reopened only once the path names this writer's file again, and then cut
+                // back if cutting it here failed.
+                let len = checkpoint.0;
+                self.rollback(checkpoint, true);
+                (Reopen::CutBackTo(len), self.unavailable_because(&why))
+            }
+        };
+        outage.again(why.clone(), reopen, self.retry_interval);
+        outage.failed_write();
+        outage.publish(&self.shared.health);
+        self.shared.health.count(lost, refused);
+        tracing::error!(
+            target: "acttrace",
+            log = %self.path.display(),
+            lost,
+            refused,
+            error = %why,
+            "audit log write failed: {lost} entries nobody waited on are lost and {refused} \
+             appends refused; the writer retries and records the loss in a write_failure entry"
+        );
+        self.outage = Some(outage);
+        error
+    }
+
+    /// A batch was written: if a failure was in progress, its `write_failure` entry was the
+    /// batch's first, and the log is healthy again.
+    fn recovered(&mut self) {
+        if let Some(o) = self.outage.take() {
+            let (lost, refused) = o.totals();
+            outage::recovered(&self.shared.health);
+            tracing::warn!(
+                target: "acttrace",
+                log = %self.path.display(),
+                lost,
+                refused,
+                "audit log takes writes again; the failure is recorded in a write_failure entry"
+            );
+        }
+    }
+
+    /// While the file must be reopened before anything is written: refuses every append in
+    /// `batch` (its caller gets [`Error::Unavailable`]) and counts, by type, every entry
+    /// nobody waits on.
+    fn refuse(&mut self, batch: &mut Vec<Command>) -> Option<oneshot::Sender<Result<(), Error>>> {
+        let error = self.unavailable();
+        let mut outage = self.outage.take().unwrap_or_else(|| {
+            Outage::new(
+                "the log cannot take writes".to_owned(),
+                Reopen::Foreign,
+                self.retry_interval,
+            )
+        });
+        let (mut lost, mut refused, mut shutdown) = (0, 0, None);
+        for cmd in batch.drain(..) {
+            match cmd {
+                Command::Append {
+                    entry,
+                    flags,
+                    reply,
+                } => {
+                    outage.lose(&outage::kind_name(entry.kind()), 1, reply.is_some());
+                    for flag in &flags {
+                        outage.lose(&outage::kind_name(flag.kind()), 1, false);
+                    }
+                    lost += flags.len() as u64;
+                    match reply {
+                        Some(reply) => {
+                            refused += 1;
+                            let _ = reply.send(Err(error.clone()));
+                        }
+                        None => lost += 1,
+                    }
+                    self.spent.push(entry.text);
+                }
+                Command::Build(make) => {
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(make)) {
+                        Ok(entry) => {
+                            outage.lose(entry.kind(), 1, false);
+                            lost += 1;
+                        }
+                        Err(_) => {
+                            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                Command::Sync(reply) => {
+                    let _ = reply.send(Err(error.clone()));
+                }
+                Command::Shutdown(reply) => shutdown = Some(reply),
+            }
+        }
+        if lost + refused > 0 {
+            self.shared.health.count(lost, refused);
+            tracing::error!(
+                target: "acttrace",
+                log = %self.path.display(),
+                lost,
+                refused,
+                error = %outage.last_error(),
+                "audit log cannot take writes: {lost} entries nobody waited on are lost and \
+                 {refused} appends refused; recorded in a write_failure entry once it can"
+            );
+        }
+        self.outage = Some(outage);
+        self.shared.buffers.give_back(&mut self.spent);
+        shutdown
+    }
+
+    /// Reopens and re-checks the file after a failure that left it in doubt.
+    fn try_reopen(&mut self) {
+        let Some(outage) = self.outage.as_mut() else {
+            return;
+        };
+        let want = file::Expected {
+            id: self.id,
+            len: self.len,
+            entries: self.entries,
+            head: &self.head,
+            cut: matches!(outage.reopen, Reopen::CutBackTo(_)),
+        };
+        match file::reopen(
+            &self.path,
+            self.key.as_ref(),
+            self.lock_wait,
+            &mut self.file,
+            &want,
+        ) {
+            Ok(()) => {
+                outage.reopen = Reopen::No;
+                tracing::warn!(
+                    target: "acttrace",
+                    log = %self.path.display(),
+                    "audit log reopened and checked: it ends at the last acknowledged entry"
+                );
+            }
+            Err(why) => {
+                tracing::warn!(
+                    target: "acttrace",
+                    log = %self.path.display(),
+                    error = %why,
+                    "audit log still cannot take writes"
+                );
+                let reopen = outage.reopen;
+                outage.again(why, reopen, self.retry_interval);
+                outage.publish(&self.shared.health);
+            }
+        }
+    }
+
+    /// Redacts and lays out an entry the writer built (`try_record_with`), which nobody waits
+    /// on, and encodes it and its flags.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    fn record(&mut self, pending: &mut Vec<Pending>, entry: Entry) {
+        let mut buffer = self
+            .spent
+            .pop()
+            .unwrap_or_else(|| self.shared.buffers.take());
+        buffer.clear();
+        let (entry, flags) = prepare(self.shared.redaction.as_ref(), entry, buffer);
+        self.encode_unobserved(pending, std::slice::from_ref(&entry));
+        self.encode_unobserved(pending, &flags);
+        self.spent.push(entry.text);
+    }
+
+    /// Encodes entries whose fate nobody is told (a lost one becomes a `gap`).
+    fn encode_unobserved(&mut self, pending: &mut Vec<Pending>, entries: &[Rendered]) {
+        for rendered in entries {
+            let stamp = self.encode(rendered);
+            pending.push(Pending {
+                ack: Ack::Unobserved,
+                stamp,
+            });
+        }
+    }
+
+    /// Gives `entry` its place in the chain and appends its line to the output buffer.
+    fn encode(&mut self, entry: &Rendered) -> Stamp {
+        let seq = self.next_seq;
+        self.ts.clear();
+        self.stamper.write(&mut self.ts, self.clock.now());
+        let ts = self.ts.as_str();
+        self.body.clear();
+        hash::write_body_parts(&mut self.body, seq, ts, entry.kind(), entry.canonical());
+        let mut stamp = Stamp {
+            seq,
+            hash: hash::link_hash_hex(self.head.as_bytes(), self.body.as_bytes()),
+            kind: (0, 0),
+        };
+        let hash = std::str::from_utf8(&stamp.hash).unwrap_or_default();
+        let sig = self
+            .key
+            .as_ref()
+            .map(|k| k.sign(hash.as_bytes()))
+            .unwrap_or_default();
+        let line = &mut self.out;
+        line.push_str("{\"seq\": ");
+        canonical::write_padded(line, seq, 1);
+        line.push_str(", \"ts\": ");
+        canonical::write_str(line, ts);
+        line.push_str(", \"type\": ");
+        let kind_from = line.len();
+        line.push_str(entry.kind());
+        stamp.kind = (
+            u32::try_from(kind_from).unwrap_or(u32::MAX),
+            u32::try_from(line.len()).unwrap_or(u32::MAX),
+        );
+        line.push_str(", \"payload\": ");
+        line.push_str(entry.line());
+        line.push_str(", \"prev_hash\": \"");
+        line.push_str(&self.head);
+        line.push_str("\", \"hash\": \"");
+        line.push_str(hash);
+        line.push_str("\", \"sig\": \"");
+        line.push_str(&sig);
+        line.push_str("\"}\n");
+        self.next_seq += 1;
+        self.entries += 1;
+        self.head.clear();
+        self.head.push_str(hash);
+        stamp
+    }
+
+    /// Checks that no one else wrote to the file, writes the output buffer (and syncs it if
+    /// asked), checks that the file at the path is still this writer's and holds exactly what
+    /// it wrote, and publishes the new head. On
+    /// failure the buffer is left for the caller to count what was lost.
+    fn commit(&mut self, sync: bool) -> Result<(), Fault> {
+        if !self.out.is_empty() {
+            // Never write after another writer's bytes: that would fork the chain.
+            file::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
+            self.file
+                .write_all(self.out.as_bytes())
+                .map_err(Fault::Io)?;
+            self.len += self.out.len() as u64;
+        }
+        if sync {
+            self.file.sync_data().map_err(Fault::Io)?;
+        }
+        file::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
+        file::at_path(&self.path, self.id).map_err(Fault::Moved)?;
+        self.out.clear();
+        self.head_tx.send_replace(Head {
+            entries: self.entries,
+            hash: self.head.clone(),
+        });
+        Ok(())
+    }
+
+    /// Restores the chain state to before a failed batch and, when `cut` (the file is this
+    /// writer's), the file too. Says what must happen before the next write.
+    fn rollback(
+        &mut self,
+        (len, entries, next_seq, head): (u64, u64, u64, String),
+        cut: bool,
+    ) -> Reopen {
+        self.len = len;
+        self.entries = entries;
+        self.next_seq = next_seq;
+        self.head = head;
+        self.out.clear();
+        if !cut {
+            return Reopen::Foreign;
+        }
+        match self.file.set_len(len).and_then(|()| self.file.sync_data()) {
+            Ok(()) => Reopen::No,
+            // The file may hold part of the failed batch: reopen, cut and check it first.
+            Err(_) => Reopen::CutBackTo(len),
+        }
+    }
+
+    /// Writes what the log owes its chain (a failure's record, a gap) and syncs, at shutdown.
+    fn final_sync(&mut self) -> Result<(), Error> {
+        if self.needs_reopen() {
+            self.try_reopen();
+        }
+        if self.needs_reopen() {
+            let (lost, refused) = self.outage.as_ref().map_or((0, 0), Outage::totals);
+            tracing::error!(
+                target: "acttrace",
+                log = %self.path.display(),
+                lost,
+                refused,
+                "audit log closed while it could not take writes: {lost} lost and {refused} \
+                 refused entries are recorded nowhere but here and in the log's health"
+            );
+            return Err(self.unavailable());
+        }
+        if let Some(entry) = self.outage.as_ref().map(Outage::entry) {
+            self.encode(&Rendered::of(&entry));
+        }
+        let gap = self.shared.dropped.swap(0, Ordering::Relaxed);
+        if gap > 0 {
+            self.shared.health.count(gap, 0);
+            self.encode(&Rendered::of(&gap_entry(gap)));
+        }
+        match self.commit(true) {
+            Ok(()) => {
+                self.recovered();
+                Ok(())
+            }
+            Err(fault) => {
+                tracing::error!(
+                    target: "acttrace",
+                    log = %self.path.display(),
+                    error = %fault,
+                    "audit log's last write at shutdown failed"
+                );
+                self.out.clear();
+                Err(match fault {
+                    Fault::Io(e) => Error::Write(Arc::new(e)),
+                    Fault::Foreign(reason) | Fault::Moved(reason) => {
+                        self.unavailable_because(&reason)
+                    }
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Writer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Writer")
+            .field("path", &self.path)
+            .field("entries", &self.entries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Records that `dropped` entries never reached the chain.
+fn gap_entry(dropped: u64) -> Entry {
+    let mut p = Map::new();
+    p.set("dropped", dropped);
+    p.set(
+        "reason",
+        "entries lost before reaching the chain (queue full or failed write)",
+    );
+    Entry::own("gap", p)
+}
+
+fn recovery_entry(r: &Recovery) -> Entry {
+    let mut p = Map::new();
+    match r {
+        Recovery::TornTail {
+            bytes_removed,
+            sha256,
+        } => {
+            p.set("reason", "torn_tail");
+            p.set("bytes_removed", *bytes_removed);
+            p.set("removed_sha256", sha256.as_str());
+        }
+        Recovery::NewChain { previous, detail } => {
+            p.set("reason", "previous_chain_rejected");
+            p.insert(
+                "previous",
+                previous
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            p.set("detail", detail.as_str());
+        }
+    }
+    Entry::own("recovery", p)
+}

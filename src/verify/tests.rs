@@ -1,0 +1,114 @@
+//! The verifier's own parts: lines, blocks, the Python-exact helpers.
+
+use super::read::{Blocks, cut_point};
+use super::*;
+
+/// A line of 16 MiB is searched for its end about once, not once per chunk read (which made
+/// a 256 MiB line take 12 s), and is handed on whole.
+#[test]
+fn a_long_line_is_searched_once() {
+    let mut input = vec![b'x'; 16 << 20];
+    input.extend_from_slice(b"\r\nnext\n");
+    let mut blocks = Blocks::new(&input[..], 64 << 20);
+    let first = blocks.next(None);
+    assert_eq!(first.data(), &input[..]);
+    assert!(
+        blocks.searched < 2 * input.len() as u64,
+        "searched {} bytes for {}",
+        blocks.searched,
+        input.len()
+    );
+}
+
+fn segments(input: &[u8]) -> Vec<(Vec<u8>, bool)> {
+    let mut lines = Lines::new(input, 1024);
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    while let Ok(Some(t)) = lines.next_segment(&mut buf) {
+        out.push((std::mem::take(&mut buf), t));
+    }
+    out
+}
+
+#[test]
+fn universal_newlines() {
+    assert_eq!(
+        segments(b"a\nb\r\nc\rd"),
+        vec![
+            (b"a".to_vec(), true),
+            (b"b".to_vec(), true),
+            (b"c".to_vec(), true),
+            (b"d".to_vec(), false)
+        ]
+    );
+    assert!(segments(b"").is_empty());
+    assert_eq!(segments(b"\n"), vec![(Vec::new(), true)]);
+}
+
+#[test]
+fn block_cut_points() {
+    assert_eq!(cut_point(b"a\nb", true), Some(2));
+    assert_eq!(cut_point(b"a\r\nb", true), Some(3));
+    assert_eq!(
+        cut_point(b"a\nb\r", true),
+        Some(2),
+        "a final \\r may be half of \\r\\n"
+    );
+    assert_eq!(cut_point(b"a\nb\r", false), Some(4));
+    assert_eq!(cut_point(b"a\rb", true), Some(2));
+    assert_eq!(cut_point(b"abc", true), None);
+}
+
+/// Many blocks of CRLF lines with a bad line far in: the verdict names the right line.
+#[test]
+fn line_numbers_survive_block_boundaries() {
+    let good = "   \r\n".repeat(200_000); // blank lines: 1 MiB+, several blocks
+    for bad_at in [1usize, 87_382, 200_001] {
+        let mut text = String::new();
+        for i in 1..=200_001 {
+            text.push_str(if i == bad_at { "{oops}\r\n" } else { "   \r\n" });
+        }
+        let r = verify_reader(text.as_bytes(), "x", &VerifyOptions::new());
+        let Some(Failure::Corrupt { line, .. }) = r.failure() else {
+            panic!("{r}")
+        };
+        assert_eq!(*line, bad_at as u64);
+    }
+    assert!(verify_reader(good.as_bytes(), "x", &VerifyOptions::new()).is_ok());
+}
+
+#[test]
+fn a_line_longer_than_the_cap_across_blocks() {
+    let mut text = "\n".repeat(10);
+    text.push_str(&"x".repeat(3 << 20));
+    let r = verify_reader(
+        text.as_bytes(),
+        "x",
+        &VerifyOptions::new().max_line_bytes(1 << 20),
+    );
+    assert_eq!(
+        r.failure(),
+        Some(&Failure::Corrupt {
+            line: 11,
+            reason: "line longer than 1048576 bytes".to_owned()
+        })
+    );
+}
+
+#[test]
+fn line_cap() {
+    let mut lines = Lines::new(&b"0123456789\n"[..], 5);
+    assert!(matches!(
+        lines.next_segment(&mut Vec::new()),
+        Err(LineError::TooLong)
+    ));
+}
+
+#[test]
+fn python_strip_set() {
+    assert_eq!(
+        py_strip("\u{1c}\u{1f}\u{a0}\u{3000} x \u{2028}\u{85}\u{b}"),
+        "x"
+    );
+    assert_eq!(py_strip("\u{feff}x"), "\u{feff}x");
+}
