@@ -182,7 +182,39 @@ pub fn summary(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    use crate::chain::line::{CanonScratch, canonical_entry};
     use std::path::Path;
+
+    #[test]
+    fn mutated_lines_never_panic_and_paths_agree() {
+        let lines = [
+            r#"{"seq": 12, "ts": "2026-01-01T00:00:00+00:00", "type": "llm_call", "payload": {"decision_id": "acc1", "usage": {"input_tokens": 1200, "output_tokens": 300}, "cost": "0.00475 USD", "latency_ms": 12.5, "x": [1, -0, "é\n\u0001", null, true]}, "prev_hash": "p", "hash": "h", "sig": ""}"#,
+            r#"{"payload": {"b": {"d": [], "c": {}}, "a": 1e-7}, "seq": 0, "ts": "t", "type": "y", "prev_hash": "p", "hash": "h"}"#,
+            r#"{"seq": 3, "ts": "t", "type": "n", "payload": {"z": [1.0, -0.0, 1e16, 1234567890123456789012, 1.5e300, 1e400, -1E-5, 0.1, 100.0, 0.00012, 1.25e-05, NaN, -Infinity, Infinity], "y": 1, "x": 2, "xa": 3}, "prev_hash": "p", "hash": "h"}"#,
+        ];
+        let bytes: &[u8] = b"\"\\{}[],: x0-.eE\x01";
+        let check = |text: &str| super::line(text.as_bytes());
+        for line in lines {
+            assert!(
+                canonical_entry(line, &mut CanonScratch::default()).is_some(),
+                "the fused path takes {line}"
+            );
+            for cut in 0..=line.len() {
+                if line.is_char_boundary(cut) {
+                    check(&line[..cut]);
+                }
+            }
+            for at in 0..line.len() {
+                for &b in bytes {
+                    let mut v = line.as_bytes().to_vec();
+                    v[at] = b;
+                    if let Ok(text) = std::str::from_utf8(&v) {
+                        check(text);
+                    }
+                }
+            }
+        }
+    }
 
     /// Replays every committed corpus input (and every crash found and fixed, kept under
     /// `fuzz/regressions/`) through its target's checks.

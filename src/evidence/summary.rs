@@ -243,7 +243,7 @@ struct Index {
 
 impl Summary {
     /// Reads the log (or pack) at `path`. Lines that are not entries are skipped; this is a
-    /// view, not a verification: run [`verify_path`](super::verify_path) for that.
+    /// view, not a verification: run [`verify_path`](crate::verify::verify_path) for that.
     ///
     /// # Errors
     ///

@@ -1,53 +1,9 @@
-//! Redaction policies: what to do when a detector fires in an entry's strings.
-//!
-//! A [`RedactionPolicy`] maps a detector category (`email`, `openai_key`, …) or group
-//! (`pii`, `secret`, `credential`, `financial`, `gov_id`, `special_category`) to an [`Action`];
-//! a category's own rule wins over its group's, which wins over the default. The presets are
-//! the reference's postures:
-//!
-//! | preset | redacted | blocked | everything else |
-//! |---|---|---|---|
-//! | [`default`](RedactionPolicy::default_preset) | secrets, credentials, e-mail | | flagged |
-//! | [`gdpr`](RedactionPolicy::gdpr) | pii, gov_id, financial, secrets | special categories, credentials | flagged |
-//! | [`pci`](RedactionPolicy::pci) | secrets, pii | financial | flagged |
-//! | [`strict`](RedactionPolicy::strict) | everything else | secrets, credentials, financial, gov_id | |
-//!
-//! An [`AuditLog`](super::AuditLog) applies its policy to every entry before it is hashed
-//! (values to redact or block become `<redacted>`: in the caller's task for `append`,
-//! `enqueue` and `try_record`, in the writer for the entries it builds itself, always before
-//! hashing), and
-//! follows an entry where something fired with a `policy_flag` naming the categories and what
-//! was done, never the value. `block` is enforced by the guard layer; in the log, a value to
-//! block is redacted like one to redact, so it never enters the chain.
-//!
-//! Every string and every key is scanned, at any depth, except three fields acttrace writes
-//! itself whose values a detector could misread (a digest's digits as a card number), and
-//! only at their exact place and in their exact format: the payload's `decision_id` when it is
-//! a generated id (32 hex digits, or a UUID), its `cost` when it is an amount
-//! (`0.004750000 USD`), and `input.sha256` when it is a SHA-256 in hex (the audit layer's body
-//! digest). Anything else under those names, or those names anywhere else, is scanned. A
-//! secret in a key is scrubbed from the key (keys stay unique).
-//!
-//! ```
-//! use acttrace::json::Map;
-//! use acttrace::redact::{Action, RedactionPolicy};
-//!
-//! let policy = RedactionPolicy::default_preset();
-//! let mut payload = Map::new();
-//! payload.insert("input", "mail bob@example.com, card 4111 1111 1111 1111");
-//! payload.insert("cost", "0.004750000 USD");
-//! let found = policy.redact(&mut payload);
-//!
-//! assert_eq!(payload.get("input").and_then(|v| v.as_str()), Some("mail <redacted>, card 4111 1111 1111 1111"));
-//! let seen: Vec<_> = found.iter().map(|d| (d.category, d.action)).collect();
-//! assert_eq!(seen, [("credit_card", Action::Flag), ("email", Action::Redact)]);
-//! ```
+//! Redaction policies: what to do when a detector fires in a payload's strings and keys.
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::chain::entry::{DecisionId, Entry, PolicyFlag};
 use crate::json::value::{Map, Value};
 use crate::redact::detect::{self, Detector};
 
@@ -133,7 +89,7 @@ pub struct Detection {
     pub count: usize,
 }
 
-/// Maps detector categories and groups to actions. See the [module docs](self).
+/// Maps detector categories and groups to actions. See the [module docs](crate::redact).
 #[derive(Debug, Clone)]
 pub struct RedactionPolicy {
     rules: Vec<(String, Action)>,
@@ -403,61 +359,6 @@ impl RedactionPolicy {
         }
         action
     }
-
-    /// Applies the policy to an entry about to be appended: scrubs it, and gives the
-    /// `policy_flag` entries (one per action taken, most severe first) that should follow it.
-    /// A `policy_flag` is scrubbed but not followed by another.
-    pub(crate) fn apply(&self, entry: &mut Entry) -> Vec<Entry> {
-        let found = self.redact(entry.payload_mut());
-        if found.is_empty() || entry.kind() == "policy_flag" {
-            return Vec::new();
-        }
-        let decision = entry
-            .payload()
-            .get("decision_id")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<DecisionId>().ok());
-        let mut flags = Vec::new();
-        for action in [Action::Block, Action::Redact, Action::Flag] {
-            let items: Vec<&Detection> = found.iter().filter(|d| d.action == action).collect();
-            if items.is_empty() {
-                continue;
-            }
-            let cats: Vec<&str> = items.iter().map(|d| d.category).collect();
-            let severity = if action == Action::Redact {
-                "info"
-            } else {
-                items
-                    .iter()
-                    .map(|d| d.severity)
-                    .max_by_key(|s| severity_rank(s))
-                    .unwrap_or("warning")
-            };
-            let mut flag = PolicyFlag::new(format!(
-                "{} {} from {}",
-                action.verb(),
-                cats.join(", "),
-                entry.kind()
-            ))
-            .action(action.verb())
-            .severity(severity)
-            .data(Value::Array(cats.iter().map(|c| Value::from(*c)).collect()))
-            .set("auto", true);
-            if let Some(id) = &decision {
-                flag = flag.decision(id);
-            }
-            flags.push(Entry::policy_flag(flag));
-        }
-        flags
-    }
-}
-
-fn severity_rank(s: &str) -> u8 {
-    match s {
-        "critical" => 2,
-        "warning" => 1,
-        _ => 0,
-    }
 }
 
 /// Where a map is in a payload, for the few fields acttrace writes itself.
@@ -656,56 +557,5 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         let keys: Vec<&str> = m.keys().collect();
         assert_eq!(keys, ["<redacted>", "key <redacted>", "<redacted> (2)"]);
-    }
-
-    #[test]
-    fn an_entry_is_followed_by_one_flag_per_action() {
-        let p = RedactionPolicy::pci();
-        let id = DecisionId::random();
-        let mut m = payload("card 4111 1111 1111 1111, mail a@b.io, ip 10.0.0.1");
-        m.insert("decision_id", id.to_string());
-        let mut e = Entry::new("decision_record", m);
-        let flags = p.apply(&mut e);
-        let summary: Vec<(String, String, String)> = flags
-            .iter()
-            .map(|f| {
-                let g = |k| {
-                    f.payload()
-                        .get(k)
-                        .and_then(Value::as_str)
-                        .unwrap()
-                        .to_owned()
-                };
-                (g("action"), g("severity"), g("reason"))
-            })
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                (
-                    "blocked".to_owned(),
-                    "critical".to_owned(),
-                    "blocked credit_card from decision_record".to_owned()
-                ),
-                (
-                    "redacted".to_owned(),
-                    "info".to_owned(),
-                    "redacted email, ipv4 from decision_record".to_owned()
-                ),
-            ]
-        );
-        for f in &flags {
-            assert_eq!(
-                f.payload().get("decision_id").and_then(Value::as_str),
-                Some(id.to_string().as_str())
-            );
-        }
-        // A flag is scrubbed, never followed by another flag.
-        let mut flag = Entry::new("policy_flag", payload("reported by a@b.io"));
-        assert!(p.apply(&mut flag).is_empty());
-        assert_eq!(
-            flag.payload().get("text").and_then(Value::as_str),
-            Some("reported by <redacted>")
-        );
     }
 }

@@ -183,7 +183,7 @@ impl AuditLogBuilder {
     }
 
     /// The redaction policy applied to every entry before it is hashed (see
-    /// [`redact`](crate::redact::policy)); `None` writes entries exactly as given. Defaults to
+    /// [`redact`](crate::redact)); `None` writes entries exactly as given. Defaults to
     /// [`RedactionPolicy::default_preset`]: secrets, credentials and e-mail addresses become
     /// `<redacted>`, other personal data is flagged, and each entry where something fired is
     /// followed by a `policy_flag` naming the categories.
@@ -465,7 +465,7 @@ pub(super) fn prepare(
     buffer: String,
 ) -> (Rendered, Vec<Rendered>) {
     let flags = match policy {
-        Some(policy) => policy.apply(&mut entry),
+        Some(policy) => super::redaction::apply(policy, &mut entry),
         None => Vec::new(),
     };
     (

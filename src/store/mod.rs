@@ -11,6 +11,7 @@ mod error;
 pub(crate) mod file;
 mod handle;
 mod outage;
+mod redaction;
 mod writer;
 
 pub use self::error::Error;

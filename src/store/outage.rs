@@ -1,5 +1,6 @@
-//! When the log cannot take writes: the writer's [`Health`], the count of what was lost, and the
-//! `write_failure` entry that records the hole in the chain once the log is back.
+//! What the log records about itself: when it cannot take writes, the writer's [`Health`], the
+//! count of what was lost and the `write_failure` entry that records the hole once the log is
+//! back; entries lost to a full queue (`gap`); a repair made on opening (`recovery`).
 //!
 //! Owns no I/O: the writer tells it what failed and what was lost, and asks it for the entry to
 //! write on recovery. Uses only the entry and value types.
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::chain::entry::Entry;
 use crate::chain::time::format_timestamp;
 use crate::json::value::{Map, Value};
+use crate::store::file::Recovery;
 
 /// The writer's health, for readiness probes and dashboards: see [`AuditLog::health`].
 ///
@@ -252,6 +254,43 @@ pub(crate) fn kind_name(json: &str) -> String {
         Ok(Value::String(s)) => s,
         _ => json.to_owned(),
     }
+}
+
+/// Records that `dropped` entries never reached the chain.
+pub(super) fn gap_entry(dropped: u64) -> Entry {
+    let mut p = Map::new();
+    p.set("dropped", dropped);
+    p.set(
+        "reason",
+        "entries lost before reaching the chain (queue full or failed write)",
+    );
+    Entry::own("gap", p)
+}
+
+pub(super) fn recovery_entry(r: &Recovery) -> Entry {
+    let mut p = Map::new();
+    match r {
+        Recovery::TornTail {
+            bytes_removed,
+            sha256,
+        } => {
+            p.set("reason", "torn_tail");
+            p.set("bytes_removed", *bytes_removed);
+            p.set("removed_sha256", sha256.as_str());
+        }
+        Recovery::NewChain { previous, detail } => {
+            p.set("reason", "previous_chain_rejected");
+            p.insert(
+                "previous",
+                previous
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            p.set("detail", detail.as_str());
+        }
+    }
+    Entry::own("recovery", p)
 }
 
 #[cfg(test)]

@@ -20,13 +20,12 @@ use crate::chain::entry::{Entry, Receipt};
 use crate::chain::hash::{self, SigningKey};
 use crate::chain::time::{Clock, Stamper};
 use crate::json::canonical;
-use crate::json::value::Map;
 use crate::store::error::Error;
-use crate::store::file::{self, FileId, Recovery};
+use crate::store::file::{self, FileId};
 use crate::store::handle::{
     AuditLogBuilder, Buffers, Command, Durability, Head, Rendered, Shared, Snapshot, prepare,
 };
-use crate::store::outage::{self, HealthCell, Outage, Reopen};
+use crate::store::outage::{self, HealthCell, Outage, Reopen, gap_entry, recovery_entry};
 
 /// The single owner of the file and the chain state.
 pub(super) struct Writer {
@@ -761,41 +760,4 @@ impl fmt::Debug for Writer {
             .field("entries", &self.entries)
             .finish_non_exhaustive()
     }
-}
-
-/// Records that `dropped` entries never reached the chain.
-fn gap_entry(dropped: u64) -> Entry {
-    let mut p = Map::new();
-    p.set("dropped", dropped);
-    p.set(
-        "reason",
-        "entries lost before reaching the chain (queue full or failed write)",
-    );
-    Entry::own("gap", p)
-}
-
-fn recovery_entry(r: &Recovery) -> Entry {
-    let mut p = Map::new();
-    match r {
-        Recovery::TornTail {
-            bytes_removed,
-            sha256,
-        } => {
-            p.set("reason", "torn_tail");
-            p.set("bytes_removed", *bytes_removed);
-            p.set("removed_sha256", sha256.as_str());
-        }
-        Recovery::NewChain { previous, detail } => {
-            p.set("reason", "previous_chain_rejected");
-            p.insert(
-                "previous",
-                previous
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
-            p.set("detail", detail.as_str());
-        }
-    }
-    Entry::own("recovery", p)
 }

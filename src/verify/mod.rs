@@ -25,7 +25,7 @@
 //!
 //! A hash chain cannot see its own tail cut off. Completeness needs a head hash or an entry
 //! count from somewhere trusted: pass them with [`VerifyOptions::expected_head`] and
-//! [`VerifyOptions::expected_entries`] (from [`AuditLog::head`](super::AuditLog::head), kept
+//! [`VerifyOptions::expected_entries`] (from [`AuditLog::head`](crate::store::AuditLog::head), kept
 //! elsewhere), or rely on an evidence pack's `_meta` header, which only a signing key
 //! authenticates.
 
@@ -263,7 +263,7 @@ impl Report {
         self.entries
     }
 
-    /// The hash of the last entry checked ([`GENESIS`] for none).
+    /// The hash of the last entry checked ([`GENESIS`](crate::chain::GENESIS) for none).
     pub fn head(&self) -> &str {
         &self.head
     }

@@ -17,6 +17,7 @@ mod hostile;
 mod interop;
 #[cfg(feature = "server")]
 mod layers;
+mod layout;
 #[cfg(feature = "server")]
 mod outage;
 mod vectors;
