@@ -1,5 +1,7 @@
-//! Opening a log file: lock it, re-walk and check the existing chain, repair a torn tail; and
-//! checking, after every batch, that the file at the path is still the one being written.
+//! The file store: opening a log file (lock it, re-walk and check the existing chain, repair a
+//! torn tail), appending batches to it, checking around every batch that the file at the path
+//! is still the one being written and that no one else wrote to it, cutting back a failed
+//! batch, and reopening after a failure.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Seek, SeekFrom, Write as _};
@@ -9,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::chain::hash::{GENESIS, SigningKey};
 use crate::store::error::Error;
+use crate::store::outage::Reopen;
 use crate::verify::{DEFAULT_MAX_LINE_BYTES, Failure, LineError, Lines, Seen, Verifier};
 
 /// What to do when an existing file does not verify.
@@ -330,6 +333,108 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     File::open(dir)?.sync_all()
+}
+
+/// A log file behind the writer: see [`Store`](super::Store).
+#[derive(Debug)]
+pub(crate) struct FileStore {
+    file: File,
+    /// The file's device and inode when opened.
+    id: FileId,
+    path: PathBuf,
+    /// The file's length as this writer wrote it, the failed batch included.
+    len: u64,
+    /// The length up to the last acknowledged batch.
+    committed: u64,
+    key: Option<SigningKey>,
+    lock_wait: Duration,
+}
+
+impl FileStore {
+    /// The store of a file [`open`] opened and checked: its descriptor, identity and length.
+    pub(crate) fn new(
+        file: File,
+        id: FileId,
+        path: &Path,
+        len: u64,
+        key: Option<SigningKey>,
+        lock_wait: Duration,
+    ) -> Self {
+        Self {
+            file,
+            id,
+            path: path.to_owned(),
+            len,
+            committed: len,
+            key,
+            lock_wait,
+        }
+    }
+}
+
+impl super::Store for FileStore {
+    fn append(&mut self, lines: &[u8], sync: bool) -> Result<(), super::Fault> {
+        use super::Fault;
+        if !lines.is_empty() {
+            // Never write after another writer's bytes: that would fork the chain.
+            unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
+            self.file.write_all(lines).map_err(Fault::Io)?;
+            self.len += lines.len() as u64;
+        }
+        if sync {
+            self.file.sync_data().map_err(Fault::Io)?;
+        }
+        unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
+        at_path(&self.path, self.id).map_err(Fault::Moved)?;
+        self.committed = self.len;
+        Ok(())
+    }
+
+    fn undo(&mut self, fault: &super::Fault) -> Reopen {
+        use super::Fault;
+        self.len = self.committed;
+        if let Fault::Foreign(_) = fault {
+            // Another writer's bytes are in the file: it is not this writer's to cut.
+            return Reopen::Foreign;
+        }
+        let cut = self
+            .file
+            .set_len(self.committed)
+            .and_then(|()| self.file.sync_data());
+        match (fault, cut) {
+            (Fault::Io(_), Ok(())) => Reopen::No,
+            // The file may hold part of the failed batch: reopen, cut and check it first. A
+            // moved file is reopened only once the path names it again.
+            _ => Reopen::CutBackTo(self.committed),
+        }
+    }
+
+    fn reopen(&mut self, entries: u64, head: &str, cut: bool) -> Result<(), String> {
+        let want = Expected {
+            id: self.id,
+            len: self.committed,
+            entries,
+            head,
+            cut,
+        };
+        reopen(
+            &self.path,
+            self.key.as_ref(),
+            self.lock_wait,
+            &mut self.file,
+            &want,
+        )?;
+        self.len = self.committed;
+        Ok(())
+    }
+
+    fn extent(&self) -> u64 {
+        self.committed
+    }
+
+    fn location(&self) -> &Path {
+        &self.path
+    }
 }
 
 /// A file's device and inode.

@@ -10,11 +10,66 @@
 mod error;
 pub(crate) mod file;
 mod handle;
-mod outage;
+pub(crate) mod outage;
 mod redaction;
 mod writer;
 
 pub use self::error::Error;
+
+use std::path::Path;
+
+use self::outage::Reopen;
+
+/// What the writer asks of the place the chain is kept.
+///
+/// The writer owns the chain's state (the next `seq`, the head, the count) and lays every batch
+/// out against it; a store keeps the lines, makes them durable, checks that it is still the one
+/// being written to, and takes back what a failed batch left. The file store
+/// ([`file::FileStore`]) is the embedded default; a database store implements the same four
+/// steps with a transaction.
+pub(crate) trait Store: Send + 'static {
+    /// Appends a batch of whole lines after everything acknowledged before, durable when
+    /// `sync`, and checks that the store still holds exactly what this writer wrote. Nothing of
+    /// a batch that fails may be acknowledged.
+    fn append(&mut self, lines: &[u8], sync: bool) -> Result<(), Fault>;
+
+    /// Takes back what a failed [`append`](Self::append) left, where the store is this
+    /// writer's to cut (the fault says). Says what must happen before the next append.
+    fn undo(&mut self, fault: &Fault) -> Reopen;
+
+    /// Reopens the store after a failure that left it in doubt, and checks that it holds
+    /// exactly the chain the writer had: `entries` entries ending at `head` (cutting off this
+    /// writer's own unacknowledged lines first when `cut`).
+    fn reopen(&mut self, entries: u64, head: &str, cut: bool) -> Result<(), String>;
+
+    /// How far the store reaches once everything acknowledged is in it: a file's length, up to
+    /// which an export reads.
+    fn extent(&self) -> u64;
+
+    /// What the store is, for messages: a file's path.
+    fn location(&self) -> &Path;
+}
+
+/// Why a batch was not stored: an I/O error, or a store that is no longer the writer's alone.
+#[derive(Debug)]
+pub(crate) enum Fault {
+    /// Writing or syncing failed.
+    Io(std::io::Error),
+    /// Someone else wrote to the store: nothing in it may be cut.
+    Foreign(String),
+    /// The store is no longer where it was (a file moved or replaced): what was written went to
+    /// this writer's own copy, wherever it now is, and may be cut from it.
+    Moved(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(e) => e.fmt(f),
+            Self::Foreign(why) | Self::Moved(why) => f.write_str(why),
+        }
+    }
+}
 pub use self::file::{Fork, OnCorrupt, Recovery};
 pub use self::handle::{AuditLog, AuditLogBuilder, Durability, Head};
 pub use self::outage::Health;

@@ -7,9 +7,7 @@
 //! Uses the handle's queue and shared state, the file store and the format.
 
 use std::fmt;
-use std::fs::File;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,19 +19,17 @@ use crate::chain::hash::{self, SigningKey};
 use crate::chain::time::{Clock, Stamper};
 use crate::json::canonical;
 use crate::store::error::Error;
-use crate::store::file::{self, FileId};
+use crate::store::file::{self, FileStore};
 use crate::store::handle::{
     AuditLogBuilder, Buffers, Command, Durability, Head, Rendered, Shared, Snapshot, prepare,
 };
 use crate::store::outage::{self, HealthCell, Outage, Reopen, gap_entry, recovery_entry};
+use crate::store::{Fault, Store};
 
 /// The single owner of the file and the chain state.
 pub(super) struct Writer {
-    file: File,
-    /// The file's device and inode when opened.
-    id: FileId,
-    path: PathBuf,
-    len: u64,
+    /// Where the lines go.
+    store: Box<dyn Store>,
     entries: u64,
     next_seq: u64,
     head: String,
@@ -47,7 +43,6 @@ pub(super) struct Writer {
     /// The failure in progress, if the log cannot take writes.
     outage: Option<Outage>,
     retry_interval: Duration,
-    lock_wait: Duration,
     /// The batch's lines, laid out in place, written at commit.
     out: String,
     body: String,
@@ -99,26 +94,6 @@ enum Ack {
     Hole,
 }
 
-/// Why a batch was not written: an I/O error, or a file that is no longer the writer's.
-#[derive(Debug)]
-enum Fault {
-    Io(std::io::Error),
-    /// Someone else wrote to the file: nothing in it may be cut.
-    Foreign(String),
-    /// The path no longer names the file: what was written went to this writer's own file,
-    /// wherever it now is, and may be cut from it.
-    Moved(String),
-}
-
-impl fmt::Display for Fault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Io(e) => e.fmt(f),
-            Self::Foreign(why) | Self::Moved(why) => f.write_str(why),
-        }
-    }
-}
-
 impl Writer {
     pub(super) fn open(b: AuditLogBuilder, path: &Path) -> Result<(Self, Arc<Shared>), Error> {
         let opened = file::open(path, b.key.as_ref(), b.on_corrupt, b.lock_wait, b.file_mode)?;
@@ -140,11 +115,16 @@ impl Writer {
             buffers: Buffers::default(),
             health: HealthCell::default(),
         });
+        let store = FileStore::new(
+            opened.file,
+            opened.id,
+            path,
+            opened.len,
+            b.key.clone(),
+            b.lock_wait,
+        );
         let mut w = Self {
-            file: opened.file,
-            id: opened.id,
-            path: path.to_owned(),
-            len: opened.len,
+            store: Box::new(store),
             entries: opened.entries,
             next_seq: opened.next_seq,
             head: opened.head,
@@ -157,7 +137,6 @@ impl Writer {
             head_tx,
             outage: None,
             retry_interval: b.retry_interval,
-            lock_wait: b.lock_wait,
             out: String::new(),
             body: String::new(),
             ts: String::new(),
@@ -279,7 +258,7 @@ impl Writer {
                 return self.refuse(batch);
             }
         }
-        let checkpoint = (self.len, self.entries, self.next_seq, self.head.clone());
+        let checkpoint = (self.entries, self.next_seq, self.head.clone());
         let mut pending: Vec<Pending> = Vec::with_capacity(batch.len() + 1);
         let mut syncs = Vec::new();
         let mut shutdown = None;
@@ -296,7 +275,7 @@ impl Writer {
             self.shared.health.count(gap, 0);
             tracing::error!(
                 target: "acttrace",
-                log = %self.path.display(),
+                log = %self.store.location().display(),
                 lost = gap,
                 "{gap} audit entries lost before reaching the writer (its queue was full, or an \
                  entry's builder panicked); recorded in the chain as a gap entry"
@@ -364,7 +343,7 @@ impl Writer {
                 entries: self.entries,
                 hash: self.head.clone(),
             },
-            len: self.len,
+            len: self.store.extent(),
         };
         for reply in syncs {
             let _ = reply.send(result.clone().map(|()| snapshot.clone()));
@@ -384,7 +363,7 @@ impl Writer {
 
     fn unavailable_because(&self, reason: &str) -> Error {
         Error::Unavailable {
-            path: self.path.clone(),
+            path: self.store.location().to_owned(),
             reason: reason.to_owned(),
         }
     }
@@ -395,7 +374,7 @@ impl Writer {
         &mut self,
         fault: Fault,
         pending: &[Pending],
-        checkpoint: (u64, u64, u64, String),
+        checkpoint: (u64, u64, String),
     ) -> Error {
         let mut outage = self
             .outage
@@ -427,19 +406,11 @@ impl Writer {
             }
         }
         let why = fault.to_string();
-        let (reopen, error) = match fault {
-            Fault::Io(e) => (self.rollback(checkpoint, true), Error::Write(Arc::new(e))),
-            Fault::Foreign(_) => {
-                self.rollback(checkpoint, false);
-                (Reopen::Foreign, self.unavailable_because(&why))
-            }
-            Fault::Moved(_) => {
-                // Reopened only once the path names this writer's file again, and then cut
-                // back if cutting it here failed.
-                let len = checkpoint.0;
-                self.rollback(checkpoint, true);
-                (Reopen::CutBackTo(len), self.unavailable_because(&why))
-            }
+        self.rollback(checkpoint);
+        let reopen = self.store.undo(&fault);
+        let error = match fault {
+            Fault::Io(e) => Error::Write(Arc::new(e)),
+            Fault::Foreign(_) | Fault::Moved(_) => self.unavailable_because(&why),
         };
         outage.again(why.clone(), reopen, self.retry_interval);
         outage.failed_write();
@@ -447,7 +418,7 @@ impl Writer {
         self.shared.health.count(lost, refused);
         tracing::error!(
             target: "acttrace",
-            log = %self.path.display(),
+            log = %self.store.location().display(),
             lost,
             refused,
             error = %why,
@@ -466,7 +437,7 @@ impl Writer {
             outage::recovered(&self.shared.health);
             tracing::warn!(
                 target: "acttrace",
-                log = %self.path.display(),
+                log = %self.store.location().display(),
                 lost,
                 refused,
                 "audit log takes writes again; the failure is recorded in a write_failure entry"
@@ -529,7 +500,7 @@ impl Writer {
             self.shared.health.count(lost, refused);
             tracing::error!(
                 target: "acttrace",
-                log = %self.path.display(),
+                log = %self.store.location().display(),
                 lost,
                 refused,
                 error = %outage.last_error(),
@@ -542,37 +513,25 @@ impl Writer {
         shutdown
     }
 
-    /// Reopens and re-checks the file after a failure that left it in doubt.
+    /// Reopens and re-checks the store after a failure that left it in doubt.
     fn try_reopen(&mut self) {
         let Some(outage) = self.outage.as_mut() else {
             return;
         };
-        let want = file::Expected {
-            id: self.id,
-            len: self.len,
-            entries: self.entries,
-            head: &self.head,
-            cut: matches!(outage.reopen, Reopen::CutBackTo(_)),
-        };
-        match file::reopen(
-            &self.path,
-            self.key.as_ref(),
-            self.lock_wait,
-            &mut self.file,
-            &want,
-        ) {
+        let cut = matches!(outage.reopen, Reopen::CutBackTo(_));
+        match self.store.reopen(self.entries, &self.head, cut) {
             Ok(()) => {
                 outage.reopen = Reopen::No;
                 tracing::warn!(
                     target: "acttrace",
-                    log = %self.path.display(),
+                    log = %self.store.location().display(),
                     "audit log reopened and checked: it ends at the last acknowledged entry"
                 );
             }
             Err(why) => {
                 tracing::warn!(
                     target: "acttrace",
-                    log = %self.path.display(),
+                    log = %self.store.location().display(),
                     error = %why,
                     "audit log still cannot take writes"
                 );
@@ -656,24 +615,10 @@ impl Writer {
         stamp
     }
 
-    /// Checks that no one else wrote to the file, writes the output buffer (and syncs it if
-    /// asked), checks that the file at the path is still this writer's and holds exactly what
-    /// it wrote, and publishes the new head. On
-    /// failure the buffer is left for the caller to count what was lost.
+    /// Stores the output buffer (synced if asked; see [`Store::append`]) and publishes the new
+    /// head. On failure the buffer is left for the caller to count what was lost.
     fn commit(&mut self, sync: bool) -> Result<(), Fault> {
-        if !self.out.is_empty() {
-            // Never write after another writer's bytes: that would fork the chain.
-            file::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
-            self.file
-                .write_all(self.out.as_bytes())
-                .map_err(Fault::Io)?;
-            self.len += self.out.len() as u64;
-        }
-        if sync {
-            self.file.sync_data().map_err(Fault::Io)?;
-        }
-        file::unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
-        file::at_path(&self.path, self.id).map_err(Fault::Moved)?;
+        self.store.append(self.out.as_bytes(), sync)?;
         self.out.clear();
         self.head_tx.send_replace(Head {
             entries: self.entries,
@@ -682,26 +627,12 @@ impl Writer {
         Ok(())
     }
 
-    /// Restores the chain state to before a failed batch and, when `cut` (the file is this
-    /// writer's), the file too. Says what must happen before the next write.
-    fn rollback(
-        &mut self,
-        (len, entries, next_seq, head): (u64, u64, u64, String),
-        cut: bool,
-    ) -> Reopen {
-        self.len = len;
+    /// Restores the chain state to before a failed batch (the store takes back its part).
+    fn rollback(&mut self, (entries, next_seq, head): (u64, u64, String)) {
         self.entries = entries;
         self.next_seq = next_seq;
         self.head = head;
         self.out.clear();
-        if !cut {
-            return Reopen::Foreign;
-        }
-        match self.file.set_len(len).and_then(|()| self.file.sync_data()) {
-            Ok(()) => Reopen::No,
-            // The file may hold part of the failed batch: reopen, cut and check it first.
-            Err(_) => Reopen::CutBackTo(len),
-        }
     }
 
     /// Writes what the log owes its chain (a failure's record, a gap) and syncs, at shutdown.
@@ -713,7 +644,7 @@ impl Writer {
             let (lost, refused) = self.outage.as_ref().map_or((0, 0), Outage::totals);
             tracing::error!(
                 target: "acttrace",
-                log = %self.path.display(),
+                log = %self.store.location().display(),
                 lost,
                 refused,
                 "audit log closed while it could not take writes: {lost} lost and {refused} \
@@ -737,7 +668,7 @@ impl Writer {
             Err(fault) => {
                 tracing::error!(
                     target: "acttrace",
-                    log = %self.path.display(),
+                    log = %self.store.location().display(),
                     error = %fault,
                     "audit log's last write at shutdown failed"
                 );
@@ -756,7 +687,7 @@ impl Writer {
 impl fmt::Debug for Writer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Writer")
-            .field("path", &self.path)
+            .field("store", &self.store.location())
             .field("entries", &self.entries)
             .finish_non_exhaustive()
     }

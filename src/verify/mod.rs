@@ -6,6 +6,9 @@
 //! (`cendor-acttrace`): the same `detail` text, the same classes. Where the reference crashes on
 //! hostile input, this answers with a clear failure instead; it never panics.
 //!
+//! Uses the format ([`chain`](crate::chain): lines, hashes, signatures, the pack format,
+//! checkpoints) and the JSON model; nothing that writes.
+//!
 //! ```
 //! use acttrace::verify::{verify_reader, VerifyOptions};
 //!
