@@ -154,6 +154,9 @@ impl Record {
         rewrap(res, |body| reqwest::Body::wrap(UsageTap::new(body, self)))
     }
 
+    /// The entry's common part. Its cost is what the answer reported, else what its usage costs
+    /// at the known prices; `null` when neither can be known (no usage in the answer, no
+    /// answer at all, a model without a price), never a made-up zero.
     fn entry(
         &self,
         asked: Option<String>,
@@ -167,9 +170,16 @@ impl Record {
             .usage(usage)
             .latency_ms(latency.as_micros() as f64 / 1000.0);
         let reported = observed.and_then(|o| o.reported_cost.clone());
-        let priced = model.as_deref().and_then(|m| self.prices.cost(m, &usage));
+        let usage_known = observed.is_some_and(Observed::saw_usage);
+        let priced = model
+            .as_deref()
+            .filter(|_| usage_known)
+            .and_then(|m| self.prices.cost(m, &usage));
         if let Some(cost) = reported.or(priced) {
             call = call.cost(cost);
+        }
+        if self.call.unrecognized {
+            call = call.set("recognized", false);
         }
         call
     }

@@ -40,6 +40,10 @@ pub struct Call {
     /// are told by their response's media type, and where that says nothing (Ollama) by the
     /// request body's `stream`.
     pub stream: bool,
+    /// Whether the call matched no known API, and was taken for a model call only because its
+    /// body looks like one (`model` with `messages`, `input` or `prompt`): it is recorded all
+    /// the same, marked `recognized: false`, and its usage read as OpenAI's would be.
+    pub unrecognized: bool,
 }
 
 impl Call {
@@ -60,6 +64,7 @@ impl Call {
             api,
             model: None,
             stream: false,
+            unrecognized: false,
         }
     }
 
@@ -134,10 +139,29 @@ struct Custom {
 
 /// The built-in provider table, plus the endpoints you register.
 ///
-/// Built in, by host and path: OpenAI (chat completions, responses, embeddings), Azure OpenAI,
-/// Anthropic Messages, Google Gemini and Vertex AI (`generateContent`,
-/// `streamGenerateContent`), AWS Bedrock (`converse`, `converse-stream`), Mistral, Groq,
-/// OpenRouter, DeepSeek, xAI, Together, and Ollama on `localhost:11434`.
+/// A request is matched, in this order, and the first match wins:
+///
+/// 1. **Registered endpoints**, in the order registered: a request under an endpoint's base URL
+///    whose API the endpoint (or, for [`openai_compatible`](Self::openai_compatible), the
+///    path's ending) names. A registration that matches the base URL but not the API does not
+///    stop the search: an OpenAI-compatible gateway and its Anthropic-style route can share a
+///    host.
+/// 2. **Known hosts**, by host and path: OpenAI (chat completions, responses, embeddings),
+///    Azure OpenAI, Anthropic Messages, Google Gemini and Vertex AI (`generateContent`,
+///    `streamGenerateContent`), AWS Bedrock (`converse`, `converse-stream`), Mistral, Groq,
+///    OpenRouter, DeepSeek, xAI, Together, and Ollama on `localhost:11434`. The provider is
+///    the host's owner.
+/// 3. **Any host, by the API's shape** (a `POST` to a path that ends as one of these APIs'
+///    paths do: `/chat/completions`, `/completions`, `/responses`, `/embeddings`,
+///    `/v1/messages`, `…/models/{m}:generateContent`, `/model/{m}/converse`, Ollama's
+///    `/api/chat`, `/api/generate`, `/api/embed`, Azure's `/openai/deployments/{d}/…`): a
+///    gateway (LiteLLM, OpenRouter, Portkey, a company proxy) or a self-hosted server (vLLM,
+///    llama.cpp, Ollama, TGI). The provider is the host itself (`llm.internal.example`,
+///    `127.0.0.1:4000`), never a guess such as `openai`.
+/// 4. **Anything that looks like a model call**: a `POST` whose JSON body has `model` together
+///    with `messages`, `input` or `prompt`, at a path of no known shape. It is recorded, marked
+///    `recognized: false` ([`Call::unrecognized`]), and reported once per host and path at
+///    warn level through `tracing`, so that no model call goes unrecorded in silence.
 ///
 /// ```
 /// use acttrace::client::{Api, Providers, Recognize};
@@ -210,16 +234,103 @@ impl Recognize for Providers {
         let host = host.as_ref();
         let path = url.path();
         let port = url.port_or_known_default();
-        // The URL alone: the body (a prompt, often large) is read after the call, if at all.
+        // The URL first: the body (a prompt, often large) is looked at only for a POST that
+        // matches nothing else.
         self.custom
             .iter()
-            .filter(|c| c.host == host && c.port == port)
-            .find(|c| path.starts_with(&c.path_prefix))
-            .and_then(|c| {
+            .filter(|c| c.host == host && c.port == port && path.starts_with(&c.path_prefix))
+            .find_map(|c| {
                 let api = c.api.or_else(|| openai_suffix(path))?;
                 Some(Call::new(c.provider.as_str(), api))
             })
             .or_else(|| builtin(host, port, path))
+            .or_else(|| {
+                if req.method() != reqwest::Method::POST {
+                    return None;
+                }
+                let label = host_label(host, url.port());
+                by_shape(&label, path).or_else(|| looks_like_a_model_call(req, &label, path))
+            })
+    }
+}
+
+/// The provider named after a host of no known owner: the host, and its port when it is not
+/// the scheme's own (`llm.internal.example`, `127.0.0.1:4000`).
+fn host_label(host: &str, port: Option<u16>) -> String {
+    match port {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+}
+
+/// A model API recognized by its path alone, on any host.
+fn by_shape(label: &str, path: &str) -> Option<Call> {
+    let trimmed = path.trim_end_matches('/');
+    if let Some(api) = openai_suffix(path) {
+        let mut call = Call::new(label, api);
+        call.model = segment_after(path, "/openai/deployments/");
+        return Some(call);
+    }
+    if trimmed.ends_with("/v1/messages") || trimmed == "/messages" {
+        return Some(Call::new(label, Api::AnthropicMessages));
+    }
+    if let Some(call) = gemini(path, label) {
+        return Some(call);
+    }
+    if let Some(mut call) = path.find("/model/").and_then(|at| bedrock(&path[at..])) {
+        call.provider = label.to_owned();
+        return Some(call);
+    }
+    match trimmed.rsplit_once("/api/").map(|(_, m)| m) {
+        Some("chat" | "generate" | "embed" | "embeddings") => {
+            Some(Call::new(label, Api::OllamaNative))
+        }
+        _ => None,
+    }
+}
+
+/// A `POST` of no known shape whose JSON body has `model` with `messages`, `input` or
+/// `prompt`: recorded as unrecognized, and reported once per host and path.
+fn looks_like_a_model_call(req: &reqwest::Request, label: &str, path: &str) -> Option<Call> {
+    let body = req.body()?.as_bytes()?;
+    let first = body.iter().find(|b| !b.is_ascii_whitespace())?;
+    let has = |key: &[u8]| memchr::memmem::find(body, key).is_some();
+    if *first != b'{' || !has(b"\"model\"") {
+        return None;
+    }
+    if !(has(b"\"messages\"") || has(b"\"input\"") || has(b"\"prompt\"")) {
+        return None;
+    }
+    warn_once(label, path);
+    let api = if req.headers().contains_key("anthropic-version") {
+        Api::AnthropicMessages
+    } else {
+        Api::OpenAiChat
+    };
+    let mut call = Call::new(label, api);
+    call.unrecognized = true;
+    Some(call)
+}
+
+/// Reports an unrecognized model call's host and path at warn level, once each.
+fn warn_once(label: &str, path: &str) {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let key = format!("{label}{path}");
+    let first = SEEN
+        .get_or_init(Mutex::default)
+        .lock()
+        .map(|mut seen| seen.len() < 10_000 && seen.insert(key))
+        .unwrap_or(false);
+    if first {
+        tracing::warn!(
+            target: "acttrace",
+            host = label,
+            path,
+            "a request that looks like a model call matches no known API: recorded as an \
+             unrecognized llm_call; register the endpoint (Providers::endpoint) to read its usage"
+        );
     }
 }
 
@@ -516,274 +627,4 @@ impl fmt::Display for Api {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn call(method: &str, url: &str, body: Option<&str>) -> Option<Call> {
-        let mut req = reqwest::Request::new(method.parse().unwrap(), url.parse().unwrap());
-        if let Some(b) = body {
-            *req.body_mut() = Some(reqwest::Body::from(b.to_owned()));
-        }
-        Providers::new().recognize(&req)
-    }
-
-    /// The table reads the URL, never the body: a body naming another model or asking for a
-    /// stream changes nothing in the call it recognizes.
-    #[test]
-    fn the_body_is_not_read_before_the_call() {
-        let body = Some(r#"{"model":"gpt-4o","stream":true}"#);
-        let c = call("POST", "https://api.openai.com/v1/chat/completions", body).unwrap();
-        assert_eq!((c.model, c.stream), (None, false));
-        let url = "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent";
-        let c = call("POST", url, Some(r#"{"model":"other","stream":false}"#)).unwrap();
-        assert_eq!(
-            (c.model.as_deref(), c.stream),
-            (Some("gemini-2.5-pro"), true)
-        );
-    }
-
-    #[test]
-    fn recognizes_every_builtin_provider() {
-        // By URL alone: the model and streaming that only a body tells are read after the call
-        // (see the middleware's end-to-end tests).
-        let cases: &[(&str, &str, Api, Option<&str>, bool)] = &[
-            (
-                "https://api.openai.com/v1/chat/completions",
-                "openai",
-                Api::OpenAiChat,
-                None,
-                false,
-            ),
-            (
-                "https://api.openai.com/v1/responses",
-                "openai",
-                Api::OpenAiResponses,
-                None,
-                false,
-            ),
-            (
-                "https://api.openai.com/v1/embeddings",
-                "openai",
-                Api::OpenAiEmbeddings,
-                None,
-                false,
-            ),
-            (
-                "https://acme.openai.azure.com/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-10-21",
-                "azure_openai",
-                Api::OpenAiChat,
-                Some("gpt4o-prod"),
-                false,
-            ),
-            (
-                "https://api.anthropic.com/v1/messages",
-                "anthropic",
-                Api::AnthropicMessages,
-                None,
-                false,
-            ),
-            (
-                "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent",
-                "gemini",
-                Api::GeminiGenerate,
-                Some("gemini-2.5-flash"),
-                false,
-            ),
-            (
-                "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
-                "gemini",
-                Api::GeminiGenerate,
-                Some("gemini-2.5-pro"),
-                true,
-            ),
-            (
-                "https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent",
-                "vertex_ai",
-                Api::GeminiGenerate,
-                Some("gemini-2.0-flash"),
-                false,
-            ),
-            (
-                "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-3-5-haiku-20241022-v1%3A0/converse",
-                "bedrock",
-                Api::BedrockConverse,
-                Some("us.anthropic.claude-3-5-haiku-20241022-v1:0"),
-                false,
-            ),
-            (
-                "https://bedrock-runtime.eu-west-1.amazonaws.com/model/amazon.nova-pro-v1:0/converse-stream",
-                "bedrock",
-                Api::BedrockConverse,
-                Some("amazon.nova-pro-v1:0"),
-                true,
-            ),
-            (
-                "https://api.mistral.ai/v1/chat/completions",
-                "mistral",
-                Api::OpenAiChat,
-                None,
-                false,
-            ),
-            (
-                "https://api.groq.com/openai/v1/chat/completions",
-                "groq",
-                Api::OpenAiChat,
-                None,
-                false,
-            ),
-            (
-                "https://openrouter.ai/api/v1/chat/completions",
-                "openrouter",
-                Api::OpenAiChat,
-                None,
-                false,
-            ),
-            (
-                "https://api.deepseek.com/chat/completions",
-                "deepseek",
-                Api::OpenAiChat,
-                None,
-                false,
-            ),
-            (
-                "https://api.x.ai/v1/chat/completions",
-                "xai",
-                Api::OpenAiChat,
-                None,
-                false,
-            ),
-            (
-                "https://api.together.xyz/v1/chat/completions",
-                "together",
-                Api::OpenAiChat,
-                None,
-                false,
-            ),
-            (
-                "http://localhost:11434/api/chat",
-                "ollama",
-                Api::OllamaNative,
-                None,
-                false,
-            ),
-            (
-                "http://127.0.0.1:11434/v1/chat/completions",
-                "ollama",
-                Api::OpenAiChat,
-                None,
-                false,
-            ),
-        ];
-        for (url, provider, api, model, stream) in cases {
-            let body = Some(r#"{"model":"from-the-body","stream":true}"#);
-            let c = call("POST", url, body).unwrap_or_else(|| panic!("{url} not recognized"));
-            assert_eq!(c.provider, *provider, "{url}");
-            assert_eq!(c.api, *api, "{url}");
-            assert_eq!(c.model.as_deref(), *model, "{url}");
-            assert_eq!(c.stream, *stream, "{url}");
-        }
-    }
-
-    #[test]
-    fn other_requests_pass() {
-        for url in [
-            "https://api.openai.com/v1/models",
-            "https://api.anthropic.com/v1/messages/count_tokens",
-            "https://example.com/v1/chat/completions",
-            "http://localhost:8080/api/chat",
-            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:countTokens",
-            "https://bedrock-runtime.us-east-1.amazonaws.com/model/x/invoke",
-        ] {
-            assert!(call("POST", url, None).is_none(), "{url}");
-        }
-    }
-
-    #[test]
-    fn registered_endpoints_come_first() {
-        let p = Providers::new().openai_compatible("gateway", "http://127.0.0.1:4000/llm/");
-        let req = reqwest::Request::new(
-            reqwest::Method::POST,
-            "http://127.0.0.1:4000/llm/v1/responses".parse().unwrap(),
-        );
-        let c = p.recognize(&req).unwrap();
-        assert_eq!(
-            (c.provider.as_str(), c.api),
-            ("gateway", Api::OpenAiResponses)
-        );
-        let other_port = reqwest::Request::new(
-            reqwest::Method::POST,
-            "http://127.0.0.1:4001/llm/v1/chat/completions"
-                .parse()
-                .unwrap(),
-        );
-        assert!(p.recognize(&other_port).is_none());
-    }
-
-    /// Host names match in any case, built in and registered, whether or not the URL parser
-    /// has lower-cased them (it does for http and https, not for other schemes).
-    #[test]
-    fn hosts_match_in_any_case() {
-        let c = call("POST", "https://API.OpenAI.com/v1/chat/completions", None).unwrap();
-        assert_eq!(c.provider, "openai");
-        let p = Providers::new().endpoint("gw", "llm://Gateway.Internal/v1", Api::OpenAiChat);
-        for url in ["llm://gateway.internal/v1/x", "llm://GATEWAY.internal/v1/x"] {
-            let req = reqwest::Request::new(reqwest::Method::POST, url.parse().unwrap());
-            let c = p.recognize(&req).unwrap_or_else(|| panic!("{url}"));
-            assert_eq!(c.provider, "gw", "{url}");
-        }
-    }
-
-    #[test]
-    fn percent_decoding_is_total() {
-        assert_eq!(percent_decode("a%3Ab"), "a:b");
-        assert_eq!(percent_decode("a%3"), "a%3");
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-    }
-
-    /// The shallow reading gives what a full parse gives, on ordinary bodies (where it is used)
-    /// and on odd ones (where it may hand over to the parse).
-    #[test]
-    fn request_fields_read_without_a_parse_agree_with_one() {
-        let long = "x".repeat(100_000);
-        let bodies = [
-            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#.to_owned(),
-            r#"{"messages":[{"role":"user","content":"say \"model\": \"fake\", {[}]"}],"model":"o3","stream":true}"#.to_owned(),
-            r#" { "stream" : false , "model" : "claude-sonnet-4-5" , "max_tokens" : 1024 } "#.to_owned(),
-            r#"{"model":"a","model":"b","stream":true,"stream":false}"#.to_owned(),
-            r#"{"metadata":{"model":"inner","stream":true},"tools":[{"model":"x"}],"model":"outer"}"#.to_owned(),
-            r#"{"model":"caf\u00e9","stream":true}"#.to_owned(),
-            r#"{"mod\u0065l":"escaped-key"}"#.to_owned(),
-            r#"{"model":null,"stream":"yes"}"#.to_owned(),
-            r#"{"model":7,"stream":1,"temperature":0.5e-3,"n":-1,"x":[[],{},[{}]]}"#.to_owned(),
-            r#"{"model":"modèle-ünicode","messages":[]}"#.to_owned(),
-            format!(r#"{{"messages":[{{"role":"user","content":"{long}"}}],"model":"gpt-4o-mini","stream":true}}"#),
-            "{}".to_owned(),
-            "[]".to_owned(),
-            "not json".to_owned(),
-            r#"{"model":"cut-short""#.to_owned(),
-            r#"{"model":"x","messages":[{"#.to_owned(),
-            r#"{"model":"x"} trailing"#.to_owned(),
-        ];
-        for body in &bodies {
-            assert_eq!(
-                request_fields(body.as_bytes()),
-                parsed_fields(body.as_bytes()),
-                "{}",
-                &body[..body.len().min(80)]
-            );
-        }
-        // Ordinary bodies never need the parse.
-        for body in [
-            &bodies[0],
-            &bodies[1],
-            &bodies[2],
-            &bodies[4],
-            &bodies[8],
-            &bodies[10],
-        ] {
-            assert!(matches!(shallow_fields(body.as_bytes()), Shallow::Read(_)));
-        }
-        assert_eq!(shallow_fields(bodies[6].as_bytes()), Shallow::Unsure);
-    }
-}
+mod tests;
