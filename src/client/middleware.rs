@@ -102,6 +102,44 @@ struct Record {
     status: StatusCode,
     format: Format,
     scanner: Scanner,
+    /// What a gateway said of the call in its response's head (a cost, the upstream model),
+    /// when it said anything.
+    gateway: Option<Box<Gateway>>,
+}
+
+/// A gateway's own account of a call, from its response headers (LiteLLM's
+/// `x-litellm-response-cost` and `x-litellm-model-name`).
+#[derive(Debug, Default)]
+struct Gateway {
+    cost: Option<String>,
+    upstream_model: Option<String>,
+}
+
+impl Gateway {
+    const COST: &'static str = "x-litellm-response-cost";
+    const MODEL: &'static str = "x-litellm-model-name";
+
+    /// What the headers say, if they say anything.
+    fn read(headers: &http::HeaderMap) -> Option<Box<Self>> {
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let cost = text(Self::COST)
+            .and_then(|c| c.parse::<f64>().ok())
+            .filter(|c| c.is_finite() && *c >= 0.0)
+            .map(|c| format!("{} USD", crate::json::canonical::plain_decimal(c)));
+        let upstream_model = text(Self::MODEL).map(str::to_owned);
+        (cost.is_some() || upstream_model.is_some()).then(|| {
+            Box::new(Self {
+                cost,
+                upstream_model,
+            })
+        })
+    }
 }
 
 impl Record {
@@ -116,6 +154,7 @@ impl Record {
             started: out.started,
             status: StatusCode::OK,
             format: Format::Json,
+            gateway: None,
         })
     }
 
@@ -144,6 +183,7 @@ impl Record {
     /// The response's head has come: hands it on with its body tapped, this record inside.
     fn tap(mut self: Box<Self>, res: Response) -> Response {
         self.status = res.status();
+        self.gateway = Gateway::read(res.headers());
         let content_type = res
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -175,8 +215,27 @@ impl Record {
             .as_deref()
             .filter(|_| usage_known)
             .and_then(|m| self.prices.cost(m, &usage));
+        let source = match (&reported, &priced) {
+            (Some(_), _) => Some("usage.cost"),
+            (None, Some(_)) => Some("price_table"),
+            (None, None) => None,
+        };
         if let Some(cost) = reported.or(priced) {
             call = call.cost(cost);
+        }
+        if let Some(source) = source {
+            call = call.set("cost_source", source);
+        }
+        if let Some(g) = self.gateway.as_deref() {
+            // A gateway's cost of a failed call (often 0) is not a known cost.
+            if let Some(cost) = g.cost.as_ref().filter(|_| self.status.is_success()) {
+                call = call
+                    .set("gateway_cost", cost.as_str())
+                    .set("gateway_cost_source", Gateway::COST);
+            }
+            if let Some(m) = &g.upstream_model {
+                call = call.set("upstream_model", m.as_str());
+            }
         }
         if self.call.unrecognized {
             call = call.set("recognized", false);

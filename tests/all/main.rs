@@ -10,6 +10,8 @@ mod client;
 mod demo;
 mod export;
 mod faults;
+#[cfg(feature = "client")]
+mod gateway;
 #[cfg(feature = "server")]
 mod guard;
 #[cfg(feature = "cli")]

@@ -1,0 +1,279 @@
+//! The model-call middleware against a real gateway that nobody here wrote: the LiteLLM proxy,
+//! installed from PyPI into `target/gateway` (pinned by `tests/gateway-requirements.txt`) and
+//! started on 127.0.0.1 with mock models. OpenAI and Anthropic shapes go through one base URL
+//! that nothing registers: the default `AuditMiddleware::new(log)` must record them all.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use acttrace::client::AuditMiddleware;
+use acttrace::json::Value;
+use acttrace::store::AuditLog;
+use acttrace::verify::{VerifyOptions, verify_path};
+use reqwest_middleware::ClientBuilder;
+
+use crate::support::Scratch;
+
+const MASTER_KEY: &str = "sk-test-master-key-0123456789abcdef";
+
+/// The LiteLLM proxy's command: `$ACTTRACE_LITELLM`, or a venv under `target/gateway` made on
+/// first use from the pinned requirements (no resolution: every package named with its
+/// version, installed without dependencies of its own).
+fn litellm() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("ACTTRACE_LITELLM") {
+            return PathBuf::from(p);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let venv = root.join("target/gateway");
+        let bin = venv.join("bin/litellm");
+        let python = venv.join("bin/python");
+        let ready = Command::new(&python)
+            .args(["-c", "import litellm.proxy.proxy_server"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ready {
+            run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+            run(Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(["--no-deps", "-r"])
+                .arg(root.join("tests/gateway-requirements.txt")));
+        }
+        bin
+    })
+    .clone()
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A LiteLLM proxy on 127.0.0.1 serving mock models, stopped when dropped.
+struct Gateway {
+    child: Child,
+    base: String,
+}
+
+impl Gateway {
+    async fn start(scratch: &Scratch) -> Self {
+        let config = scratch.join("litellm.yaml");
+        std::fs::write(
+            &config,
+            r#"model_list:
+  - model_name: mock-gpt
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-fake
+      mock_response: "Approved: the amount is within policy."
+  - model_name: mock-claude
+    litellm_params:
+      model: anthropic/claude-3-5-sonnet-20241022
+      api_key: sk-fake
+      mock_response: "Declined."
+general_settings:
+  disable_spend_logs: true
+litellm_settings:
+  telemetry: false
+"#,
+        )
+        .expect("write config");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let log = std::fs::File::create(scratch.join("litellm.log")).expect("log");
+        let child = Command::new(litellm())
+            .arg("--config")
+            .arg(&config)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            .env("LITELLM_MASTER_KEY", MASTER_KEY)
+            .env("NO_DOCS", "True")
+            .current_dir(scratch.join("."))
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start litellm");
+        let gateway = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let health = format!("{}/health/liveliness", gateway.base);
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            if reqwest::get(&health)
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return gateway;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "litellm did not start: {}",
+                std::fs::read_to_string(scratch.join("litellm.log")).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn field<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut at = v.get("payload")?;
+    for key in path {
+        at = at.get(key)?;
+    }
+    Some(at)
+}
+
+fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    field(v, path).and_then(Value::as_str)
+}
+
+fn number(v: &Value, path: &[&str]) -> Option<u64> {
+    field(v, path).and_then(Value::as_u64)
+}
+
+/// OpenAI and Anthropic calls, plain and streamed, and a failing one, through one LiteLLM base
+/// URL with the default middleware: each recorded, named after the gateway, with its model,
+/// usage, status, stream, the gateway's own cost and upstream model beside ours; the failing
+/// call's cost unknown (`null`), not zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
+    let scratch = Scratch::new("gateway");
+    let gateway = Gateway::start(&scratch).await;
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("gateway-test", &path).await.expect("open");
+    let client = ClientBuilder::new(reqwest::Client::new())
+        .with(AuditMiddleware::new(log.clone()))
+        .build();
+    let post = |path: &str, body: serde_json::Value| {
+        let mut req = client
+            .post(format!("{}{path}", gateway.base))
+            .bearer_auth(MASTER_KEY)
+            .header("content-type", "application/json");
+        if path.ends_with("/messages") {
+            req = req.header("anthropic-version", "2023-06-01");
+        }
+        let body = body.to_string();
+        async move {
+            let res = req.body(body).send().await.expect("send");
+            let status = res.status().as_u16();
+            let text = res.text().await.expect("read");
+            (status, text)
+        }
+    };
+    let user = serde_json::json!([{"role": "user", "content": "Assess application A-17."}]);
+    let (s, t) = post(
+        "/v1/chat/completions",
+        serde_json::json!({"model": "mock-gpt", "messages": user}),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    let (s, t) = post(
+        "/v1/chat/completions",
+        serde_json::json!({"model": "mock-gpt", "messages": user, "stream": true,
+                           "stream_options": {"include_usage": true}}),
+    )
+    .await;
+    assert!(s == 200 && t.contains("data: [DONE]"), "{s} {t}");
+    let (s, t) = post(
+        "/v1/messages",
+        serde_json::json!({"model": "mock-claude", "max_tokens": 64, "messages": user}),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    let (s, _) = post(
+        "/v1/chat/completions",
+        serde_json::json!({"model": "no-such-model", "messages": user}),
+    )
+    .await;
+    assert_eq!(s, 400);
+    log.sync().await.expect("sync");
+    // The streamed call's entry is made once its body ends: wait for the four.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let calls = loop {
+        log.sync().await.expect("sync");
+        let rows: Vec<Value> = std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .map(|l| Value::parse(l).expect("line"))
+            .filter(|v| v.get("type").and_then(Value::as_str) == Some("llm_call"))
+            .collect();
+        if rows.len() >= 4 || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(calls.len(), 4, "every call recorded: {calls:?}");
+    let provider = gateway.base.trim_start_matches("http://");
+    for c in &calls {
+        assert_eq!(
+            text(c, &["provider"]),
+            Some(provider),
+            "named after the gateway: {c:?}"
+        );
+    }
+    let (plain, streamed, claude, failed) = (&calls[0], &calls[1], &calls[2], &calls[3]);
+
+    assert_eq!(text(plain, &["model"]), Some("mock-gpt"));
+    assert_eq!(number(plain, &["usage", "input_tokens"]), Some(10));
+    assert_eq!(number(plain, &["usage", "output_tokens"]), Some(20));
+    assert_eq!(number(plain, &["status"]), Some(200));
+    assert_eq!(
+        text(plain, &["gateway_cost_source"]),
+        Some("x-litellm-response-cost")
+    );
+    assert!(text(plain, &["gateway_cost"]).is_some_and(|c| c.ends_with(" USD")));
+    assert_eq!(text(plain, &["upstream_model"]), Some("openai/gpt-4o-mini"));
+
+    assert_eq!(field(streamed, &["streamed"]), Some(&Value::Bool(true)));
+    assert!(number(streamed, &["usage", "output_tokens"]).is_some_and(|n| n > 0));
+    assert_eq!(text(streamed, &["cost_source"]), Some("usage.cost"));
+
+    assert_eq!(text(claude, &["model"]), Some("mock-claude"));
+    assert!(number(claude, &["usage", "input_tokens"]).is_some_and(|n| n > 0));
+    assert!(number(claude, &["usage", "output_tokens"]).is_some_and(|n| n > 0));
+    assert_eq!(
+        text(claude, &["upstream_model"]),
+        Some("anthropic/claude-3-5-sonnet-20241022")
+    );
+
+    assert_eq!(number(failed, &["status"]), Some(400));
+    assert_eq!(text(failed, &["error"]), Some("http_400"));
+    assert_eq!(
+        field(failed, &["cost"]),
+        Some(&Value::Null),
+        "unknown, not 0: {failed:?}"
+    );
+    assert!(
+        field(failed, &["gateway_cost"]).is_none(),
+        "a failed call's 0 is no cost"
+    );
+
+    log.shutdown().await.expect("shutdown");
+    let report = verify_path(&path, &VerifyOptions::new());
+    assert!(report.is_ok(), "{report}");
+    drop(gateway);
+}
