@@ -303,11 +303,19 @@ fn verify(args: &VerifyArgs) -> ExitCode {
             "detail": report.detail(),
             "entries": report.entries(),
             "head": report.head(),
+            "signatures_unchecked": report.signatures_unchecked(),
             "path": args.path.display().to_string(),
         });
         println!("{out}");
     } else {
         say!("{report}");
+        if report.signatures_unchecked() {
+            complain!(
+                "note: {} is signed, and its signatures were not checked: pass --key, --key-file \
+                 or ACTTRACE_KEY to check who wrote it",
+                args.path.display()
+            );
+        }
     }
     match report.failure() {
         None => ExitCode::SUCCESS,

@@ -447,6 +447,7 @@ impl Verifier {
             head: self.chain.head().to_owned(),
             failure,
             signatures_checked: false,
+            signed: self.chain.saw_signed,
             meta_present: self.chain.meta.is_some(),
             meta_trusted: false,
             out_of_band: opts.expected_head.is_some() || opts.expected_entries.is_some(),

@@ -240,12 +240,21 @@ pub struct Report {
     head: String,
     failure: Option<Failure>,
     signatures_checked: bool,
+    /// Whether any entry carried a signature.
+    signed: bool,
     meta_present: bool,
     meta_trusted: bool,
     out_of_band: bool,
 }
 
 impl Report {
+    /// Whether the log carries signatures that were not checked (no key was given): the chain
+    /// verified, but not that the holder of the key wrote it. The verdict's text stays the
+    /// reference's; the command says this on a line of its own.
+    pub fn signatures_unchecked(&self) -> bool {
+        self.signed && !self.signatures_checked
+    }
+
     /// Whether every check passed.
     pub fn is_ok(&self) -> bool {
         self.failure.is_none()

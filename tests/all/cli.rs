@@ -567,3 +567,42 @@ async fn logs_packs_and_keys_are_created_owner_only() {
         .unwrap();
     assert_eq!(again.status.code(), Some(2), "never replaces a key");
 }
+
+/// A signed log verified without its key: the verdict is the reference's, and a note on
+/// standard error says that the signatures were not checked (with the key, no note).
+#[test]
+fn a_signed_log_verified_without_its_key_says_so() {
+    let signed = vectors_dir().join("valid/v_basic_signed.jsonl");
+    let out = acttrace().arg("verify").arg(&signed).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("ok: "));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("signatures were not checked"), "{stderr}");
+    let json = acttrace()
+        .arg("verify")
+        .arg(&signed)
+        .arg("--json")
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["signatures_unchecked"], true);
+    let keyed = acttrace()
+        .arg("verify")
+        .arg(&signed)
+        .args(["--key", "test-signing-key-01"])
+        .output()
+        .expect("run");
+    assert_eq!(keyed.status.code(), Some(0));
+    assert!(
+        keyed.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&keyed.stderr)
+    );
+    let unsigned = vectors_dir().join("valid/v_basic.jsonl");
+    let plain = acttrace()
+        .arg("verify")
+        .arg(&unsigned)
+        .output()
+        .expect("run");
+    assert!(plain.stderr.is_empty());
+}

@@ -573,6 +573,7 @@ pub(super) fn ipv4(text: &str, out: &mut Vec<Range<usize>>) {
         }
         let mut j = i;
         let mut ok = true;
+        let mut octets = [0u32; 4];
         for octet in 0..4 {
             let n = run(b, j, |c| c.is_ascii_digit());
             let value: u32 = text[j..j + n].parse().unwrap_or(256);
@@ -580,6 +581,7 @@ pub(super) fn ipv4(text: &str, out: &mut Vec<Range<usize>>) {
                 ok = false;
                 break;
             }
+            octets[octet] = value;
             j += n;
             if octet < 3 {
                 if b.get(j) != Some(&b'.') {
@@ -594,12 +596,25 @@ pub(super) fn ipv4(text: &str, out: &mut Vec<Range<usize>>) {
                 && (*c != b'.' || !b.get(j + 1).is_some_and(u8::is_ascii_digit))
         });
         if ok && bounded {
-            out.push(i..j);
+            if !names_nobody(octets) {
+                out.push(i..j);
+            }
             i = j;
         } else {
             i += 1;
         }
     }
+}
+
+/// Addresses that identify no one: loopback (`127.0.0.0/8`), "this host" (`0.0.0.0`), and the
+/// documentation ranges of RFC 5737 (`192.0.2.0/24`, `198.51.100.0/24`, `203.0.113.0/24`), as
+/// error texts and examples carry them.
+fn names_nobody([a, b, c, _]: [u32; 4]) -> bool {
+    a == 127
+        || (a, b, c) == (0, 0, 0)
+        || (a, b, c) == (192, 0, 2)
+        || (a, b, c) == (198, 51, 100)
+        || (a, b, c) == (203, 0, 113)
 }
 
 /// Colon-separated hex groups with `::` or all eight groups (so times like `12:30:45` stay

@@ -118,11 +118,14 @@ fn personal_and_financial_data() {
 #[test]
 fn personal_data_false_positives() {
     for text in [
-        "order 4111 1111 1111 1112",       // Luhn fails
-        "DE89 3704 0044 0532 0130 01",     // mod-97 fails
-        "ssn 000-12-3456 and 666-12-3456", // never issued
-        "at 12:30:45 on 2026-01-01",       // times and dates
-        "version 1.2.3.4.5 and 300.1.1.1", // not addresses
+        "order 4111 1111 1111 1112",                              // Luhn fails
+        "DE89 3704 0044 0532 0130 01",                            // mod-97 fails
+        "ssn 000-12-3456 and 666-12-3456",                        // never issued
+        "at 12:30:45 on 2026-01-01",                              // times and dates
+        "version 1.2.3.4.5 and 300.1.1.1",                        // not addresses
+        "connect ECONNREFUSED 127.0.0.1:8080, retried [::1]:443", // loopback
+        "see 192.0.2.10, 198.51.100.7 and 203.0.113.99",          // documentation ranges
+        "listening on 0.0.0.0:3000",                              // this host
         "latency_ms 412.25 score 0.82",
         "seq 1234567890123", // a long number, no network digit
         "the password field is empty",
