@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use acttrace::chain::{DecisionId, Framework, SigningKey};
-use acttrace::client::{AuditMiddleware, Providers};
+use acttrace::client::AuditMiddleware;
 use acttrace::decision::Decision;
 use acttrace::evidence::Summary;
 use acttrace::json::Map;
@@ -95,11 +95,11 @@ impl Agent {
     /// The agent over `log`, asking `model` through the audited client.
     pub(crate) fn new(log: AuditLog, model: ModelConfig) -> Self {
         // Wrapped once: every model call made through it is an `llm_call` entry tagged with
-        // the request's decision. The offline model is registered as an OpenAI-compatible
-        // endpoint; hosted providers are recognized by their host.
-        let providers = Providers::new().openai_compatible(&model.provider, &model.base_url);
+        // the request's decision. Nothing is registered: hosted providers are recognized by
+        // their host, gateways and local servers (the offline model included) by the API's
+        // shape, and named after their host.
         let llm = ClientBuilder::new(reqwest::Client::new())
-            .with(AuditMiddleware::new(log.clone()).recognize_with(providers))
+            .with(AuditMiddleware::new(log.clone()))
             .build();
         Self { log, llm, model }
     }
@@ -622,14 +622,24 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
 
     let tampered = dir.join("evidence-tampered.jsonl");
     let text = std::fs::read_to_string(&pack)?;
-    let edited = text.replacen("\"outcome\": \"declined\"", "\"outcome\": \"approved\"", 1);
+    // Whatever the model decided: the first recorded outcome is turned into its opposite.
+    let (from, to) = if text.contains("\"outcome\": \"declined\"") {
+        ("declined", "approved")
+    } else {
+        ("approved", "declined")
+    };
+    let edited = text.replacen(
+        &format!("\"outcome\": \"{from}\""),
+        &format!("\"outcome\": \"{to}\""),
+        1,
+    );
     if edited == text {
-        return Err("nothing to tamper with: no declined outcome in the pack".into());
+        return Err("nothing to tamper with: no recorded outcome in the pack".into());
     }
     std::fs::write(&tampered, edited)?;
     let caught = verify_path(&tampered, &opts);
     println!("verify tampered copy: {caught}");
-    println!("  (one word changed: the declined application now reads \"approved\")");
+    println!("  (one word changed: an application {from} now reads \"{to}\")");
     if caught.is_ok() {
         return Err("the verifier missed the tampering".into());
     }

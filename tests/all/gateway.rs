@@ -277,3 +277,85 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
     assert!(report.is_ok(), "{report}");
     drop(gateway);
 }
+
+/// The example binary `cargo test` built beside this test binary.
+fn example_agent() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
+    target.join("examples/axum_agent")
+}
+
+/// The example's demo against the real gateway, with only the variables the README documents:
+/// as an OpenAI-compatible server and as an Anthropic-compatible one. Whatever the mock model
+/// answers, the demo succeeds, and every model call is recorded with the gateway's name.
+#[cfg(feature = "server")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_runs_against_a_real_gateway_in_either_shape() {
+    let scratch = Scratch::new("gateway-example");
+    let gateway = Gateway::start(&scratch).await;
+    let agent = example_agent();
+    assert!(agent.is_file(), "{} (built by cargo test)", agent.display());
+    let provider = gateway.base.trim_start_matches("http://").to_owned();
+    for (shape, vars) in [
+        (
+            "openai",
+            [
+                ("OPENAI_BASE_URL", format!("{}/v1", gateway.base)),
+                ("OPENAI_API_KEY", MASTER_KEY.to_owned()),
+                ("ACTTRACE_MODEL", "mock-gpt".to_owned()),
+            ],
+        ),
+        (
+            "anthropic",
+            [
+                ("ANTHROPIC_BASE_URL", gateway.base.clone()),
+                ("ANTHROPIC_API_KEY", MASTER_KEY.to_owned()),
+                ("ACTTRACE_MODEL", "mock-claude".to_owned()),
+            ],
+        ),
+    ] {
+        let dir = scratch.join(shape);
+        let out = Command::new(&agent)
+            .args(["--demo", "--dir"])
+            .arg(&dir)
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("ANTHROPIC_API_KEY")
+            .env_remove("ANTHROPIC_BASE_URL")
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .expect("run the example");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{shape}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let calls: Vec<Value> = std::fs::read_to_string(dir.join("audit.jsonl"))
+            .expect("the log")
+            .lines()
+            .map(|l| Value::parse(l).expect("line"))
+            .filter(|v| v.get("type").and_then(Value::as_str) == Some("llm_call"))
+            .collect();
+        assert_eq!(
+            calls.len(),
+            4,
+            "{shape}: a call per decision that reached the model"
+        );
+        for c in &calls {
+            assert_eq!(
+                text(c, &["provider"]),
+                Some(provider.as_str()),
+                "{shape}: {c:?}"
+            );
+            assert_eq!(number(c, &["status"]), Some(200), "{shape}: {c:?}");
+            assert!(
+                number(c, &["usage", "output_tokens"]).is_some_and(|n| n > 0),
+                "{shape}: {c:?}"
+            );
+        }
+    }
+}
