@@ -574,14 +574,14 @@ pub(super) fn ipv4(text: &str, out: &mut Vec<Range<usize>>) {
         let mut j = i;
         let mut ok = true;
         let mut octets = [0u32; 4];
-        for octet in 0..4 {
+        for (octet, slot) in octets.iter_mut().enumerate() {
             let n = run(b, j, |c| c.is_ascii_digit());
             let value: u32 = text[j..j + n].parse().unwrap_or(256);
             if n == 0 || n > 3 || value > 255 || (n > 1 && b[j] == b'0') {
                 ok = false;
                 break;
             }
-            octets[octet] = value;
+            *slot = value;
             j += n;
             if octet < 3 {
                 if b.get(j) != Some(&b'.') {
