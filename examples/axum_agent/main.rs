@@ -7,8 +7,9 @@
 //! cargo run --example axum_agent               # serve on 127.0.0.1:3000
 //! ```
 //!
-//! Environment: `OPENAI_API_KEY` (and `OPENAI_BASE_URL` for any OpenAI-compatible gateway) or
-//! `ANTHROPIC_API_KEY` to use a hosted model (HTTPS needs the `tls` feature:
+//! Environment (see the README's table): `OPENAI_BASE_URL` and/or `OPENAI_API_KEY` for any
+//! OpenAI-compatible server or gateway, or `ANTHROPIC_BASE_URL` and `ANTHROPIC_API_KEY` for an
+//! Anthropic-compatible one (HTTPS needs the `tls` feature:
 //! `cargo run --features tls --example axum_agent`), `ACTTRACE_MODEL` to pick the model,
 //! `ACTTRACE_KEY` for the log's signing key.
 
