@@ -19,6 +19,7 @@ use super::tap::{End, Held, Observe, UsageTap};
 use super::usage::{Format, Observed, Scanner};
 use crate::chain::{Entry, LlmCall, Usage};
 use crate::decision::Decision;
+use crate::json::Value;
 use crate::store::AuditLog;
 
 /// Put in a request's extensions (`.with_extension(SkipAudit)`) to leave that call out of the
@@ -105,6 +106,8 @@ struct Record {
     /// What a gateway said of the call in its response's head (a cost, the upstream model),
     /// when it said anything.
     gateway: Option<Box<Gateway>>,
+    /// When the response's first bytes reached the caller, from the start.
+    first_data: Option<Duration>,
 }
 
 /// A gateway's own account of a call, from its response headers (LiteLLM's
@@ -155,6 +158,7 @@ impl Record {
             status: StatusCode::OK,
             format: Format::Json,
             gateway: None,
+            first_data: None,
         })
     }
 
@@ -240,6 +244,12 @@ impl Record {
         if self.call.unrecognized {
             call = call.set("recognized", false);
         }
+        call = call.set("operation", operation(self.call.api));
+        if let Some(body) = self.body.as_deref() {
+            for (name, value) in request_params(body) {
+                call = call.set(name, value);
+            }
+        }
         call
     }
 
@@ -284,8 +294,27 @@ impl Record {
         if let Some(rm) = differs {
             call = call.set("response_model", rm);
         }
+        if let Some(id) = &observed.response_id {
+            call = call.set("response_id", id.as_str());
+        }
+        if !observed.finish_reasons.is_empty() {
+            let reasons: Vec<Value> = observed
+                .finish_reasons
+                .iter()
+                .map(|r| Value::from(r.as_str()))
+                .collect();
+            call = call.set("finish_reasons", Value::Array(reasons));
+        }
+        if self.format.is_stream()
+            && let Some(ttft) = self.first_data
+        {
+            call = call.set("time_to_first_chunk_ms", ttft.as_micros() as f64 / 1000.0);
+        }
         if !status.is_success() {
             call = call.set("error", format!("http_{}", status.as_u16()));
+            if let Some(message) = &observed.error_message {
+                call = call.set("error_message", message.as_str());
+            }
         }
         match end {
             End::Completed => {}
@@ -317,6 +346,56 @@ impl Record {
 }
 
 /// How a call that got no response failed, as recorded.
+/// The operation, as OpenTelemetry's GenAI conventions name it (`gen_ai.operation.name`).
+fn operation(api: Api) -> &'static str {
+    match api {
+        Api::OpenAiEmbeddings => "embeddings",
+        Api::GeminiGenerate => "generate_content",
+        _ => "chat",
+    }
+}
+
+/// The sampling parameters a request asked for (`temperature`, `max_tokens`, `top_p`), at the
+/// body's top level or in Gemini's `generationConfig`: read after the call, off its path.
+fn request_params(body: &[u8]) -> Vec<(&'static str, Value)> {
+    use crate::json::parse::Tape;
+    let mut out = Vec::new();
+    let Ok(text) = std::str::from_utf8(body) else {
+        return out;
+    };
+    let mut tape = Tape::default();
+    let Ok(root) = tape.parse(text) else {
+        return out;
+    };
+    let config = root.get("generationConfig");
+    let field = |names: &[&str]| {
+        names.iter().find_map(|n| {
+            root.get(n)
+                .or_else(|| config.and_then(|c| c.get(n)))
+                .map(|v| v.to_value())
+                .filter(|v| matches!(v, Value::Int(_) | Value::Float(_)))
+        })
+    };
+    for (name, keys) in [
+        ("temperature", &["temperature"][..]),
+        (
+            "max_tokens",
+            &[
+                "max_tokens",
+                "max_completion_tokens",
+                "max_output_tokens",
+                "maxOutputTokens",
+            ][..],
+        ),
+        ("top_p", &["top_p", "topP"][..]),
+    ] {
+        if let Some(v) = field(keys) {
+            out.push((name, v));
+        }
+    }
+    out
+}
+
 fn failure_kind(err: &reqwest_middleware::Error) -> &'static str {
     match err {
         reqwest_middleware::Error::Reqwest(e) if e.is_timeout() => "timeout",
@@ -334,6 +413,10 @@ impl Observe for Box<Record> {
 
     fn end(self, rest: Held, end: End) {
         self.finish(rest, end);
+    }
+
+    fn first_data(&mut self) {
+        self.first_data = Some(self.started.elapsed());
     }
 }
 

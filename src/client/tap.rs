@@ -49,6 +49,9 @@ pub(crate) trait Observe {
     /// The body is over, in the way `end` says; `rest` are its last chunks, not yet fed.
     /// Reading them is left to the observer, so that it can do that off the caller's path.
     fn end(self, rest: Held, end: End);
+
+    /// The body's first bytes have reached the caller (a stream's time to first token).
+    fn first_data(&mut self) {}
 }
 
 pin_project! {
@@ -70,6 +73,8 @@ pin_project! {
         // Taken when the body ends.
         observer: Option<O>,
         held: Held,
+        // Whether data has come yet.
+        started: bool,
     }
 
     impl<B, O> PinnedDrop for UsageTap<B, O>
@@ -91,6 +96,7 @@ impl<B, O: Observe> UsageTap<B, O> {
             inner,
             observer: Some(observer),
             held: Held::default(),
+            started: false,
         }
     }
 }
@@ -175,6 +181,12 @@ impl<B: Body<Data = Bytes>, O: Observe> Body for UsageTap<B, O> {
             .and_then(Frame::data_ref)
             .filter(|data| !data.is_empty())
         {
+            if !*this.started {
+                *this.started = true;
+                if let Some(observer) = this.observer.as_mut() {
+                    observer.first_data();
+                }
+            }
             this.held.push(data.clone());
         }
         let end = match &result {

@@ -187,7 +187,8 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
     let user = serde_json::json!([{"role": "user", "content": "Assess application A-17."}]);
     let (s, t) = post(
         "/v1/chat/completions",
-        serde_json::json!({"model": "mock-gpt", "messages": user}),
+        serde_json::json!({"model": "mock-gpt", "messages": user, "temperature": 0.2,
+                           "max_tokens": 64, "top_p": 0.9}),
     )
     .await;
     assert_eq!(s, 200, "{t}");
@@ -247,10 +248,25 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
     );
     assert!(text(plain, &["gateway_cost"]).is_some_and(|c| c.ends_with(" USD")));
     assert_eq!(text(plain, &["upstream_model"]), Some("openai/gpt-4o-mini"));
+    assert_eq!(text(plain, &["operation"]), Some("chat"));
+    assert!(text(plain, &["response_id"]).is_some_and(|id| id.starts_with("chatcmpl-")));
+    assert_eq!(
+        field(plain, &["finish_reasons"]),
+        Some(&Value::Array(vec!["stop".into()]))
+    );
+    assert_eq!(field(plain, &["temperature"]), Some(&Value::Float(0.2)));
+    assert_eq!(number(plain, &["max_tokens"]), Some(64));
+    assert_eq!(field(plain, &["top_p"]), Some(&Value::Float(0.9)));
 
     assert_eq!(field(streamed, &["streamed"]), Some(&Value::Bool(true)));
     assert!(number(streamed, &["usage", "output_tokens"]).is_some_and(|n| n > 0));
     assert_eq!(text(streamed, &["cost_source"]), Some("usage.cost"));
+    assert!(
+        field(streamed, &["time_to_first_chunk_ms"])
+            .and_then(Value::as_f64)
+            .is_some_and(|ms| ms > 0.0),
+        "{streamed:?}"
+    );
 
     assert_eq!(text(claude, &["model"]), Some("mock-claude"));
     assert!(number(claude, &["usage", "input_tokens"]).is_some_and(|n| n > 0));
@@ -259,9 +275,18 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
         text(claude, &["upstream_model"]),
         Some("anthropic/claude-3-5-sonnet-20241022")
     );
+    assert!(text(claude, &["response_id"]).is_some_and(|id| id.starts_with("msg_")));
+    assert_eq!(
+        field(claude, &["finish_reasons"]),
+        Some(&Value::Array(vec!["end_turn".into()]))
+    );
 
     assert_eq!(number(failed, &["status"]), Some(400));
     assert_eq!(text(failed, &["error"]), Some("http_400"));
+    assert!(
+        text(failed, &["error_message"]).is_some_and(|m| m.contains("Invalid model name")),
+        "{failed:?}"
+    );
     assert_eq!(
         field(failed, &["cost"]),
         Some(&Value::Null),

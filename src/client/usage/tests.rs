@@ -1,0 +1,227 @@
+//! Usage, model and cost read from every provider's answers, whole and streamed, split anywhere.
+
+use super::*;
+
+#[test]
+fn formats_follow_the_media_type_in_any_case() {
+    let of = |ct: Option<&str>, api, stream: bool| {
+        Format::from_content_type(ct.map(str::as_bytes), api, || stream)
+    };
+    let chat = Api::OpenAiChat;
+    assert_eq!(of(Some("text/event-stream"), chat, false), Format::Sse);
+    assert_eq!(
+        of(Some("Text/Event-Stream; charset=utf-8"), chat, false),
+        Format::Sse
+    );
+    assert_eq!(
+        of(
+            Some("application/vnd.amazon.eventstream"),
+            Api::BedrockConverse,
+            true
+        ),
+        Format::EventStream
+    );
+    assert_eq!(of(Some("APPLICATION/X-NDJSON"), chat, true), Format::Ndjson);
+    assert_eq!(of(Some("application/json"), chat, true), Format::Json);
+    assert_eq!(of(None, chat, true), Format::Json);
+    assert_eq!(of(Some("text/event"), chat, false), Format::Json);
+    // Ollama streams lines unless its answer says JSON.
+    let ollama = Api::OllamaNative;
+    assert_eq!(of(None, ollama, true), Format::Ndjson);
+    assert_eq!(of(Some("text/plain"), ollama, true), Format::Ndjson);
+    assert_eq!(
+        of(Some("Application/JSON; charset=utf-8"), ollama, true),
+        Format::Json
+    );
+    assert_eq!(of(None, ollama, false), Format::Json);
+}
+
+/// Feeds `body` split at every byte position (and as one piece) and checks each gives the
+/// same result.
+pub(crate) fn scan_all_splits(api: Api, format: Format, body: &[u8]) -> Observed {
+    let mut whole = Scanner::new(api, format);
+    whole.feed(body);
+    whole.finish();
+    for cut in 1..body.len() {
+        let mut s = Scanner::new(api, format);
+        s.feed(&body[..cut]);
+        s.feed(&body[cut..]);
+        s.finish();
+        assert_eq!(s.observed, whole.observed, "split at {cut}");
+    }
+    // And byte by byte.
+    let mut s = Scanner::new(api, format);
+    for b in body {
+        s.feed(std::slice::from_ref(b));
+    }
+    s.finish();
+    assert_eq!(s.observed, whole.observed, "byte by byte");
+    whole.observed
+}
+
+#[test]
+fn openai_stream_with_include_usage() {
+    let body = b"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n\
+data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],\"usage\":{\"prompt_tokens\":1200,\"completion_tokens\":300,\"total_tokens\":1500,\"prompt_tokens_details\":{\"cached_tokens\":1000},\"completion_tokens_details\":{\"reasoning_tokens\":128}}}\n\n\
+data: [DONE]\n\n";
+    let o = scan_all_splits(Api::OpenAiChat, Format::Sse, body);
+    let u = o.usage(Api::OpenAiChat);
+    assert_eq!(
+        (
+            u.input_tokens,
+            u.output_tokens,
+            u.cached_tokens,
+            u.reasoning_tokens
+        ),
+        (1200, 300, 1000, 128)
+    );
+    assert_eq!(o.response_model.as_deref(), Some("gpt-4o-2024-08-06"));
+    assert_eq!(o.events, 3);
+}
+
+/// A provider's own cost (OpenRouter's `usage.cost`) is kept as a plain decimal, the
+/// response model is read, and duplicate keys resolve as in Python (the last wins).
+#[test]
+fn reported_cost_and_model_from_a_json_body() {
+    let body = br#"{"model":"openai/gpt-4o","choices":[{"message":{"content":"x\"y"}}],"usage":{"prompt_tokens":3,"prompt_tokens":12,"completion_tokens":4,"cost":2.45e-05}}"#;
+    let o = scan_all_splits(Api::OpenAiChat, Format::Json, body);
+    assert_eq!(o.reported_cost.as_deref(), Some("0.0000245 USD"));
+    assert_eq!(o.response_model.as_deref(), Some("openai/gpt-4o"));
+    let u = o.usage(Api::OpenAiChat);
+    assert_eq!((u.input_tokens, u.output_tokens), (12, 4));
+    let int_cost = br#"{"usage":{"prompt_tokens":1,"completion_tokens":1,"cost":2}}"#;
+    let o = scan_all_splits(Api::OpenAiChat, Format::Json, int_cost);
+    assert_eq!(o.reported_cost.as_deref(), Some("2 USD"));
+    let not_json = b"{\"usage\":{\"prompt_tokens\":1";
+    let o = scan_all_splits(Api::OpenAiChat, Format::Json, not_json);
+    assert!(!o.saw_usage(), "a truncated body records nothing");
+}
+
+#[test]
+fn crlf_framed_events() {
+    let body = b"event: message_start\r\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":50,\"cache_read_input_tokens\":2000,\"cache_creation_input_tokens\":300,\"output_tokens\":1}}}\r\n\r\nevent: message_delta\r\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":70}}\r\n\r\n";
+    let o = scan_all_splits(Api::AnthropicMessages, Format::Sse, body);
+    let u = o.usage(Api::AnthropicMessages);
+    assert_eq!(
+        (
+            u.input_tokens,
+            u.output_tokens,
+            u.cached_tokens,
+            u.cache_write
+        ),
+        (2350, 70, 2000, 300)
+    );
+}
+
+#[test]
+fn multi_line_data_survives_crlf_splits() {
+    let body = b"data: {\"model\":\"m\",\r\ndata: \"usage\":{\"prompt_tokens\":7,\"completion_tokens\":8}}\r\n\r\n";
+    let o = scan_all_splits(Api::OpenAiChat, Format::Sse, body);
+    assert_eq!(
+        o.usage(Api::OpenAiChat).output_tokens,
+        8,
+        "the two data lines form one event"
+    );
+    assert_eq!(o.events, 1);
+}
+
+#[test]
+fn oversized_events_are_skipped_not_buffered() {
+    let mut body = b"data: {\"model\":\"m\",\"x\":\"".to_vec();
+    body.extend(std::iter::repeat_n(b'a', EVENT_CAP * 2));
+    body.extend_from_slice(
+        b"\"}\n\ndata: {\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}\n\n",
+    );
+    let mut s = Scanner::new(Api::OpenAiChat, Format::Sse);
+    for chunk in body.chunks(4096) {
+        s.feed(chunk);
+        assert!(s.buf.len() <= EVENT_CAP && s.data.len() <= EVENT_CAP);
+        assert!(s.kept_len <= KEEP_CAP);
+    }
+    s.finish();
+    assert_eq!(s.observed.oversized, 1);
+    assert_eq!(s.observed.usage(Api::OpenAiChat).input_tokens, 3);
+}
+
+/// On the way, the scanner only frames events and keeps the ones that can carry usage or
+/// the model (not the deltas of text); nothing is parsed before the end.
+#[test]
+fn events_are_kept_on_the_way_and_parsed_at_the_end() {
+    let delta = "data: {\"id\":\"c1\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[{\"delta\":{\"content\":\"so\"}}]}\n\n";
+    let mut body = delta.to_owned();
+    body += &delta
+        .repeat(20)
+        .replace("gpt-4o-2024-08-06", "a-later-model");
+    body += "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":21}}\n\ndata: [DONE]\n\n";
+    let mut s = Scanner::new(Api::OpenAiChat, Format::Sse);
+    s.feed(body.as_bytes());
+    assert_eq!(s.observed.events, 23);
+    assert_eq!(s.kept.len(), 2, "the first event (the model) and the usage");
+    assert!(!s.observed.saw_usage() && s.observed.response_model.is_none());
+    s.finish();
+    assert!(s.kept.is_empty() && s.kept_len == 0);
+    let u = s.observed.usage(Api::OpenAiChat);
+    assert_eq!((u.input_tokens, u.output_tokens), (9, 21));
+    assert_eq!(
+        s.observed.response_model.as_deref(),
+        Some("gpt-4o-2024-08-06"),
+        "the first model named is the response's"
+    );
+    assert_eq!(
+        scan_all_splits(Api::OpenAiChat, Format::Sse, body.as_bytes()),
+        s.observed
+    );
+}
+
+/// A stream whose every event mentions usage (Gemini repeats its running totals) keeps at
+/// most the cap; past it, the oldest are parsed one by one as new ones come (never all at
+/// once, which would stall the caller), and it still ends with the last totals.
+#[test]
+fn kept_events_stay_under_the_cap() {
+    let mut s = Scanner::new(Api::GeminiGenerate, Format::Sse);
+    let mut sent = 0;
+    let mut n = 0u64;
+    let mut full = false;
+    while sent < 3 * KEEP_CAP {
+        n += 1;
+        let event = format!(
+            "data: {{\"candidates\":[{{\"content\":{{\"parts\":[{{\"text\":\"{}\"}}]}}}}],\"usageMetadata\":{{\"promptTokenCount\":40,\"candidatesTokenCount\":{n}}},\"modelVersion\":\"gemini-2.5-flash\"}}\r\n\r\n",
+            "t".repeat(900)
+        );
+        sent += event.len();
+        s.feed(event.as_bytes());
+        assert!(s.kept_len <= KEEP_CAP, "kept {} bytes", s.kept_len);
+        if full {
+            assert!(
+                s.kept_len + event.len() > KEEP_CAP,
+                "a burst: kept {} bytes",
+                s.kept_len
+            );
+        }
+        full |= s.kept_len + event.len() > KEEP_CAP;
+    }
+    s.finish();
+    let u = s.observed.usage(Api::GeminiGenerate);
+    assert_eq!((u.input_tokens, u.output_tokens), (40, n));
+    assert_eq!(
+        s.observed.response_model.as_deref(),
+        Some("gemini-2.5-flash")
+    );
+}
+
+#[test]
+fn event_stream_headers() {
+    // name_len, name, type 7 (string), u16 len, value
+    let mut h = vec![11u8];
+    h.extend_from_slice(b":event-type");
+    h.push(7);
+    h.extend_from_slice(&8u16.to_be_bytes());
+    h.extend_from_slice(b"metadata");
+    assert_eq!(event_type(&h).as_deref(), Some("metadata"));
+    assert_eq!(
+        event_type(&h[..5]),
+        None,
+        "truncated headers are not a panic"
+    );
+    assert_eq!(event_type(&[255]), None);
+}
