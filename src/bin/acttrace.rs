@@ -538,12 +538,28 @@ fn show(args: &ViewArgs) -> ExitCode {
                 })
             })
             .collect();
+        let failed: Vec<_> = summary
+            .failed_calls
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "decision": f.decision,
+                    "at": f.at,
+                    "provider": f.provider,
+                    "model": f.model,
+                    "status": f.status,
+                    "error": f.error,
+                    "error_message": f.message,
+                })
+            })
+            .collect();
         let out = serde_json::json!({
             "verified": report.is_ok(),
             "verdict": report.detail(),
             "system": summary.system,
             "entries": summary.entries,
             "decisions": decisions,
+            "failed_calls": failed,
         });
         println!("{out}");
         return verdict_code(&report);
@@ -551,6 +567,10 @@ fn show(args: &ViewArgs) -> ExitCode {
     say!("{report}");
     print!("{}", summary.decisions_table());
     say!("{}", summary.totals());
+    if !summary.failed_calls.is_empty() {
+        say!("\n{} failed model calls:", summary.failed_calls.len());
+        print!("{}", summary.failed_calls_table());
+    }
     verdict_code(&report)
 }
 

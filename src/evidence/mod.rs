@@ -9,4 +9,4 @@ pub mod export;
 pub mod summary;
 
 pub use self::export::{ExportError, ExportOptions, ExportReport, export_log};
-pub use self::summary::{Costs, DecisionSummary, ModelTotals, Summary};
+pub use self::summary::{Costs, DecisionSummary, FailedCall, ModelTotals, Summary};

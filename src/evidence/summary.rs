@@ -62,6 +62,28 @@ pub struct Summary {
     pub flags_by_action: Vec<(String, u64)>,
     /// Total cost per currency.
     pub cost: Costs,
+    /// Model calls that failed (an error, or a status of 400 or more), in order.
+    pub failed_calls: Vec<FailedCall>,
+}
+
+/// A model call that failed, as `acttrace show` lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FailedCall {
+    /// The decision it belongs to, if any.
+    pub decision: Option<String>,
+    /// When it was recorded.
+    pub at: String,
+    /// Its provider and model.
+    pub provider: String,
+    /// The model asked for.
+    pub model: String,
+    /// The HTTP status, when there was an answer.
+    pub status: Option<i64>,
+    /// The error (`http_429`, `timeout`, `connect`, `cancelled`, ...).
+    pub error: String,
+    /// The provider's message, when it gave one.
+    pub message: Option<String>,
 }
 
 /// One decision as a reader wants it.
@@ -369,10 +391,26 @@ impl Summary {
                 if let Some(c) = text("cost") {
                     cost.add_text(&c);
                 }
-                let failed = p.contains_key("error")
-                    || p.get("status")
-                        .and_then(Value::as_i64)
-                        .is_some_and(|s| s >= 400);
+                let status = p.get("status").and_then(Value::as_i64);
+                let failed = p.contains_key("error") || status.is_some_and(|s| s >= 400);
+                if failed {
+                    self.failed_calls.push(FailedCall {
+                        decision: id.clone(),
+                        at: row
+                            .get("ts")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                        provider: provider.clone(),
+                        model: model.clone(),
+                        status,
+                        error: p.get("error").map_or_else(
+                            || "failed".to_owned(),
+                            |e| e.as_str().map_or_else(|| e.to_line_json(), str::to_owned),
+                        ),
+                        message: text("error_message"),
+                    });
+                }
                 self.cost.merge(&cost);
                 let next = self.models.len();
                 let at = *index
@@ -533,6 +571,31 @@ impl Summary {
             self.cost
         );
         printable(&line).into_owned()
+    }
+
+    /// The failed model calls as a text table (what `acttrace show` prints under the
+    /// decisions, when there are any).
+    pub fn failed_calls_table(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .failed_calls
+            .iter()
+            .map(|f| {
+                vec![
+                    f.decision
+                        .as_deref()
+                        .map_or_else(|| "-".to_owned(), |d| d.chars().take(12).collect()),
+                    f.at.chars().take(19).collect::<String>().replace('T', " "),
+                    format!("{} {}", f.provider, f.model),
+                    f.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                    f.error.clone(),
+                    f.message.clone().unwrap_or_else(|| "-".to_owned()),
+                ]
+            })
+            .collect();
+        table(
+            &["DECISION", "AT", "MODEL", "STATUS", "ERROR", "MESSAGE"],
+            &rows,
+        )
     }
 
     /// Model calls by provider and model as a text table (what `acttrace stats` prints).

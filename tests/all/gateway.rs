@@ -300,6 +300,44 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
     log.shutdown().await.expect("shutdown");
     let report = verify_path(&path, &VerifyOptions::new());
     assert!(report.is_ok(), "{report}");
+
+    // `show` lists the failed call, and its JSON carries the error.
+    let summary = acttrace::evidence::Summary::read(&path).expect("summary");
+    assert_eq!(summary.failed_calls.len(), 1);
+    let f = &summary.failed_calls[0];
+    assert_eq!((f.status, f.error.as_str()), (Some(400), "http_400"));
+    assert!(
+        f.message
+            .as_deref()
+            .is_some_and(|m| m.contains("Invalid model name"))
+    );
+    assert!(summary.failed_calls_table().contains("http_400"));
+    #[cfg(feature = "cli")]
+    {
+        let out = Command::new(env!("CARGO_BIN_EXE_acttrace"))
+            .arg("show")
+            .arg(&path)
+            .arg("--json")
+            .output()
+            .expect("run show");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["failed_calls"][0]["status"], 400);
+        assert!(
+            v["failed_calls"][0]["error_message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Invalid model name"))
+        );
+        let table = Command::new(env!("CARGO_BIN_EXE_acttrace"))
+            .arg("show")
+            .arg(&path)
+            .output()
+            .expect("run show");
+        let table = String::from_utf8_lossy(&table.stdout);
+        assert!(
+            table.contains("1 failed model calls:") && table.contains("http_400"),
+            "{table}"
+        );
+    }
     drop(gateway);
 }
 
