@@ -395,7 +395,7 @@ impl Summary {
                 let failed = p.contains_key("error") || status.is_some_and(|s| s >= 400);
                 if failed {
                     self.failed_calls.push(FailedCall {
-                        decision: id.clone(),
+                        decision: id,
                         at: row
                             .get("ts")
                             .and_then(Value::as_str)
