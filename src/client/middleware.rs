@@ -305,6 +305,19 @@ impl Record {
                 .collect();
             call = call.set("finish_reasons", Value::Array(reasons));
         }
+        if !observed.tool_calls.is_empty() {
+            let calls: Vec<Value> = observed
+                .tool_calls
+                .iter()
+                .map(|(id, name)| {
+                    let mut m = crate::json::Map::new();
+                    m.insert("id", id.as_deref().map_or(Value::Null, Value::from));
+                    m.insert("name", name.as_str());
+                    Value::Object(m)
+                })
+                .collect();
+            call = call.set("tool_calls", Value::Array(calls));
+        }
         if self.format.is_stream()
             && let Some(ttft) = self.first_data
         {

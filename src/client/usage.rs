@@ -94,6 +94,9 @@ pub(crate) struct Observed {
     pub(crate) finish_reasons: Vec<String>,
     /// A failed call's error message, cut to [`Observed::MAX_ERROR`] characters.
     pub(crate) error_message: Option<String>,
+    /// The tools the model asked to call: each call's id (where the API gives one) and the
+    /// tool's name, never its arguments (at most [`Observed::MAX_TOOL_CALLS`]).
+    pub(crate) tool_calls: Vec<(Option<String>, String)>,
     pub(crate) events: u64,
     pub(crate) oversized: u64,
 }
@@ -101,10 +104,66 @@ pub(crate) struct Observed {
 impl Observed {
     const MAX_REASONS: usize = 8;
     const MAX_ERROR: usize = 200;
+    const MAX_TOOL_CALLS: usize = 32;
+
+    /// The tool calls an answer asks for: OpenAI's `choices[].message.tool_calls`, the
+    /// Responses API's `function_call` outputs, Anthropic's `tool_use` blocks, Gemini's
+    /// `functionCall` parts.
+    fn tool_calls_of(&mut self, v: Node<'_>) {
+        let text = |n: Option<Node<'_>>| n.and_then(|n| n.as_str()).map(|s| s.into_owned());
+        let mut add = |id: Option<String>, name: Option<String>| {
+            if let Some(name) = name
+                && self.tool_calls.len() < Self::MAX_TOOL_CALLS
+            {
+                self.tool_calls.push((id, name));
+            }
+        };
+        if let Some(choices) = v.get("choices") {
+            for c in choices.items() {
+                let Some(calls) = c.get("message").and_then(|m| m.get("tool_calls")) else {
+                    continue;
+                };
+                for t in calls.items() {
+                    add(
+                        text(t.get("id")),
+                        text(t.get("function").and_then(|f| f.get("name"))),
+                    );
+                }
+            }
+        }
+        let inner = v.get("message").or_else(|| v.get("response")).unwrap_or(v);
+        for list in [inner.get("content"), inner.get("output")]
+            .into_iter()
+            .flatten()
+        {
+            for block in list.items() {
+                match text(block.get("type")).as_deref() {
+                    Some("tool_use") => add(text(block.get("id")), text(block.get("name"))),
+                    Some("function_call") => {
+                        add(text(block.get("call_id")), text(block.get("name")));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(candidates) = v.get("candidates") {
+            for c in candidates.items() {
+                let Some(parts) = c.get("content").and_then(|c| c.get("parts")) else {
+                    continue;
+                };
+                for part in parts.items() {
+                    if let Some(call) = part.get("functionCall") {
+                        add(None, text(call.get("name")));
+                    }
+                }
+            }
+        }
+    }
 
     /// The id, finish reasons and error message of any API's answer: what OpenTelemetry's
     /// GenAI conventions call `gen_ai.response.id` and `gen_ai.response.finish_reasons`.
     fn describe(&mut self, v: Node<'_>) {
+        self.tool_calls_of(v);
         let text = |n: Option<Node<'_>>| n.and_then(|n| n.as_str()).map(|s| s.into_owned());
         let inner = v.get("message").or_else(|| v.get("response")).unwrap_or(v);
         if self.response_id.is_none() {

@@ -85,6 +85,17 @@ impl Gateway {
       model: anthropic/claude-3-5-sonnet-20241022
       api_key: sk-fake
       mock_response: "Declined."
+  - model_name: mock-tools
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-fake
+      mock_response: "Scoring the application."
+      mock_tool_calls:
+        - id: call_score_1
+          type: function
+          function:
+            name: score_application
+            arguments: '{"applicant": "A-17", "secret": "never recorded"}'
 general_settings:
   disable_spend_logs: true
 litellm_settings:
@@ -211,8 +222,14 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
     )
     .await;
     assert_eq!(s, 400);
+    let (s, t) = post(
+        "/v1/chat/completions",
+        serde_json::json!({"model": "mock-tools", "messages": user}),
+    )
+    .await;
+    assert!(s == 200 && t.contains("score_application"), "{s} {t}");
     log.sync().await.expect("sync");
-    // The streamed call's entry is made once its body ends: wait for the four.
+    // The streamed call's entry is made once its body ends: wait for the five.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let calls = loop {
         log.sync().await.expect("sync");
@@ -222,12 +239,12 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
             .map(|l| Value::parse(l).expect("line"))
             .filter(|v| v.get("type").and_then(Value::as_str) == Some("llm_call"))
             .collect();
-        if rows.len() >= 4 || std::time::Instant::now() > deadline {
+        if rows.len() >= 5 || std::time::Instant::now() > deadline {
             break rows;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(calls.len(), 4, "every call recorded: {calls:?}");
+    assert_eq!(calls.len(), 5, "every call recorded: {calls:?}");
     let provider = gateway.base.trim_start_matches("http://");
     for c in &calls {
         assert_eq!(
@@ -236,7 +253,8 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
             "named after the gateway: {c:?}"
         );
     }
-    let (plain, streamed, claude, failed) = (&calls[0], &calls[1], &calls[2], &calls[3]);
+    let (plain, streamed, claude, failed, tools) =
+        (&calls[0], &calls[1], &calls[2], &calls[3], &calls[4]);
 
     assert_eq!(text(plain, &["model"]), Some("mock-gpt"));
     assert_eq!(number(plain, &["usage", "input_tokens"]), Some(10));
@@ -295,6 +313,30 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
     assert!(
         field(failed, &["gateway_cost"]).is_none(),
         "a failed call's 0 is no cost"
+    );
+
+    // The tool the model asked for: its name and id, never its arguments.
+    assert_eq!(
+        text(tools, &["tool_calls", "0", "name"]),
+        None,
+        "an array, not a map"
+    );
+    let asked = field(tools, &["tool_calls"])
+        .and_then(Value::as_array)
+        .expect("tool_calls");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        asked[0].get("name").and_then(Value::as_str),
+        Some("score_application")
+    );
+    assert_eq!(
+        asked[0].get("id").and_then(Value::as_str),
+        Some("call_score_1")
+    );
+    let line = std::fs::read_to_string(&path).expect("read");
+    assert!(
+        !line.contains("never recorded"),
+        "a tool's arguments stay out"
     );
 
     log.shutdown().await.expect("shutdown");
