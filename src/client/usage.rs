@@ -101,100 +101,152 @@ pub(crate) struct Observed {
     pub(crate) oversized: u64,
 }
 
+/// The members of one object that describing an answer looks at, found in one pass.
+#[derive(Default, Clone, Copy)]
+struct Fields<'t> {
+    id: Option<Node<'t>>,
+    response_id: Option<Node<'t>>,
+    call_id: Option<Node<'t>>,
+    kind: Option<Node<'t>>,
+    name: Option<Node<'t>>,
+    choices: Option<Node<'t>>,
+    candidates: Option<Node<'t>>,
+    message: Option<Node<'t>>,
+    message_text: Option<Node<'t>>,
+    response: Option<Node<'t>>,
+    delta: Option<Node<'t>>,
+    finish_reason: Option<Node<'t>>,
+    stop_reason: Option<Node<'t>>,
+    stop_reason_camel: Option<Node<'t>>,
+    done_reason: Option<Node<'t>>,
+    error: Option<Node<'t>>,
+    content: Option<Node<'t>>,
+    output: Option<Node<'t>>,
+    parts: Option<Node<'t>>,
+    tool_calls: Option<Node<'t>>,
+    function: Option<Node<'t>>,
+    function_call: Option<Node<'t>>,
+}
+
+impl<'t> Fields<'t> {
+    fn of(v: Node<'t>) -> Self {
+        let mut f = Self::default();
+        for (key, value) in v.members() {
+            let slot = match key.raw() {
+                "id" => &mut f.id,
+                "responseId" => &mut f.response_id,
+                "call_id" => &mut f.call_id,
+                "type" => &mut f.kind,
+                "name" => &mut f.name,
+                "choices" => &mut f.choices,
+                "candidates" => &mut f.candidates,
+                "message" => {
+                    // An object (a wrapped message) or a string (an error's text).
+                    if value.is_object() {
+                        &mut f.message
+                    } else {
+                        &mut f.message_text
+                    }
+                }
+                "response" => &mut f.response,
+                "delta" => &mut f.delta,
+                "finish_reason" | "finishReason" => &mut f.finish_reason,
+                "stop_reason" => &mut f.stop_reason,
+                "stopReason" => &mut f.stop_reason_camel,
+                "done_reason" => &mut f.done_reason,
+                "error" => &mut f.error,
+                "content" => &mut f.content,
+                "output" => &mut f.output,
+                "parts" => &mut f.parts,
+                "tool_calls" => &mut f.tool_calls,
+                "function" => &mut f.function,
+                "functionCall" => &mut f.function_call,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        f
+    }
+}
+
 impl Observed {
     const MAX_REASONS: usize = 8;
     const MAX_ERROR: usize = 200;
     const MAX_TOOL_CALLS: usize = 32;
 
-    /// The tool calls an answer asks for: OpenAI's `choices[].message.tool_calls`, the
-    /// Responses API's `function_call` outputs, Anthropic's `tool_use` blocks, Gemini's
-    /// `functionCall` parts.
-    fn tool_calls_of(&mut self, v: Node<'_>) {
-        let text = |n: Option<Node<'_>>| n.and_then(|n| n.as_str()).map(|s| s.into_owned());
-        let mut add = |id: Option<String>, name: Option<String>| {
-            if let Some(name) = name
-                && self.tool_calls.len() < Self::MAX_TOOL_CALLS
-            {
-                self.tool_calls.push((id, name));
-            }
-        };
-        if let Some(choices) = v.get("choices") {
-            for c in choices.items() {
-                let Some(calls) = c.get("message").and_then(|m| m.get("tool_calls")) else {
-                    continue;
-                };
-                for t in calls.items() {
-                    add(
-                        text(t.get("id")),
-                        text(t.get("function").and_then(|f| f.get("name"))),
-                    );
-                }
-            }
-        }
-        let inner = v.get("message").or_else(|| v.get("response")).unwrap_or(v);
-        for list in [inner.get("content"), inner.get("output")]
-            .into_iter()
-            .flatten()
-        {
-            for block in list.items() {
-                match text(block.get("type")).as_deref() {
-                    Some("tool_use") => add(text(block.get("id")), text(block.get("name"))),
-                    Some("function_call") => {
-                        add(text(block.get("call_id")), text(block.get("name")));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if let Some(candidates) = v.get("candidates") {
-            for c in candidates.items() {
-                let Some(parts) = c.get("content").and_then(|c| c.get("parts")) else {
-                    continue;
-                };
-                for part in parts.items() {
-                    if let Some(call) = part.get("functionCall") {
-                        add(None, text(call.get("name")));
-                    }
-                }
-            }
-        }
-    }
-
-    /// The id, finish reasons and error message of any API's answer: what OpenTelemetry's
-    /// GenAI conventions call `gen_ai.response.id` and `gen_ai.response.finish_reasons`.
+    /// The id, finish reasons, error message and tool calls of any API's answer: what
+    /// OpenTelemetry's GenAI conventions call `gen_ai.response.id` and
+    /// `gen_ai.response.finish_reasons`, and the tools asked for (OpenAI's
+    /// `choices[].message.tool_calls`, the Responses API's `function_call` outputs,
+    /// Anthropic's `tool_use` blocks, Gemini's `functionCall` parts). One pass over the
+    /// answer's top level and over its message, however many fields it has.
     fn describe(&mut self, v: Node<'_>) {
-        self.tool_calls_of(v);
         let text = |n: Option<Node<'_>>| n.and_then(|n| n.as_str()).map(|s| s.into_owned());
-        let inner = v.get("message").or_else(|| v.get("response")).unwrap_or(v);
+        let top = Fields::of(v);
+        let inner = top.message.or(top.response).map(Fields::of);
+        let inner = inner.as_ref().unwrap_or(&top);
         if self.response_id.is_none() {
-            self.response_id = text(v.get("id"))
-                .or_else(|| text(inner.get("id")))
-                .or_else(|| text(v.get("responseId")));
+            self.response_id = text(top.id)
+                .or_else(|| text(inner.id))
+                .or_else(|| text(top.response_id));
         }
-        let mut reason = |r: Option<String>| {
-            if let Some(r) = r.filter(|r| !r.is_empty())
+        let mut reasons = Vec::new();
+        let mut calls = Vec::new();
+        for list in [top.choices, top.candidates].into_iter().flatten() {
+            for c in list.items() {
+                let c = Fields::of(c);
+                reasons.push(text(c.finish_reason));
+                if let Some(m) = c.message.map(Fields::of)
+                    && let Some(tools) = m.tool_calls
+                {
+                    for t in tools.items() {
+                        let t = Fields::of(t);
+                        let name = t.function.and_then(|f| Fields::of(f).name);
+                        calls.push((text(t.id), text(name)));
+                    }
+                }
+                if let Some(parts) = c.content.map(Fields::of).and_then(|c| c.parts) {
+                    for part in parts.items() {
+                        if let Some(call) = Fields::of(part).function_call {
+                            calls.push((None, text(Fields::of(call).name)));
+                        }
+                    }
+                }
+            }
+        }
+        reasons.push(text(inner.stop_reason));
+        reasons.push(text(top.delta.and_then(|d| Fields::of(d).stop_reason)));
+        reasons.push(text(top.stop_reason_camel));
+        reasons.push(text(top.done_reason));
+        for r in reasons.into_iter().flatten() {
+            if !r.is_empty()
                 && self.finish_reasons.len() < Self::MAX_REASONS
                 && !self.finish_reasons.contains(&r)
             {
                 self.finish_reasons.push(r);
             }
-        };
-        for list in [v.get("choices"), v.get("candidates")]
-            .into_iter()
-            .flatten()
-        {
-            for c in list.items() {
-                reason(text(c.get("finish_reason")).or_else(|| text(c.get("finishReason"))));
+        }
+        for list in [inner.content, inner.output].into_iter().flatten() {
+            for block in list.items() {
+                let b = Fields::of(block);
+                match text(b.kind).as_deref() {
+                    Some("tool_use") => calls.push((text(b.id), text(b.name))),
+                    Some("function_call") => calls.push((text(b.call_id), text(b.name))),
+                    _ => {}
+                }
             }
         }
-        reason(text(inner.get("stop_reason")));
-        reason(text(v.get("delta").and_then(|d| d.get("stop_reason"))));
-        reason(text(v.get("stopReason")));
-        reason(text(v.get("done_reason")));
+        for (id, name) in calls {
+            if let Some(name) = name
+                && self.tool_calls.len() < Self::MAX_TOOL_CALLS
+            {
+                self.tool_calls.push((id, name));
+            }
+        }
         if self.error_message.is_none()
-            && let Some(e) = v.get("error")
+            && let Some(e) = top.error
         {
-            let message = text(Some(e)).or_else(|| text(e.get("message")));
+            let message = text(Some(e)).or_else(|| text(Fields::of(e).message_text));
             self.error_message =
                 message.map(|m| m.chars().take(Self::MAX_ERROR).collect::<String>());
         }
