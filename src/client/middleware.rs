@@ -374,9 +374,15 @@ fn request_params(body: &[u8]) -> Vec<(&'static str, Value)> {
     use crate::json::parse::Tape;
     let mut out = Vec::new();
     // Most requests name none of them: no parse of a long prompt for nothing.
-    let named = [&b"temperature"[..], b"max_", b"axOutputTokens", b"top_p", b"topP"]
-        .iter()
-        .any(|k| memchr::memmem::find(body, k).is_some());
+    let named = [
+        &b"temperature"[..],
+        b"max_",
+        b"axOutputTokens",
+        b"top_p",
+        b"topP",
+    ]
+    .iter()
+    .any(|k| memchr::memmem::find(body, k).is_some());
     if !named {
         return out;
     }

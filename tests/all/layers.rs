@@ -772,3 +772,33 @@ async fn over_a_real_socket() {
         ["audit_open", "decision", "decision_record", "decision_end"]
     );
 }
+
+/// Requests that match no route (404 probes) open no decision by default, once the layer has
+/// seen a routed request; `audit_unmatched(true)` records them too.
+#[tokio::test]
+async fn requests_that_match_no_route_are_not_decisions_by_default() {
+    for audit_unmatched in [false, true] {
+        let scratch = Scratch::new("unmatched");
+        let path = scratch.join("audit.jsonl");
+        let log = AuditLog::open("t", &path).await.unwrap();
+        let app = Router::new()
+            .route("/agent", post(|| async { "ran" }))
+            .layer(AuditLayer::new(log.clone()).audit_unmatched(audit_unmatched));
+        assert_eq!(post_status(&app, "/agent", "hello").await, StatusCode::OK);
+        for probe in ["/wp-login.php", "/.env", "/agent/../admin"] {
+            assert_eq!(post_status(&app, probe, "").await, StatusCode::NOT_FOUND);
+        }
+        log.sync().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        log.shutdown().await.unwrap();
+        let decisions = entries(&path)
+            .iter()
+            .filter(|e| kind(e) == "decision")
+            .count();
+        assert_eq!(
+            decisions,
+            if audit_unmatched { 4 } else { 1 },
+            "{audit_unmatched}"
+        );
+    }
+}

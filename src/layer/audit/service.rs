@@ -30,6 +30,7 @@ struct Config {
     body_limit: usize,
     durable: bool,
     on_log_failure: OnLogFailure,
+    audit_unmatched: bool,
 }
 
 impl fmt::Debug for Config {
@@ -40,6 +41,7 @@ impl fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("durable", &self.durable)
             .field("on_log_failure", &self.on_log_failure)
+            .field("audit_unmatched", &self.audit_unmatched)
             .finish()
     }
 }
@@ -52,6 +54,9 @@ pub struct AuditLayer<M = BodyDigest> {
     log: AuditLog,
     config: Arc<Config>,
     summarize: M,
+    /// Whether a request has matched a route: then the layer sits inside a router, and a
+    /// request that matches none is a 404 probe, not a decision.
+    routed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AuditLayer {
@@ -65,8 +70,10 @@ impl AuditLayer {
                 body_limit: 1 << 20,
                 durable: false,
                 on_log_failure: OnLogFailure::Serve,
+                audit_unmatched: false,
             }),
             summarize: BodyDigest,
+            routed: Arc::default(),
         }
     }
 }
@@ -123,12 +130,22 @@ impl<M> AuditLayer<M> {
         self
     }
 
+    /// Whether requests that match no route (404 probes, scanners) open decisions too.
+    /// Defaults to `false`: on a `Router`, once a request has matched a route, one that
+    /// matches none passes through unrecorded. Applied around a whole `Router` from outside,
+    /// where no route has matched yet, the layer cannot tell, and records every request.
+    pub fn audit_unmatched(mut self, audit: bool) -> Self {
+        self.config().audit_unmatched = audit;
+        self
+    }
+
     /// Records the request's input with `summarize` instead of [`BodyDigest`].
     pub fn summarize_with<M2: Summarize>(self, summarize: M2) -> AuditLayer<M2> {
         AuditLayer {
             log: self.log,
             config: self.config,
             summarize,
+            routed: self.routed,
         }
     }
 }
@@ -142,6 +159,7 @@ impl<S, M: Clone> Layer<S> for AuditLayer<M> {
             log: self.log.clone(),
             config: Arc::clone(&self.config),
             summarize: self.summarize.clone(),
+            routed: Arc::clone(&self.routed),
         }
     }
 }
@@ -153,6 +171,7 @@ pub struct Audit<S, M = BodyDigest> {
     log: AuditLog,
     config: Arc<Config>,
     summarize: M,
+    routed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<S, M, ReqBody, ResBody> Service<Request<ReqBody>> for Audit<S, M>
@@ -175,7 +194,18 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (parts, body) = req.into_parts();
-        let audited = self.config.filter.as_ref().is_none_or(|f| f(&parts));
+        let matched = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .is_some();
+        if matched && !self.routed.load(std::sync::atomic::Ordering::Relaxed) {
+            self.routed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let probe = !matched
+            && !self.config.audit_unmatched
+            && self.routed.load(std::sync::atomic::Ordering::Relaxed);
+        let audited = !probe && self.config.filter.as_ref().is_none_or(|f| f(&parts));
         let req = Request::from_parts(parts, body);
         if !audited {
             return ResponseFuture {
