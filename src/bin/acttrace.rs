@@ -202,6 +202,11 @@ struct VerifyArgs {
     #[command(flatten)]
     limit: LimitArgs,
 
+    /// Parse and hash on this many threads (1: the calling thread alone; default: the
+    /// machine's cores, at most 8). The verdict is the same either way.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+
     /// Check the log against a signed checkpoint with this Ed25519 public key file (from
     /// `acttrace keygen`), or the key in the ACTTRACE_PUBLIC_KEY environment variable (hex).
     #[arg(long, value_name = "FILE")]
@@ -287,6 +292,9 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         opts = opts.expected_entries(n);
     }
     opts = opts.max_line_bytes(args.limit.max_line_bytes);
+    if let Some(n) = args.threads {
+        opts = opts.threads(n);
+    }
     match checkpoint_claim(args) {
         Ok(Some((cp, key))) => opts = opts.checkpoint(&cp, &key),
         Ok(None) => {}

@@ -61,6 +61,7 @@ pub struct VerifyOptions {
     expected_entries: Option<u64>,
     max_line_bytes: usize,
     checkpoint: Option<CheckpointClaim>,
+    threads: Option<usize>,
 }
 
 /// A signed checkpoint's claim, its signature already checked.
@@ -79,6 +80,7 @@ impl Default for VerifyOptions {
             expected_entries: None,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             checkpoint: None,
+            threads: None,
         }
     }
 }
@@ -131,6 +133,13 @@ impl VerifyOptions {
     /// [`DEFAULT_MAX_LINE_BYTES`].
     pub fn max_line_bytes(mut self, n: usize) -> Self {
         self.max_line_bytes = n;
+        self
+    }
+
+    /// How many threads parse and hash lines: `1` verifies on the calling thread alone.
+    /// Defaults to the machine's cores, at most 8. The verdict is the same either way.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n.max(1));
         self
     }
 }
@@ -402,7 +411,9 @@ pub fn verify_path(path: impl AsRef<Path>, opts: &VerifyOptions) -> Report {
 /// Lines are parsed and hashed on all available cores (the links are then walked in order, so
 /// the verdict is exactly the sequential one); small inputs are checked on the calling thread.
 pub fn verify_reader(reader: impl BufRead, label: &str, opts: &VerifyOptions) -> Report {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let workers = opts
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)));
     let mut blocks = Blocks::new(reader, opts.max_line_bytes);
     let first = blocks.next(None);
     let mut v = Verifier::new(opts.key.clone());

@@ -655,6 +655,16 @@ async fn large_files_are_verified_in_parallel_with_exact_verdicts() {
         );
         assert_eq!(r.entries(), at as u64, "entries checked before the verdict");
 
+        // One thread or four: the same verdict, at the same entry.
+        for threads in [1, 4] {
+            let one = verify_path(scratch.join("edited.jsonl"), &opts.clone().threads(threads));
+            assert_eq!(
+                (one.detail(), one.entries()),
+                (r.detail(), r.entries()),
+                "{threads}"
+            );
+        }
+
         let mut deleted = owned.clone();
         deleted.remove(at);
         let r = verify_path(write("deleted.jsonl", &deleted), &opts);
