@@ -12,13 +12,18 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use acttrace::chain::{DecisionId, Entry, LlmCall, Usage};
+use acttrace::chain::{DecisionId, Entry, LlmCall, PolicyFlag, Usage};
 use acttrace::evidence::Summary;
 use acttrace::json::{Map, Value};
 use acttrace::store::{AuditLog, Durability};
 use acttrace::verify::{VerifyOptions, verify_path};
 
 struct Args {
+    /// Append the reference's benchmark entry (`log.flag("probe", severity="info", data=i)`)
+    /// instead of the realistic four, so both sides do the same work.
+    flags: bool,
+    /// Only the appends.
+    appends_only: bool,
     entries: u64,
     tasks: u64,
     dir: PathBuf,
@@ -26,6 +31,8 @@ struct Args {
 
 fn args() -> Args {
     let mut a = Args {
+        flags: false,
+        appends_only: false,
         entries: 100_000,
         tasks: 64,
         dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench"),
@@ -37,6 +44,8 @@ fn args() -> Args {
             "--entries" => a.entries = value().parse().unwrap_or(a.entries),
             "--tasks" => a.tasks = value().parse().unwrap_or(a.tasks),
             "--dir" => a.dir = PathBuf::from(value()),
+            "--flags" => a.flags = true,
+            "--appends-only" => a.appends_only = true,
             _ => {} // `cargo bench` passes `--bench`
         }
     }
@@ -141,7 +150,12 @@ async fn one_long_entry(path: &Path, bytes: usize) {
     log.shutdown().await.expect("shutdown");
 }
 
-async fn append_concurrently(path: &Path, entries: u64, tasks: u64) -> Duration {
+/// The reference's benchmark entry: `log.flag("probe", severity="info", data=n)`.
+fn flag(n: u64) -> Entry {
+    Entry::policy_flag(PolicyFlag::new("probe").severity("info").data(n))
+}
+
+async fn append_concurrently(path: &Path, entries: u64, tasks: u64, flags: bool) -> Duration {
     let _ = std::fs::remove_file(path);
     let log = AuditLog::builder("bench")
         .durability(Durability::Fsync)
@@ -159,7 +173,8 @@ async fn append_concurrently(path: &Path, entries: u64, tasks: u64) -> Duration 
                 if i % 4 == 0 {
                     id = DecisionId::random();
                 }
-                log.append(entry(t * per_task + i, &id))
+                let n = t * per_task + i;
+                log.append(if flags { flag(n) } else { entry(n, &id) })
                     .await
                     .expect("append");
             }
@@ -185,6 +200,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    if a.appends_only {
+        appends(&a, &rt);
+        return;
+    }
 
     let file = a.dir.join("verify.jsonl");
     rt.block_on(generate(&file, a.entries));
@@ -253,6 +272,11 @@ fn main() {
         67.1 / best.as_secs_f64()
     );
 
+    appends(&a, &rt);
+}
+
+/// Durable appends from `a.tasks` concurrent tasks, best of 3.
+fn appends(a: &Args, rt: &tokio::runtime::Runtime) {
     let appended = a.entries / a.tasks * a.tasks;
     let mut best = Duration::MAX;
     for _ in 0..3 {
@@ -260,6 +284,7 @@ fn main() {
             &a.dir.join("append.jsonl"),
             appended,
             a.tasks,
+            a.flags,
         )));
     }
     println!(
