@@ -14,7 +14,7 @@ use acttrace::store::AuditLog;
 use acttrace::verify::{VerifyOptions, verify_path};
 use reqwest_middleware::ClientBuilder;
 
-use crate::support::Scratch;
+use crate::support::{Scratch, venv};
 
 const MASTER_KEY: &str = "sk-test-master-key-0123456789abcdef";
 
@@ -27,40 +27,17 @@ fn litellm() -> PathBuf {
         if let Some(p) = std::env::var_os("ACTTRACE_LITELLM") {
             return PathBuf::from(p);
         }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let venv = root.join("target/gateway");
-        let bin = venv.join("bin/litellm");
-        let python = venv.join("bin/python");
-        let ready = Command::new(&python)
-            .args(["-c", "import litellm.proxy.proxy_server"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ready {
-            run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-            run(Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .args(["--no-deps", "-r"])
-                .arg(root.join("tests/gateway-requirements.txt")));
-        }
-        bin
+        let requirements =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/gateway-requirements.txt");
+        let requirements = requirements.to_string_lossy();
+        venv(
+            "target/gateway",
+            "litellm.proxy.proxy_server",
+            &["--no-deps", "-r", &requirements],
+        )
+        .join("bin/litellm")
     })
     .clone()
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A LiteLLM proxy on 127.0.0.1 serving mock models, stopped when dropped.

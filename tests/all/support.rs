@@ -63,21 +63,33 @@ pub(crate) fn reference_python() -> PathBuf {
         if let Some(p) = std::env::var_os("ACTTRACE_PYREF_PYTHON") {
             return PathBuf::from(p);
         }
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyref");
-        let py = venv.join("bin/python");
-        let ready = Command::new(&py)
-            .args(["-c", "import cendor.acttrace"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ready {
-            run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-            run(Command::new(&py)
-                .args(["-m", "pip", "install", "--quiet"])
-                .args(REFERENCE));
-        }
-        py
+        venv("target/pyref", "cendor.acttrace", &REFERENCE).join("bin/python")
     })
     .clone()
+}
+
+/// A venv under the crate's directory at `dir` in which `module` imports: made on first use
+/// with `python3 -m venv`, then `pip install` with `install`'s arguments. Returns its root.
+pub(crate) fn venv(dir: &str, module: &str, install: &[&str]) -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let py = venv.join("bin/python");
+    let ready = Command::new(&py)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+        run(Command::new(&py)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(install));
+    }
+    venv
 }
 
 fn run(cmd: &mut Command) {
