@@ -31,14 +31,15 @@ use acttrace::store::{AuditLog, Durability};
 use acttrace::verify::{VerifyOptions, verify_path};
 use axum::Router;
 use axum::routing::post;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tower::ServiceBuilder;
 
 #[path = "support/stats.rs"]
 mod stats;
 
-const BODY: &str = r#"{"applicant":"A-17","amount":25000,"income":52000,"notes":"steady employment, no defaults"}"#;
+#[path = "support/http.rs"]
+mod http;
+
+use self::http::{Conn, listen};
 
 /// CPU time the handler spends per request (`--work-us`), standing in for what an agent
 /// endpoint does before and after its model call (parsing, prompt assembly, scoring).
@@ -60,53 +61,11 @@ fn app() -> Router {
     Router::new().route("/agent/triage", post(handler))
 }
 
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    addr
-}
-
 /// Sends requests on one keep-alive connection until `stop`; counts responses.
 async fn client(addr: SocketAddr, stop: Arc<AtomicBool>, done: Arc<AtomicU64>) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    stream.set_nodelay(true).expect("nodelay");
-    let request = format!(
-        "POST /agent/triage HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{BODY}",
-        BODY.len()
-    );
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 4096];
+    let mut conn = Conn::open(addr).await;
     while !stop.load(Ordering::Relaxed) {
-        stream.write_all(request.as_bytes()).await.expect("write");
-        // Read one response: head, then content-length bytes of body.
-        buf.clear();
-        let (head_end, length) = loop {
-            let n = stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "server closed the connection");
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = std::str::from_utf8(&buf[..i]).expect("ascii head");
-                assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-                let length = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length: ")
-                            .map(str::to_owned)
-                    })
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-                    .expect("content-length");
-                break (i + 4, length);
-            }
-        };
-        while buf.len() < head_end + length {
-            let n = stream.read(&mut chunk).await.expect("read body");
-            assert!(n > 0);
-            buf.extend_from_slice(&chunk[..n]);
-        }
+        conn.call().await;
         done.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -210,7 +169,7 @@ fn main() {
     rt.block_on(async {
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-layers");
         let _ = std::fs::remove_dir_all(&dir);
-        let plain = serve(app()).await;
+        let plain = listen(app()).await;
         let label = match layers.as_str() {
             "audit" => "AuditLayer",
             "guard" => "GuardLayer",
@@ -230,7 +189,7 @@ fn main() {
                 .expect("open");
             let guard = GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
             let audit = AuditLayer::new(log.clone());
-            let addr = serve(match layers.as_str() {
+            let addr = listen(match layers.as_str() {
                 "audit" => app().layer(audit),
                 "guard" => app().layer(guard),
                 // A second bare app: the method's own bias, which should measure as 0%.
