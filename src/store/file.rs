@@ -342,6 +342,8 @@ pub(crate) struct FileStore {
     /// The file's device and inode when opened.
     id: FileId,
     path: PathBuf,
+    /// `path` made absolute when opened: where the checks look.
+    checked: PathBuf,
     /// The file's length as this writer wrote it, the failed batch included.
     len: u64,
     /// The length up to the last acknowledged batch.
@@ -364,6 +366,9 @@ impl FileStore {
             file,
             id,
             path: path.to_owned(),
+            // The identity checks look the file up by an absolute path: a relative one would
+            // name another file once the process changed its working directory.
+            checked: fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()),
             len,
             committed: len,
             key,
@@ -377,15 +382,15 @@ impl super::Store for FileStore {
         use super::Fault;
         if !lines.is_empty() {
             // Never write after another writer's bytes: that would fork the chain.
-            unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
+            unchanged(&self.file, &self.checked, self.len).map_err(Fault::Foreign)?;
             self.file.write_all(lines).map_err(Fault::Io)?;
             self.len += lines.len() as u64;
         }
         if sync {
             self.file.sync_data().map_err(Fault::Io)?;
         }
-        unchanged(&self.file, &self.path, self.len).map_err(Fault::Foreign)?;
-        at_path(&self.path, self.id).map_err(Fault::Moved)?;
+        unchanged(&self.file, &self.checked, self.len).map_err(Fault::Foreign)?;
+        at_path(&self.checked, self.id).map_err(Fault::Moved)?;
         self.committed = self.len;
         Ok(())
     }
