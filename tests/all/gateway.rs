@@ -361,6 +361,7 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
 }
 
 /// The example binary `cargo test` built beside this test binary.
+#[cfg(feature = "server")]
 fn example_agent() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary");
     let target = exe
