@@ -1,11 +1,13 @@
 //! What an auditor is handed: evidence packs ([`export`]: the chain annotated with a
-//! framework's controls under a signed header) and the summaries `acttrace show` and `stats`
-//! print ([`summary`]).
+//! framework's controls under a signed header), the summaries `acttrace show` and `stats`
+//! print ([`summary`]), and Merkle proofs over the chain ([`proof`]: RFC 9162 inclusion and
+//! consistency, checked without the log).
 //!
 //! Uses the format, the verifier and the store (a pack of a running log is a snapshot the
 //! writer syncs for it).
 
 pub mod export;
+pub mod proof;
 pub mod summary;
 
 pub use self::export::{ExportError, ExportOptions, ExportReport, export_log};
