@@ -11,7 +11,7 @@
 //! (a log that has grown since still verifies: its prefix is what was signed).
 //!
 //! ```
-//! use acttrace::chain::checkpoint::{{{Checkpoint, CheckpointKey}}};
+//! use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey};
 //! use acttrace::chain::Entry;
 //! use acttrace::json::Map;
 //! use acttrace::store::AuditLog;
@@ -208,6 +208,11 @@ impl CheckpointKey {
         PublicKey(self.0.verifying_key())
     }
 
+    /// Signs any bytes (the signed-note format of [`crate::evidence::note`] uses it).
+    pub(crate) fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
+
     /// Signs the chain state `(origin, entries, head)`.
     pub fn sign(&self, origin: &str, entries: u64, head: &str) -> Checkpoint {
         let mut cp = Checkpoint {
@@ -255,6 +260,18 @@ impl PublicKey {
     /// The key as 64 hex digits.
     pub fn to_hex(&self) -> String {
         hex(self.0.as_bytes())
+    }
+
+    /// The key's 32 bytes.
+    pub(crate) fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// Whether `signature` is this key's over `message` (strict Ed25519 verification).
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        self.0
+            .verify_strict(message, &Signature::from_bytes(signature))
+            .is_ok()
     }
 
     /// The first 16 hex digits of the key's SHA-256.
