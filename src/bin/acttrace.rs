@@ -2,11 +2,13 @@
 //!
 //! Thin over the library: parse arguments, call it, print, pick the exit code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey, PublicKey};
 use acttrace::chain::{Framework, SigningKey};
+use acttrace::evidence::note::{NoteVerifier, TreeHead, save_note};
+use acttrace::evidence::proof::Tree;
 use acttrace::evidence::summary::printable;
 use acttrace::evidence::{ExportError, ExportOptions, Summary, export_log};
 use acttrace::verify::DEFAULT_MAX_LINE_BYTES;
@@ -109,6 +111,13 @@ struct CheckpointArgs {
     /// The origin to sign (default: the system the log's audit_open names).
     #[arg(long)]
     origin: Option<String>,
+
+    /// Write a C2SP tlog-checkpoint in a signed note instead (origin, entry count and the
+    /// RFC 9162 Merkle root of the entries; default output LOG.note), the format transparency
+    /// logs and their witnesses exchange. The origin is also the key name; the verifier key
+    /// line auditors need is printed.
+    #[arg(long)]
+    note: bool,
 
     #[command(flatten)]
     key: KeyArgs,
@@ -215,6 +224,16 @@ struct VerifyArgs {
     /// The checkpoint to check against (default: PATH.checkpoint). Implies a public key.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
+
+    /// Check the log against a signed tree head (`checkpoint --note`): its signature, then
+    /// that the log's first SIZE entries have its Merkle root. Needs --verifier.
+    #[arg(long, value_name = "FILE", requires = "verifier")]
+    note: Option<PathBuf>,
+
+    /// The verifier key line for --note (`name+keyid+base64`, as `checkpoint --note` prints
+    /// it), or a file holding it.
+    #[arg(long, value_name = "KEY", requires = "note")]
+    verifier: Option<String>,
 }
 
 /// Where the key comes from: the flag, the file, or `ACTTRACE_KEY`, in that order.
@@ -304,6 +323,19 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         }
     }
     let report = verify_path(&args.path, &opts);
+    // The tree head is checked on a log that verified; its verdict is a line of its own.
+    let tree_head = match (&args.note, &args.verifier) {
+        (Some(note), Some(verifier)) if report.is_ok() => {
+            match check_tree_head(&args.path, note, verifier) {
+                Ok(verdict) => Some(verdict),
+                Err(e) => {
+                    complain!("{e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        _ => None,
+    };
     if args.json {
         let out = serde_json::json!({
             "ok": report.is_ok(),
@@ -313,10 +345,19 @@ fn verify(args: &VerifyArgs) -> ExitCode {
             "head": report.head(),
             "signatures_unchecked": report.signatures_unchecked(),
             "path": args.path.display().to_string(),
+            "tree_head": tree_head.as_ref().map(|t| serde_json::json!({
+                "ok": t.is_ok(),
+                "detail": match t { Ok(s) | Err(s) => s },
+            })),
         });
         println!("{out}");
     } else {
         say!("{report}");
+        match &tree_head {
+            Some(Ok(s)) => say!("{s}"),
+            Some(Err(s)) => say!("{s}"),
+            None => {}
+        }
         if report.signatures_unchecked() {
             complain!(
                 "note: {} is signed, and its signatures were not checked: pass --key, --key-file \
@@ -325,11 +366,55 @@ fn verify(args: &VerifyArgs) -> ExitCode {
             );
         }
     }
-    match report.failure() {
-        None => ExitCode::SUCCESS,
-        Some(Failure::Unreadable { .. }) => ExitCode::from(2),
-        Some(_) => ExitCode::from(1),
+    match (report.failure(), tree_head) {
+        (Some(Failure::Unreadable { .. }), _) => ExitCode::from(2),
+        (Some(_), _) | (None, Some(Err(_))) => ExitCode::from(1),
+        (None, _) => ExitCode::SUCCESS,
     }
+}
+
+/// Checks a verified log against a signed tree head: `Ok(Ok(line))` when the log is (or
+/// extends) the signed tree, `Ok(Err(line))` when it is not or the signature fails, `Err` for
+/// files that cannot be read and malformed verifier keys.
+fn check_tree_head(
+    log: &Path,
+    note: &Path,
+    verifier: &str,
+) -> Result<Result<String, String>, String> {
+    let line = if verifier.contains('+') {
+        verifier.to_owned()
+    } else {
+        std::fs::read_to_string(verifier)
+            .map_err(|e| format!("cannot read verifier key file {verifier}: {e}"))?
+    };
+    let verifier = NoteVerifier::parse(line.trim()).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(note)
+        .map_err(|e| format!("cannot read {}: {e}", note.display()))?;
+    let head = match TreeHead::open(&text, &verifier) {
+        Ok(head) => head,
+        Err(e) => return Ok(Err(format!("forged tree head: {e}"))),
+    };
+    let tree = Tree::from_log(log).map_err(|e| e.to_string())?;
+    Ok(if head.is_head_of(&tree) {
+        Ok(format!(
+            "tree head verified: the signed tree of {} entries by {} is this log's first {}",
+            head.size,
+            verifier.name(),
+            head.size
+        ))
+    } else if tree.size() < head.size {
+        Err(format!(
+            "tree head mismatch: signed for {} entries, the log holds {} (its tail was cut)",
+            head.size,
+            tree.size()
+        ))
+    } else {
+        Err(format!(
+            "tree head mismatch: the log's first {} entries do not have the signed root (the \
+             log was rewritten)",
+            head.size
+        ))
+    })
 }
 
 /// The checkpoint and public key `verify` was asked to check against, if any.
@@ -423,6 +508,9 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
             }
         },
     };
+    if args.note {
+        return checkpoint_note(args, &secret, &origin);
+    }
     let cp = secret.sign(&origin, report.entries(), report.head());
     let out = args
         .output
@@ -446,6 +534,49 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
         cp.entries,
         cp.head,
         cp.key_id
+    );
+    ExitCode::SUCCESS
+}
+
+/// `checkpoint --note`: the log's Merkle tree head as a C2SP signed note.
+fn checkpoint_note(args: &CheckpointArgs, secret: &CheckpointKey, origin: &str) -> ExitCode {
+    let signed = Tree::from_log(&args.log)
+        .map_err(|e| e.to_string())
+        .and_then(|tree| {
+            let head = TreeHead::of(&tree, origin).map_err(|e| e.to_string())?;
+            let note = head.sign(origin, secret).map_err(|e| e.to_string())?;
+            let verifier =
+                NoteVerifier::new(origin, &secret.public()).map_err(|e| e.to_string())?;
+            Ok((head, note, verifier))
+        });
+    let (head, note, verifier) = match signed {
+        Ok(s) => s,
+        Err(e) => {
+            complain!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| with_suffix(&args.log, ".note"));
+    if same_file(&args.log, &out) {
+        complain!(
+            "refusing to write the tree head {} over its own log {}",
+            out.display(),
+            args.log.display()
+        );
+        return ExitCode::from(2);
+    }
+    if let Err(e) = save_note(&out, &note) {
+        complain!("{}: {e}", out.display());
+        return ExitCode::from(2);
+    }
+    say!(
+        "wrote {}: {}, {} entries; verifier key {verifier}",
+        out.display(),
+        origin,
+        head.size
     );
     ExitCode::SUCCESS
 }

@@ -606,3 +606,133 @@ fn a_signed_log_verified_without_its_key_says_so() {
         .expect("run");
     assert!(plain.stderr.is_empty());
 }
+
+/// Signed tree heads from the command line: `checkpoint --note` writes a C2SP signed note over
+/// the log's Merkle root and prints the verifier key; `verify --note --verifier` accepts the
+/// log and the log grown since, and refuses the log cut short, rewritten in place, a note
+/// edited to another size and a note checked with another key.
+#[tokio::test]
+async fn tree_heads_are_signed_notes_checked_against_the_log() {
+    use acttrace::chain::Entry;
+    use acttrace::json::Map;
+    use acttrace::store::AuditLog;
+
+    let scratch = Scratch::new("cli-note");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("loan-triage", &path).await.unwrap();
+    for _ in 0..3 {
+        log.append(Entry::new("decision", Map::new()))
+            .await
+            .unwrap();
+    }
+    log.shutdown().await.unwrap();
+    for name in ["ops", "other"] {
+        let out = acttrace()
+            .arg("keygen")
+            .arg("-o")
+            .arg(scratch.join(name))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+
+    let out = acttrace()
+        .arg("checkpoint")
+        .arg(&path)
+        .arg("--note")
+        .arg("--signing-key-file")
+        .arg(scratch.join("ops.key"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(said.contains("loan-triage, 4 entries"), "{said}");
+    let verifier = said.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(verifier.starts_with("loan-triage+"), "{verifier}");
+    let note_path = scratch.join("audit.jsonl.note");
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(note.starts_with("loan-triage\n4\n"), "{note}");
+    assert!(note.contains("\n\n\u{2014} loan-triage "), "{note}");
+
+    let verify = |log: &std::path::Path, verifier: &str| {
+        let out = acttrace()
+            .arg("verify")
+            .arg(log)
+            .arg("--note")
+            .arg(&note_path)
+            .arg("--verifier")
+            .arg(verifier)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        )
+    };
+    let (code, msg) = verify(&path, &verifier);
+    assert_eq!(code, Some(0), "{msg}");
+    assert!(msg.contains("tree head verified"), "{msg}");
+    // The verifier key may also come from a file.
+    let key_file = scratch.join("verifier.txt");
+    std::fs::write(&key_file, format!("{verifier}\n")).unwrap();
+    assert_eq!(verify(&path, key_file.to_str().unwrap()).0, Some(0));
+
+    // The log goes on: it still extends the signed tree.
+    let log = AuditLog::open("loan-triage", &path).await.unwrap();
+    log.append(Entry::new("decision", Map::new()))
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+    assert_eq!(verify(&path, &verifier).0, Some(0));
+
+    // Cut back to 3 entries: a chain that verifies alone, but not the signed tree.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut = scratch.join("cut.jsonl");
+    let three: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&cut, three).unwrap();
+    let (code, msg) = verify(&cut, &verifier);
+    assert_eq!(code, Some(1), "{msg}");
+    assert!(msg.contains("tail was cut"), "{msg}");
+
+    // A whole new chain of the same length, written under the same name: rewritten.
+    let forged = scratch.join("forged.jsonl");
+    let log = AuditLog::open("loan-triage", &forged).await.unwrap();
+    for _ in 0..4 {
+        log.append(Entry::new("decision", Map::new()))
+            .await
+            .unwrap();
+    }
+    log.shutdown().await.unwrap();
+    let (code, msg) = verify(&forged, &verifier);
+    assert_eq!(code, Some(1), "{msg}");
+    assert!(msg.contains("rewritten"), "{msg}");
+
+    // A note edited to claim 3 entries fails its signature; another key finds no signature.
+    std::fs::write(&note_path, note.replacen("\n4\n", "\n3\n", 1)).unwrap();
+    let (code, msg) = verify(&cut, &verifier);
+    assert_eq!(code, Some(1), "{msg}");
+    assert!(msg.contains("forged tree head"), "{msg}");
+    std::fs::write(&note_path, &note).unwrap();
+    let out = acttrace()
+        .arg("checkpoint")
+        .arg(&path)
+        .arg("--note")
+        .arg("-o")
+        .arg(scratch.join("other.note"))
+        .arg("--signing-key-file")
+        .arg(scratch.join("other.key"))
+        .output()
+        .unwrap();
+    let theirs = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (code, msg) = verify(&path, &theirs);
+    assert_eq!(code, Some(1), "{msg}");
+    assert!(msg.contains("no signature by"), "{msg}");
+
+    // A malformed verifier key is a usage error.
+    assert_eq!(verify(&path, "loan-triage+zz+AA==").0, Some(2));
+}
