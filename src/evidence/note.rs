@@ -322,6 +322,19 @@ impl TreeHead {
         Self::parse_body(text)
     }
 
+    /// Reads the head of a signed checkpoint without checking its signatures: for the log's
+    /// holder, who makes proofs against a head and checks its root against the log itself.
+    ///
+    /// # Errors
+    ///
+    /// [`NoteError::Malformed`] or [`NoteError::NotACheckpoint`].
+    pub fn parse_note(note: &str) -> Result<Self, NoteError> {
+        let split = note
+            .rfind("\n\n")
+            .ok_or_else(|| NoteError::Malformed("no blank line before the signatures".into()))?;
+        Self::parse_body(&note[..=split])
+    }
+
     /// Reads a `tlog-checkpoint` body without checking any signature.
     ///
     /// # Errors

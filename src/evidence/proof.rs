@@ -94,17 +94,23 @@ pub fn leaf_hash_of(data: &[u8]) -> Hash {
 ///
 /// [`ProofError::BadHash`] when the text is not 64 hex digits.
 pub fn leaf_hash(entry_hash: &str) -> Result<Hash, ProofError> {
-    let bytes = entry_hash.as_bytes();
-    let bad = || ProofError::BadHash(entry_hash.chars().take(80).collect());
+    unhex(entry_hash)
+        .map(|raw| leaf(&raw))
+        .ok_or_else(|| ProofError::BadHash(entry_hash.chars().take(80).collect()))
+}
+
+/// 64 hex digits as their 32 bytes.
+fn unhex(text: &str) -> Option<Hash> {
+    let bytes = text.as_bytes();
     if bytes.len() != 64 {
-        return Err(bad());
+        return None;
     }
     let mut raw = [0u8; 32];
     for (i, pair) in bytes.chunks(2).enumerate() {
         let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-        raw[i] = (digit(pair[0]).ok_or_else(bad)? << 4) | digit(pair[1]).ok_or_else(bad)?;
+        raw[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
     }
-    Ok(leaf(&raw))
+    Some(raw)
 }
 
 /// The largest power of two below `n` (`n` at least 2).
@@ -399,6 +405,9 @@ pub fn verify_consistency(
     }
     Ok(())
 }
+
+mod file;
+pub use file::{ConsistencyProof, FORMAT as PROOF_FORMAT, InclusionProof, ProofFile};
 
 #[cfg(test)]
 mod tests;

@@ -736,3 +736,168 @@ async fn tree_heads_are_signed_notes_checked_against_the_log() {
     // A malformed verifier key is a usage error.
     assert_eq!(verify(&path, "loan-triage+zz+AA==").0, Some(2));
 }
+
+/// `prove` and `check-proof`: an inclusion proof for one decision and a consistency proof
+/// between two signed tree heads, checked without the log; an edited proof, another entry's
+/// hash, heads given in the wrong order and a log rewritten since the head are refused.
+#[tokio::test]
+async fn proofs_are_made_from_the_log_and_checked_without_it() {
+    use acttrace::chain::Entry;
+    use acttrace::json::Map;
+    use acttrace::store::AuditLog;
+
+    let scratch = Scratch::new("cli-prove");
+    let path = scratch.join("audit.jsonl");
+    let append = |n: usize| {
+        let path = path.clone();
+        async move {
+            let log = AuditLog::open("loan-triage", &path).await.unwrap();
+            for _ in 0..n {
+                log.append(Entry::new("decision", Map::new()))
+                    .await
+                    .unwrap();
+            }
+            log.shutdown().await.unwrap();
+        }
+    };
+    let keygen = acttrace()
+        .arg("keygen")
+        .arg("-o")
+        .arg(scratch.join("ops"))
+        .output()
+        .unwrap();
+    assert_eq!(keygen.status.code(), Some(0));
+    let sign = |out: &str| {
+        let out = acttrace()
+            .arg("checkpoint")
+            .arg(&path)
+            .arg("--note")
+            .arg("-o")
+            .arg(scratch.join(out))
+            .arg("--signing-key-file")
+            .arg(scratch.join("ops.key"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        said.trim().rsplit(' ').next().unwrap().to_owned()
+    };
+    append(5).await;
+    let verifier = sign("march.note");
+    append(3).await;
+    sign("june.note");
+
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = acttrace().args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        )
+    };
+    let file = |name: &str| scratch.join(name).into_os_string();
+    let s = |text: &str| std::ffi::OsString::from(text);
+
+    // Entry 3's hash, as an auditor holding that one decision has it.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let row = text
+        .lines()
+        .map(|l| acttrace::json::Value::parse(l).unwrap())
+        .find(|r| r.get("seq").and_then(|v| v.as_u64()) == Some(3))
+        .unwrap();
+    let hash = row.get("hash").unwrap().as_str().unwrap().to_owned();
+
+    let (code, _) = run(&[
+        &s("prove"),
+        path.as_os_str(),
+        &s("--seq"),
+        &s("3"),
+        &s("--note"),
+        &file("june.note"),
+        &s("-o"),
+        &file("entry3.proof"),
+    ]);
+    assert_eq!(code, Some(0));
+    let check = |proof: &str, extra: &[&str]| {
+        let mut args = vec![
+            s("check-proof"),
+            file(proof),
+            s("--note"),
+            file("june.note"),
+            s("--verifier"),
+            s(&verifier),
+        ];
+        for a in extra {
+            args.push(if a.ends_with(".note") { file(a) } else { s(a) });
+        }
+        let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+        run(&refs)
+    };
+    let (code, msg) = check("entry3.proof", &["--entry-hash", &hash]);
+    assert_eq!(code, Some(0), "{msg}");
+    assert!(msg.starts_with("valid: entry 3"), "{msg}");
+
+    // Another entry's hash, or one step of the path changed: invalid.
+    let other = "0".repeat(64);
+    let (code, msg) = check("entry3.proof", &["--entry-hash", &other]);
+    assert_eq!(code, Some(1), "{msg}");
+    let proof = std::fs::read_to_string(scratch.join("entry3.proof")).unwrap();
+    let step = proof.split("\"path\": [\"").nth(1).unwrap()[..64].to_owned();
+    let flipped = format!(
+        "{}{}",
+        if step.starts_with('0') { "1" } else { "0" },
+        &step[1..]
+    );
+    std::fs::write(scratch.join("edited.proof"), proof.replace(&step, &flipped)).unwrap();
+    let (code, msg) = check("edited.proof", &[]);
+    assert_eq!(code, Some(1), "{msg}");
+    assert!(msg.starts_with("invalid"), "{msg}");
+
+    // March's head is extended by June's, not the other way round.
+    let (code, _) = run(&[
+        &s("prove"),
+        path.as_os_str(),
+        &s("--from"),
+        &file("march.note"),
+        &s("--note"),
+        &file("june.note"),
+        &s("-o"),
+        &file("grown.proof"),
+    ]);
+    assert_eq!(code, Some(0));
+    let (code, msg) = check("grown.proof", &["--from", "march.note"]);
+    assert_eq!(code, Some(0), "{msg}");
+    assert!(
+        msg.contains("tree of 9 entries extends its tree of 6"),
+        "{msg}"
+    );
+    let backwards = run(&[
+        &s("check-proof"),
+        &file("grown.proof"),
+        &s("--note"),
+        &file("march.note"),
+        &s("--from"),
+        &file("june.note"),
+        &s("--verifier"),
+        &s(&verifier),
+    ]);
+    assert_eq!(backwards.0, Some(1), "{}", backwards.1);
+
+    // A log rewritten after March (same length, other entries) cannot be proven against it.
+    let forged = scratch.join("forged.jsonl");
+    let log = AuditLog::open("loan-triage", &forged).await.unwrap();
+    for _ in 0..8 {
+        log.append(Entry::new("decision", Map::new()))
+            .await
+            .unwrap();
+    }
+    log.shutdown().await.unwrap();
+    let (code, _) = run(&[
+        &s("prove"),
+        forged.as_os_str(),
+        &s("--seq"),
+        &s("3"),
+        &s("--note"),
+        &file("march.note"),
+    ]);
+    assert_eq!(code, Some(1));
+}

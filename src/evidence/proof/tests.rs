@@ -256,3 +256,46 @@ fn a_logs_entries_are_its_leaves() {
         }
     }
 }
+
+#[test]
+fn proof_files_round_trip_and_refuse_what_is_not_a_proof() {
+    let mut tree = Tree::new();
+    let hashes: Vec<String> = (0..11u8).map(|i| format!("{i:02x}").repeat(32)).collect();
+    for h in &hashes {
+        tree.push(leaf_hash(h).unwrap());
+    }
+    let inclusion = InclusionProof::new(&tree, 7, 7, 11, &hashes[7]).unwrap();
+    let consistency = ConsistencyProof::new(&tree, 4, 11).unwrap();
+    for proof in [
+        ProofFile::Inclusion(inclusion.clone()),
+        ProofFile::Consistency(consistency.clone()),
+    ] {
+        assert_eq!(ProofFile::parse(&proof.to_json()).unwrap(), proof);
+    }
+    assert!(inclusion.verify(11, &tree.root()).is_ok());
+    assert!(inclusion.verify(10, &tree.root_at(10).unwrap()).is_err());
+    assert!(
+        consistency
+            .verify((4, &tree.root_at(4).unwrap()), (11, &tree.root()))
+            .is_ok()
+    );
+    assert!(
+        consistency
+            .verify((5, &tree.root_at(5).unwrap()), (11, &tree.root()))
+            .is_err()
+    );
+    // A proof claimed for a hash that is not that leaf's is never made.
+    assert!(InclusionProof::new(&tree, 7, 7, 11, &hashes[6]).is_err());
+    let line = ProofFile::Inclusion(inclusion).to_json();
+    for bad in [
+        String::new(),
+        "[]".to_owned(),
+        line.replace("acttrace-proof/1", "acttrace-proof/2"),
+        line.replace("\"inclusion\"", "\"exclusion\""),
+        line.replace("\"seq\": 7", "\"seq\": -7"),
+        line.replacen(&hashes[7], "zz", 1),
+        line.replace("\"path\"", "\"paths\""),
+    ] {
+        assert!(ProofFile::parse(&bad).is_err(), "{bad}");
+    }
+}

@@ -2,13 +2,11 @@
 //!
 //! Thin over the library: parse arguments, call it, print, pick the exit code.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey, PublicKey};
 use acttrace::chain::{Framework, SigningKey};
-use acttrace::evidence::note::{NoteVerifier, TreeHead, save_note};
-use acttrace::evidence::proof::Tree;
 use acttrace::evidence::summary::printable;
 use acttrace::evidence::{ExportError, ExportOptions, Summary, export_log};
 use acttrace::verify::DEFAULT_MAX_LINE_BYTES;
@@ -29,6 +27,9 @@ macro_rules! complain {
         eprintln!("acttrace: {}", printable(&format!($($arg)*)))
     };
 }
+
+mod proofs;
+use proofs::{CheckProofArgs, ProveArgs, check_proof, check_tree_head, checkpoint_note, prove};
 
 /// Offline tools for acttrace-chain/1 audit logs.
 #[derive(Debug, Parser)]
@@ -81,6 +82,19 @@ enum Command {
     /// variable (64 hex digits), never from the command line. Exits 0 when written, 1 when the
     /// log does not verify, 2 on a usage, key, read or write error.
     Checkpoint(CheckpointArgs),
+
+    /// Write a Merkle proof against a signed tree head (`checkpoint --note`): with --seq, that
+    /// the entry is in the tree; with --from OLD_NOTE, that the tree extends the older one.
+    ///
+    /// The heads' roots are checked against the log first: a log that is not the signed tree
+    /// is refused. Exits 0 when written, 1 when the log does not match a head, 2 on a usage or
+    /// read error.
+    Prove(ProveArgs),
+
+    /// Check a proof from `prove` without the log: its signed tree heads with the verifier
+    /// key, then the proof against their roots. Exits 0 when valid, 1 when not (saying why), 2
+    /// on a usage or read error.
+    CheckProof(CheckProofArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,9 +110,9 @@ struct KeygenArgs {
 }
 
 #[derive(Debug, Args)]
-struct CheckpointArgs {
+pub(crate) struct CheckpointArgs {
     /// The audit log (.jsonl).
-    log: PathBuf,
+    pub(crate) log: PathBuf,
 
     /// The Ed25519 secret key file written by `acttrace keygen`.
     #[arg(long, value_name = "FILE")]
@@ -106,7 +120,7 @@ struct CheckpointArgs {
 
     /// Where to write the checkpoint (default: LOG.checkpoint).
     #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 
     /// The origin to sign (default: the system the log's audit_open names).
     #[arg(long)]
@@ -284,7 +298,7 @@ fn octal_mode(text: &str) -> Result<u32, String> {
 }
 
 /// Whether two paths name one file (the same inode, or the same path once resolved).
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+pub(crate) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     use std::os::unix::fs::MetadataExt as _;
     match (std::fs::metadata(a), std::fs::metadata(b)) {
         (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
@@ -293,7 +307,7 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 /// `path` with `suffix` appended to its file name (`audit.jsonl` -> `audit.jsonl.checkpoint`).
-fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
+pub(crate) fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(suffix);
     p.into()
@@ -371,50 +385,6 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         (Some(_), _) | (None, Some(Err(_))) => ExitCode::from(1),
         (None, _) => ExitCode::SUCCESS,
     }
-}
-
-/// Checks a verified log against a signed tree head: `Ok(Ok(line))` when the log is (or
-/// extends) the signed tree, `Ok(Err(line))` when it is not or the signature fails, `Err` for
-/// files that cannot be read and malformed verifier keys.
-fn check_tree_head(
-    log: &Path,
-    note: &Path,
-    verifier: &str,
-) -> Result<Result<String, String>, String> {
-    let line = if verifier.contains('+') {
-        verifier.to_owned()
-    } else {
-        std::fs::read_to_string(verifier)
-            .map_err(|e| format!("cannot read verifier key file {verifier}: {e}"))?
-    };
-    let verifier = NoteVerifier::parse(line.trim()).map_err(|e| e.to_string())?;
-    let text = std::fs::read_to_string(note)
-        .map_err(|e| format!("cannot read {}: {e}", note.display()))?;
-    let head = match TreeHead::open(&text, &verifier) {
-        Ok(head) => head,
-        Err(e) => return Ok(Err(format!("forged tree head: {e}"))),
-    };
-    let tree = Tree::from_log(log).map_err(|e| e.to_string())?;
-    Ok(if head.is_head_of(&tree) {
-        Ok(format!(
-            "tree head verified: the signed tree of {} entries by {} is this log's first {}",
-            head.size,
-            verifier.name(),
-            head.size
-        ))
-    } else if tree.size() < head.size {
-        Err(format!(
-            "tree head mismatch: signed for {} entries, the log holds {} (its tail was cut)",
-            head.size,
-            tree.size()
-        ))
-    } else {
-        Err(format!(
-            "tree head mismatch: the log's first {} entries do not have the signed root (the \
-             log was rewritten)",
-            head.size
-        ))
-    })
 }
 
 /// The checkpoint and public key `verify` was asked to check against, if any.
@@ -534,49 +504,6 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
         cp.entries,
         cp.head,
         cp.key_id
-    );
-    ExitCode::SUCCESS
-}
-
-/// `checkpoint --note`: the log's Merkle tree head as a C2SP signed note.
-fn checkpoint_note(args: &CheckpointArgs, secret: &CheckpointKey, origin: &str) -> ExitCode {
-    let signed = Tree::from_log(&args.log)
-        .map_err(|e| e.to_string())
-        .and_then(|tree| {
-            let head = TreeHead::of(&tree, origin).map_err(|e| e.to_string())?;
-            let note = head.sign(origin, secret).map_err(|e| e.to_string())?;
-            let verifier =
-                NoteVerifier::new(origin, &secret.public()).map_err(|e| e.to_string())?;
-            Ok((head, note, verifier))
-        });
-    let (head, note, verifier) = match signed {
-        Ok(s) => s,
-        Err(e) => {
-            complain!("{e}");
-            return ExitCode::from(2);
-        }
-    };
-    let out = args
-        .output
-        .clone()
-        .unwrap_or_else(|| with_suffix(&args.log, ".note"));
-    if same_file(&args.log, &out) {
-        complain!(
-            "refusing to write the tree head {} over its own log {}",
-            out.display(),
-            args.log.display()
-        );
-        return ExitCode::from(2);
-    }
-    if let Err(e) = save_note(&out, &note) {
-        complain!("{}: {e}", out.display());
-        return ExitCode::from(2);
-    }
-    say!(
-        "wrote {}: {}, {} entries; verifier key {verifier}",
-        out.display(),
-        origin,
-        head.size
     );
     ExitCode::SUCCESS
 }
@@ -781,5 +708,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => stats(args),
         Command::Keygen(args) => keygen(args),
         Command::Checkpoint(args) => checkpoint(args),
+        Command::Prove(args) => prove(args),
+        Command::CheckProof(args) => check_proof(args),
     }
 }
