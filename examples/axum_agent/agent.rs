@@ -457,6 +457,9 @@ pub(crate) struct DemoRun {
     /// The decisions the script made, by name: `approved`, `declined`, `blocked`,
     /// `redacted`, `streamed`.
     pub(crate) decisions: Vec<(&'static str, String)>,
+    /// The signed tree head, the proof of one decision and the verifier key line (with the
+    /// `ed25519` feature).
+    pub(crate) proof: Option<(PathBuf, PathBuf, String)>,
 }
 
 /// The scripted tour: runs the agent on 127.0.0.1, sends it an approved, a declined, a
@@ -643,11 +646,76 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
     if caught.is_ok() {
         return Err("the verifier missed the tampering".into());
     }
+    #[cfg(feature = "ed25519")]
+    let proof = Some(prove_one_decision(dir, &log_path)?);
+    #[cfg(not(feature = "ed25519"))]
+    let proof = None;
     Ok(DemoRun {
         log: log_path,
         pack,
         head,
         offline,
         decisions,
+        proof,
     })
+}
+
+/// Signs the log's Merkle tree head (a C2SP signed note) with a fresh key and proves that the
+/// first decision with an outcome is in it; then checks the proof as an auditor would, with the
+/// tree head and the verifier key alone.
+#[cfg(feature = "ed25519")]
+fn prove_one_decision(dir: &Path, log: &Path) -> Result<(PathBuf, PathBuf, String), BoxError> {
+    use acttrace::chain::checkpoint::CheckpointKey;
+    use acttrace::evidence::note::{NoteVerifier, TreeHead, save_note};
+    use acttrace::evidence::proof::{InclusionProof, ProofFile, Tree};
+    use acttrace::json::Value;
+
+    let origin = "loan-triage";
+    let key = CheckpointKey::generate()?;
+    let tree = Tree::from_log(log)?;
+    let note = TreeHead::of(&tree, origin)?.sign(origin, &key)?;
+    let note_path = dir.join("audit.jsonl.note");
+    save_note(&note_path, &note)?;
+    let verifier = NoteVerifier::new(origin, &key.public())?.to_string();
+
+    let text = std::fs::read_to_string(log)?;
+    let (index, row) = text
+        .lines()
+        .filter_map(|l| Value::parse(l).ok())
+        .enumerate()
+        .find(|(_, row)| row.get("payload").and_then(|p| p.get("outcome")).is_some())
+        .ok_or("no decision with an outcome to prove")?;
+    let seq = row
+        .get("seq")
+        .and_then(Value::as_u64)
+        .ok_or("an entry without seq")?;
+    let hash = row
+        .get("hash")
+        .and_then(Value::as_str)
+        .ok_or("an entry without hash")?;
+    let proof = InclusionProof::new(&tree, seq, index as u64, tree.size(), hash)?;
+    let proof_path = dir.join("decision.proof");
+    save_note(
+        &proof_path,
+        &format!("{}\n", ProofFile::Inclusion(proof.clone()).to_json()),
+    )?;
+
+    // The auditor's side: the note, the verifier key and the proof; no log.
+    let head = TreeHead::open(
+        &std::fs::read_to_string(&note_path)?,
+        &NoteVerifier::parse(&verifier)?,
+    )?;
+    proof.verify(head.size, &head.root)?;
+    println!(
+        "\nSigned tree head {} ({} entries) and a proof that entry {seq} is in it: {}",
+        note_path.display(),
+        head.size,
+        proof_path.display()
+    );
+    println!(
+        "  check without the log: acttrace check-proof {} --note {} --verifier {verifier}",
+        proof_path.display(),
+        note_path.display()
+    );
+    Ok((note_path, proof_path, verifier))
 }

@@ -58,6 +58,9 @@ async fn main() -> ExitCode {
                 run.pack.display(),
                 run.log.display()
             );
+            if let Some((note, proof, _)) = &run.proof {
+                println!("Tree head {}, proof of one decision {}.", note.display(), proof.display());
+            }
         })
     } else {
         serve(&dir, &addr).await

@@ -135,4 +135,33 @@ async fn the_demo_leaves_the_chain_it_promises() {
     assert!(pack_report.is_ok(), "{pack_report}");
     let (ok, detail) = reference_verify(&run.pack, Some(agent::DEMO_KEY), None);
     assert!(ok, "reference on the pack: {detail}");
+
+    // The signed tree head and the proof of one decision check with the CLI, without the log;
+    // the same proof against an edited tree head does not.
+    let (note, proof, verifier) = run.proof.expect("the demo proves a decision");
+    let check = |note: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_acttrace"))
+            .arg("check-proof")
+            .arg(&proof)
+            .arg("--note")
+            .arg(note)
+            .arg("--verifier")
+            .arg(&verifier)
+            .output()
+            .unwrap()
+    };
+    let out = check(&note);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.starts_with("valid: entry"), "{said}");
+    let text = std::fs::read_to_string(&note).unwrap();
+    let size = text.lines().nth(1).unwrap();
+    let edited = scratch.join("edited.note");
+    let bigger = (size.parse::<u64>().unwrap() + 1).to_string();
+    std::fs::write(
+        &edited,
+        text.replacen(&format!("\n{size}\n"), &format!("\n{bigger}\n"), 1),
+    )
+    .unwrap();
+    assert_eq!(check(&edited).status.code(), Some(1));
 }
