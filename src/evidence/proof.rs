@@ -34,7 +34,7 @@
 //! Memory: a tree of `n` leaves holds about `2n` hashes (64 MB for a million entries); a proof
 //! takes `O(log² n)` hashing, not a pass over the log.
 
-use std::io::BufRead as _;
+use std::io::BufRead;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -140,8 +140,20 @@ impl Tree {
     /// The file cannot be read, or a line has no entry hash.
     pub fn from_log(path: impl AsRef<Path>) -> Result<Self, ProofError> {
         let file = std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()))?;
+        Self::from_lines(std::io::BufReader::new(file))
+    }
+
+    /// The tree of the log's first `bytes` bytes: a snapshot of a log that is still growing.
+    #[cfg(feature = "ed25519")]
+    pub(crate) fn from_log_prefix(path: &Path, bytes: u64) -> Result<Self, ProofError> {
+        use std::io::Read as _;
+        let file = std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()))?;
+        Self::from_lines(std::io::BufReader::new(file.take(bytes)))
+    }
+
+    fn from_lines(reader: impl BufRead) -> Result<Self, ProofError> {
         let mut tree = Self::new();
-        for line in std::io::BufReader::new(file).lines() {
+        for line in reader.lines() {
             let line = line.map_err(|e| ProofError::Read(e.to_string()))?;
             if line.trim().is_empty() {
                 continue;

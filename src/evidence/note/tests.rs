@@ -223,3 +223,66 @@ fn a_signed_checkpoint_of_a_real_log_anchors_its_proofs() {
         Err(NoteError::BadSignature(_))
     ));
 }
+
+/// Tree heads of a log that is being written to: each one covers a whole prefix of what ends
+/// on disk (no torn last line), and every later one extends every earlier one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tree_heads_of_a_running_log_are_prefixes_that_extend_each_other() {
+    use crate::chain::Entry;
+    use crate::json::Map;
+    use crate::store::{AuditLog, Durability};
+
+    let dir = std::env::temp_dir().join(format!("acttrace-note-running-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("audit.jsonl");
+    let log = AuditLog::builder("loan-triage")
+        .durability(Durability::None)
+        .open(&path)
+        .await
+        .unwrap();
+    let writer = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            for _ in 0..2000 {
+                log.append(Entry::new("decision", Map::new()))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let key = CheckpointKey::generate().unwrap();
+    let mut heads = Vec::new();
+    while !writer.is_finished() {
+        heads.push(log.tree_head("example.com/loan", &key).await.unwrap().0);
+        tokio::task::yield_now().await;
+    }
+    writer.await.unwrap();
+    heads.push(log.tree_head("example.com/loan", &key).await.unwrap().0);
+    log.shutdown().await.unwrap();
+
+    let tree = Tree::from_log(&path).unwrap();
+    assert_eq!(tree.size(), 2001);
+    assert_eq!(heads.last().unwrap().size, 2001);
+    assert!(heads.len() >= 2, "heads were taken while the log grew");
+    for pair in heads.windows(2) {
+        assert!(pair[0].size <= pair[1].size);
+    }
+    for head in &heads {
+        assert!(head.is_head_of(&tree), "the head of {} entries", head.size);
+        if head.size > 0 && head.size < tree.size() {
+            let proof = tree.consistency_proof(head.size, tree.size()).unwrap();
+            assert!(
+                crate::evidence::proof::verify_consistency(
+                    head.size,
+                    tree.size(),
+                    &head.root,
+                    &tree.root(),
+                    &proof
+                )
+                .is_ok()
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
