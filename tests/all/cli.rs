@@ -5,6 +5,23 @@ use std::process::Command;
 use crate::support::{Scratch, vectors_dir};
 use crate::vectors::{checks, expected_prefix, our_divergence, vector_path};
 
+/// Opens (or resumes) the log `loan-triage` at `path`, appends `n` empty decisions and shuts it
+/// down: every entry is on disk when this returns.
+async fn append_decisions(path: &std::path::Path, n: usize) {
+    let log = acttrace::store::AuditLog::open("loan-triage", path)
+        .await
+        .unwrap();
+    for _ in 0..n {
+        log.append(acttrace::chain::Entry::new(
+            "decision",
+            acttrace::json::Map::new(),
+        ))
+        .await
+        .unwrap();
+    }
+    log.shutdown().await.unwrap();
+}
+
 fn acttrace() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_acttrace"));
     cmd.env_remove("ACTTRACE_KEY");
@@ -320,19 +337,9 @@ async fn show_and_stats_read_a_log_for_people_and_machines() {
 /// on the log with its tail cut, with another key, and on an edited checkpoint.
 #[tokio::test]
 async fn checkpoints_are_signed_and_verified_with_a_public_key() {
-    use acttrace::chain::Entry;
-    use acttrace::json::Map;
-    use acttrace::store::AuditLog;
-
     let scratch = Scratch::new("cli-checkpoint");
     let path = scratch.join("audit.jsonl");
-    let log = AuditLog::open("loan-triage", &path).await.unwrap();
-    for _ in 0..3 {
-        log.append(Entry::new("decision", Map::new()))
-            .await
-            .unwrap();
-    }
-    log.shutdown().await.unwrap();
+    append_decisions(&path, 3).await;
 
     let keys = scratch.join("ops");
     let out = acttrace()
@@ -388,11 +395,7 @@ async fn checkpoints_are_signed_and_verified_with_a_public_key() {
     assert_eq!(verify(&path, true).0, Some(0));
 
     // The log goes on: the checkpoint still holds for its prefix.
-    let log = AuditLog::open("loan-triage", &path).await.unwrap();
-    log.append(Entry::new("decision", Map::new()))
-        .await
-        .unwrap();
-    log.shutdown().await.unwrap();
+    append_decisions(&path, 1).await;
     assert_eq!(verify(&path, false).0, Some(0));
 
     // Cut back to 3 entries: fewer than signed.
@@ -613,19 +616,9 @@ fn a_signed_log_verified_without_its_key_says_so() {
 /// edited to another size and a note checked with another key.
 #[tokio::test]
 async fn tree_heads_are_signed_notes_checked_against_the_log() {
-    use acttrace::chain::Entry;
-    use acttrace::json::Map;
-    use acttrace::store::AuditLog;
-
     let scratch = Scratch::new("cli-note");
     let path = scratch.join("audit.jsonl");
-    let log = AuditLog::open("loan-triage", &path).await.unwrap();
-    for _ in 0..3 {
-        log.append(Entry::new("decision", Map::new()))
-            .await
-            .unwrap();
-    }
-    log.shutdown().await.unwrap();
+    append_decisions(&path, 3).await;
     for name in ["ops", "other"] {
         let out = acttrace()
             .arg("keygen")
@@ -678,11 +671,7 @@ async fn tree_heads_are_signed_notes_checked_against_the_log() {
     assert_eq!(verify(&path, key_file.to_str().unwrap()).0, Some(0));
 
     // The log goes on: it still extends the signed tree.
-    let log = AuditLog::open("loan-triage", &path).await.unwrap();
-    log.append(Entry::new("decision", Map::new()))
-        .await
-        .unwrap();
-    log.shutdown().await.unwrap();
+    append_decisions(&path, 1).await;
     assert_eq!(verify(&path, &verifier).0, Some(0));
 
     // Cut back to 3 entries: a chain that verifies alone, but not the signed tree.
@@ -696,13 +685,7 @@ async fn tree_heads_are_signed_notes_checked_against_the_log() {
 
     // A whole new chain of the same length, written under the same name: rewritten.
     let forged = scratch.join("forged.jsonl");
-    let log = AuditLog::open("loan-triage", &forged).await.unwrap();
-    for _ in 0..4 {
-        log.append(Entry::new("decision", Map::new()))
-            .await
-            .unwrap();
-    }
-    log.shutdown().await.unwrap();
+    append_decisions(&forged, 4).await;
     let (code, msg) = verify(&forged, &verifier);
     assert_eq!(code, Some(1), "{msg}");
     assert!(msg.contains("rewritten"), "{msg}");
@@ -742,24 +725,8 @@ async fn tree_heads_are_signed_notes_checked_against_the_log() {
 /// hash, heads given in the wrong order and a log rewritten since the head are refused.
 #[tokio::test]
 async fn proofs_are_made_from_the_log_and_checked_without_it() {
-    use acttrace::chain::Entry;
-    use acttrace::json::Map;
-    use acttrace::store::AuditLog;
-
     let scratch = Scratch::new("cli-prove");
     let path = scratch.join("audit.jsonl");
-    let append = |n: usize| {
-        let path = path.clone();
-        async move {
-            let log = AuditLog::open("loan-triage", &path).await.unwrap();
-            for _ in 0..n {
-                log.append(Entry::new("decision", Map::new()))
-                    .await
-                    .unwrap();
-            }
-            log.shutdown().await.unwrap();
-        }
-    };
     let keygen = acttrace()
         .arg("keygen")
         .arg("-o")
@@ -782,9 +749,9 @@ async fn proofs_are_made_from_the_log_and_checked_without_it() {
         let said = String::from_utf8_lossy(&out.stdout).into_owned();
         said.trim().rsplit(' ').next().unwrap().to_owned()
     };
-    append(5).await;
+    append_decisions(&path, 5).await;
     let verifier = sign("march.note");
-    append(3).await;
+    append_decisions(&path, 3).await;
     sign("june.note");
 
     let run = |args: &[&std::ffi::OsStr]| {
@@ -884,13 +851,7 @@ async fn proofs_are_made_from_the_log_and_checked_without_it() {
 
     // A log rewritten after March (same length, other entries) cannot be proven against it.
     let forged = scratch.join("forged.jsonl");
-    let log = AuditLog::open("loan-triage", &forged).await.unwrap();
-    for _ in 0..8 {
-        log.append(Entry::new("decision", Map::new()))
-            .await
-            .unwrap();
-    }
-    log.shutdown().await.unwrap();
+    append_decisions(&forged, 8).await;
     let (code, _) = run(&[
         &s("prove"),
         forged.as_os_str(),
