@@ -2,6 +2,8 @@
 
 mod support;
 
+#[cfg(feature = "ed25519")]
+mod c2sp;
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(all(feature = "client", feature = "server"))]
