@@ -647,7 +647,7 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
         return Err("the verifier missed the tampering".into());
     }
     #[cfg(feature = "ed25519")]
-    let proof = Some(prove_one_decision(dir, &log_path)?);
+    let proof = Some(prove_one_decision(&pack)?);
     #[cfg(not(feature = "ed25519"))]
     let proof = None;
     Ok(DemoRun {
@@ -660,11 +660,13 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
     })
 }
 
-/// Signs the log's Merkle tree head (a C2SP signed note) with a fresh key and proves that the
-/// first decision with an outcome is in it; then checks the proof as an auditor would, with the
-/// tree head and the verifier key alone.
+/// Signs the Merkle tree head of the evidence pack's entries (a C2SP signed note, saved
+/// beside the pack) with a fresh key and proves that the first decision with an outcome is in
+/// it; then checks the proof as an auditor would, with the tree head and the verifier key
+/// alone. The pack's entries are the log's, with their hashes: the same tree as the log's at
+/// the export.
 #[cfg(feature = "ed25519")]
-fn prove_one_decision(dir: &Path, log: &Path) -> Result<(PathBuf, PathBuf, String), BoxError> {
+fn prove_one_decision(pack: &Path) -> Result<(PathBuf, PathBuf, String), BoxError> {
     use acttrace::chain::checkpoint::CheckpointKey;
     use acttrace::evidence::note::{NoteVerifier, TreeHead, save_note};
     use acttrace::evidence::proof::{InclusionProof, ProofFile, Tree};
@@ -672,16 +674,17 @@ fn prove_one_decision(dir: &Path, log: &Path) -> Result<(PathBuf, PathBuf, Strin
 
     let origin = "loan-triage";
     let key = CheckpointKey::generate()?;
-    let tree = Tree::from_log(log)?;
+    let tree = Tree::from_log(pack)?;
     let note = TreeHead::of(&tree, origin)?.sign(origin, &key)?;
-    let note_path = dir.join("audit.jsonl.note");
+    let note_path = with_suffix(pack, ".note");
     save_note(&note_path, &note)?;
     let verifier = NoteVerifier::new(origin, &key.public())?.to_string();
 
-    let text = std::fs::read_to_string(log)?;
+    let text = std::fs::read_to_string(pack)?;
     let (index, row) = text
         .lines()
         .filter_map(|l| Value::parse(l).ok())
+        .filter(|row| row.get("_meta").is_none())
         .enumerate()
         .find(|(_, row)| row.get("payload").and_then(|p| p.get("outcome")).is_some())
         .ok_or("no decision with an outcome to prove")?;
@@ -694,7 +697,7 @@ fn prove_one_decision(dir: &Path, log: &Path) -> Result<(PathBuf, PathBuf, Strin
         .and_then(Value::as_str)
         .ok_or("an entry without hash")?;
     let proof = InclusionProof::new(&tree, seq, index as u64, tree.size(), hash)?;
-    let proof_path = dir.join("decision.proof");
+    let proof_path = with_suffix(pack, ".decision.proof");
     save_note(
         &proof_path,
         &format!("{}\n", ProofFile::Inclusion(proof.clone()).to_json()),
@@ -707,15 +710,23 @@ fn prove_one_decision(dir: &Path, log: &Path) -> Result<(PathBuf, PathBuf, Strin
     )?;
     proof.verify(head.size, &head.root)?;
     println!(
-        "\nSigned tree head {} ({} entries) and a proof that entry {seq} is in it: {}",
+        "\nThe pack's signed tree head {} ({} entries) and a proof that entry {seq} is in it: {}",
         note_path.display(),
         head.size,
         proof_path.display()
     );
     println!(
-        "  check without the log: acttrace check-proof {} --note {} --verifier {verifier}",
+        "  check without the log or the pack: acttrace check-proof {} --note {} --verifier {verifier}",
         proof_path.display(),
         note_path.display()
     );
     Ok((note_path, proof_path, verifier))
+}
+
+/// `path` with `suffix` added to its file name.
+#[cfg(feature = "ed25519")]
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }

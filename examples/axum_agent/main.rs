@@ -11,7 +11,8 @@
 //! OpenAI-compatible server or gateway, or `ANTHROPIC_BASE_URL` and `ANTHROPIC_API_KEY` for an
 //! Anthropic-compatible one (HTTPS needs the `tls` feature:
 //! `cargo run --features tls --example axum_agent`), `ACTTRACE_MODEL` to pick the model,
-//! `ACTTRACE_KEY` for the log's signing key.
+//! `ACTTRACE_KEY` for the log's signing key, `ACTTRACE_CHECKPOINT_KEY_FILE` (a key from
+//! `acttrace keygen`) to publish signed tree heads beside the log while it serves.
 
 mod agent;
 
@@ -96,6 +97,30 @@ async fn serve(
         .signing_key(SigningKey::from(key.as_str()))
         .open(&path)
         .await?;
+    // With a checkpoint key (from `acttrace keygen`), signed tree heads of the log are
+    // published beside it every 1,000 entries or minute, and when the agent stops.
+    #[cfg(feature = "ed25519")]
+    let heads = match std::env::var_os("ACTTRACE_CHECKPOINT_KEY_FILE") {
+        Some(file) => {
+            use acttrace::chain::checkpoint::CheckpointKey;
+            use acttrace::evidence::publish::TreeHeads;
+            let key = CheckpointKey::read(file)?;
+            let origin = "loan-triage";
+            let verifier = acttrace::evidence::note::NoteVerifier::new(origin, &key.public())?;
+            let note = dir.join("audit.jsonl.note");
+            let heads = log
+                .publish_tree_heads(
+                    TreeHeads::new(origin, key)
+                        .every_entries(1_000)
+                        .every(std::time::Duration::from_secs(60))
+                        .save_to(&note),
+                )
+                .await?;
+            println!("tree heads: {} (verifier key {verifier})", note.display());
+            Some(heads)
+        }
+        None => None,
+    };
     let (local, server) = agent::serve(
         Arc::new(agent::Agent::new(log.clone(), model)),
         addr.parse()?,
@@ -111,5 +136,11 @@ async fn serve(
         _ = tokio::signal::ctrl_c() => {}
     }
     log.shutdown().await?;
+    #[cfg(feature = "ed25519")]
+    if let Some(heads) = heads
+        && let Some(last) = heads.closed().await.latest
+    {
+        println!("last tree head: {} entries", last.head.size);
+    }
     Ok(())
 }

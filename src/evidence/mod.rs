@@ -1,8 +1,9 @@
 //! What an auditor is handed: evidence packs ([`export`]: the chain annotated with a
 //! framework's controls under a signed header), the summaries `acttrace show` and `stats`
 //! print ([`summary`]), and Merkle proofs over the chain ([`proof`]: RFC 9162 inclusion and
-//! consistency, checked without the log) and their signed tree heads ([`note`]: C2SP
-//! `tlog-checkpoint` in a `signed-note`, with the `ed25519` feature).
+//! consistency, checked without the log), their signed tree heads ([`note`]: C2SP
+//! `tlog-checkpoint` in a `signed-note`, with the `ed25519` feature), and the heads a running
+//! log publishes every `N` entries or `T` seconds ([`publish`]).
 //!
 //! Uses the format, the verifier and the store (a pack of a running log is a snapshot the
 //! writer syncs for it).
@@ -12,6 +13,9 @@ pub mod export;
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub mod note;
 pub mod proof;
+#[cfg(feature = "ed25519")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+pub mod publish;
 pub mod summary;
 
 pub use self::export::{ExportError, ExportOptions, ExportReport, export_log};

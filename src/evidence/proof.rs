@@ -146,13 +146,35 @@ impl Tree {
     /// The tree of the log's first `bytes` bytes: a snapshot of a log that is still growing.
     #[cfg(feature = "ed25519")]
     pub(crate) fn from_log_prefix(path: &Path, bytes: u64) -> Result<Self, ProofError> {
-        use std::io::Read as _;
-        let file = std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()))?;
-        Self::from_lines(std::io::BufReader::new(file.take(bytes)))
+        let mut tree = Self::new();
+        tree.extend_from_log(path, 0, bytes)?;
+        Ok(tree)
+    }
+
+    /// Adds the entries of the log's bytes `from..to` (whole lines: the ends of two
+    /// snapshots), so that a growing log's tree is kept up to date by reading only what is new.
+    #[cfg(feature = "ed25519")]
+    pub(crate) fn extend_from_log(
+        &mut self,
+        path: &Path,
+        from: u64,
+        to: u64,
+    ) -> Result<(), ProofError> {
+        use std::io::{Read as _, Seek as _, SeekFrom};
+        let mut file = std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()))?;
+        file.seek(SeekFrom::Start(from))
+            .map_err(|e| ProofError::Read(e.to_string()))?;
+        self.extend_from_lines(std::io::BufReader::new(file.take(to.saturating_sub(from))))
     }
 
     fn from_lines(reader: impl BufRead) -> Result<Self, ProofError> {
         let mut tree = Self::new();
+        tree.extend_from_lines(reader)?;
+        Ok(tree)
+    }
+
+    fn extend_from_lines(&mut self, reader: impl BufRead) -> Result<(), ProofError> {
+        let tree = self;
         for line in reader.lines() {
             let line = line.map_err(|e| ProofError::Read(e.to_string()))?;
             if line.trim().is_empty() {
@@ -168,7 +190,7 @@ impl Tree {
                 .ok_or_else(|| ProofError::BadHash(line.chars().take(80).collect()))?;
             tree.push(leaf_hash(hash)?);
         }
-        Ok(tree)
+        Ok(())
     }
 
     /// Appends a leaf hash.

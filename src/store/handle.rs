@@ -370,6 +370,17 @@ struct Handle {
     shared: Arc<Shared>,
 }
 
+/// An [`AuditLog`] that does not keep it open. See [`AuditLog::downgrade`].
+#[derive(Clone)]
+pub(crate) struct WeakAuditLog(std::sync::Weak<Handle>);
+
+impl WeakAuditLog {
+    /// The log, while some handle still holds it open.
+    pub(crate) fn upgrade(&self) -> Option<AuditLog> {
+        self.0.upgrade().map(|handle| AuditLog { handle })
+    }
+}
+
 impl Drop for Handle {
     /// When the last handle goes without a [`shutdown`](AuditLog::shutdown), wakes the writer
     /// so that it writes what is queued and stops at once, not a commit delay later: the
@@ -691,6 +702,17 @@ impl AuditLog {
         let mut rx = self.handle.shared.head.clone();
         rx.changed().await.map_err(|_| Error::WriterClosed)?;
         Ok(rx.borrow().clone())
+    }
+
+    /// A handle that does not keep the log open: for a companion task (a tree-head publisher)
+    /// that must let the writer stop when the service drops its last handle.
+    pub(crate) fn downgrade(&self) -> WeakAuditLog {
+        WeakAuditLog(Arc::downgrade(&self.handle))
+    }
+
+    /// A receiver of the head after every batch; it ends when the writer stops.
+    pub(crate) fn head_watch(&self) -> watch::Receiver<Head> {
+        self.handle.shared.head.clone()
     }
 
     /// The log's path.

@@ -71,5 +71,7 @@ impl std::fmt::Display for Fault {
     }
 }
 pub use self::file::{Fork, OnCorrupt, Recovery};
+#[cfg(feature = "ed25519")]
+pub(crate) use self::handle::WeakAuditLog;
 pub use self::handle::{AuditLog, AuditLogBuilder, Durability, Head};
 pub use self::outage::Health;

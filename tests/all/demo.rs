@@ -139,6 +139,23 @@ async fn the_demo_leaves_the_chain_it_promises() {
     // The signed tree head and the proof of one decision check with the CLI, without the log;
     // the same proof against an edited tree head does not.
     let (note, proof, verifier) = run.proof.expect("the demo proves a decision");
+    assert_eq!(
+        note,
+        scratch.join("demo/evidence-eu_ai_act.jsonl.note"),
+        "beside the pack"
+    );
+    // The tree head is the pack's: `verify` checks the pack against it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_acttrace"))
+        .arg("verify")
+        .arg(&run.pack)
+        .args(["--key", agent::DEMO_KEY, "--note"])
+        .arg(&note)
+        .args(["--verifier", &verifier])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("tree head"), "{said}");
     let check = |note: &std::path::Path| {
         std::process::Command::new(env!("CARGO_BIN_EXE_acttrace"))
             .arg("check-proof")
