@@ -3,7 +3,8 @@
 //! print ([`summary`]), and Merkle proofs over the chain ([`proof`]: RFC 9162 inclusion and
 //! consistency, checked without the log), their signed tree heads ([`note`]: C2SP
 //! `tlog-checkpoint` in a `signed-note`, with the `ed25519` feature), and the heads a running
-//! log publishes every `N` entries or `T` seconds ([`publish`]).
+//! log publishes every `N` entries or `T` seconds ([`publish`]), with RFC 3161 trusted time for
+//! them ([`timestamp`], with the `rfc3161` feature).
 //!
 //! Uses the format, the verifier and the store (a pack of a running log is a snapshot the
 //! writer syncs for it).
@@ -17,6 +18,9 @@ pub mod proof;
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub mod publish;
 pub mod summary;
+#[cfg(feature = "rfc3161")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rfc3161")))]
+pub mod timestamp;
 
 pub use self::export::{ExportError, ExportOptions, ExportReport, export_log};
 pub use self::summary::{Costs, DecisionSummary, FailedCall, ModelTotals, Summary};

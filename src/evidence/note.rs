@@ -495,7 +495,7 @@ fn base64_encode(bytes: &[u8]) -> String {
 
 /// Decodes canonical padded base64; `None` for anything else (wrong length, stray characters,
 /// non-zero bits under the padding).
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     if !bytes.len().is_multiple_of(4) {
         return None;

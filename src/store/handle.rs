@@ -371,9 +371,11 @@ struct Handle {
 }
 
 /// An [`AuditLog`] that does not keep it open. See [`AuditLog::downgrade`].
+#[cfg(feature = "ed25519")]
 #[derive(Clone)]
 pub(crate) struct WeakAuditLog(std::sync::Weak<Handle>);
 
+#[cfg(feature = "ed25519")]
 impl WeakAuditLog {
     /// The log, while some handle still holds it open.
     pub(crate) fn upgrade(&self) -> Option<AuditLog> {
@@ -706,11 +708,13 @@ impl AuditLog {
 
     /// A handle that does not keep the log open: for a companion task (a tree-head publisher)
     /// that must let the writer stop when the service drops its last handle.
+    #[cfg(feature = "ed25519")]
     pub(crate) fn downgrade(&self) -> WeakAuditLog {
         WeakAuditLog(Arc::downgrade(&self.handle))
     }
 
     /// A receiver of the head after every batch; it ends when the writer stops.
+    #[cfg(feature = "ed25519")]
     pub(crate) fn head_watch(&self) -> watch::Receiver<Head> {
         self.handle.shared.head.clone()
     }

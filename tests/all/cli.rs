@@ -7,7 +7,7 @@ use crate::vectors::{checks, expected_prefix, our_divergence, vector_path};
 
 /// Opens (or resumes) the log `loan-triage` at `path`, appends `n` empty decisions and shuts it
 /// down: every entry is on disk when this returns.
-async fn append_decisions(path: &std::path::Path, n: usize) {
+pub(crate) async fn append_decisions(path: &std::path::Path, n: usize) {
     let log = acttrace::store::AuditLog::open("loan-triage", path)
         .await
         .unwrap();

@@ -1,6 +1,8 @@
 //! Integration tests: one binary, one module per area.
 
 mod support;
+#[cfg(feature = "rfc3161")]
+mod timestamp;
 
 #[cfg(feature = "ed25519")]
 mod c2sp;

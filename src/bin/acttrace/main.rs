@@ -29,6 +29,7 @@ macro_rules! complain {
 }
 
 mod proofs;
+mod stamp;
 use proofs::{CheckProofArgs, ProveArgs, check_proof, check_tree_head, checkpoint_note, prove};
 
 /// Offline tools for acttrace-chain/1 audit logs.
@@ -132,6 +133,11 @@ pub(crate) struct CheckpointArgs {
     /// line auditors need is printed.
     #[arg(long)]
     note: bool,
+
+    /// With --note: also ask this RFC 3161 time-stamping authority (`http://...`) for a
+    /// timestamp token over the note, written beside it as NOTE.tst.
+    #[arg(long, value_name = "URL", requires = "note")]
+    pub(crate) tsa: Option<String>,
 
     #[command(flatten)]
     key: KeyArgs,
@@ -248,6 +254,9 @@ struct VerifyArgs {
     /// it), or a file holding it.
     #[arg(long, value_name = "KEY", requires = "note")]
     verifier: Option<String>,
+
+    #[command(flatten)]
+    tsa: stamp::TsaCheckArgs,
 }
 
 /// Where the key comes from: the flag, the file, or `ACTTRACE_KEY`, in that order.
@@ -340,7 +349,9 @@ fn verify(args: &VerifyArgs) -> ExitCode {
     // The tree head is checked on a log that verified; its verdict is a line of its own.
     let tree_head = match (&args.note, &args.verifier) {
         (Some(note), Some(verifier)) if report.is_ok() => {
-            match check_tree_head(&args.path, note, verifier) {
+            match check_tree_head(&args.path, note, verifier)
+                .and_then(|v| Ok(stamp::join(v, stamp::check(note, &args.tsa)?)))
+            {
                 Ok(verdict) => Some(verdict),
                 Err(e) => {
                     complain!("{e}");

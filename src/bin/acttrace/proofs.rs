@@ -60,6 +60,9 @@ pub(crate) struct CheckProofArgs {
     /// For an inclusion proof: the entry hash the auditor holds; the proof must be for it.
     #[arg(long, value_name = "HASH")]
     entry_hash: Option<String>,
+
+    #[command(flatten)]
+    tsa: crate::stamp::TsaCheckArgs,
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -183,7 +186,13 @@ fn make_proof(args: &ProveArgs) -> Result<(ProofFile, String), (u8, String)> {
 }
 
 pub(crate) fn check_proof(args: &CheckProofArgs) -> ExitCode {
-    match checked(args) {
+    let verdict = checked(args).and_then(|v| {
+        Ok(crate::stamp::join(
+            v,
+            crate::stamp::check(&args.note, &args.tsa)?,
+        ))
+    });
+    match verdict {
         Ok(Ok(line)) => {
             say!("{line}");
             ExitCode::SUCCESS
@@ -339,5 +348,14 @@ pub(crate) fn checkpoint_note(
         origin,
         head.size
     );
+    if let Some(url) = &args.tsa {
+        match crate::stamp::stamp(&out, url) {
+            Ok(said) => say!("{said}"),
+            Err(e) => {
+                complain!("the tree head is written, but not timestamped: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     ExitCode::SUCCESS
 }

@@ -1,0 +1,373 @@
+//! X.509 certificates as far as a timestamp needs them: who the signer is, what its key is,
+//! whether it may stamp time and when, and whether its issuer signed it. RSA (PKCS #1 v1.5)
+//! signatures with SHA-256, SHA-384 or SHA-512, the algorithms time-stamping authorities use.
+
+use sha2::Digest as _;
+
+use super::TimestampError;
+use super::der::{self, BIT_STRING, BOOLEAN, INTEGER, OCTET_STRING, OID, SEQUENCE, SET, Tlv};
+
+pub(super) const SHA256: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01];
+const SHA384: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
+const SHA512: &[u8] = &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03];
+const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const RSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
+const RSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c];
+const RSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d];
+const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+const SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
+const TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
+const COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+
+/// A hash function a token or certificate names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Hash {
+    pub(super) fn of_oid(oid: &[u8]) -> Result<Self, TimestampError> {
+        match oid {
+            SHA256 => Ok(Self::Sha256),
+            SHA384 => Ok(Self::Sha384),
+            SHA512 => Ok(Self::Sha512),
+            _ => Err(TimestampError::Unsupported(format!(
+                "hash algorithm {}",
+                der::dotted(oid)
+            ))),
+        }
+    }
+
+    pub(super) fn digest(self, bytes: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Sha256 => sha2::Sha256::digest(bytes).to_vec(),
+            Self::Sha384 => sha2::Sha384::digest(bytes).to_vec(),
+            Self::Sha512 => sha2::Sha512::digest(bytes).to_vec(),
+        }
+    }
+
+    /// The DER DigestInfo before the digest, as PKCS #1 v1.5 signatures carry it.
+    fn digest_info_prefix(self) -> &'static [u8] {
+        match self {
+            Self::Sha256 => &[
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
+            ],
+            Self::Sha384 => &[
+                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x02, 0x05, 0x00, 0x04, 0x30,
+            ],
+            Self::Sha512 => &[
+                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x03, 0x05, 0x00, 0x04, 0x40,
+            ],
+        }
+    }
+}
+
+/// An X.509 certificate: a time-stamping authority's, or the authority trusted to issue it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Certificate {
+    der: Vec<u8>,
+}
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Certificate").field(&self.subject()).finish()
+    }
+}
+
+impl Certificate {
+    /// A certificate from its DER encoding.
+    ///
+    /// # Errors
+    ///
+    /// [`TimestampError::Malformed`] when it is not a certificate this reader understands.
+    pub fn from_der(der: &[u8]) -> Result<Self, TimestampError> {
+        Parsed::read(der)?;
+        Ok(Self { der: der.to_vec() })
+    }
+
+    /// Every certificate in a PEM text (`-----BEGIN CERTIFICATE-----` blocks).
+    ///
+    /// # Errors
+    ///
+    /// [`TimestampError::Malformed`] for a block that does not decode, or no block at all.
+    pub fn from_pem(text: &str) -> Result<Vec<Self>, TimestampError> {
+        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+        const END: &str = "-----END CERTIFICATE-----";
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find(BEGIN) {
+            let body = &rest[start + BEGIN.len()..];
+            let end = body
+                .find(END)
+                .ok_or_else(|| TimestampError::Malformed("a PEM block without its end".into()))?;
+            let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+            let der = crate::evidence::note::base64_decode(&b64)
+                .ok_or_else(|| TimestampError::Malformed("a PEM block is not base64".into()))?;
+            out.push(Self::from_der(&der)?);
+            rest = &body[end + END.len()..];
+        }
+        if out.is_empty() {
+            return Err(TimestampError::Malformed(
+                "no certificate in the PEM text".into(),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The certificates in a file, PEM or DER.
+    ///
+    /// # Errors
+    ///
+    /// [`TimestampError::Io`] when it cannot be read, [`TimestampError::Malformed`] otherwise.
+    pub fn read(path: impl AsRef<std::path::Path>) -> Result<Vec<Self>, TimestampError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| TimestampError::Io(format!("{}: {e}", path.display())))?;
+        match std::str::from_utf8(&bytes) {
+            Ok(text) if text.contains("-----BEGIN") => Self::from_pem(text),
+            _ => Ok(vec![Self::from_der(&bytes)?]),
+        }
+    }
+
+    /// The DER encoding.
+    pub fn as_der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The subject's common name (or `?` when it has none), for messages.
+    pub fn subject(&self) -> String {
+        Parsed::read(&self.der).map_or_else(|_| "?".to_owned(), |p| common_name(p.subject))
+    }
+
+    pub(super) fn parsed(&self) -> Parsed<'_> {
+        // Checked when the certificate was made.
+        Parsed::read(&self.der).unwrap_or_else(|_| Parsed::empty())
+    }
+}
+
+/// The parts of a certificate that are checked.
+#[derive(Debug, Clone)]
+pub(super) struct Parsed<'a> {
+    pub(super) raw: &'a [u8],
+    tbs: &'a [u8],
+    sig_alg: &'a [u8],
+    signature: &'a [u8],
+    pub(super) serial: &'a [u8],
+    pub(super) issuer: &'a [u8],
+    pub(super) subject: &'a [u8],
+    pub(super) not_before: String,
+    pub(super) not_after: String,
+    key_alg: &'a [u8],
+    key: &'a [u8],
+    pub(super) key_id: Option<&'a [u8]>,
+    pub(super) time_stamping: bool,
+}
+
+impl<'a> Parsed<'a> {
+    fn empty() -> Self {
+        Self {
+            raw: &[],
+            tbs: &[],
+            sig_alg: &[],
+            signature: &[],
+            serial: &[],
+            issuer: &[],
+            subject: &[],
+            not_before: String::new(),
+            not_after: String::new(),
+            key_alg: &[],
+            key: &[],
+            key_id: None,
+            time_stamping: false,
+        }
+    }
+
+    pub(super) fn read(der: &'a [u8]) -> Result<Self, TimestampError> {
+        let what = "certificate";
+        let cert = der::single(der, SEQUENCE, what)?;
+        let mut c = cert.inner();
+        let tbs = c.expect(SEQUENCE, what)?;
+        let sig_alg = der::algorithm(c.any(what)?, what)?;
+        let signature = bits(c.expect(BIT_STRING, what)?)?;
+        let mut t = tbs.inner();
+        t.optional(der::context(0), what)?;
+        let serial = t.expect(INTEGER, what)?.content;
+        t.any(what)?; // the signature algorithm again
+        let issuer = t.expect(SEQUENCE, what)?.raw;
+        let validity = t.expect(SEQUENCE, what)?;
+        let mut v = validity.inner();
+        let not_before = der::time(v.any(what)?, what)?;
+        let not_after = der::time(v.any(what)?, what)?;
+        let subject = t.expect(SEQUENCE, what)?.raw;
+        let spki = t.expect(SEQUENCE, what)?;
+        let mut s = spki.inner();
+        let key_alg = der::algorithm(s.any(what)?, what)?;
+        let key = bits(s.expect(BIT_STRING, what)?)?;
+        let mut key_id = None;
+        let mut time_stamping = false;
+        while !t.is_empty() {
+            let field = t.any(what)?;
+            if field.tag != der::context(3) {
+                continue;
+            }
+            let list = der::single(field.content, SEQUENCE, what)?;
+            let mut exts = list.inner();
+            while !exts.is_empty() {
+                let ext = exts.expect(SEQUENCE, what)?;
+                let mut e = ext.inner();
+                let oid = e.expect(OID, what)?.content;
+                e.optional(BOOLEAN, what)?;
+                let value = e.expect(OCTET_STRING, what)?.content;
+                match oid {
+                    SUBJECT_KEY_ID => {
+                        key_id = Some(der::single(value, OCTET_STRING, what)?.content)
+                    }
+                    EXT_KEY_USAGE => {
+                        let mut usages = der::single(value, SEQUENCE, what)?.inner();
+                        while !usages.is_empty() {
+                            time_stamping |= usages.expect(OID, what)?.content == TIME_STAMPING;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(Self {
+            raw: cert.raw,
+            tbs: tbs.raw,
+            sig_alg,
+            signature,
+            serial,
+            issuer,
+            subject,
+            not_before,
+            not_after,
+            key_alg,
+            key,
+            key_id,
+            time_stamping,
+        })
+    }
+
+    /// Whether `issuer` signed this certificate.
+    pub(super) fn is_signed_by(&self, issuer: &Parsed<'_>) -> Result<(), TimestampError> {
+        if self.issuer != issuer.subject {
+            return Err(TimestampError::Untrusted(format!(
+                "{} is not issued by {}",
+                common_name(self.subject),
+                common_name(issuer.subject)
+            )));
+        }
+        let hash = match self.sig_alg {
+            RSA_SHA256 => Hash::Sha256,
+            RSA_SHA384 => Hash::Sha384,
+            RSA_SHA512 => Hash::Sha512,
+            other => {
+                return Err(TimestampError::Unsupported(format!(
+                    "certificate signature algorithm {}",
+                    der::dotted(other)
+                )));
+            }
+        };
+        issuer.verify(hash, self.tbs, self.signature).map_err(|_| {
+            TimestampError::Untrusted(format!(
+                "the signature on {} by {} does not verify",
+                common_name(self.subject),
+                common_name(issuer.subject)
+            ))
+        })
+    }
+
+    /// Checks `signature` over `message`, hashed with `hash`, by this certificate's key.
+    pub(super) fn verify(
+        &self,
+        hash: Hash,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), TimestampError> {
+        if self.key_alg != RSA {
+            return Err(TimestampError::Unsupported(format!(
+                "public key algorithm {} (RSA keys are supported)",
+                der::dotted(self.key_alg)
+            )));
+        }
+        let what = "RSA public key";
+        let key = der::single(self.key, SEQUENCE, what)?;
+        let mut k = key.inner();
+        let n = der::unsigned(k.expect(INTEGER, what)?.content);
+        let e = der::unsigned(k.expect(INTEGER, what)?.content);
+        let key = rsa::PublicKey::new(
+            rsa::BoxedUint::from_be_slice_vartime(n),
+            rsa::BoxedUint::from_be_slice_vartime(e),
+        )
+        .map_err(|e| TimestampError::Unsupported(format!("RSA key: {e}")))?;
+        let digest = hash.digest(message);
+        let scheme = rsa::Pkcs1v15Sign {
+            hash_len: Some(digest.len()),
+            prefix: hash.digest_info_prefix().into(),
+        };
+        key.verify(scheme, &digest, signature)
+            .map_err(|_| TimestampError::BadSignature("the signature does not verify".into()))
+    }
+
+    /// Whether the signature algorithm a signer names fits this key.
+    pub(super) fn check_signature_algorithm(
+        &self,
+        sig_alg: &[u8],
+        hash: Hash,
+    ) -> Result<(), TimestampError> {
+        let fits = match sig_alg {
+            RSA => true,
+            RSA_SHA256 => hash == Hash::Sha256,
+            RSA_SHA384 => hash == Hash::Sha384,
+            RSA_SHA512 => hash == Hash::Sha512,
+            _ => false,
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(TimestampError::Unsupported(format!(
+                "signature algorithm {} with hash {hash:?}",
+                der::dotted(sig_alg)
+            )))
+        }
+    }
+}
+
+/// A BIT STRING's bytes (whole bytes only, as keys and signatures are).
+fn bits(tlv: Tlv<'_>) -> Result<&[u8], TimestampError> {
+    match tlv.content.split_first() {
+        Some((0, rest)) => Ok(rest),
+        _ => Err(TimestampError::Malformed(
+            "a bit string with unused bits".into(),
+        )),
+    }
+}
+
+/// The common name in a Name, escaped for display; `?` when there is none.
+pub(super) fn common_name(name: &[u8]) -> String {
+    let found = (|| -> Result<Option<String>, TimestampError> {
+        let what = "name";
+        let mut rdns = der::single(name, SEQUENCE, what)?.inner();
+        while !rdns.is_empty() {
+            let mut set = rdns.expect(SET, what)?.inner();
+            while !set.is_empty() {
+                let mut atv = set.expect(SEQUENCE, what)?.inner();
+                if atv.expect(OID, what)?.content == COMMON_NAME {
+                    let value = atv.any(what)?;
+                    return Ok(Some(String::from_utf8_lossy(value.content).into_owned()));
+                }
+            }
+        }
+        Ok(None)
+    })();
+    match found {
+        Ok(Some(cn)) => cn.chars().flat_map(char::escape_debug).collect(),
+        _ => "?".to_owned(),
+    }
+}

@@ -1,0 +1,435 @@
+//! RFC 3161 trusted time against a real time-stamping authority: OpenSSL's `openssl ts`
+//! answering over HTTP on 127.0.0.1, with a CA and a TSA certificate this test makes.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use acttrace::evidence::timestamp::{Certificate, TimestampError, TimestampToken, request_token};
+
+use crate::support::Scratch;
+
+const TS_CONFIG: &str = "\
+[ tsa ]
+default_tsa = tsa_config1
+[ tsa_config1 ]
+dir = .
+serial = ./serial
+crypto_device = builtin
+signer_cert = ./tsa.crt
+certs = ./ca.crt
+signer_key = ./tsa.key
+signer_digest = sha256
+default_policy = 1.2.3.4.1
+digests = sha256, sha384, sha512
+accuracy = secs:1
+ordering = yes
+tsa_name = no
+ess_cert_id_chain = no
+ess_cert_id_alg = sha256
+[ tsa_ext ]
+basicConstraints = critical,CA:false
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,timeStamping
+";
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs (the CI script installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA named `name` with a TSA certificate under it, in `dir`.
+fn make_authority(dir: &Path, name: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("ts.cnf"), TS_CONFIG).unwrap();
+    std::fs::write(dir.join("serial"), "01\n").unwrap();
+    let ca_subject = format!("/CN={name} CA");
+    let tsa_subject = format!("/CN={name}");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "30",
+            "-subj",
+            &ca_subject,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "tsa.key",
+            "-out",
+            "tsa.csr",
+            "-subj",
+            &tsa_subject,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "tsa.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "tsa.crt",
+            "-days",
+            "30",
+            "-extfile",
+            "ts.cnf",
+            "-extensions",
+            "tsa_ext",
+        ],
+    );
+}
+
+/// Serves `openssl ts -reply` over HTTP on 127.0.0.1 from `dir`; gives its URL.
+fn serve_authority(dir: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/tsa", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            let Ok(mut conn) = conn else { continue };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            let body = loop {
+                let Ok(got) = conn.read(&mut buf) else {
+                    break None;
+                };
+                if got == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&buf[..got]);
+                let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&data[..end]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if data.len() >= end + 4 + len {
+                    break Some(data[end + 4..end + 4 + len].to_vec());
+                }
+            };
+            let Some(body) = body else { continue };
+            let (query, reply) = (format!("q{n}.tsq"), format!("r{n}.tsr"));
+            std::fs::write(dir.join(&query), body).unwrap();
+            let ok = Command::new("openssl")
+                .current_dir(&dir)
+                .args([
+                    "ts",
+                    "-reply",
+                    "-config",
+                    "ts.cnf",
+                    "-queryfile",
+                    &query,
+                    "-out",
+                    &reply,
+                ])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            let answer = if ok {
+                let der = std::fs::read(dir.join(&reply)).unwrap();
+                let mut out = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    der.len()
+                )
+                .into_bytes();
+                out.extend(der);
+                out
+            } else {
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec()
+            };
+            let _ = conn.write_all(&answer);
+        }
+    });
+    url
+}
+
+fn certs(path: PathBuf) -> Vec<Certificate> {
+    Certificate::read(path).unwrap()
+}
+
+#[test]
+fn tokens_from_a_real_authority_verify_offline_and_catch_every_change() {
+    let scratch = Scratch::new("rfc3161");
+    let tsa = scratch.join("tsa");
+    make_authority(&tsa, "acttrace test TSA");
+    let other = scratch.join("other");
+    make_authority(&other, "another TSA");
+    let url = serve_authority(tsa.clone());
+
+    let note = b"example.com/loan\n3\nDXS+pwI8eo3fAuG+HPYBHu2O2kAP0XI1AJWkMmkQJyM=\n\n\xe2\x80\x94 example.com/loan abc=\n";
+    let token = request_token(&url, note).expect("a token from the authority");
+    let ca = certs(tsa.join("ca.crt"));
+
+    // Checked against the CA that issued the authority's certificate, or that certificate.
+    let stamp = token.verify(note, &ca).expect("the token verifies");
+    assert_eq!(stamp.authority, "acttrace test TSA");
+    assert_eq!(stamp.policy, "1.2.3.4.1");
+    assert!(
+        stamp.time.ends_with('Z') && stamp.time.len() >= 20,
+        "{}",
+        stamp.time
+    );
+    let year: u64 = stamp.time[..4].parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        year.abs_diff(1970 + now / 31_556_952) <= 1,
+        "{}",
+        stamp.time
+    );
+    token.verify(note, &certs(tsa.join("tsa.crt"))).unwrap();
+
+    // OpenSSL verifies the token we keep, over the same bytes.
+    std::fs::write(scratch.join("note"), note).unwrap();
+    std::fs::write(scratch.join("note.tst"), token.as_der()).unwrap();
+    let out = Command::new("openssl")
+        .current_dir(scratch.join(""))
+        .args([
+            "ts",
+            "-verify",
+            "-token_in",
+            "-in",
+            "note.tst",
+            "-data",
+            "note",
+            "-CAfile",
+        ])
+        .arg(tsa.join("ca.crt"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Verification: OK"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Other data, another authority's CA: refused.
+    assert_eq!(
+        token.verify(b"another note\n", &ca),
+        Err(TimestampError::OtherData)
+    );
+    let untrusted = token
+        .verify(note, &certs(other.join("ca.crt")))
+        .unwrap_err();
+    assert!(
+        matches!(untrusted, TimestampError::Untrusted(_)),
+        "{untrusted}"
+    );
+
+    // Every single-byte change of the token is refused, or changes nothing it says (CMS
+    // leaves some fields unsigned, such as the carried CA certificate when the trusted one
+    // is used). Every change of the signed time is refused.
+    let der = token.as_der().to_vec();
+    for at in 0..der.len() {
+        let mut bent = der.clone();
+        bent[at] ^= 0x01;
+        if let Ok(s) = TimestampToken::from_der(&bent).and_then(|t| t.verify(note, &ca)) {
+            assert_eq!(s, stamp, "a token changed at byte {at} verified as another");
+        }
+    }
+    let time_at = der
+        .windows(2)
+        .position(|w| w == [0x18, 0x0f] || w == [0x18, 0x13])
+        .expect("the token holds its time")
+        + 2;
+    for at in time_at..time_at + 14 {
+        let mut bent = der.clone();
+        bent[at] = if bent[at] == b'0' { b'1' } else { b'0' };
+        let err = TimestampToken::from_der(&bent)
+            .and_then(|t| t.verify(note, &ca))
+            .unwrap_err();
+        assert!(matches!(err, TimestampError::BadSignature(_)), "{err}");
+    }
+    // The token ends with the authority's RSA-2048 signature: every change of it is refused.
+    for at in der.len() - 256..der.len() {
+        let mut bent = der.clone();
+        bent[at] ^= 0x80;
+        let err = TimestampToken::from_der(&bent)
+            .and_then(|t| t.verify(note, &ca))
+            .unwrap_err();
+        assert!(matches!(err, TimestampError::BadSignature(_)), "{err}");
+    }
+    // Every cut is an error, not a panic.
+    for len in 0..der.len() {
+        assert!(TimestampToken::from_der(&der[..len]).is_err());
+    }
+
+    // A second request gets a token of its own (a fresh nonce, a new serial).
+    let again = request_token(&url, note).unwrap();
+    assert_ne!(again.verify(note, &ca).unwrap().serial, stamp.serial);
+
+    // Nobody listening: an error that says so.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/tsa", closed.local_addr().unwrap());
+    drop(closed);
+    let err = request_token(&dead, note).unwrap_err();
+    assert!(matches!(err, TimestampError::Http(_)), "{err}");
+}
+
+/// The CLI: `checkpoint --note --tsa` writes the token beside the note; `verify --note` and
+/// `check-proof` check it with `--tsa-cert`, and refuse it for an edited note or another CA.
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn the_cli_timestamps_tree_heads_and_checks_them() {
+    use crate::cli::append_decisions;
+
+    let scratch = Scratch::new("rfc3161-cli");
+    let tsa = scratch.join("tsa");
+    make_authority(&tsa, "acttrace test TSA");
+    let other = scratch.join("other");
+    make_authority(&other, "another TSA");
+    let url = serve_authority(tsa.clone());
+
+    let log = scratch.join("audit.jsonl");
+    append_decisions(&log, 5).await;
+    let bin = env!("CARGO_BIN_EXE_acttrace");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(bin).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let key = scratch.join("ck");
+    run(&[&os("keygen"), &os("-o"), key.as_os_str()]);
+    let (code, said) = run(&[
+        &os("checkpoint"),
+        log.as_os_str(),
+        &os("--note"),
+        &os("--signing-key-file"),
+        scratch.join("ck.key").as_os_str(),
+        &os("--tsa"),
+        &os(&url),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    let note = scratch.join("audit.jsonl.note");
+    assert!(scratch.join("audit.jsonl.note.tst").exists(), "{said}");
+    let verifier = said
+        .split("verifier key ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+
+    let verify = |note: &Path, ca: &Path| {
+        run(&[
+            &os("verify"),
+            log.as_os_str(),
+            &os("--note"),
+            note.as_os_str(),
+            &os("--verifier"),
+            &os(&verifier),
+            &os("--tsa-cert"),
+            ca.as_os_str(),
+            &os("--timestamp"),
+            scratch.join("audit.jsonl.note.tst").as_os_str(),
+        ])
+    };
+    let (code, said) = verify(&note, &tsa.join("ca.crt"));
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("timestamp verified: the tree head existed at 20"),
+        "{said}"
+    );
+    assert!(said.contains("acttrace test TSA"), "{said}");
+
+    let (code, said) = verify(&note, &other.join("ca.crt"));
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("timestamp invalid"), "{said}");
+
+    // A later tree head of the same log verifies, but the token is not for it.
+    let (code, said) = run(&[
+        &os("prove"),
+        log.as_os_str(),
+        &os("--seq"),
+        &os("2"),
+        &os("-o"),
+        scratch.join("entry.proof").as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    let check = |proof: &Path, note: &Path| {
+        run(&[
+            &os("check-proof"),
+            proof.as_os_str(),
+            &os("--note"),
+            note.as_os_str(),
+            &os("--verifier"),
+            &os(&verifier),
+            &os("--tsa-cert"),
+            tsa.join("ca.crt").as_os_str(),
+            &os("--timestamp"),
+            scratch.join("audit.jsonl.note.tst").as_os_str(),
+        ])
+    };
+    let (code, said) = check(&scratch.join("entry.proof"), &note);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("valid: entry 2") && said.contains("timestamp verified"),
+        "{said}"
+    );
+
+    append_decisions(&log, 1).await;
+    let later = scratch.join("later.note");
+    let (code, said) = run(&[
+        &os("checkpoint"),
+        log.as_os_str(),
+        &os("--note"),
+        &os("-o"),
+        later.as_os_str(),
+        &os("--signing-key-file"),
+        scratch.join("ck.key").as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = run(&[
+        &os("prove"),
+        log.as_os_str(),
+        &os("--seq"),
+        &os("2"),
+        &os("--note"),
+        later.as_os_str(),
+        &os("-o"),
+        scratch.join("later.proof").as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = check(&scratch.join("later.proof"), &later);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("timestamp invalid"), "{said}");
+}
