@@ -33,6 +33,8 @@ pub struct TreeHeads {
     every_entries: Option<u64>,
     every: Option<Duration>,
     save_to: Option<PathBuf>,
+    #[cfg(feature = "rfc3161")]
+    tsa: Option<String>,
 }
 
 impl TreeHeads {
@@ -46,6 +48,8 @@ impl TreeHeads {
             every_entries: None,
             every: None,
             save_to: None,
+            #[cfg(feature = "rfc3161")]
+            tsa: None,
         }
     }
 
@@ -66,6 +70,18 @@ impl TreeHeads {
         self.save_to = Some(path.into());
         self
     }
+
+    /// Has each head's note timestamped by the RFC 3161 authority at `url`
+    /// ([`request_token`](crate::evidence::timestamp::request_token)); the token is kept in
+    /// [`Published::timestamp`] and saved beside the note (`NOTE.tst`). A head whose token
+    /// cannot be had is not published: the error is reported and tried again at the next
+    /// trigger.
+    #[cfg(feature = "rfc3161")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rfc3161")))]
+    pub fn timestamp_by(mut self, url: impl Into<String>) -> Self {
+        self.tsa = Some(url.into());
+        self
+    }
 }
 
 /// A published tree head and its signed note.
@@ -75,6 +91,10 @@ pub struct Published {
     pub head: TreeHead,
     /// The signed note carrying it, as saved.
     pub note: String,
+    /// The RFC 3161 token over the note, with [`TreeHeads::timestamp_by`].
+    #[cfg(feature = "rfc3161")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rfc3161")))]
+    pub timestamp: Option<crate::evidence::timestamp::TimestampToken>,
 }
 
 /// What the publisher has done: the last head it published, and the last error if the
@@ -366,14 +386,47 @@ impl Publisher {
         let origin = &self.schedule.origin;
         let head = TreeHead::of(&self.tree, origin)?;
         let note = head.sign(origin, &self.schedule.key)?;
+        #[cfg(feature = "rfc3161")]
+        let timestamp = match &self.schedule.tsa {
+            Some(url) => {
+                let (url, text) = (url.clone(), note.clone());
+                let token = tokio::task::spawn_blocking(move || {
+                    crate::evidence::timestamp::request_token(&url, text.as_bytes())
+                })
+                .await
+                .map_err(|e| NoteError::Log(e.to_string()))?
+                .map_err(|e| NoteError::Log(format!("cannot timestamp the tree head: {e}")))?;
+                Some(token)
+            }
+            None => None,
+        };
         if let Some(path) = &self.schedule.save_to {
             let (path, text) = (path.clone(), note.clone());
-            tokio::task::spawn_blocking(move || save(&path, &text))
-                .await
-                .map_err(|e| NoteError::Log(e.to_string()))??;
+            #[cfg(feature = "rfc3161")]
+            let token = timestamp.clone();
+            tokio::task::spawn_blocking(move || {
+                // The token first: a note on disk always has its token beside it.
+                #[cfg(feature = "rfc3161")]
+                if let Some(token) = &token {
+                    let mut name = path.as_os_str().to_owned();
+                    name.push(".tst");
+                    let at = PathBuf::from(name);
+                    crate::evidence::timestamp::save_token(&at, token).map_err(|e| {
+                        NoteError::Log(format!("cannot save {}: {e}", at.display()))
+                    })?;
+                }
+                save(&path, &text)
+            })
+            .await
+            .map_err(|e| NoteError::Log(e.to_string()))??;
         }
         tracing::debug!(target: "acttrace", size = head.size, "published a tree head");
-        Ok(Arc::new(Published { head, note }))
+        Ok(Arc::new(Published {
+            head,
+            note,
+            #[cfg(feature = "rfc3161")]
+            timestamp,
+        }))
     }
 }
 

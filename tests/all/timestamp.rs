@@ -433,3 +433,60 @@ async fn the_cli_timestamps_tree_heads_and_checks_them() {
     assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("timestamp invalid"), "{said}");
 }
+
+/// A running log's published tree heads carry tokens from the authority, saved beside the
+/// note; an authority that cannot be reached stops publication with an error, not silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_tree_heads_are_timestamped() {
+    use acttrace::chain::Entry;
+    use acttrace::chain::checkpoint::CheckpointKey;
+    use acttrace::evidence::publish::TreeHeads;
+    use acttrace::json::Map;
+    use acttrace::store::AuditLog;
+
+    let scratch = Scratch::new("rfc3161-publish");
+    let tsa = scratch.join("tsa");
+    make_authority(&tsa, "acttrace test TSA");
+    let url = serve_authority(tsa.clone());
+    let ca = certs(tsa.join("ca.crt"));
+
+    let log = AuditLog::open("loan-triage", scratch.join("audit.jsonl"))
+        .await
+        .unwrap();
+    let note_path = scratch.join("audit.jsonl.note");
+    let key = CheckpointKey::generate().unwrap();
+    let heads = log
+        .publish_tree_heads(
+            TreeHeads::new("example.com/loan", key.clone())
+                .timestamp_by(&url)
+                .save_to(&note_path),
+        )
+        .await
+        .unwrap();
+    log.append(Entry::new("decision", Map::new()))
+        .await
+        .unwrap();
+    let published = heads.publish_now().await.unwrap();
+    assert_eq!(published.head.size, 2);
+    let token = published.timestamp.as_ref().expect("a token");
+    token.verify(published.note.as_bytes(), &ca).unwrap();
+    assert_eq!(std::fs::read_to_string(&note_path).unwrap(), published.note);
+    let saved = std::fs::read(scratch.join("audit.jsonl.note.tst")).unwrap();
+    TimestampToken::from_der(&saved)
+        .unwrap()
+        .verify(published.note.as_bytes(), &ca)
+        .unwrap();
+
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/tsa", closed.local_addr().unwrap());
+    drop(closed);
+    let refused = log
+        .publish_tree_heads(TreeHeads::new("example.com/loan", key).timestamp_by(dead))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("cannot timestamp"),
+        "{refused}"
+    );
+    log.shutdown().await.unwrap();
+}
