@@ -239,13 +239,49 @@ impl AuditLogBuilder {
     /// [`Error::NotALog`] for an evidence pack, [`Error::Open`] for I/O errors.
     pub async fn open(self, path: impl AsRef<Path>) -> Result<AuditLog, Error> {
         let path = path.as_ref().to_owned();
+        let thread_path = path.clone();
+        self.spawn(&path, move |b| Writer::open(b, &thread_path))
+            .await
+    }
+
+    /// Opens the chain `chain` in the PostgreSQL database at `url` (`postgres://user@host/db`;
+    /// no TLS: a local server or socket, or a TLS sidecar), creating or migrating the schema
+    /// and the chain as needed, and starts the writer. Many processes may open the same chain:
+    /// each batch is one transaction under the chain's row lock, and they append to one chain.
+    /// See [`postgres`](crate::store::postgres) and `POSTGRES.md`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Open`] when the database cannot be reached or migrated,
+    /// [`Error::Corrupt`] when the chain's head and its last entry disagree,
+    /// [`Error::KeyRequired`], [`Error::WrongKey`] or [`Error::UnexpectedKey`] when the key
+    /// does not fit its last entry.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn open_postgres(self, url: &str, chain: &str) -> Result<AuditLog, Error> {
+        let location = super::postgres::describe(url, chain);
+        let (url, chain) = (url.to_owned(), chain.to_owned());
+        let at = location.clone();
+        self.spawn(&location, move |b| {
+            let (store, state) =
+                super::postgres::PgStore::open(&url, &chain, b.key.as_ref(), b.durability)?;
+            Writer::start(b, &at, Box::new(store), state, None)
+        })
+        .await
+    }
+
+    /// Starts the writer thread, which opens its store with `open`.
+    async fn spawn(
+        self,
+        location: &Path,
+        open: impl FnOnce(Self) -> Result<(Writer, Arc<Shared>), Error> + Send + 'static,
+    ) -> Result<AuditLog, Error> {
         let (ready_tx, ready_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(self.capacity);
-        let thread_path = path.clone();
         let spawned = std::thread::Builder::new()
             .name("acttrace-writer".to_owned())
             .spawn(move || {
-                let result = Writer::open(self, &thread_path);
+                let result = open(self);
                 match result {
                     Ok((writer, shared)) => {
                         let _ = shared.writer.set(std::thread::current());
@@ -259,7 +295,7 @@ impl AuditLogBuilder {
                 }
             });
         if let Err(e) = spawned {
-            return Err(Error::open(&path, e));
+            return Err(Error::open(location, e));
         }
         let shared = ready_rx.await.map_err(|_| Error::WriterClosed)??;
         Ok(AuditLog {

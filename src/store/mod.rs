@@ -11,6 +11,9 @@ mod error;
 pub(crate) mod file;
 mod handle;
 pub(crate) mod outage;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 mod redaction;
 mod writer;
 
@@ -28,6 +31,15 @@ use self::outage::Reopen;
 /// ([`file::FileStore`]) is the embedded default; a database store implements the same four
 /// steps with a transaction.
 pub(crate) trait Store: Send + 'static {
+    /// Makes the store this writer's for the next batch. A store other writers append to (a
+    /// database) locks the chain and gives its head, after which the batch is laid out; the
+    /// file, this writer's alone, gives `None`. Every `begin` is ended by an
+    /// [`append`](Self::append) (of nothing, if the batch is empty) or an
+    /// [`undo`](Self::undo).
+    fn begin(&mut self) -> Result<Option<ChainHead>, Fault> {
+        Ok(None)
+    }
+
     /// Appends a batch of whole lines after everything acknowledged before, durable when
     /// `sync`, and checks that the store still holds exactly what this writer wrote. Nothing of
     /// a batch that fails may be acknowledged.
@@ -48,6 +60,14 @@ pub(crate) trait Store: Send + 'static {
 
     /// What the store is, for messages: a file's path.
     fn location(&self) -> &Path;
+}
+
+/// A shared chain's head as the store holds it, locked for one batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChainHead {
+    pub(crate) entries: u64,
+    pub(crate) next_seq: u64,
+    pub(crate) head: String,
 }
 
 /// Why a batch was not stored: an I/O error, or a store that is no longer the writer's alone.

@@ -19,12 +19,13 @@ use crate::chain::hash::{self, SigningKey};
 use crate::chain::time::{Clock, Stamper};
 use crate::json::canonical;
 use crate::store::error::Error;
+use crate::store::file::Recovery;
 use crate::store::file::{self, FileStore};
 use crate::store::handle::{
     AuditLogBuilder, Buffers, Command, Durability, Head, Rendered, Shared, Snapshot, prepare,
 };
 use crate::store::outage::{self, HealthCell, Outage, Reopen, gap_entry, recovery_entry};
-use crate::store::{Fault, Store};
+use crate::store::{ChainHead, Fault, Store};
 
 /// The single owner of the file and the chain state.
 pub(super) struct Writer {
@@ -97,24 +98,6 @@ enum Ack {
 impl Writer {
     pub(super) fn open(b: AuditLogBuilder, path: &Path) -> Result<(Self, Arc<Shared>), Error> {
         let opened = file::open(path, b.key.as_ref(), b.on_corrupt, b.lock_wait, b.file_mode)?;
-        let (head_tx, head_rx) = watch::channel(Head {
-            entries: opened.entries,
-            hash: opened.head.clone(),
-        });
-        let shared = Arc::new(Shared {
-            writer: std::sync::OnceLock::new(),
-            path: path.to_owned(),
-            durability: b.durability,
-            dropped: AtomicU64::new(0),
-            head: head_rx,
-            recovery: opened.recovery.clone(),
-            system: b.system.clone(),
-            risk_tier: b.risk_tier.clone(),
-            key: b.key.clone(),
-            redaction: b.redaction.clone(),
-            buffers: Buffers::default(),
-            health: HealthCell::default(),
-        });
         let store = FileStore::new(
             opened.file,
             opened.id,
@@ -123,11 +106,47 @@ impl Writer {
             b.key.clone(),
             b.lock_wait,
         );
-        let mut w = Self {
-            store: Box::new(store),
+        let state = ChainHead {
             entries: opened.entries,
             next_seq: opened.next_seq,
             head: opened.head,
+        };
+        Self::start(b, path, Box::new(store), state, opened.recovery)
+    }
+
+    /// Starts a writer on an opened store whose chain stands at `state`: writes what the
+    /// opening owes the chain (`audit_open` for a new chain, a record of a repair) before the
+    /// log is handed out.
+    pub(super) fn start(
+        b: AuditLogBuilder,
+        location: &Path,
+        store: Box<dyn Store>,
+        state: ChainHead,
+        recovery: Option<Recovery>,
+    ) -> Result<(Self, Arc<Shared>), Error> {
+        let (head_tx, head_rx) = watch::channel(Head {
+            entries: state.entries,
+            hash: state.head.clone(),
+        });
+        let shared = Arc::new(Shared {
+            writer: std::sync::OnceLock::new(),
+            path: location.to_owned(),
+            durability: b.durability,
+            dropped: AtomicU64::new(0),
+            head: head_rx,
+            recovery: recovery.clone(),
+            system: b.system.clone(),
+            risk_tier: b.risk_tier.clone(),
+            key: b.key.clone(),
+            redaction: b.redaction.clone(),
+            buffers: Buffers::default(),
+            health: HealthCell::default(),
+        });
+        let mut w = Self {
+            store,
+            entries: state.entries,
+            next_seq: state.next_seq,
+            head: state.head,
             key: b.key,
             durability: b.durability,
             max_batch: b.max_batch,
@@ -143,26 +162,25 @@ impl Writer {
             stamper: Stamper::default(),
             spent: Vec::new(),
         };
-        // Entries the opening itself owes the chain: `audit_open` for a new chain, then a
-        // record of any repair. Written and synced before the log is handed out.
+        let failed = |e: &dyn fmt::Display| {
+            Error::open(
+                location,
+                std::io::Error::other(format!("writing its first entries: {e}")),
+            )
+        };
+        // A shared chain may have been begun by another writer meanwhile: its head decides.
+        w.begin().map_err(|e| failed(&e))?;
         let mut first = Vec::new();
         if w.entries == 0 {
             first.push(Entry::audit_open(&b.system, &b.risk_tier));
         }
-        if let Some(r) = &opened.recovery {
+        if let Some(r) = &recovery {
             first.push(recovery_entry(r));
         }
-        if !first.is_empty() {
-            for e in &first {
-                w.encode(&Rendered::of(e));
-            }
-            w.commit(true).map_err(|e| {
-                Error::open(
-                    path,
-                    std::io::Error::other(format!("writing its first entries: {e}")),
-                )
-            })?;
+        for e in &first {
+            w.encode(&Rendered::of(e));
         }
+        w.commit(true).map_err(|e| failed(&e))?;
         Ok((w, shared))
     }
 
@@ -258,6 +276,9 @@ impl Writer {
                 return self.refuse(batch);
             }
         }
+        if self.begin().is_err() {
+            return self.refuse(batch);
+        }
         let checkpoint = (self.entries, self.next_seq, self.head.clone());
         let mut pending: Vec<Pending> = Vec::with_capacity(batch.len() + 1);
         let mut syncs = Vec::new();
@@ -350,6 +371,38 @@ impl Writer {
         }
         self.shared.buffers.give_back(&mut self.spent);
         shutdown
+    }
+
+    /// Takes the store for a batch: a shared chain's head, read under its lock, becomes this
+    /// writer's state. On failure the log cannot take writes until the store answers again.
+    fn begin(&mut self) -> Result<(), Error> {
+        match self.store.begin() {
+            Ok(Some(h)) => {
+                self.entries = h.entries;
+                self.next_seq = h.next_seq;
+                self.head = h.head;
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(fault) => {
+                let why = fault.to_string();
+                let reopen = self.store.undo(&fault);
+                let mut outage = self
+                    .outage
+                    .take()
+                    .unwrap_or_else(|| Outage::new(why.clone(), reopen, self.retry_interval));
+                outage.again(why.clone(), reopen, self.retry_interval);
+                outage.publish(&self.shared.health);
+                tracing::error!(
+                    target: "acttrace",
+                    log = %self.store.location().display(),
+                    error = %why,
+                    "audit log cannot take writes: its store refused a batch"
+                );
+                self.outage = Some(outage);
+                Err(self.unavailable_because(&why))
+            }
+        }
     }
 
     fn needs_reopen(&self) -> bool {
@@ -652,6 +705,7 @@ impl Writer {
             );
             return Err(self.unavailable());
         }
+        self.begin()?;
         if let Some(entry) = self.outage.as_ref().map(Outage::entry) {
             self.encode(&Rendered::of(&entry));
         }

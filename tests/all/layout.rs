@@ -14,7 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("redact", &["json"]),
     ("chain", &["json", "redact", "files"]),
     ("verify", &["json", "chain"]),
-    ("store", &["json", "chain", "redact", "verify"]),
+    ("store", &["json", "chain", "redact", "verify", "files"]),
     ("evidence", &["json", "chain", "verify", "store", "files"]),
     ("decision", &["json", "chain", "store"]),
     ("layer", &["json", "chain", "redact", "store", "decision"]),

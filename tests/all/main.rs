@@ -26,5 +26,7 @@ mod layers;
 mod layout;
 #[cfg(feature = "server")]
 mod outage;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod vectors;
 mod writer;

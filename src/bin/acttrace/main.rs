@@ -29,6 +29,8 @@ macro_rules! complain {
 }
 
 mod proofs;
+#[cfg(feature = "postgres")]
+mod pull;
 mod stamp;
 use proofs::{CheckProofArgs, ProveArgs, check_proof, check_tree_head, checkpoint_note, prove};
 
@@ -59,6 +61,18 @@ enum Command {
     /// refused. The pack is written to a temporary file, synced and renamed into place. Exits 0
     /// when written, 1 when the log does not verify, 2 on a usage, read or write error.
     Export(ExportArgs),
+
+    /// Write a chain kept in PostgreSQL (or a prefix of it, --upto) to a JSONL log, read in one
+    /// snapshot, and verify it. The file verifies here and in the reference like any log.
+    /// Exits 0 when written and verified, 1 when it does not verify, 2 on a usage, database
+    /// or write error. (With the `postgres` feature.)
+    #[cfg(feature = "postgres")]
+    Pull {
+        #[command(flatten)]
+        args: pull::PullArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
 
     /// Show the decisions in a log as a table: when each opened, its route and actor, outcome,
     /// status and latency, model calls with tokens and cost, reviews and flags.
@@ -210,8 +224,13 @@ struct ExportArgs {
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
-    /// The log or evidence pack (.jsonl).
+    /// The log or evidence pack (.jsonl), or a PostgreSQL database URL (`postgres://...`,
+    /// with the `postgres` feature) whose chain is read in one snapshot.
     path: PathBuf,
+
+    /// With a database URL: the chain to verify (default: the database's only chain).
+    #[arg(long)]
+    chain: Option<String>,
 
     #[command(flatten)]
     key: KeyArgs,
@@ -316,6 +335,12 @@ pub(crate) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 /// `path` with `suffix` appended to its file name (`audit.jsonl` -> `audit.jsonl.checkpoint`).
+/// Whether a `verify` path is a database URL.
+fn is_database(path: &std::path::Path) -> bool {
+    let p = path.to_string_lossy();
+    p.starts_with("postgres://") || p.starts_with("postgresql://")
+}
+
 pub(crate) fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
     p.push(suffix);
@@ -345,7 +370,27 @@ fn verify(args: &VerifyArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let report = verify_path(&args.path, &opts);
+    let report = if is_database(&args.path) {
+        #[cfg(feature = "postgres")]
+        let read =
+            pull::verify_database(&args.path.to_string_lossy(), args.chain.as_deref(), &opts);
+        #[cfg(not(feature = "postgres"))]
+        let read: Result<acttrace::verify::Report, String> =
+            Err("this acttrace is built without the postgres feature".to_owned());
+        if args.note.is_some() {
+            complain!("--note checks a file: pull the chain first (acttrace pull)");
+            return ExitCode::from(2);
+        }
+        match read {
+            Ok(report) => report,
+            Err(e) => {
+                complain!("{e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        verify_path(&args.path, &opts)
+    };
     // The tree head is checked on a log that verified; its verdict is a line of its own.
     let tree_head = match (&args.note, &args.verifier) {
         (Some(note), Some(verifier)) if report.is_ok() => {
@@ -715,6 +760,11 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Verify(args) => verify(args),
         Command::Export(args) => export(args),
+        #[cfg(feature = "postgres")]
+        Command::Pull { args, key } => match verify_options(key) {
+            Ok(opts) => pull::pull_chain(args, &opts),
+            Err(code) => code,
+        },
         Command::Show(args) => show(args),
         Command::Stats(args) => stats(args),
         Command::Keygen(args) => keygen(args),
