@@ -201,6 +201,32 @@ impl AuditLog {
             opts = opts.key(key.clone());
         }
         let (log, pack) = (self.path().to_owned(), pack.as_ref().to_owned());
+        #[cfg(feature = "postgres")]
+        if let Some((url, chain)) = self.database() {
+            // A chain in the database: pulled as it stood at the snapshot, then packed.
+            let (url, chain) = (url.to_owned(), chain.to_owned());
+            let entries = snap.head.entries;
+            opts.upto = Some(u64::MAX);
+            return tokio::task::spawn_blocking(move || {
+                let mut name = pack.as_os_str().to_owned();
+                name.push(".pulling");
+                let pulled = std::path::PathBuf::from(name);
+                let upto = entries.checked_sub(1);
+                let result = crate::store::postgres::pull(&url, &chain, upto, &pulled)
+                    .map_err(|source| ExportError::Read {
+                        path: log.clone(),
+                        source,
+                    })
+                    .and_then(|_| export_log(&pulled, &pack, &opts));
+                let _ = std::fs::remove_file(&pulled);
+                result
+            })
+            .await
+            .map_err(|e| ExportError::Write {
+                path: self.path().to_owned(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        }
         tokio::task::spawn_blocking(move || export_log(log, pack, &opts))
             .await
             .map_err(|e| ExportError::Write {

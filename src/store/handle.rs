@@ -265,7 +265,7 @@ impl AuditLogBuilder {
         self.spawn(&location, move |b| {
             let (store, state) =
                 super::postgres::PgStore::open(&url, &chain, b.key.as_ref(), b.durability)?;
-            Writer::start(b, &at, Box::new(store), state, None)
+            Writer::start(b, &at, Box::new(store), state, None, Some((url, chain)))
         })
         .await
     }
@@ -319,6 +319,8 @@ pub(super) struct Shared {
     pub(super) redaction: Option<RedactionPolicy>,
     pub(super) buffers: Buffers,
     pub(super) health: HealthCell,
+    /// The database URL and chain, for a chain kept in PostgreSQL.
+    pub(super) database: Option<(String, String)>,
 }
 
 /// Layout buffers the writer hands back for callers to lay their next entries out in.
@@ -694,6 +696,16 @@ impl AuditLog {
             snap.head.entries,
             &snap.head.hash,
         ))
+    }
+
+    /// The database URL and chain name of a chain kept in PostgreSQL.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn database(&self) -> Option<(&str, &str)> {
+        self.handle
+            .shared
+            .database
+            .as_ref()
+            .map(|(u, c)| (u.as_str(), c.as_str()))
     }
 
     /// What an evidence pack of this log names and signs with: its system, risk tier and key.

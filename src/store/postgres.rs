@@ -25,11 +25,12 @@ use crate::chain::hash::{GENESIS, SigningKey};
 use crate::store::Durability;
 
 /// The schema this build writes, and the statements that bring a database to it.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE acttrace_chains (
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE acttrace_chains (
          chain text PRIMARY KEY,
          entries bigint NOT NULL,
          next_seq bigint NOT NULL,
@@ -42,9 +43,16 @@ const MIGRATIONS: &[(i32, &str)] = &[(
          hash text NOT NULL,
          line text NOT NULL,
          PRIMARY KEY (chain, seq)
-     );
-     CREATE INDEX acttrace_entries_hash ON acttrace_entries (chain, hash);",
-)];
+     );",
+    ),
+    (
+        2,
+        "CREATE TABLE acttrace_flush (
+             backend integer PRIMARY KEY,
+             flushes bigint NOT NULL DEFAULT 0
+         );",
+    ),
+];
 
 /// A fixed key for the advisory lock that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x6163_7474_7261_6365; // "acttrace"
@@ -272,17 +280,30 @@ impl Store for PgStore {
             .client
             .as_mut()
             .ok_or_else(|| Fault::Io(io::Error::other("not connected to the database")))?;
-        client.batch_execute("BEGIN").map_err(|e| io(&e))?;
-        let row = client
-            .query_one(
-                "SELECT entries, next_seq, head FROM acttrace_chains WHERE chain = $1 FOR UPDATE",
-                &[&self.chain],
-            )
+        // One round trip: the chain's name is checked at opening (no control characters) and
+        // quoted here as SQL wants.
+        let quoted = self.chain.replace('\'', "''");
+        let messages = client
+            .simple_query(&format!(
+                "BEGIN; SELECT entries, next_seq, head FROM acttrace_chains \
+                 WHERE chain = '{quoted}' FOR UPDATE"
+            ))
             .map_err(|e| io(&e))?;
-        let head = ChainHead {
-            entries: u64::try_from(row.get::<_, i64>(0)).unwrap_or_default(),
-            next_seq: u64::try_from(row.get::<_, i64>(1)).unwrap_or_default(),
-            head: row.get(2),
+        let row = messages
+            .iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => Some(r),
+                _ => None,
+            })
+            .ok_or_else(|| Fault::Foreign(format!("the chain {quoted} is gone")))?;
+        let number = |i: usize| row.get(i).and_then(|v| v.parse::<u64>().ok());
+        let head = match (number(0), number(1), row.get(2)) {
+            (Some(entries), Some(next_seq), Some(head)) => ChainHead {
+                entries,
+                next_seq,
+                head: head.to_owned(),
+            },
+            _ => return Err(Fault::Foreign("the chain's head row is malformed".into())),
         };
         self.locked = Some(head.clone());
         Ok(Some(head))
@@ -315,19 +336,26 @@ impl Store for PgStore {
                     from.next_seq
                 )));
             }
-            client
-                .execute(
-                    "INSERT INTO acttrace_entries (chain, seq, hash, line)
-                     SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[])",
-                    &[&self.chain, &seqs, &hashes, &rows],
-                )
-                .map_err(|e| io(&e))?;
-            let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            // The entries and the new head in one statement.
             let moved = client
                 .execute(
-                    "UPDATE acttrace_chains SET entries = entries + $2, next_seq = $3, head = $4
-                     WHERE chain = $1 AND head = $5",
-                    &[&self.chain, &n, &(last + 1), hash, &from.head],
+                    "WITH added AS (
+                         INSERT INTO acttrace_entries (chain, seq, hash, line)
+                         SELECT $1, * FROM UNNEST($2::bigint[], $3::text[], $4::text[])
+                         RETURNING 1
+                     )
+                     UPDATE acttrace_chains
+                     SET entries = entries + (SELECT count(*) FROM added), next_seq = $5, head = $6
+                     WHERE chain = $1 AND head = $7",
+                    &[
+                        &self.chain,
+                        &seqs,
+                        &hashes,
+                        &rows,
+                        &(last + 1),
+                        hash,
+                        &from.head,
+                    ],
                 )
                 .map_err(|e| io(&e))?;
             if moved != 1 {
@@ -336,12 +364,29 @@ impl Store for PgStore {
                 ));
             }
         }
-        if sync && !self.synchronous {
+        if self.synchronous || sync {
+            // The commit releases the chain's lock without waiting for the disk; the write
+            // after it, committed synchronously in the same round trip, waits until the WAL is
+            // flushed past both, so the batch is durable before it is acknowledged, while the
+            // next writer already holds the lock (PostgreSQL flushes their commits together).
+            // Should the server stop between the two, the batch is lost with everything after
+            // it, as the WAL is written in order: the chain stays a whole prefix.
             client
-                .batch_execute("SET LOCAL synchronous_commit = on")
+                .simple_query(
+                    "SET LOCAL synchronous_commit = off; COMMIT;
+                     SET synchronous_commit = on;
+                     INSERT INTO acttrace_flush (backend) VALUES (pg_backend_pid())
+                     ON CONFLICT (backend) DO UPDATE SET flushes = acttrace_flush.flushes + 1",
+                )
                 .map_err(|e| io(&e))?;
+            if !self.synchronous {
+                client
+                    .batch_execute("SET synchronous_commit = off")
+                    .map_err(|e| io(&e))?;
+            }
+        } else {
+            client.batch_execute("COMMIT").map_err(|e| io(&e))?;
         }
-        client.batch_execute("COMMIT").map_err(|e| io(&e))?;
         self.entries = from.entries + rows.len() as u64;
         Ok(())
     }
@@ -370,10 +415,13 @@ impl Store for PgStore {
                 .map_err(|e| pg_err(&e))?;
         }
         if entries > 0 {
+            // In a shared chain a writer's count is the chain's at its last batch: its head is
+            // the entry with seq `entries - 1`.
+            let seq = i64::try_from(entries - 1).unwrap_or(i64::MAX);
             let found = client
                 .query_opt(
-                    "SELECT 1 FROM acttrace_entries WHERE chain = $1 AND hash = $2",
-                    &[&self.chain, &head],
+                    "SELECT 1 FROM acttrace_entries WHERE chain = $1 AND seq = $2 AND hash = $3",
+                    &[&self.chain, &seq, &head],
                 )
                 .map_err(|e| pg_err(&e))?;
             if found.is_none() {

@@ -111,7 +111,7 @@ impl Writer {
             next_seq: opened.next_seq,
             head: opened.head,
         };
-        Self::start(b, path, Box::new(store), state, opened.recovery)
+        Self::start(b, path, Box::new(store), state, opened.recovery, None)
     }
 
     /// Starts a writer on an opened store whose chain stands at `state`: writes what the
@@ -123,6 +123,7 @@ impl Writer {
         store: Box<dyn Store>,
         state: ChainHead,
         recovery: Option<Recovery>,
+        database: Option<(String, String)>,
     ) -> Result<(Self, Arc<Shared>), Error> {
         let (head_tx, head_rx) = watch::channel(Head {
             entries: state.entries,
@@ -141,6 +142,7 @@ impl Writer {
             redaction: b.redaction.clone(),
             buffers: Buffers::default(),
             health: HealthCell::default(),
+            database,
         });
         let mut w = Self {
             store,

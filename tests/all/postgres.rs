@@ -127,6 +127,17 @@ async fn replicas_append_one_chain() {
     for t in tasks {
         receipts.extend(t.await.unwrap());
     }
+    // An evidence pack of the shared chain, from any replica, with its signed header.
+    let pack = scratch.join("pack.jsonl");
+    let report = logs[1]
+        .export(&pack, Some(acttrace::chain::Framework::EuAiAct))
+        .await
+        .unwrap();
+    assert_eq!(report.entries, 1 + 4 * 16 * 30);
+    let checked = verify_path(&pack, &VerifyOptions::new().key(SigningKey::from(KEY)));
+    assert!(checked.is_ok(), "{checked}");
+    let (ok, detail) = reference_verify(&pack, Some(KEY), None);
+    assert!(ok, "the reference on the pack: {detail}");
     for log in logs {
         log.shutdown().await.unwrap();
     }
@@ -469,7 +480,10 @@ async fn the_schema_is_created_once_and_versioned() {
     })
     .await
     .unwrap();
-    assert_eq!(versions, [acttrace::store::postgres::SCHEMA_VERSION]);
+    assert_eq!(
+        versions,
+        (1..=acttrace::store::postgres::SCHEMA_VERSION).collect::<Vec<_>>()
+    );
     let refused = AuditLog::builder("pg-test")
         .open_postgres(&own_url, "loan")
         .await
