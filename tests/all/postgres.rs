@@ -22,6 +22,9 @@ use crate::support::{Scratch, reference_verify};
 
 const KEY: &str = "pg-test-key";
 
+/// Held shared by every test here and exclusively by the one that restarts the server.
+static SERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 /// The server to test against, or `None` (and a note on stderr) when none is configured.
 fn server() -> Option<String> {
     match std::env::var("ACTTRACE_POSTGRES_URL") {
@@ -104,6 +107,7 @@ fn probe(writer: u64, i: u64) -> Entry {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_append_one_chain() {
     let Some(url) = server() else { return };
+    let _shared = SERVER.read().await;
     let scratch = Scratch::new("pg-replicas");
     let chain = fresh_chain("replicas");
     let mut logs = Vec::new();
@@ -251,6 +255,7 @@ fn collect_acks(child: &mut Child) -> std::thread::JoinHandle<Vec<(u64, String)>
 #[test]
 fn processes_racing_on_a_new_chain_make_one_genesis() {
     let Some(url) = server() else { return };
+    let _shared = SERVER.blocking_read();
     let scratch = Scratch::new("pg-genesis");
     for round in 0..3 {
         let chain = fresh_chain(&format!("genesis{round}"));
@@ -280,6 +285,7 @@ fn processes_racing_on_a_new_chain_make_one_genesis() {
 #[test]
 fn killed_writers_lose_nothing_acknowledged() {
     let Some(url) = server() else { return };
+    let _shared = SERVER.blocking_read();
     let kills: u64 = std::env::var("ACTTRACE_CRASH_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -322,6 +328,7 @@ fn killed_writers_lose_nothing_acknowledged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cut_connections_never_fork_and_writers_resume() {
     let Some(url) = server() else { return };
+    let _shared = SERVER.read().await;
     let scratch = Scratch::new("pg-cut");
     let chain = fresh_chain("cut");
     let app = format!("acttrace-cut-{}", std::process::id());
@@ -421,6 +428,7 @@ async fn cut_connections_never_fork_and_writers_resume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_is_created_once_and_versioned() {
     let Some(url) = server() else { return };
+    let _shared = SERVER.read().await;
     let db = format!("acttrace_schema_{}", std::process::id());
     let admin = url.clone();
     let db_name = db.clone();
@@ -518,6 +526,7 @@ async fn the_layers_and_redaction_work_on_the_database() {
     use tower::ServiceExt;
 
     let Some(url) = server() else { return };
+    let _shared = SERVER.read().await;
     let scratch = Scratch::new("pg-layers");
     let chain = fresh_chain("layers");
     let mut replicas = Vec::new();
@@ -590,6 +599,7 @@ async fn the_layers_and_redaction_work_on_the_database() {
 #[test]
 fn the_cli_verifies_and_pulls_a_database_chain() {
     let Some(url) = server() else { return };
+    let _shared = SERVER.blocking_read();
     let scratch = Scratch::new("pg-cli");
     let chain = fresh_chain("cli");
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -641,4 +651,101 @@ fn the_cli_verifies_and_pulls_a_database_chain() {
     let (code, said) = run(&["verify", &url, "--chain", &chain, "--key", KEY]);
     assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("seq 8"), "{said}");
+}
+
+/// The server is restarted under load (with `ACTTRACE_POSTGRES_RESTART`, the command that
+/// restarts it, as `.ci/run` sets it): appends fail while it is down, the writers reconnect by
+/// themselves, record the outage, and the chain verifies with every acknowledged entry in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restart_under_load_is_survived() {
+    let Some(url) = server() else { return };
+    let Some(restart) = std::env::var("ACTTRACE_POSTGRES_RESTART")
+        .ok()
+        .filter(|c| !c.is_empty())
+    else {
+        eprintln!(
+            "skipped: ACTTRACE_POSTGRES_RESTART (a command that restarts the server) is not set"
+        );
+        return;
+    };
+    let _alone = SERVER.write().await;
+    let scratch = Scratch::new("pg-restart");
+    let chain = fresh_chain("restart");
+    let logs = [
+        open(&url, &chain, Durability::Fsync).await,
+        open(&url, &chain, Durability::Fsync).await,
+    ];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for (w, log) in logs.iter().enumerate() {
+        for t in 0..8u64 {
+            let (log, stop) = (log.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                let (mut ok, mut failed) = (Vec::new(), 0u64);
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match log.append(probe(w as u64 * 100 + t, i)).await {
+                        Ok(r) => ok.push(r),
+                        Err(_) => {
+                            failed += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                    i += 1;
+                }
+                (ok, failed)
+            }));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = tokio::task::spawn_blocking(move || {
+        Command::new("sh").args(["-c", &restart]).status().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "the restart command failed");
+    // Until both writers have written again after the restart.
+    let back = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if logs.iter().all(AuditLog::is_healthy) {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                return;
+            }
+        }
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut receipts, mut failed) = (Vec::new(), 0);
+    for t in tasks {
+        let (ok, f) = t.await.unwrap();
+        receipts.extend(ok);
+        failed += f;
+    }
+    assert!(
+        back.is_ok(),
+        "the writers came back: {:?}",
+        logs[0].health()
+    );
+    for log in logs {
+        log.shutdown().await.unwrap();
+    }
+    let rows = tokio::task::block_in_place(|| assert_verifies(&url, &chain, &scratch));
+    let hashes: BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| r.get("hash").and_then(Value::as_str))
+        .collect();
+    for r in &receipts {
+        assert!(
+            hashes.contains(r.hash.as_str()),
+            "acknowledged seq {} is kept",
+            r.seq
+        );
+    }
+    assert!(failed > 0, "appends failed while the server was down");
+    assert!(
+        rows.iter()
+            .any(|r| r.get("type").and_then(Value::as_str) == Some("write_failure")),
+        "the outage is recorded"
+    );
 }
