@@ -7,6 +7,7 @@
 //! Uses the format ([`chain`](crate::chain)), redaction ([`redact`](crate::redact)) and the
 //! verifier's line walk ([`verify`](crate::verify)) to check a file it opens.
 
+mod buffers;
 mod error;
 pub(crate) mod file;
 mod handle;
