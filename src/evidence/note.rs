@@ -417,10 +417,16 @@ impl AuditLog {
             .await
             .map_err(|e| NoteError::Log(e.to_string()))?;
         let path = self.path().to_owned();
-        let tree = tokio::task::spawn_blocking(move || Tree::from_log_prefix(&path, snap.len))
-            .await
-            .map_err(|e| NoteError::Log(e.to_string()))?
-            .map_err(|e| NoteError::Log(e.to_string()))?;
+        let database = self.database().map(|(u, c)| (u.to_owned(), c.to_owned()));
+        let tree = tokio::task::spawn_blocking(move || match database {
+            Some((url, chain)) => {
+                crate::evidence::publish::tree_of_database(&url, &chain, snap.head.entries)
+            }
+            None => Tree::from_log_prefix(&path, snap.len),
+        })
+        .await
+        .map_err(|e| NoteError::Log(e.to_string()))?
+        .map_err(|e| NoteError::Log(e.to_string()))?;
         let head = TreeHead::of(&tree, origin)?;
         let note = head.sign(origin, key)?;
         Ok((head, note))

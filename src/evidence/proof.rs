@@ -173,7 +173,8 @@ impl Tree {
         Ok(tree)
     }
 
-    fn extend_from_lines(&mut self, reader: impl BufRead) -> Result<(), ProofError> {
+    /// Adds the entries of a log's lines read from `reader` (`_meta` headers skipped).
+    pub(crate) fn extend_from_lines(&mut self, reader: impl BufRead) -> Result<(), ProofError> {
         let tree = self;
         for line in reader.lines() {
             let line = line.map_err(|e| ProofError::Read(e.to_string()))?;

@@ -225,6 +225,7 @@ impl AuditLog {
         let mut publisher = Publisher {
             log: self.downgrade(),
             path: self.path().to_owned(),
+            database: self.database().map(|(u, c)| (u.to_owned(), c.to_owned())),
             schedule,
             tree: Tree::new(),
             read_to: 0,
@@ -249,6 +250,9 @@ impl AuditLog {
 struct Publisher {
     log: WeakAuditLog,
     path: PathBuf,
+    /// The database URL and chain, for a chain kept in PostgreSQL: read from there, where
+    /// `read_to` counts entries rather than bytes.
+    database: Option<(String, String)>,
     schedule: TreeHeads,
     tree: Tree,
     read_to: u64,
@@ -329,11 +333,15 @@ impl Publisher {
         self.sign().await
     }
 
-    /// The last head, once the writer has stopped: of the file as it left it.
+    /// The last head, once the writer has stopped: of the file as it left it (of a database
+    /// chain, as far as the writer's last batch).
     async fn publish_closed(&mut self, head: &Head) -> Result<Arc<Published>, NoteError> {
-        let len = std::fs::metadata(&self.path)
-            .map_err(|e| NoteError::Log(format!("{}: {e}", self.path.display())))?
-            .len();
+        let len = match &self.database {
+            Some(_) => head.entries,
+            None => std::fs::metadata(&self.path)
+                .map_err(|e| NoteError::Log(format!("{}: {e}", self.path.display())))?
+                .len(),
+        };
         self.extend(len, head.entries).await?;
         self.sign().await
     }
@@ -369,7 +377,8 @@ impl Publisher {
         Ok(())
     }
 
-    /// `tree` extended by the log's bytes `from..to`, read on the blocking pool.
+    /// `tree` extended by the log's bytes `from..to` (for a chain in a database: its entries
+    /// `from..to`), read on the blocking pool.
     async fn read(
         &self,
         mut tree: Tree,
@@ -377,9 +386,13 @@ impl Publisher {
         to: u64,
     ) -> Result<Result<Tree, crate::evidence::proof::ProofError>, NoteError> {
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || tree.extend_from_log(&path, from, to).map(|()| tree))
-            .await
-            .map_err(|e| NoteError::Log(e.to_string()))
+        let database = self.database.clone();
+        tokio::task::spawn_blocking(move || match database {
+            Some((url, chain)) => extend_from_database(tree, &url, &chain, from, to),
+            None => tree.extend_from_log(&path, from, to).map(|()| tree),
+        })
+        .await
+        .map_err(|e| NoteError::Log(e.to_string()))
     }
 
     async fn sign(&self) -> Result<Arc<Published>, NoteError> {
@@ -428,6 +441,41 @@ impl Publisher {
             timestamp,
         }))
     }
+}
+
+/// The tree of a database chain's first `entries` entries.
+pub(crate) fn tree_of_database(
+    url: &str,
+    chain: &str,
+    entries: u64,
+) -> Result<Tree, crate::evidence::proof::ProofError> {
+    extend_from_database(Tree::new(), url, chain, 0, entries)
+}
+
+/// `tree` extended by a database chain's entries `from..to`.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables, unused_mut))]
+fn extend_from_database(
+    mut tree: Tree,
+    url: &str,
+    chain: &str,
+    from: u64,
+    to: u64,
+) -> Result<Tree, crate::evidence::proof::ProofError> {
+    #[cfg(feature = "postgres")]
+    {
+        let read = |e: std::io::Error| crate::evidence::proof::ProofError::Read(e.to_string());
+        if to > from {
+            let reader =
+                crate::store::postgres::ChainReader::open_from(url, chain, from, Some(to - 1))
+                    .map_err(read)?;
+            tree.extend_from_lines(std::io::BufReader::new(reader))?;
+        }
+        Ok(tree)
+    }
+    #[cfg(not(feature = "postgres"))]
+    Err(crate::evidence::proof::ProofError::Read(
+        "a database chain needs the postgres feature".into(),
+    ))
 }
 
 fn save(path: &Path, note: &str) -> Result<(), NoteError> {

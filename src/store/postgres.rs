@@ -483,6 +483,21 @@ impl ChainReader {
     /// The database cannot be reached, or holds no such chain (the message lists those it
     /// holds).
     pub fn open(url: &str, chain: &str, upto: Option<u64>) -> Result<Self, io::Error> {
+        Self::open_from(url, chain, 0, upto)
+    }
+
+    /// As [`open`](Self::open), from the entry with seq `from` on: the part of a chain a
+    /// reader has not yet seen.
+    ///
+    /// # Errors
+    ///
+    /// As for [`open`](Self::open).
+    pub fn open_from(
+        url: &str,
+        chain: &str,
+        from: u64,
+        upto: Option<u64>,
+    ) -> Result<Self, io::Error> {
         let mut client = connect(url).map_err(io::Error::other)?;
         let known: Vec<String> = client
             .query("SELECT chain FROM acttrace_chains ORDER BY chain", &[])
@@ -515,7 +530,7 @@ impl ChainReader {
         Ok(Self {
             client,
             chain: chain.to_owned(),
-            next: 0,
+            next: i64::try_from(from).unwrap_or(i64::MAX),
             head_next,
             upto: upto.map(|u| i64::try_from(u).unwrap_or(i64::MAX)),
             buf: Vec::new(),

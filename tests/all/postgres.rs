@@ -749,3 +749,62 @@ async fn a_server_restart_under_load_is_survived() {
         "the outage is recorded"
     );
 }
+
+/// Signed checkpoints and Merkle tree heads of a database chain, published while two replicas
+/// append: each covers a prefix of the chain that the pulled file proves.
+#[cfg(feature = "ed25519")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_and_tree_heads_of_a_database_chain() {
+    use acttrace::chain::checkpoint::CheckpointKey;
+    use acttrace::evidence::proof::Tree;
+    use acttrace::evidence::publish::TreeHeads;
+
+    let Some(url) = server() else { return };
+    let _shared = SERVER.read().await;
+    let scratch = Scratch::new("pg-heads");
+    let chain = fresh_chain("heads");
+    let key = CheckpointKey::generate().unwrap();
+    let (a, b) = (
+        open(&url, &chain, Durability::Fsync).await,
+        open(&url, &chain, Durability::Fsync).await,
+    );
+    let heads = a
+        .publish_tree_heads(TreeHeads::new("example.com/loan", key.clone()).every_entries(10))
+        .await
+        .unwrap();
+    for i in 0..30 {
+        a.append(probe(1, i)).await.unwrap();
+        b.append(probe(2, i)).await.unwrap();
+    }
+    let checkpoint = b.checkpoint(&key).await.unwrap();
+    let (head, _) = a.tree_head("example.com/loan", &key).await.unwrap();
+    let published = heads.publish_now().await.unwrap();
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+    let last = heads.closed().await.latest.unwrap();
+
+    tokio::task::block_in_place(|| {
+        assert_verifies(&url, &chain, &scratch);
+        let file = scratch.join(&format!("{chain}.jsonl"));
+        let tree = Tree::from_log(&file).unwrap();
+        assert_eq!(tree.size(), 61);
+        for h in [&head, &published.head, &last.head] {
+            assert!(
+                h.size >= 2 && h.is_head_of(&tree),
+                "the head of {} entries",
+                h.size
+            );
+        }
+        assert_eq!(last.head.size, 61, "the last head covers the whole chain");
+        assert!(checkpoint.entries >= 2);
+        let upto = scratch.join("upto.jsonl");
+        acttrace::store::postgres::pull(&url, &chain, Some(checkpoint.entries - 1), &upto).unwrap();
+        let report = verify_path(
+            &upto,
+            &VerifyOptions::new()
+                .key(SigningKey::from(KEY))
+                .checkpoint(&checkpoint, &key.public()),
+        );
+        assert!(report.is_ok(), "{report}");
+    });
+}
