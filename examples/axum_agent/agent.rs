@@ -460,6 +460,8 @@ pub(crate) struct DemoRun {
     /// The signed tree head, the proof of one decision and the verifier key line (with the
     /// `ed25519` feature).
     pub(crate) proof: Option<(PathBuf, PathBuf, String)>,
+    /// The auditor's HTML report of the pack.
+    pub(crate) report: PathBuf,
 }
 
 /// The scripted tour: runs the agent on 127.0.0.1, sends it an approved, a declined, a
@@ -616,6 +618,13 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
     );
     let head = log.head().hash;
     log.shutdown().await?;
+    let report_path = dir.join("evidence-eu_ai_act.html");
+    acttrace::evidence::report::write_report(
+        &pack,
+        &report_path,
+        &acttrace::evidence::report::ReportOptions::new().key(SigningKey::from(key.as_str())),
+    )?;
+
     let opts = VerifyOptions::new().key(SigningKey::from(key.as_str()));
     let verdict = verify_path(&pack, &opts);
     println!("verify pack:          {verdict}");
@@ -657,6 +666,7 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
         offline,
         decisions,
         proof,
+        report: report_path,
     })
 }
 

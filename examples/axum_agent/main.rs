@@ -59,6 +59,7 @@ async fn main() -> ExitCode {
                 run.pack.display(),
                 run.log.display()
             );
+            println!("Auditor's report: {}", run.report.display());
             if let Some((note, proof, _)) = &run.proof {
                 println!("Tree head {}, proof of one decision {}.", note.display(), proof.display());
             }

@@ -1,4 +1,4 @@
-//! What an auditor is handed: evidence packs ([`export`]: the chain annotated with a
+//! What an auditor is handed: the HTML report ([`report`]), evidence packs ([`export`]: the chain annotated with a
 //! framework's controls under a signed header), the summaries `acttrace show` and `stats`
 //! print ([`summary`]), and Merkle proofs over the chain ([`proof`]: RFC 9162 inclusion and
 //! consistency, checked without the log), their signed tree heads ([`note`]: C2SP
@@ -17,6 +17,7 @@ pub mod proof;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub mod publish;
+pub mod report;
 pub mod summary;
 #[cfg(feature = "rfc3161")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rfc3161")))]

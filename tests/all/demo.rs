@@ -138,6 +138,49 @@ async fn the_demo_leaves_the_chain_it_promises() {
 
     // The signed tree head and the proof of one decision check with the CLI, without the log;
     // the same proof against an edited tree head does not.
+    // The auditor's report of the pack, as Chromium renders it.
+    if let Some(chromium) = crate::support::chromium() {
+        let dom = crate::support::rendered_dom(&chromium, &run.report);
+        for shown in [
+            "Audit report: loan-triage",
+            "<strong>Verified:</strong>",
+            "checked with the signing key",
+            "5 decisions opened",
+            "gpt-4o-mini",
+            "r.santos",
+            "Art.14 human oversight",
+            "Art.12 record-keeping",
+            "MEASURE-2.1",
+            "Art.22 automated decision-making",
+            "openai_key",
+            "<svg",
+            "href=\"#e1\"",
+            "id=\"e1\"",
+        ] {
+            assert!(dom.contains(shown), "the rendered report shows {shown}");
+        }
+        assert!(!dom.contains("<script"), "no script");
+        let shot = scratch.join("report.png");
+        let out = std::process::Command::new(&chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .arg("--window-size=1200,2600")
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg(format!("file://{}", run.report.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let png = std::fs::read(&shot).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 20_000,
+            "a screenshot"
+        );
+    }
+
     let (note, proof, verifier) = run.proof.expect("the demo proves a decision");
     assert_eq!(
         note,

@@ -28,5 +28,6 @@ mod layout;
 mod outage;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod report;
 mod vectors;
 mod writer;

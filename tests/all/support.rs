@@ -152,3 +152,41 @@ pub(crate) fn reference_run(script: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Debian's Chromium (`ACTTRACE_CHROMIUM` names another), or `None` with a note on stderr:
+/// `.ci/run` installs it.
+pub(crate) fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("ACTTRACE_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "skipped: no Chromium at {} (apt-get install chromium; .ci/run installs it)",
+            path.display()
+        );
+        None
+    }
+}
+
+/// The DOM Chromium builds from an HTML file (headless, no network), serialized.
+pub(crate) fn rendered_dom(chromium: &Path, page: &Path) -> String {
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--dump-dom",
+        ])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

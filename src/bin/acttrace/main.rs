@@ -31,6 +31,7 @@ macro_rules! complain {
 mod proofs;
 #[cfg(feature = "postgres")]
 mod pull;
+mod report;
 mod stamp;
 use proofs::{CheckProofArgs, ProveArgs, check_proof, check_tree_head, checkpoint_note, prove};
 
@@ -85,6 +86,13 @@ enum Command {
     /// Totals by provider and model (calls, failures, tokens, cost), with the decision and
     /// flag counts. Exit codes as for `show`.
     Stats(ViewArgs),
+
+    /// Write the auditor's report: one self-contained HTML file (no network, no script) with
+    /// the verdict and what it covered, decisions over time, model calls and cost, flags and
+    /// blocks, human oversight, failures, and each framework's controls linked to the
+    /// entries behind them. Exits 0 when written (a log that does not verify gets a report
+    /// that says so first), 2 on a read or write error.
+    Report(report::ReportArgs),
 
     /// Make an Ed25519 key pair for signed checkpoints: NAME.key (secret, mode 0600) and
     /// NAME.pub (public, for auditors). Refuses to overwrite either.
@@ -182,7 +190,7 @@ struct LimitArgs {
 }
 
 #[derive(Debug, Args)]
-struct KeyArgs {
+pub(crate) struct KeyArgs {
     /// HMAC signing key. Prefer --key-file or the ACTTRACE_KEY environment variable: a key on
     /// the command line is visible to other users of the machine.
     #[arg(long, value_name = "KEY", conflicts_with = "key_file")]
@@ -279,7 +287,7 @@ struct VerifyArgs {
 }
 
 /// Where the key comes from: the flag, the file, or `ACTTRACE_KEY`, in that order.
-fn signing_key(args: &KeyArgs) -> Result<Option<SigningKey>, String> {
+pub(crate) fn signing_key(args: &KeyArgs) -> Result<Option<SigningKey>, String> {
     if let Some(k) = &args.key {
         return Ok(Some(SigningKey::from(k.as_str())));
     }
@@ -767,6 +775,7 @@ fn main() -> ExitCode {
         },
         Command::Show(args) => show(args),
         Command::Stats(args) => stats(args),
+        Command::Report(args) => report::report(args),
         Command::Keygen(args) => keygen(args),
         Command::Checkpoint(args) => checkpoint(args),
         Command::Prove(args) => prove(args),

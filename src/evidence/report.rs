@@ -1,0 +1,235 @@
+//! The auditor's report: one self-contained HTML file (no network, no script) that says
+//! whether the log verifies and what that covered, then what it holds: decisions over time,
+//! model calls and cost per model, policy flags and blocks, human oversight (who reviewed what,
+//! and how soon), failed calls and write failures, and what each framework's controls rest
+//! on, every claim linked to the entries behind it. Plots are inline SVG. Every value that
+//! comes from a payload is escaped for HTML, and characters that could reorder or hide text
+//! (controls, bidirectional overrides) are shown as escapes.
+//!
+//! ```
+//! use acttrace::chain::Entry;
+//! use acttrace::evidence::report::{ReportOptions, html_report};
+//! use acttrace::json::Map;
+//! use acttrace::store::AuditLog;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = std::env::temp_dir().join(format!("acttrace-doc-report-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! let log = AuditLog::open("loan-triage", dir.join("audit.jsonl")).await?;
+//! let mut p = Map::new();
+//! p.insert("note", "<script>alert(1)</script>");
+//! log.append(Entry::new("decision", p)).await?;
+//! log.shutdown().await?;
+//!
+//! let html = html_report(&dir.join("audit.jsonl"), &ReportOptions::new())?;
+//! assert!(html.contains("Verified"));
+//! assert!(!html.contains("<script>"));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(()) }
+//! ```
+//!
+//! Uses the format, the verifier and the pack's control mappings.
+
+mod render;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, Read as _};
+use std::path::Path;
+
+use crate::chain::Framework;
+use crate::chain::hash::SigningKey;
+use crate::json::value::{Map, Value};
+use crate::verify::{Report, VerifyOptions, verify_path};
+
+/// How to make a report with [`html_report`].
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct ReportOptions {
+    key: Option<SigningKey>,
+    max_line_bytes: Option<usize>,
+}
+
+impl ReportOptions {
+    /// Defaults: signatures not checked (no key).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The log's signing key: signatures are checked, and the report says so.
+    pub fn key(mut self, key: SigningKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// The longest line read (see [`VerifyOptions::max_line_bytes`]).
+    pub fn max_line_bytes(mut self, max: usize) -> Self {
+        self.max_line_bytes = Some(max);
+        self
+    }
+}
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// The log could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The log's path.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The report could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The report's path.
+        path: std::path::PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One entry as the report uses it.
+#[derive(Debug, Clone)]
+struct Row {
+    seq: u64,
+    ts: String,
+    kind: String,
+    payload: Map,
+    hash: String,
+}
+
+impl Row {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.payload.get(key).and_then(Value::as_str)
+    }
+
+    fn decision(&self) -> Option<&str> {
+        self.text("decision_id")
+    }
+}
+
+/// What the report shows, gathered in one pass.
+#[derive(Debug, Default)]
+struct Facts {
+    system: Option<String>,
+    risk_tier: Option<String>,
+    pack: Option<Map>,
+    rows: Vec<Row>,
+    /// Where each decision opened: its row index.
+    opened: BTreeMap<String, usize>,
+}
+
+fn gather(log: &Path, max_line: usize) -> Result<Facts, ReportError> {
+    let read = |source| ReportError::Read {
+        path: log.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(log).map_err(read)?;
+    let mut facts = Facts::default();
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(max_line as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(read)?;
+        if n == 0 {
+            break;
+        }
+        if line.len() > max_line && !line.ends_with(b"\n") {
+            return Err(read(std::io::Error::other(format!(
+                "a line longer than {max_line} bytes"
+            ))));
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            continue; // the verdict reports it
+        };
+        let Ok(Value::Object(mut row)) = Value::parse(text.trim()) else {
+            continue;
+        };
+        if let Some(Value::Object(meta)) = row.remove("_meta") {
+            facts.pack = Some(meta);
+            continue;
+        }
+        let payload = match row.remove("payload") {
+            Some(Value::Object(p)) => p,
+            _ => Map::new(),
+        };
+        let get = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+        let r = Row {
+            seq: row.get("seq").and_then(Value::as_u64).unwrap_or(0),
+            ts: get("ts"),
+            kind: get("type"),
+            hash: get("hash"),
+            payload,
+        };
+        if r.kind == "audit_open" {
+            facts.system = facts.system.or_else(|| r.text("system").map(str::to_owned));
+            facts.risk_tier = facts
+                .risk_tier
+                .or_else(|| r.text("risk_tier").map(str::to_owned));
+        }
+        if r.kind == "decision"
+            && let Some(id) = r.decision()
+        {
+            facts
+                .opened
+                .entry(id.to_owned())
+                .or_insert(facts.rows.len());
+        }
+        facts.rows.push(r);
+    }
+    Ok(facts)
+}
+
+/// The report of the log (or evidence pack) at `log`, as one HTML document.
+///
+/// # Errors
+///
+/// [`ReportError::Read`] when the file cannot be read. A log that does not verify still gets a
+/// report, which says so first.
+pub fn html_report(log: &Path, opts: &ReportOptions) -> Result<String, ReportError> {
+    let mut vopts = VerifyOptions::new();
+    if let Some(key) = &opts.key {
+        vopts = vopts.key(key.clone());
+    }
+    let max_line = opts.max_line_bytes.unwrap_or(64 << 20);
+    vopts = vopts.max_line_bytes(max_line);
+    let verdict: Report = verify_path(log, &vopts);
+    let facts = gather(log, max_line)?;
+    Ok(render::page(log, &verdict, opts.key.is_some(), &facts))
+}
+
+/// Writes [`html_report`] of `log` to `out` (a temporary file, synced, renamed into place,
+/// mode `0644`: a report is for reading).
+///
+/// # Errors
+///
+/// As for [`html_report`], and [`ReportError::Write`].
+pub fn write_report(log: &Path, out: &Path, opts: &ReportOptions) -> Result<(), ReportError> {
+    let html = html_report(log, opts)?;
+    crate::files::write_whole(out, 0o644, true, |f| {
+        std::io::Write::write_all(f, html.as_bytes())
+    })
+    .map_err(|source| ReportError::Write {
+        path: out.to_owned(),
+        source,
+    })
+}
+
+/// The frameworks a report covers, in the order it shows them.
+const FRAMEWORKS: [Framework; 4] = [
+    Framework::EuAiAct,
+    Framework::NistRmf,
+    Framework::Iso42001,
+    Framework::Gdpr,
+];
+
+#[cfg(test)]
+mod tests;
