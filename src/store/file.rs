@@ -71,7 +71,7 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 /// (which closes the descriptor). A short wait absorbs that; a live writer elsewhere still
 /// holds the lock when the wait is over. Runs on the writer's own thread, never on an async
 /// runtime's worker.
-fn lock(file: &File, path: &Path, wait: Duration) -> Result<(), Error> {
+pub(crate) fn lock(file: &File, path: &Path, wait: Duration) -> Result<(), Error> {
     let start = Instant::now();
     loop {
         match file.try_lock() {
@@ -98,6 +98,19 @@ pub(crate) fn open(
     lock_wait: Duration,
     mode: u32,
 ) -> Result<Opened, Error> {
+    open_after(path, key, on_corrupt, lock_wait, mode, None)
+}
+
+/// As [`open`], for a file that continues a chain of `entries` entries ending at `head` (a
+/// segment after its sealed predecessor).
+pub(crate) fn open_after(
+    path: &Path,
+    key: Option<&SigningKey>,
+    on_corrupt: OnCorrupt,
+    lock_wait: Duration,
+    mode: u32,
+    after: Option<(u64, &str)>,
+) -> Result<Opened, Error> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(io_err(path))?;
     }
@@ -113,7 +126,7 @@ pub(crate) fn open(
     if created {
         sync_dir(path).map_err(io_err(path))?;
     }
-    let scanned = match scan(&mut file, path, key) {
+    let scanned = match scan(&mut file, path, key, after) {
         Err(Error::Forked { fork, .. }) if on_corrupt == OnCorrupt::StartNewChain => {
             return start_beside(path, file, fork.to_string(), lock_wait, mode);
         }
@@ -179,6 +192,7 @@ fn scan(
     file: &mut File,
     path: &Path,
     key: Option<&SigningKey>,
+    after: Option<(u64, &str)>,
 ) -> Result<Result<Scan, String>, Error> {
     file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
     let mut lines = Lines::new(
@@ -186,6 +200,10 @@ fn scan(
         DEFAULT_MAX_LINE_BYTES,
     );
     let mut v = Verifier::new(key.cloned());
+    if let Some((entries, head)) = after {
+        v.continue_after(entries, head);
+    }
+    let start = v.entries();
     let mut torn_at = None;
     let mut needs_newline = false;
     let mut segment = Vec::new();
@@ -262,7 +280,9 @@ fn scan(
         });
     }
     let next_seq = match (v.entries(), v.chain.last_seq) {
-        (0, _) => 0,
+        // Nothing in this file: the chain goes on at the count it continues (seqs run from 0
+        // without holes in the chains this writer makes).
+        (n, _) if n == start => start,
         (_, Some(seq)) => seq.saturating_add(1),
         (_, None) => {
             return Ok(Err(
@@ -270,7 +290,7 @@ fn scan(
             ));
         }
     };
-    debug_assert!(v.entries() > 0 || v.head() == GENESIS);
+    debug_assert!(v.entries() > start || after.is_some() || v.head() == GENESIS);
     Ok(Ok(Scan {
         entries: v.entries(),
         head: v.head().to_owned(),
@@ -327,7 +347,7 @@ fn read_range(file: &mut File, from: u64, to: u64) -> std::io::Result<Vec<u8>> {
 }
 
 /// Makes a new directory entry durable.
-fn sync_dir(path: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_dir(path: &Path) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -350,9 +370,17 @@ pub(crate) struct FileStore {
     committed: u64,
     key: Option<SigningKey>,
     lock_wait: Duration,
+    /// The chain this file continues (a segment after its predecessor): entries and head.
+    after: Option<(u64, String)>,
 }
 
 impl FileStore {
+    /// The store of a segment that continues a chain of `entries` entries ending at `head`.
+    pub(crate) fn continuing(mut self, entries: u64, head: &str) -> Self {
+        self.after = Some((entries, head.to_owned()));
+        self
+    }
+
     /// The store of a file [`open`] opened and checked: its descriptor, identity and length.
     pub(crate) fn new(
         file: File,
@@ -373,6 +401,7 @@ impl FileStore {
             committed: len,
             key,
             lock_wait,
+            after: None,
         }
     }
 }
@@ -421,6 +450,7 @@ impl super::Store for FileStore {
             entries,
             head,
             cut,
+            after: self.after.as_ref().map(|(n, h)| (*n, h.as_str())),
         };
         reopen(
             &self.path,
@@ -445,7 +475,7 @@ impl super::Store for FileStore {
 /// A file's device and inode.
 pub(crate) type FileId = (u64, u64);
 
-fn file_id(m: &fs::Metadata) -> FileId {
+pub(crate) fn file_id(m: &fs::Metadata) -> FileId {
     (m.dev(), m.ino())
 }
 
@@ -509,6 +539,8 @@ pub(crate) struct Expected<'a> {
     pub(crate) head: &'a str,
     /// Cut the file back to `len` first: what follows is the writer's own failed batch.
     pub(crate) cut: bool,
+    /// The chain the file continues, if it is a later segment.
+    pub(crate) after: Option<(u64, &'a str)>,
 }
 
 /// Reopens the log at `path` after a failure, and checks that it is the writer's file (the same
@@ -545,7 +577,7 @@ pub(crate) fn reopen(
             .and_then(|()| new.sync_data())
             .map_err(|e| format!("cannot cut {shown} back to {} bytes: {e}", want.len))?;
     }
-    let scan = match scan(&mut new, path, key) {
+    let scan = match scan(&mut new, path, key, want.after) {
         Ok(Ok(scan)) => scan,
         Ok(Err(detail)) => return Err(format!("{shown} no longer verifies: {detail}")),
         Err(e) => return Err(e.to_string()),

@@ -271,6 +271,81 @@ impl AuditLogBuilder {
         .await
     }
 
+    /// Opens a segmented log in the directory `dir` (created if needed): the writer closes a
+    /// segment by size or age, seals it with a signed checkpoint and continues the chain in
+    /// the next (see [`Segments`](crate::store::Segments) and `acttrace verify DIR`).
+    ///
+    /// ```
+    /// use acttrace::chain::Entry;
+    /// use acttrace::chain::checkpoint::CheckpointKey;
+    /// use acttrace::json::Map;
+    /// use acttrace::store::{AuditLog, Segments};
+    /// use acttrace::verify::{VerifyOptions, segments::verify_segments};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = std::env::temp_dir().join(format!("acttrace-doc-segments-{}", std::process::id()));
+    /// let seal = CheckpointKey::generate()?;
+    /// let log = AuditLog::builder("loan-triage")
+    ///     .open_segments(&dir, Segments::new(seal.clone()).max_bytes(1_000))
+    ///     .await?;
+    /// for _ in 0..20 {
+    ///     log.append(Entry::new("decision", Map::new())).await?;
+    /// }
+    /// log.shutdown().await?;
+    /// let report = verify_segments(&dir, &VerifyOptions::new(), Some(&seal.public()));
+    /// assert!(report.is_ok(), "{report}");
+    /// assert!(report.sealed >= 2);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`open`](Self::open), and when a seal or the retention record is not signed by
+    /// the seal key.
+    #[cfg(feature = "ed25519")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+    pub async fn open_segments(
+        self,
+        dir: impl AsRef<Path>,
+        segments: super::segments::Segments,
+    ) -> Result<AuditLog, Error> {
+        let dir = dir.as_ref().to_owned();
+        let at = dir.clone();
+        self.spawn(&dir, move |b| {
+            let opening = super::segments::open(
+                &at,
+                segments,
+                &b.system,
+                b.key.as_ref(),
+                b.lock_wait,
+                b.file_mode,
+            )?;
+            let o = opening.opened;
+            let mut store = super::file::FileStore::new(
+                o.file,
+                o.id,
+                &opening.path,
+                o.len,
+                b.key.clone(),
+                b.lock_wait,
+            );
+            if let Some((entries, head)) = &opening.after {
+                store = store.continuing(*entries, head);
+            }
+            let state = super::ChainHead {
+                entries: o.entries,
+                next_seq: o.next_seq,
+                head: o.head,
+            };
+            let (mut w, shared) = Writer::start(b, &at, Box::new(store), state, o.recovery, None)?;
+            w.set_roller(opening.roller);
+            Ok((w, shared))
+        })
+        .await
+    }
+
     /// Starts the writer thread, which opens its store with `open`.
     async fn spawn(
         self,

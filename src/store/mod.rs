@@ -16,6 +16,10 @@ pub(crate) mod outage;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 mod redaction;
+#[cfg(feature = "ed25519")]
+pub(crate) mod retention;
+#[cfg(feature = "ed25519")]
+pub(crate) mod segments;
 mod writer;
 
 pub use self::error::Error;
@@ -96,3 +100,9 @@ pub use self::file::{Fork, OnCorrupt, Recovery};
 pub(crate) use self::handle::WeakAuditLog;
 pub use self::handle::{AuditLog, AuditLogBuilder, Durability, Head};
 pub use self::outage::Health;
+#[cfg(feature = "ed25519")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+pub use self::retention::retain;
+#[cfg(feature = "ed25519")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+pub use self::segments::Segments;

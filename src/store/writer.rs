@@ -51,6 +51,9 @@ pub(super) struct Writer {
     stamper: Stamper,
     /// This batch's layout buffers, handed back to callers when it is done.
     spent: Vec<String>,
+    /// A segmented log's rollover.
+    #[cfg(feature = "ed25519")]
+    roller: Option<super::segments::Roller>,
 }
 
 /// An encoded entry waiting for its batch to be written.
@@ -163,6 +166,8 @@ impl Writer {
             ts: String::new(),
             stamper: Stamper::default(),
             spent: Vec::new(),
+            #[cfg(feature = "ed25519")]
+            roller: None,
         };
         let failed = |e: &dyn fmt::Display| {
             Error::open(
@@ -346,6 +351,8 @@ impl Writer {
         let result = match self.commit(must_sync) {
             Ok(()) => {
                 self.recovered();
+                #[cfg(feature = "ed25519")]
+                self.roll_if_due();
                 Ok(())
             }
             Err(fault) => Err(self.failed(fault, &pending, checkpoint)),
@@ -404,6 +411,39 @@ impl Writer {
                 self.outage = Some(outage);
                 Err(self.unavailable_because(&why))
             }
+        }
+    }
+
+    /// Makes this writer roll a segmented log over.
+    #[cfg(feature = "ed25519")]
+    pub(super) fn set_roller(&mut self, roller: super::segments::Roller) {
+        self.roller = Some(roller);
+    }
+
+    /// Seals the segment and moves to the next once it is due (size or age). A failure is
+    /// reported and the segment goes on, to be rolled after a later batch.
+    #[cfg(feature = "ed25519")]
+    fn roll_if_due(&mut self) {
+        let Some(roller) = self.roller.as_mut() else {
+            return;
+        };
+        if !roller.due(self.store.extent(), self.entries) {
+            return;
+        }
+        let rolled = self
+            .store
+            .append(b"", true)
+            .map_err(|e| format!("cannot sync the segment: {e}"))
+            .and_then(|()| roller.roll(self.entries, &self.head));
+        match rolled {
+            Ok(next) => self.store = Box::new(next),
+            Err(e) => tracing::error!(
+                target: "acttrace",
+                log = %self.store.location().display(),
+                error = %e,
+                "audit log segment could not be sealed and rolled over; it goes on, and is \
+                 tried again after the next batch"
+            ),
         }
     }
 

@@ -415,6 +415,15 @@ impl Verifier {
         self.chain.seen
     }
 
+    /// Starts the walk after `entries` entries ending at `head` (a continuing segment). A head
+    /// that is not 64 hex digits leaves the walk at the genesis, where the first link fails.
+    pub(crate) fn continue_after(&mut self, entries: u64, head: &str) {
+        if head.len() == 64 && head.bytes().all(|b| b.is_ascii_hexdigit()) {
+            self.chain.prev.copy_from_slice(head.as_bytes());
+            self.chain.seen = entries;
+        }
+    }
+
     pub(crate) fn head(&self) -> &str {
         self.chain.head()
     }

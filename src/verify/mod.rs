@@ -62,6 +62,7 @@ pub struct VerifyOptions {
     max_line_bytes: usize,
     checkpoint: Option<CheckpointClaim>,
     threads: Option<usize>,
+    after: Option<(u64, String)>,
 }
 
 /// A signed checkpoint's claim, its signature already checked.
@@ -81,6 +82,7 @@ impl Default for VerifyOptions {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             checkpoint: None,
             threads: None,
+            after: None,
         }
     }
 }
@@ -126,6 +128,15 @@ impl VerifyOptions {
             head: checkpoint.head.clone(),
             signature_ok: checkpoint.is_signed_by(key),
         });
+        self
+    }
+
+    /// The log continues a chain that held `entries` entries ending at `head` (a segment
+    /// after its predecessor, whose seal says so): its first entry must link to `head`, and
+    /// counts (the report's, expected ones, a checkpoint's) are of the whole chain. Defaults
+    /// to a log that starts the chain.
+    pub fn after(mut self, entries: u64, head: impl Into<String>) -> Self {
+        self.after = Some((entries, head.into()));
         self
     }
 
@@ -417,6 +428,9 @@ pub fn verify_reader(reader: impl BufRead, label: &str, opts: &VerifyOptions) ->
     let mut blocks = Blocks::new(reader, opts.max_line_bytes);
     let first = blocks.next(None);
     let mut v = Verifier::new(opts.key.clone());
+    if let Some((entries, head)) = &opts.after {
+        v.continue_after(*entries, head);
+    }
     v.chain.watch = opts.checkpoint.as_ref().map(|c| c.entries);
     let failure = if workers < 2 || first.last {
         verify_batches_inline(&mut v, first, &mut blocks, opts)
@@ -428,6 +442,9 @@ pub fn verify_reader(reader: impl BufRead, label: &str, opts: &VerifyOptions) ->
 
 mod check;
 mod read;
+#[cfg(feature = "ed25519")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
+pub mod segments;
 #[cfg(test)]
 mod tests;
 

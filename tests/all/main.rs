@@ -29,5 +29,7 @@ mod outage;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod report;
+#[cfg(feature = "ed25519")]
+mod segments;
 mod vectors;
 mod writer;

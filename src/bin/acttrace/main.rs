@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey, PublicKey};
+use acttrace::chain::checkpoint::CheckpointKey;
 use acttrace::chain::{Framework, SigningKey};
 use acttrace::evidence::summary::printable;
 use acttrace::evidence::{ExportError, ExportOptions, Summary, export_log};
@@ -32,6 +32,7 @@ mod proofs;
 #[cfg(feature = "postgres")]
 mod pull;
 mod report;
+mod segments;
 mod stamp;
 use proofs::{CheckProofArgs, ProveArgs, check_proof, check_tree_head, checkpoint_note, prove};
 
@@ -93,6 +94,13 @@ enum Command {
     /// entries behind them. Exits 0 when written (a log that does not verify gets a report
     /// that says so first), 2 on a read or write error.
     Report(report::ReportArgs),
+
+    /// Delete the sealed segments of a segmented log whose every entry is older than a
+    /// horizon, after checking the whole log verifies, leaving a signed record of what was
+    /// deleted and the seal it ended at (DIR/retention.json), so that the rest still
+    /// verifies. Exits 0 when done (also when nothing is old enough), 1 when the log does not
+    /// verify, 2 on a usage or file error.
+    Retain(segments::RetainArgs),
 
     /// Make an Ed25519 key pair for signed checkpoints: NAME.key (secret, mode 0600) and
     /// NAME.pub (public, for auditors). Refuses to overwrite either.
@@ -231,10 +239,16 @@ struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
-struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The log or evidence pack (.jsonl), or a PostgreSQL database URL (`postgres://...`,
     /// with the `postgres` feature) whose chain is read in one snapshot.
     path: PathBuf,
+
+    /// A segment verified alone: the seal of the segment before it (`segment-N.jsonl.seal`),
+    /// whose chain it continues. Needs --public-key. (A directory of segments is verified
+    /// whole: pass the directory.)
+    #[arg(long, value_name = "SEAL")]
+    after: Option<PathBuf>,
 
     /// With a database URL: the chain to verify (default: the database's only chain).
     #[arg(long)]
@@ -317,7 +331,7 @@ fn key_or_usage(args: &KeyArgs) -> Result<Option<SigningKey>, ExitCode> {
 }
 
 /// Verification options with the key from `args`, if any.
-fn verify_options(args: &KeyArgs) -> Result<VerifyOptions, ExitCode> {
+pub(crate) fn verify_options(args: &KeyArgs) -> Result<VerifyOptions, ExitCode> {
     let mut opts = VerifyOptions::new();
     if let Some(k) = key_or_usage(args)? {
         opts = opts.key(k);
@@ -360,17 +374,28 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
+    opts = opts.max_line_bytes(args.limit.max_line_bytes);
+    if args.path.is_dir() {
+        return segments::verify_dir(args, &opts);
+    }
+    match segments::after_seal(args) {
+        Ok(Some((entries, head))) => opts = opts.after(entries, head),
+        Ok(None) => {}
+        Err(e) => {
+            complain!("{e}");
+            return ExitCode::from(2);
+        }
+    }
     if let Some(h) = &args.expect_head {
         opts = opts.expected_head(h.clone());
     }
     if let Some(n) = args.expect_entries {
         opts = opts.expected_entries(n);
     }
-    opts = opts.max_line_bytes(args.limit.max_line_bytes);
     if let Some(n) = args.threads {
         opts = opts.threads(n);
     }
-    match checkpoint_claim(args) {
+    match segments::checkpoint_claim(args) {
         Ok(Some((cp, key))) => opts = opts.checkpoint(&cp, &key),
         Ok(None) => {}
         Err(e) => {
@@ -449,32 +474,6 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         (Some(_), _) | (None, Some(Err(_))) => ExitCode::from(1),
         (None, _) => ExitCode::SUCCESS,
     }
-}
-
-/// The checkpoint and public key `verify` was asked to check against, if any.
-fn checkpoint_claim(args: &VerifyArgs) -> Result<Option<(Checkpoint, PublicKey)>, String> {
-    let env_key = std::env::var("ACTTRACE_PUBLIC_KEY")
-        .ok()
-        .filter(|k| !k.is_empty());
-    let key = match (&args.public_key, env_key) {
-        (Some(path), _) => Some(PublicKey::read(path).map_err(|e| e.to_string())?),
-        (None, Some(hex)) => {
-            Some(PublicKey::from_hex(&hex).map_err(|e| format!("ACTTRACE_PUBLIC_KEY: {e}"))?)
-        }
-        (None, None) => None,
-    };
-    let Some(key) = key else {
-        return match &args.checkpoint {
-            Some(_) => Err("--checkpoint needs --public-key or ACTTRACE_PUBLIC_KEY".to_owned()),
-            None => Ok(None),
-        };
-    };
-    let path = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| with_suffix(&args.path, ".checkpoint"));
-    let cp = Checkpoint::read(&path).map_err(|e| e.to_string())?;
-    Ok(Some((cp, key)))
 }
 
 fn keygen(args: &KeygenArgs) -> ExitCode {
@@ -776,6 +775,7 @@ fn main() -> ExitCode {
         Command::Show(args) => show(args),
         Command::Stats(args) => stats(args),
         Command::Report(args) => report::report(args),
+        Command::Retain(args) => segments::retain(args),
         Command::Keygen(args) => keygen(args),
         Command::Checkpoint(args) => checkpoint(args),
         Command::Prove(args) => prove(args),

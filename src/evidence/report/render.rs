@@ -8,6 +8,7 @@ use std::path::Path;
 use super::Row;
 use super::{FRAMEWORKS, Facts};
 use crate::chain::pack::kind_and_payload;
+use crate::chain::time::seconds;
 use crate::evidence::summary::printable;
 use crate::json::value::{Map, Value};
 use crate::verify::Report;
@@ -40,41 +41,6 @@ fn cut(text: &str, n: usize) -> String {
         out.push('…');
     }
     out
-}
-
-/// Seconds since 1970 of an RFC 3339 time stamp (`2026-12-06T05:18:27.700322+00:00`).
-fn seconds(ts: &str) -> Option<f64> {
-    let b = ts.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[10] != b'T' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| ts.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let rest = &ts[19..];
-    let (frac, zone) = match rest.strip_prefix('.') {
-        Some(r) => {
-            let end = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
-            (format!("0.{}", &r[..end]).parse::<f64>().ok()?, &r[end..])
-        }
-        None => (0.0, rest),
-    };
-    let offset = match zone {
-        "" | "Z" => 0,
-        z if z.len() == 6 => {
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            sign * (z[1..3].parse::<i64>().ok()? * 3600 + z[4..6].parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + hh * 3600 + mm * 60 + ss - offset) as f64 + frac)
 }
 
 fn duration(secs: f64) -> String {

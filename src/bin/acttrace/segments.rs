@@ -1,0 +1,154 @@
+//! Segmented logs and the keys that check them: `verify DIR` (the segments as one chain),
+//! `verify SEGMENT --after SEAL` (one segment alone), `retain DIR --before TS`, and the
+//! public key and checkpoint `verify` checks against.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey, PublicKey};
+use acttrace::evidence::summary::printable;
+use acttrace::store::retain as retain_old;
+use acttrace::verify::VerifyOptions;
+use acttrace::verify::segments::verify_segments;
+use clap::Args;
+
+use crate::{KeyArgs, VerifyArgs, verify_options, with_suffix};
+
+#[derive(Debug, Args)]
+pub(crate) struct RetainArgs {
+    /// The segmented log's directory.
+    dir: PathBuf,
+
+    /// Delete the sealed segments whose every entry is older than this RFC 3339 time
+    /// (`2026-06-01T00:00:00Z`).
+    #[arg(long, value_name = "TIME")]
+    before: String,
+
+    /// The log's seal key (`acttrace keygen`): checks the seals, signs the record.
+    #[arg(long, value_name = "FILE")]
+    signing_key_file: PathBuf,
+
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+/// The public key `verify` was given (`--public-key` or `ACTTRACE_PUBLIC_KEY`), if any.
+fn public_key(args: &VerifyArgs) -> Result<Option<PublicKey>, String> {
+    let env_key = std::env::var("ACTTRACE_PUBLIC_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    match (&args.public_key, env_key) {
+        (Some(path), _) => Ok(Some(PublicKey::read(path).map_err(|e| e.to_string())?)),
+        (None, Some(hex)) => Ok(Some(
+            PublicKey::from_hex(&hex).map_err(|e| format!("ACTTRACE_PUBLIC_KEY: {e}"))?,
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The checkpoint and public key `verify` was asked to check against, if any.
+pub(crate) fn checkpoint_claim(
+    args: &VerifyArgs,
+) -> Result<Option<(Checkpoint, PublicKey)>, String> {
+    let Some(key) = public_key(args)? else {
+        return match &args.checkpoint {
+            Some(_) => Err("--checkpoint needs --public-key or ACTTRACE_PUBLIC_KEY".to_owned()),
+            None => Ok(None),
+        };
+    };
+    let path = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| with_suffix(&args.path, ".checkpoint"));
+    let cp = Checkpoint::read(&path).map_err(|e| e.to_string())?;
+    Ok(Some((cp, key)))
+}
+
+/// `--after SEAL`: where the segment's chain starts, from its predecessor's seal, checked.
+pub(crate) fn after_seal(args: &VerifyArgs) -> Result<Option<(u64, String)>, String> {
+    let Some(seal) = &args.after else {
+        return Ok(None);
+    };
+    let key = public_key(args)?.ok_or("--after needs --public-key or ACTTRACE_PUBLIC_KEY")?;
+    let cp = Checkpoint::read(seal).map_err(|e| e.to_string())?;
+    if !cp.is_signed_by(&key) {
+        return Err(format!(
+            "the seal {} is not signed by that key: refusing to start from it",
+            seal.display()
+        ));
+    }
+    Ok(Some((cp.entries, cp.head)))
+}
+
+/// `verify DIR`: the segments as one chain.
+pub(crate) fn verify_dir(args: &VerifyArgs, opts: &VerifyOptions) -> ExitCode {
+    let key = match public_key(args) {
+        Ok(k) => k,
+        Err(e) => {
+            complain!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = verify_segments(&args.path, opts, key.as_ref());
+    if args.json {
+        let out = serde_json::json!({
+            "ok": report.is_ok(),
+            "detail": report.to_string(),
+            "entries": report.entries,
+            "head": report.head,
+            "segments": report.segments,
+            "sealed": report.sealed,
+            "deleted": report.deleted,
+            "seals_checked": report.seals_checked,
+            "path": args.path.display().to_string(),
+        });
+        println!("{out}");
+    } else {
+        say!("{report}");
+    }
+    if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub(crate) fn retain(args: &RetainArgs) -> ExitCode {
+    let seal = match CheckpointKey::read(&args.signing_key_file) {
+        Ok(k) => k,
+        Err(e) => {
+            complain!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = match verify_options(&args.key) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    match retain_old(&args.dir, &args.before, &seal, &opts) {
+        Ok(gone) if gone.is_empty() => {
+            say!(
+                "nothing to delete: no sealed segment is wholly older than {}",
+                printable(&args.before)
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(gone) => {
+            say!(
+                "deleted {} segments ({}); the signed record is {}",
+                gone.len(),
+                gone.join(", "),
+                args.dir.join("retention.json").display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.starts_with("refusing") => {
+            complain!("{e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            complain!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}

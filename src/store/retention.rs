@@ -1,0 +1,118 @@
+//! Retention for segmented logs: deleting the sealed segments older than a horizon is an
+//! explicit act that leaves a signed record (`retention.json`) of what was deleted (names,
+//! entry counts, heads, file digests) and of the seal it ended at, so that what is kept still
+//! verifies, from that seal on.
+//!
+//! Uses the segment layout and verification, and the format's checkpoints.
+
+use std::path::Path;
+
+use crate::chain::checkpoint::{Checkpoint, CheckpointKey};
+use crate::chain::hash::hex;
+use crate::chain::time::seconds;
+use crate::json::value::{Map, Value};
+use crate::verify::VerifyOptions;
+use crate::verify::segments::{
+    RETENTION_FORMAT, RetentionRecord, list, read_record, record_path, seal_path, segment_name,
+    verify_segments,
+};
+
+/// Deletes the sealed segments of `dir` whose every entry is older than `horizon` (an RFC 3339
+/// time stamp), oldest first and never the last segment, after checking the whole directory
+/// verifies (`opts`, and the seals with `seal_key`). Writes the signed retention record before
+/// deleting anything. Gives the deleted segments' names (none when nothing is old enough).
+///
+/// # Errors
+///
+/// The directory does not verify, the horizon is not a time stamp, or a file cannot be read,
+/// written or deleted (the record then already says what was to go; `acttrace verify DIR`
+/// reports a segment that should be gone as present again).
+pub fn retain(
+    dir: &Path,
+    horizon: &str,
+    seal_key: &CheckpointKey,
+    opts: &VerifyOptions,
+) -> Result<Vec<String>, String> {
+    let limit = seconds(horizon).ok_or_else(|| {
+        format!("the horizon {horizon:?} is not an RFC 3339 time stamp (2026-06-01T00:00:00Z)")
+    })?;
+    let verdict = verify_segments(dir, opts, Some(&seal_key.public()));
+    if !verdict.is_ok() {
+        return Err(format!(
+            "refusing to delete from a log that does not verify: {verdict}"
+        ));
+    }
+    let segments = list(dir).map_err(|e| e.to_string())?;
+    let mut going = Vec::new();
+    for (index, path) in segments.iter().take(segments.len().saturating_sub(1)) {
+        let seal = seal_path(path);
+        if !seal.exists() {
+            break;
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let last_ts = text
+            .lines()
+            .rev()
+            .find_map(|l| Value::parse(l).ok())
+            .and_then(|v| v.get("ts").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default();
+        if seconds(&last_ts).is_none_or(|t| t >= limit) {
+            break;
+        }
+        let cp = Checkpoint::read(&seal).map_err(|e| e.to_string())?;
+        going.push((
+            *index,
+            path.clone(),
+            cp,
+            last_ts,
+            crate::chain::hash::sha256_hex(text.as_bytes()),
+        ));
+    }
+    let Some((last_index, _, last_seal, _, _)) = going.last() else {
+        return Ok(Vec::new());
+    };
+
+    let mut deleted = match read_record(dir)? {
+        Some(r) => match r.body().get("deleted") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        },
+        None => Vec::new(),
+    };
+    for (index, _, cp, last_ts, sha) in &going {
+        let mut d = Map::new();
+        d.insert("segment", segment_name(*index));
+        d.insert("entries_through", cp.entries);
+        d.insert("head", cp.head.as_str());
+        d.insert("last_ts", last_ts.as_str());
+        d.insert("sha256", sha.as_str());
+        deleted.push(Value::Object(d));
+    }
+    let mut body = Map::new();
+    body.insert("format", RETENTION_FORMAT);
+    body.insert("horizon", horizon);
+    body.insert("next_segment", last_index + 1);
+    body.insert("checkpoint", last_seal.to_json());
+    body.insert("deleted", Value::Array(deleted));
+    body.insert("key_id", seal_key.public().key_id());
+    let sig = hex(&seal_key.sign_bytes(RetentionRecord::signed_text(&body).as_bytes()));
+    let mut record = body;
+    record.insert("sig", sig);
+    let path = record_path(dir);
+    crate::files::write_whole(&path, 0o644, true, |f| {
+        std::io::Write::write_all(
+            f,
+            format!("{}\n", Value::Object(record).to_line_json()).as_bytes(),
+        )
+    })
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut names = Vec::new();
+    for (index, segment, _, _, _) in &going {
+        std::fs::remove_file(segment).map_err(|e| format!("{}: {e}", segment.display()))?;
+        std::fs::remove_file(seal_path(segment))
+            .map_err(|e| format!("{}: {e}", segment.display()))?;
+        names.push(segment_name(*index));
+    }
+    tracing::info!(target: "acttrace", deleted = names.len(), "retention deleted old segments");
+    Ok(names)
+}

@@ -1,0 +1,309 @@
+//! A directory of segments verified as one chain: the segments must be numbered without a
+//! hole from the first kept one, each must verify after its predecessor's head, each sealed
+//! one must end where its signed seal says, and only the last may be unsealed. A retention
+//! record, signed, says where the kept segments start.
+//!
+//! Uses the format (checkpoints) and the line verifier.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{VerifyOptions, verify_path};
+use crate::chain::checkpoint::{Checkpoint, PublicKey};
+use crate::json::value::{Map, Value};
+
+/// The file name of segment `index`.
+pub(crate) fn segment_name(index: u64) -> String {
+    format!("segment-{index:06}.jsonl")
+}
+
+/// The seal beside a segment.
+pub(crate) fn seal_path(segment: &Path) -> PathBuf {
+    let mut p = segment.as_os_str().to_owned();
+    p.push(".seal");
+    PathBuf::from(p)
+}
+
+/// The retention record's file in a segment directory.
+pub(crate) fn record_path(dir: &Path) -> PathBuf {
+    dir.join("retention.json")
+}
+
+/// The format name of retention records.
+pub const RETENTION_FORMAT: &str = "acttrace-retention/1";
+
+/// The segments in `dir`, by index.
+pub(crate) fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(n) = name
+            .strip_prefix("segment-")
+            .and_then(|r| r.strip_suffix(".jsonl"))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            out.push((n, entry.path()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// What retention deleted and where the kept chain starts: a signed record.
+#[derive(Debug, Clone)]
+pub struct RetentionRecord {
+    /// The first segment kept.
+    pub next_segment: u64,
+    /// The seal of the last deleted segment: the chain's count and head where the kept
+    /// segments start.
+    pub checkpoint: Checkpoint,
+    /// The deleted segments' names, oldest first.
+    pub deleted: Vec<String>,
+    body: Map,
+    sig: String,
+}
+
+impl RetentionRecord {
+    /// The record's signed text: its JSON without `sig`, canonical.
+    pub(crate) fn signed_text(body: &Map) -> String {
+        Value::Object(body.clone()).to_canonical()
+    }
+
+    /// Whether the record and the checkpoint in it are signed by `key`.
+    pub fn is_signed_by(&self, key: &PublicKey) -> bool {
+        let Some(sig) = hex64(&self.sig) else {
+            return false;
+        };
+        key.verifies(Self::signed_text(&self.body).as_bytes(), &sig)
+            && self.checkpoint.is_signed_by(key)
+    }
+
+    /// Reads a record's JSON.
+    ///
+    /// # Errors
+    ///
+    /// Why it is not a retention record.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("not an {RETENTION_FORMAT} record: {why}");
+        let Ok(Value::Object(mut body)) = Value::parse(text.trim()) else {
+            return Err(bad("not a JSON object"));
+        };
+        if body.get("format").and_then(Value::as_str) != Some(RETENTION_FORMAT) {
+            return Err(bad("wrong or missing format"));
+        }
+        let Some(Value::String(sig)) = body.remove("sig") else {
+            return Err(bad("no signature"));
+        };
+        let next_segment = body
+            .get("next_segment")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("no next_segment"))?;
+        let checkpoint = body
+            .get("checkpoint")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no checkpoint"))
+            .and_then(|c| Checkpoint::parse(c).map_err(|e| bad(&e.to_string())))?;
+        let deleted = match body.get("deleted") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|d| d.get("segment").and_then(Value::as_str).map(str::to_owned))
+                .collect(),
+            _ => return Err(bad("no deleted list")),
+        };
+        Ok(Self {
+            next_segment,
+            checkpoint,
+            deleted,
+            body,
+            sig,
+        })
+    }
+
+    /// The record's JSON fields, `sig` aside.
+    pub(crate) fn body(&self) -> &Map {
+        &self.body
+    }
+}
+
+fn hex64(text: &str) -> Option<[u8; 64]> {
+    if text.len() != 128 {
+        return None;
+    }
+    let mut out = [0u8; 64];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The directory's retention record, if it has one.
+pub(crate) fn read_record(dir: &Path) -> Result<Option<RetentionRecord>, String> {
+    let path = record_path(dir);
+    match fs::read_to_string(&path) {
+        Ok(text) => RetentionRecord::parse(&text)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The verdict on a segment directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SegmentsReport {
+    /// Segments kept in the directory.
+    pub segments: usize,
+    /// How many of them are sealed.
+    pub sealed: usize,
+    /// Segments deleted by retention, as its record says.
+    pub deleted: usize,
+    /// Entries of the whole chain, deleted ones included.
+    pub entries: u64,
+    /// The chain's head.
+    pub head: String,
+    /// Whether seals (and the retention record) were checked with the seal key.
+    pub seals_checked: bool,
+    /// Why the directory does not verify, if it does not.
+    pub failure: Option<String>,
+}
+
+impl SegmentsReport {
+    /// Whether the directory verifies as one chain.
+    pub fn is_ok(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+impl fmt::Display for SegmentsReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.failure {
+            Some(why) => write!(f, "{why}"),
+            None => write!(
+                f,
+                "ok: {} entries in {} segments ({} sealed{}{}), head {}…",
+                self.entries,
+                self.segments,
+                self.sealed,
+                if self.seals_checked {
+                    ", seals verified"
+                } else {
+                    ", seals NOT checked: no seal key given"
+                },
+                if self.deleted > 0 {
+                    format!(
+                        ", {} older deleted under a signed retention record",
+                        self.deleted
+                    )
+                } else {
+                    String::new()
+                },
+                self.head.get(..12).unwrap_or(&self.head)
+            ),
+        }
+    }
+}
+
+/// Verifies the segments in `dir` as one chain (see [the module](self)), checking seals and
+/// the retention record with `seal_key` when given. `opts` applies to every segment (its
+/// signing key, line limit); leave its expected head and count unset.
+pub fn verify_segments(
+    dir: &Path,
+    opts: &VerifyOptions,
+    seal_key: Option<&PublicKey>,
+) -> SegmentsReport {
+    let mut report = SegmentsReport {
+        segments: 0,
+        sealed: 0,
+        deleted: 0,
+        entries: 0,
+        head: crate::chain::hash::GENESIS.to_owned(),
+        seals_checked: seal_key.is_some(),
+        failure: None,
+    };
+    if let Err(why) = walk(dir, opts, seal_key, &mut report) {
+        report.failure = Some(why);
+    }
+    report
+}
+
+fn walk(
+    dir: &Path,
+    opts: &VerifyOptions,
+    seal_key: Option<&PublicKey>,
+    report: &mut SegmentsReport,
+) -> Result<(), String> {
+    let segments = list(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let record = read_record(dir)?;
+    let mut expect = 1;
+    let mut after = None;
+    if let Some(r) = &record {
+        if let Some(key) = seal_key
+            && !r.is_signed_by(key)
+        {
+            return Err("the retention record's signature does not verify: it was altered".into());
+        }
+        expect = r.next_segment;
+        after = Some((r.checkpoint.entries, r.checkpoint.head.clone()));
+        report.deleted = r.deleted.len();
+    }
+    if segments.is_empty() {
+        return Err(format!("{} holds no segment", dir.display()));
+    }
+    report.segments = segments.len();
+    for (at, (index, path)) in segments.iter().enumerate() {
+        let name = segment_name(*index);
+        if *index != expect {
+            return Err(if *index > expect {
+                format!(
+                    "{} is missing (the next segment kept is {name})",
+                    segment_name(expect)
+                )
+            } else {
+                format!("{name} was deleted by retention but is present again")
+            });
+        }
+        let mut seg_opts = opts.clone();
+        if let Some((entries, head)) = &after {
+            seg_opts = seg_opts.after(*entries, head.clone());
+        }
+        let verdict = verify_path(path, &seg_opts);
+        if !verdict.is_ok() {
+            return Err(format!("{name}: {verdict}"));
+        }
+        let seal = seal_path(path);
+        if seal.exists() {
+            let cp = Checkpoint::read(&seal).map_err(|e| format!("{name}'s seal: {e}"))?;
+            if let Some(key) = seal_key
+                && !cp.is_signed_by(key)
+            {
+                return Err(format!(
+                    "{name}'s seal does not verify: it was forged or altered"
+                ));
+            }
+            if cp.entries != verdict.entries() || cp.head != verdict.head() {
+                return Err(format!(
+                    "{name} was changed after it was sealed: its seal says {} entries ending at \
+                     {}, it holds {} ending at {}",
+                    cp.entries,
+                    cp.head,
+                    verdict.entries(),
+                    verdict.head()
+                ));
+            }
+            report.sealed += 1;
+        } else if at + 1 < segments.len() {
+            return Err(format!(
+                "{name} is not sealed, yet later segments follow it"
+            ));
+        }
+        report.entries = verdict.entries();
+        report.head = verdict.head().to_owned();
+        after = Some((report.entries, report.head.clone()));
+        expect = index + 1;
+    }
+    Ok(())
+}

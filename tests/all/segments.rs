@@ -1,0 +1,369 @@
+//! Logs that live for years: segment rollover by size and by age, the set verified as one
+//! chain, each sealed segment alone after its predecessor's seal, a sealed segment tampered
+//! with, a segment missing or out of order, and retention with its signed record.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey};
+use acttrace::chain::{Entry, SigningKey};
+use acttrace::json::Map;
+use acttrace::store::{AuditLog, Segments, retain};
+use acttrace::verify::segments::verify_segments;
+use acttrace::verify::{VerifyOptions, verify_path};
+
+use crate::support::{Scratch, reference_verify};
+
+const KEY: &str = "segments-key";
+
+async fn open(dir: &Path, seal: &CheckpointKey, segments: Segments) -> AuditLog {
+    let _ = seal;
+    AuditLog::builder("loan-triage")
+        .signing_key(SigningKey::from(KEY))
+        .open_segments(dir, segments)
+        .await
+        .unwrap()
+}
+
+async fn append(log: &AuditLog, n: u64) {
+    for i in 0..n {
+        let mut p = Map::new();
+        p.insert("i", i);
+        p.insert("outcome", "approved");
+        log.append(Entry::new("decision_record", p)).await.unwrap();
+    }
+}
+
+fn opts() -> VerifyOptions {
+    VerifyOptions::new().key(SigningKey::from(KEY))
+}
+
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("segment-") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn seal_of(segment: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.seal", segment.display()))
+}
+
+/// A log of 3 KiB segments: many segments, all sealed but the last; the set verifies as one
+/// chain (here, and concatenated in the reference); each sealed one verifies alone after its
+/// predecessor's seal; reopening continues the active segment.
+#[tokio::test]
+async fn segments_roll_over_by_size_and_verify_as_one_chain() {
+    let scratch = Scratch::new("segments-size");
+    let dir = scratch.join("log");
+    let seal = CheckpointKey::generate().unwrap();
+    let log = open(&dir, &seal, Segments::new(seal.clone()).max_bytes(3_000)).await;
+    append(&log, 120).await;
+    log.shutdown().await.unwrap();
+    // Reopened: the chain goes on in the active segment.
+    let log = open(&dir, &seal, Segments::new(seal.clone()).max_bytes(3_000)).await;
+    append(&log, 40).await;
+    log.shutdown().await.unwrap();
+
+    let report = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.entries, 161);
+    let files = segment_files(&dir);
+    assert!(files.len() >= 5, "{} segments", files.len());
+    assert_eq!(report.segments, files.len());
+    assert_eq!(report.sealed, files.len() - 1, "all sealed but the last");
+    for f in &files[..files.len() - 1] {
+        assert!(seal_of(f).exists());
+        assert!(
+            std::fs::metadata(f).unwrap().len() < 3_000 + 600,
+            "closed near its size"
+        );
+    }
+
+    // Each sealed segment alone, after its predecessor's seal, ends where its own seal says.
+    let mut after: Option<Checkpoint> = None;
+    for f in &files[..files.len() - 1] {
+        let own = Checkpoint::read(seal_of(f)).unwrap();
+        let mut o = opts()
+            .checkpoint(&own, &seal.public())
+            .expected_entries(own.entries);
+        if let Some(prev) = &after {
+            assert!(prev.is_signed_by(&seal.public()));
+            o = o.after(prev.entries, prev.head.clone());
+        }
+        let alone = verify_path(f, &o);
+        assert!(alone.is_ok(), "{}: {alone}", f.display());
+        after = Some(own);
+    }
+
+    // Concatenated, the segments are an ordinary log: it verifies in the reference too.
+    let whole = scratch.join("whole.jsonl");
+    let text: String = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    std::fs::write(&whole, text).unwrap();
+    assert!(verify_path(&whole, &opts()).is_ok());
+    let (ok, detail) = reference_verify(&whole, Some(KEY), None);
+    assert!(ok, "the reference on the concatenated segments: {detail}");
+}
+
+#[tokio::test]
+async fn segments_roll_over_by_age() {
+    let scratch = Scratch::new("segments-age");
+    let dir = scratch.join("log");
+    let seal = CheckpointKey::generate().unwrap();
+    let log = open(
+        &dir,
+        &seal,
+        Segments::new(seal.clone()).max_age(Duration::from_millis(150)),
+    )
+    .await;
+    for _ in 0..3 {
+        append(&log, 5).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    append(&log, 1).await;
+    log.shutdown().await.unwrap();
+    let report = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(report.is_ok(), "{report}");
+    assert!(report.segments >= 3, "{report}");
+}
+
+async fn three_sealed(name: &str) -> (Scratch, PathBuf, CheckpointKey, Vec<PathBuf>) {
+    let scratch = Scratch::new(name);
+    let dir = scratch.join("log");
+    let seal = CheckpointKey::generate().unwrap();
+    let log = open(&dir, &seal, Segments::new(seal.clone()).max_bytes(2_000)).await;
+    append(&log, 60).await;
+    log.shutdown().await.unwrap();
+    let files = segment_files(&dir);
+    assert!(files.len() >= 4, "{} segments", files.len());
+    (scratch, dir, seal, files)
+}
+
+/// Tampering with a sealed segment is found and named: an edit, a cut tail (which the
+/// segment's own chain cannot see, but its seal does), a forged seal.
+#[tokio::test]
+async fn a_sealed_segment_tampered_with_is_caught() {
+    let (_scratch, dir, seal, files) = three_sealed("segments-tamper").await;
+    let victim = &files[1];
+    let original = std::fs::read_to_string(victim).unwrap();
+
+    std::fs::write(victim, original.replacen("\"approved\"", "\"declined\"", 1)).unwrap();
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(
+        r.failure
+            .as_deref()
+            .unwrap()
+            .starts_with("segment-000002.jsonl"),
+        "{r}"
+    );
+
+    let cut: String = original
+        .lines()
+        .take(original.lines().count() - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(victim, cut).unwrap();
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(
+        r.failure
+            .as_deref()
+            .unwrap()
+            .contains("changed after it was sealed"),
+        "{r}"
+    );
+
+    std::fs::write(victim, &original).unwrap();
+    assert!(verify_segments(&dir, &opts(), Some(&seal.public())).is_ok());
+    let other = CheckpointKey::generate().unwrap();
+    let forged = other.sign("loan-triage", 1, &"0".repeat(64));
+    forged.save(seal_of(victim)).unwrap();
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(
+        r.failure
+            .as_deref()
+            .unwrap()
+            .contains("seal does not verify"),
+        "{r}"
+    );
+}
+
+/// A missing segment and two segments swapped are found.
+#[tokio::test]
+async fn a_missing_or_reordered_segment_is_caught() {
+    let (_scratch, dir, seal, files) = three_sealed("segments-missing").await;
+    let (a, b) = (&files[1], &files[2]);
+    let swap = |x: &Path, y: &Path| {
+        let tmp = x.with_extension("tmp");
+        std::fs::rename(x, &tmp).unwrap();
+        std::fs::rename(y, x).unwrap();
+        std::fs::rename(&tmp, y).unwrap();
+    };
+    swap(a, b);
+    swap(&seal_of(a), &seal_of(b));
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(
+        r.failure
+            .as_deref()
+            .unwrap()
+            .starts_with("segment-000002.jsonl"),
+        "{r}"
+    );
+    swap(a, b);
+    swap(&seal_of(a), &seal_of(b));
+    assert!(verify_segments(&dir, &opts(), Some(&seal.public())).is_ok());
+
+    std::fs::remove_file(b).unwrap();
+    std::fs::remove_file(seal_of(b)).unwrap();
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(
+        r.failure
+            .as_deref()
+            .unwrap()
+            .contains("segment-000003.jsonl is missing"),
+        "{r}"
+    );
+}
+
+/// Retention deletes the sealed segments older than the horizon, with a signed record; what
+/// is kept verifies from the record's seal, writing goes on, and deleting more without a
+/// record, or editing the record, is caught.
+#[tokio::test]
+async fn retention_deletes_with_a_signed_record_and_the_rest_verifies() {
+    let (_scratch, dir, seal, files) = three_sealed("segments-retention").await;
+    // The horizon: just after the last entry of the second segment.
+    let second = std::fs::read_to_string(&files[1]).unwrap();
+    let last = acttrace::json::Value::parse(second.lines().last().unwrap()).unwrap();
+    let ts = last
+        .get("ts")
+        .and_then(acttrace::json::Value::as_str)
+        .unwrap();
+    let horizon = format!("{}9+00:00", &ts[..ts.len() - 6]);
+    let gone = retain(&dir, &horizon, &seal, &opts()).unwrap();
+    assert_eq!(gone, ["segment-000001.jsonl", "segment-000002.jsonl"]);
+    assert!(!files[0].exists() && !files[1].exists());
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(r.is_ok(), "{r}");
+    assert_eq!((r.deleted, r.entries), (2, 61));
+
+    // Writing goes on after retention.
+    let log = open(&dir, &seal, Segments::new(seal.clone()).max_bytes(2_000)).await;
+    append(&log, 10).await;
+    log.shutdown().await.unwrap();
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(r.is_ok(), "{r}");
+    assert_eq!(r.entries, 71);
+
+    // Nothing newer than the horizon goes; a second pass deletes nothing more.
+    assert!(retain(&dir, &horizon, &seal, &opts()).unwrap().is_empty());
+
+    // Deleting a segment without a record is caught.
+    let third = &files[2];
+    let kept = std::fs::read(third).unwrap();
+    std::fs::remove_file(third).unwrap();
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(r.failure.as_deref().unwrap().contains("missing"), "{r}");
+    std::fs::write(third, kept).unwrap();
+
+    // An edited record is caught.
+    let record = dir.join("retention.json");
+    let text = std::fs::read_to_string(&record).unwrap();
+    std::fs::write(
+        &record,
+        text.replace("\"next_segment\": 3", "\"next_segment\": 4"),
+    )
+    .unwrap();
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(
+        r.failure.as_deref().unwrap().contains("retention record"),
+        "{r}"
+    );
+}
+
+/// The CLI: `verify DIR`, one segment alone with `--after`, and `retain`.
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn the_cli_verifies_segments_and_retains() {
+    let (scratch, dir, seal, files) = three_sealed("segments-cli").await;
+    let (secret, public) = seal.save_pair(scratch.join("ops")).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_acttrace"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let os = std::ffi::OsStr::new;
+    let (code, said) = run(&[
+        os("verify"),
+        dir.as_os_str(),
+        os("--public-key"),
+        public.as_os_str(),
+        os("--key"),
+        os(KEY),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.starts_with("ok: 61 entries in"), "{said}");
+    assert!(said.contains("seals verified"), "{said}");
+
+    let (code, said) = run(&[
+        os("verify"),
+        files[2].as_os_str(),
+        os("--after"),
+        seal_of(&files[1]).as_os_str(),
+        os("--checkpoint"),
+        seal_of(&files[2]).as_os_str(),
+        os("--public-key"),
+        public.as_os_str(),
+        os("--key"),
+        os(KEY),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    // Without its predecessor's seal, a later segment does not start the chain.
+    let (code, said) = run(&[os("verify"), files[2].as_os_str(), os("--key"), os(KEY)]);
+    assert_eq!(code, Some(1), "{said}");
+
+    let (code, said) = run(&[
+        os("retain"),
+        dir.as_os_str(),
+        os("--before"),
+        os("2999-01-01T00:00:00Z"),
+        os("--signing-key-file"),
+        secret.as_os_str(),
+        os("--key"),
+        os(KEY),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("deleted"), "{said}");
+    assert!(
+        files[0].exists() || !files[files.len() - 2].exists(),
+        "the last segment stays"
+    );
+    assert!(files.last().unwrap().exists(), "the last segment stays");
+    let (code, said) = run(&[
+        os("verify"),
+        dir.as_os_str(),
+        os("--public-key"),
+        public.as_os_str(),
+        os("--key"),
+        os(KEY),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("deleted under a signed retention record"),
+        "{said}"
+    );
+}
