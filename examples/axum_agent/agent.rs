@@ -618,12 +618,6 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
     );
     let head = log.head().hash;
     log.shutdown().await?;
-    let report_path = dir.join("evidence-eu_ai_act.html");
-    acttrace::evidence::report::write_report(
-        &pack,
-        &report_path,
-        &acttrace::evidence::report::ReportOptions::new().key(SigningKey::from(key.as_str())),
-    )?;
 
     let opts = VerifyOptions::new().key(SigningKey::from(key.as_str()));
     let verdict = verify_path(&pack, &opts);
@@ -659,6 +653,20 @@ pub(crate) async fn demo(dir: &Path, hosted: bool) -> Result<DemoRun, BoxError> 
     let proof = Some(prove_one_decision(&pack)?);
     #[cfg(not(feature = "ed25519"))]
     let proof = None;
+
+    // The auditor's report of the pack, with the pack's signed tree head checked.
+    let report_path = dir.join("evidence-eu_ai_act.html");
+    #[cfg_attr(not(feature = "ed25519"), allow(unused_mut))]
+    let mut report_opts =
+        acttrace::evidence::report::ReportOptions::new().key(SigningKey::from(key.as_str()));
+    #[cfg(feature = "ed25519")]
+    if let Some((note, _, verifier)) = &proof {
+        report_opts = report_opts.tree_head(
+            std::fs::read_to_string(note)?,
+            acttrace::evidence::note::NoteVerifier::parse(verifier)?,
+        );
+    }
+    acttrace::evidence::report::write_report(&pack, &report_path, &report_opts)?;
     Ok(DemoRun {
         log: log_path,
         pack,

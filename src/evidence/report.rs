@@ -48,6 +48,13 @@ use crate::verify::{Report, VerifyOptions, verify_path};
 pub struct ReportOptions {
     key: Option<SigningKey>,
     max_line_bytes: Option<usize>,
+    #[cfg(feature = "ed25519")]
+    checkpoint: Option<(
+        crate::chain::checkpoint::Checkpoint,
+        crate::chain::checkpoint::PublicKey,
+    )>,
+    #[cfg(feature = "ed25519")]
+    tree_head: Option<(String, crate::evidence::note::NoteVerifier)>,
 }
 
 impl ReportOptions {
@@ -59,6 +66,30 @@ impl ReportOptions {
     /// The log's signing key: signatures are checked, and the report says so.
     pub fn key(mut self, key: SigningKey) -> Self {
         self.key = Some(key);
+        self
+    }
+
+    /// A signed checkpoint to check the log against (see [`VerifyOptions::checkpoint`]); the
+    /// report says whether it holds.
+    #[cfg(feature = "ed25519")]
+    pub fn checkpoint(
+        mut self,
+        checkpoint: crate::chain::checkpoint::Checkpoint,
+        key: crate::chain::checkpoint::PublicKey,
+    ) -> Self {
+        self.checkpoint = Some((checkpoint, key));
+        self
+    }
+
+    /// A signed tree head (a C2SP note) and its verifier: the report says whether the log is,
+    /// or extends, the tree it signs.
+    #[cfg(feature = "ed25519")]
+    pub fn tree_head(
+        mut self,
+        note: impl Into<String>,
+        verifier: crate::evidence::note::NoteVerifier,
+    ) -> Self {
+        self.tree_head = Some((note.into(), verifier));
         self
     }
 
@@ -201,9 +232,56 @@ pub fn html_report(log: &Path, opts: &ReportOptions) -> Result<String, ReportErr
     }
     let max_line = opts.max_line_bytes.unwrap_or(64 << 20);
     vopts = vopts.max_line_bytes(max_line);
+    #[cfg_attr(not(feature = "ed25519"), allow(unused_mut))]
+    let mut checked = Vec::new();
+    #[cfg(feature = "ed25519")]
+    if let Some((cp, key)) = &opts.checkpoint {
+        vopts = vopts.checkpoint(cp, key);
+        checked.push((
+            "Signed checkpoint",
+            format!(
+                "{} entries and head {}…, key {}: checked as part of the verdict",
+                cp.entries,
+                cp.head.get(..12).unwrap_or(&cp.head),
+                key.key_id()
+            ),
+            true,
+        ));
+    }
     let verdict: Report = verify_path(log, &vopts);
+    #[cfg(feature = "ed25519")]
+    if let Some((note, verifier)) = &opts.tree_head {
+        use crate::evidence::note::TreeHead;
+        let said = match TreeHead::open(note, verifier) {
+            Err(e) => (format!("does not verify: {e}"), false),
+            Ok(head) => match crate::evidence::proof::Tree::from_log(log) {
+                Ok(tree) if head.is_head_of(&tree) => (
+                    format!(
+                        "verified: {}'s signed tree of {} entries is this log's first {}",
+                        head.origin, head.size, head.size
+                    ),
+                    true,
+                ),
+                Ok(_) => (
+                    format!(
+                        "does not match: the log is not the tree of {} entries it signs",
+                        head.size
+                    ),
+                    false,
+                ),
+                Err(e) => (format!("cannot be checked: {e}"), false),
+            },
+        };
+        checked.push(("Signed tree head (C2SP)", said.0, said.1));
+    }
     let facts = gather(log, max_line)?;
-    Ok(render::page(log, &verdict, opts.key.is_some(), &facts))
+    Ok(render::page(
+        log,
+        &verdict,
+        opts.key.is_some(),
+        &checked,
+        &facts,
+    ))
 }
 
 /// Writes [`html_report`] of `log` to `out` (a temporary file, synced, renamed into place,

@@ -376,6 +376,7 @@ pub(crate) struct FileStore {
 
 impl FileStore {
     /// The store of a segment that continues a chain of `entries` entries ending at `head`.
+    #[cfg(feature = "ed25519")]
     pub(crate) fn continuing(mut self, entries: u64, head: &str) -> Self {
         self.after = Some((entries, head.to_owned()));
         self

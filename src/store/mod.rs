@@ -11,6 +11,8 @@ mod buffers;
 mod error;
 pub(crate) mod file;
 mod handle;
+#[cfg(any(feature = "ed25519", feature = "postgres"))]
+mod opening;
 pub(crate) mod outage;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

@@ -153,6 +153,8 @@ async fn the_demo_leaves_the_chain_it_promises() {
             "MEASURE-2.1",
             "Art.22 automated decision-making",
             "openai_key",
+            "Signed tree head (C2SP)",
+            "verified: loan-triage's signed tree of 22 entries",
             "<svg",
             "href=\"#e1\"",
             "id=\"e1\"",

@@ -77,3 +77,95 @@ async fn hostile_payloads_are_shown_as_text_in_a_browser() {
     );
     assert!(dom.contains("<title>Audit report: &lt;b&gt;system&lt;/b&gt;</title>"));
 }
+
+/// The report says which checkpoints it checked, and a checkpoint that does not hold turns
+/// its verdict red; `acttrace report` writes it with a tree head checked.
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn the_report_states_the_checkpoints_it_checked() {
+    use acttrace::chain::checkpoint::CheckpointKey;
+
+    let scratch = Scratch::new("report-checkpoints");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("loan-triage", &path).await.unwrap();
+    for _ in 0..3 {
+        log.append(Entry::new("decision", Map::new()))
+            .await
+            .unwrap();
+    }
+    log.shutdown().await.unwrap();
+    let key = CheckpointKey::generate().unwrap();
+    let (secret, public) = key.save_pair(scratch.join("ops")).unwrap();
+
+    let page = scratch.join("plain.html");
+    write_report(&path, &page, &ReportOptions::new()).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("Checkpoints</dt><dd>none given"),
+        "says none were given"
+    );
+
+    // A checkpoint whose head is not the log's.
+    let forged = key.sign("loan-triage", 2, &"ab".repeat(32));
+    let page = scratch.join("forged.html");
+    write_report(
+        &path,
+        &page,
+        &ReportOptions::new().checkpoint(forged, key.public()),
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("verdict bad"),
+        "a failing checkpoint turns the verdict red"
+    );
+
+    // The CLI, with a signed tree head.
+    let bin = env!("CARGO_BIN_EXE_acttrace");
+    let out = std::process::Command::new(bin)
+        .args([
+            "checkpoint",
+            path.to_str().unwrap(),
+            "--note",
+            "--signing-key-file",
+        ])
+        .arg(&secret)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said}");
+    let verifier = said
+        .split("verifier key ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let out = std::process::Command::new(bin)
+        .args(["report", path.to_str().unwrap(), "--note"])
+        .arg(scratch.join("audit.jsonl.note"))
+        .args(["--verifier", &verifier, "--checkpoint"])
+        .arg(scratch.join("audit.jsonl.note"))
+        .arg("--public-key")
+        .arg(&public)
+        .output()
+        .unwrap();
+    // A note is not a JSON checkpoint: a clear error, nothing written.
+    assert_eq!(out.status.code(), Some(2));
+    let out = std::process::Command::new(bin)
+        .args(["report", path.to_str().unwrap(), "--note"])
+        .arg(scratch.join("audit.jsonl.note"))
+        .args(["--verifier", &verifier])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(scratch.join("audit.jsonl.html")).unwrap();
+    assert!(html.contains("verdict ok"));
+    assert!(
+        html.contains("signed tree of 4 entries is this log&#39;s first 4"),
+        "{html}"
+    );
+}

@@ -375,7 +375,7 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         Err(code) => return code,
     };
     opts = opts.max_line_bytes(args.limit.max_line_bytes);
-    if args.path.is_dir() {
+    if segments::is_segment_dir(&args.path) {
         return segments::verify_dir(args, &opts);
     }
     match segments::after_seal(args) {

@@ -69,7 +69,7 @@ fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn read_verifier(arg: &str) -> Result<NoteVerifier, String> {
+pub(crate) fn read_verifier(arg: &str) -> Result<NoteVerifier, String> {
     let line = if arg.contains('+') {
         arg.to_owned()
     } else {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use acttrace::chain::checkpoint::{Checkpoint, PublicKey};
 use acttrace::evidence::report::{ReportOptions, write_report};
 use acttrace::evidence::summary::printable;
 use clap::Args;
@@ -18,20 +19,54 @@ pub(crate) struct ReportArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
 
+    /// A signed tree head (`checkpoint --note`) the report checks the log against. Needs
+    /// --verifier.
+    #[arg(long, value_name = "FILE", requires = "verifier")]
+    note: Option<PathBuf>,
+
+    /// The verifier key line for --note, or a file holding it.
+    #[arg(long, value_name = "KEY", requires = "note")]
+    verifier: Option<String>,
+
+    /// A signed checkpoint (`acttrace checkpoint`) the report checks the log against. Needs
+    /// --public-key.
+    #[arg(long, value_name = "FILE", requires = "public_key")]
+    checkpoint: Option<PathBuf>,
+
+    /// The public key for --checkpoint.
+    #[arg(long, value_name = "FILE", requires = "checkpoint")]
+    public_key: Option<PathBuf>,
+
     #[command(flatten)]
     key: KeyArgs,
 }
 
 pub(crate) fn report(args: &ReportArgs) -> ExitCode {
-    let mut opts = ReportOptions::new();
-    match signing_key(&args.key) {
-        Ok(Some(key)) => opts = opts.key(key),
-        Ok(None) => {}
+    let opts = (|| -> Result<ReportOptions, String> {
+        let mut o = ReportOptions::new();
+        if let Some(key) = signing_key(&args.key)? {
+            o = o.key(key);
+        }
+        if let (Some(cp), Some(key)) = (&args.checkpoint, &args.public_key) {
+            o = o.checkpoint(
+                Checkpoint::read(cp).map_err(|e| e.to_string())?,
+                PublicKey::read(key).map_err(|e| e.to_string())?,
+            );
+        }
+        if let (Some(note), Some(verifier)) = (&args.note, &args.verifier) {
+            let text = std::fs::read_to_string(note)
+                .map_err(|e| format!("cannot read {}: {e}", note.display()))?;
+            o = o.tree_head(text, crate::proofs::read_verifier(verifier)?);
+        }
+        Ok(o)
+    })();
+    let opts = match opts {
+        Ok(o) => o,
         Err(e) => {
             complain!("{e}");
             return ExitCode::from(2);
         }
-    }
+    };
     let out = args
         .output
         .clone()

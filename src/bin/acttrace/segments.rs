@@ -80,6 +80,17 @@ pub(crate) fn after_seal(args: &VerifyArgs) -> Result<Option<(u64, String)>, Str
     Ok(Some((cp.entries, cp.head)))
 }
 
+/// Whether `path` is a directory of segments (or what retention left of one).
+pub(crate) fn is_segment_dir(path: &std::path::Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name == "retention.json" || (name.starts_with("segment-") && name.ends_with(".jsonl"))
+        })
+    })
+}
+
 /// `verify DIR`: the segments as one chain.
 pub(crate) fn verify_dir(args: &VerifyArgs, opts: &VerifyOptions) -> ExitCode {
     let key = match public_key(args) {

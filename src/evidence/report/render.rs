@@ -94,7 +94,16 @@ dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px}dt{color:#59
 svg{background:#fff;border:1px solid #d9dde3}
 ";
 
-pub(super) fn page(log: &Path, verdict: &Report, key_checked: bool, facts: &Facts) -> String {
+/// What else was checked: a label, what was found, and whether it holds.
+pub(super) type Checked = (&'static str, String, bool);
+
+pub(super) fn page(
+    log: &Path,
+    verdict: &Report,
+    key_checked: bool,
+    checked: &[Checked],
+    facts: &Facts,
+) -> String {
     let mut h = String::with_capacity(64 * 1024 + facts.rows.len() * 200);
     let system = facts.system.as_deref().unwrap_or("(unnamed system)");
     let _ = write!(
@@ -114,7 +123,7 @@ pub(super) fn page(log: &Path, verdict: &Report, key_checked: bool, facts: &Fact
         esc(facts.risk_tier.as_deref().unwrap_or("not stated")),
         esc(&log.display().to_string()),
     );
-    verdict_section(&mut h, verdict, key_checked, facts);
+    verdict_section(&mut h, verdict, key_checked, checked, facts);
     decisions_section(&mut h, facts);
     models_section(&mut h, facts);
     flags_section(&mut h, facts);
@@ -126,13 +135,23 @@ pub(super) fn page(log: &Path, verdict: &Report, key_checked: bool, facts: &Fact
     h
 }
 
-fn verdict_section(h: &mut String, verdict: &Report, key_checked: bool, facts: &Facts) {
-    let ok = verdict.is_ok();
+fn verdict_section(
+    h: &mut String,
+    verdict: &Report,
+    key_checked: bool,
+    checked: &[Checked],
+    facts: &Facts,
+) {
+    let ok = verdict.is_ok() && checked.iter().all(|c| c.2);
     let _ = write!(
         h,
         "<div class=\"verdict {}\"><strong>{}</strong> {}</div><dl>",
         if ok { "ok" } else { "bad" },
-        if ok { "Verified:" } else { "Does not verify:" },
+        match (ok, verdict.is_ok()) {
+            (true, _) => "Verified:",
+            (false, true) => "A check failed (see below):",
+            (false, false) => "Does not verify:",
+        },
         esc(&verdict.to_string())
     );
     let first = facts.rows.first().map_or("", |r| r.ts.as_str());
@@ -159,6 +178,14 @@ fn verdict_section(h: &mut String, verdict: &Report, key_checked: bool, facts: &
     ];
     for (k, v) in rows {
         let _ = write!(h, "<dt>{k}</dt><dd>{v}</dd>");
+    }
+    if checked.is_empty() {
+        h.push_str(
+            "<dt>Checkpoints</dt><dd>none given: the log was checked against itself alone</dd>",
+        );
+    }
+    for (label, said, _) in checked {
+        let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", esc(label), esc(said));
     }
     if let Some(meta) = &facts.pack {
         let signed_header = meta.get("header_sig").is_some();
