@@ -102,6 +102,52 @@ fn probe(writer: u64, i: u64) -> Entry {
     Entry::new("probe", p)
 }
 
+/// Appends from 8 tasks per log until stopped, going on after errors.
+struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<(Vec<acttrace::chain::Receipt>, u64)>>,
+}
+
+impl Load {
+    fn start(logs: &[AuditLog]) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for (w, log) in logs.iter().enumerate() {
+            for t in 0..8u64 {
+                let (log, stop) = (log.clone(), stop.clone());
+                tasks.push(tokio::spawn(async move {
+                    let (mut ok, mut failed) = (Vec::new(), 0u64);
+                    let mut i = 0;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        match log.append(probe(w as u64 * 100 + t, i)).await {
+                            Ok(r) => ok.push(r),
+                            Err(_) => {
+                                failed += 1;
+                                tokio::time::sleep(Duration::from_millis(10)).await;
+                            }
+                        }
+                        i += 1;
+                    }
+                    (ok, failed)
+                }));
+            }
+        }
+        Self { stop, tasks }
+    }
+
+    /// Stops the tasks: what was acknowledged, and how many appends failed.
+    async fn stop(self) -> (Vec<acttrace::chain::Receipt>, u64) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (mut receipts, mut failed) = (Vec::new(), 0);
+        for t in self.tasks {
+            let (ok, f) = t.await.unwrap();
+            receipts.extend(ok);
+            failed += f;
+        }
+        (receipts, failed)
+    }
+}
+
 /// Four replicas (four writers, four connections) with 16 tasks each append to one chain:
 /// every acknowledged entry is in it once, at the seq and hash it was acknowledged with.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -338,28 +384,7 @@ async fn cut_connections_never_fork_and_writers_resume() {
         open(&tagged, &chain, Durability::Fsync).await,
         open(&tagged, &chain, Durability::Fsync).await,
     ];
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for (w, log) in logs.iter().enumerate() {
-        for t in 0..8u64 {
-            let (log, stop) = (log.clone(), stop.clone());
-            tasks.push(tokio::spawn(async move {
-                let (mut ok, mut failed) = (Vec::new(), 0u64);
-                let mut i = 0;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    match log.append(probe(w as u64 * 100 + t, i)).await {
-                        Ok(r) => ok.push(r),
-                        Err(_) => {
-                            failed += 1;
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    }
-                    i += 1;
-                }
-                (ok, failed)
-            }));
-        }
-    }
+    let load = Load::start(&logs);
     let admin = url.clone();
     let app_name = app.clone();
     let cuts = tokio::task::spawn_blocking(move || {
@@ -382,13 +407,7 @@ async fn cut_connections_never_fork_and_writers_resume() {
     .unwrap();
     // Give the writers time to reconnect and record the holes.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (mut receipts, mut failed) = (Vec::new(), 0);
-    for t in tasks {
-        let (ok, f) = t.await.unwrap();
-        receipts.extend(ok);
-        failed += f;
-    }
+    let (receipts, failed) = load.stop().await;
     assert!(cuts >= 6, "connections were cut: {cuts}");
     for log in &logs {
         assert!(log.is_healthy(), "{:?}", log.health());
@@ -610,17 +629,7 @@ fn the_cli_verifies_and_pulls_a_database_chain() {
         }
         log.shutdown().await.unwrap();
     });
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_acttrace"))
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    use crate::support::run_acttrace as run;
     let (code, said) = run(&["verify", &url, "--chain", &chain, "--key", KEY]);
     assert_eq!(code, Some(0), "{said}");
     assert!(said.starts_with("ok: 21 entries"), "{said}");
@@ -675,28 +684,7 @@ async fn a_server_restart_under_load_is_survived() {
         open(&url, &chain, Durability::Fsync).await,
         open(&url, &chain, Durability::Fsync).await,
     ];
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for (w, log) in logs.iter().enumerate() {
-        for t in 0..8u64 {
-            let (log, stop) = (log.clone(), stop.clone());
-            tasks.push(tokio::spawn(async move {
-                let (mut ok, mut failed) = (Vec::new(), 0u64);
-                let mut i = 0;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    match log.append(probe(w as u64 * 100 + t, i)).await {
-                        Ok(r) => ok.push(r),
-                        Err(_) => {
-                            failed += 1;
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                    }
-                    i += 1;
-                }
-                (ok, failed)
-            }));
-        }
-    }
+    let load = Load::start(&logs);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let status = tokio::task::spawn_blocking(move || {
         Command::new("sh").args(["-c", &restart]).status().unwrap()
@@ -715,13 +703,7 @@ async fn a_server_restart_under_load_is_survived() {
         }
     })
     .await;
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (mut receipts, mut failed) = (Vec::new(), 0);
-    for t in tasks {
-        let (ok, f) = t.await.unwrap();
-        receipts.extend(ok);
-        failed += f;
-    }
+    let (receipts, failed) = load.stop().await;
     assert!(
         back.is_ok(),
         "the writers came back: {:?}",

@@ -295,17 +295,7 @@ async fn retention_deletes_with_a_signed_record_and_the_rest_verifies() {
 async fn the_cli_verifies_segments_and_retains() {
     let (scratch, dir, seal, files) = three_sealed("segments-cli").await;
     let (secret, public) = seal.save_pair(scratch.join("ops")).unwrap();
-    let run = |args: &[&std::ffi::OsStr]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_acttrace"))
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    use crate::support::run_acttrace as run;
     let os = std::ffi::OsStr::new;
     let (code, said) = run(&[
         os("verify"),

@@ -190,3 +190,18 @@ pub(crate) fn rendered_dom(chromium: &Path, page: &Path) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Runs the `acttrace` command (without `ACTTRACE_KEY` from the environment); gives its exit
+/// code and what it printed, standard output then standard error.
+#[cfg(feature = "cli")]
+pub(crate) fn run_acttrace<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_acttrace"))
+        .env_remove("ACTTRACE_KEY")
+        .args(args)
+        .output()
+        .expect("run acttrace");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}

@@ -318,15 +318,7 @@ async fn the_cli_timestamps_tree_heads_and_checks_them() {
 
     let log = scratch.join("audit.jsonl");
     append_decisions(&log, 5).await;
-    let bin = env!("CARGO_BIN_EXE_acttrace");
-    let run = |args: &[&std::ffi::OsStr]| {
-        let out = Command::new(bin).args(args).output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    use crate::support::run_acttrace as run;
     let os = |s: &str| std::ffi::OsString::from(s);
     let key = scratch.join("ck");
     run(&[&os("keygen"), &os("-o"), key.as_os_str()]);

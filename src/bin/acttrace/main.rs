@@ -356,6 +356,28 @@ pub(crate) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     }
 }
 
+/// Where an output made from `input` goes: `output`, or `input` with `suffix`; refused (a
+/// complaint, exit code 2) when it names `input` itself, whatever the spelling.
+pub(crate) fn output_for(
+    input: &std::path::Path,
+    output: Option<&PathBuf>,
+    suffix: &str,
+    what: &str,
+) -> Result<PathBuf, ExitCode> {
+    let out = output
+        .cloned()
+        .unwrap_or_else(|| with_suffix(input, suffix));
+    if same_file(input, &out) {
+        complain!(
+            "refusing to write the {what} {} over its own log {}",
+            out.display(),
+            input.display()
+        );
+        return Err(ExitCode::from(2));
+    }
+    Ok(out)
+}
+
 /// `path` with `suffix` appended to its file name (`audit.jsonl` -> `audit.jsonl.checkpoint`).
 /// Whether a `verify` path is a database URL.
 fn is_database(path: &std::path::Path) -> bool {
@@ -545,18 +567,10 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
         return checkpoint_note(args, &secret, &origin);
     }
     let cp = secret.sign(&origin, report.entries(), report.head());
-    let out = args
-        .output
-        .clone()
-        .unwrap_or_else(|| with_suffix(&args.log, ".checkpoint"));
-    if same_file(&args.log, &out) {
-        complain!(
-            "refusing to write the checkpoint {} over its own log {}",
-            out.display(),
-            args.log.display()
-        );
-        return ExitCode::from(2);
-    }
+    let out = match output_for(&args.log, args.output.as_ref(), ".checkpoint", "checkpoint") {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
     if let Err(e) = cp.save(&out) {
         complain!("{e}");
         return ExitCode::from(2);

@@ -326,18 +326,10 @@ pub(crate) fn checkpoint_note(
             return ExitCode::from(2);
         }
     };
-    let out = args
-        .output
-        .clone()
-        .unwrap_or_else(|| with_suffix(&args.log, ".note"));
-    if same_file(&args.log, &out) {
-        complain!(
-            "refusing to write the tree head {} over its own log {}",
-            out.display(),
-            args.log.display()
-        );
-        return ExitCode::from(2);
-    }
+    let out = match crate::output_for(&args.log, args.output.as_ref(), ".note", "tree head") {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
     if let Err(e) = save_note(&out, &note) {
         complain!("{}: {e}", out.display());
         return ExitCode::from(2);

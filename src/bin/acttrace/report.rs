@@ -8,7 +8,7 @@ use acttrace::evidence::report::{ReportOptions, write_report};
 use acttrace::evidence::summary::printable;
 use clap::Args;
 
-use crate::{KeyArgs, same_file, signing_key, with_suffix};
+use crate::{KeyArgs, signing_key};
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
@@ -67,18 +67,10 @@ pub(crate) fn report(args: &ReportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let out = args
-        .output
-        .clone()
-        .unwrap_or_else(|| with_suffix(&args.path, ".html"));
-    if same_file(&args.path, &out) {
-        complain!(
-            "refusing to write the report {} over its own log {}",
-            out.display(),
-            args.path.display()
-        );
-        return ExitCode::from(2);
-    }
+    let out = match crate::output_for(&args.path, args.output.as_ref(), ".html", "report") {
+        Ok(out) => out,
+        Err(code) => return code,
+    };
     match write_report(&args.path, &out, &opts) {
         Ok(()) => {
             say!("wrote {}", out.display());
