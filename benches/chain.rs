@@ -27,6 +27,10 @@ struct Args {
     entries: u64,
     tasks: u64,
     dir: PathBuf,
+    /// The appends' durability (`fsync`, `flush` or `none`).
+    durability: Durability,
+    /// Appends without the default redaction policy (`--no-redaction`).
+    no_redaction: bool,
 }
 
 fn args() -> Args {
@@ -36,6 +40,8 @@ fn args() -> Args {
         entries: 100_000,
         tasks: 64,
         dir: Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench"),
+        durability: Durability::Fsync,
+        no_redaction: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -45,6 +51,14 @@ fn args() -> Args {
             "--tasks" => a.tasks = value().parse().unwrap_or(a.tasks),
             "--dir" => a.dir = PathBuf::from(value()),
             "--flags" => a.flags = true,
+            "--no-redaction" => a.no_redaction = true,
+            "--durability" => {
+                a.durability = match value().as_str() {
+                    "none" => Durability::None,
+                    "flush" => Durability::Flush,
+                    _ => Durability::Fsync,
+                }
+            }
             "--appends-only" => a.appends_only = true,
             _ => {} // `cargo bench` passes `--bench`
         }
@@ -155,10 +169,21 @@ fn flag(n: u64) -> Entry {
     Entry::policy_flag(PolicyFlag::new("probe").severity("info").data(n))
 }
 
-async fn append_concurrently(path: &Path, entries: u64, tasks: u64, flags: bool) -> Duration {
+async fn append_concurrently(
+    path: &Path,
+    entries: u64,
+    tasks: u64,
+    flags: bool,
+    durability: Durability,
+    no_redaction: bool,
+) -> Duration {
     let _ = std::fs::remove_file(path);
-    let log = AuditLog::builder("bench")
-        .durability(Durability::Fsync)
+    let mut builder = AuditLog::builder("bench");
+    if no_redaction {
+        builder = builder.redaction(None);
+    }
+    let log = builder
+        .durability(durability)
         .open(path)
         .await
         .expect("open");
@@ -285,10 +310,13 @@ fn appends(a: &Args, rt: &tokio::runtime::Runtime) {
             appended,
             a.tasks,
             a.flags,
+            a.durability,
+            a.no_redaction,
         )));
     }
     println!(
-        "append (fsync per batch, {} tasks): {appended} entries in {:.3} s, {} entries/s (best of 3)",
+        "append ({:?}, {} tasks): {appended} entries in {:.3} s, {} entries/s (best of 3)",
+        a.durability,
         a.tasks,
         best.as_secs_f64(),
         rate(appended, best)

@@ -86,3 +86,29 @@ print(f"reference:  append ({threads} threads): {per * threads} entries in {best
       f"{per * threads / best:,.0f} entries/s (best of 3)")
 PYEOF
 done
+
+echo "== one caller appending without fsync (ours: Durability::Flush, a write per entry; the"
+echo "   reference: os.fsync made a no-op), 20,000 entries, best of 3, with and without redaction"
+for REDACT in on off; do
+  FLAG=$([ "$REDACT" = off ] && echo --no-redaction || true)
+  cargo bench --quiet --bench chain -- --appends-only --flags --entries 20000 --tasks 1 \
+    --durability flush $FLAG --dir "$DIR" | sed "s/^/this crate (redaction $REDACT): /"
+  "$PY" - "$DIR/ref-nosync.jsonl" 20000 "$REDACT" <<'PYEOF'
+import os, sys, time
+os.fsync = lambda fd: None  # the same work as ours: write, no sync
+from cendor.acttrace import AuditLog
+path, n, redact = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "on"
+best = float("inf")
+for _ in range(3):
+    if os.path.exists(path):
+        os.remove(path)
+    log = AuditLog(system="bench", path=path, mirror=False, redact=redact)
+    t0 = time.perf_counter()
+    for i in range(n):
+        log.flag("probe", severity="info", data=i)
+    best = min(best, time.perf_counter() - t0)
+    log.detach()
+print(f"reference (redaction {sys.argv[3]}): append (1 thread, no fsync): {n} entries in "
+      f"{best:.3f} s, {n / best:,.0f} entries/s (best of 3)")
+PYEOF
+done
