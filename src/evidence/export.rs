@@ -201,6 +201,15 @@ impl AuditLog {
             opts = opts.key(key.clone());
         }
         let (log, pack) = (self.path().to_owned(), pack.as_ref().to_owned());
+        if log.is_dir() {
+            return Err(ExportError::Read {
+                path: log,
+                source: std::io::Error::other(
+                    "a segmented log is packed segment by segment: export each segment file, \
+                     or their concatenation (verify the directory first)",
+                ),
+            });
+        }
         #[cfg(feature = "postgres")]
         if let Some((url, chain)) = self.database() {
             // A chain in the database: pulled as it stood at the snapshot, then packed.

@@ -417,6 +417,14 @@ impl AuditLog {
             .await
             .map_err(|e| NoteError::Log(e.to_string()))?;
         let path = self.path().to_owned();
+        if path.is_dir() {
+            return Err(NoteError::Log(
+                "the tree head of a segmented log is made from its segment files \
+                 (acttrace checkpoint --note on their concatenation); segments are sealed by \
+                 their own signed checkpoints"
+                    .to_owned(),
+            ));
+        }
         let database = self.database().map(|(u, c)| (u.to_owned(), c.to_owned()));
         let tree = tokio::task::spawn_blocking(move || match database {
             Some((url, chain)) => {

@@ -222,6 +222,13 @@ impl AuditLog {
         &self,
         schedule: TreeHeads,
     ) -> Result<TreeHeadPublisher, NoteError> {
+        if self.path().is_dir() {
+            return Err(NoteError::Log(
+                "a segmented log's segments are sealed by their own signed checkpoints; tree \
+                 heads are published for a single file or a database chain"
+                    .to_owned(),
+            ));
+        }
         let mut publisher = Publisher {
             log: self.downgrade(),
             path: self.path().to_owned(),

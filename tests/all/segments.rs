@@ -357,3 +357,30 @@ async fn the_cli_verifies_segments_and_retains() {
         "{said}"
     );
 }
+
+/// What works on one file but not on a directory of segments says so, instead of failing on
+/// "is a directory".
+#[tokio::test]
+async fn packs_and_tree_heads_of_a_segmented_log_are_refused_clearly() {
+    let scratch = Scratch::new("segments-refusals");
+    let dir = scratch.join("log");
+    let seal = CheckpointKey::generate().unwrap();
+    let log = open(&dir, &seal, Segments::new(seal.clone())).await;
+    append(&log, 3).await;
+    let pack = log
+        .export(scratch.join("pack.jsonl"), None)
+        .await
+        .unwrap_err();
+    assert!(pack.to_string().contains("segment by segment"), "{pack}");
+    let head = log.tree_head("example.com/log", &seal).await.unwrap_err();
+    assert!(head.to_string().contains("segmented log"), "{head}");
+    let heads = log
+        .publish_tree_heads(acttrace::evidence::publish::TreeHeads::new(
+            "example.com/log",
+            seal,
+        ))
+        .await
+        .unwrap_err();
+    assert!(heads.to_string().contains("segmented log"), "{heads}");
+    log.shutdown().await.unwrap();
+}
