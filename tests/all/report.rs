@@ -169,3 +169,43 @@ async fn the_report_states_the_checkpoints_it_checked() {
         "{html}"
     );
 }
+
+/// A large log's report lists the entries its claims link to, not every entry: it stays a
+/// page a browser opens, and every link has its target.
+#[tokio::test]
+async fn a_large_log_makes_a_page_of_bounded_size() {
+    let scratch = Scratch::new("report-large");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::builder("loan-triage")
+        .durability(acttrace::store::Durability::None)
+        .open(&path)
+        .await
+        .unwrap();
+    for i in 0..5_000u64 {
+        let id = DecisionId::random();
+        log.append(Entry::decision(&id, "application", "agent"))
+            .await
+            .unwrap();
+        let mut fields = Map::new();
+        fields.insert("outcome", if i % 3 == 0 { "declined" } else { "approved" });
+        log.append(Entry::decision_record(&id, fields))
+            .await
+            .unwrap();
+    }
+    log.shutdown().await.unwrap();
+    let page = scratch.join("report.html");
+    write_report(&path, &page, &ReportOptions::new()).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("of the 10001 the log holds"),
+        "the page says what it lists"
+    );
+    assert!(html.len() < 200_000, "{} bytes", html.len());
+    for target in html.split("href=\"#e").skip(1) {
+        let seq = &target[..target.find('"').unwrap()];
+        assert!(
+            html.contains(&format!("id=\"e{seq}\"")),
+            "the link to #{seq} has its target"
+        );
+    }
+}
