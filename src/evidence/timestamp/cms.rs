@@ -145,7 +145,9 @@ impl<'a> Token<'a> {
         }
         signer.check_signature_algorithm(self.signer.sig_alg, self.signer.digest)?;
         let mut signed = self.signer.attributes.to_vec();
-        signed[0] = SET; // signed as a SET OF, sent as [0] IMPLICIT (RFC 5652, 5.4)
+        if let Some(tag) = signed.first_mut() {
+            *tag = SET; // signed as a SET OF, sent as [0] IMPLICIT (RFC 5652, 5.4)
+        }
         signer
             .verify(self.signer.digest, &signed, self.signer.signature)
             .map_err(|_| {
