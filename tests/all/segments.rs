@@ -16,8 +16,7 @@ use crate::support::{Scratch, reference_verify};
 
 const KEY: &str = "segments-key";
 
-async fn open(dir: &Path, seal: &CheckpointKey, segments: Segments) -> AuditLog {
-    let _ = seal;
+async fn open(dir: &Path, segments: Segments) -> AuditLog {
     AuditLog::builder("loan-triage")
         .signing_key(SigningKey::from(KEY))
         .open_segments(dir, segments)
@@ -64,11 +63,11 @@ async fn segments_roll_over_by_size_and_verify_as_one_chain() {
     let scratch = Scratch::new("segments-size");
     let dir = scratch.join("log");
     let seal = CheckpointKey::generate().unwrap();
-    let log = open(&dir, &seal, Segments::new(seal.clone()).max_bytes(3_000)).await;
+    let log = open(&dir, Segments::new(seal.clone()).max_bytes(3_000)).await;
     append(&log, 120).await;
     log.shutdown().await.unwrap();
     // Reopened: the chain goes on in the active segment.
-    let log = open(&dir, &seal, Segments::new(seal.clone()).max_bytes(3_000)).await;
+    let log = open(&dir, Segments::new(seal.clone()).max_bytes(3_000)).await;
     append(&log, 40).await;
     log.shutdown().await.unwrap();
 
@@ -122,7 +121,6 @@ async fn segments_roll_over_by_age() {
     let seal = CheckpointKey::generate().unwrap();
     let log = open(
         &dir,
-        &seal,
         Segments::new(seal.clone()).max_age(Duration::from_millis(150)),
     )
     .await;
@@ -141,7 +139,7 @@ async fn three_sealed(name: &str) -> (Scratch, PathBuf, CheckpointKey, Vec<PathB
     let scratch = Scratch::new(name);
     let dir = scratch.join("log");
     let seal = CheckpointKey::generate().unwrap();
-    let log = open(&dir, &seal, Segments::new(seal.clone()).max_bytes(2_000)).await;
+    let log = open(&dir, Segments::new(seal.clone()).max_bytes(2_000)).await;
     append(&log, 60).await;
     log.shutdown().await.unwrap();
     let files = segment_files(&dir);
@@ -256,7 +254,7 @@ async fn retention_deletes_with_a_signed_record_and_the_rest_verifies() {
     assert_eq!((r.deleted, r.entries), (2, 61));
 
     // Writing goes on after retention.
-    let log = open(&dir, &seal, Segments::new(seal.clone()).max_bytes(2_000)).await;
+    let log = open(&dir, Segments::new(seal.clone()).max_bytes(2_000)).await;
     append(&log, 10).await;
     log.shutdown().await.unwrap();
     let r = verify_segments(&dir, &opts(), Some(&seal.public()));
@@ -365,7 +363,7 @@ async fn packs_and_tree_heads_of_a_segmented_log_are_refused_clearly() {
     let scratch = Scratch::new("segments-refusals");
     let dir = scratch.join("log");
     let seal = CheckpointKey::generate().unwrap();
-    let log = open(&dir, &seal, Segments::new(seal.clone())).await;
+    let log = open(&dir, Segments::new(seal.clone())).await;
     append(&log, 3).await;
     let pack = log
         .export(scratch.join("pack.jsonl"), None)
