@@ -18,6 +18,24 @@ impl AuditLogBuilder {
     /// each batch is one transaction under the chain's row lock, and they append to one chain.
     /// See [`postgres`](crate::store::postgres) and `POSTGRES.md`.
     ///
+    /// ```no_run
+    /// use acttrace::chain::{Entry, SigningKey};
+    /// use acttrace::json::Map;
+    /// use acttrace::store::AuditLog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Every replica of the service opens the same chain.
+    /// let log = AuditLog::builder("loan-triage")
+    ///     .signing_key(SigningKey::from("the log's key"))
+    ///     .open_postgres("postgres://acttrace@127.0.0.1:5432/audit", "loan-triage")
+    ///     .await?;
+    /// let receipt = log.append(Entry::new("decision", Map::new())).await?; // committed
+    /// println!("seq {} in the shared chain", receipt.seq);
+    /// log.shutdown().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Open`] when the database cannot be reached or migrated,

@@ -12,6 +12,21 @@
 //! The schema is created and migrated by the library, under a transaction-level advisory
 //! lock, and versioned in `acttrace_schema` (see `POSTGRES.md`).
 //!
+//! Reading a chain back, for an auditor (blocking: in async code, from `spawn_blocking`):
+//!
+//! ```no_run
+//! use acttrace::store::postgres::{ChainReader, pull};
+//! use acttrace::verify::{VerifyOptions, verify_reader};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let url = "postgres://auditor@127.0.0.1:5432/audit";
+//! let reader = ChainReader::open(url, "loan-triage", None)?; // one snapshot
+//! let report = verify_reader(std::io::BufReader::new(reader), "loan-triage", &VerifyOptions::new());
+//! println!("{report}");
+//! pull(url, "loan-triage", None, "loan-triage.jsonl".as_ref())?; // a file for the reference
+//! # Ok(()) }
+//! ```
+//!
 //! Uses the store's trait, the format and the writer.
 
 use std::io::{self, BufRead, Read};

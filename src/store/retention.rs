@@ -22,6 +22,34 @@ use crate::verify::segments::{
 /// verifies (`opts`, and the seals with `seal_key`). Writes the signed retention record before
 /// deleting anything. Gives the deleted segments' names (none when nothing is old enough).
 ///
+/// ```
+/// use acttrace::chain::Entry;
+/// use acttrace::chain::checkpoint::CheckpointKey;
+/// use acttrace::json::Map;
+/// use acttrace::store::{AuditLog, Segments, retain};
+/// use acttrace::verify::{VerifyOptions, segments::verify_segments};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("acttrace-doc-retain-{}", std::process::id()));
+/// let seal = CheckpointKey::generate()?;
+/// let log = AuditLog::builder("loan-triage")
+///     .open_segments(&dir, Segments::new(seal.clone()).max_bytes(1_000))
+///     .await?;
+/// for _ in 0..20 {
+///     log.append(Entry::new("decision", Map::new())).await?;
+/// }
+/// log.shutdown().await?;
+///
+/// // Everything before the year 3000 is old enough: all sealed segments but the last go.
+/// let gone = retain(&dir, "3000-01-01T00:00:00Z", &seal, &VerifyOptions::new())?;
+/// assert!(!gone.is_empty());
+/// let report = verify_segments(&dir, &VerifyOptions::new(), Some(&seal.public()));
+/// assert!(report.is_ok() && report.deleted == gone.len(), "{report}");
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(()) }
+/// ```
+///
 /// # Errors
 ///
 /// The directory does not verify, the horizon is not a time stamp, or a file cannot be read,
