@@ -8,7 +8,8 @@
 //! - [`TimestampToken::verify`] checks a token offline: the message's digest, the
 //!   authority's signature over the token, that its certificate may stamp time
 //!   (`timeStamping` extended key usage) and was valid then, and that it is, or chains to, a
-//!   certificate the auditor trusts. RSA signatures (PKCS #1 v1.5) with SHA-256/384/512.
+//!   certificate the auditor trusts. RSA (PKCS #1 v1.5) and ECDSA (P-256, P-384) signatures
+//!   with SHA-256/384/512.
 //!
 //! A token is the DER `ContentInfo` that `openssl ts -reply -token_out` writes, so
 //! `openssl ts -verify -token_in -in LOG.note.tst -data LOG.note -CAfile tsa-ca.pem` checks

@@ -47,46 +47,49 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA named `name` with a TSA certificate under it, in `dir`.
+/// A CA named `name` with a TSA certificate under it, in `dir`, both with RSA keys.
 fn make_authority(dir: &Path, name: &str) {
+    make_authority_with(dir, name, &["-newkey", "rsa:2048"], "sha256");
+}
+
+/// As [`make_authority`], with keys made by `newkey` (`openssl req` arguments), signing with
+/// `digest`.
+fn make_authority_with(dir: &Path, name: &str, newkey: &[&str], digest: &str) {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("ts.cnf"), TS_CONFIG).unwrap();
+    let config = TS_CONFIG.replace(
+        "signer_digest = sha256",
+        &format!("signer_digest = {digest}"),
+    );
+    std::fs::write(dir.join("ts.cnf"), config).unwrap();
     std::fs::write(dir.join("serial"), "01\n").unwrap();
     let ca_subject = format!("/CN={name} CA");
     let tsa_subject = format!("/CN={name}");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "30",
-            "-subj",
-            &ca_subject,
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "tsa.key",
-            "-out",
-            "tsa.csr",
-            "-subj",
-            &tsa_subject,
-        ],
-    );
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(newkey);
+    ca.extend([
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "30",
+        "-subj",
+        &ca_subject,
+    ]);
+    openssl(dir, &ca);
+    let mut csr = vec!["req"];
+    csr.extend(newkey);
+    csr.extend([
+        "-nodes",
+        "-keyout",
+        "tsa.key",
+        "-out",
+        "tsa.csr",
+        "-subj",
+        &tsa_subject,
+    ]);
+    openssl(dir, &csr);
     openssl(
         dir,
         &[
@@ -481,4 +484,41 @@ async fn published_tree_heads_are_timestamped() {
         "{refused}"
     );
     log.shutdown().await.unwrap();
+}
+
+/// Authorities with elliptic-curve keys (ECDSA on P-256 with SHA-256, on P-384 with SHA-384):
+/// their tokens verify, and a changed signature or another CA is refused.
+#[test]
+fn tokens_signed_with_ecdsa_verify() {
+    let scratch = Scratch::new("rfc3161-ecdsa");
+    for (curve, digest) in [("prime256v1", "sha256"), ("secp384r1", "sha384")] {
+        let dir = scratch.join(curve);
+        let param = format!("ec_paramgen_curve:{curve}");
+        let newkey = ["-newkey", "ec", "-pkeyopt", param.as_str()];
+        make_authority_with(&dir, &format!("{curve} TSA"), &newkey, digest);
+        let url = serve_authority(dir.clone());
+        let note = format!("example.com/loan\n7\n{curve}\n").into_bytes();
+        let token = request_token(&url, &note).expect("a token");
+        let stamp = token
+            .verify(&note, &certs(dir.join("ca.crt")))
+            .unwrap_or_else(|e| panic!("{curve}: {e}"));
+        assert_eq!(stamp.authority, format!("{curve} TSA"));
+        let mut bent = token.as_der().to_vec();
+        let last = bent.len() - 3;
+        bent[last] ^= 0x01;
+        let err = TimestampToken::from_der(&bent)
+            .and_then(|t| t.verify(&note, &certs(dir.join("ca.crt"))))
+            .unwrap_err();
+        assert!(
+            matches!(err, TimestampError::BadSignature(_)),
+            "{curve}: {err}"
+        );
+        assert!(token.verify(b"other", &certs(dir.join("ca.crt"))).is_err());
+    }
+    // One authority's CA does not vouch for the other's.
+    let p256 = certs(scratch.join("prime256v1").join("ca.crt"));
+    let url = serve_authority(scratch.join("secp384r1"));
+    let token = request_token(&url, b"note\n").unwrap();
+    let err = token.verify(b"note\n", &p256).unwrap_err();
+    assert!(matches!(err, TimestampError::Untrusted(_)), "{err}");
 }

@@ -1,6 +1,7 @@
 //! X.509 certificates as far as a timestamp needs them: who the signer is, what its key is,
 //! whether it may stamp time and when, and whether its issuer signed it. RSA (PKCS #1 v1.5)
-//! signatures with SHA-256, SHA-384 or SHA-512, the algorithms time-stamping authorities use.
+//! and ECDSA (P-256, P-384) signatures with SHA-256, SHA-384 or SHA-512, the algorithms
+//! time-stamping authorities use.
 
 use sha2::Digest as _;
 
@@ -14,6 +15,12 @@ const RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const RSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
 const RSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c];
 const RSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d];
+const EC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+const P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+const ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+const ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
+const ECDSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04];
 const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
 const TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
@@ -163,6 +170,8 @@ pub(super) struct Parsed<'a> {
     pub(super) not_before: String,
     pub(super) not_after: String,
     key_alg: &'a [u8],
+    /// The named curve of an elliptic-curve key.
+    curve: &'a [u8],
     key: &'a [u8],
     pub(super) key_id: Option<&'a [u8]>,
     pub(super) time_stamping: bool,
@@ -181,6 +190,7 @@ impl<'a> Parsed<'a> {
             not_before: String::new(),
             not_after: String::new(),
             key_alg: &[],
+            curve: &[],
             key: &[],
             key_id: None,
             time_stamping: false,
@@ -206,7 +216,10 @@ impl<'a> Parsed<'a> {
         let subject = t.expect(SEQUENCE, what)?.raw;
         let spki = t.expect(SEQUENCE, what)?;
         let mut s = spki.inner();
-        let key_alg = der::algorithm(s.any(what)?, what)?;
+        let key_alg_tlv = s.expect(SEQUENCE, what)?;
+        let mut alg = key_alg_tlv.inner();
+        let key_alg = alg.expect(OID, what)?.content;
+        let curve = alg.optional(OID, what)?.map_or(&[][..], |c| c.content);
         let key = bits(s.expect(BIT_STRING, what)?)?;
         let mut key_id = None;
         let mut time_stamping = false;
@@ -248,6 +261,7 @@ impl<'a> Parsed<'a> {
             not_before,
             not_after,
             key_alg,
+            curve,
             key,
             key_id,
             time_stamping,
@@ -264,9 +278,9 @@ impl<'a> Parsed<'a> {
             )));
         }
         let hash = match self.sig_alg {
-            RSA_SHA256 => Hash::Sha256,
-            RSA_SHA384 => Hash::Sha384,
-            RSA_SHA512 => Hash::Sha512,
+            RSA_SHA256 | ECDSA_SHA256 => Hash::Sha256,
+            RSA_SHA384 | ECDSA_SHA384 => Hash::Sha384,
+            RSA_SHA512 | ECDSA_SHA512 => Hash::Sha512,
             other => {
                 return Err(TimestampError::Unsupported(format!(
                     "certificate signature algorithm {}",
@@ -290,9 +304,12 @@ impl<'a> Parsed<'a> {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), TimestampError> {
+        if self.key_alg == EC_KEY {
+            return self.verify_ecdsa(hash, message, signature);
+        }
         if self.key_alg != RSA {
             return Err(TimestampError::Unsupported(format!(
-                "public key algorithm {} (RSA keys are supported)",
+                "public key algorithm {} (RSA, and ECDSA on P-256 and P-384, are supported)",
                 der::dotted(self.key_alg)
             )));
         }
@@ -315,17 +332,52 @@ impl<'a> Parsed<'a> {
             .map_err(|_| TimestampError::BadSignature("the signature does not verify".into()))
     }
 
+    /// An ECDSA signature (DER) over `message` hashed with `hash`, on P-256 or P-384.
+    fn verify_ecdsa(
+        &self,
+        hash: Hash,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), TimestampError> {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier as _;
+        let digest = hash.digest(message);
+        let bad = || TimestampError::BadSignature("the signature does not verify".into());
+        let key_err = |e: &dyn std::fmt::Display| TimestampError::Malformed(format!("EC key: {e}"));
+        match self.curve {
+            P256 => {
+                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(self.key)
+                    .map_err(|e| key_err(&e))?;
+                let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| bad())?;
+                key.verify_prehash(&digest, &sig).map_err(|_| bad())
+            }
+            P384 => {
+                let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(self.key)
+                    .map_err(|e| key_err(&e))?;
+                let sig = p384::ecdsa::Signature::from_der(signature).map_err(|_| bad())?;
+                key.verify_prehash(&digest, &sig).map_err(|_| bad())
+            }
+            other => Err(TimestampError::Unsupported(format!(
+                "elliptic curve {} (P-256 and P-384 are supported)",
+                der::dotted(other)
+            ))),
+        }
+    }
+
     /// Whether the signature algorithm a signer names fits this key.
     pub(super) fn check_signature_algorithm(
         &self,
         sig_alg: &[u8],
         hash: Hash,
     ) -> Result<(), TimestampError> {
+        let rsa = self.key_alg == RSA;
         let fits = match sig_alg {
-            RSA => true,
-            RSA_SHA256 => hash == Hash::Sha256,
-            RSA_SHA384 => hash == Hash::Sha384,
-            RSA_SHA512 => hash == Hash::Sha512,
+            RSA => rsa,
+            RSA_SHA256 => rsa && hash == Hash::Sha256,
+            RSA_SHA384 => rsa && hash == Hash::Sha384,
+            RSA_SHA512 => rsa && hash == Hash::Sha512,
+            ECDSA_SHA256 => !rsa && hash == Hash::Sha256,
+            ECDSA_SHA384 => !rsa && hash == Hash::Sha384,
+            ECDSA_SHA512 => !rsa && hash == Hash::Sha512,
             _ => false,
         };
         if fits {
