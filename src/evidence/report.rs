@@ -147,6 +147,17 @@ impl Row {
     fn decision(&self) -> Option<&str> {
         self.text("decision_id")
     }
+
+    /// A model call that failed: an error, or an HTTP status of 400 or more.
+    fn failed_call(&self) -> bool {
+        self.kind == "llm_call"
+            && (self.payload.get("error").is_some()
+                || self
+                    .payload
+                    .get("status")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|s| s >= 400))
+    }
 }
 
 /// What the report shows, gathered in one pass.

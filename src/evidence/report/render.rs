@@ -7,7 +7,6 @@ use std::path::Path;
 #[cfg(test)]
 use super::Row;
 use super::{FRAMEWORKS, Facts};
-use crate::chain::pack::kind_and_payload;
 use crate::chain::time::seconds;
 use crate::evidence::summary::printable;
 use crate::json::value::{Map, Value};
@@ -374,12 +373,7 @@ fn models_section(h: &mut String, facts: &Facts) {
         let m = models.entry(key).or_default();
         m.calls += 1;
         m.seqs.push(r.seq);
-        if r.payload.get("error").is_some()
-            || r.payload
-                .get("status")
-                .and_then(Value::as_i64)
-                .is_some_and(|s| s >= 400)
-        {
+        if r.failed_call() {
             m.failed += 1;
         }
         if let Some(Value::Object(u)) = r.payload.get("usage") {
@@ -520,12 +514,7 @@ fn failures_section(h: &mut String, facts: &Facts) {
         String::from("<table><tr><th>Entry</th><th>When</th><th>What</th><th>Detail</th></tr>");
     let mut any = false;
     for r in &facts.rows {
-        let failed_call = r.kind == "llm_call"
-            && (r.payload.get("error").is_some()
-                || r.payload
-                    .get("status")
-                    .and_then(Value::as_i64)
-                    .is_some_and(|s| s >= 400));
+        let failed_call = r.failed_call();
         let detail = match r.kind.as_str() {
             "write_failure" | "gap" | "recovery" => Some(r.payload.clone()),
             _ if failed_call => {
@@ -568,11 +557,7 @@ fn frameworks_section(h: &mut String, facts: &Facts) {
     for fw in FRAMEWORKS {
         let mut controls: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
         for r in &facts.rows {
-            let mut row = Map::new();
-            row.insert("type", r.kind.as_str());
-            row.insert("payload", Value::Object(r.payload.clone()));
-            let (kind, payload) = kind_and_payload(&row);
-            for c in fw.controls_for(kind, payload) {
+            for c in fw.controls_for(&r.kind, &r.payload) {
                 controls.entry(c).or_default().push(r.seq);
             }
         }
