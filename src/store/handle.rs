@@ -165,12 +165,16 @@ impl AuditLogBuilder {
     ///
     /// Queuing such an entry never wakes the writer either: an idle writer looks for work once
     /// per delay (50 times a second at the default, a few microseconds of CPU each), so that
-    /// the wake-up, a system call, is not made on every request's path.
+    /// the wake-up, a system call, is not made on every request's path. A busy one (work within
+    /// the last delay) looks every 2 ms and lays out (stamps, links, hashes) what it finds
+    /// then, writing it all once the delay has passed since the first: the layout work comes in
+    /// small slices instead of one burst per delay that would hold a core, which is what sets
+    /// a service's tail latency on a small machine.
     ///
-    /// The delay bounds how long such an entry can sit in memory before it is on disk: a crash
-    /// of the process or the machine loses at most that much of them (entries someone waited
-    /// on are never among them). Under load it also sets how many syncs a second the log makes,
-    /// and so what durability costs the service.
+    /// The delay (plus one 2 ms pace) bounds how long such an entry can sit in memory before it
+    /// is on disk: a crash of the process or the machine loses at most that much of them
+    /// (entries someone waited on are never among them). Under load it also sets how many
+    /// syncs a second the log makes, and so what durability costs the service.
     ///
     /// Defaults to 20 ms, about 50 syncs a second under load. On the benchmark machine (see
     /// `BENCHMARKS.md`) each sync cost a few hundred microseconds of CPU, and 5 ms cost an

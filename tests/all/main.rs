@@ -26,6 +26,7 @@ mod layers;
 mod layout;
 #[cfg(feature = "server")]
 mod outage;
+mod pacing;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod report;

@@ -234,6 +234,67 @@ async fn a_log_that_cannot_be_written_counts_every_loss_and_records_the_hole() {
     assert!(ok, "reference: {detail}");
 }
 
+/// Entries laid out over many of the writer's steps and then refused by the file at their
+/// commit are every one counted as lost, by type, and recorded in the `write_failure` entry;
+/// the chain resumes from the last entry written, and nothing laid out in the failed commit
+/// appears in the file or in a head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_refused_after_many_steps_counts_every_entry_laid_out_for_it() {
+    logs::install();
+    let scratch = Scratch::new("outage-staged");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::builder("t")
+        .commit_delay(Duration::from_millis(400))
+        .retry_interval(Duration::from_millis(50))
+        .open(&path)
+        .await
+        .expect("open");
+    let before = log.append(entry("before")).await.expect("append");
+    let mut frozen = None;
+    for i in 0..12 {
+        let kind = if i % 3 == 0 { "llm_call" } else { "decision" };
+        log.enqueue(entry(kind)).await.expect("enqueue");
+        tokio::time::sleep(Duration::from_millis(8)).await;
+        if i == 5 {
+            // Half laid out already: the file turns read-only before their commit.
+            frozen = Some(Immutable::set(&path));
+        }
+    }
+    until("the commit fails and counts the 12", || {
+        log.health().lost >= 12
+    })
+    .await;
+    let health = log.health();
+    assert_eq!((health.lost, health.refused), (12, 0), "{health}");
+    assert_eq!(
+        log.head().entries,
+        before.seq + 1,
+        "no head names a lost entry"
+    );
+    drop(frozen);
+    until("the writer recovers by itself", || log.is_healthy()).await;
+    log.append(entry("after")).await.expect("append after");
+    let head = log.head();
+    log.shutdown().await.expect("shutdown");
+
+    let rows = rows(&path);
+    let kinds: Vec<&str> = rows.iter().map(kind).collect();
+    assert_eq!(kinds, ["audit_open", "before", "write_failure", "after"]);
+    assert_eq!(payload_u64(&rows[2], &["lost"]), Some(12));
+    assert_eq!(
+        payload_u64(&rows[2], &["lost_by_type", "decision"]),
+        Some(8)
+    );
+    assert_eq!(
+        payload_u64(&rows[2], &["lost_by_type", "llm_call"]),
+        Some(4)
+    );
+    let ours = verify_path(&path, &VerifyOptions::new().expected_head(&head.hash));
+    assert!(ours.is_ok(), "{ours}");
+    let (ok, detail) = reference_verify(&path, None, Some(&head.hash));
+    assert!(ok, "reference: {detail}");
+}
+
 /// The log moved, replaced (as an output written over it does) or deleted under a running
 /// writer: the next append is refused with a clear error instead of being acknowledged into a
 /// file nobody reads; a replacement is left untouched; a log moved back is resumed, the refusal
