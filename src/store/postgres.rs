@@ -205,6 +205,94 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// A commit whose answer never came: if the connection was lost on the way, the batch may
+    /// be in the database or not, and counting it lost when it landed would put a false
+    /// `write_failure` in the chain (and have its callers append it again). A new connection
+    /// finds out: it takes the chain's lock, which waits until the old transaction has
+    /// committed or rolled back, and looks for the batch's last entry. Found, the batch is
+    /// acknowledged (made durable first when it must be: a synchronous commit flushes the WAL
+    /// past it). Not found, or not checkable, the failure stands, and the message says which.
+    fn settle(
+        &mut self,
+        e: &postgres::Error,
+        last: Option<(i64, &str)>,
+        durable: bool,
+    ) -> Result<(), Fault> {
+        let (Some((seq, hash)), None) = (last, e.as_db_error()) else {
+            // The server refused it (the transaction is rolled back), or nothing was in it.
+            return Err(io(e));
+        };
+        match self.landed(seq, hash, durable) {
+            Ok(Some(client)) => {
+                tracing::warn!(
+                    target: "acttrace",
+                    log = %self.location.display(),
+                    error = %pg_err(e),
+                    seq,
+                    "the connection to the database was lost during a commit; the batch is \
+                     in the chain (checked on a new connection) and is acknowledged"
+                );
+                self.client = Some(client);
+                Ok(())
+            }
+            Ok(None) => Err(Fault::Io(io::Error::other(format!(
+                "{}; the batch is not in the chain (checked on a new connection)",
+                pg_err(e)
+            )))),
+            Err(why) => Err(Fault::Io(io::Error::other(format!(
+                "{}; whether the batch was committed could not be checked ({why}): its \
+                 entries are counted as not written, though the chain may hold them",
+                pg_err(e)
+            )))),
+        }
+    }
+
+    /// On a new connection, once the chain's lock is free: whether the entry `seq` with
+    /// `hash` is in the chain; if it is, the connection (after a synchronous commit when
+    /// `durable`), ready for the next batch.
+    fn landed(&self, seq: i64, hash: &str, durable: bool) -> Result<Option<Client>, String> {
+        let mut client = connect(&self.url)?;
+        let found = {
+            let mut tx = client.transaction().map_err(|e| pg_err(&e))?;
+            tx.batch_execute("SET LOCAL lock_timeout = '10s'")
+                .map_err(|e| pg_err(&e))?;
+            tx.query_one(
+                "SELECT 1 FROM acttrace_chains WHERE chain = $1 FOR UPDATE",
+                &[&self.chain],
+            )
+            .map_err(|e| pg_err(&e))?;
+            let found = tx
+                .query_opt(
+                    "SELECT 1 FROM acttrace_entries WHERE chain = $1 AND seq = $2 AND hash = $3",
+                    &[&self.chain, &seq, &hash],
+                )
+                .map_err(|e| pg_err(&e))?
+                .is_some();
+            tx.rollback().map_err(|e| pg_err(&e))?;
+            found
+        };
+        if !found {
+            return Ok(None);
+        }
+        if durable {
+            client
+                .batch_execute(
+                    "SET synchronous_commit = on;
+                     INSERT INTO acttrace_flush (backend) VALUES (pg_backend_pid())
+                     ON CONFLICT (backend) DO UPDATE SET flushes = acttrace_flush.flushes + 1",
+                )
+                .map_err(|e| pg_err(&e))?;
+        }
+        if !self.synchronous {
+            client
+                .batch_execute("SET synchronous_commit = off")
+                .map_err(|e| pg_err(&e))?;
+        }
+        Ok(Some(client))
+    }
+}
+
 /// The chain's head and its last entry's line, read together (one statement, one snapshot).
 fn read_head(
     client: &mut Client,
@@ -379,7 +467,8 @@ impl Store for PgStore {
                 ));
             }
         }
-        if self.synchronous || sync {
+        let durable = self.synchronous || sync;
+        let committed = if durable {
             // The commit releases the chain's lock without waiting for the disk; the write
             // after it, committed synchronously in the same round trip, waits until the WAL is
             // flushed past both, so the batch is durable before it is acknowledged, while the
@@ -393,14 +482,16 @@ impl Store for PgStore {
                      INSERT INTO acttrace_flush (backend) VALUES (pg_backend_pid())
                      ON CONFLICT (backend) DO UPDATE SET flushes = acttrace_flush.flushes + 1",
                 )
-                .map_err(|e| io(&e))?;
-            if !self.synchronous {
-                client
-                    .batch_execute("SET synchronous_commit = off")
-                    .map_err(|e| io(&e))?;
-            }
+                .and_then(|_| match self.synchronous {
+                    true => Ok(()),
+                    false => client.batch_execute("SET synchronous_commit = off"),
+                })
         } else {
-            client.batch_execute("COMMIT").map_err(|e| io(&e))?;
+            client.batch_execute("COMMIT")
+        };
+        if let Err(e) = committed {
+            let last = seqs.last().copied().zip(hashes.last().copied());
+            self.settle(&e, last, durable)?;
         }
         self.entries = from.entries + rows.len() as u64;
         Ok(())

@@ -17,6 +17,8 @@ use acttrace::store::postgres::ChainReader;
 use acttrace::store::{AuditLog, Durability};
 use acttrace::verify::{VerifyOptions, verify_path, verify_reader};
 
+mod commit;
+
 use crate::faults::Rng;
 use crate::support::{Scratch, reference_verify};
 
