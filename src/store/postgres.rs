@@ -69,6 +69,16 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ),
 ];
 
+/// A small synchronous write: its commit waits until the WAL is flushed past every commit
+/// before it.
+macro_rules! flush {
+    () => {
+        "SET synchronous_commit = on;
+         INSERT INTO acttrace_flush (backend) VALUES (pg_backend_pid())
+         ON CONFLICT (backend) DO UPDATE SET flushes = acttrace_flush.flushes + 1"
+    };
+}
+
 /// A fixed key for the advisory lock that serializes migrations.
 const MIGRATION_LOCK: i64 = 0x6163_7474_7261_6365; // "acttrace"
 
@@ -276,13 +286,7 @@ impl PgStore {
             return Ok(None);
         }
         if durable {
-            client
-                .batch_execute(
-                    "SET synchronous_commit = on;
-                     INSERT INTO acttrace_flush (backend) VALUES (pg_backend_pid())
-                     ON CONFLICT (backend) DO UPDATE SET flushes = acttrace_flush.flushes + 1",
-                )
-                .map_err(|e| pg_err(&e))?;
+            client.batch_execute(flush!()).map_err(|e| pg_err(&e))?;
         }
         if !self.synchronous {
             client
@@ -476,12 +480,10 @@ impl Store for PgStore {
             // Should the server stop between the two, the batch is lost with everything after
             // it, as the WAL is written in order: the chain stays a whole prefix.
             client
-                .simple_query(
-                    "SET LOCAL synchronous_commit = off; COMMIT;
-                     SET synchronous_commit = on;
-                     INSERT INTO acttrace_flush (backend) VALUES (pg_backend_pid())
-                     ON CONFLICT (backend) DO UPDATE SET flushes = acttrace_flush.flushes + 1",
-                )
+                .simple_query(concat!(
+                    "SET LOCAL synchronous_commit = off; COMMIT; ",
+                    flush!()
+                ))
                 .and_then(|_| match self.synchronous {
                     true => Ok(()),
                     false => client.batch_execute("SET synchronous_commit = off"),
