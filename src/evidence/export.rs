@@ -9,6 +9,12 @@
 //! `guardrail_decision` and free-form types get no controls, as in the reference (mapping
 //! `guardrail_decision` here would make honest reference packs fail the header check).
 //!
+//! A segmented log (a directory of `segment-N.jsonl`) is packed as the one chain its segments
+//! form, read in order; the pack is a single file like any other. Its seals are not needed for
+//! that (the chain's hashes are checked entry by entry): `acttrace verify DIR --public-key`
+//! checks them. A directory whose oldest segments were deleted under retention no longer holds
+//! the chain from its first entry, and is refused.
+//!
 //! ```
 //! use acttrace::chain::{Entry, Framework};
 //! use acttrace::json::Map;
@@ -168,6 +174,18 @@ pub enum ExportError {
         /// The pack's path.
         pack: PathBuf,
     },
+    /// The segmented log no longer starts at the chain's first entry: retention deleted its
+    /// oldest segments. A pack holds a chain from its first entry, so none is made.
+    #[error(
+        "cannot pack {path}: it starts at {first}, after segments deleted under retention; \
+         a pack holds a chain from its first entry (export before retention deletes segments)"
+    )]
+    Retained {
+        /// The segment directory.
+        path: PathBuf,
+        /// The first segment kept.
+        first: String,
+    },
     /// The log's writer failed to give a snapshot.
     #[error(transparent)]
     Log(#[from] crate::store::Error),
@@ -201,15 +219,6 @@ impl AuditLog {
             opts = opts.key(key.clone());
         }
         let (log, pack) = (self.path().to_owned(), pack.as_ref().to_owned());
-        if log.is_dir() {
-            return Err(ExportError::Read {
-                path: log,
-                source: std::io::Error::other(
-                    "a segmented log is packed segment by segment: export each segment file, \
-                     or their concatenation (verify the directory first)",
-                ),
-            });
-        }
         #[cfg(feature = "postgres")]
         if let Some((url, chain)) = self.database() {
             // A chain in the database: pulled as it stood at the snapshot, then packed.
@@ -258,7 +267,12 @@ pub fn export_log(
     opts: &ExportOptions,
 ) -> Result<ExportReport, ExportError> {
     let (log, pack) = (log.as_ref(), pack.as_ref());
-    if crate::files::same_file(log, pack) {
+    let source = Source::of(log, opts)?;
+    if source
+        .files()
+        .iter()
+        .any(|f| crate::files::same_file(f, pack))
+    {
         return Err(ExportError::Overwrite {
             path: log.to_owned(),
             pack: pack.to_owned(),
@@ -268,10 +282,7 @@ pub fn export_log(
         path: log.to_owned(),
         source,
     };
-    let open = || -> Result<BufReader<io::Take<File>>, ExportError> {
-        let file = File::open(log).map_err(read_err)?;
-        Ok(BufReader::new(file.take(opts.upto.unwrap_or(u64::MAX))))
-    };
+    let open = || source.open().map_err(read_err);
 
     // 1. The chain must verify (as far as the snapshot goes).
     let mut vopts = VerifyOptions::new();
@@ -390,6 +401,124 @@ pub fn export_log(
     })
 }
 
+/// Where a pack's entries are read from: one log file (up to a snapshot's length), or the
+/// segments of a segmented log in order, as one chain (up to a snapshot's entry count).
+enum Source {
+    File {
+        path: PathBuf,
+        upto: u64,
+    },
+    Segments {
+        files: Vec<PathBuf>,
+        entries: Option<u64>,
+    },
+}
+
+impl Source {
+    fn of(log: &Path, opts: &ExportOptions) -> Result<Self, ExportError> {
+        if !log.is_dir() {
+            return Ok(Self::File {
+                path: log.to_owned(),
+                upto: opts.upto.unwrap_or(u64::MAX),
+            });
+        }
+        let listed = crate::verify::segments::list(log).map_err(|source| ExportError::Read {
+            path: log.to_owned(),
+            source,
+        })?;
+        let Some((first, _)) = listed.first() else {
+            return Err(ExportError::Read {
+                path: log.to_owned(),
+                source: io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "no segment-N.jsonl in the directory",
+                ),
+            });
+        };
+        if *first != 1 || crate::verify::segments::record_path(log).exists() {
+            return Err(ExportError::Retained {
+                path: log.to_owned(),
+                first: crate::verify::segments::segment_name(*first),
+            });
+        }
+        if let Some(n) = (1..)
+            .zip(&listed)
+            .find_map(|(n, (i, _))| (n != *i).then_some(n))
+        {
+            return Err(ExportError::DoesNotVerify {
+                path: log.to_owned(),
+                detail: format!("{} is missing", crate::verify::segments::segment_name(n)),
+            });
+        }
+        Ok(Self::Segments {
+            files: listed.into_iter().map(|(_, p)| p).collect(),
+            // A snapshot of a live log: the segments hold its entries, one a line, from the
+            // first; what was appended (or rolled over into a new segment) after it is left.
+            entries: opts.expect.as_ref().map(|(n, _)| *n),
+        })
+    }
+
+    /// The files the entries come from.
+    fn files(&self) -> &[PathBuf] {
+        match self {
+            Self::File { path, .. } => std::slice::from_ref(path),
+            Self::Segments { files, .. } => files,
+        }
+    }
+
+    fn open(&self) -> io::Result<Box<dyn BufRead>> {
+        Ok(match self {
+            Self::File { path, upto } => Box::new(BufReader::new(File::open(path)?.take(*upto))),
+            Self::Segments { files, entries } => Box::new(BufReader::new(Concat {
+                files: files.clone().into_iter(),
+                current: None,
+                lines_left: *entries,
+            })),
+        })
+    }
+}
+
+/// Files read one after another as one stream, stopping after `lines_left` lines if set.
+struct Concat {
+    files: std::vec::IntoIter<PathBuf>,
+    current: Option<File>,
+    lines_left: Option<u64>,
+}
+
+impl Read for Concat {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.lines_left == Some(0) || buf.is_empty() {
+                return Ok(0);
+            }
+            let Some(file) = &mut self.current else {
+                let Some(path) = self.files.next() else {
+                    return Ok(0);
+                };
+                let file = File::open(&path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+                self.current = Some(file);
+                continue;
+            };
+            let n = file.read(buf)?;
+            if n == 0 {
+                self.current = None;
+                continue;
+            }
+            let Some(left) = &mut self.lines_left else {
+                return Ok(n);
+            };
+            for (i, _) in buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\n') {
+                *left -= 1;
+                if *left == 0 {
+                    return Ok(i + 1);
+                }
+            }
+            return Ok(n);
+        }
+    }
+}
+
 /// Calls `f` with each entry line of `reader` parsed (blank lines skipped). The log was just
 /// verified, so every line parses; one that does not (the file changed under us) is an error.
 fn for_each_entry(
@@ -420,6 +549,35 @@ fn for_each_entry(
 #[cfg(test)]
 mod tests {
     use crate::chain::Framework;
+
+    /// A snapshot of a segmented log reads its segments in order, as one stream, and stops
+    /// after the snapshot's entries, whichever segment they end in.
+    #[test]
+    fn a_snapshot_of_segments_stops_after_its_entries() {
+        use std::io::Read as _;
+        let dir = std::env::temp_dir().join(format!("acttrace-concat-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("segment-000001.jsonl"), "a\nb\n").unwrap();
+        std::fs::write(dir.join("segment-000002.jsonl"), "c\nd\ne\n").unwrap();
+        std::fs::write(dir.join("segment-000003.jsonl"), "f\n").unwrap();
+        let read = |opts: &super::ExportOptions| {
+            let mut out = String::new();
+            super::Source::of(&dir, opts)
+                .unwrap()
+                .open()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            out
+        };
+        let snapshot = |n| super::ExportOptions::new().upto(0, n, "head".to_owned());
+        assert_eq!(read(&super::ExportOptions::new()), "a\nb\nc\nd\ne\nf\n");
+        assert_eq!(read(&snapshot(4)), "a\nb\nc\nd\n");
+        assert_eq!(read(&snapshot(2)), "a\nb\n");
+        assert_eq!(read(&snapshot(6)), "a\nb\nc\nd\ne\nf\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn framework_names_round_trip() {

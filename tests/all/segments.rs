@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use acttrace::chain::checkpoint::{Checkpoint, CheckpointKey};
-use acttrace::chain::{Entry, SigningKey};
-use acttrace::json::Map;
+use acttrace::chain::{Entry, Framework, SigningKey};
+use acttrace::evidence::{ExportError, ExportOptions, export_log};
+use acttrace::json::{Map, Value};
 use acttrace::store::{AuditLog, Segments, retain};
 use acttrace::verify::segments::verify_segments;
 use acttrace::verify::{VerifyOptions, verify_path};
@@ -351,17 +352,12 @@ async fn the_cli_verifies_segments_and_retains() {
 /// What works on one file but not on a directory of segments says so, instead of failing on
 /// "is a directory".
 #[tokio::test]
-async fn packs_and_tree_heads_of_a_segmented_log_are_refused_clearly() {
+async fn tree_heads_of_a_segmented_log_are_refused_clearly() {
     let scratch = Scratch::new("segments-refusals");
     let dir = scratch.join("log");
     let seal = CheckpointKey::generate().unwrap();
     let log = open(&dir, Segments::new(seal.clone())).await;
     append(&log, 3).await;
-    let pack = log
-        .export(scratch.join("pack.jsonl"), None)
-        .await
-        .unwrap_err();
-    assert!(pack.to_string().contains("segment by segment"), "{pack}");
     let head = log.tree_head("example.com/log", &seal).await.unwrap_err();
     assert!(head.to_string().contains("segmented log"), "{head}");
     let heads = log
@@ -373,4 +369,131 @@ async fn packs_and_tree_heads_of_a_segmented_log_are_refused_clearly() {
         .unwrap_err();
     assert!(heads.to_string().contains("segmented log"), "{heads}");
     log.shutdown().await.unwrap();
+}
+
+/// A segmented log packs as the one chain its segments form: live (a snapshot: what is
+/// appended after it, in new segments too, is left out) and offline; the packs verify here and
+/// in the reference. A pack is never written over a segment; a directory with a segment
+/// missing, or whose oldest segments retention deleted, is refused with the reason.
+#[tokio::test]
+async fn a_segmented_log_packs_as_one_chain() {
+    let scratch = Scratch::new("segments-export");
+    let dir = scratch.join("log");
+    let seal = CheckpointKey::generate().unwrap();
+    let log = open(&dir, Segments::new(seal.clone()).max_bytes(2_000)).await;
+    append(&log, 60).await;
+    let pack = scratch.join("pack.jsonl");
+    // Appends go on while the pack is made.
+    let writing = tokio::spawn({
+        let log = log.clone();
+        async move { append(&log, 40).await }
+    });
+    let live = log.export(&pack, Some(Framework::EuAiAct)).await.unwrap();
+    writing.await.unwrap();
+    assert!(segment_files(&dir).len() >= 4);
+    assert!((61..=101).contains(&live.entries), "{}", live.entries);
+    let checked = verify_path(&pack, &opts());
+    assert!(checked.is_ok(), "{}", checked.detail());
+    assert_eq!(
+        (checked.entries(), checked.head()),
+        (live.entries, live.head.as_str())
+    );
+    let (ok, detail) = reference_verify(&pack, Some(KEY), None);
+    assert!(ok, "reference: {detail}");
+    // The pack's entries are the segments' first lines, in order, up to the snapshot.
+    let lines: Vec<String> = segment_files(&dir)
+        .iter()
+        .flat_map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            text.lines().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect();
+    let packed = std::fs::read_to_string(&pack).unwrap();
+    let seqs: Vec<u64> = packed
+        .lines()
+        .skip(1)
+        .map(|l| {
+            Value::parse(l)
+                .unwrap()
+                .get("seq")
+                .and_then(Value::as_u64)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, (0..live.entries).collect::<Vec<_>>());
+    let last = Value::parse(&lines[live.entries as usize - 1]).unwrap();
+    assert_eq!(
+        last.get("hash").and_then(Value::as_str),
+        Some(live.head.as_str())
+    );
+
+    // A pack named as one of the segments is refused, the segment untouched.
+    let first = segment_files(&dir)[0].clone();
+    let before = std::fs::read(&first).unwrap();
+    let err = log.export(&first, None).await.unwrap_err();
+    assert!(matches!(err, ExportError::Overwrite { .. }), "{err}");
+    assert_eq!(std::fs::read(&first).unwrap(), before);
+    log.shutdown().await.unwrap();
+
+    // Offline, the whole directory: every entry, the head `verify DIR` finds.
+    let whole = verify_segments(&dir, &opts(), Some(&seal.public()));
+    let all = scratch.join("all.jsonl");
+    let offline = export_log(&dir, &all, &ExportOptions::new().key(SigningKey::from(KEY))).unwrap();
+    assert_eq!(
+        (offline.entries, offline.head.as_str()),
+        (101, whole.head.as_str())
+    );
+    assert!(offline.signed);
+    let checked = verify_path(&all, &opts());
+    assert!(checked.is_ok(), "{}", checked.detail());
+    let (ok, detail) = reference_verify(&all, Some(KEY), None);
+    assert!(ok, "reference: {detail}");
+
+    // A segment missing: named, and no pack.
+    let files = segment_files(&dir);
+    let aside = scratch.join("aside.jsonl");
+    std::fs::rename(&files[1], &aside).unwrap();
+    let gap = scratch.join("gap.jsonl");
+    let err = export_log(&dir, &gap, &ExportOptions::new()).unwrap_err();
+    assert!(
+        err.to_string().contains("segment-000002.jsonl is missing"),
+        "{err}"
+    );
+    assert!(!gap.exists());
+    std::fs::rename(&aside, &files[1]).unwrap();
+
+    // After retention the chain's first entries are gone: refused, naming where it starts.
+    let horizon = "2999-01-01T00:00:00Z";
+    let gone = retain(&dir, horizon, &seal, &opts()).unwrap();
+    assert!(!gone.is_empty());
+    let err = export_log(&dir, &gap, &ExportOptions::new()).unwrap_err();
+    assert!(matches!(err, ExportError::Retained { .. }), "{err}");
+    let kept = segment_files(&dir)[0].clone();
+    let name = kept.file_name().unwrap().to_str().unwrap();
+    assert!(err.to_string().contains(name), "{err}");
+    assert!(!gap.exists());
+}
+
+/// `acttrace export DIR`: the CLI packs a segmented log like a file.
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn the_cli_packs_a_segmented_log() {
+    let (scratch, dir, _seal, _files) = three_sealed("segments-cli-export").await;
+    use crate::support::run_acttrace as run;
+    let os = std::ffi::OsStr::new;
+    let pack = scratch.join("pack.jsonl");
+    let (code, said) = run(&[
+        os("export"),
+        dir.as_os_str(),
+        os("--framework"),
+        os("eu_ai_act"),
+        os("-o"),
+        pack.as_os_str(),
+        os("--key"),
+        os(KEY),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("61 entries"), "{said}");
+    let (code, said) = run(&[os("verify"), pack.as_os_str(), os("--key"), os(KEY)]);
+    assert_eq!(code, Some(0), "{said}");
 }

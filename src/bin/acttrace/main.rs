@@ -211,7 +211,7 @@ pub(crate) struct KeyArgs {
 
 #[derive(Debug, Args)]
 struct ExportArgs {
-    /// The audit log (.jsonl).
+    /// The audit log (.jsonl), or a segmented log's directory (packed as one chain).
     log: PathBuf,
 
     /// Map entries to this framework's controls: eu_ai_act, gdpr, iso_42001 or nist_rmf.
