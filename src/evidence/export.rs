@@ -408,6 +408,7 @@ enum Source {
         path: PathBuf,
         upto: u64,
     },
+    #[cfg_attr(not(feature = "ed25519"), allow(dead_code))]
     Segments {
         files: Vec<PathBuf>,
         entries: Option<u64>,
@@ -422,6 +423,19 @@ impl Source {
                 upto: opts.upto.unwrap_or(u64::MAX),
             });
         }
+        Self::segments(log, opts)
+    }
+
+    #[cfg(not(feature = "ed25519"))]
+    fn segments(log: &Path, _: &ExportOptions) -> Result<Self, ExportError> {
+        Err(ExportError::Read {
+            path: log.to_owned(),
+            source: io::Error::other("a segmented log needs acttrace's `ed25519` feature"),
+        })
+    }
+
+    #[cfg(feature = "ed25519")]
+    fn segments(log: &Path, opts: &ExportOptions) -> Result<Self, ExportError> {
         let listed = crate::verify::segments::list(log).map_err(|source| ExportError::Read {
             path: log.to_owned(),
             source,
@@ -552,6 +566,7 @@ mod tests {
 
     /// A snapshot of a segmented log reads its segments in order, as one stream, and stops
     /// after the snapshot's entries, whichever segment they end in.
+    #[cfg(feature = "ed25519")]
     #[test]
     fn a_snapshot_of_segments_stops_after_its_entries() {
         use std::io::Read as _;
