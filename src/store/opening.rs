@@ -13,8 +13,9 @@ use super::writer::Writer;
 
 impl AuditLogBuilder {
     /// Opens the chain `chain` in the PostgreSQL database at `url` (`postgres://user@host/db`;
-    /// no TLS: a local server or socket, or a TLS sidecar), creating or migrating the schema
-    /// and the chain as needed, and starts the writer. Many processes may open the same chain:
+    /// over TLS that checks the server's certificate with `?sslmode=verify-full` and the
+    /// `postgres-tls` feature), creating or migrating the schema and the chain as needed, and
+    /// starts the writer. Many processes may open the same chain:
     /// each batch is one transaction under the chain's row lock, and they append to one chain.
     /// See [`postgres`](crate::store::postgres) and `POSTGRES.md`.
     ///

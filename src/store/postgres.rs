@@ -34,6 +34,8 @@ use std::path::{Path, PathBuf};
 
 use postgres::{Client, NoTls};
 
+mod tls;
+
 use super::outage::Reopen;
 use super::{ChainHead, Error, Fault, Store};
 use crate::chain::hash::{GENESIS, SigningKey};
@@ -101,7 +103,16 @@ fn pg_err(e: &postgres::Error) -> String {
             Some(detail) => format!("{}: {detail}", db.message()),
             None => db.message().to_owned(),
         },
-        None => e.to_string(),
+        // With its causes: "error performing TLS handshake" says little without them.
+        None => {
+            let mut said = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                said = format!("{said}: {c}");
+                cause = c.source();
+            }
+            said
+        }
     }
 }
 
@@ -111,7 +122,8 @@ fn io(e: &postgres::Error) -> Fault {
 
 /// Where a database chain is, for messages: the URL without its password, and the chain.
 pub(crate) fn describe(url: &str, chain: &str) -> PathBuf {
-    let shown = match url.parse::<postgres::Config>() {
+    let parsed = tls::Target::parse(url).map_or_else(|_| url.to_owned(), |t| t.conninfo);
+    let shown = match parsed.parse::<postgres::Config>() {
         Ok(c) => {
             let host = c
                 .get_hosts()
@@ -133,9 +145,14 @@ pub(crate) fn describe(url: &str, chain: &str) -> PathBuf {
     PathBuf::from(format!("{shown}#{chain}"))
 }
 
-/// Connects to `url` (no TLS: a local server or socket, or a TLS sidecar).
+/// Connects as `url` asks, over TLS when its `sslmode` says so (see [`tls`]).
 fn connect(url: &str) -> Result<Client, String> {
-    Client::connect(url, NoTls).map_err(|e| pg_err(&e))
+    let target = tls::Target::parse(url)?;
+    #[cfg(feature = "postgres-tls")]
+    if target.mode != tls::Mode::Plain {
+        return Client::connect(&target.conninfo, tls::connector(&target)?).map_err(|e| pg_err(&e));
+    }
+    Client::connect(&target.conninfo, NoTls).map_err(|e| pg_err(&e))
 }
 
 /// Brings the database's schema to [`SCHEMA_VERSION`], once, whoever races to it.

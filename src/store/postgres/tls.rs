@@ -1,0 +1,406 @@
+//! TLS to PostgreSQL: libpq's `sslmode` and `sslrootcert` connection parameters, read here
+//! because the driver knows only `disable`, `prefer` and `require`, and no root certificates.
+//!
+//! | `sslmode` | here |
+//! |---|---|
+//! | absent, `disable`, `prefer` | no TLS (`prefer` does not encrypt here) |
+//! | `verify-full` | TLS; the server's certificate chain and its name are checked |
+//! | `verify-ca` | TLS; the chain is checked, not the name |
+//! | `require` with `sslrootcert` | as `verify-ca`, as libpq does when it has a root file |
+//! | `require` alone | refused: it would encrypt without checking who answers |
+//!
+//! The roots are `sslrootcert=FILE` (PEM) or, when it is absent or `system`, the system's.
+//! TLS needs the `postgres-tls` feature; without it a connection string that asks for TLS is
+//! refused, never served in plain text.
+//!
+//! Uses nothing else of the crate.
+
+use std::path::PathBuf;
+
+/// How a connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// No TLS.
+    Plain,
+    /// TLS, the certificate chain checked against the roots, not the server's name.
+    VerifyCa,
+    /// TLS, the chain and the server's name checked.
+    VerifyFull,
+}
+
+/// The roots a server's certificate chain must lead to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Roots {
+    /// The system's trusted roots.
+    System,
+    /// The certificates in a PEM file.
+    File(PathBuf),
+}
+
+/// A connection string, read for TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// The connection string as the driver reads it: `sslmode` and `sslrootcert` taken out,
+    /// `sslmode=require` put in when TLS is asked for.
+    pub(crate) conninfo: String,
+    pub(crate) mode: Mode,
+    pub(crate) roots: Roots,
+}
+
+impl Target {
+    /// Reads `sslmode` and `sslrootcert` from a `postgres://` URL's query or a `key=value`
+    /// connection string.
+    pub(crate) fn parse(conninfo: &str) -> Result<Self, String> {
+        let (rest, sslmode, sslrootcert) = take_params(conninfo)?;
+        let roots = match sslrootcert.as_deref() {
+            None | Some("system") => Roots::System,
+            Some(path) => Roots::File(PathBuf::from(path)),
+        };
+        let mode = match (sslmode.as_deref(), &sslrootcert) {
+            (None | Some("disable" | "prefer"), None) => Mode::Plain,
+            (None | Some("disable" | "prefer"), Some(_)) => {
+                return Err(
+                    "sslrootcert is given but sslmode does not ask for TLS: add \
+                            sslmode=verify-full (or verify-ca)"
+                        .to_owned(),
+                );
+            }
+            (Some("require"), None) => {
+                return Err(
+                    "sslmode=require would encrypt without checking the server's \
+                            certificate: use sslmode=verify-full (the system's roots, or \
+                            sslrootcert=FILE), or verify-ca with sslrootcert=FILE"
+                        .to_owned(),
+                );
+            }
+            (Some("require" | "verify-ca"), _) => Mode::VerifyCa,
+            (Some("verify-full"), _) => Mode::VerifyFull,
+            (Some(other), _) => {
+                return Err(format!(
+                    "sslmode={other} is not one of disable, prefer, require, verify-ca, \
+                     verify-full"
+                ));
+            }
+        };
+        if mode != Mode::Plain && !cfg!(feature = "postgres-tls") {
+            return Err(
+                "TLS to PostgreSQL (sslmode=verify-full, verify-ca) needs acttrace's \
+                 `postgres-tls` feature; this build has none"
+                    .to_owned(),
+            );
+        }
+        let conninfo = match mode {
+            Mode::Plain => match sslmode.as_deref() {
+                Some("disable") => with_param(&rest, "sslmode", "disable"),
+                _ => rest,
+            },
+            Mode::VerifyCa | Mode::VerifyFull => with_param(&rest, "sslmode", "require"),
+        };
+        Ok(Self {
+            conninfo,
+            mode,
+            roots,
+        })
+    }
+}
+
+fn is_url(conninfo: &str) -> bool {
+    conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://")
+}
+
+/// The connection string without `sslmode` and `sslrootcert`, and their values.
+type Taken = (String, Option<String>, Option<String>);
+
+fn take_params(conninfo: &str) -> Result<Taken, String> {
+    let (mut sslmode, mut sslrootcert) = (None, None);
+    let mut take = |key: &str, value: String| match key {
+        "sslmode" => {
+            sslmode = Some(value);
+            true
+        }
+        "sslrootcert" => {
+            sslrootcert = Some(value);
+            true
+        }
+        _ => false,
+    };
+    if is_url(conninfo) {
+        let (base, query) = conninfo.split_once('?').unwrap_or((conninfo, ""));
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if !take(&decode(key)?, decode(value)?) {
+                kept.push(pair);
+            }
+        }
+        let rest = match kept.is_empty() {
+            true => base.to_owned(),
+            false => format!("{base}?{}", kept.join("&")),
+        };
+        return Ok((rest, sslmode, sslrootcert));
+    }
+    // `key=value` words, values possibly quoted: ours are cut out of the string, the rest is
+    // left exactly as written.
+    let mut rest = String::with_capacity(conninfo.len());
+    for (start, end) in words(conninfo) {
+        let word = &conninfo[start..end];
+        let (key, value) = word.split_once('=').unwrap_or((word, ""));
+        if matches!(key, "sslmode" | "sslrootcert") {
+            if value.starts_with('\'') {
+                return Err(format!("write {key} unquoted"));
+            }
+            take(key, value.to_owned());
+        } else {
+            if !rest.is_empty() {
+                rest.push(' ');
+            }
+            rest.push_str(word);
+        }
+    }
+    Ok((rest, sslmode, sslrootcert))
+}
+
+/// Where each word of a `key=value` string starts and ends (spaces inside quotes, and
+/// backslash escapes, belong to their word).
+fn words(s: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (None, false, false);
+    for (i, c) in s.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '\'' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if let Some(st) = start.take() {
+                    out.push((st, i));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        start.get_or_insert(i);
+    }
+    if let Some(st) = start {
+        out.push((st, s.len()));
+    }
+    out
+}
+
+fn with_param(conninfo: &str, key: &str, value: &str) -> String {
+    if is_url(conninfo) {
+        let sep = if conninfo.contains('?') { '&' } else { '?' };
+        format!("{conninfo}{sep}{key}={value}")
+    } else if conninfo.is_empty() {
+        format!("{key}={value}")
+    } else {
+        format!("{conninfo} {key}={value}")
+    }
+}
+
+/// A URL query's percent-decoding.
+fn decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or("a malformed %-escape in the connection URL")?;
+                out.push(hex);
+                i += 3;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| "a %-escape in the connection URL is not UTF-8".to_owned())
+}
+
+#[cfg(feature = "postgres-tls")]
+pub(crate) use connector::connector;
+
+#[cfg(feature = "postgres-tls")]
+mod connector {
+    use std::sync::Arc;
+
+    use rustls::client::WebPkiServerVerifier;
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
+    use tokio_postgres_rustls::MakeRustlsConnect;
+
+    use super::{Mode, Roots, Target};
+
+    /// The TLS connector `target` asks for: rustls (with *ring*), its roots, and the checks
+    /// of its mode.
+    pub(crate) fn connector(target: &Target) -> Result<MakeRustlsConnect, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore::empty();
+        match &target.roots {
+            Roots::File(path) => {
+                let bad =
+                    |e: &dyn std::fmt::Display| format!("sslrootcert {}: {e}", path.display());
+                for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
+                    roots.add(cert.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
+                }
+                if roots.is_empty() {
+                    return Err(bad(&"no certificate in the file"));
+                }
+            }
+            Roots::System => {
+                let found = rustls_native_certs::load_native_certs();
+                let (added, _) = roots.add_parsable_certificates(found.certs);
+                if added == 0 {
+                    return Err("no system root certificates were found: give \
+                                sslrootcert=FILE"
+                        .to_owned());
+                }
+            }
+        }
+        let roots = Arc::new(roots);
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?;
+        let config = match target.mode {
+            Mode::VerifyFull => builder.with_root_certificates(roots).with_no_client_auth(),
+            Mode::VerifyCa => {
+                let chain = WebPkiServerVerifier::builder_with_provider(roots, provider)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(AnyName(chain)))
+                    .with_no_client_auth()
+            }
+            Mode::Plain => return Err("no TLS was asked for".to_owned()),
+        };
+        Ok(MakeRustlsConnect::new(config))
+    }
+
+    /// `verify-ca`: the chain checked as `verify-full` checks it, a name that does not match
+    /// let pass. (The name is checked after the chain: a name error means the chain held.)
+    #[derive(Debug)]
+    struct AnyName(Arc<WebPkiServerVerifier>);
+
+    impl ServerCertVerifier for AnyName {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp_response: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            match self.0.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ) {
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                )) => Ok(ServerCertVerified::assertion()),
+                other => other,
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.0.verify_tls12_signature(message, cert, dss)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.0.verify_tls13_signature(message, cert, dss)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.supported_verify_schemes()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Mode, Roots, Target};
+
+    fn parse(s: &str) -> Result<Target, String> {
+        Target::parse(s)
+    }
+
+    #[test]
+    fn plain_connection_strings_pass_unchanged() {
+        let url = "postgres://u:p@db:5432/audit?application_name=x";
+        let t = parse(url).unwrap();
+        assert_eq!((t.conninfo.as_str(), t.mode), (url, Mode::Plain));
+        let t = parse("postgres://db/audit?sslmode=prefer").unwrap();
+        assert_eq!(t.conninfo, "postgres://db/audit");
+        let t = parse("postgres://db/audit?sslmode=disable").unwrap();
+        assert_eq!(t.conninfo, "postgres://db/audit?sslmode=disable");
+        let kv = "host=db password='a b\\' c' dbname=audit";
+        assert_eq!(parse(kv).unwrap().conninfo, kv);
+    }
+
+    #[test]
+    fn tls_modes_are_read_and_handed_to_the_driver_as_require() {
+        if !cfg!(feature = "postgres-tls") {
+            let e = parse("postgres://db/a?sslmode=verify-full").unwrap_err();
+            assert!(e.contains("postgres-tls"), "{e}");
+            return;
+        }
+        let t = parse("postgres://db/a?sslmode=verify-full&application_name=x").unwrap();
+        assert_eq!(
+            t.conninfo,
+            "postgres://db/a?application_name=x&sslmode=require"
+        );
+        assert_eq!((t.mode, t.roots), (Mode::VerifyFull, Roots::System));
+        let t =
+            parse("postgresql://db/a?sslrootcert=%2Fetc%2Fca%20x.pem&sslmode=verify-ca").unwrap();
+        assert_eq!(t.conninfo, "postgresql://db/a?sslmode=require");
+        assert_eq!(t.mode, Mode::VerifyCa);
+        assert_eq!(t.roots, Roots::File("/etc/ca x.pem".into()));
+        let t = parse("postgres://db/a?sslmode=require&sslrootcert=ca.pem").unwrap();
+        assert_eq!(
+            t.mode,
+            Mode::VerifyCa,
+            "require with a root file is verify-ca, as in libpq"
+        );
+        let t = parse("host=db  password='x y' sslmode=verify-full sslrootcert=system").unwrap();
+        assert_eq!(t.conninfo, "host=db password='x y' sslmode=require");
+        assert_eq!((t.mode, t.roots), (Mode::VerifyFull, Roots::System));
+    }
+
+    #[test]
+    fn what_would_be_silently_insecure_or_unclear_is_refused() {
+        for (conninfo, says) in [
+            ("postgres://db/a?sslmode=require", "without checking"),
+            ("postgres://db/a?sslrootcert=ca.pem", "does not ask for TLS"),
+            ("postgres://db/a?sslmode=allow", "not one of"),
+            ("postgres://db/a?sslmode=verify%2", "malformed"),
+            ("host=db sslmode='verify-full'", "unquoted"),
+        ] {
+            let e = parse(conninfo).unwrap_err();
+            assert!(e.contains(says), "{conninfo}: {e}");
+        }
+    }
+}
