@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench --bench memory -- append PATH N   # append N entries (fsync per batch, 64 tasks)
 //! cargo bench --bench memory -- generate PATH BYTES   # write a log of about BYTES bytes, fast
+//!                                                     # (decisions, each with a model call)
 //! ```
 
 use acttrace::chain::{DecisionId, Entry, LlmCall, Usage};
@@ -78,10 +79,14 @@ fn main() {
                     .open(&path)
                     .await
                     .expect("open");
-                let id = DecisionId::random();
+                // A decision and its model call, each decision its own.
+                let mut id = DecisionId::random();
                 let mut i = 0;
                 loop {
                     for _ in 0..10_000 {
+                        if i % 2 == 0 {
+                            id = DecisionId::random();
+                        }
                         log.enqueue(entry(i, &id)).await.expect("enqueue");
                         i += 1;
                     }

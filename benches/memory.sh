@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Peak memory (maximum resident set size) of verifying a 1 GB log and of appending 1,000,000
-# entries, each measured with GNU time in its own process.
+# Peak memory (maximum resident set size) of verifying a 1 GB log, of the auditor's report of
+# it, and of appending 1,000,000 entries, each measured with GNU time in its own process.
 #
 #   bash benches/memory.sh [BYTES] [APPENDS]
 set -euo pipefail
@@ -23,6 +23,10 @@ ls -l "$DIR/big.jsonl" | awk '{printf "file: %.2f GB\n", $5/1e9}'
 echo "== acttrace verify on it"
 /usr/bin/time -v target/release/acttrace verify "$DIR/big.jsonl" 2> "$DIR/verify.time"
 echo "verify: peak RSS $(peak "$DIR/verify.time") KiB, wall $(grep 'Elapsed (wall' "$DIR/verify.time" | awk '{print $8}')"
+
+echo "== acttrace report on it"
+/usr/bin/time -v target/release/acttrace report "$DIR/big.jsonl" -o "$DIR/big.html" 2> "$DIR/report.time"
+echo "report: peak RSS $(peak "$DIR/report.time") KiB, wall $(grep 'Elapsed (wall' "$DIR/report.time" | awk '{print $8}'), page $(stat -c %s "$DIR/big.html") bytes"
 
 echo "== appending $APPENDS entries (fsync per batch, 64 tasks)"
 /usr/bin/time -v "$BIN" append "$DIR/append.jsonl" "$APPENDS" 2> "$DIR/append.time"

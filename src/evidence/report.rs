@@ -31,14 +31,15 @@
 //!
 //! The page lists the entries its claims link to, not every entry, so that a report of a large
 //! log stays a page a browser opens (100,000 entries: about 40 KB, made in about a second).
-//! Making it holds the log's entries in memory (about 1 KB each): report a long-lived log
-//! segment by segment.
+//! Making it reads the log twice and keeps no entry's payload: what it holds grows with the
+//! log's decisions (an id, a seq, a time and an outcome each), reviews and failures, not with
+//! its entries.
 //!
 //! Uses the format, the verifier and the pack's control mappings.
 
+mod facts;
 mod render;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead as _, Read as _};
 use std::path::Path;
 
@@ -46,6 +47,8 @@ use crate::chain::Framework;
 use crate::chain::hash::SigningKey;
 use crate::json::value::{Map, Value};
 use crate::verify::{Report, VerifyOptions, verify_path};
+
+use self::facts::Facts;
 
 /// How to make a report with [`html_report`].
 #[derive(Debug, Clone, Default)]
@@ -160,24 +163,19 @@ impl Row {
     }
 }
 
-/// What the report shows, gathered in one pass.
-#[derive(Debug, Default)]
-struct Facts {
-    system: Option<String>,
-    risk_tier: Option<String>,
-    pack: Option<Map>,
-    rows: Vec<Row>,
-    /// Where each decision opened: its row index.
-    opened: BTreeMap<String, usize>,
-}
-
-fn gather(log: &Path, max_line: usize) -> Result<Facts, ReportError> {
+/// Calls `f` with each entry of the log (or pack) at `log`, in order; the pack's header goes
+/// to `meta`. Lines that are not JSON objects are passed over (the verdict reports them).
+fn read_rows(
+    log: &Path,
+    max_line: usize,
+    mut meta: impl FnMut(Map),
+    mut f: impl FnMut(Row),
+) -> Result<(), ReportError> {
     let read = |source| ReportError::Read {
         path: log.to_owned(),
         source,
     };
     let file = std::fs::File::open(log).map_err(read)?;
-    let mut facts = Facts::default();
     let mut reader = std::io::BufReader::new(file);
     let mut line = Vec::new();
     loop {
@@ -200,8 +198,8 @@ fn gather(log: &Path, max_line: usize) -> Result<Facts, ReportError> {
         let Ok(Value::Object(mut row)) = Value::parse(text.trim()) else {
             continue;
         };
-        if let Some(Value::Object(meta)) = row.remove("_meta") {
-            facts.pack = Some(meta);
+        if let Some(Value::Object(m)) = row.remove("_meta") {
+            meta(m);
             continue;
         }
         let payload = match row.remove("payload") {
@@ -209,30 +207,44 @@ fn gather(log: &Path, max_line: usize) -> Result<Facts, ReportError> {
             _ => Map::new(),
         };
         let get = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
-        let r = Row {
+        f(Row {
             seq: row.get("seq").and_then(Value::as_u64).unwrap_or(0),
             ts: get("ts"),
             kind: get("type"),
             hash: get("hash"),
             payload,
-        };
-        if r.kind == "audit_open" {
-            facts.system = facts.system.or_else(|| r.text("system").map(str::to_owned));
-            facts.risk_tier = facts
-                .risk_tier
-                .or_else(|| r.text("risk_tier").map(str::to_owned));
-        }
-        if r.kind == "decision"
-            && let Some(id) = r.decision()
-        {
-            facts
-                .opened
-                .entry(id.to_owned())
-                .or_insert(facts.rows.len());
-        }
-        facts.rows.push(r);
+        });
     }
+    Ok(())
+}
+
+/// The first pass: everything the sections show but the entries they link to.
+fn gather(log: &Path, max_line: usize) -> Result<Facts, ReportError> {
+    let mut facts = Facts::default();
+    let mut pack = None;
+    read_rows(log, max_line, |m| pack = Some(m), |row| facts.add(&row))?;
+    facts.pack = pack;
     Ok(facts)
+}
+
+/// The second pass: the entries whose seq is in `linked`, in the log's order.
+fn linked_rows(
+    log: &Path,
+    max_line: usize,
+    linked: &std::collections::BTreeSet<u64>,
+) -> Result<Vec<Row>, ReportError> {
+    let mut rows = Vec::new();
+    read_rows(
+        log,
+        max_line,
+        |_| {},
+        |row| {
+            if linked.contains(&row.seq) {
+                rows.push(row);
+            }
+        },
+    )?;
+    Ok(rows)
 }
 
 /// The report of the log (or evidence pack) at `log`, as one HTML document.
@@ -291,13 +303,14 @@ pub fn html_report(log: &Path, opts: &ReportOptions) -> Result<String, ReportErr
         checked.push(("Signed tree head (C2SP)", said.0, said.1));
     }
     let facts = gather(log, max_line)?;
-    Ok(render::page(
+    render::page(
         log,
         &verdict,
         opts.key.is_some(),
         &checked,
         &facts,
-    ))
+        |linked| linked_rows(log, max_line, linked),
+    )
 }
 
 /// Writes [`html_report`] of `log` to `out` (a temporary file, synced, renamed into place,

@@ -1,19 +1,15 @@
 //! The report's HTML: sections, tables and inline SVG plots, every payload value escaped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-#[cfg(test)]
-use super::Row;
-use super::{FRAMEWORKS, Facts};
+use super::facts::{Facts, LINKS, Links, cut, text_of};
+use super::{FRAMEWORKS, ReportError, Row};
 use crate::chain::time::seconds;
 use crate::evidence::summary::printable;
-use crate::json::value::{Map, Value};
+use crate::json::value::Value;
 use crate::verify::Report;
-
-/// Links shown per claim before "and N more".
-const LINKS: usize = 12;
 
 /// `text` safe in HTML text and attribute values, with characters that could hide or reorder
 /// text shown as escapes.
@@ -33,15 +29,6 @@ pub(super) fn esc(text: &str) -> String {
     out
 }
 
-/// At most `n` characters of `text`, with an ellipsis when cut.
-fn cut(text: &str, n: usize) -> String {
-    let mut out: String = text.chars().take(n).collect();
-    if text.chars().nth(n).is_some() {
-        out.push('…');
-    }
-    out
-}
-
 fn duration(secs: f64) -> String {
     match secs {
         s if s < 0.0 => "before the decision".to_owned(),
@@ -56,26 +43,12 @@ fn link(seq: u64) -> String {
     format!("<a href=\"#e{seq}\">#{seq}</a>")
 }
 
-fn links(seqs: &[u64]) -> String {
-    let mut out: Vec<String> = seqs.iter().take(LINKS).map(|s| link(*s)).collect();
-    if seqs.len() > LINKS {
-        out.push(format!("and {} more", seqs.len() - LINKS));
+fn links(links: &Links) -> String {
+    let mut out: Vec<String> = links.first.iter().map(|s| link(*s)).collect();
+    if links.count > LINKS as u64 {
+        out.push(format!("and {} more", links.count - LINKS as u64));
     }
     out.join(" ")
-}
-
-fn text_of(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_line_json(),
-    }
-}
-
-/// A cost string's amount and currency (`"0.0000201 USD"`).
-fn amount(cost: Option<&Value>) -> Option<(f64, String)> {
-    let (n, cur) = cost?.as_str()?.split_once(' ')?;
-    Some((n.parse().ok()?, cur.to_owned()))
 }
 
 const STYLE: &str = "
@@ -96,14 +69,16 @@ svg{background:#fff;border:1px solid #d9dde3}
 /// What else was checked: a label, what was found, and whether it holds.
 pub(super) type Checked = (&'static str, String, bool);
 
+/// The page; `linked_rows` reads the entries the sections link to.
 pub(super) fn page(
     log: &Path,
     verdict: &Report,
     key_checked: bool,
     checked: &[Checked],
     facts: &Facts,
-) -> String {
-    let mut h = String::with_capacity(64 * 1024 + facts.rows.len() * 200);
+    linked_rows: impl FnOnce(&BTreeSet<u64>) -> Result<Vec<Row>, ReportError>,
+) -> Result<String, ReportError> {
+    let mut h = String::with_capacity(64 * 1024);
     let system = facts.system.as_deref().unwrap_or("(unnamed system)");
     let _ = write!(
         h,
@@ -129,9 +104,9 @@ pub(super) fn page(
     oversight_section(&mut h, facts);
     failures_section(&mut h, facts);
     frameworks_section(&mut h, facts);
-    entries_section(&mut h, facts);
+    entries_section(&mut h, facts, linked_rows)?;
     h.push_str("<p class=\"muted\">Evidence to support compliance, not legal advice. Made by acttrace from the log alone; check it with <code>acttrace verify</code>.</p></main></body></html>\n");
-    h
+    Ok(h)
 }
 
 fn verdict_section(
@@ -153,9 +128,9 @@ fn verdict_section(
         },
         esc(&verdict.to_string())
     );
-    let first = facts.rows.first().map_or("", |r| r.ts.as_str());
-    let last = facts.rows.last().map_or("", |r| r.ts.as_str());
-    let signed = facts.rows.iter().any(|r| !r.hash.is_empty()) && verdict.signatures_unchecked();
+    let first = facts.first_ts.as_deref().unwrap_or("");
+    let last = facts.last_ts.as_deref().unwrap_or("");
+    let signed = facts.any_hash && verdict.signatures_unchecked();
     let signatures = match (key_checked, signed) {
         (true, _) => "checked with the signing key",
         (false, true) => "present, NOT checked (no key given)",
@@ -246,49 +221,34 @@ fn trim_number(v: f64) -> String {
 
 fn decisions_section(h: &mut String, facts: &Facts) {
     let _ = write!(h, "<h2 id=\"decisions\">Decisions</h2>");
-    let mut outcome: BTreeMap<&str, String> = BTreeMap::new();
-    for r in &facts.rows {
-        if let (Some(id), "decision_record" | "decision_end") = (r.decision(), r.kind.as_str())
-            && let Some(o) = r.text("outcome")
-            && (r.kind == "decision_record" || !outcome.contains_key(id))
-        {
-            outcome.insert(id, o.to_owned());
-        }
-        if r.kind == "policy_flag"
-            && matches!(r.text("action"), Some("block" | "blocked"))
-            && let Some(id) = r.decision()
-        {
-            outcome.insert(id, "blocked".to_owned());
-        }
-    }
-    let mut by_outcome: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for (id, at) in &facts.opened {
-        let o = outcome
-            .get(id.as_str())
-            .cloned()
-            .unwrap_or_else(|| "open".to_owned());
-        by_outcome.entry(o).or_default().push(facts.rows[*at].seq);
+    let mut by_outcome: BTreeMap<&str, Links> = BTreeMap::new();
+    let mut opened = 0;
+    for (_, d, seq) in facts.opened() {
+        opened += 1;
+        by_outcome
+            .entry(d.outcome.as_deref().unwrap_or("open"))
+            .or_default()
+            .add(seq);
     }
     let _ = write!(
         h,
-        "<p>{} decisions opened.</p><table><tr><th>Outcome</th><th>Decisions</th><th>Entries</th></tr>",
-        facts.opened.len()
+        "<p>{opened} decisions opened.</p><table><tr><th>Outcome</th><th>Decisions</th><th>Entries</th></tr>",
     );
     for (o, seqs) in &by_outcome {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             esc(o),
-            seqs.len(),
+            seqs.count,
             links(seqs)
         );
     }
     h.push_str("</table>");
     // Over time: buckets of a minute, an hour or a day, whichever gives at most 48.
     let times: Vec<f64> = facts
-        .opened
+        .decisions
         .values()
-        .filter_map(|at| seconds(&facts.rows[*at].ts))
+        .filter_map(|d| d.opened.and_then(|(_, at)| at))
         .collect();
     if let (Some(lo), Some(hi)) = (
         times.iter().copied().reduce(f64::min),
@@ -352,39 +312,7 @@ fn civil(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-#[derive(Default)]
-struct ModelRow {
-    calls: u64,
-    failed: u64,
-    input: u64,
-    output: u64,
-    cost: BTreeMap<String, f64>,
-    unknown_cost: u64,
-    seqs: Vec<u64>,
-}
-
 fn models_section(h: &mut String, facts: &Facts) {
-    let mut models: BTreeMap<(String, String), ModelRow> = BTreeMap::new();
-    for r in facts.rows.iter().filter(|r| r.kind == "llm_call") {
-        let key = (
-            r.text("provider").unwrap_or("?").to_owned(),
-            r.text("model").unwrap_or("?").to_owned(),
-        );
-        let m = models.entry(key).or_default();
-        m.calls += 1;
-        m.seqs.push(r.seq);
-        if r.failed_call() {
-            m.failed += 1;
-        }
-        if let Some(Value::Object(u)) = r.payload.get("usage") {
-            m.input += u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0);
-            m.output += u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0);
-        }
-        match amount(r.payload.get("cost")) {
-            Some((n, cur)) => *m.cost.entry(cur).or_default() += n,
-            None => m.unknown_cost += 1,
-        }
-    }
     let _ = write!(
         h,
         "<h2 id=\"models\">Model calls</h2><table><tr><th>Provider</th><th>Model</th>\
@@ -392,7 +320,7 @@ fn models_section(h: &mut String, facts: &Facts) {
          <th>Entries</th></tr>"
     );
     let mut cost_bars = Vec::new();
-    for ((provider, model), m) in &models {
+    for ((provider, model), m) in &facts.models {
         let mut cost: Vec<String> = m
             .cost
             .iter()
@@ -415,11 +343,11 @@ fn models_section(h: &mut String, facts: &Facts) {
             m.input,
             m.output,
             cost.join(", "),
-            links(&m.seqs)
+            links(&m.links)
         );
     }
     h.push_str("</table>");
-    if models.is_empty() {
+    if facts.models.is_empty() {
         h.push_str("<p>No model calls are recorded.</p>");
     }
     if !cost_bars.is_empty() {
@@ -428,37 +356,23 @@ fn models_section(h: &mut String, facts: &Facts) {
 }
 
 fn flags_section(h: &mut String, facts: &Facts) {
-    let mut by: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
-    for r in facts.rows.iter().filter(|r| r.kind == "policy_flag") {
-        let data = match r.payload.get("data") {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| text_of(Some(v)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            other => text_of(other),
-        };
-        by.entry((r.text("action").unwrap_or("flag").to_owned(), data))
-            .or_default()
-            .push(r.seq);
-    }
     let _ = write!(
         h,
         "<h2 id=\"flags\">Policy flags and blocks</h2><table><tr><th>Action</th>\
          <th>What was found</th><th>Count</th><th>Entries</th></tr>"
     );
-    for ((action, data), seqs) in &by {
+    for ((action, data), seqs) in &facts.flags {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             esc(action),
             esc(&cut(data, 120)),
-            seqs.len(),
+            seqs.count,
             links(seqs)
         );
     }
     h.push_str("</table>");
-    if by.is_empty() {
+    if facts.flags.is_empty() {
         h.push_str("<p>No policy flags are recorded.</p>");
     }
 }
@@ -470,28 +384,27 @@ fn oversight_section(h: &mut String, facts: &Facts) {
          <th>Note</th><th>Decision</th><th>Reviewed</th><th>After the decision opened</th>\
          <th>Entry</th></tr>"
     );
-    let mut reviewed = 0;
-    for r in facts.rows.iter().filter(|r| r.kind == "human_oversight") {
-        reviewed += 1;
+    for r in &facts.reviews {
         let opened = r
-            .decision()
-            .and_then(|id| facts.opened.get(id))
-            .map(|at| &facts.rows[*at]);
+            .decision
+            .as_deref()
+            .and_then(|id| facts.decisions.get(id))
+            .and_then(|d| d.opened);
         let delay = opened
-            .and_then(|o| Some(seconds(&r.ts)? - seconds(&o.ts)?))
+            .and_then(|(_, at)| Some(seconds(&r.ts)? - at?))
             .map_or_else(|| "unknown".to_owned(), duration);
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(r.text("reviewer").unwrap_or("?")),
-            esc(r.text("action").unwrap_or("?")),
-            esc(&cut(r.text("note").unwrap_or(""), 120)),
+            esc(&r.reviewer),
+            esc(&r.action),
+            esc(&r.note),
             opened.map_or_else(
-                || esc(r.decision().unwrap_or("none")),
-                |o| format!(
+                || esc(r.decision.as_deref().unwrap_or("none")),
+                |(seq, _)| format!(
                     "{} {}",
-                    esc(&cut(r.decision().unwrap_or(""), 12)),
-                    link(o.seq)
+                    esc(&cut(r.decision.as_deref().unwrap_or(""), 12)),
+                    link(seq)
                 )
             ),
             esc(&r.ts),
@@ -500,67 +413,38 @@ fn oversight_section(h: &mut String, facts: &Facts) {
         );
     }
     h.push_str("</table>");
+    let reviewed = facts.reviews.len();
     let _ = write!(
         h,
         "<p>{reviewed} {} of {} decisions.</p>",
         if reviewed == 1 { "review" } else { "reviews" },
-        facts.opened.len()
+        facts.opened().count()
     );
 }
 
 fn failures_section(h: &mut String, facts: &Facts) {
     h.push_str("<h2 id=\"failures\">Failed calls and write failures</h2>");
-    let mut table =
-        String::from("<table><tr><th>Entry</th><th>When</th><th>What</th><th>Detail</th></tr>");
-    let mut any = false;
-    for r in &facts.rows {
-        let failed_call = r.failed_call();
-        let detail = match r.kind.as_str() {
-            "write_failure" | "gap" | "recovery" => Some(r.payload.clone()),
-            _ if failed_call => {
-                let mut m = Map::new();
-                for k in ["provider", "model", "status", "error", "error_message"] {
-                    if let Some(v) = r.payload.get(k) {
-                        m.insert(k, v.clone());
-                    }
-                }
-                Some(m)
-            }
-            _ => None,
-        };
-        if let Some(d) = detail {
-            any = true;
-            let _ = write!(
-                table,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-                link(r.seq),
-                esc(&r.ts),
-                esc(if failed_call {
-                    "failed model call"
-                } else {
-                    &r.kind
-                }),
-                esc(&cut(&Value::Object(d).to_line_json(), 400))
-            );
-        }
-    }
-    if any {
-        h.push_str(&table);
-        h.push_str("</table>");
-    } else {
+    if facts.failures.is_empty() {
         h.push_str("<p>None recorded: no failed model call, no lost or refused entry.</p>");
+        return;
     }
+    h.push_str("<table><tr><th>Entry</th><th>When</th><th>What</th><th>Detail</th></tr>");
+    for f in &facts.failures {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            link(f.seq),
+            esc(&f.ts),
+            esc(&f.what),
+            esc(&f.detail)
+        );
+    }
+    h.push_str("</table>");
 }
 
 fn frameworks_section(h: &mut String, facts: &Facts) {
     h.push_str("<h2 id=\"frameworks\">What each framework's controls rest on</h2>");
-    for fw in FRAMEWORKS {
-        let mut controls: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
-        for r in &facts.rows {
-            for c in fw.controls_for(&r.kind, &r.payload) {
-                controls.entry(c).or_default().push(r.seq);
-            }
-        }
+    for (i, fw) in FRAMEWORKS.iter().enumerate() {
         let title = match fw.as_str() {
             "eu_ai_act" => {
                 "EU AI Act (Art. 12 record-keeping, Art. 14 human oversight, Art. 19 logs)"
@@ -575,26 +459,32 @@ fn frameworks_section(h: &mut String, facts: &Facts) {
             "<h3>{}</h3><table><tr><th>Control</th><th>Entries</th><th>Evidence</th></tr>",
             esc(title)
         );
-        for (control, seqs) in &controls {
+        let controls = facts.controls.get(i);
+        for (control, seqs) in controls.into_iter().flatten() {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
                 esc(control),
-                seqs.len(),
+                seqs.count,
                 links(seqs)
             );
         }
         h.push_str("</table>");
-        if controls.is_empty() {
+        if controls.is_none_or(BTreeMap::is_empty) {
             h.push_str("<p>No entry is evidence for this framework's controls.</p>");
         }
     }
 }
 
 /// The entries the sections above link to (a log of years would make a page no browser
-/// opens whole if it listed every entry; the log file holds them all).
-fn entries_section(h: &mut String, facts: &Facts) {
-    let mut linked = std::collections::BTreeSet::new();
+/// opens whole if it listed every entry; the log file holds them all), read from the log
+/// again.
+fn entries_section(
+    h: &mut String,
+    facts: &Facts,
+    linked_rows: impl FnOnce(&BTreeSet<u64>) -> Result<Vec<Row>, ReportError>,
+) -> Result<(), ReportError> {
+    let mut linked = BTreeSet::new();
     let mut rest = h.as_str();
     const LINK: &str = "href=\"#e";
     while let Some(at) = rest.find(LINK) {
@@ -604,15 +494,16 @@ fn entries_section(h: &mut String, facts: &Facts) {
             linked.insert(seq);
         }
     }
+    let rows = linked_rows(&linked)?;
     let _ = write!(
         h,
         "<h2 id=\"entries\">Entries</h2><p>The {} entries the sections above link to, of the \
          {} the log holds.</p><table><tr><th>seq</th><th>Time</th><th>Type</th>\
          <th>Decision</th><th>Payload</th><th>Hash</th></tr>",
         linked.len(),
-        facts.rows.len()
+        facts.entries
     );
-    for r in facts.rows.iter().filter(|r| linked.contains(&r.seq)) {
+    for r in &rows {
         let _ = write!(
             h,
             "<tr id=\"e{}\"><td class=\"n\">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td>\
@@ -627,6 +518,7 @@ fn entries_section(h: &mut String, facts: &Facts) {
         );
     }
     h.push_str("</table>");
+    Ok(())
 }
 
 /// A row for tests: its time in seconds.

@@ -1,0 +1,257 @@
+//! What the report shows, gathered from the log in one pass: counts and sums, the first few
+//! entries behind each claim, where each decision opened and how it ended, and the reviews
+//! and failures the page lists. No entry's payload is kept, so memory grows with the log's
+//! decisions (an id, a seq, a time and an outcome each), reviews and failures, not with its
+//! entries; the few entries the page shows are read again in a second pass.
+//!
+//! Uses the format's time stamps and the pack's control mappings.
+
+use std::collections::BTreeMap;
+
+use super::{FRAMEWORKS, Row};
+use crate::chain::time::seconds;
+use crate::json::value::{Map, Value};
+
+/// Entries linked per claim before "and N more".
+pub(super) const LINKS: usize = 12;
+
+/// A claim's evidence: how many entries, and the first [`LINKS`] of them.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Links {
+    pub(super) first: Vec<u64>,
+    pub(super) count: u64,
+}
+
+impl Links {
+    pub(super) fn add(&mut self, seq: u64) {
+        if self.first.len() < LINKS {
+            self.first.push(seq);
+        }
+        self.count += 1;
+    }
+}
+
+/// One decision: where it opened (its `decision` entry's seq and time) and how it ended.
+#[derive(Debug, Default)]
+pub(super) struct Decision {
+    pub(super) opened: Option<(u64, Option<f64>)>,
+    pub(super) outcome: Option<String>,
+}
+
+/// One model's calls.
+#[derive(Debug, Default)]
+pub(super) struct ModelRow {
+    pub(super) calls: u64,
+    pub(super) failed: u64,
+    pub(super) input: u64,
+    pub(super) output: u64,
+    pub(super) cost: BTreeMap<String, f64>,
+    pub(super) unknown_cost: u64,
+    pub(super) links: Links,
+}
+
+/// One `human_oversight` entry, as the page lists it.
+#[derive(Debug)]
+pub(super) struct Review {
+    pub(super) seq: u64,
+    pub(super) ts: String,
+    pub(super) reviewer: String,
+    pub(super) action: String,
+    pub(super) note: String,
+    pub(super) decision: Option<String>,
+}
+
+/// One failed model call or write failure, as the page lists it.
+#[derive(Debug)]
+pub(super) struct Failed {
+    pub(super) seq: u64,
+    pub(super) ts: String,
+    pub(super) what: String,
+    /// The detail as JSON, cut to 400 characters.
+    pub(super) detail: String,
+}
+
+/// What the report shows. See [the module](self).
+#[derive(Debug, Default)]
+pub(super) struct Facts {
+    pub(super) system: Option<String>,
+    pub(super) risk_tier: Option<String>,
+    pub(super) pack: Option<Map>,
+    pub(super) entries: u64,
+    pub(super) first_ts: Option<String>,
+    pub(super) last_ts: Option<String>,
+    pub(super) any_hash: bool,
+    /// By decision id.
+    pub(super) decisions: BTreeMap<String, Decision>,
+    pub(super) models: BTreeMap<(String, String), ModelRow>,
+    /// By action and what was found.
+    pub(super) flags: BTreeMap<(String, String), Links>,
+    pub(super) reviews: Vec<Review>,
+    pub(super) failures: Vec<Failed>,
+    /// Per framework of [`FRAMEWORKS`], in its order: by control.
+    pub(super) controls: Vec<BTreeMap<&'static str, Links>>,
+}
+
+impl Facts {
+    /// Takes in the log's next entry.
+    pub(super) fn add(&mut self, r: &Row) {
+        self.entries += 1;
+        if self.first_ts.is_none() {
+            self.first_ts = Some(r.ts.clone());
+        }
+        self.last_ts = Some(r.ts.clone());
+        self.any_hash |= !r.hash.is_empty();
+        if r.kind == "audit_open" {
+            if self.system.is_none() {
+                self.system = r.text("system").map(str::to_owned);
+            }
+            if self.risk_tier.is_none() {
+                self.risk_tier = r.text("risk_tier").map(str::to_owned);
+            }
+        }
+        self.add_decision(r);
+        match r.kind.as_str() {
+            "llm_call" => self.add_call(r),
+            "policy_flag" => self.add_flag(r),
+            "human_oversight" => self.reviews.push(Review {
+                seq: r.seq,
+                ts: r.ts.clone(),
+                reviewer: r.text("reviewer").unwrap_or("?").to_owned(),
+                action: r.text("action").unwrap_or("?").to_owned(),
+                note: cut(r.text("note").unwrap_or(""), 120),
+                decision: r.decision().map(str::to_owned),
+            }),
+            _ => {}
+        }
+        self.add_failure(r);
+        if self.controls.is_empty() {
+            self.controls = vec![BTreeMap::new(); FRAMEWORKS.len()];
+        }
+        for (fw, controls) in FRAMEWORKS.iter().zip(&mut self.controls) {
+            for c in fw.controls_for(&r.kind, &r.payload) {
+                controls.entry(c).or_default().add(r.seq);
+            }
+        }
+    }
+
+    /// Where a decision opened, and its outcome: a `decision_record`'s, else its
+    /// `decision_end`'s, and `blocked` when a policy blocked it (the later of a record and a
+    /// block wins).
+    fn add_decision(&mut self, r: &Row) {
+        let Some(id) = r.decision() else { return };
+        let outcome = match r.kind.as_str() {
+            "decision" => {
+                let d = self.decisions.entry(id.to_owned()).or_default();
+                if d.opened.is_none() {
+                    d.opened = Some((r.seq, seconds(&r.ts)));
+                }
+                return;
+            }
+            "decision_record" => r.text("outcome").map(|o| (o, true)),
+            "decision_end" => r.text("outcome").map(|o| (o, false)),
+            "policy_flag" if matches!(r.text("action"), Some("block" | "blocked")) => {
+                Some(("blocked", true))
+            }
+            _ => None,
+        };
+        if let Some((outcome, overrides)) = outcome {
+            let d = self.decisions.entry(id.to_owned()).or_default();
+            if overrides || d.outcome.is_none() {
+                d.outcome = Some(outcome.to_owned());
+            }
+        }
+    }
+
+    fn add_call(&mut self, r: &Row) {
+        let key = (
+            r.text("provider").unwrap_or("?").to_owned(),
+            r.text("model").unwrap_or("?").to_owned(),
+        );
+        let m = self.models.entry(key).or_default();
+        m.calls += 1;
+        m.links.add(r.seq);
+        if r.failed_call() {
+            m.failed += 1;
+        }
+        if let Some(Value::Object(u)) = r.payload.get("usage") {
+            m.input += u.get("input_tokens").and_then(Value::as_u64).unwrap_or(0);
+            m.output += u.get("output_tokens").and_then(Value::as_u64).unwrap_or(0);
+        }
+        match amount(r.payload.get("cost")) {
+            Some((n, cur)) => *m.cost.entry(cur).or_default() += n,
+            None => m.unknown_cost += 1,
+        }
+    }
+
+    fn add_flag(&mut self, r: &Row) {
+        let data = match r.payload.get("data") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| text_of(Some(v)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => text_of(other),
+        };
+        self.flags
+            .entry((r.text("action").unwrap_or("flag").to_owned(), data))
+            .or_default()
+            .add(r.seq);
+    }
+
+    fn add_failure(&mut self, r: &Row) {
+        let failed_call = r.failed_call();
+        let detail = match r.kind.as_str() {
+            "write_failure" | "gap" | "recovery" => Value::Object(r.payload.clone()),
+            _ if failed_call => {
+                let mut m = Map::new();
+                for k in ["provider", "model", "status", "error", "error_message"] {
+                    if let Some(v) = r.payload.get(k) {
+                        m.insert(k, v.clone());
+                    }
+                }
+                Value::Object(m)
+            }
+            _ => return,
+        };
+        self.failures.push(Failed {
+            seq: r.seq,
+            ts: r.ts.clone(),
+            what: if failed_call {
+                "failed model call".to_owned()
+            } else {
+                r.kind.clone()
+            },
+            detail: cut(&detail.to_line_json(), 400),
+        });
+    }
+
+    /// The decisions that opened.
+    pub(super) fn opened(&self) -> impl Iterator<Item = (&String, &Decision, u64)> {
+        self.decisions
+            .iter()
+            .filter_map(|(id, d)| d.opened.map(|(seq, _)| (id, d, seq)))
+    }
+}
+
+/// At most `n` characters of `text`, with an ellipsis when cut.
+pub(super) fn cut(text: &str, n: usize) -> String {
+    let mut out: String = text.chars().take(n).collect();
+    if text.chars().nth(n).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+pub(super) fn text_of(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_line_json(),
+    }
+}
+
+/// A cost string's amount and currency (`"0.0000201 USD"`).
+fn amount(cost: Option<&Value>) -> Option<(f64, String)> {
+    let (n, cur) = cost?.as_str()?.split_once(' ')?;
+    Some((n.parse().ok()?, cur.to_owned()))
+}
