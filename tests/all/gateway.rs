@@ -1,7 +1,9 @@
 //! The model-call middleware against a real gateway that nobody here wrote: the LiteLLM proxy,
 //! installed from PyPI into `target/gateway` (pinned by `tests/gateway-requirements.txt`) and
 //! started on 127.0.0.1 with mock models. OpenAI and Anthropic shapes go through one base URL
-//! that nothing registers: the default `AuditMiddleware::new(log)` must record them all.
+//! that nothing registers: the default `AuditMiddleware::new(log)` must record them all. (The
+//! gateway's mock answers an Anthropic request to stream with one JSON message, not events;
+//! the Anthropic event stream itself is tested against a local server in `client.rs`.)
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -205,8 +207,18 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
     )
     .await;
     assert!(s == 200 && t.contains("score_application"), "{s} {t}");
+    // Asked to stream in the Anthropic shape; the gateway's mock answers whole (JSON, not
+    // events). Recorded all the same, as what came back.
+    let (s, t) = post(
+        "/v1/messages",
+        serde_json::json!({"model": "mock-claude", "max_tokens": 64, "stream": true,
+                           "messages": user}),
+    )
+    .await;
+    assert!(s == 200 && t.contains("\"usage\""), "{s} {t}");
+    let whole: serde_json::Value = serde_json::from_str(&t).expect("a JSON answer");
     log.sync().await.expect("sync");
-    // The streamed call's entry is made once its body ends: wait for the five.
+    // The streamed call's entry is made once its body ends: wait for the six.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let calls = loop {
         log.sync().await.expect("sync");
@@ -216,12 +228,12 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
             .map(|l| Value::parse(l).expect("line"))
             .filter(|v| v.get("type").and_then(Value::as_str) == Some("llm_call"))
             .collect();
-        if rows.len() >= 5 || std::time::Instant::now() > deadline {
+        if rows.len() >= 6 || std::time::Instant::now() > deadline {
             break rows;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(calls.len(), 5, "every call recorded: {calls:?}");
+    assert_eq!(calls.len(), 6, "every call recorded: {calls:?}");
     let provider = gateway.base.trim_start_matches("http://");
     for c in &calls {
         assert_eq!(
@@ -274,6 +286,28 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
     assert_eq!(
         field(claude, &["finish_reasons"]),
         Some(&Value::Array(vec!["end_turn".into()]))
+    );
+
+    // Asked to stream, answered whole: the usage the answer states, and not streamed.
+    let asked_to_stream = &calls[5];
+    assert_eq!(text(asked_to_stream, &["model"]), Some("mock-claude"));
+    assert_eq!(
+        field(asked_to_stream, &["streamed"]),
+        Some(&Value::Bool(false))
+    );
+    for (ours, theirs) in [
+        ("input_tokens", "input_tokens"),
+        ("output_tokens", "output_tokens"),
+    ] {
+        assert_eq!(
+            number(asked_to_stream, &["usage", ours]),
+            whole["usage"][theirs].as_u64(),
+            "{asked_to_stream:?}"
+        );
+    }
+    assert_eq!(
+        text(asked_to_stream, &["response_id"]),
+        whole["id"].as_str()
     );
 
     assert_eq!(number(failed, &["status"]), Some(400));
