@@ -1,6 +1,6 @@
 //! Files the crate writes whole: a temporary file beside the target, synced, then renamed (or
-//! linked, when an existing file must not be replaced) into place; and telling whether two paths
-//! name one file.
+//! linked, when an existing file must not be replaced) into place; telling whether two paths
+//! name one file; and reading several files as one stream.
 //!
 //! Uses only the standard library.
 
@@ -74,6 +74,58 @@ pub(crate) fn sync_parent(path: &Path) -> io::Result<()> {
     match path.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => File::open(dir)?.sync_all(),
         None => File::open(".")?.sync_all(),
+    }
+}
+
+/// Files read one after another as one stream, stopping after `lines_left` lines if set: the
+/// segments of a segmented log read as the one chain they form.
+pub(crate) struct Concat {
+    files: std::vec::IntoIter<PathBuf>,
+    current: Option<File>,
+    lines_left: Option<u64>,
+}
+
+impl Concat {
+    pub(crate) fn new(files: Vec<PathBuf>, lines_left: Option<u64>) -> Self {
+        Self {
+            files: files.into_iter(),
+            current: None,
+            lines_left,
+        }
+    }
+}
+
+impl io::Read for Concat {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.lines_left == Some(0) || buf.is_empty() {
+                return Ok(0);
+            }
+            let Some(file) = &mut self.current else {
+                let Some(path) = self.files.next() else {
+                    return Ok(0);
+                };
+                let file = File::open(&path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+                self.current = Some(file);
+                continue;
+            };
+            let n = file.read(buf)?;
+            if n == 0 {
+                self.current = None;
+                continue;
+            }
+            let Some(left) = &mut self.lines_left else {
+                return Ok(n);
+            };
+            for (i, _) in buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\n') {
+                *left -= 1;
+                if *left == 0 {
+                    return Ok(i + 1);
+                }
+            }
+            return Ok(n);
+        }
     }
 }
 

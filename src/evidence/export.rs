@@ -48,6 +48,7 @@ use crate::chain::hash::SigningKey;
 use crate::chain::pack::{
     ControlsDigest, Framework, Tally, controls_value, header_signed_body, pack_row, row_controls,
 };
+use crate::files::Concat;
 use crate::json::value::{Map, Value};
 use crate::store::AuditLog;
 use crate::verify::{self, VerifyOptions};
@@ -483,53 +484,10 @@ impl Source {
     fn open(&self) -> io::Result<Box<dyn BufRead>> {
         Ok(match self {
             Self::File { path, upto } => Box::new(BufReader::new(File::open(path)?.take(*upto))),
-            Self::Segments { files, entries } => Box::new(BufReader::new(Concat {
-                files: files.clone().into_iter(),
-                current: None,
-                lines_left: *entries,
-            })),
+            Self::Segments { files, entries } => {
+                Box::new(BufReader::new(Concat::new(files.clone(), *entries)))
+            }
         })
-    }
-}
-
-/// Files read one after another as one stream, stopping after `lines_left` lines if set.
-struct Concat {
-    files: std::vec::IntoIter<PathBuf>,
-    current: Option<File>,
-    lines_left: Option<u64>,
-}
-
-impl Read for Concat {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            if self.lines_left == Some(0) || buf.is_empty() {
-                return Ok(0);
-            }
-            let Some(file) = &mut self.current else {
-                let Some(path) = self.files.next() else {
-                    return Ok(0);
-                };
-                let file = File::open(&path)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-                self.current = Some(file);
-                continue;
-            };
-            let n = file.read(buf)?;
-            if n == 0 {
-                self.current = None;
-                continue;
-            }
-            let Some(left) = &mut self.lines_left else {
-                return Ok(n);
-            };
-            for (i, _) in buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\n') {
-                *left -= 1;
-                if *left == 0 {
-                    return Ok(i + 1);
-                }
-            }
-            return Ok(n);
-        }
     }
 }
 

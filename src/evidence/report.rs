@@ -63,6 +63,8 @@ pub struct ReportOptions {
     )>,
     #[cfg(feature = "ed25519")]
     tree_head: Option<(String, crate::evidence::note::NoteVerifier)>,
+    #[cfg(feature = "ed25519")]
+    seal_key: Option<crate::chain::checkpoint::PublicKey>,
 }
 
 impl ReportOptions {
@@ -101,6 +103,14 @@ impl ReportOptions {
         self
     }
 
+    /// The key a segmented log's seals (and retention record) are checked with, when the
+    /// report is of a segment directory (see [`verify_segments`](crate::verify::segments::verify_segments)).
+    #[cfg(feature = "ed25519")]
+    pub fn seal_key(mut self, key: crate::chain::checkpoint::PublicKey) -> Self {
+        self.seal_key = Some(key);
+        self
+    }
+
     /// The longest line read (see [`VerifyOptions::max_line_bytes`]).
     pub fn max_line_bytes(mut self, max: usize) -> Self {
         self.max_line_bytes = Some(max);
@@ -120,6 +130,15 @@ pub enum ReportError {
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+    /// A check that applies to one file (a checkpoint, a tree head) was asked of a segmented
+    /// log, whose segments' seals are its checkpoints.
+    #[error("{path} is a segmented log: {what}")]
+    Segmented {
+        /// The segment directory.
+        path: std::path::PathBuf,
+        /// What cannot be done with it.
+        what: String,
     },
     /// The report could not be written.
     #[error("cannot write {path}: {source}")]
@@ -163,6 +182,44 @@ impl Row {
     }
 }
 
+/// The verdict the page opens with: a log's or a pack's, or a segment directory's.
+#[derive(Debug)]
+struct Verdict {
+    ok: bool,
+    said: String,
+    entries: u64,
+    head: String,
+    signatures_unchecked: bool,
+}
+
+impl From<&Report> for Verdict {
+    fn from(r: &Report) -> Self {
+        Self {
+            ok: r.is_ok(),
+            said: r.to_string(),
+            entries: r.entries(),
+            head: r.head().to_owned(),
+            signatures_unchecked: r.signatures_unchecked(),
+        }
+    }
+}
+
+/// The log (or pack) at `log` as one stream: a file, or a segment directory's segments in
+/// order.
+fn open_log(log: &Path) -> std::io::Result<Box<dyn std::io::BufRead>> {
+    #[cfg(feature = "ed25519")]
+    if log.is_dir() {
+        let files = crate::verify::segments::list(log)?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        return Ok(Box::new(std::io::BufReader::new(
+            crate::files::Concat::new(files, None),
+        )));
+    }
+    Ok(Box::new(std::io::BufReader::new(std::fs::File::open(log)?)))
+}
+
 /// Calls `f` with each entry of the log (or pack) at `log`, in order; the pack's header goes
 /// to `meta`. Lines that are not JSON objects are passed over (the verdict reports them).
 fn read_rows(
@@ -175,8 +232,7 @@ fn read_rows(
         path: log.to_owned(),
         source,
     };
-    let file = std::fs::File::open(log).map_err(read)?;
-    let mut reader = std::io::BufReader::new(file);
+    let mut reader = open_log(log).map_err(read)?;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -247,7 +303,8 @@ fn linked_rows(
     Ok(rows)
 }
 
-/// The report of the log (or evidence pack) at `log`, as one HTML document.
+/// The report of the log at `log` (a file, an evidence pack, or a segmented log's directory,
+/// read as the one chain its segments form), as one HTML document.
 ///
 /// # Errors
 ///
@@ -276,7 +333,51 @@ pub fn html_report(log: &Path, opts: &ReportOptions) -> Result<String, ReportErr
             true,
         ));
     }
-    let verdict: Report = verify_path(log, &vopts);
+    #[cfg(feature = "ed25519")]
+    if log.is_dir() {
+        if !checked.is_empty() || opts.tree_head.is_some() {
+            return Err(ReportError::Segmented {
+                path: log.to_owned(),
+                what: "its seals are its checkpoints: give the seal key instead of a \
+                       checkpoint or tree head"
+                    .to_owned(),
+            });
+        }
+        let found = crate::verify::segments::verify_segments(log, &vopts, opts.seal_key.as_ref());
+        checked.push((
+            "Segment seals",
+            match &opts.seal_key {
+                Some(key) => format!(
+                    "{} segments, {} sealed: seals checked with key {} as part of the verdict",
+                    found.segments,
+                    found.sealed,
+                    key.key_id()
+                ),
+                None => format!(
+                    "{} segments, {} sealed: seals NOT checked (no seal key given)",
+                    found.segments, found.sealed
+                ),
+            },
+            true,
+        ));
+        let verdict = Verdict {
+            ok: found.is_ok(),
+            said: found.to_string(),
+            entries: found.entries,
+            head: found.head.clone(),
+            signatures_unchecked: found.signatures_unchecked,
+        };
+        let facts = gather(log, max_line)?;
+        return render::page(
+            log,
+            &verdict,
+            opts.key.is_some(),
+            &checked,
+            &facts,
+            |linked| linked_rows(log, max_line, linked),
+        );
+    }
+    let verdict = Verdict::from(&verify_path(log, &vopts));
     #[cfg(feature = "ed25519")]
     if let Some((note, verifier)) = &opts.tree_head {
         use crate::evidence::note::TreeHead;

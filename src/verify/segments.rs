@@ -167,6 +167,9 @@ pub struct SegmentsReport {
     pub head: String,
     /// Whether seals (and the retention record) were checked with the seal key.
     pub seals_checked: bool,
+    /// Whether some segment is signed and its signatures were not checked (no signing key
+    /// was given).
+    pub signatures_unchecked: bool,
     /// Why the directory does not verify, if it does not.
     pub failure: Option<String>,
 }
@@ -222,6 +225,7 @@ pub fn verify_segments(
         entries: 0,
         head: crate::chain::hash::GENESIS.to_owned(),
         seals_checked: seal_key.is_some(),
+        signatures_unchecked: false,
         failure: None,
     };
     if let Err(why) = walk(dir, opts, seal_key, &mut report) {
@@ -271,6 +275,7 @@ fn walk(
             seg_opts = seg_opts.after(*entries, head.clone());
         }
         let verdict = verify_path(path, &seg_opts);
+        report.signatures_unchecked |= verdict.signatures_unchecked();
         if !verdict.is_ok() {
             return Err(format!("{name}: {verdict}"));
         }

@@ -497,3 +497,83 @@ async fn the_cli_packs_a_segmented_log() {
     let (code, said) = run(&[os("verify"), pack.as_os_str(), os("--key"), os(KEY)]);
     assert_eq!(code, Some(0), "{said}");
 }
+
+/// A segmented log gets one report, of the chain its segments form: its verdict is the
+/// directory's (seals checked with the seal key), its facts and linked entries come from every
+/// segment; a segment edited turns it red, naming the segment; a checkpoint meant for one file
+/// is refused.
+#[tokio::test]
+async fn a_segmented_log_gets_one_report() {
+    use acttrace::evidence::report::{ReportError, ReportOptions, html_report};
+    let (scratch, dir, seal, _) = three_sealed("segments-report").await;
+    // A review, in the last segment.
+    let log = open(&dir, Segments::new(seal.clone()).max_bytes(2_000)).await;
+    let mut review = Map::new();
+    review.insert("reviewer", "credit-officer-7");
+    review.insert("action", "approved");
+    let reviewed = log
+        .append(Entry::new("human_oversight", review))
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+    let files = segment_files(&dir);
+    let opts_verify = opts;
+    let opts = || ReportOptions::new().key(SigningKey::from(KEY));
+    let html = html_report(&dir, &opts().seal_key(seal.public())).unwrap();
+    assert!(html.contains("Verified:"), "{html}");
+    let n = verify_segments(&dir, &opts_verify(), Some(&seal.public())).entries;
+    assert_eq!(n, reviewed.seq + 1);
+    assert!(html.contains(&format!("ok: {n} entries in")), "{html}");
+    assert!(html.contains("seals verified"), "{html}");
+    assert!(
+        html.contains(&format!("<dt>Entries</dt><dd>{n}</dd>")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("of the {n} the log holds")),
+        "{html}"
+    );
+    // The review, read from the last segment, is listed and its entry shown.
+    assert!(html.contains("credit-officer-7"), "{html}");
+    assert!(
+        html.contains(&format!("<tr id=\"e{}\">", reviewed.seq)),
+        "{html}"
+    );
+
+    let unsealed = html_report(&dir, &opts()).unwrap();
+    assert!(unsealed.contains("seals NOT checked"), "{unsealed}");
+
+    let cp = Checkpoint::read(seal_of(&files[0])).unwrap();
+    let err = html_report(&dir, &opts().checkpoint(cp, seal.public())).unwrap_err();
+    assert!(matches!(err, ReportError::Segmented { .. }), "{err}");
+
+    // An entry edited in the second segment: still a report, red, naming the segment.
+    let text = std::fs::read_to_string(&files[1]).unwrap();
+    std::fs::write(&files[1], text.replacen("approved", "declined", 1)).unwrap();
+    let html = html_report(&dir, &opts().seal_key(seal.public())).unwrap();
+    assert!(html.contains("Does not verify:"), "{html}");
+    assert!(html.contains("segment-000002.jsonl"), "{html}");
+
+    // The CLI, with the seal key as --public-key.
+    #[cfg(feature = "cli")]
+    {
+        std::fs::write(&files[1], text).unwrap();
+        let (_, public) = seal.save_pair(scratch.join("ops")).unwrap();
+        let out = scratch.join("report.html");
+        let os = std::ffi::OsStr::new;
+        let (code, said) = crate::support::run_acttrace(&[
+            os("report"),
+            dir.as_os_str(),
+            os("--public-key"),
+            public.as_os_str(),
+            os("--key"),
+            os(KEY),
+            os("-o"),
+            out.as_os_str(),
+        ]);
+        assert_eq!(code, Some(0), "{said}");
+        let page = std::fs::read_to_string(&out).unwrap();
+        assert!(page.contains("Verified:") && page.contains("seals verified"));
+    }
+    let _ = scratch;
+}

@@ -12,7 +12,7 @@ use crate::{KeyArgs, signing_key};
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
-    /// The log or evidence pack (.jsonl).
+    /// The log or evidence pack (.jsonl), or a segmented log's directory.
     path: PathBuf,
 
     /// Where to write the report (default: PATH.html).
@@ -33,8 +33,9 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "FILE", requires = "public_key")]
     checkpoint: Option<PathBuf>,
 
-    /// The public key for --checkpoint.
-    #[arg(long, value_name = "FILE", requires = "checkpoint")]
+    /// The public key for --checkpoint; for a segmented log, the key its seals are checked
+    /// with.
+    #[arg(long, value_name = "FILE")]
     public_key: Option<PathBuf>,
 
     #[command(flatten)]
@@ -47,11 +48,24 @@ pub(crate) fn report(args: &ReportArgs) -> ExitCode {
         if let Some(key) = signing_key(&args.key)? {
             o = o.key(key);
         }
-        if let (Some(cp), Some(key)) = (&args.checkpoint, &args.public_key) {
-            o = o.checkpoint(
-                Checkpoint::read(cp).map_err(|e| e.to_string())?,
-                PublicKey::read(key).map_err(|e| e.to_string())?,
-            );
+        match (&args.checkpoint, &args.public_key) {
+            (Some(cp), Some(key)) => {
+                o = o.checkpoint(
+                    Checkpoint::read(cp).map_err(|e| e.to_string())?,
+                    PublicKey::read(key).map_err(|e| e.to_string())?,
+                );
+            }
+            (None, Some(key)) if args.path.is_dir() => {
+                o = o.seal_key(PublicKey::read(key).map_err(|e| e.to_string())?);
+            }
+            (None, Some(_)) => {
+                return Err(
+                    "--public-key needs --checkpoint (or PATH a segmented log's \
+                            directory, whose seals it checks)"
+                        .to_owned(),
+                );
+            }
+            _ => {}
         }
         if let (Some(note), Some(verifier)) = (&args.note, &args.verifier) {
             let text = std::fs::read_to_string(note)

@@ -5,11 +5,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::facts::{Facts, LINKS, Links, cut, text_of};
-use super::{FRAMEWORKS, ReportError, Row};
+use super::{FRAMEWORKS, ReportError, Row, Verdict};
 use crate::chain::time::seconds;
 use crate::evidence::summary::printable;
 use crate::json::value::Value;
-use crate::verify::Report;
 
 /// `text` safe in HTML text and attribute values, with characters that could hide or reorder
 /// text shown as escapes.
@@ -72,7 +71,7 @@ pub(super) type Checked = (&'static str, String, bool);
 /// The page; `linked_rows` reads the entries the sections link to.
 pub(super) fn page(
     log: &Path,
-    verdict: &Report,
+    verdict: &Verdict,
     key_checked: bool,
     checked: &[Checked],
     facts: &Facts,
@@ -111,35 +110,35 @@ pub(super) fn page(
 
 fn verdict_section(
     h: &mut String,
-    verdict: &Report,
+    verdict: &Verdict,
     key_checked: bool,
     checked: &[Checked],
     facts: &Facts,
 ) {
-    let ok = verdict.is_ok() && checked.iter().all(|c| c.2);
+    let ok = verdict.ok && checked.iter().all(|c| c.2);
     let _ = write!(
         h,
         "<div class=\"verdict {}\"><strong>{}</strong> {}</div><dl>",
         if ok { "ok" } else { "bad" },
-        match (ok, verdict.is_ok()) {
+        match (ok, verdict.ok) {
             (true, _) => "Verified:",
             (false, true) => "A check failed (see below):",
             (false, false) => "Does not verify:",
         },
-        esc(&verdict.to_string())
+        esc(&verdict.said)
     );
     let first = facts.first_ts.as_deref().unwrap_or("");
     let last = facts.last_ts.as_deref().unwrap_or("");
-    let signed = facts.any_hash && verdict.signatures_unchecked();
+    let signed = facts.any_hash && verdict.signatures_unchecked;
     let signatures = match (key_checked, signed) {
         (true, _) => "checked with the signing key",
         (false, true) => "present, NOT checked (no key given)",
         (false, false) => "the log is not signed",
     };
     let rows = [
-        ("Entries", verdict.entries().to_string()),
+        ("Entries", verdict.entries.to_string()),
         ("Time span", format!("{} to {}", esc(first), esc(last))),
-        ("Head hash", format!("<code>{}</code>", esc(verdict.head()))),
+        ("Head hash", format!("<code>{}</code>", esc(&verdict.head))),
         ("Entry signatures", signatures.to_owned()),
         (
             "What verification covers",
