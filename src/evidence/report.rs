@@ -334,51 +334,33 @@ pub fn html_report(log: &Path, opts: &ReportOptions) -> Result<String, ReportErr
         ));
     }
     #[cfg(feature = "ed25519")]
-    if log.is_dir() {
-        if !checked.is_empty() || opts.tree_head.is_some() {
-            return Err(ReportError::Segmented {
-                path: log.to_owned(),
-                what: "its seals are its checkpoints: give the seal key instead of a \
-                       checkpoint or tree head"
-                    .to_owned(),
-            });
-        }
-        let found = crate::verify::segments::verify_segments(log, &vopts, opts.seal_key.as_ref());
-        checked.push((
-            "Segment seals",
-            match &opts.seal_key {
-                Some(key) => format!(
-                    "{} segments, {} sealed: seals checked with key {} as part of the verdict",
-                    found.segments,
-                    found.sealed,
-                    key.key_id()
-                ),
-                None => format!(
-                    "{} segments, {} sealed: seals NOT checked (no seal key given)",
-                    found.segments, found.sealed
-                ),
-            },
-            true,
-        ));
-        let verdict = Verdict {
-            ok: found.is_ok(),
-            said: found.to_string(),
-            entries: found.entries,
-            head: found.head.clone(),
-            signatures_unchecked: found.signatures_unchecked,
-        };
-        let facts = gather(log, max_line)?;
-        return render::page(
-            log,
-            &verdict,
-            opts.key.is_some(),
-            &checked,
-            &facts,
-            |linked| linked_rows(log, max_line, linked),
-        );
-    }
+    let verdict = if log.is_dir() {
+        segments_verdict(log, opts, &vopts, &mut checked)?
+    } else {
+        file_verdict(log, opts, &vopts, &mut checked)
+    };
+    #[cfg(not(feature = "ed25519"))]
     let verdict = Verdict::from(&verify_path(log, &vopts));
-    #[cfg(feature = "ed25519")]
+    let facts = gather(log, max_line)?;
+    render::page(
+        log,
+        &verdict,
+        opts.key.is_some(),
+        &checked,
+        &facts,
+        |linked| linked_rows(log, max_line, linked),
+    )
+}
+
+/// A log's or pack's verdict, and whether the tree head given (if any) is its tree's.
+#[cfg(feature = "ed25519")]
+fn file_verdict(
+    log: &Path,
+    opts: &ReportOptions,
+    vopts: &VerifyOptions,
+    checked: &mut Vec<render::Checked>,
+) -> Verdict {
+    let verdict = Verdict::from(&verify_path(log, vopts));
     if let Some((note, verifier)) = &opts.tree_head {
         use crate::evidence::note::TreeHead;
         let said = match TreeHead::open(note, verifier) {
@@ -403,15 +385,45 @@ pub fn html_report(log: &Path, opts: &ReportOptions) -> Result<String, ReportErr
         };
         checked.push(("Signed tree head (C2SP)", said.0, said.1));
     }
-    let facts = gather(log, max_line)?;
-    render::page(
-        log,
-        &verdict,
-        opts.key.is_some(),
-        &checked,
-        &facts,
-        |linked| linked_rows(log, max_line, linked),
-    )
+    verdict
+}
+
+/// A segment directory's verdict, its seals checked with the seal key (if given).
+#[cfg(feature = "ed25519")]
+fn segments_verdict(
+    log: &Path,
+    opts: &ReportOptions,
+    vopts: &VerifyOptions,
+    checked: &mut Vec<render::Checked>,
+) -> Result<Verdict, ReportError> {
+    if !checked.is_empty() || opts.tree_head.is_some() {
+        return Err(ReportError::Segmented {
+            path: log.to_owned(),
+            what: "its seals are its checkpoints: give the seal key instead of a checkpoint \
+                   or tree head"
+                .to_owned(),
+        });
+    }
+    let found = crate::verify::segments::verify_segments(log, vopts, opts.seal_key.as_ref());
+    let seals = match &opts.seal_key {
+        Some(key) => format!("checked with key {} as part of the verdict", key.key_id()),
+        None => "NOT checked (no seal key given)".to_owned(),
+    };
+    checked.push((
+        "Segment seals",
+        format!(
+            "{} segments, {} sealed: seals {seals}",
+            found.segments, found.sealed
+        ),
+        true,
+    ));
+    Ok(Verdict {
+        ok: found.is_ok(),
+        said: found.to_string(),
+        entries: found.entries,
+        head: found.head,
+        signatures_unchecked: found.signatures_unchecked,
+    })
 }
 
 /// Writes [`html_report`] of `log` to `out` (a temporary file, synced, renamed into place,
