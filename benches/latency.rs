@@ -2,13 +2,14 @@
 //! generator in a process of its own.
 //!
 //! ```text
-//! cargo bench --bench latency -- [--seconds S] [--fraction F] [--rounds R]
+//! cargo bench --bench latency -- [--seconds S] [--fraction F] [--rounds R] [--layers L]
 //! ```
 //!
 //! The bench runs itself in two more roles. `serve` serves the same trivial axum app twice on
 //! 127.0.0.1: bare, and behind `AuditLayer` and `GuardLayer` (`secrets()` +
 //! `personal_data()`) wired as the README wires them, writing with the defaults
-//! (`Durability::Fsync`, 20 ms commit delay). `load ADDR RATE SECONDS` is an open-loop load
+//! (`Durability::Fsync`, 20 ms commit delay); `--layers audit` or `--layers guard` puts one
+//! layer alone there instead of both (default `both`), to tell their shares apart. `load ADDR RATE SECONDS` is an open-loop load
 //! generator: requests fall due at fixed intervals whatever the answers, each goes out on the
 //! first free one of 64 keep-alive connections, and its latency counts from when it fell due,
 //! so a slow answer delays the measurement of the ones behind it instead of hiding them.
@@ -47,23 +48,23 @@ fn app() -> Router {
 
 /// Serves the bare and the audited app, prints their addresses, and runs until its standard
 /// input closes.
-async fn serve() {
+async fn serve(layers: &str) {
     let dir = std::env::temp_dir().join(format!("acttrace-latency-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let log = AuditLog::open("bench-latency", dir.join("audit.jsonl"))
         .await
         .expect("open");
     let bare = listen(app()).await;
-    let audited = listen(
-        app().layer(
+    let guard = || GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
+    let audited = listen(match layers {
+        "audit" => app().layer(AuditLayer::new(log.clone())),
+        "guard" => app().layer(guard()),
+        _ => app().layer(
             ServiceBuilder::new()
                 .layer(AuditLayer::new(log.clone()))
-                .layer(GuardLayer::new(
-                    log.clone(),
-                    (policy::secrets(), policy::personal_data()),
-                )),
+                .layer(guard()),
         ),
-    )
+    })
     .await;
     println!("bare {bare}");
     println!("audited {audited}");
@@ -184,7 +185,10 @@ fn main() {
             .expect("runtime")
     };
     match args.first().map(String::as_str) {
-        Some("serve") => return runtime().block_on(serve()),
+        Some("serve") => {
+            let layers = args.get(1).map_or("both", String::as_str);
+            return runtime().block_on(serve(layers));
+        }
         Some("load") => {
             let addr: SocketAddr = args[1].parse().expect("addr");
             let (rate, seconds) = (args[2].parse().expect("rate"), args[3].parse().expect("s"));
@@ -195,6 +199,7 @@ fn main() {
     let mut seconds = 5.0;
     let mut fraction = 0.5;
     let mut rounds = 3;
+    let mut layers = "both".to_owned();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().cloned().unwrap_or_default();
@@ -202,11 +207,12 @@ fn main() {
             "--seconds" => seconds = value().parse().unwrap_or(seconds),
             "--fraction" => fraction = value().parse().unwrap_or(fraction),
             "--rounds" => rounds = value().parse().unwrap_or(rounds),
+            "--layers" => layers = value(),
             _ => {}
         }
     }
     let mut server = Command::new(std::env::current_exe().expect("exe"))
-        .arg("serve")
+        .args(["serve", &layers])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -222,14 +228,19 @@ fn main() {
     let max = runtime().block_on(saturation(bare, 3.0));
     let max_audited = runtime().block_on(saturation(audited, 3.0));
     let rate = (max * fraction).round();
+    let name = match layers.as_str() {
+        "audit" => "AuditLayer",
+        "guard" => "GuardLayer",
+        _ => "both layers",
+    };
     println!(
-        "saturation (closed loop, {CONNECTIONS} connections, another process): bare {max:.0} req/s, both layers {max_audited:.0} req/s; offering {rate:.0} req/s ({fraction} of the bare app's), open loop, {seconds} s per app and round, latency in µs from when each request fell due"
+        "saturation (closed loop, {CONNECTIONS} connections, another process): bare {max:.0} req/s, {name} {max_audited:.0} req/s; offering {rate:.0} req/s ({fraction} of the bare app's), open loop, {seconds} s per app and round, latency in µs from when each request fell due"
     );
     for round in 0..rounds {
         let order = if round % 2 == 0 {
-            [("bare", bare), ("both layers", audited)]
+            [("bare", bare), (name, audited)]
         } else {
-            [("both layers", audited), ("bare", bare)]
+            [(name, audited), ("bare", bare)]
         };
         for (name, addr) in order {
             println!(
