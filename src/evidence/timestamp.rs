@@ -10,6 +10,9 @@
 //!   (`timeStamping` extended key usage) and was valid then, and that it is, or chains to, a
 //!   certificate the auditor trusts. RSA (PKCS #1 v1.5) and ECDSA (P-256, P-384) signatures
 //!   with SHA-256/384/512.
+//! - [`TimestampToken::verify_with_crls`] also checks that no certificate on the way to the
+//!   trusted one is revoked, against certificate revocation lists ([`Crl`]) the auditor
+//!   brings (none are fetched; OCSP is not used).
 //!
 //! A token is the DER `ContentInfo` that `openssl ts -reply -token_out` writes, so
 //! `openssl ts -verify -token_in -in LOG.note.tst -data LOG.note -CAfile tsa-ca.pem` checks
@@ -34,6 +37,7 @@
 //! Uses nothing of the chain: only the bytes it is given.
 
 mod cms;
+mod crl;
 mod der;
 mod x509;
 
@@ -41,6 +45,7 @@ use std::io::{Read as _, Write as _};
 use std::net::{TcpStream, ToSocketAddrs as _};
 use std::time::Duration;
 
+pub use self::crl::Crl;
 pub use self::x509::Certificate;
 
 use self::der::{BOOLEAN, INTEGER, NULL, OCTET_STRING, OID, SEQUENCE};
@@ -68,9 +73,14 @@ pub enum TimestampError {
     /// A signature in the token does not verify.
     #[error("{0}")]
     BadSignature(String),
-    /// The signer is not trusted, may not stamp time, or was not valid at the time.
+    /// The signer is not trusted, may not stamp time, or was not valid at the time; or, when
+    /// revocation lists were given, one to check it against is missing or out of date.
     #[error("untrusted timestamp: {0}")]
     Untrusted(String),
+    /// A certificate on the authority's path was revoked, as a revocation list signed by its
+    /// issuer says.
+    #[error("revoked: {0}")]
+    Revoked(String),
     /// Reaching the authority failed.
     #[error("cannot reach the time-stamping authority: {0}")]
     Http(String),
@@ -178,7 +188,36 @@ impl TimestampToken {
         if info.imprint_hash.digest(message) != info.imprint {
             return Err(TimestampError::OtherData);
         }
-        let authority = token.check(trusted)?;
+        let authority = token.check(trusted, None)?;
+        Ok(Timestamp {
+            time: rfc3339(&info.gen_time),
+            authority,
+            serial: crate::chain::hash::hex(&info.serial),
+            policy: info.policy.clone(),
+        })
+    }
+
+    /// [`verify`](Self::verify), and the revocation of every certificate on the authority's
+    /// path to the trusted one checked against `crls` (the trusted certificate itself is not):
+    /// each must be covered by a list signed by its issuer that is not out of date, and not be
+    /// on it.
+    ///
+    /// # Errors
+    ///
+    /// As for [`verify`](Self::verify); [`TimestampError::Revoked`] when a certificate on the
+    /// path is revoked, [`TimestampError::Untrusted`] when no valid, current list covers one.
+    pub fn verify_with_crls(
+        &self,
+        message: &[u8],
+        trusted: &[Certificate],
+        crls: &[Crl],
+    ) -> Result<Timestamp, TimestampError> {
+        let token = cms::Token::read(&self.der)?;
+        let info = &token.info;
+        if info.imprint_hash.digest(message) != info.imprint {
+            return Err(TimestampError::OtherData);
+        }
+        let authority = token.check(trusted, Some(crls))?;
         Ok(Timestamp {
             time: rfc3339(&info.gen_time),
             authority,

@@ -6,7 +6,9 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use acttrace::evidence::timestamp::{Certificate, TimestampError, TimestampToken, request_token};
+use acttrace::evidence::timestamp::{
+    Certificate, Crl, TimestampError, TimestampToken, request_token,
+};
 
 use crate::support::Scratch;
 
@@ -370,6 +372,32 @@ async fn the_cli_timestamps_tree_heads_and_checks_them() {
     assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("timestamp invalid"), "{said}");
 
+    // With the CA's revocation lists: before and after it revokes the authority.
+    make_crls(&tsa);
+    let with_crl = |crl: &str| {
+        run(&[
+            &os("verify"),
+            log.as_os_str(),
+            &os("--note"),
+            note.as_os_str(),
+            &os("--verifier"),
+            &os(&verifier),
+            &os("--tsa-cert"),
+            tsa.join("ca.crt").as_os_str(),
+            &os("--tsa-crl"),
+            tsa.join(crl).as_os_str(),
+        ])
+    };
+    let (code, said) = with_crl("clean.crl");
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("; not revoked)"), "{said}");
+    let (code, said) = with_crl("revoked.crl");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("revoked: acttrace test TSA was revoked"),
+        "{said}"
+    );
+
     // A later tree head of the same log verifies, but the token is not for it.
     let (code, said) = run(&[
         &os("prove"),
@@ -427,6 +455,108 @@ async fn the_cli_timestamps_tree_heads_and_checks_them() {
     let (code, said) = check(&scratch.join("later.proof"), &later);
     assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("timestamp invalid"), "{said}");
+}
+
+/// Revocation lists for the CA in `dir` (made by [`make_authority`]), as `openssl ca` keeps
+/// and signs them: `clean.crl` before the authority's certificate is revoked, `revoked.crl`
+/// after.
+fn make_crls(dir: &Path) {
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ ca ]\ndefault_ca = ca_default\n[ ca_default ]\ndatabase = ./index.txt\n\
+         crlnumber = ./crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("crlnumber"), "01\n").unwrap();
+    let ca = ["-config", "ca.cnf", "-keyfile", "ca.key", "-cert", "ca.crt"];
+    let gencrl = |out: &str| {
+        let mut args = vec!["ca", "-gencrl", "-out", out];
+        args.extend(ca);
+        openssl(dir, &args);
+    };
+    gencrl("clean.crl");
+    let mut revoke = vec!["ca", "-revoke", "tsa.crt"];
+    revoke.extend(ca);
+    openssl(dir, &revoke);
+    gencrl("revoked.crl");
+}
+
+/// Given revocation lists, a token verifies while the authority's certificate is not revoked
+/// and is refused once its CA has revoked it; a list from another CA, an altered one, or none,
+/// cannot vouch for it. OpenSSL reads the same lists the same way.
+#[test]
+fn a_revoked_authority_is_refused_when_revocation_lists_are_given() {
+    let scratch = Scratch::new("rfc3161-crl");
+    let tsa = scratch.join("tsa");
+    make_authority(&tsa, "acttrace CRL TSA");
+    let other = scratch.join("other");
+    make_authority(&other, "another TSA");
+    let url = serve_authority(tsa.clone());
+    let note = b"example.com/loan\n3\nDXS+pwI8eo3fAuG+HPYBHu2O2kAP0XI1AJWkMmkQJyM=\n";
+    let token = request_token(&url, note).expect("a token from the authority");
+    make_crls(&tsa);
+    make_crls(&other);
+    let ca = certs(tsa.join("ca.crt"));
+    let crl = |dir: &Path, name: &str| Crl::read(dir.join(name)).unwrap();
+
+    let stamp = token
+        .verify_with_crls(note, &ca, &crl(&tsa, "clean.crl"))
+        .expect("not revoked");
+    assert_eq!(stamp.authority, "acttrace CRL TSA");
+
+    let err = token
+        .verify_with_crls(note, &ca, &crl(&tsa, "revoked.crl"))
+        .unwrap_err();
+    assert!(matches!(err, TimestampError::Revoked(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("acttrace CRL TSA was revoked by acttrace CRL TSA CA at 20"),
+        "{err}"
+    );
+    // Without lists, revocation is not asked about.
+    token.verify(note, &ca).unwrap();
+
+    for (lists, why) in [
+        (crl(&other, "revoked.crl"), "another CA's list"),
+        (Vec::new(), "no list"),
+        (
+            {
+                let mut bytes = crl(&tsa, "revoked.crl").remove(0).as_der().to_vec();
+                let last = bytes.len() - 1;
+                bytes[last] ^= 1; // in the signature
+                vec![Crl::from_der(&bytes).unwrap()]
+            },
+            "an altered list",
+        ),
+    ] {
+        let err = token.verify_with_crls(note, &ca, &lists).unwrap_err();
+        assert!(
+            matches!(&err, TimestampError::Untrusted(m) if m.contains("no revocation list signed by acttrace CRL TSA CA")),
+            "{why}: {err}"
+        );
+    }
+
+    // OpenSSL agrees on both lists.
+    let verify = |crl: &str| {
+        Command::new("openssl")
+            .current_dir(tsa.join(""))
+            .args([
+                "verify",
+                "-crl_check",
+                "-CAfile",
+                "ca.crt",
+                "-CRLfile",
+                crl,
+                "tsa.crt",
+            ])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(verify("clean.crl"));
+    assert!(!verify("revoked.crl"));
 }
 
 /// A running log's published tree heads carry tokens from the authority, saved beside the

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use acttrace::evidence::timestamp::{Certificate, TimestampToken, request_token, save_token};
+use acttrace::evidence::timestamp::{Certificate, Crl, TimestampToken, request_token, save_token};
 use clap::Args;
 
 use crate::with_suffix;
@@ -19,6 +19,12 @@ pub(crate) struct TsaCheckArgs {
     /// The timestamp token for --tsa-cert (default: NOTE.tst).
     #[arg(long, value_name = "FILE", requires = "tsa_cert")]
     timestamp: Option<PathBuf>,
+
+    /// Check that no certificate on the authority's path to --tsa-cert is revoked, against
+    /// these certificate revocation lists (PEM or DER; repeat for several issuers). Each
+    /// certificate needs a current list signed by its issuer.
+    #[arg(long = "tsa-crl", value_name = "FILE", requires = "tsa_cert")]
+    tsa_crl: Vec<PathBuf>,
 }
 
 /// Asks the authority at `url` for a token over the note at `note` and saves it as NOTE.tst.
@@ -52,12 +58,26 @@ pub(crate) fn check(
         .map_err(|e| format!("cannot read {}: {e}", token_path.display()))?;
     let message =
         std::fs::read(note).map_err(|e| format!("cannot read {}: {e}", note.display()))?;
+    let mut crls = Vec::new();
+    for path in &args.tsa_crl {
+        crls.extend(Crl::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
     let verdict = TimestampToken::from_der(&der)
-        .and_then(|token| token.verify(&message, &trusted))
+        .and_then(|token| match args.tsa_crl.is_empty() {
+            true => token.verify(&message, &trusted),
+            false => token.verify_with_crls(&message, &trusted, &crls),
+        })
         .map(|t| {
             format!(
-                "timestamp verified: the tree head existed at {} (RFC 3161, {}, serial {})",
-                t.time, t.authority, t.serial
+                "timestamp verified: the tree head existed at {} (RFC 3161, {}, serial {}{})",
+                t.time,
+                t.authority,
+                t.serial,
+                if args.tsa_crl.is_empty() {
+                    ""
+                } else {
+                    "; not revoked"
+                }
             )
         })
         .map_err(|e| format!("timestamp invalid: {}: {e}", token_path.display()));

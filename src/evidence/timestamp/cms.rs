@@ -107,7 +107,11 @@ impl<'a> Token<'a> {
 
     /// Checks the signature over the content and that the signer chains to `trusted`; gives
     /// the signer's common name.
-    pub(super) fn check(&self, trusted: &[Certificate]) -> Result<String, TimestampError> {
+    pub(super) fn check(
+        &self,
+        trusted: &[Certificate],
+        crls: Option<&[super::Crl]>,
+    ) -> Result<String, TimestampError> {
         let trusted: Vec<Parsed<'_>> = trusted.iter().map(Certificate::parsed).collect();
         let carried = self
             .certificates
@@ -171,24 +175,33 @@ impl<'a> Token<'a> {
                 self.info.gen_time
             )));
         }
-        chain(signer, &carried, &trusted)?;
+        let path = chain(signer, &carried, &trusted)?;
+        if let Some(crls) = crls {
+            let now = crate::chain::time::format_timestamp(std::time::SystemTime::now());
+            let now: String = now.chars().take(19).filter(char::is_ascii_digit).collect();
+            super::crl::check(&path, crls, &now)?;
+        }
         Ok(common_name(signer.subject))
     }
 }
 
-/// Whether `cert` is trusted or chains to a trusted certificate through `carried` ones.
-fn chain(
-    cert: &Parsed<'_>,
-    carried: &[Parsed<'_>],
-    trusted: &[Parsed<'_>],
-) -> Result<(), TimestampError> {
+/// Whether `cert` is trusted or chains to a trusted certificate through `carried` ones; the
+/// path, as each certificate checked and its issuer, up to (not including) the trusted one.
+fn chain<'a>(
+    cert: &Parsed<'a>,
+    carried: &[Parsed<'a>],
+    trusted: &[Parsed<'a>],
+) -> Result<Vec<(Parsed<'a>, Parsed<'a>)>, TimestampError> {
+    let mut path = Vec::new();
     let mut at = cert.clone();
     for _ in 0..MAX_CHAIN {
         if trusted.iter().any(|t| t.raw == at.raw) {
-            return Ok(());
+            return Ok(path);
         }
         if let Some(root) = trusted.iter().find(|t| t.subject == at.issuer) {
-            return at.is_signed_by(root);
+            at.is_signed_by(root)?;
+            path.push((at, root.clone()));
+            return Ok(path);
         }
         let Some(issuer) = carried
             .iter()
@@ -197,6 +210,7 @@ fn chain(
             break;
         };
         at.is_signed_by(issuer)?;
+        path.push((at, issuer.clone()));
         at = issuer.clone();
     }
     Err(TimestampError::Untrusted(format!(

@@ -103,27 +103,10 @@ impl Certificate {
     ///
     /// [`TimestampError::Malformed`] for a block that does not decode, or no block at all.
     pub fn from_pem(text: &str) -> Result<Vec<Self>, TimestampError> {
-        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-        const END: &str = "-----END CERTIFICATE-----";
-        let mut out = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find(BEGIN) {
-            let body = &rest[start + BEGIN.len()..];
-            let end = body
-                .find(END)
-                .ok_or_else(|| TimestampError::Malformed("a PEM block without its end".into()))?;
-            let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-            let der = crate::evidence::note::base64_decode(&b64)
-                .ok_or_else(|| TimestampError::Malformed("a PEM block is not base64".into()))?;
-            out.push(Self::from_der(&der)?);
-            rest = &body[end + END.len()..];
-        }
-        if out.is_empty() {
-            return Err(TimestampError::Malformed(
-                "no certificate in the PEM text".into(),
-            ));
-        }
-        Ok(out)
+        pem_blocks(text, "CERTIFICATE")?
+            .iter()
+            .map(|der| Self::from_der(der))
+            .collect()
     }
 
     /// The certificates in a file, PEM or DER.
@@ -155,6 +138,54 @@ impl Certificate {
         // Checked when the certificate was made.
         Parsed::read(&self.der).unwrap_or_else(|_| Parsed::empty())
     }
+}
+
+/// The DER of every `-----BEGIN {label}-----` block in a PEM text.
+pub(super) fn pem_blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, TimestampError> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end_line = format!("-----END {label}-----");
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(&begin) {
+        let body = &rest[start + begin.len()..];
+        let end = body
+            .find(&end_line)
+            .ok_or_else(|| TimestampError::Malformed("a PEM block without its end".into()))?;
+        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let der = crate::evidence::note::base64_decode(&b64)
+            .ok_or_else(|| TimestampError::Malformed("a PEM block is not base64".into()))?;
+        out.push(der);
+        rest = &body[end + end_line.len()..];
+    }
+    if out.is_empty() {
+        return Err(TimestampError::Malformed(format!(
+            "no {} in the PEM text",
+            label.to_lowercase()
+        )));
+    }
+    Ok(out)
+}
+
+/// Whether `issuer`'s key made `signature` (with `sig_alg`) over `tbs`: the signature on a
+/// certificate or a revocation list.
+pub(super) fn signed_by(
+    sig_alg: &[u8],
+    tbs: &[u8],
+    signature: &[u8],
+    issuer: &Parsed<'_>,
+) -> Result<(), TimestampError> {
+    let hash = match sig_alg {
+        RSA_SHA256 | ECDSA_SHA256 => Hash::Sha256,
+        RSA_SHA384 | ECDSA_SHA384 => Hash::Sha384,
+        RSA_SHA512 | ECDSA_SHA512 => Hash::Sha512,
+        other => {
+            return Err(TimestampError::Unsupported(format!(
+                "signature algorithm {}",
+                der::dotted(other)
+            )));
+        }
+    };
+    issuer.verify(hash, tbs, signature)
 }
 
 /// The parts of a certificate that are checked.
@@ -277,23 +308,15 @@ impl<'a> Parsed<'a> {
                 common_name(issuer.subject)
             )));
         }
-        let hash = match self.sig_alg {
-            RSA_SHA256 | ECDSA_SHA256 => Hash::Sha256,
-            RSA_SHA384 | ECDSA_SHA384 => Hash::Sha384,
-            RSA_SHA512 | ECDSA_SHA512 => Hash::Sha512,
-            other => {
-                return Err(TimestampError::Unsupported(format!(
-                    "certificate signature algorithm {}",
-                    der::dotted(other)
-                )));
+        signed_by(self.sig_alg, self.tbs, self.signature, issuer).map_err(|e| match e {
+            TimestampError::Unsupported(what) => {
+                TimestampError::Unsupported(format!("certificate {what}"))
             }
-        };
-        issuer.verify(hash, self.tbs, self.signature).map_err(|_| {
-            TimestampError::Untrusted(format!(
+            _ => TimestampError::Untrusted(format!(
                 "the signature on {} by {} does not verify",
                 common_name(self.subject),
                 common_name(issuer.subject)
-            ))
+            )),
         })
     }
 
@@ -392,7 +415,7 @@ impl<'a> Parsed<'a> {
 }
 
 /// A BIT STRING's bytes (whole bytes only, as keys and signatures are).
-fn bits(tlv: Tlv<'_>) -> Result<&[u8], TimestampError> {
+pub(super) fn bits(tlv: Tlv<'_>) -> Result<&[u8], TimestampError> {
     match tlv.content.split_first() {
         Some((0, rest)) => Ok(rest),
         _ => Err(TimestampError::Malformed(
