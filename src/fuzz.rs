@@ -180,6 +180,20 @@ pub fn summary(data: &[u8]) {
     }
 }
 
+/// A certificate revocation list an auditor gives (`--tsa-crl`), DER or PEM: reading it never
+/// panics, and one that reads prints its issuer.
+#[cfg(feature = "rfc3161")]
+pub fn crl(data: &[u8]) {
+    use crate::evidence::timestamp::Crl;
+    if let Ok(crl) = Crl::from_der(data) {
+        assert!(!format!("{crl:?}").is_empty());
+        assert_eq!(crl.as_der(), data);
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = Crl::from_pem(text);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::chain::line::{CanonScratch, canonical_entry};
@@ -221,13 +235,16 @@ mod tests {
     #[test]
     fn the_fuzz_corpus_replays_cleanly() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
-        let targets: [(&str, fn(&[u8])); 5] = [
+        #[cfg_attr(not(feature = "rfc3161"), allow(unused_mut))]
+        let mut targets: Vec<(&str, fn(&[u8]))> = vec![
             ("line", super::line),
             ("canonical", super::canonical),
             ("verify", super::verify),
             ("resume", super::resume),
             ("summary", super::summary),
         ];
+        #[cfg(feature = "rfc3161")]
+        targets.push(("crl", super::crl));
         let mut total = 0;
         for (name, check) in targets {
             let mut seen = 0;
