@@ -390,6 +390,28 @@ mod tests {
         assert_eq!((t.mode, t.roots), (Mode::VerifyFull, Roots::System));
     }
 
+    /// Every cut and every changed character of some connection strings reads or is refused,
+    /// never panics.
+    #[test]
+    fn damaged_connection_strings_never_panic() {
+        for conninfo in [
+            "postgres://u:p%40x@db:5432/a?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem",
+            "host=db password='a b\\' c' sslmode=verify-ca sslrootcert=/ca.pem",
+        ] {
+            let chars: Vec<char> = conninfo.chars().collect();
+            for cut in 0..=chars.len() {
+                let _ = parse(&chars[..cut].iter().collect::<String>());
+            }
+            for at in 0..chars.len() {
+                for c in ['%', '\'', '\\', ' ', '=', '&', '?', 'é', '\0'] {
+                    let mut v = chars.clone();
+                    v[at] = c;
+                    let _ = parse(&v.iter().collect::<String>());
+                }
+            }
+        }
+    }
+
     #[test]
     fn what_would_be_silently_insecure_or_unclear_is_refused() {
         for (conninfo, says) in [
