@@ -65,6 +65,7 @@ pub struct ReportOptions {
     tree_head: Option<(String, crate::evidence::note::NoteVerifier)>,
     #[cfg(feature = "ed25519")]
     seal_key: Option<crate::chain::checkpoint::PublicKey>,
+    source: Option<String>,
 }
 
 impl ReportOptions {
@@ -108,6 +109,13 @@ impl ReportOptions {
     #[cfg(feature = "ed25519")]
     pub fn seal_key(mut self, key: crate::chain::checkpoint::PublicKey) -> Self {
         self.seal_key = Some(key);
+        self
+    }
+
+    /// What the page names as the log, instead of the path it was read from: where a chain
+    /// pulled from a database to a temporary file really is, say.
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
         self
     }
 
@@ -342,8 +350,12 @@ pub fn html_report(log: &Path, opts: &ReportOptions) -> Result<String, ReportErr
     #[cfg(not(feature = "ed25519"))]
     let verdict = Verdict::from(&verify_path(log, &vopts));
     let facts = gather(log, max_line)?;
+    let source = opts
+        .source
+        .clone()
+        .unwrap_or_else(|| log.display().to_string());
     render::page(
-        log,
+        &source,
         &verdict,
         opts.key.is_some(),
         &checked,

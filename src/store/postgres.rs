@@ -120,8 +120,18 @@ fn io(e: &postgres::Error) -> Fault {
     Fault::Io(io::Error::other(pg_err(e)))
 }
 
-/// Where a database chain is, for messages: the URL without its password, and the chain.
-pub(crate) fn describe(url: &str, chain: &str) -> PathBuf {
+/// Where a database chain is, for messages and reports: the URL without its password or TLS
+/// parameters, and the chain (`postgres://auditor@db:5432/audit#loan-triage`).
+///
+/// ```
+/// # #[cfg(feature = "postgres")] {
+/// use acttrace::store::postgres::describe;
+///
+/// let shown = describe("postgres://auditor:secret@db/audit?sslmode=disable", "loan-triage");
+/// assert_eq!(shown.to_str(), Some("postgres://auditor@db:5432/audit#loan-triage"));
+/// # }
+/// ```
+pub fn describe(url: &str, chain: &str) -> PathBuf {
     let parsed = tls::Target::parse(url).map_or_else(|_| url.to_owned(), |t| t.conninfo);
     let shown = match parsed.parse::<postgres::Config>() {
         Ok(c) => {

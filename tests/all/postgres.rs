@@ -18,6 +18,8 @@ use acttrace::store::{AuditLog, Durability};
 use acttrace::verify::{VerifyOptions, verify_path, verify_reader};
 
 mod commit;
+#[cfg(feature = "cli")]
+mod report;
 #[cfg(feature = "postgres-tls")]
 mod tls;
 

@@ -380,7 +380,7 @@ pub(crate) fn output_for(
 
 /// `path` with `suffix` appended to its file name (`audit.jsonl` -> `audit.jsonl.checkpoint`).
 /// Whether a `verify` path is a database URL.
-fn is_database(path: &std::path::Path) -> bool {
+pub(crate) fn is_database(path: &std::path::Path) -> bool {
     let p = path.to_string_lossy();
     p.starts_with("postgres://") || p.starts_with("postgresql://")
 }

@@ -12,8 +12,14 @@ use crate::{KeyArgs, signing_key};
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
-    /// The log or evidence pack (.jsonl), or a segmented log's directory.
+    /// The log or evidence pack (.jsonl), a segmented log's directory, or a PostgreSQL
+    /// database URL (`postgres://...`, with the `postgres` feature) whose chain is reported as
+    /// it stands, in one snapshot.
     path: PathBuf,
+
+    /// With a database URL: the chain to report (default: the database's only chain).
+    #[arg(long)]
+    chain: Option<String>,
 
     /// Where to write the report (default: PATH.html).
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -81,11 +87,65 @@ pub(crate) fn report(args: &ReportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if crate::is_database(&args.path) {
+        #[cfg(feature = "postgres")]
+        return database(args, opts);
+        #[cfg(not(feature = "postgres"))]
+        {
+            complain!("this acttrace is built without the postgres feature");
+            return ExitCode::from(2);
+        }
+    }
     let out = match crate::output_for(&args.path, args.output.as_ref(), ".html", "report") {
         Ok(out) => out,
         Err(code) => return code,
     };
     match write_report(&args.path, &out, &opts) {
+        Ok(()) => {
+            say!("wrote {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            complain!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The report of a database chain: pulled in one snapshot to a private temporary file, reported
+/// under the chain's own name, and the file removed.
+#[cfg(feature = "postgres")]
+fn database(args: &ReportArgs, opts: ReportOptions) -> ExitCode {
+    use std::os::unix::fs::DirBuilderExt as _;
+
+    let url = args.path.to_string_lossy();
+    let Some(out) = &args.output else {
+        complain!("the report of a database chain needs --output FILE");
+        return ExitCode::from(2);
+    };
+    let made = (|| -> Result<(), String> {
+        let chain = crate::pull::chain_of(&url, args.chain.as_deref())?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir =
+            std::env::temp_dir().join(format!("acttrace-report-{}-{nanos}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let pulled = dir.join("chain.jsonl");
+        let written = acttrace::store::postgres::pull(&url, &chain, None, &pulled)
+            .map_err(|e| e.to_string())
+            .and_then(|_| {
+                let source = acttrace::store::postgres::describe(&url, &chain);
+                write_report(&pulled, out, &opts.source(source.display().to_string()))
+                    .map_err(|e| e.to_string())
+            });
+        let _ = std::fs::remove_dir_all(&dir);
+        written
+    })();
+    match made {
         Ok(()) => {
             say!("wrote {}", out.display());
             ExitCode::SUCCESS

@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::Path;
 
 use super::facts::{Facts, LINKS, Links, cut, text_of};
 use super::{FRAMEWORKS, ReportError, Row, Verdict};
@@ -70,7 +69,7 @@ pub(super) type Checked = (&'static str, String, bool);
 
 /// The page; `linked_rows` reads the entries the sections link to.
 pub(super) fn page(
-    log: &Path,
+    log: &str,
     verdict: &Verdict,
     key_checked: bool,
     checked: &[Checked],
@@ -94,7 +93,7 @@ pub(super) fn page(
             "audit log"
         },
         esc(facts.risk_tier.as_deref().unwrap_or("not stated")),
-        esc(&log.display().to_string()),
+        esc(log),
     );
     verdict_section(&mut h, verdict, key_checked, checked, facts);
     decisions_section(&mut h, facts);
