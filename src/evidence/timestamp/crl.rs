@@ -211,15 +211,23 @@ mod tests {
     /// Every cut and every changed byte of a real list reads or is refused, never panics.
     #[test]
     fn damaged_lists_never_panic() {
+        let read = |data: &[u8]| {
+            if let Ok(crl) = Crl::from_der(data) {
+                let _ = format!("{crl:?}");
+            }
+            if let Ok(text) = std::str::from_utf8(data) {
+                let _ = Crl::from_pem(text);
+            }
+        };
         for seed in seeds() {
             for cut in 0..seed.len() {
-                crate::fuzz::crl(&seed[..cut]);
+                read(&seed[..cut]);
             }
             for at in 0..seed.len() {
                 for x in [0x01, 0x80, 0xff] {
                     let mut v = seed.clone();
                     v[at] ^= x;
-                    crate::fuzz::crl(&v);
+                    read(&v);
                 }
             }
         }
