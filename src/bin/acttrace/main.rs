@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use acttrace::chain::SigningKey;
 use acttrace::chain::checkpoint::CheckpointKey;
-use acttrace::chain::{Framework, SigningKey};
+use acttrace::evidence::Summary;
 use acttrace::evidence::summary::printable;
-use acttrace::evidence::{ExportError, ExportOptions, Summary, export_log};
 use acttrace::verify::DEFAULT_MAX_LINE_BYTES;
 use acttrace::verify::{Failure, Report, VerifyOptions, verify_path};
 use clap::{Args, Parser, Subcommand};
@@ -28,6 +28,7 @@ macro_rules! complain {
     };
 }
 
+mod export;
 mod proofs;
 #[cfg(feature = "postgres")]
 mod pull;
@@ -62,7 +63,7 @@ enum Command {
     /// The log is verified first (with the key, if given) and a log that does not verify is
     /// refused. The pack is written to a temporary file, synced and renamed into place. Exits 0
     /// when written, 1 when the log does not verify, 2 on a usage, read or write error.
-    Export(ExportArgs),
+    Export(export::ExportArgs),
 
     /// Write a chain kept in PostgreSQL (or a prefix of it, --upto) to a JSONL log, read in one
     /// snapshot, and verify it. The file verifies here and in the reference like any log.
@@ -210,35 +211,6 @@ pub(crate) struct KeyArgs {
 }
 
 #[derive(Debug, Args)]
-struct ExportArgs {
-    /// The audit log (.jsonl), or a segmented log's directory (packed as one chain).
-    log: PathBuf,
-
-    /// Map entries to this framework's controls: eu_ai_act, gdpr, iso_42001 or nist_rmf.
-    #[arg(long, short = 'f', value_name = "FRAMEWORK")]
-    framework: Option<Framework>,
-
-    /// Where to write the pack.
-    #[arg(long, short = 'o', value_name = "PACK")]
-    output: PathBuf,
-
-    /// The header's system (by default, the one the log's audit_open names).
-    #[arg(long)]
-    system: Option<String>,
-
-    /// The header's risk tier (by default, the one the log's audit_open names).
-    #[arg(long)]
-    risk_tier: Option<String>,
-
-    /// The pack's permissions, in octal (default 600: its owner alone reads it).
-    #[arg(long, value_name = "OCTAL", value_parser = octal_mode)]
-    file_mode: Option<u32>,
-
-    #[command(flatten)]
-    key: KeyArgs,
-}
-
-#[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// The log or evidence pack (.jsonl), or a PostgreSQL database URL (`postgres://...`,
     /// with the `postgres` feature) whose chain is read in one snapshot.
@@ -323,7 +295,7 @@ pub(crate) fn signing_key(args: &KeyArgs) -> Result<Option<SigningKey>, String> 
 }
 
 /// The signing key from `args`, or the usage exit code once the reason is printed.
-fn key_or_usage(args: &KeyArgs) -> Result<Option<SigningKey>, ExitCode> {
+pub(crate) fn key_or_usage(args: &KeyArgs) -> Result<Option<SigningKey>, ExitCode> {
     signing_key(args).map_err(|e| {
         complain!("{e}");
         ExitCode::from(2)
@@ -340,7 +312,7 @@ pub(crate) fn verify_options(args: &KeyArgs) -> Result<VerifyOptions, ExitCode> 
 }
 
 /// A file mode given in octal (`600`, `0640`).
-fn octal_mode(text: &str) -> Result<u32, String> {
+pub(crate) fn octal_mode(text: &str) -> Result<u32, String> {
     u32::from_str_radix(text, 8)
         .ok()
         .filter(|m| *m <= 0o777)
@@ -585,44 +557,6 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn export(args: &ExportArgs) -> ExitCode {
-    let mut opts = ExportOptions::new().framework(args.framework);
-    match key_or_usage(&args.key) {
-        Ok(Some(k)) => opts = opts.key(k),
-        Ok(None) => {}
-        Err(code) => return code,
-    }
-    if let Some(s) = &args.system {
-        opts = opts.system(s.clone());
-    }
-    if let Some(t) = &args.risk_tier {
-        opts = opts.risk_tier(t.clone());
-    }
-    if let Some(mode) = args.file_mode {
-        opts = opts.file_mode(mode);
-    }
-    match export_log(&args.log, &args.output, &opts) {
-        Ok(report) => {
-            say!(
-                "wrote {}: {} entries, head {}, {} controls covered{}",
-                args.output.display(),
-                report.entries,
-                report.head,
-                report.controls_covered.len(),
-                if report.signed { ", header signed" } else { "" }
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            complain!("{e}");
-            match e {
-                ExportError::DoesNotVerify { .. } => ExitCode::from(1),
-                _ => ExitCode::from(2),
-            }
-        }
-    }
-}
-
 /// Verifies and reads a log for `show` and `stats`.
 fn view(args: &ViewArgs) -> Result<(Report, Summary), ExitCode> {
     let opts = verify_options(&args.key)?.max_line_bytes(args.limit.max_line_bytes);
@@ -780,7 +714,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Command::Verify(args) => verify(args),
-        Command::Export(args) => export(args),
+        Command::Export(args) => export::export(args),
         #[cfg(feature = "postgres")]
         Command::Pull { args, key } => match verify_options(key) {
             Ok(opts) => pull::pull_chain(args, &opts),

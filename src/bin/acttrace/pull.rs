@@ -84,3 +84,33 @@ pub(crate) fn pull_chain(args: &PullArgs, opts: &VerifyOptions) -> ExitCode {
         }
     }
 }
+
+/// Pulls `chain` (or the database's only one) in one snapshot to a private temporary file,
+/// gives `f` the file and where the chain is (the URL without its password, and the chain),
+/// then removes the file: for `report` and `export` of a database chain.
+pub(crate) fn with_pulled<T>(
+    url: &str,
+    chain: Option<&str>,
+    f: impl FnOnce(&std::path::Path, String) -> T,
+) -> Result<T, String> {
+    use std::os::unix::fs::DirBuilderExt as _;
+
+    let chain = chain_of(url, chain)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("acttrace-pull-{}-{nanos}", std::process::id()));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let pulled = dir.join("chain.jsonl");
+    let done = pull(url, &chain, None, &pulled)
+        .map_err(|e| e.to_string())
+        .map(|_| {
+            let source = acttrace::store::postgres::describe(url, &chain);
+            f(&pulled, source.display().to_string())
+        });
+    let _ = std::fs::remove_dir_all(&dir);
+    done
+}

@@ -112,39 +112,18 @@ pub(crate) fn report(args: &ReportArgs) -> ExitCode {
     }
 }
 
-/// The report of a database chain: pulled in one snapshot to a private temporary file, reported
-/// under the chain's own name, and the file removed.
+/// The report of a database chain, pulled in one snapshot and named as the chain.
 #[cfg(feature = "postgres")]
 fn database(args: &ReportArgs, opts: ReportOptions) -> ExitCode {
-    use std::os::unix::fs::DirBuilderExt as _;
-
-    let url = args.path.to_string_lossy();
     let Some(out) = &args.output else {
         complain!("the report of a database chain needs --output FILE");
         return ExitCode::from(2);
     };
-    let made = (|| -> Result<(), String> {
-        let chain = crate::pull::chain_of(&url, args.chain.as_deref())?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("acttrace-report-{}-{nanos}", std::process::id()));
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let pulled = dir.join("chain.jsonl");
-        let written = acttrace::store::postgres::pull(&url, &chain, None, &pulled)
-            .map_err(|e| e.to_string())
-            .and_then(|_| {
-                let source = acttrace::store::postgres::describe(&url, &chain);
-                write_report(&pulled, out, &opts.source(source.display().to_string()))
-                    .map_err(|e| e.to_string())
-            });
-        let _ = std::fs::remove_dir_all(&dir);
-        written
-    })();
+    let url = args.path.to_string_lossy();
+    let made = crate::pull::with_pulled(&url, args.chain.as_deref(), |pulled, source| {
+        write_report(pulled, out, &opts.source(source)).map_err(|e| e.to_string())
+    })
+    .and_then(|written| written);
     match made {
         Ok(()) => {
             say!("wrote {}", out.display());
