@@ -87,21 +87,23 @@ pub(crate) fn report(args: &ReportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if crate::is_database(&args.path) {
+    let written = if crate::is_database(&args.path) {
         #[cfg(feature = "postgres")]
-        return database(args, opts);
+        let written = database(args, opts);
         #[cfg(not(feature = "postgres"))]
-        {
-            complain!("this acttrace is built without the postgres feature");
-            return ExitCode::from(2);
-        }
-    }
-    let out = match crate::output_for(&args.path, args.output.as_ref(), ".html", "report") {
-        Ok(out) => out,
-        Err(code) => return code,
+        let written = Err("this acttrace is built without the postgres feature".to_owned());
+        written
+    } else {
+        let out = match crate::output_for(&args.path, args.output.as_ref(), ".html", "report") {
+            Ok(out) => out,
+            Err(code) => return code,
+        };
+        write_report(&args.path, &out, &opts)
+            .map(|()| out)
+            .map_err(|e| e.to_string())
     };
-    match write_report(&args.path, &out, &opts) {
-        Ok(()) => {
+    match written {
+        Ok(out) => {
             say!("wrote {}", out.display());
             ExitCode::SUCCESS
         }
@@ -112,26 +114,17 @@ pub(crate) fn report(args: &ReportArgs) -> ExitCode {
     }
 }
 
-/// The report of a database chain, pulled in one snapshot and named as the chain.
+/// The report of a database chain, pulled in one snapshot and named as the chain; where it
+/// was written.
 #[cfg(feature = "postgres")]
-fn database(args: &ReportArgs, opts: ReportOptions) -> ExitCode {
-    let Some(out) = &args.output else {
-        complain!("the report of a database chain needs --output FILE");
-        return ExitCode::from(2);
-    };
+fn database(args: &ReportArgs, opts: ReportOptions) -> Result<PathBuf, String> {
+    let out = args
+        .output
+        .clone()
+        .ok_or("the report of a database chain needs --output FILE")?;
     let url = args.path.to_string_lossy();
-    let made = crate::pull::with_pulled(&url, args.chain.as_deref(), |pulled, source| {
-        write_report(pulled, out, &opts.source(source)).map_err(|e| e.to_string())
-    })
-    .and_then(|written| written);
-    match made {
-        Ok(()) => {
-            say!("wrote {}", out.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            complain!("{e}");
-            ExitCode::from(2)
-        }
-    }
+    crate::pull::with_pulled(&url, args.chain.as_deref(), |pulled, source| {
+        write_report(pulled, &out, &opts.source(source)).map_err(|e| e.to_string())
+    })??;
+    Ok(out)
 }

@@ -6,7 +6,7 @@
 
 use super::TimestampError;
 use super::der::{self, INTEGER, SEQUENCE};
-use super::x509::{Parsed, common_name, pem_blocks, signed_by};
+use super::x509::{Parsed, common_name, pem_blocks, read_pem_or_der, signed_by};
 
 /// A certificate revocation list (RFC 5280), as the authority's CA publishes it: see
 /// [`TimestampToken::verify_with_crls`](super::TimestampToken::verify_with_crls).
@@ -57,13 +57,10 @@ impl Crl {
     ///
     /// [`TimestampError::Io`] when it cannot be read, [`TimestampError::Malformed`] otherwise.
     pub fn read(path: impl AsRef<std::path::Path>) -> Result<Vec<Self>, TimestampError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| TimestampError::Io(format!("{}: {e}", path.display())))?;
-        match std::str::from_utf8(&bytes) {
-            Ok(text) if text.contains("-----BEGIN") => Self::from_pem(text),
-            _ => Ok(vec![Self::from_der(&bytes)?]),
-        }
+        read_pem_or_der(path.as_ref(), "X509 CRL")?
+            .iter()
+            .map(|der| Self::from_der(der))
+            .collect()
     }
 }
 

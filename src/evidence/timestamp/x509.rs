@@ -115,13 +115,10 @@ impl Certificate {
     ///
     /// [`TimestampError::Io`] when it cannot be read, [`TimestampError::Malformed`] otherwise.
     pub fn read(path: impl AsRef<std::path::Path>) -> Result<Vec<Self>, TimestampError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| TimestampError::Io(format!("{}: {e}", path.display())))?;
-        match std::str::from_utf8(&bytes) {
-            Ok(text) if text.contains("-----BEGIN") => Self::from_pem(text),
-            _ => Ok(vec![Self::from_der(&bytes)?]),
-        }
+        read_pem_or_der(path.as_ref(), "CERTIFICATE")?
+            .iter()
+            .map(|der| Self::from_der(der))
+            .collect()
     }
 
     /// The DER encoding.
@@ -164,6 +161,19 @@ pub(super) fn pem_blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, Timest
         )));
     }
     Ok(out)
+}
+
+/// The DER of each `label` block in a PEM file, or the file itself when it is not PEM.
+pub(super) fn read_pem_or_der(
+    path: &std::path::Path,
+    label: &str,
+) -> Result<Vec<Vec<u8>>, TimestampError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| TimestampError::Io(format!("{}: {e}", path.display())))?;
+    match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("-----BEGIN") => pem_blocks(text, label),
+        _ => Ok(vec![bytes]),
+    }
 }
 
 /// Whether `issuer`'s key made `signature` (with `sig_alg`) over `tbs`: the signature on a
