@@ -144,8 +144,8 @@ async fn our_packs_verify_in_both_and_tampering_fails() {
 }
 
 /// 10,000 appends from 256 tasks while packs are made and the log is verified over and over:
-/// every pack verifies against its own header, the counts grow, and in the end no `seq` is
-/// missing or repeated.
+/// every pack verifies against its own header, the counts grow, the first pack is made while
+/// the log grows, and in the end no `seq` is missing or repeated.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_are_consistent_snapshots_under_concurrent_appends() {
     let scratch = Scratch::new("export-concurrent");
@@ -169,6 +169,7 @@ async fn exports_are_consistent_snapshots_under_concurrent_appends() {
         .collect();
     let packs = scratch.join("packs");
     let mut last = 0;
+    let mut first = None;
     let mut exports = 0;
     loop {
         let done = writers.iter().all(tokio::task::JoinHandle::is_finished);
@@ -176,6 +177,7 @@ async fn exports_are_consistent_snapshots_under_concurrent_appends() {
         let report = log.export(&pack, Some(Framework::NistRmf)).await.unwrap();
         assert!(report.entries >= last, "a later snapshot lost entries");
         last = report.entries;
+        first.get_or_insert(report.entries);
         let v = verify_path(&pack, &VerifyOptions::new());
         assert!(v.is_ok(), "pack {exports}: {v}");
         assert_eq!(v.entries(), report.entries);
@@ -218,9 +220,11 @@ async fn exports_are_consistent_snapshots_under_concurrent_appends() {
         seqs.iter().copied().eq(0..10_001),
         "seqs missing or repeated"
     );
+    // How many packs fit in the appends depends on the machine's load; that the first was a
+    // snapshot of a log still growing does not.
     assert!(
-        exports >= 3,
-        "only {exports} exports overlapped the appends"
+        exports >= 2 && first.is_some_and(|n| n < head.entries),
+        "{exports} exports, the first of {first:?} entries"
     );
     log.shutdown().await.unwrap();
 }
