@@ -65,7 +65,8 @@ async fn entries_are_laid_out_as_they_come_and_written_together_after_the_delay(
     let woke = Instant::now();
     trickle(&log, "primer", 1, Duration::ZERO).await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while lines(&path).len() < 2 {
+    // Written, then synced, then published as the head: wait for the head.
+    while lines(&path).len() < 2 || log.head().entries < 2 {
         assert!(Instant::now() < deadline, "not written within the delay");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -84,7 +85,7 @@ async fn entries_are_laid_out_as_they_come_and_written_together_after_the_delay(
         assert_eq!(log.head(), opened, "a head names entries not yet written");
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while lines(&path).len() < 32 {
+    while lines(&path).len() < 32 || log.head().entries < 32 {
         assert!(Instant::now() < deadline, "not written within the delay");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
