@@ -1041,8 +1041,10 @@ async fn a_call_given_up_before_its_answer_is_recorded_as_cancelled() {
     );
     assert_eq!(call.get("status"), Some(&Value::Null));
     assert_eq!(call.get("streamed"), Some(&Value::Bool(false)));
+    // Counted from the call's first poll, a moment after the caller's 200 ms began (longer
+    // on a loaded machine); never the 5 s the answer would have taken.
     let latency = call.get("latency_ms").and_then(Value::as_f64).unwrap();
-    assert!((200.0..5000.0).contains(&latency), "{latency} ms");
+    assert!((150.0..5000.0).contains(&latency), "{latency} ms");
     env.done().await;
 }
 
