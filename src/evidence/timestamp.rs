@@ -183,18 +183,7 @@ impl TimestampToken {
         message: &[u8],
         trusted: &[Certificate],
     ) -> Result<Timestamp, TimestampError> {
-        let token = cms::Token::read(&self.der)?;
-        let info = &token.info;
-        if info.imprint_hash.digest(message) != info.imprint {
-            return Err(TimestampError::OtherData);
-        }
-        let authority = token.check(trusted, None)?;
-        Ok(Timestamp {
-            time: rfc3339(&info.gen_time),
-            authority,
-            serial: crate::chain::hash::hex(&info.serial),
-            policy: info.policy.clone(),
-        })
+        self.checked(message, trusted, None)
     }
 
     /// [`verify`](Self::verify), and the revocation of every certificate on the authority's
@@ -212,12 +201,22 @@ impl TimestampToken {
         trusted: &[Certificate],
         crls: &[Crl],
     ) -> Result<Timestamp, TimestampError> {
+        self.checked(message, trusted, Some(crls))
+    }
+
+    /// [`verify`](Self::verify), with revocation checked against `crls` when given.
+    fn checked(
+        &self,
+        message: &[u8],
+        trusted: &[Certificate],
+        crls: Option<&[Crl]>,
+    ) -> Result<Timestamp, TimestampError> {
         let token = cms::Token::read(&self.der)?;
         let info = &token.info;
         if info.imprint_hash.digest(message) != info.imprint {
             return Err(TimestampError::OtherData);
         }
-        let authority = token.check(trusted, Some(crls))?;
+        let authority = token.check(trusted, crls)?;
         Ok(Timestamp {
             time: rfc3339(&info.gen_time),
             authority,

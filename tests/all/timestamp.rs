@@ -186,14 +186,21 @@ fn certs(path: PathBuf) -> Vec<Certificate> {
     Certificate::read(path).unwrap()
 }
 
-#[test]
-fn tokens_from_a_real_authority_verify_offline_and_catch_every_change() {
-    let scratch = Scratch::new("rfc3161");
+/// An authority named `name` served on 127.0.0.1 and another one beside it, under
+/// `scratch`: their directories and the first one's URL.
+fn two_authorities(scratch: &Scratch, name: &str) -> (PathBuf, PathBuf, String) {
     let tsa = scratch.join("tsa");
-    make_authority(&tsa, "acttrace test TSA");
+    make_authority(&tsa, name);
     let other = scratch.join("other");
     make_authority(&other, "another TSA");
     let url = serve_authority(tsa.clone());
+    (tsa, other, url)
+}
+
+#[test]
+fn tokens_from_a_real_authority_verify_offline_and_catch_every_change() {
+    let scratch = Scratch::new("rfc3161");
+    let (tsa, other, url) = two_authorities(&scratch, "acttrace test TSA");
 
     let note = b"example.com/loan\n3\nDXS+pwI8eo3fAuG+HPYBHu2O2kAP0XI1AJWkMmkQJyM=\n\n\xe2\x80\x94 example.com/loan abc=\n";
     let token = request_token(&url, note).expect("a token from the authority");
@@ -315,11 +322,7 @@ async fn the_cli_timestamps_tree_heads_and_checks_them() {
     use crate::cli::append_decisions;
 
     let scratch = Scratch::new("rfc3161-cli");
-    let tsa = scratch.join("tsa");
-    make_authority(&tsa, "acttrace test TSA");
-    let other = scratch.join("other");
-    make_authority(&other, "another TSA");
-    let url = serve_authority(tsa.clone());
+    let (tsa, other, url) = two_authorities(&scratch, "acttrace test TSA");
 
     let log = scratch.join("audit.jsonl");
     append_decisions(&log, 5).await;
@@ -488,11 +491,7 @@ fn make_crls(dir: &Path) {
 #[test]
 fn a_revoked_authority_is_refused_when_revocation_lists_are_given() {
     let scratch = Scratch::new("rfc3161-crl");
-    let tsa = scratch.join("tsa");
-    make_authority(&tsa, "acttrace CRL TSA");
-    let other = scratch.join("other");
-    make_authority(&other, "another TSA");
-    let url = serve_authority(tsa.clone());
+    let (tsa, other, url) = two_authorities(&scratch, "acttrace CRL TSA");
     let note = b"example.com/loan\n3\nDXS+pwI8eo3fAuG+HPYBHu2O2kAP0XI1AJWkMmkQJyM=\n";
     let token = request_token(&url, note).expect("a token from the authority");
     make_crls(&tsa);
