@@ -34,6 +34,24 @@ impl Drop for Scratch {
 
 /// The reference's files and verdicts: `tests/vectors` (vendored, with their manifest), or
 /// another copy named by `$ACTTRACE_VECTORS` (such as the shared one they were taken from).
+/// Runs `openssl` with `args` in `dir`, and fails the test if it fails.
+#[cfg_attr(
+    not(any(feature = "rfc3161", feature = "postgres-tls")),
+    allow(dead_code)
+)]
+pub(crate) fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs (the CI script installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub(crate) fn vectors_dir() -> PathBuf {
     let dir = std::env::var_os("ACTTRACE_VECTORS").map_or_else(
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors"),

@@ -10,7 +10,7 @@ use acttrace::evidence::timestamp::{
     Certificate, Crl, TimestampError, TimestampToken, request_token,
 };
 
-use crate::support::Scratch;
+use crate::support::{Scratch, openssl};
 
 const TS_CONFIG: &str = "\
 [ tsa ]
@@ -35,19 +35,6 @@ basicConstraints = critical,CA:false
 keyUsage = critical,digitalSignature
 extendedKeyUsage = critical,timeStamping
 ";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs (the CI script installs it)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A CA named `name` with a TSA certificate under it, in `dir`, both with RSA keys.
 fn make_authority(dir: &Path, name: &str) {

@@ -1,5 +1,6 @@
-//! TLS to PostgreSQL: libpq's `sslmode` and `sslrootcert` connection parameters, read here
-//! because the driver knows only `disable`, `prefer` and `require`, and no root certificates.
+//! TLS to PostgreSQL: libpq's `sslmode`, `sslrootcert`, `sslcert` and `sslkey` connection
+//! parameters, read here because the driver knows only `disable`, `prefer` and `require`, no
+//! root certificates and no client certificates.
 //!
 //! | `sslmode` | here |
 //! |---|---|
@@ -10,6 +11,10 @@
 //! | `require` alone | refused: it would encrypt without checking who answers |
 //!
 //! The roots are `sslrootcert=FILE` (PEM) or, when it is absent or `system`, the system's.
+//! `sslcert=FILE` and `sslkey=FILE` (PEM, given together) are the client's certificate (its
+//! chain) and private key, for servers that authenticate clients by certificate; as libpq
+//! does, a key file that its group or others may read is refused. libpq's defaults under
+//! `~/.postgresql/` are not read: a certificate is sent only when the string names it.
 //! TLS needs the `postgres-tls` feature; without it a connection string that asks for TLS is
 //! refused, never served in plain text.
 //!
@@ -37,50 +42,70 @@ pub(crate) enum Roots {
     File(PathBuf),
 }
 
+/// The certificate a client shows a server that asks for one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    /// PEM: the client's certificate, then any intermediates.
+    pub(crate) cert: PathBuf,
+    /// PEM: its private key.
+    pub(crate) key: PathBuf,
+}
+
 /// A connection string, read for TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
-    /// The connection string as the driver reads it: `sslmode` and `sslrootcert` taken out,
+    /// The connection string as the driver reads it: the TLS parameters taken out,
     /// `sslmode=require` put in when TLS is asked for.
     pub(crate) conninfo: String,
     pub(crate) mode: Mode,
     pub(crate) roots: Roots,
+    pub(crate) identity: Option<Identity>,
+}
+
+/// The TLS parameters of a connection string, taken out of it.
+#[derive(Debug, Default)]
+struct Params {
+    sslmode: Option<String>,
+    sslrootcert: Option<String>,
+    sslcert: Option<String>,
+    sslkey: Option<String>,
+}
+
+impl Params {
+    const KEYS: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
+
+    /// Keeps `value` if `key` is one of ours.
+    fn take(&mut self, key: &str, value: String) -> bool {
+        let slot = match key {
+            "sslmode" => &mut self.sslmode,
+            "sslrootcert" => &mut self.sslrootcert,
+            "sslcert" => &mut self.sslcert,
+            "sslkey" => &mut self.sslkey,
+            _ => return false,
+        };
+        *slot = Some(value);
+        true
+    }
 }
 
 impl Target {
-    /// Reads `sslmode` and `sslrootcert` from a `postgres://` URL's query or a `key=value`
-    /// connection string.
+    /// Reads the TLS parameters from a `postgres://` URL's query or a `key=value` connection
+    /// string.
     pub(crate) fn parse(conninfo: &str) -> Result<Self, String> {
-        let (rest, sslmode, sslrootcert) = take_params(conninfo)?;
-        let roots = match sslrootcert.as_deref() {
+        let (rest, params) = take_params(conninfo)?;
+        let roots = match params.sslrootcert.as_deref() {
             None | Some("system") => Roots::System,
             Some(path) => Roots::File(PathBuf::from(path)),
         };
-        let mode = match (sslmode.as_deref(), &sslrootcert) {
-            (None | Some("disable" | "prefer"), None) => Mode::Plain,
-            (None | Some("disable" | "prefer"), Some(_)) => {
-                return Err(
-                    "sslrootcert is given but sslmode does not ask for TLS: add \
-                            sslmode=verify-full (or verify-ca)"
-                        .to_owned(),
-                );
-            }
-            (Some("require"), None) => {
-                return Err(
-                    "sslmode=require would encrypt without checking the server's \
-                            certificate: use sslmode=verify-full (the system's roots, or \
-                            sslrootcert=FILE), or verify-ca with sslrootcert=FILE"
-                        .to_owned(),
-                );
-            }
-            (Some("require" | "verify-ca"), _) => Mode::VerifyCa,
-            (Some("verify-full"), _) => Mode::VerifyFull,
-            (Some(other), _) => {
-                return Err(format!(
-                    "sslmode={other} is not one of disable, prefer, require, verify-ca, \
-                     verify-full"
-                ));
-            }
+        let mode = mode(&params)?;
+        let identity = match (params.sslcert, params.sslkey) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(Identity {
+                cert: cert.into(),
+                key: key.into(),
+            }),
+            (Some(_), None) => return Err("sslcert is given without sslkey".to_owned()),
+            (None, Some(_)) => return Err("sslkey is given without sslcert".to_owned()),
         };
         if mode != Mode::Plain && !cfg!(feature = "postgres-tls") {
             return Err(
@@ -90,7 +115,7 @@ impl Target {
             );
         }
         let conninfo = match mode {
-            Mode::Plain => match sslmode.as_deref() {
+            Mode::Plain => match params.sslmode.as_deref() {
                 Some("disable") => with_param(&rest, "sslmode", "disable"),
                 _ => rest,
             },
@@ -100,36 +125,62 @@ impl Target {
             conninfo,
             mode,
             roots,
+            identity,
         })
     }
+}
+
+/// The mode `params` ask for, or why they are refused.
+fn mode(params: &Params) -> Result<Mode, String> {
+    let file = [
+        ("sslrootcert", &params.sslrootcert),
+        ("sslcert", &params.sslcert),
+        ("sslkey", &params.sslkey),
+    ]
+    .into_iter()
+    .find_map(|(key, value)| value.as_ref().map(|_| key));
+    Ok(match (params.sslmode.as_deref(), &params.sslrootcert) {
+        (None | Some("disable" | "prefer"), _) => match file {
+            None => Mode::Plain,
+            Some(key) => {
+                return Err(format!(
+                    "{key} is given but sslmode does not ask for TLS: add \
+                     sslmode=verify-full (or verify-ca)"
+                ));
+            }
+        },
+        (Some("require"), None) => {
+            return Err(
+                "sslmode=require would encrypt without checking the server's \
+                 certificate: use sslmode=verify-full (the system's roots, or \
+                 sslrootcert=FILE), or verify-ca with sslrootcert=FILE"
+                    .to_owned(),
+            );
+        }
+        (Some("require" | "verify-ca"), _) => Mode::VerifyCa,
+        (Some("verify-full"), _) => Mode::VerifyFull,
+        (Some(other), _) => {
+            return Err(format!(
+                "sslmode={other} is not one of disable, prefer, require, verify-ca, \
+                 verify-full"
+            ));
+        }
+    })
 }
 
 fn is_url(conninfo: &str) -> bool {
     conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://")
 }
 
-/// The connection string without `sslmode` and `sslrootcert`, and their values.
-type Taken = (String, Option<String>, Option<String>);
-
-fn take_params(conninfo: &str) -> Result<Taken, String> {
-    let (mut sslmode, mut sslrootcert) = (None, None);
-    let mut take = |key: &str, value: String| match key {
-        "sslmode" => {
-            sslmode = Some(value);
-            true
-        }
-        "sslrootcert" => {
-            sslrootcert = Some(value);
-            true
-        }
-        _ => false,
-    };
+/// The connection string without its TLS parameters, and their values.
+fn take_params(conninfo: &str) -> Result<(String, Params), String> {
+    let mut params = Params::default();
     if is_url(conninfo) {
         let (base, query) = conninfo.split_once('?').unwrap_or((conninfo, ""));
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if !take(&decode(key)?, decode(value)?) {
+            if !params.take(&decode(key)?, decode(value)?) {
                 kept.push(pair);
             }
         }
@@ -137,7 +188,7 @@ fn take_params(conninfo: &str) -> Result<Taken, String> {
             true => base.to_owned(),
             false => format!("{base}?{}", kept.join("&")),
         };
-        return Ok((rest, sslmode, sslrootcert));
+        return Ok((rest, params));
     }
     // `key=value` words, values possibly quoted: ours are cut out of the string, the rest is
     // left exactly as written.
@@ -145,11 +196,11 @@ fn take_params(conninfo: &str) -> Result<Taken, String> {
     for (start, end) in words(conninfo) {
         let word = &conninfo[start..end];
         let (key, value) = word.split_once('=').unwrap_or((word, ""));
-        if matches!(key, "sslmode" | "sslrootcert") {
-            if value.starts_with('\'') {
-                return Err(format!("write {key} unquoted"));
-            }
-            take(key, value.to_owned());
+        if Params::KEYS.contains(&key) {
+            params.take(
+                key,
+                unquote(value).ok_or_else(|| format!("{key}: an unclosed quote"))?,
+            );
         } else {
             if !rest.is_empty() {
                 rest.push(' ');
@@ -157,7 +208,7 @@ fn take_params(conninfo: &str) -> Result<Taken, String> {
             rest.push_str(word);
         }
     }
-    Ok((rest, sslmode, sslrootcert))
+    Ok((rest, params))
 }
 
 /// Where each word of a `key=value` string starts and ends (spaces inside quotes, and
@@ -187,6 +238,21 @@ fn words(s: &str) -> Vec<(usize, usize)> {
         out.push((st, s.len()));
     }
     out
+}
+
+/// A `key=value` string's value as libpq reads it: single quotes around it dropped, each
+/// backslash escape replaced by the character it escapes. `None` if a quote is left open.
+fn unquote(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let (mut quoted, mut chars) = (false, raw.chars());
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push(chars.next()?),
+            '\'' => quoted = !quoted,
+            c => out.push(c),
+        }
+    }
+    (!quoted).then_some(out)
 }
 
 fn with_param(conninfo: &str, key: &str, value: &str) -> String {
@@ -235,11 +301,11 @@ mod connector {
     use rustls::client::WebPkiServerVerifier;
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
     use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
     use tokio_postgres_rustls::MakeRustlsConnect;
 
-    use super::{Mode, Roots, Target};
+    use super::{Identity, Mode, Roots, Target};
 
     /// The TLS connector `target` asks for: rustls (with *ring*), its roots, and the checks
     /// of its mode.
@@ -271,8 +337,8 @@ mod connector {
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?;
-        let config = match target.mode {
-            Mode::VerifyFull => builder.with_root_certificates(roots).with_no_client_auth(),
+        let builder = match target.mode {
+            Mode::VerifyFull => builder.with_root_certificates(roots),
             Mode::VerifyCa => {
                 let chain = WebPkiServerVerifier::builder_with_provider(roots, provider)
                     .build()
@@ -280,11 +346,60 @@ mod connector {
                 builder
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(AnyName(chain)))
-                    .with_no_client_auth()
             }
             Mode::Plain => return Err("no TLS was asked for".to_owned()),
         };
+        let config = match &target.identity {
+            None => builder.with_no_client_auth(),
+            Some(identity) => {
+                let (chain, key) = load_identity(identity)?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| format!("sslcert and sslkey: {e}"))?
+            }
+        };
         Ok(MakeRustlsConnect::new(config))
+    }
+
+    /// The client's certificate chain and private key, read from their PEM files.
+    fn load_identity(
+        identity: &Identity,
+    ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+        let cert = &identity.cert;
+        let bad = |e: &dyn std::fmt::Display| format!("sslcert {}: {e}", cert.display());
+        let chain = CertificateDer::pem_file_iter(cert)
+            .map_err(|e| bad(&e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(&e))?;
+        if chain.is_empty() {
+            return Err(bad(&"no certificate in the file"));
+        }
+        let path = &identity.key;
+        let bad = |e: &dyn std::fmt::Display| format!("sslkey {}: {e}", path.display());
+        private_to_owner(path).map_err(|e| bad(&e))?;
+        let key = PrivateKeyDer::from_pem_file(path).map_err(|e| bad(&e))?;
+        Ok((chain, key))
+    }
+
+    /// libpq's rule for a private key file: no access for others, and for its group none
+    /// unless root owns it (then reading only, `u=rw,g=r`).
+    fn private_to_owner(path: &std::path::Path) -> Result<(), String> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+            let mode = meta.mode() & 0o777;
+            let allowed = if meta.uid() == 0 { 0o037 } else { 0o077 };
+            if mode & allowed != 0 {
+                return Err(format!(
+                    "its permissions {mode:03o} let others than its owner read it: \
+                     chmod 600 it (640 if root owns it)"
+                ));
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = path;
+        Ok(())
     }
 
     /// `verify-ca`: the chain checked as `verify-full` checks it, a name that does not match
@@ -342,7 +457,7 @@ mod connector {
 
 #[cfg(test)]
 mod tests {
-    use super::{Mode, Roots, Target};
+    use super::{Identity, Mode, Roots, Target};
 
     fn parse(s: &str) -> Result<Target, String> {
         Target::parse(s)
@@ -388,6 +503,26 @@ mod tests {
         let t = parse("host=db  password='x y' sslmode=verify-full sslrootcert=system").unwrap();
         assert_eq!(t.conninfo, "host=db password='x y' sslmode=require");
         assert_eq!((t.mode, t.roots), (Mode::VerifyFull, Roots::System));
+        assert_eq!(t.identity, None);
+        let t = parse("postgres://db/a?sslcert=me.pem&sslmode=verify-full&sslkey=%2Fk%20y.pem")
+            .unwrap();
+        assert_eq!(t.conninfo, "postgres://db/a?sslmode=require");
+        let identity = Identity {
+            cert: "me.pem".into(),
+            key: "/k y.pem".into(),
+        };
+        assert_eq!(t.identity.as_ref(), Some(&identity));
+        let t = parse("sslkey=/k\\ y.pem host=db sslcert=me.pem sslmode=verify-ca").unwrap();
+        assert_eq!(
+            (t.conninfo.as_str(), t.mode),
+            ("host=db sslmode=require", Mode::VerifyCa)
+        );
+        assert_eq!(t.identity.map(|i| i.key), Some("/k y.pem".into()));
+        let t = parse(r"host=db sslmode='verify-full' sslrootcert='/c\'a x.pem'").unwrap();
+        assert_eq!(
+            (t.mode, t.roots),
+            (Mode::VerifyFull, Roots::File("/c'a x.pem".into()))
+        );
     }
 
     /// Every cut and every changed character of some connection strings reads or is refused,
@@ -397,6 +532,7 @@ mod tests {
         for conninfo in [
             "postgres://u:p%40x@db:5432/a?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem",
             "host=db password='a b\\' c' sslmode=verify-ca sslrootcert=/ca.pem",
+            "postgres://db/a?sslmode=verify-ca&sslcert=%2Fc.pem&sslkey=k.pem",
         ] {
             let chars: Vec<char> = conninfo.chars().collect();
             for cut in 0..=chars.len() {
@@ -419,7 +555,30 @@ mod tests {
             ("postgres://db/a?sslrootcert=ca.pem", "does not ask for TLS"),
             ("postgres://db/a?sslmode=allow", "not one of"),
             ("postgres://db/a?sslmode=verify%2", "malformed"),
-            ("host=db sslmode='verify-full'", "unquoted"),
+            (
+                "host=db sslmode='verify-full sslrootcert=/ca.pem",
+                "unclosed quote",
+            ),
+            (
+                "postgres://db/a?sslcert=c.pem&sslkey=k.pem",
+                "sslcert is given but",
+            ),
+            (
+                "postgres://db/a?sslmode=disable&sslkey=k.pem",
+                "sslkey is given but",
+            ),
+            (
+                "postgres://db/a?sslmode=verify-full&sslcert=c.pem",
+                "without sslkey",
+            ),
+            (
+                "host=db sslmode=verify-full sslkey=k.pem",
+                "without sslcert",
+            ),
+            (
+                "host=db sslmode=verify-full sslcert='c\\'.pem' sslkey=k.pem'",
+                "unclosed",
+            ),
         ] {
             let e = parse(conninfo).unwrap_err();
             assert!(e.contains(says), "{conninfo}: {e}");

@@ -149,3 +149,5 @@ fn a_certificate_that_does_not_check_out_is_refused() {
         assert_eq!(written, 0, "{conninfo}: nothing written");
     }
 }
+
+mod client_cert;
