@@ -95,10 +95,11 @@ fn chmod(path: &Path, mode: u32) {
 /// handshake failed.
 type Seen = Arc<Mutex<Vec<Result<String, String>>>>;
 
-/// A proxy on 127.0.0.1 in front of the server at `upstream`: it answers PostgreSQL's
-/// `SSLRequest`, completes TLS with the server certificate in `dir` only for a client that
-/// shows a certificate from `client-ca`, and then relays the session to the server.
-async fn mtls_proxy(dir: &Path, upstream: SocketAddr) -> (SocketAddr, Seen) {
+/// A proxy on 127.0.0.1 in front of the server at `upstream` (`host:port`): it answers
+/// PostgreSQL's `SSLRequest`, completes TLS with the server certificate in `dir` only for a
+/// client that shows a certificate from `client-ca`, and then relays the session to the
+/// server in plain text.
+async fn mtls_proxy(dir: &Path, upstream: String) -> (SocketAddr, Seen) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
@@ -127,6 +128,7 @@ async fn mtls_proxy(dir: &Path, upstream: SocketAddr) -> (SocketAddr, Seen) {
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let (acceptor, record) = (acceptor.clone(), Arc::clone(&record));
+            let upstream = upstream.clone();
             tokio::spawn(async move {
                 let mut request = [0u8; 8];
                 if socket.read_exact(&mut request).await.is_err() || request != SSL_REQUEST {
@@ -151,7 +153,7 @@ async fn mtls_proxy(dir: &Path, upstream: SocketAddr) -> (SocketAddr, Seen) {
                     .map(|c| String::from_utf8_lossy(c.as_ref()).into_owned())
                     .unwrap_or_default();
                 record.lock().unwrap().push(Ok(subject));
-                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
                     return;
                 };
                 let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
@@ -161,14 +163,17 @@ async fn mtls_proxy(dir: &Path, upstream: SocketAddr) -> (SocketAddr, Seen) {
     (addr, seen)
 }
 
-/// The test server's address, user and database, from its URL (which must name 127.0.0.1 or
-/// localhost: the proxy relays to it in plain text).
-fn upstream(url: &str) -> (SocketAddr, String, String) {
+/// The test server's address (host and port), user and database, from its URL.
+fn upstream(url: &str) -> (String, String, String) {
     let config: postgres::Config = url.parse().unwrap();
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        _ => "127.0.0.1".to_owned(),
+    };
     let port = config.get_ports().first().copied().unwrap_or(5432);
     let user = config.get_user().unwrap_or("postgres").to_owned();
     let dbname = config.get_dbname().unwrap_or(&user).to_owned();
-    (SocketAddr::from(([127, 0, 0, 1], port)), user, dbname)
+    (format!("{host}:{port}"), user, dbname)
 }
 
 fn written(url: &str, chain: &str) -> i64 {
