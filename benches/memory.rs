@@ -6,7 +6,7 @@
 //!                                                     # (decisions, each with a model call)
 //! ```
 
-use acttrace::chain::{DecisionId, Entry, LlmCall, Usage};
+use acttrace::chain::{DecisionId, Entry, LlmCall, SteppingClock, Usage};
 use acttrace::json::Map;
 use acttrace::store::{AuditLog, Durability};
 
@@ -74,7 +74,14 @@ fn main() {
                 println!("appended: {} entries in the chain", head.entries);
             }
             "generate" => {
+                // Two years of entries (from 2024-01-01, one every 31 s): a period of the log
+                // is a fraction of it.
+                let start = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_704_067_200);
                 let log = AuditLog::builder("memory")
+                    .clock(SteppingClock::new(
+                        start,
+                        std::time::Duration::from_secs(31),
+                    ))
                     .durability(Durability::None)
                     .open(&path)
                     .await

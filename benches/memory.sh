@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Peak memory (maximum resident set size) of verifying a 1 GB log, of the auditor's report of
-# it, and of appending 1,000,000 entries, each measured with GNU time in its own process.
+# Peak memory (maximum resident set size) of verifying a 1 GB log (two years of entries), of
+# the auditor's report of it and of its last quarter, and of appending 1,000,000 entries, each
+# measured with GNU time in its own process.
 #
 #   bash benches/memory.sh [BYTES] [APPENDS]
 set -euo pipefail
@@ -27,6 +28,10 @@ echo "verify: peak RSS $(peak "$DIR/verify.time") KiB, wall $(grep 'Elapsed (wal
 echo "== acttrace report on it"
 /usr/bin/time -v target/release/acttrace report "$DIR/big.jsonl" -o "$DIR/big.html" 2> "$DIR/report.time"
 echo "report: peak RSS $(peak "$DIR/report.time") KiB, wall $(grep 'Elapsed (wall' "$DIR/report.time" | awk '{print $8}'), page $(stat -c %s "$DIR/big.html") bytes"
+
+echo "== acttrace report of its last quarter (2025-10-01 to 2026-01-01)"
+/usr/bin/time -v target/release/acttrace report "$DIR/big.jsonl" --since 2025-10-01 --until 2026-01-01 -o "$DIR/quarter.html" 2> "$DIR/quarter.time"
+echo "quarter: peak RSS $(peak "$DIR/quarter.time") KiB, wall $(grep 'Elapsed (wall' "$DIR/quarter.time" | awk '{print $8}'), page $(stat -c %s "$DIR/quarter.html") bytes"
 
 echo "== appending $APPENDS entries (fsync per batch, 64 tasks)"
 /usr/bin/time -v "$BIN" append "$DIR/append.jsonl" "$APPENDS" 2> "$DIR/append.time"

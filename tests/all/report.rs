@@ -209,3 +209,126 @@ async fn a_large_log_makes_a_page_of_bounded_size() {
         );
     }
 }
+
+/// A report of one period (a few days of a longer log) counts and lists that period's entries
+/// and states how many fall outside it, while its verdict still covers the whole chain: an
+/// entry edited outside the period turns it red. `acttrace report --since --until` writes it,
+/// and refuses a time that is not one or a period that ends before it starts.
+#[tokio::test]
+async fn a_period_cuts_the_sections_and_the_verdict_still_covers_the_whole_chain() {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use acttrace::chain::SteppingClock;
+    use acttrace::evidence::report::{Period, html_report};
+
+    let scratch = Scratch::new("report-period");
+    let path = scratch.join("audit.jsonl");
+    // From 2026-01-01 (the genesis), one entry every 6 hours: seq k at day k / 4.
+    let start = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+    let log = AuditLog::builder("period")
+        .clock(SteppingClock::new(start, Duration::from_secs(6 * 3600)))
+        .open(&path)
+        .await
+        .unwrap();
+    // Decision i opens at seq 2i + 1 and is recorded at 2i + 2: approved when i is even.
+    for i in 0..20 {
+        let id = DecisionId::random();
+        log.append(Entry::decision(&id, "input", "agent"))
+            .await
+            .unwrap();
+        let mut fields = Map::new();
+        fields.insert("outcome", if i % 2 == 0 { "approve" } else { "deny" });
+        log.append(Entry::decision_record(&id, fields))
+            .await
+            .unwrap();
+    }
+    log.shutdown().await.unwrap();
+
+    // 2026-01-03 (seq 8) up to 2026-01-06 (seq 20, not included): decisions 4 to 9 opened;
+    // 9's record (seq 20) falls after the period, so it is still open at its end.
+    let period = Period::all()
+        .since("2026-01-03")
+        .unwrap()
+        .until("2026-01-06T00:00:00Z")
+        .unwrap();
+    let html = html_report(&path, &ReportOptions::new().period(period)).unwrap();
+    for expected in [
+        "Verified:",
+        "<dt>Period</dt><dd>from 2026-01-03 until 2026-01-06T00:00:00Z (not included): the \
+         sections below count and list its 12 entries; 29 of the log's entries fall outside it",
+        "<p>6 decisions opened.</p>",
+        "<td>approve</td><td class=\"n\">3</td>",
+        "<td>deny</td><td class=\"n\">2</td>",
+        "<td>open</td><td class=\"n\">1</td>",
+        "2026-01-03T00:00:00+00:00 to 2026-01-05T18:00:00+00:00",
+    ] {
+        assert!(html.contains(expected), "{expected}\n{html}");
+    }
+    assert!(!html.contains("href=\"#e7\""), "no entry before the period");
+    assert!(!html.contains("href=\"#e20\""), "no entry after it");
+    let whole = html_report(&path, &ReportOptions::new()).unwrap();
+    assert!(whole.contains("<p>20 decisions opened.</p>"));
+    assert!(!whole.contains("<dt>Period</dt>"));
+
+    // An entry edited outside the period: the period's report says the log does not verify.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen("\"deny\"", "\"approve\"", 1);
+    assert_ne!(edited, text);
+    std::fs::write(&path, edited).unwrap();
+    let period = Period::all().until("2026-01-06").unwrap();
+    let html = html_report(&path, &ReportOptions::new().period(period)).unwrap();
+    assert!(html.contains("Does not verify:"), "{html}");
+
+    #[cfg(feature = "cli")]
+    {
+        use crate::support::run_acttrace;
+
+        std::fs::write(&path, text).unwrap();
+        let page = scratch.join("q.html");
+        let (code, said) = run_acttrace(&[
+            "report".as_ref(),
+            path.as_os_str(),
+            "--since".as_ref(),
+            "2026-01-03".as_ref(),
+            "--until".as_ref(),
+            "2026-01-06".as_ref(),
+            "-o".as_ref(),
+            page.as_os_str(),
+        ]);
+        assert_eq!(code, Some(0), "{said}");
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(html.contains("<p>6 decisions opened.</p>"), "{html}");
+        for (args, says) in [
+            (
+                ["--since", "2026-02-30x"],
+                "--since: \"2026-02-30x\" is not an RFC 3339 time",
+            ),
+            (
+                ["--until", "2026-01-01T25:00:00Z"],
+                "--until: \"2026-01-01T25:00:00Z\"",
+            ),
+        ] {
+            let (code, said) = run_acttrace(&[
+                "report".as_ref(),
+                path.as_os_str(),
+                args[0].as_ref(),
+                args[1].as_ref(),
+            ]);
+            assert_eq!(code, Some(2), "{said}");
+            assert!(said.contains(says), "{said}");
+        }
+        let (code, said) = run_acttrace(&[
+            "report".as_ref(),
+            path.as_os_str(),
+            "--since".as_ref(),
+            "2026-01-06".as_ref(),
+            "--until".as_ref(),
+            "2026-01-03".as_ref(),
+        ]);
+        assert_eq!(code, Some(2), "{said}");
+        assert!(
+            said.contains("ends (2026-01-03) before it starts"),
+            "{said}"
+        );
+    }
+}

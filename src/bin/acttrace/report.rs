@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acttrace::chain::checkpoint::{Checkpoint, PublicKey};
-use acttrace::evidence::report::{ReportOptions, write_report};
+use acttrace::evidence::report::{Period, ReportOptions, write_report};
 use acttrace::evidence::summary::printable;
 use clap::Args;
 
@@ -44,13 +44,29 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     public_key: Option<PathBuf>,
 
+    /// Cover only entries at or after this time in the sections (RFC 3339, or a date for its
+    /// midnight UTC: `2026-07-01`); the verdict still covers the whole log.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+
+    /// Cover only entries before this time (as --since reads it).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+
     #[command(flatten)]
     key: KeyArgs,
 }
 
 pub(crate) fn report(args: &ReportArgs) -> ExitCode {
     let opts = (|| -> Result<ReportOptions, String> {
-        let mut o = ReportOptions::new();
+        let mut period = Period::all();
+        if let Some(since) = &args.since {
+            period = period.since(since).map_err(|e| format!("--since: {e}"))?;
+        }
+        if let Some(until) = &args.until {
+            period = period.until(until).map_err(|e| format!("--until: {e}"))?;
+        }
+        let mut o = ReportOptions::new().period(period);
         if let Some(key) = signing_key(&args.key)? {
             o = o.key(key);
         }

@@ -2,12 +2,14 @@
 //! entries behind each claim, where each decision opened and how it ended, and the reviews
 //! and failures the page lists. No entry's payload is kept, so memory grows with the log's
 //! decisions (an id, a seq, a time and an outcome each), reviews and failures, not with its
-//! entries; the few entries the page shows are read again in a second pass.
+//! entries; the few entries the page shows are read again in a second pass. With a period,
+//! only its entries are taken in (a chain's `audit_open` always is, for the system's name).
 //!
 //! Uses the format's time stamps and the pack's control mappings.
 
 use std::collections::BTreeMap;
 
+use super::period::{Falls, Period};
 use super::{FRAMEWORKS, Row};
 use crate::chain::time::seconds;
 use crate::json::value::{Map, Value};
@@ -74,6 +76,11 @@ pub(super) struct Failed {
 /// What the report shows. See [the module](self).
 #[derive(Debug, Default)]
 pub(super) struct Facts {
+    /// What the sections cover; the counts below are of its entries.
+    pub(super) period: Period,
+    /// Entries outside the period, and entries whose time could not be read to place them.
+    pub(super) outside: u64,
+    pub(super) unplaced: u64,
     pub(super) system: Option<String>,
     pub(super) risk_tier: Option<String>,
     pub(super) pack: Option<Map>,
@@ -93,14 +100,18 @@ pub(super) struct Facts {
 }
 
 impl Facts {
+    /// Gathers what `period` holds.
+    pub(super) fn for_period(period: Period) -> Self {
+        Self {
+            period,
+            ..Self::default()
+        }
+    }
+
     /// Takes in the log's next entry.
     pub(super) fn add(&mut self, r: &Row) {
-        self.entries += 1;
-        if self.first_ts.is_none() {
-            self.first_ts = Some(r.ts.clone());
-        }
-        self.last_ts = Some(r.ts.clone());
         self.any_hash |= !r.hash.is_empty();
+        // Who the system is holds whenever the chain was opened.
         if r.kind == "audit_open" {
             if self.system.is_none() {
                 self.system = r.text("system").map(str::to_owned);
@@ -109,6 +120,22 @@ impl Facts {
                 self.risk_tier = r.text("risk_tier").map(str::to_owned);
             }
         }
+        match self.period.place(&r.ts) {
+            Falls::Inside => {}
+            Falls::Outside => {
+                self.outside += 1;
+                return;
+            }
+            Falls::Unknown => {
+                self.unplaced += 1;
+                return;
+            }
+        }
+        self.entries += 1;
+        if self.first_ts.is_none() {
+            self.first_ts = Some(r.ts.clone());
+        }
+        self.last_ts = Some(r.ts.clone());
         self.add_decision(r);
         match r.kind.as_str() {
             "llm_call" => self.add_call(r),

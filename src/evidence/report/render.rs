@@ -151,6 +151,23 @@ fn verdict_section(
     for (k, v) in rows {
         let _ = write!(h, "<dt>{k}</dt><dd>{v}</dd>");
     }
+    if !facts.period.is_all() {
+        let mut said = format!(
+            "{}: the sections below count and list its {} entries; {} of the log's entries \
+             fall outside it (verification above covers them all)",
+            esc(&facts.period.describe()),
+            facts.entries,
+            facts.outside
+        );
+        if facts.unplaced > 0 {
+            let _ = write!(
+                said,
+                "; {} entries have a time that cannot be read, and are left out",
+                facts.unplaced
+            );
+        }
+        let _ = write!(h, "<dt>Period</dt><dd>{said}</dd>");
+    }
     if checked.is_empty() {
         h.push_str(
             "<dt>Checkpoints</dt><dd>none given: the log was checked against itself alone</dd>",
@@ -496,10 +513,15 @@ fn entries_section(
     let _ = write!(
         h,
         "<h2 id=\"entries\">Entries</h2><p>The {} entries the sections above link to, of the \
-         {} the log holds.</p><table><tr><th>seq</th><th>Time</th><th>Type</th>\
+         {} the {} holds.</p><table><tr><th>seq</th><th>Time</th><th>Type</th>\
          <th>Decision</th><th>Payload</th><th>Hash</th></tr>",
         linked.len(),
-        facts.entries
+        facts.entries,
+        if facts.period.is_all() {
+            "log"
+        } else {
+            "period"
+        }
     );
     for r in &rows {
         let _ = write!(
