@@ -13,8 +13,10 @@
 //! The roots are `sslrootcert=FILE` (PEM) or, when it is absent or `system`, the system's.
 //! `sslcert=FILE` and `sslkey=FILE` (PEM, given together) are the client's certificate (its
 //! chain) and private key, for servers that authenticate clients by certificate; as libpq
-//! does, a key file that its group or others may read is refused. libpq's defaults under
-//! `~/.postgresql/` are not read: a certificate is sent only when the string names it.
+//! does, a key file that its group or others may read is refused; so is an encrypted key
+//! (`sslpassword`). libpq's defaults under `~/.postgresql/` are not read: a certificate is sent
+//! only when the string names it.
+//!
 //! TLS needs the `postgres-tls` feature; without it a connection string that asks for TLS is
 //! refused, never served in plain text.
 //!
@@ -62,6 +64,10 @@ pub(crate) struct Target {
     pub(crate) identity: Option<Identity>,
 }
 
+/// Why an encrypted client key is refused.
+const ENCRYPTED_KEY: &str = "an encrypted sslkey (sslpassword) is not supported: give the key \
+    unencrypted (openssl pkey -in KEY -out PLAIN), in a file only its owner can read";
+
 /// The TLS parameters of a connection string, taken out of it.
 #[derive(Debug, Default)]
 struct Params {
@@ -69,10 +75,11 @@ struct Params {
     sslrootcert: Option<String>,
     sslcert: Option<String>,
     sslkey: Option<String>,
+    sslpassword: Option<String>,
 }
 
 impl Params {
-    const KEYS: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
+    const KEYS: [&str; 5] = ["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"];
 
     /// Keeps `value` if `key` is one of ours.
     fn take(&mut self, key: &str, value: String) -> bool {
@@ -81,6 +88,7 @@ impl Params {
             "sslrootcert" => &mut self.sslrootcert,
             "sslcert" => &mut self.sslcert,
             "sslkey" => &mut self.sslkey,
+            "sslpassword" => &mut self.sslpassword,
             _ => return false,
         };
         *slot = Some(value);
@@ -93,6 +101,9 @@ impl Target {
     /// string.
     pub(crate) fn parse(conninfo: &str) -> Result<Self, String> {
         let (rest, params) = take_params(conninfo)?;
+        if params.sslpassword.is_some() {
+            return Err(ENCRYPTED_KEY.to_owned());
+        }
         let roots = match params.sslrootcert.as_deref() {
             None | Some("system") => Roots::System,
             Some(path) => Roots::File(PathBuf::from(path)),
@@ -377,7 +388,14 @@ mod connector {
         let path = &identity.key;
         let bad = |e: &dyn std::fmt::Display| format!("sslkey {}: {e}", path.display());
         private_to_owner(path).map_err(|e| bad(&e))?;
-        let key = PrivateKeyDer::from_pem_file(path).map_err(|e| bad(&e))?;
+        let pem = std::fs::read(path).map_err(|e| bad(&e))?;
+        if pem
+            .windows(b"ENCRYPTED PRIVATE KEY".len())
+            .any(|w| w == b"ENCRYPTED PRIVATE KEY")
+        {
+            return Err(bad(&super::ENCRYPTED_KEY));
+        }
+        let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| bad(&e))?;
         Ok((chain, key))
     }
 

@@ -240,6 +240,20 @@ fn a_server_that_asks_for_a_client_certificate_gets_the_writers_and_no_other() {
     let other_key = file("other.key");
     std::fs::copy(file("rogue.key"), &other_key).unwrap();
     chmod(&other_key, 0o600);
+    openssl(
+        &dir,
+        &[
+            "pkcs8",
+            "-topk8",
+            "-in",
+            "writer.key",
+            "-out",
+            "locked.key",
+            "-passout",
+            "pass:x",
+        ],
+    );
+    chmod(&file("locked.key"), 0o600);
     let shared_key = file("shared.key");
     std::fs::copy(file("writer.key"), &shared_key).unwrap();
     chmod(&shared_key, 0o644);
@@ -257,6 +271,11 @@ fn a_server_that_asks_for_a_client_certificate_gets_the_writers_and_no_other() {
             false,
         ),
         (through("missing.pem", "writer.key"), "sslcert", false),
+        (
+            through("writer.pem", "locked.key"),
+            "encrypted sslkey",
+            false,
+        ),
     ] {
         seen.lock().unwrap().clear();
         let chain = fresh_chain("client-cert-refused");
