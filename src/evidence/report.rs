@@ -304,6 +304,30 @@ fn gather(log: &Path, max_line: usize, period: &Period) -> Result<Facts, ReportE
     let mut pack = None;
     read_rows(log, max_line, |m| pack = Some(m), |row| facts.add(&row))?;
     facts.pack = pack;
+    // Reviews in a period of decisions opened before it: when those opened, for the delay.
+    let mut wanted: std::collections::BTreeSet<String> = facts
+        .reviews
+        .iter()
+        .filter_map(|r| r.decision.clone())
+        .filter(|id| facts.decisions.get(id).is_none_or(|d| d.opened.is_none()))
+        .collect();
+    if !wanted.is_empty() {
+        let found = &mut facts.opened_before;
+        read_rows(
+            log,
+            max_line,
+            |_| {},
+            |row| {
+                if row.kind == "decision"
+                    && let Some(id) = row.decision().filter(|id| wanted.contains(*id))
+                {
+                    let id = id.to_owned();
+                    wanted.remove(&id);
+                    found.insert(id, (row.seq, crate::chain::time::seconds(&row.ts)));
+                }
+            },
+        )?;
+    }
     Ok(facts)
 }
 

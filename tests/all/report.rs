@@ -230,9 +230,16 @@ async fn a_period_cuts_the_sections_and_the_verdict_still_covers_the_whole_chain
         .open(&path)
         .await
         .unwrap();
-    // Decision i opens at seq 2i + 1 and is recorded at 2i + 2: approved when i is even.
+    // Decision i opens at seq 2i + 1 and is recorded at 2i + 2, approved when i is even, but
+    // for a review of decision 0 after decision 4's record (seq 11), which moves the later
+    // ones by one.
+    let first = DecisionId::random();
     for i in 0..20 {
-        let id = DecisionId::random();
+        let id = if i == 0 {
+            first.clone()
+        } else {
+            DecisionId::random()
+        };
         log.append(Entry::decision(&id, "input", "agent"))
             .await
             .unwrap();
@@ -241,11 +248,17 @@ async fn a_period_cuts_the_sections_and_the_verdict_still_covers_the_whole_chain
         log.append(Entry::decision_record(&id, fields))
             .await
             .unwrap();
+        if i == 4 {
+            log.append(Entry::human_oversight(&first, "j.doe", "confirmed", ""))
+                .await
+                .unwrap();
+        }
     }
     log.shutdown().await.unwrap();
 
-    // 2026-01-03 (seq 8) up to 2026-01-06 (seq 20, not included): decisions 4 to 9 opened;
-    // 9's record (seq 20) falls after the period, so it is still open at its end.
+    // 2026-01-03 (seq 8) up to 2026-01-06 (seq 20, not included): decisions 4 to 8 opened,
+    // at seqs 9, 12, 14, 16 and 18; 9's (seq 20) opens after it. Decision 0, opened at seq
+    // 1, was reviewed in the period, 60 hours after it opened.
     let period = Period::all()
         .since("2026-01-03")
         .unwrap()
@@ -255,16 +268,22 @@ async fn a_period_cuts_the_sections_and_the_verdict_still_covers_the_whole_chain
     for expected in [
         "Verified:",
         "<dt>Period</dt><dd>from 2026-01-03 until 2026-01-06T00:00:00Z (not included): the \
-         sections below count and list its 12 entries; 29 of the log's entries fall outside it",
-        "<p>6 decisions opened.</p>",
+         sections below count and list its 12 entries; 30 of the log's entries fall outside it",
+        "<p>5 decisions opened.</p>",
         "<td>approve</td><td class=\"n\">3</td>",
         "<td>deny</td><td class=\"n\">2</td>",
-        "<td>open</td><td class=\"n\">1</td>",
         "2026-01-03T00:00:00+00:00 to 2026-01-05T18:00:00+00:00",
+        // The review, with its decision's opening (before the period) and the delay.
+        "<a href=\"#e1\">#1</a></td><td>2026-01-03T18:00:00+00:00</td><td>2.5 days</td>",
+        "<p>1 review of 5 decisions.</p>",
     ] {
         assert!(html.contains(expected), "{expected}\n{html}");
     }
-    assert!(!html.contains("href=\"#e7\""), "no entry before the period");
+    assert!(!html.contains("<td>open</td>"), "none still open");
+    assert!(
+        !html.contains("href=\"#e7\""),
+        "no entry before the period but the opening"
+    );
     assert!(!html.contains("href=\"#e20\""), "no entry after it");
     let whole = html_report(&path, &ReportOptions::new()).unwrap();
     assert!(whole.contains("<p>20 decisions opened.</p>"));
@@ -297,7 +316,7 @@ async fn a_period_cuts_the_sections_and_the_verdict_still_covers_the_whole_chain
         ]);
         assert_eq!(code, Some(0), "{said}");
         let html = std::fs::read_to_string(&page).unwrap();
-        assert!(html.contains("<p>6 decisions opened.</p>"), "{html}");
+        assert!(html.contains("<p>5 decisions opened.</p>"), "{html}");
         for (args, says) in [
             (
                 ["--since", "2026-02-30x"],

@@ -90,6 +90,8 @@ pub(super) struct Facts {
     pub(super) any_hash: bool,
     /// By decision id.
     pub(super) decisions: BTreeMap<String, Decision>,
+    /// Decisions reviewed in the period that opened before it: where and when they opened.
+    pub(super) opened_before: BTreeMap<String, (u64, Option<f64>)>,
     pub(super) models: BTreeMap<(String, String), ModelRow>,
     /// By action and what was found.
     pub(super) flags: BTreeMap<(String, String), Links>,

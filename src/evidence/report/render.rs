@@ -400,11 +400,10 @@ fn oversight_section(h: &mut String, facts: &Facts) {
          <th>Entry</th></tr>"
     );
     for r in &facts.reviews {
-        let opened = r
-            .decision
-            .as_deref()
-            .and_then(|id| facts.decisions.get(id))
-            .and_then(|d| d.opened);
+        let opened = r.decision.as_deref().and_then(|id| {
+            let here = facts.decisions.get(id).and_then(|d| d.opened);
+            here.or_else(|| facts.opened_before.get(id).copied())
+        });
         let delay = opened
             .and_then(|(_, at)| Some(seconds(&r.ts)? - at?))
             .map_or_else(|| "unknown".to_owned(), duration);
