@@ -51,6 +51,18 @@ impl Tls {
     }
 }
 
+/// How many chains named `chain` the database holds (0 or 1).
+fn written(url: &str, chain: &str) -> i64 {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    admin
+        .query_one(
+            "SELECT count(*) FROM acttrace_chains WHERE chain = $1",
+            &[&chain],
+        )
+        .unwrap()
+        .get(0)
+}
+
 /// Whether the server sees the sessions named `app` encrypted: their count and how many are.
 fn sessions(url: &str, app: &str) -> (i64, i64) {
     let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
@@ -138,15 +150,7 @@ fn a_certificate_that_does_not_check_out_is_refused() {
             .unwrap_err()
             .to_string();
         assert!(err.contains(says), "{conninfo}: {err}");
-        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        let written: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM acttrace_chains WHERE chain = $1",
-                &[&chain],
-            )
-            .unwrap()
-            .get(0);
-        assert_eq!(written, 0, "{conninfo}: nothing written");
+        assert_eq!(written(&url, &chain), 0, "{conninfo}: nothing written");
     }
 }
 

@@ -16,6 +16,7 @@ use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::super::{SERVER, assert_verifies, fresh_chain, open, probe, server};
+use super::written;
 use crate::support::{Scratch, openssl};
 
 /// PostgreSQL's `SSLRequest`: length 8, code 80877103.
@@ -174,17 +175,6 @@ fn upstream(url: &str) -> (String, String, String) {
     let user = config.get_user().unwrap_or("postgres").to_owned();
     let dbname = config.get_dbname().unwrap_or(&user).to_owned();
     (format!("{host}:{port}"), user, dbname)
-}
-
-fn written(url: &str, chain: &str) -> i64 {
-    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    admin
-        .query_one(
-            "SELECT count(*) FROM acttrace_chains WHERE chain = $1",
-            &[&chain],
-        )
-        .unwrap()
-        .get(0)
 }
 
 #[test]
