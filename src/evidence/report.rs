@@ -305,13 +305,14 @@ fn gather(log: &Path, max_line: usize, period: &Period) -> Result<Facts, ReportE
     read_rows(log, max_line, |m| pack = Some(m), |row| facts.add(&row))?;
     facts.pack = pack;
     // Reviews in a period of decisions opened before it: when those opened, for the delay.
+    // (Of the whole log, a decision not seen opening never opened.)
     let mut wanted: std::collections::BTreeSet<String> = facts
         .reviews
         .iter()
         .filter_map(|r| r.decision.clone())
         .filter(|id| facts.decisions.get(id).is_none_or(|d| d.opened.is_none()))
         .collect();
-    if !wanted.is_empty() {
+    if !period.is_all() && !wanted.is_empty() {
         let found = &mut facts.opened_before;
         read_rows(
             log,
