@@ -437,36 +437,27 @@ impl Source {
 
     #[cfg(feature = "ed25519")]
     fn segments(log: &Path, opts: &ExportOptions) -> Result<Self, ExportError> {
-        let listed = crate::verify::segments::list(log).map_err(|source| ExportError::Read {
-            path: log.to_owned(),
-            source,
+        use crate::verify::segments::{Partial, whole_chain};
+        let files = whole_chain(log).map_err(|partial| match partial {
+            Partial::Unreadable(source) => ExportError::Read {
+                path: log.to_owned(),
+                source,
+            },
+            Partial::Empty => ExportError::Read {
+                path: log.to_owned(),
+                source: io::Error::new(io::ErrorKind::NotFound, Partial::Empty.to_string()),
+            },
+            Partial::Retained { first } => ExportError::Retained {
+                path: log.to_owned(),
+                first,
+            },
+            missing @ Partial::Missing(_) => ExportError::DoesNotVerify {
+                path: log.to_owned(),
+                detail: missing.to_string(),
+            },
         })?;
-        let Some((first, _)) = listed.first() else {
-            return Err(ExportError::Read {
-                path: log.to_owned(),
-                source: io::Error::new(
-                    io::ErrorKind::NotFound,
-                    "no segment-N.jsonl in the directory",
-                ),
-            });
-        };
-        if *first != 1 || crate::verify::segments::record_path(log).exists() {
-            return Err(ExportError::Retained {
-                path: log.to_owned(),
-                first: crate::verify::segments::segment_name(*first),
-            });
-        }
-        if let Some(n) = (1..)
-            .zip(&listed)
-            .find_map(|(n, (i, _))| (n != *i).then_some(n))
-        {
-            return Err(ExportError::DoesNotVerify {
-                path: log.to_owned(),
-                detail: format!("{} is missing", crate::verify::segments::segment_name(n)),
-            });
-        }
         Ok(Self::Segments {
-            files: listed.into_iter().map(|(_, p)| p).collect(),
+            files,
             // A snapshot of a live log: the segments hold its entries, one a line, from the
             // first; what was appended (or rolled over into a new segment) after it is left.
             entries: opts.expect.as_ref().map(|(n, _)| *n),

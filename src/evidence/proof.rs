@@ -118,6 +118,66 @@ fn split(n: u64) -> u64 {
     1 << (63 - (n - 1).leading_zeros())
 }
 
+/// The log at `path` as one stream of lines: a file or, with the `ed25519` feature, a segment
+/// directory holding its whole chain.
+fn open_chain(path: &Path) -> Result<Box<dyn BufRead>, ProofError> {
+    #[cfg(feature = "ed25519")]
+    if path.is_dir() {
+        let files = crate::verify::segments::whole_chain(path)
+            .map_err(|e| ProofError::Read(format!("{}: {e}", path.display())))?;
+        let segments = crate::files::Concat::new(files, None);
+        return Ok(Box::new(std::io::BufReader::new(segments)));
+    }
+    let file = std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()))?;
+    Ok(Box::new(std::io::BufReader::new(file)))
+}
+
+/// Calls `f` with each entry of `reader` (`_meta` headers and blank lines skipped): its line,
+/// parsed, and its hash; stops early when `f` answers `false`.
+fn for_each_leaf(
+    reader: impl BufRead,
+    mut f: impl FnMut(&Value, &str) -> Result<bool, ProofError>,
+) -> Result<(), ProofError> {
+    for line in reader.lines() {
+        let line = line.map_err(|e| ProofError::Read(e.to_string()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row = Value::parse(line.trim()).map_err(|e| ProofError::Read(e.to_string()))?;
+        if row.get("_meta").is_some() {
+            continue;
+        }
+        let hash = row
+            .get("hash")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ProofError::BadHash(line.chars().take(80).collect()))?;
+        if !f(&row, hash)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Where the entry numbered `seq` is in the log at `log` (read as [`Tree::from_log`] reads
+/// it): its leaf index and its hash, or `None` when no entry has that seq.
+///
+/// # Errors
+///
+/// As for [`Tree::from_log`].
+pub fn find_entry(log: impl AsRef<Path>, seq: u64) -> Result<Option<(u64, String)>, ProofError> {
+    let mut index = 0;
+    let mut found = None;
+    for_each_leaf(open_chain(log.as_ref())?, |row, hash| {
+        if row.get("seq").and_then(Value::as_u64) == Some(seq) {
+            found = Some((index, hash.to_owned()));
+            return Ok(false);
+        }
+        index += 1;
+        Ok(true)
+    })?;
+    Ok(found)
+}
+
 /// An append-only Merkle tree that keeps every complete subtree's hash, so that any root and
 /// proof for any size up to its own comes without rehashing the leaves.
 #[derive(Debug, Clone, Default)]
@@ -133,14 +193,15 @@ impl Tree {
     }
 
     /// The tree of a log's entries: each line's `hash` a leaf, in order (`_meta` headers and
-    /// blank lines skipped).
+    /// blank lines skipped). A segmented log's directory (with the `ed25519` feature) is one
+    /// tree across its segments, in order, as it is one chain.
     ///
     /// # Errors
     ///
-    /// The file cannot be read, or a line has no entry hash.
+    /// The file cannot be read, or a line has no entry hash; a directory whose first segments
+    /// retention deleted, or with one missing, has no whole tree.
     pub fn from_log(path: impl AsRef<Path>) -> Result<Self, ProofError> {
-        let file = std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()))?;
-        Self::from_lines(std::io::BufReader::new(file))
+        Self::from_lines(open_chain(path.as_ref())?)
     }
 
     /// The tree of the log's first `bytes` bytes: a snapshot of a log that is still growing.
@@ -175,23 +236,10 @@ impl Tree {
 
     /// Adds the entries of a log's lines read from `reader` (`_meta` headers skipped).
     pub(crate) fn extend_from_lines(&mut self, reader: impl BufRead) -> Result<(), ProofError> {
-        let tree = self;
-        for line in reader.lines() {
-            let line = line.map_err(|e| ProofError::Read(e.to_string()))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let row = Value::parse(line.trim()).map_err(|e| ProofError::Read(e.to_string()))?;
-            if row.get("_meta").is_some() {
-                continue;
-            }
-            let hash = row
-                .get("hash")
-                .and_then(Value::as_str)
-                .ok_or_else(|| ProofError::BadHash(line.chars().take(80).collect()))?;
-            tree.push(leaf_hash(hash)?);
-        }
-        Ok(())
+        for_each_leaf(reader, |_, hash| {
+            self.push(leaf_hash(hash)?);
+            Ok(true)
+        })
     }
 
     /// Appends a leaf hash.

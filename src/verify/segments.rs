@@ -52,6 +52,55 @@ pub(crate) fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
+/// Why a segment directory does not hold its chain from the first entry.
+#[derive(Debug)]
+pub(crate) enum Partial {
+    /// The directory cannot be listed.
+    Unreadable(std::io::Error),
+    /// It holds no segment.
+    Empty,
+    /// Retention deleted its oldest segments: it starts at `first`.
+    Retained { first: String },
+    /// A segment between the first and the last is missing.
+    Missing(String),
+}
+
+impl fmt::Display for Partial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unreadable(e) => write!(f, "{e}"),
+            Self::Empty => write!(f, "no segment-N.jsonl in the directory"),
+            Self::Retained { first } => write!(
+                f,
+                "it starts at {first}, after segments deleted under retention: the chain's \
+                 first entries are gone"
+            ),
+            Self::Missing(name) => write!(f, "{name} is missing"),
+        }
+    }
+}
+
+/// The segments of `dir` in order, when they hold the whole chain from its first entry: none
+/// deleted under retention, none missing. (Whether they verify is for [`verify_segments`].)
+pub(crate) fn whole_chain(dir: &Path) -> Result<Vec<PathBuf>, Partial> {
+    let listed = list(dir).map_err(Partial::Unreadable)?;
+    let Some((first, _)) = listed.first() else {
+        return Err(Partial::Empty);
+    };
+    if *first != 1 || record_path(dir).exists() {
+        return Err(Partial::Retained {
+            first: segment_name(*first),
+        });
+    }
+    if let Some(n) = (1..)
+        .zip(&listed)
+        .find_map(|(n, (i, _))| (n != *i).then_some(n))
+    {
+        return Err(Partial::Missing(segment_name(n)));
+    }
+    Ok(listed.into_iter().map(|(_, p)| p).collect())
+}
+
 /// What retention deleted and where the kept chain starts: a signed record.
 #[derive(Debug, Clone)]
 pub struct RetentionRecord {

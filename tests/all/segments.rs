@@ -577,3 +577,126 @@ async fn a_segmented_log_gets_one_report() {
     }
     let _ = scratch;
 }
+
+/// A segmented log is one Merkle tree across its segments, as it is one chain:
+/// `checkpoint --note DIR` signs its tree head (the same root as the segments' concatenation
+/// in one file), `prove DIR --seq N` proves an entry of a middle segment, `check-proof` and
+/// `verify DIR --note` accept them, and an edited segment, a plain checkpoint of a directory
+/// or a set whose first segment is gone is refused with the reason.
+#[cfg(feature = "cli")]
+#[tokio::test]
+async fn a_segmented_log_is_one_tree_its_heads_and_proofs_span() {
+    use acttrace::evidence::proof::Tree;
+
+    use crate::support::run_acttrace;
+
+    let (scratch, dir, seal, files) = three_sealed("segments-tree").await;
+    let (secret, _) = seal.save_pair(scratch.join("ops")).unwrap();
+    let cli = |args: &[&std::ffi::OsStr]| run_acttrace(args);
+    let (d, k) = (dir.as_os_str(), secret.as_os_str());
+
+    let (code, said) = cli(&[
+        "checkpoint".as_ref(),
+        d,
+        "--note".as_ref(),
+        "--signing-key-file".as_ref(),
+        k,
+        "--key".as_ref(),
+        KEY.as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("loan-triage, 61 entries"), "{said}");
+    let verifier = said
+        .split("verifier key ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let note = scratch.join("log.note");
+    assert!(
+        note.exists(),
+        "the tree head is written beside the directory"
+    );
+
+    // The same tree as the segments laid end to end in one file.
+    let joined = scratch.join("joined.jsonl");
+    let text: String = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    std::fs::write(&joined, text).unwrap();
+    let (tree, one) = (
+        Tree::from_log(&dir).unwrap(),
+        Tree::from_log(&joined).unwrap(),
+    );
+    assert_eq!((tree.size(), tree.root()), (61, one.root()));
+
+    // An entry of the third segment, proved against the head over all of them.
+    let third = std::fs::read_to_string(&files[2]).unwrap();
+    let first_line = Value::parse(third.lines().next().unwrap()).unwrap();
+    let seq = first_line.get("seq").and_then(Value::as_u64).unwrap();
+    assert!(seq > 2, "a middle segment's entry: {seq}");
+    let proof = scratch.join("proof.json");
+    let (code, said) = cli(&[
+        "prove".as_ref(),
+        d,
+        "--seq".as_ref(),
+        seq.to_string().as_ref(),
+        "-o".as_ref(),
+        proof.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains(&format!(
+        "entry {seq} is leaf {seq} of the signed tree of 61"
+    )));
+    let (code, said) = cli(&[
+        "check-proof".as_ref(),
+        proof.as_os_str(),
+        "--note".as_ref(),
+        note.as_os_str(),
+        "--verifier".as_ref(),
+        verifier.as_ref(),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains(&format!("valid: entry {seq}")), "{said}");
+    let verify = |dir: &Path| {
+        cli(&[
+            "verify".as_ref(),
+            dir.as_os_str(),
+            "--note".as_ref(),
+            note.as_os_str(),
+            "--verifier".as_ref(),
+            verifier.as_ref(),
+        ])
+    };
+    let (code, said) = verify(&dir);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("tree head verified"), "{said}");
+
+    // An entry of the second segment edited: the set no longer verifies, nor is signed.
+    let second = std::fs::read_to_string(&files[1]).unwrap();
+    std::fs::write(&files[1], second.replacen("approved", "rejected", 1)).unwrap();
+    let (code, said) = verify(&dir);
+    assert_eq!(code, Some(1), "{said}");
+    let (code, said) = cli(&[
+        "checkpoint".as_ref(),
+        d,
+        "--note".as_ref(),
+        "--signing-key-file".as_ref(),
+        k,
+    ]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("refusing to sign"), "{said}");
+    std::fs::write(&files[1], second).unwrap();
+
+    // A plain checkpoint of a directory: its seals are its checkpoints.
+    let (code, said) = cli(&["checkpoint".as_ref(), d, "--signing-key-file".as_ref(), k]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("its seals are its checkpoints"), "{said}");
+
+    // Without its first segment the set is not the whole tree.
+    std::fs::rename(&files[0], scratch.join("away.jsonl")).unwrap();
+    let (code, said) = cli(&["prove".as_ref(), d, "--seq".as_ref(), "5".as_ref()]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(said.contains("deleted under retention"), "{said}");
+}

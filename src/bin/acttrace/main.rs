@@ -35,7 +35,7 @@ mod pull;
 mod report;
 mod segments;
 mod stamp;
-use proofs::{CheckProofArgs, ProveArgs, check_proof, check_tree_head, checkpoint_note, prove};
+use proofs::{CheckProofArgs, ProveArgs, check_proof, checkpoint_note, prove};
 
 /// Offline tools for acttrace-chain/1 audit logs.
 #[derive(Debug, Parser)]
@@ -143,7 +143,8 @@ struct KeygenArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckpointArgs {
-    /// The audit log (.jsonl).
+    /// The audit log (.jsonl), or with --note a segmented log's directory (one tree across
+    /// its segments).
     pub(crate) log: PathBuf,
 
     /// The Ed25519 secret key file written by `acttrace keygen`.
@@ -418,20 +419,9 @@ fn verify(args: &VerifyArgs) -> ExitCode {
     } else {
         verify_path(&args.path, &opts)
     };
-    // The tree head is checked on a log that verified; its verdict is a line of its own.
-    let tree_head = match (&args.note, &args.verifier) {
-        (Some(note), Some(verifier)) if report.is_ok() => {
-            match check_tree_head(&args.path, note, verifier)
-                .and_then(|v| Ok(stamp::join(v, stamp::check(note, &args.tsa)?)))
-            {
-                Ok(verdict) => Some(verdict),
-                Err(e) => {
-                    complain!("{e}");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-        _ => None,
+    let tree_head = match proofs::tree_head_verdict(args, report.is_ok()) {
+        Ok(verdict) => verdict,
+        Err(code) => return code,
     };
     if args.json {
         let out = serde_json::json!({
@@ -517,6 +507,9 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
         Ok(o) => o,
         Err(code) => return code,
     };
+    if segments::is_segment_dir(&args.log) {
+        return segments::checkpoint_dir(args, &secret, &opts);
+    }
     let report = verify_path(&args.log, &opts);
     if !report.is_ok() {
         complain!("refusing to sign a log that does not verify: {report}");

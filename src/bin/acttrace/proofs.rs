@@ -6,16 +6,15 @@ use std::process::ExitCode;
 
 use acttrace::chain::checkpoint::CheckpointKey;
 use acttrace::evidence::note::{NoteVerifier, TreeHead, save_note};
-use acttrace::evidence::proof::{ConsistencyProof, InclusionProof, ProofFile, Tree};
+use acttrace::evidence::proof::{ConsistencyProof, InclusionProof, ProofFile, Tree, find_entry};
 use acttrace::evidence::summary::printable;
-use acttrace::json::Value;
 use clap::Args;
 
 use crate::{CheckpointArgs, same_file, with_suffix};
 
 #[derive(Debug, Args)]
 pub(crate) struct ProveArgs {
-    /// The audit log (.jsonl).
+    /// The audit log (.jsonl), or a segmented log's directory.
     log: PathBuf,
 
     /// The signed tree head to prove against (default: LOG.note).
@@ -81,20 +80,9 @@ pub(crate) fn read_verifier(arg: &str) -> Result<NoteVerifier, String> {
 
 /// The leaf index and hash of the entry with `seq` (`_meta` headers are not leaves).
 fn entry_with_seq(log: &Path, seq: u64) -> Result<(u64, String), String> {
-    let text = read(log)?;
-    let mut index = 0;
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let row = Value::parse(line.trim()).map_err(|e| format!("{}: {e}", log.display()))?;
-        if row.get("_meta").is_some() {
-            continue;
-        }
-        if row.get("seq").and_then(Value::as_u64) == Some(seq) {
-            let hash = row.get("hash").and_then(Value::as_str).unwrap_or_default();
-            return Ok((index, hash.to_owned()));
-        }
-        index += 1;
-    }
-    Err(format!("{} has no entry with seq {seq}", log.display()))
+    find_entry(log, seq)
+        .map_err(|e| format!("{}: {e}", log.display()))?
+        .ok_or_else(|| format!("{} has no entry with seq {seq}", log.display()))
 }
 
 /// Reads a tree head the log must be: `Err((code, why))` otherwise.
@@ -267,10 +255,29 @@ fn checked(args: &CheckProofArgs) -> Result<Result<String, String>, String> {
     }
 }
 
+/// `verify --note`: on a log that verified, whether it is (or extends) the signed tree head,
+/// and whether the head's timestamp holds; `None` without a note. Its verdict is a line of its
+/// own.
+pub(crate) fn tree_head_verdict(
+    args: &crate::VerifyArgs,
+    verified: bool,
+) -> Result<Option<Result<String, String>>, ExitCode> {
+    let (Some(note), Some(verifier), true) = (&args.note, &args.verifier, verified) else {
+        return Ok(None);
+    };
+    check_tree_head(&args.path, note, verifier)
+        .and_then(|v| Ok(crate::stamp::join(v, crate::stamp::check(note, &args.tsa)?)))
+        .map(Some)
+        .map_err(|e| {
+            complain!("{e}");
+            ExitCode::from(2)
+        })
+}
+
 /// Checks a verified log against a signed tree head: `Ok(Ok(line))` when the log is (or
 /// extends) the signed tree, `Ok(Err(line))` when it is not or the signature fails, `Err` for
 /// files that cannot be read and malformed verifier keys.
-pub(crate) fn check_tree_head(
+fn check_tree_head(
     log: &Path,
     note: &Path,
     verifier: &str,

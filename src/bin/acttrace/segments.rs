@@ -1,6 +1,7 @@
-//! Segmented logs and the keys that check them: `verify DIR` (the segments as one chain),
-//! `verify SEGMENT --after SEAL` (one segment alone), `retain DIR --before TS`, and the
-//! public key and checkpoint `verify` checks against.
+//! Segmented logs and the keys that check them: `verify DIR` (the segments as one chain, and
+//! with `--note` as one tree), `checkpoint --note DIR`, `verify SEGMENT --after SEAL` (one
+//! segment alone), `retain DIR --before TS`, and the public key and checkpoint `verify`
+//! checks against.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,6 +102,11 @@ pub(crate) fn verify_dir(args: &VerifyArgs, opts: &VerifyOptions) -> ExitCode {
         }
     };
     let report = verify_segments(&args.path, opts, key.as_ref());
+    // One tree across the segments, as they are one chain.
+    let tree_head = match crate::proofs::tree_head_verdict(args, report.is_ok()) {
+        Ok(verdict) => verdict,
+        Err(code) => return code,
+    };
     if args.json {
         let out = serde_json::json!({
             "ok": report.is_ok(),
@@ -112,16 +118,59 @@ pub(crate) fn verify_dir(args: &VerifyArgs, opts: &VerifyOptions) -> ExitCode {
             "deleted": report.deleted,
             "seals_checked": report.seals_checked,
             "path": args.path.display().to_string(),
+            "tree_head": tree_head.as_ref().map(|t| serde_json::json!({
+                "ok": t.is_ok(),
+                "detail": match t { Ok(s) | Err(s) => s },
+            })),
         });
         println!("{out}");
     } else {
         say!("{report}");
+        if let Some(Ok(line) | Err(line)) = &tree_head {
+            say!("{line}");
+        }
     }
-    if report.is_ok() {
+    if report.is_ok() && !matches!(tree_head, Some(Err(_))) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// `checkpoint --note DIR`: a segmented log verified as one chain, then its tree head (one
+/// tree across the segments) signed. A plain checkpoint of a directory is refused: its seals
+/// are its checkpoints.
+pub(crate) fn checkpoint_dir(
+    args: &crate::CheckpointArgs,
+    secret: &CheckpointKey,
+    opts: &VerifyOptions,
+) -> ExitCode {
+    if !args.note {
+        complain!(
+            "{} is a segmented log: its seals are its checkpoints (verify DIR --public-key); \
+             --note signs one tree head across all its segments",
+            args.log.display()
+        );
+        return ExitCode::from(2);
+    }
+    let report = verify_segments(&args.log, opts, None);
+    if !report.is_ok() {
+        complain!("refusing to sign a log that does not verify: {report}");
+        return ExitCode::from(1);
+    }
+    let origin = match &args.origin {
+        Some(o) => o.clone(),
+        None => first_segment_system(&args.log).unwrap_or_default(),
+    };
+    crate::proofs::checkpoint_note(args, secret, &origin)
+}
+
+/// The system the first segment's `audit_open` names.
+fn first_segment_system(dir: &std::path::Path) -> Option<String> {
+    let first = dir.join("segment-000001.jsonl");
+    acttrace::evidence::summary::Summary::read(first)
+        .ok()?
+        .system
 }
 
 pub(crate) fn retain(args: &RetainArgs) -> ExitCode {
