@@ -378,7 +378,8 @@ impl AuditLog {
     /// Syncs everything appended so far and signs the Merkle tree head of the log as it then
     /// stands on disk, under `origin` (the note's key name too): the on-demand form of
     /// `acttrace checkpoint --note`, for a service that publishes its tree heads while it
-    /// runs. Rebuilds the tree from the file (about half a second per million entries).
+    /// runs. Rebuilds the tree from the file (about half a second per million entries); of a
+    /// segmented log, one tree across its segments.
     ///
     /// ```
     /// use acttrace::chain::Entry;
@@ -417,18 +418,17 @@ impl AuditLog {
             .await
             .map_err(|e| NoteError::Log(e.to_string()))?;
         let path = self.path().to_owned();
-        if path.is_dir() {
-            return Err(NoteError::Log(
-                "the tree head of a segmented log is made from its segment files \
-                 (acttrace checkpoint --note on their concatenation); segments are sealed by \
-                 their own signed checkpoints"
-                    .to_owned(),
-            ));
-        }
         let database = self.database().map(|(u, c)| (u.to_owned(), c.to_owned()));
         let tree = tokio::task::spawn_blocking(move || match database {
             Some((url, chain)) => {
                 crate::evidence::publish::tree_of_database(&url, &chain, snap.head.entries)
+            }
+            // A segmented log: one tree across its segments, as far as the snapshot's count.
+            None if path.is_dir() => {
+                let mut tree = Tree::new();
+                let mut cursor = crate::evidence::proof::SegmentCursor::default();
+                tree.extend_from_segments(&path, &mut cursor, snap.head.entries)
+                    .map(|()| tree)
             }
             None => Tree::from_log_prefix(&path, snap.len),
         })

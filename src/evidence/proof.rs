@@ -140,22 +140,49 @@ fn for_each_leaf(
 ) -> Result<(), ProofError> {
     for line in reader.lines() {
         let line = line.map_err(|e| ProofError::Read(e.to_string()))?;
-        if line.trim().is_empty() {
+        let Some(row) = entry_of(&line)? else {
             continue;
-        }
-        let row = Value::parse(line.trim()).map_err(|e| ProofError::Read(e.to_string()))?;
-        if row.get("_meta").is_some() {
-            continue;
-        }
-        let hash = row
-            .get("hash")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ProofError::BadHash(line.chars().take(80).collect()))?;
-        if !f(&row, hash)? {
+        };
+        if !f(&row, hash_of(&row, &line)?)? {
             break;
         }
     }
     Ok(())
+}
+
+/// A log line's entry, parsed; `None` for a blank line or a pack's `_meta` header.
+fn entry_of(line: &str) -> Result<Option<Value>, ProofError> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let row = Value::parse(line.trim()).map_err(|e| ProofError::Read(e.to_string()))?;
+    Ok(row.get("_meta").is_none().then_some(row))
+}
+
+/// An entry's `hash`, which every entry has.
+fn hash_of<'a>(row: &'a Value, line: &str) -> Result<&'a str, ProofError> {
+    row.get("hash")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ProofError::BadHash(line.chars().take(80).collect()))
+}
+
+/// Where the tree of a growing segmented log has read to: a segment, and the bytes of it.
+#[cfg(feature = "ed25519")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SegmentCursor {
+    segment: u64,
+    offset: u64,
+}
+
+#[cfg(feature = "ed25519")]
+impl Default for SegmentCursor {
+    /// The start of the first segment: a tree holds the chain from its first entry.
+    fn default() -> Self {
+        Self {
+            segment: 1,
+            offset: 0,
+        }
+    }
 }
 
 /// Where the entry numbered `seq` is in the log at `log` (read as [`Tree::from_log`] reads
@@ -226,6 +253,66 @@ impl Tree {
         file.seek(SeekFrom::Start(from))
             .map_err(|e| ProofError::Read(e.to_string()))?;
         self.extend_from_lines(std::io::BufReader::new(file.take(to.saturating_sub(from))))
+    }
+
+    /// Adds the entries of the segmented log in `dir` from `cursor` on, until the tree holds
+    /// `entries` leaves, and moves `cursor` past them: the tree of a live segmented log kept
+    /// up to date by reading only what is new, across rollovers. A line the writer has not
+    /// finished is left for later.
+    #[cfg(feature = "ed25519")]
+    pub(crate) fn extend_from_segments(
+        &mut self,
+        dir: &Path,
+        cursor: &mut SegmentCursor,
+        entries: u64,
+    ) -> Result<(), ProofError> {
+        use crate::verify::segments::segment_name;
+        use std::io::{Seek as _, SeekFrom};
+        let read = |path: &Path, e: std::io::Error| {
+            ProofError::Read(format!(
+                "{}: {e} (a tree needs every segment from the first)",
+                path.display()
+            ))
+        };
+        while self.size() < entries {
+            let path = dir.join(segment_name(cursor.segment));
+            let mut file = std::fs::File::open(&path).map_err(|e| read(&path, e))?;
+            file.seek(SeekFrom::Start(cursor.offset))
+                .map_err(|e| read(&path, e))?;
+            let mut reader = std::io::BufReader::new(file);
+            let mut line = Vec::new();
+            while self.size() < entries {
+                line.clear();
+                let n = reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| read(&path, e))?;
+                if n == 0 || !line.ends_with(b"\n") {
+                    break;
+                }
+                cursor.offset += n as u64;
+                let text = std::str::from_utf8(&line)
+                    .map_err(|e| ProofError::Read(format!("{}: {e}", path.display())))?;
+                if let Some(row) = entry_of(text)? {
+                    self.push(leaf_hash(hash_of(&row, text)?)?);
+                }
+            }
+            if self.size() < entries {
+                // This segment is read to its end: the chain goes on in the next.
+                let next = dir.join(segment_name(cursor.segment + 1));
+                if !next.exists() {
+                    return Err(ProofError::Read(format!(
+                        "{} holds {} entries where the writer has {entries}",
+                        dir.display(),
+                        self.size()
+                    )));
+                }
+                *cursor = SegmentCursor {
+                    segment: cursor.segment + 1,
+                    offset: 0,
+                };
+            }
+        }
+        Ok(())
     }
 
     fn from_lines(reader: impl BufRead) -> Result<Self, ProofError> {

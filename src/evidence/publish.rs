@@ -7,6 +7,7 @@
 //! The Merkle tree is kept in memory and extended by reading only the lines appended since the
 //! last head, so a head costs the new entries' hashing plus a sync, not a pass over the log
 //! (rebuilding is about half a second per million entries, done once when publishing starts).
+//! Of a segmented log, the tree is one across its segments, read on across each rollover.
 //! Nothing of it is stored beside the log: it is derived data, and an auditor rebuilds it from
 //! the log ([`Tree::from_log`]).
 //!
@@ -21,7 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::chain::checkpoint::CheckpointKey;
 use crate::evidence::note::{NoteError, TreeHead, save_note};
-use crate::evidence::proof::Tree;
+use crate::evidence::proof::{SegmentCursor, Tree};
 use crate::store::{AuditLog, Head, WeakAuditLog};
 
 /// When and where a log's tree heads are published. See [`AuditLog::publish_tree_heads`].
@@ -222,17 +223,11 @@ impl AuditLog {
         &self,
         schedule: TreeHeads,
     ) -> Result<TreeHeadPublisher, NoteError> {
-        if self.path().is_dir() {
-            return Err(NoteError::Log(
-                "a segmented log's segments are sealed by their own signed checkpoints; tree \
-                 heads are published for a single file or a database chain"
-                    .to_owned(),
-            ));
-        }
         let mut publisher = Publisher {
             log: self.downgrade(),
             path: self.path().to_owned(),
             database: self.database().map(|(u, c)| (u.to_owned(), c.to_owned())),
+            segments: self.path().is_dir().then(SegmentCursor::default),
             schedule,
             tree: Tree::new(),
             read_to: 0,
@@ -260,6 +255,9 @@ struct Publisher {
     /// The database URL and chain, for a chain kept in PostgreSQL: read from there, where
     /// `read_to` counts entries rather than bytes.
     database: Option<(String, String)>,
+    /// For a segmented log (a directory), where the tree has read to; `read_to` then counts
+    /// entries too.
+    segments: Option<SegmentCursor>,
     schedule: TreeHeads,
     tree: Tree,
     read_to: u64,
@@ -336,16 +334,20 @@ impl Publisher {
             .snapshot()
             .await
             .map_err(|e| NoteError::Log(e.to_string()))?;
-        self.extend(snap.len, snap.head.entries).await?;
+        let len = match self.segments {
+            Some(_) => snap.head.entries,
+            None => snap.len,
+        };
+        self.extend(len, snap.head.entries).await?;
         self.sign().await
     }
 
     /// The last head, once the writer has stopped: of the file as it left it (of a database
     /// chain, as far as the writer's last batch).
     async fn publish_closed(&mut self, head: &Head) -> Result<Arc<Published>, NoteError> {
-        let len = match &self.database {
-            Some(_) => head.entries,
-            None => std::fs::metadata(&self.path)
+        let len = match (&self.database, self.segments) {
+            (Some(_), _) | (_, Some(_)) => head.entries,
+            (None, None) => std::fs::metadata(&self.path)
                 .map_err(|e| NoteError::Log(format!("{}: {e}", self.path.display())))?
                 .len(),
         };
@@ -387,19 +389,32 @@ impl Publisher {
     /// `tree` extended by the log's bytes `from..to` (for a chain in a database: its entries
     /// `from..to`), read on the blocking pool.
     async fn read(
-        &self,
+        &mut self,
         mut tree: Tree,
         from: u64,
         to: u64,
     ) -> Result<Result<Tree, crate::evidence::proof::ProofError>, NoteError> {
         let path = self.path.clone();
         let database = self.database.clone();
-        tokio::task::spawn_blocking(move || match database {
-            Some((url, chain)) => extend_from_database(tree, &url, &chain, from, to),
-            None => tree.extend_from_log(&path, from, to).map(|()| tree),
+        // Of a segmented log, from where the tree stopped (or the start, to rebuild).
+        let mut cursor = self.segments.filter(|_| from > 0).unwrap_or_default();
+        let segmented = self.segments.is_some();
+        let (read, cursor) = tokio::task::spawn_blocking(move || {
+            let read = match database {
+                Some((url, chain)) => extend_from_database(tree, &url, &chain, from, to),
+                None if segmented => tree
+                    .extend_from_segments(&path, &mut cursor, to)
+                    .map(|()| tree),
+                None => tree.extend_from_log(&path, from, to).map(|()| tree),
+            };
+            (read, cursor)
         })
         .await
-        .map_err(|e| NoteError::Log(e.to_string()))
+        .map_err(|e| NoteError::Log(e.to_string()))?;
+        if read.is_ok() && segmented {
+            self.segments = Some(cursor);
+        }
+        Ok(read)
     }
 
     async fn sign(&self) -> Result<Arc<Published>, NoteError> {

@@ -349,26 +349,54 @@ async fn the_cli_verifies_segments_and_retains() {
     );
 }
 
-/// What works on one file but not on a directory of segments says so, instead of failing on
-/// "is a directory".
+/// A live segmented log's tree heads are of one tree across its segments: published every 10
+/// entries while it rolls over, made on demand, and at close; each is a prefix of the tree the
+/// finished directory gives (the later ones consistent with the earlier), and the head saved
+/// at close is the whole set's.
 #[tokio::test]
-async fn tree_heads_of_a_segmented_log_are_refused_clearly() {
-    let scratch = Scratch::new("segments-refusals");
+async fn a_live_segmented_log_publishes_heads_of_one_tree() {
+    use acttrace::evidence::note::{NoteVerifier, TreeHead};
+    use acttrace::evidence::proof::Tree;
+    use acttrace::evidence::publish::TreeHeads;
+
+    let scratch = Scratch::new("segments-live-heads");
     let dir = scratch.join("log");
     let seal = CheckpointKey::generate().unwrap();
-    let log = open(&dir, Segments::new(seal.clone())).await;
-    append(&log, 3).await;
-    let head = log.tree_head("example.com/log", &seal).await.unwrap_err();
-    assert!(head.to_string().contains("segmented log"), "{head}");
+    let log = open(&dir, Segments::new(seal.clone()).max_bytes(2_000)).await;
+    let saved = scratch.join("log.note");
     let heads = log
-        .publish_tree_heads(acttrace::evidence::publish::TreeHeads::new(
-            "example.com/log",
-            seal,
-        ))
+        .publish_tree_heads(
+            TreeHeads::new("example.com/log", seal.clone())
+                .every_entries(10)
+                .save_to(&saved),
+        )
         .await
-        .unwrap_err();
-    assert!(heads.to_string().contains("segmented log"), "{heads}");
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        append(&log, 10).await;
+        seen.push(heads.publish_now().await.unwrap().head.clone());
+        let (head, _) = log.tree_head("example.com/log", &seal).await.unwrap();
+        seen.push(head);
+    }
     log.shutdown().await.unwrap();
+    let last = heads.closed().await.latest.unwrap().head.clone();
+    let files = segment_files(&dir);
+    assert!(files.len() >= 4, "it rolled over: {} segments", files.len());
+
+    let tree = Tree::from_log(&dir).unwrap();
+    assert_eq!((last.size, tree.size()), (61, 61));
+    assert!(last.is_head_of(&tree), "the last head is the whole set's");
+    for head in &seen {
+        assert!(head.is_head_of(&tree), "a head of {} entries", head.size);
+    }
+    assert_eq!(
+        seen.iter().map(|h| h.size).collect::<Vec<_>>(),
+        [11, 11, 21, 21, 31, 31, 41, 41, 51, 51, 61, 61]
+    );
+    let verifier = NoteVerifier::new("example.com/log", &seal.public()).unwrap();
+    let note = std::fs::read_to_string(&saved).unwrap();
+    assert_eq!(TreeHead::open(&note, &verifier).unwrap(), last);
 }
 
 /// A segmented log packs as the one chain its segments form: live (a snapshot: what is
