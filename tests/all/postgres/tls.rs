@@ -51,16 +51,23 @@ impl Tls {
     }
 }
 
-/// How many chains named `chain` the database holds (0 or 1).
-fn written(url: &str, chain: &str) -> i64 {
+/// Opening a log at `conninfo` fails, saying `says`, and writes nothing to the server at `url`.
+fn assert_refused(rt: &tokio::runtime::Runtime, url: &str, conninfo: &str, says: &str) {
+    let chain = fresh_chain("tls-refused");
+    let err = rt
+        .block_on(AuditLog::builder("pg-test").open_postgres(conninfo, &chain))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(says), "{conninfo}: {err}");
     let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    admin
+    let written: i64 = admin
         .query_one(
             "SELECT count(*) FROM acttrace_chains WHERE chain = $1",
             &[&chain],
         )
         .unwrap()
-        .get(0)
+        .get(0);
+    assert_eq!(written, 0, "{conninfo}: nothing written");
 }
 
 /// Whether the server sees the sessions named `app` encrypted: their count and how many are.
@@ -144,13 +151,7 @@ fn a_certificate_that_does_not_check_out_is_refused() {
         ),
         (tls.url("localhost", "sslmode=require"), "without checking"),
     ] {
-        let chain = fresh_chain("tls-refused");
-        let err = rt
-            .block_on(AuditLog::builder("pg-test").open_postgres(&conninfo, &chain))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(says), "{conninfo}: {err}");
-        assert_eq!(written(&url, &chain), 0, "{conninfo}: nothing written");
+        assert_refused(&rt, &url, &conninfo, says);
     }
 }
 

@@ -9,14 +9,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use acttrace::store::{AuditLog, Durability};
+use acttrace::store::Durability;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::super::{SERVER, assert_verifies, fresh_chain, open, probe, server};
-use super::written;
+use super::assert_refused;
 use crate::support::{Scratch, openssl};
 
 /// PostgreSQL's `SSLRequest`: length 8, code 80877103.
@@ -268,13 +268,7 @@ fn a_server_that_asks_for_a_client_certificate_gets_the_writers_and_no_other() {
         ),
     ] {
         seen.lock().unwrap().clear();
-        let chain = fresh_chain("client-cert-refused");
-        let err = rt
-            .block_on(AuditLog::builder("pg-test").open_postgres(&conninfo, &chain))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(says), "{conninfo}: {err}");
-        assert_eq!(written(&url, &chain), 0, "{conninfo}: nothing written");
+        assert_refused(&rt, &url, &conninfo, says);
         let seen = seen.lock().unwrap();
         assert!(seen.iter().all(Result::is_err), "{conninfo}: {seen:?}");
         assert_eq!(
