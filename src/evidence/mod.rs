@@ -1,4 +1,4 @@
-//! What an auditor is handed: the HTML report ([`report`]), evidence packs ([`export`]: the chain annotated with a
+//! What an auditor is handed: the HTML report ([`report`]) of a whole log or a [`period`], evidence packs ([`export`]: the chain annotated with a
 //! framework's controls under a signed header), the summaries `acttrace show` and `stats`
 //! print ([`summary`]), and Merkle proofs over the chain ([`proof`]: RFC 9162 inclusion and
 //! consistency, checked without the log), their signed tree heads ([`note`]: C2SP
@@ -13,6 +13,7 @@ pub mod export;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub mod note;
+pub mod period;
 pub mod proof;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
@@ -24,4 +25,5 @@ pub mod summary;
 pub mod timestamp;
 
 pub use self::export::{ExportError, ExportOptions, ExportReport, export_log};
+pub use self::period::{Period, PeriodError};
 pub use self::summary::{Costs, DecisionSummary, FailedCall, ModelTotals, Summary};

@@ -40,7 +40,6 @@
 //! Uses the format, the verifier and the pack's control mappings.
 
 mod facts;
-mod period;
 mod render;
 
 use std::io::{BufRead as _, Read as _};
@@ -52,7 +51,7 @@ use crate::json::value::{Map, Value};
 use crate::verify::{Report, VerifyOptions, verify_path};
 
 use self::facts::Facts;
-pub use self::period::Period;
+use crate::evidence::period::Period;
 
 /// How to make a report with [`html_report`].
 #[derive(Debug, Clone, Default)]
@@ -161,9 +160,6 @@ pub enum ReportError {
         /// What cannot be done with it.
         what: String,
     },
-    /// A [`Period`] that cannot be: a time that is not one, or an end before the start.
-    #[error("{0}")]
-    Period(String),
     /// The report could not be written.
     #[error("cannot write {path}: {source}")]
     Write {

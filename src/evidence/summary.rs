@@ -41,8 +41,11 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
+use crate::evidence::period::{Falls, Period};
 use crate::json::value::{Map, Value};
 use crate::verify::{DEFAULT_MAX_LINE_BYTES, LineError, Lines, py_strip};
+
+mod tables;
 
 /// Everything `show` and `stats` print about one log.
 #[derive(Debug, Clone, Default)]
@@ -64,6 +67,14 @@ pub struct Summary {
     pub cost: Costs,
     /// Model calls that failed (an error, or a status of 400 or more), in order.
     pub failed_calls: Vec<FailedCall>,
+    /// Read for a period ([`Summary::read_period`]): the entries outside it, which the rest
+    /// leaves out, and those whose time cannot be read to place them (left out too).
+    pub outside_period: u64,
+    /// See [`outside_period`](Self::outside_period).
+    pub untimed: u64,
+    /// Read for a period: its model calls whose decision opened before it (and so is not in
+    /// [`decisions`](Self::decisions)).
+    pub earlier_decisions: ModelTotals,
 }
 
 /// A model call that failed, as `acttrace show` lists it.
@@ -259,6 +270,8 @@ fn parse_amount(s: &str) -> Option<Amount> {
 #[derive(Default)]
 struct Index {
     decisions: std::collections::HashMap<String, usize>,
+    /// Decisions that opened outside the period read.
+    outside: std::collections::HashSet<String>,
     models: std::collections::HashMap<(String, String), usize>,
     actions: std::collections::HashMap<String, usize>,
 }
@@ -300,6 +313,30 @@ impl Summary {
     ///
     /// Reading fails, or a line is longer than `max_line_bytes`.
     pub fn from_reader_with_limit(reader: impl BufRead, max_line_bytes: usize) -> io::Result<Self> {
+        Self::from_reader_in(reader, max_line_bytes, &Period::all())
+    }
+
+    /// [`read_with_limit`](Self::read_with_limit), of the entries in `period` only: the
+    /// decisions that opened in it, the model calls, flags and reviews made in it. The rest is
+    /// counted in [`outside_period`](Self::outside_period), and the period's calls of decisions
+    /// that opened before it in [`earlier_decisions`](Self::earlier_decisions).
+    ///
+    /// # Errors
+    ///
+    /// As for [`read_with_limit`](Self::read_with_limit).
+    pub fn read_period(
+        path: impl AsRef<Path>,
+        max_line_bytes: usize,
+        period: &Period,
+    ) -> io::Result<Self> {
+        Self::from_reader_in(BufReader::new(File::open(path)?), max_line_bytes, period)
+    }
+
+    fn from_reader_in(
+        reader: impl BufRead,
+        max_line_bytes: usize,
+        period: &Period,
+    ) -> io::Result<Self> {
         let mut s = Self::default();
         let mut index = Index::default();
         let mut lines = Lines::new(reader, max_line_bytes);
@@ -329,11 +366,40 @@ impl Summary {
             if row.contains_key("_meta") {
                 continue;
             }
+            match period.place(row.get("ts").and_then(Value::as_str).unwrap_or("")) {
+                Falls::Inside => {}
+                outside => {
+                    s.outside(&row, &mut index, outside);
+                    continue;
+                }
+            }
             s.entries += 1;
             s.add(&row, &mut index);
         }
         s.models.sort_by_key(|m| std::cmp::Reverse(m.calls));
         Ok(s)
+    }
+
+    /// Takes note of an entry outside the period: the system's name still holds, and a
+    /// decision opened there is known as one.
+    fn outside(&mut self, row: &Map, index: &mut Index, place: Falls) {
+        match place {
+            Falls::Unknown => self.untimed += 1,
+            _ => self.outside_period += 1,
+        }
+        let p = row.get("payload").and_then(Value::as_object);
+        let text = |k: &str| p.and_then(|p| p.get(k)).and_then(Value::as_str);
+        match row.get("type").and_then(Value::as_str) {
+            Some("audit_open") if self.system.is_none() => {
+                self.system = text("system").map(str::to_owned);
+            }
+            Some("decision") => {
+                if let Some(id) = text("decision_id") {
+                    index.outside.insert(id.to_owned());
+                }
+            }
+            _ => {}
+        }
     }
 
     fn add(&mut self, row: &Map, index: &mut Index) {
@@ -393,6 +459,7 @@ impl Summary {
                 }
                 let status = p.get("status").and_then(Value::as_i64);
                 let failed = p.contains_key("error") || status.is_some_and(|s| s >= 400);
+                let earlier = id.as_ref().is_some_and(|id| index.outside.contains(id));
                 if failed {
                     self.failed_calls.push(FailedCall {
                         decision: id,
@@ -424,12 +491,14 @@ impl Summary {
                         ..ModelTotals::default()
                     });
                 }
-                let totals = &mut self.models[at];
-                totals.calls += 1;
-                totals.failed += u64::from(failed);
-                totals.input_tokens += input;
-                totals.output_tokens += output;
-                totals.cost.merge(&cost);
+                let call = |t: &mut ModelTotals| {
+                    t.calls += 1;
+                    t.failed += u64::from(failed);
+                    t.input_tokens += input;
+                    t.output_tokens += output;
+                    t.cost.merge(&cost);
+                };
+                call(&mut self.models[at]);
                 match decision {
                     Some(d) => {
                         d.llm_calls += 1;
@@ -440,14 +509,8 @@ impl Summary {
                             d.models.push(model);
                         }
                     }
-                    None => {
-                        let u = &mut self.unattributed;
-                        u.calls += 1;
-                        u.failed += u64::from(failed);
-                        u.input_tokens += input;
-                        u.output_tokens += output;
-                        u.cost.merge(&cost);
-                    }
+                    None if earlier => call(&mut self.earlier_decisions),
+                    None => call(&mut self.unattributed),
                 }
             }
             "tool_call" => {
@@ -516,123 +579,6 @@ impl Summary {
     }
 }
 
-impl Summary {
-    /// The decisions as a text table, one line each (what `acttrace show` prints).
-    pub fn decisions_table(&self) -> String {
-        let rows: Vec<Vec<String>> = self
-            .decisions
-            .iter()
-            .map(|d| {
-                let short = |s: &str, n: usize| s.chars().take(n).collect::<String>();
-                vec![
-                    short(&d.id, 12),
-                    short(&d.opened, 19).replace('T', " "),
-                    d.route.clone().unwrap_or_else(|| d.actor.clone()),
-                    d.outcome.clone().unwrap_or_else(|| "-".to_owned()),
-                    d.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-                    d.latency_ms
-                        .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.0} ms")),
-                    d.llm_calls.to_string(),
-                    if d.llm_calls == 0 {
-                        "-".to_owned()
-                    } else {
-                        format!("{}/{}", d.input_tokens, d.output_tokens)
-                    },
-                    d.cost(),
-                    join_or_dash(d.oversight.iter().map(|(r, a)| format!("{a} by {r}"))),
-                    join_or_dash(d.flags.iter().map(|(a, w)| format!("{a}: {w}"))),
-                ]
-            })
-            .collect();
-        table(
-            &[
-                "DECISION",
-                "OPENED",
-                "ROUTE",
-                "OUTCOME",
-                "STATUS",
-                "LATENCY",
-                "CALLS",
-                "TOKENS",
-                "COST",
-                "OVERSIGHT",
-                "FLAGS",
-            ],
-            &rows,
-        )
-    }
-
-    /// One line of totals: decisions, entries, total cost.
-    pub fn totals(&self) -> String {
-        let line = format!(
-            "{} decisions, {} entries, total model cost {}",
-            self.decisions.len(),
-            self.entries,
-            self.cost
-        );
-        printable(&line).into_owned()
-    }
-
-    /// The failed model calls as a text table (what `acttrace show` prints under the
-    /// decisions, when there are any).
-    pub fn failed_calls_table(&self) -> String {
-        let rows: Vec<Vec<String>> = self
-            .failed_calls
-            .iter()
-            .map(|f| {
-                vec![
-                    f.decision
-                        .as_deref()
-                        .map_or_else(|| "-".to_owned(), |d| d.chars().take(12).collect()),
-                    f.at.chars().take(19).collect::<String>().replace('T', " "),
-                    format!("{} {}", f.provider, f.model),
-                    f.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
-                    f.error.clone(),
-                    f.message.clone().unwrap_or_else(|| "-".to_owned()),
-                ]
-            })
-            .collect();
-        table(
-            &["DECISION", "AT", "MODEL", "STATUS", "ERROR", "MESSAGE"],
-            &rows,
-        )
-    }
-
-    /// Model calls by provider and model as a text table (what `acttrace stats` prints).
-    pub fn models_table(&self) -> String {
-        let rows: Vec<Vec<String>> = self
-            .models
-            .iter()
-            .map(|m| {
-                vec![
-                    m.provider.clone(),
-                    m.model.clone(),
-                    m.calls.to_string(),
-                    m.failed.to_string(),
-                    m.input_tokens.to_string(),
-                    m.output_tokens.to_string(),
-                    m.cost.to_string(),
-                ]
-            })
-            .collect();
-        table(
-            &[
-                "PROVIDER", "MODEL", "CALLS", "FAILED", "INPUT", "OUTPUT", "COST",
-            ],
-            &rows,
-        )
-    }
-}
-
-fn join_or_dash(items: impl Iterator<Item = String>) -> String {
-    let all: Vec<String> = items.collect();
-    if all.is_empty() {
-        "-".to_owned()
-    } else {
-        all.join("; ")
-    }
-}
-
 /// The most characters a table cell shows; a longer value is cut and ends in `…`.
 pub const MAX_CELL_CHARS: usize = 80;
 
@@ -670,48 +616,6 @@ pub fn printable(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
-}
-
-/// A cell as a table shows it: [`printable`], at most [`MAX_CELL_CHARS`] characters.
-fn cell(text: &str) -> Cow<'_, str> {
-    let shown = printable(text);
-    if shown.chars().count() <= MAX_CELL_CHARS {
-        return shown;
-    }
-    let mut cut: String = shown.chars().take(MAX_CELL_CHARS - 1).collect();
-    cut.push('…');
-    Cow::Owned(cut)
-}
-
-/// Left-aligned columns, two spaces apart, a line each. Every cell is [`cell`]-safe, and the
-/// padding is written out (a formatting width is limited to 65,535).
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let rows: Vec<Vec<Cow<'_, str>>> = rows
-        .iter()
-        .map(|row| row.iter().map(|c| cell(c)).collect())
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut text = String::new();
-        for (cell, w) in cells.zip(&widths) {
-            text.push_str(cell);
-            let pad = w.saturating_sub(cell.chars().count()) + 2;
-            text.extend(std::iter::repeat_n(' ', pad));
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    };
-    line(&mut header.iter().copied());
-    for row in &rows {
-        line(&mut row.iter().map(|c| c.as_ref()));
-    }
-    out
 }
 
 #[cfg(test)]

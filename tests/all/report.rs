@@ -219,7 +219,8 @@ async fn a_period_cuts_the_sections_and_the_verdict_still_covers_the_whole_chain
     use std::time::{Duration, UNIX_EPOCH};
 
     use acttrace::chain::SteppingClock;
-    use acttrace::evidence::report::{Period, html_report};
+    use acttrace::evidence::Period;
+    use acttrace::evidence::report::html_report;
 
     let scratch = Scratch::new("report-period");
     let path = scratch.join("audit.jsonl");
@@ -347,6 +348,120 @@ async fn a_period_cuts_the_sections_and_the_verdict_still_covers_the_whole_chain
         assert_eq!(code, Some(2), "{said}");
         assert!(
             said.contains("ends (2026-01-03) before it starts"),
+            "{said}"
+        );
+    }
+}
+
+/// `show` and `stats` of a period, as the report: the decisions opened in it and the calls
+/// made in it, with the calls of decisions opened before it counted apart, and what was left
+/// out stated; the verdict is the whole log's.
+#[tokio::test]
+async fn show_and_stats_of_a_period_count_its_entries() {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use acttrace::chain::{LlmCall, SteppingClock, Usage};
+    use acttrace::evidence::{Period, Summary};
+
+    let scratch = Scratch::new("summary-period");
+    let path = scratch.join("audit.jsonl");
+    // From 2026-01-01 (the genesis), one entry every 6 hours.
+    let start = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+    let log = AuditLog::builder("period")
+        .clock(SteppingClock::new(start, Duration::from_secs(6 * 3600)))
+        .open(&path)
+        .await
+        .unwrap();
+    let (a, b, c) = (
+        DecisionId::random(),
+        DecisionId::random(),
+        DecisionId::random(),
+    );
+    let call = |id: Option<&DecisionId>| {
+        Entry::llm_call(
+            LlmCall::new("openai", "gpt-4o")
+                .decision(id)
+                .usage(Usage::new(100, 10))
+                .cost("0.001 USD"),
+        )
+    };
+    for entry in [
+        Entry::decision(&a, "input", "agent"), // seq 1, 06:00 on the 1st
+        call(Some(&a)),                        // 2
+        Entry::decision(&b, "input", "agent"), // 3
+        call(Some(&b)),                        // 4, 00:00 on the 2nd: the period starts
+        call(Some(&a)),                        // 5
+        Entry::decision(&c, "input", "agent"), // 6
+        call(Some(&c)),                        // 7
+        call(None),                            // 8, 00:00 on the 3rd: the period has ended
+    ] {
+        log.append(entry).await.unwrap();
+    }
+    log.shutdown().await.unwrap();
+
+    let period = Period::all()
+        .since("2026-01-02")
+        .unwrap()
+        .until("2026-01-03")
+        .unwrap();
+    let s = Summary::read_period(&path, 1 << 20, &period).unwrap();
+    assert_eq!((s.entries, s.outside_period, s.untimed), (4, 5, 0));
+    let ids: Vec<&str> = s.decisions.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, [c.as_str()], "only the decision opened in the period");
+    assert_eq!(s.decisions[0].llm_calls, 1);
+    assert_eq!(s.models[0].calls, 3, "every call made in the period");
+    assert_eq!((s.earlier_decisions.calls, s.unattributed.calls), (2, 0));
+    assert_eq!(
+        s.system.as_deref(),
+        Some("period"),
+        "named before the period"
+    );
+    let whole = Summary::read(&path).unwrap();
+    assert_eq!((whole.decisions.len(), whole.models[0].calls), (3, 5));
+    assert_eq!(
+        (whole.unattributed.calls, whole.earlier_decisions.calls),
+        (1, 0)
+    );
+
+    #[cfg(feature = "cli")]
+    {
+        use crate::support::run_acttrace;
+
+        let run = |cmd: &str, extra: &[&str]| {
+            let mut args = vec![cmd, path.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            run_acttrace(&args)
+        };
+        let quarter = ["--since", "2026-01-02", "--until", "2026-01-03"];
+        let (code, said) = run("stats", &[&quarter[..], &["--json"]].concat());
+        assert_eq!(code, Some(0), "{said}");
+        let stats: serde_json::Value = serde_json::from_str(said.trim()).unwrap();
+        assert_eq!(stats["verified"], true);
+        assert_eq!(
+            (stats["entries"].as_u64(), stats["llm_calls"].as_u64()),
+            (Some(4), Some(3))
+        );
+        assert_eq!(stats["period"]["entries_outside"], 5);
+        assert_eq!(stats["period"]["calls_of_earlier_decisions"], 2);
+        let (code, said) = run("show", &quarter);
+        assert_eq!(code, Some(0), "{said}");
+        assert!(said.contains(&c.as_str()[..12]), "{said}");
+        assert!(!said.contains(&a.as_str()[..12]), "{said}");
+        assert!(
+            said.contains(
+                "period: from 2026-01-02 until 2026-01-03 (not included): 4 entries in it, 5 \
+                 outside it"
+            ),
+            "{said}"
+        );
+        assert!(said.contains("2 model calls in the period belong to decisions opened before it"));
+        let (code, said) = run("stats", &["--json"]);
+        assert_eq!(code, Some(0), "{said}");
+        assert!(said.contains("\"period\":null"), "{said}");
+        let (code, said) = run("show", &["--until", "2026-02-30"]);
+        assert_eq!(code, Some(2), "{said}");
+        assert!(
+            said.contains("--until: \"2026-02-30\" is not an RFC 3339 time"),
             "{said}"
         );
     }

@@ -10,7 +10,7 @@ use acttrace::chain::checkpoint::CheckpointKey;
 use acttrace::evidence::Summary;
 use acttrace::evidence::summary::printable;
 use acttrace::verify::DEFAULT_MAX_LINE_BYTES;
-use acttrace::verify::{Failure, Report, VerifyOptions, verify_path};
+use acttrace::verify::{Failure, VerifyOptions, verify_path};
 use clap::{Args, Parser, Subcommand};
 
 /// `println!` for people: every character that could steer a terminal escaped ([`printable`]).
@@ -35,6 +35,7 @@ mod pull;
 mod report;
 mod segments;
 mod stamp;
+mod view;
 use proofs::{CheckProofArgs, ProveArgs, check_proof, checkpoint_note, prove};
 
 /// Offline tools for acttrace-chain/1 audit logs.
@@ -83,11 +84,11 @@ enum Command {
     /// The chain is verified first and the verdict printed above the table. Exits 0 when the
     /// chain verifies, 1 when it does not (the table is still shown), 2 when the file cannot be
     /// read.
-    Show(ViewArgs),
+    Show(view::ViewArgs),
 
     /// Totals by provider and model (calls, failures, tokens, cost), with the decision and
     /// flag counts. Exit codes as for `show`.
-    Stats(ViewArgs),
+    Stats(view::ViewArgs),
 
     /// Write the auditor's report: one self-contained HTML file (no network, no script) with
     /// the verdict and what it covered, decisions over time, model calls and cost, flags and
@@ -176,27 +177,11 @@ pub(crate) struct CheckpointArgs {
 }
 
 #[derive(Debug, Args)]
-struct ViewArgs {
-    /// The log or evidence pack (.jsonl).
-    path: PathBuf,
-
-    /// Print one JSON object instead of a table.
-    #[arg(long)]
-    json: bool,
-
-    #[command(flatten)]
-    limit: LimitArgs,
-
-    #[command(flatten)]
-    key: KeyArgs,
-}
-
-#[derive(Debug, Args)]
-struct LimitArgs {
+pub(crate) struct LimitArgs {
     /// Refuse a line longer than this many bytes, read no further, and say where it is (a file
     /// without line breaks must not be read into memory whole).
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE_BYTES)]
-    max_line_bytes: usize,
+    pub(crate) max_line_bytes: usize,
 }
 
 #[derive(Debug, Args)]
@@ -551,158 +536,6 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
 }
 
 /// Verifies and reads a log for `show` and `stats`.
-fn view(args: &ViewArgs) -> Result<(Report, Summary), ExitCode> {
-    let opts = verify_options(&args.key)?.max_line_bytes(args.limit.max_line_bytes);
-    let report = verify_path(&args.path, &opts);
-    if let Some(Failure::Unreadable { .. }) = report.failure() {
-        complain!("{report}");
-        return Err(ExitCode::from(2));
-    }
-    match Summary::read_with_limit(&args.path, args.limit.max_line_bytes) {
-        Ok(summary) => Ok((report, summary)),
-        Err(e) => {
-            complain!("cannot read {}: {e}", args.path.display());
-            Err(ExitCode::from(2))
-        }
-    }
-}
-
-fn verdict_code(report: &Report) -> ExitCode {
-    if report.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-fn show(args: &ViewArgs) -> ExitCode {
-    let (report, summary) = match view(args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    if args.json {
-        let decisions: Vec<_> = summary
-            .decisions
-            .iter()
-            .map(|d| {
-                serde_json::json!({
-                    "id": d.id,
-                    "opened": d.opened,
-                    "actor": d.actor,
-                    "route": d.route,
-                    "outcome": d.outcome,
-                    "status": d.status,
-                    "latency_ms": d.latency_ms,
-                    "llm_calls": d.llm_calls,
-                    "models": d.models,
-                    "input_tokens": d.input_tokens,
-                    "output_tokens": d.output_tokens,
-                    "tool_calls": d.tool_calls,
-                    "cost": (!d.cost.is_empty()).then(|| d.cost()),
-                    "oversight": d.oversight.iter()
-                        .map(|(r, a)| serde_json::json!({"reviewer": r, "action": a}))
-                        .collect::<Vec<_>>(),
-                    "flags": d.flags.iter()
-                        .map(|(a, w)| serde_json::json!({"action": a, "what": w}))
-                        .collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let failed: Vec<_> = summary
-            .failed_calls
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "decision": f.decision,
-                    "at": f.at,
-                    "provider": f.provider,
-                    "model": f.model,
-                    "status": f.status,
-                    "error": f.error,
-                    "error_message": f.message,
-                })
-            })
-            .collect();
-        let out = serde_json::json!({
-            "verified": report.is_ok(),
-            "verdict": report.detail(),
-            "system": summary.system,
-            "entries": summary.entries,
-            "decisions": decisions,
-            "failed_calls": failed,
-        });
-        println!("{out}");
-        return verdict_code(&report);
-    }
-    say!("{report}");
-    print!("{}", summary.decisions_table());
-    say!("{}", summary.totals());
-    if !summary.failed_calls.is_empty() {
-        say!("\n{} failed model calls:", summary.failed_calls.len());
-        print!("{}", summary.failed_calls_table());
-    }
-    verdict_code(&report)
-}
-
-fn stats(args: &ViewArgs) -> ExitCode {
-    let (report, summary) = match view(args) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    let calls: u64 = summary.models.iter().map(|m| m.calls).sum();
-    if args.json {
-        let models: Vec<_> = summary
-            .models
-            .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "provider": m.provider,
-                    "model": m.model,
-                    "calls": m.calls,
-                    "failed": m.failed,
-                    "input_tokens": m.input_tokens,
-                    "output_tokens": m.output_tokens,
-                    "cost": (!m.cost.is_empty()).then(|| m.cost.to_string()),
-                })
-            })
-            .collect();
-        let flags: serde_json::Map<_, _> = summary
-            .flags_by_action
-            .iter()
-            .map(|(a, n)| (a.clone(), serde_json::json!(n)))
-            .collect();
-        let out = serde_json::json!({
-            "verified": report.is_ok(),
-            "verdict": report.detail(),
-            "entries": summary.entries,
-            "decisions": summary.decisions.len(),
-            "llm_calls": calls,
-            "models": models,
-            "cost": (!summary.cost.is_empty()).then(|| summary.cost.to_string()),
-            "flags_by_action": flags,
-        });
-        println!("{out}");
-        return verdict_code(&report);
-    }
-    say!("{report}");
-    print!("{}", summary.models_table());
-    say!(
-        "{} decisions, {calls} model calls ({} outside any decision), total cost {}",
-        summary.decisions.len(),
-        summary.unattributed.calls,
-        summary.cost
-    );
-    if !summary.flags_by_action.is_empty() {
-        let flags: Vec<String> = summary
-            .flags_by_action
-            .iter()
-            .map(|(a, n)| format!("{n} {a}"))
-            .collect();
-        say!("flags: {}", flags.join(", "));
-    }
-    verdict_code(&report)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
@@ -713,8 +546,8 @@ fn main() -> ExitCode {
             Ok(opts) => pull::pull_chain(args, &opts),
             Err(code) => code,
         },
-        Command::Show(args) => show(args),
-        Command::Stats(args) => stats(args),
+        Command::Show(args) => view::show(args),
+        Command::Stats(args) => view::stats(args),
         Command::Report(args) => report::report(args),
         Command::Retain(args) => segments::retain(args),
         Command::Keygen(args) => keygen(args),

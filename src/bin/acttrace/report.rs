@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acttrace::chain::checkpoint::{Checkpoint, PublicKey};
-use acttrace::evidence::report::{Period, ReportOptions, write_report};
+use acttrace::evidence::Period;
+use acttrace::evidence::report::{ReportOptions, write_report};
 use acttrace::evidence::summary::printable;
 use clap::Args;
 

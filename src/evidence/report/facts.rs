@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use super::period::{Falls, Period};
 use super::{FRAMEWORKS, Row};
 use crate::chain::time::seconds;
+use crate::evidence::period::{Falls, Period};
 use crate::json::value::{Map, Value};
 
 /// Entries linked per claim before "and N more".

@@ -155,7 +155,7 @@ fn verdict_section(
         let mut said = format!(
             "{}: the sections below count and list its {} entries; {} of the log's entries \
              fall outside it (verification above covers them all)",
-            esc(&facts.period.describe()),
+            esc(&facts.period.to_string()),
             facts.entries,
             facts.outside
         );

@@ -1,20 +1,26 @@
-//! The span of time a report's sections cover: a quarter, a month, the weeks an incident
-//! spans. Verification still covers the whole chain; only what the sections count and list is
-//! cut to the period, and so is what making the report holds in memory.
+//! A span of time a report or a summary covers: a quarter, a month, the weeks an incident
+//! spans. Verification still covers the whole chain; only what is counted and listed is cut to
+//! the period, and so is what making it holds in memory.
 //!
 //! Uses the format's time stamps.
 
+use std::fmt;
+
 use crate::chain::time::seconds;
 
-use super::ReportError;
+/// A [`Period`] that cannot be: a time that is not one, or an end before the start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PeriodError(String);
 
-/// The span of time a report covers: entries timestamped at or after its start and before its
-/// end. [`Period::all`] (the default) is the whole log.
+/// The span of time a report or a summary covers: entries timestamped at or after its start
+/// and before its end. [`Period::all`] (the default) is the whole log.
 ///
 /// ```
-/// use acttrace::evidence::report::{Period, ReportOptions};
+/// use acttrace::evidence::Period;
+/// use acttrace::evidence::report::ReportOptions;
 ///
-/// # fn main() -> Result<(), acttrace::evidence::report::ReportError> {
+/// # fn main() -> Result<(), acttrace::evidence::PeriodError> {
 /// let q3 = Period::all().since("2026-07-01")?.until("2026-10-01T00:00:00+00:00")?;
 /// let opts = ReportOptions::new().period(q3);
 /// assert!(Period::all().since("2026-13-01").is_err());
@@ -35,7 +41,7 @@ struct Bound {
 
 /// Where an entry's time falls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Falls {
+pub(crate) enum Falls {
     Inside,
     Outside,
     /// The entry's time stamp cannot be read, so it cannot be placed.
@@ -54,8 +60,8 @@ impl Period {
     ///
     /// # Errors
     ///
-    /// [`ReportError::Period`] if `time` is not such a time, or is not before the period's end.
-    pub fn since(mut self, time: &str) -> Result<Self, ReportError> {
+    /// [`PeriodError`] if `time` is not such a time, or is not before the period's end.
+    pub fn since(mut self, time: &str) -> Result<Self, PeriodError> {
         self.since = Some(Bound::parse(time)?);
         self.checked()
     }
@@ -65,9 +71,8 @@ impl Period {
     ///
     /// # Errors
     ///
-    /// [`ReportError::Period`] if `time` is not such a time, or is not after the period's
-    /// start.
-    pub fn until(mut self, time: &str) -> Result<Self, ReportError> {
+    /// [`PeriodError`] if `time` is not such a time, or is not after the period's start.
+    pub fn until(mut self, time: &str) -> Result<Self, PeriodError> {
         self.until = Some(Bound::parse(time)?);
         self.checked()
     }
@@ -77,9 +82,9 @@ impl Period {
         self.since.is_none() && self.until.is_none()
     }
 
-    fn checked(self) -> Result<Self, ReportError> {
+    fn checked(self) -> Result<Self, PeriodError> {
         match (&self.since, &self.until) {
-            (Some(s), Some(u)) if s.at >= u.at => Err(ReportError::Period(format!(
+            (Some(s), Some(u)) if s.at >= u.at => Err(PeriodError(format!(
                 "the period ends ({}) before it starts ({})",
                 u.text, s.text
             ))),
@@ -88,7 +93,7 @@ impl Period {
     }
 
     /// Where an entry timestamped `ts` falls.
-    pub(super) fn place(&self, ts: &str) -> Falls {
+    pub(crate) fn place(&self, ts: &str) -> Falls {
         if self.is_all() {
             return Falls::Inside;
         }
@@ -102,22 +107,24 @@ impl Period {
             false => Falls::Outside,
         }
     }
+}
 
-    /// The period in words, as the page states it.
-    pub(super) fn describe(&self) -> String {
+/// The period in words: `from 2026-07-01 until 2026-10-01 (not included)`, `the whole log`.
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.since, &self.until) {
-            (None, None) => "the whole log".to_owned(),
-            (Some(s), None) => format!("from {}", s.text),
-            (None, Some(u)) => format!("before {}", u.text),
-            (Some(s), Some(u)) => format!("from {} until {} (not included)", s.text, u.text),
+            (None, None) => write!(f, "the whole log"),
+            (Some(s), None) => write!(f, "from {}", s.text),
+            (None, Some(u)) => write!(f, "before {}", u.text),
+            (Some(s), Some(u)) => write!(f, "from {} until {} (not included)", s.text, u.text),
         }
     }
 }
 
 impl Bound {
-    fn parse(time: &str) -> Result<Self, ReportError> {
+    fn parse(time: &str) -> Result<Self, PeriodError> {
         let bad = || {
-            ReportError::Period(format!(
+            PeriodError(format!(
                 "{time:?} is not an RFC 3339 time (2026-07-01T00:00:00Z) or a date (2026-07-01)"
             ))
         };

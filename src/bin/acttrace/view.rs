@@ -1,0 +1,251 @@
+//! `show` and `stats`: a reader's view of a log, whole or for a period (`--since`,
+//! `--until`), after its verdict.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use acttrace::evidence::summary::printable;
+use acttrace::evidence::{Period, Summary};
+use acttrace::verify::{Failure, Report, verify_path};
+use clap::Args;
+
+use crate::{KeyArgs, LimitArgs, verify_options};
+
+#[derive(Debug, Args)]
+pub(crate) struct ViewArgs {
+    /// The log or evidence pack (.jsonl).
+    path: PathBuf,
+
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+
+    #[command(flatten)]
+    limit: LimitArgs,
+
+    /// Cover only the entries at or after this time: the decisions opened, the calls, flags
+    /// and reviews made in the period (RFC 3339, or a date for its midnight UTC:
+    /// `2026-07-01`). The verdict still covers the whole log.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+
+    /// Cover only the entries before this time (as --since reads it).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+/// The period `--since` and `--until` give (the whole log without them).
+fn period(args: &ViewArgs) -> Result<Period, String> {
+    let mut period = Period::all();
+    if let Some(since) = &args.since {
+        period = period.since(since).map_err(|e| format!("--since: {e}"))?;
+    }
+    if let Some(until) = &args.until {
+        period = period.until(until).map_err(|e| format!("--until: {e}"))?;
+    }
+    Ok(period)
+}
+
+fn view(args: &ViewArgs) -> Result<(Report, Summary, Period), ExitCode> {
+    let period = period(args).map_err(|e| {
+        complain!("{e}");
+        ExitCode::from(2)
+    })?;
+    let opts = verify_options(&args.key)?.max_line_bytes(args.limit.max_line_bytes);
+    let report = verify_path(&args.path, &opts);
+    if let Some(Failure::Unreadable { .. }) = report.failure() {
+        complain!("{report}");
+        return Err(ExitCode::from(2));
+    }
+    match Summary::read_period(&args.path, args.limit.max_line_bytes, &period) {
+        Ok(summary) => Ok((report, summary, period)),
+        Err(e) => {
+            complain!("cannot read {}: {e}", args.path.display());
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// What a period left out, for `--json` (`null` for the whole log).
+fn period_json(summary: &Summary, period: &Period) -> serde_json::Value {
+    if period.is_all() {
+        return serde_json::Value::Null;
+    }
+    let earlier = &summary.earlier_decisions;
+    serde_json::json!({
+        "covers": period.to_string(),
+        "entries_outside": summary.outside_period,
+        "entries_untimed": summary.untimed,
+        "calls_of_earlier_decisions": earlier.calls,
+        "cost_of_earlier_decisions": (!earlier.cost.is_empty()).then(|| earlier.cost.to_string()),
+    })
+}
+
+/// What a period left out, as a line after the tables (none for the whole log).
+fn say_period(summary: &Summary, period: &Period) {
+    if period.is_all() {
+        return;
+    }
+    say!(
+        "period: {period}: {} entries in it, {} outside it (the verdict covers them all)",
+        summary.entries,
+        summary.outside_period
+    );
+    if summary.untimed > 0 {
+        say!(
+            "{} entries have a time that cannot be read, and are left out",
+            summary.untimed
+        );
+    }
+    let earlier = &summary.earlier_decisions;
+    if earlier.calls > 0 {
+        say!(
+            "{} model calls in the period belong to decisions opened before it (cost {})",
+            earlier.calls,
+            earlier.cost
+        );
+    }
+}
+
+fn verdict_code(report: &Report) -> ExitCode {
+    if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub(crate) fn show(args: &ViewArgs) -> ExitCode {
+    let (report, summary, period) = match view(args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    if args.json {
+        let decisions: Vec<_> = summary
+            .decisions
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "id": d.id,
+                    "opened": d.opened,
+                    "actor": d.actor,
+                    "route": d.route,
+                    "outcome": d.outcome,
+                    "status": d.status,
+                    "latency_ms": d.latency_ms,
+                    "llm_calls": d.llm_calls,
+                    "models": d.models,
+                    "input_tokens": d.input_tokens,
+                    "output_tokens": d.output_tokens,
+                    "tool_calls": d.tool_calls,
+                    "cost": (!d.cost.is_empty()).then(|| d.cost()),
+                    "oversight": d.oversight.iter()
+                        .map(|(r, a)| serde_json::json!({"reviewer": r, "action": a}))
+                        .collect::<Vec<_>>(),
+                    "flags": d.flags.iter()
+                        .map(|(a, w)| serde_json::json!({"action": a, "what": w}))
+                        .collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let failed: Vec<_> = summary
+            .failed_calls
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "decision": f.decision,
+                    "at": f.at,
+                    "provider": f.provider,
+                    "model": f.model,
+                    "status": f.status,
+                    "error": f.error,
+                    "error_message": f.message,
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "verified": report.is_ok(),
+            "verdict": report.detail(),
+            "system": summary.system,
+            "entries": summary.entries,
+            "decisions": decisions,
+            "failed_calls": failed,
+            "period": period_json(&summary, &period),
+        });
+        println!("{out}");
+        return verdict_code(&report);
+    }
+    say!("{report}");
+    print!("{}", summary.decisions_table());
+    say!("{}", summary.totals());
+    if !summary.failed_calls.is_empty() {
+        say!("\n{} failed model calls:", summary.failed_calls.len());
+        print!("{}", summary.failed_calls_table());
+    }
+    say_period(&summary, &period);
+    verdict_code(&report)
+}
+
+pub(crate) fn stats(args: &ViewArgs) -> ExitCode {
+    let (report, summary, period) = match view(args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let calls: u64 = summary.models.iter().map(|m| m.calls).sum();
+    if args.json {
+        let models: Vec<_> = summary
+            .models
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "provider": m.provider,
+                    "model": m.model,
+                    "calls": m.calls,
+                    "failed": m.failed,
+                    "input_tokens": m.input_tokens,
+                    "output_tokens": m.output_tokens,
+                    "cost": (!m.cost.is_empty()).then(|| m.cost.to_string()),
+                })
+            })
+            .collect();
+        let flags: serde_json::Map<_, _> = summary
+            .flags_by_action
+            .iter()
+            .map(|(a, n)| (a.clone(), serde_json::json!(n)))
+            .collect();
+        let out = serde_json::json!({
+            "verified": report.is_ok(),
+            "verdict": report.detail(),
+            "entries": summary.entries,
+            "decisions": summary.decisions.len(),
+            "llm_calls": calls,
+            "models": models,
+            "cost": (!summary.cost.is_empty()).then(|| summary.cost.to_string()),
+            "flags_by_action": flags,
+            "period": period_json(&summary, &period),
+        });
+        println!("{out}");
+        return verdict_code(&report);
+    }
+    say!("{report}");
+    print!("{}", summary.models_table());
+    say!(
+        "{} decisions, {calls} model calls ({} outside any decision), total cost {}",
+        summary.decisions.len(),
+        summary.unattributed.calls,
+        summary.cost
+    );
+    if !summary.flags_by_action.is_empty() {
+        let flags: Vec<String> = summary
+            .flags_by_action
+            .iter()
+            .map(|(a, n)| format!("{n} {a}"))
+            .collect();
+        say!("flags: {}", flags.join(", "));
+    }
+    say_period(&summary, &period);
+    verdict_code(&report)
+}
