@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use acttrace::chain::checkpoint::{Checkpoint, PublicKey};
-use acttrace::evidence::Period;
 use acttrace::evidence::report::{ReportOptions, write_report};
 use acttrace::evidence::summary::printable;
 use clap::Args;
@@ -60,13 +59,7 @@ pub(crate) struct ReportArgs {
 
 pub(crate) fn report(args: &ReportArgs) -> ExitCode {
     let opts = (|| -> Result<ReportOptions, String> {
-        let mut period = Period::all();
-        if let Some(since) = &args.since {
-            period = period.since(since).map_err(|e| format!("--since: {e}"))?;
-        }
-        if let Some(until) = &args.until {
-            period = period.until(until).map_err(|e| format!("--until: {e}"))?;
-        }
+        let period = crate::view::period(args.since.as_deref(), args.until.as_deref())?;
         let mut o = ReportOptions::new().period(period);
         if let Some(key) = signing_key(&args.key)? {
             o = o.key(key);

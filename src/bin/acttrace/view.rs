@@ -38,19 +38,19 @@ pub(crate) struct ViewArgs {
 }
 
 /// The period `--since` and `--until` give (the whole log without them).
-fn period(args: &ViewArgs) -> Result<Period, String> {
+pub(crate) fn period(since: Option<&str>, until: Option<&str>) -> Result<Period, String> {
     let mut period = Period::all();
-    if let Some(since) = &args.since {
+    if let Some(since) = since {
         period = period.since(since).map_err(|e| format!("--since: {e}"))?;
     }
-    if let Some(until) = &args.until {
+    if let Some(until) = until {
         period = period.until(until).map_err(|e| format!("--until: {e}"))?;
     }
     Ok(period)
 }
 
 fn view(args: &ViewArgs) -> Result<(Report, Summary, Period), ExitCode> {
-    let period = period(args).map_err(|e| {
+    let period = period(args.since.as_deref(), args.until.as_deref()).map_err(|e| {
         complain!("{e}");
         ExitCode::from(2)
     })?;
