@@ -210,27 +210,35 @@ async fn a_large_log_makes_a_page_of_bounded_size() {
     }
 }
 
+/// A log of system `period` at `path` whose entries are 6 hours apart, from 2026-01-01 (the
+/// genesis).
+async fn every_six_hours(path: &std::path::Path) -> AuditLog {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    let start = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+    AuditLog::builder("period")
+        .clock(acttrace::chain::SteppingClock::new(
+            start,
+            Duration::from_secs(6 * 3600),
+        ))
+        .open(path)
+        .await
+        .unwrap()
+}
+
 /// A report of one period (a few days of a longer log) counts and lists that period's entries
 /// and states how many fall outside it, while its verdict still covers the whole chain: an
 /// entry edited outside the period turns it red. `acttrace report --since --until` writes it,
 /// and refuses a time that is not one or a period that ends before it starts.
 #[tokio::test]
 async fn a_period_cuts_the_sections_and_the_verdict_still_covers_the_whole_chain() {
-    use std::time::{Duration, UNIX_EPOCH};
-
-    use acttrace::chain::SteppingClock;
     use acttrace::evidence::Period;
     use acttrace::evidence::report::html_report;
 
     let scratch = Scratch::new("report-period");
     let path = scratch.join("audit.jsonl");
-    // From 2026-01-01 (the genesis), one entry every 6 hours: seq k at day k / 4.
-    let start = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
-    let log = AuditLog::builder("period")
-        .clock(SteppingClock::new(start, Duration::from_secs(6 * 3600)))
-        .open(&path)
-        .await
-        .unwrap();
+    // Seq k at day k / 4.
+    let log = every_six_hours(&path).await;
     // Decision i opens at seq 2i + 1 and is recorded at 2i + 2, approved when i is even, but
     // for a review of decision 0 after decision 4's record (seq 11), which moves the later
     // ones by one.
@@ -358,20 +366,12 @@ async fn a_period_cuts_the_sections_and_the_verdict_still_covers_the_whole_chain
 /// out stated; the verdict is the whole log's.
 #[tokio::test]
 async fn show_and_stats_of_a_period_count_its_entries() {
-    use std::time::{Duration, UNIX_EPOCH};
-
-    use acttrace::chain::{LlmCall, SteppingClock, Usage};
+    use acttrace::chain::{LlmCall, Usage};
     use acttrace::evidence::{Period, Summary};
 
     let scratch = Scratch::new("summary-period");
     let path = scratch.join("audit.jsonl");
-    // From 2026-01-01 (the genesis), one entry every 6 hours.
-    let start = UNIX_EPOCH + Duration::from_secs(1_767_225_600);
-    let log = AuditLog::builder("period")
-        .clock(SteppingClock::new(start, Duration::from_secs(6 * 3600)))
-        .open(&path)
-        .await
-        .unwrap();
+    let log = every_six_hours(&path).await;
     let (a, b, c) = (
         DecisionId::random(),
         DecisionId::random(),

@@ -44,14 +44,8 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     public_key: Option<PathBuf>,
 
-    /// Cover only entries at or after this time in the sections (RFC 3339, or a date for its
-    /// midnight UTC: `2026-07-01`); the verdict still covers the whole log.
-    #[arg(long, value_name = "TIME")]
-    since: Option<String>,
-
-    /// Cover only entries before this time (as --since reads it).
-    #[arg(long, value_name = "TIME")]
-    until: Option<String>,
+    #[command(flatten)]
+    period: crate::view::PeriodArgs,
 
     #[command(flatten)]
     key: KeyArgs,
@@ -59,8 +53,7 @@ pub(crate) struct ReportArgs {
 
 pub(crate) fn report(args: &ReportArgs) -> ExitCode {
     let opts = (|| -> Result<ReportOptions, String> {
-        let period = crate::view::period(args.since.as_deref(), args.until.as_deref())?;
-        let mut o = ReportOptions::new().period(period);
+        let mut o = ReportOptions::new().period(args.period.period()?);
         if let Some(key) = signing_key(&args.key)? {
             o = o.key(key);
         }

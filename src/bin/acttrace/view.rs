@@ -23,8 +23,18 @@ pub(crate) struct ViewArgs {
     #[command(flatten)]
     limit: LimitArgs,
 
+    #[command(flatten)]
+    period: PeriodArgs,
+
+    #[command(flatten)]
+    key: KeyArgs,
+}
+
+/// The span of time `show`, `stats` and `report` cover.
+#[derive(Debug, Args)]
+pub(crate) struct PeriodArgs {
     /// Cover only the entries at or after this time: the decisions opened, the calls, flags
-    /// and reviews made in the period (RFC 3339, or a date for its midnight UTC:
+    /// and reviews made from then on (RFC 3339, or a date for its midnight UTC:
     /// `2026-07-01`). The verdict still covers the whole log.
     #[arg(long, value_name = "TIME")]
     since: Option<String>,
@@ -32,25 +42,24 @@ pub(crate) struct ViewArgs {
     /// Cover only the entries before this time (as --since reads it).
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
-
-    #[command(flatten)]
-    key: KeyArgs,
 }
 
-/// The period `--since` and `--until` give (the whole log without them).
-pub(crate) fn period(since: Option<&str>, until: Option<&str>) -> Result<Period, String> {
-    let mut period = Period::all();
-    if let Some(since) = since {
-        period = period.since(since).map_err(|e| format!("--since: {e}"))?;
+impl PeriodArgs {
+    /// The period asked for (the whole log without --since and --until).
+    pub(crate) fn period(&self) -> Result<Period, String> {
+        let mut period = Period::all();
+        if let Some(since) = &self.since {
+            period = period.since(since).map_err(|e| format!("--since: {e}"))?;
+        }
+        if let Some(until) = &self.until {
+            period = period.until(until).map_err(|e| format!("--until: {e}"))?;
+        }
+        Ok(period)
     }
-    if let Some(until) = until {
-        period = period.until(until).map_err(|e| format!("--until: {e}"))?;
-    }
-    Ok(period)
 }
 
 fn view(args: &ViewArgs) -> Result<(Report, Summary, Period), ExitCode> {
-    let period = period(args.since.as_deref(), args.until.as_deref()).map_err(|e| {
+    let period = args.period.period().map_err(|e| {
         complain!("{e}");
         ExitCode::from(2)
     })?;
