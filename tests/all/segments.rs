@@ -665,9 +665,11 @@ async fn a_segmented_log_is_one_tree_its_heads_and_proofs_span() {
     let seq = first_line.get("seq").and_then(Value::as_u64).unwrap();
     assert!(seq > 2, "a middle segment's entry: {seq}");
     let proof = scratch.join("proof.json");
+    // Named with a trailing `/`, the directory's note is still the one beside it.
+    let slashed = format!("{}/", dir.display());
     let (code, said) = cli(&[
         "prove".as_ref(),
-        d,
+        slashed.as_ref(),
         "--seq".as_ref(),
         seq.to_string().as_ref(),
         "-o".as_ref(),

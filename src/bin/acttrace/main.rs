@@ -336,15 +336,16 @@ pub(crate) fn output_for(
     Ok(out)
 }
 
-/// `path` with `suffix` appended to its file name (`audit.jsonl` -> `audit.jsonl.checkpoint`).
 /// Whether a `verify` path is a database URL.
 pub(crate) fn is_database(path: &std::path::Path) -> bool {
     let p = path.to_string_lossy();
     p.starts_with("postgres://") || p.starts_with("postgresql://")
 }
 
+/// `path` with `suffix` appended to its file name (`audit.jsonl` -> `audit.jsonl.checkpoint`).
 pub(crate) fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
+    // A directory named with a trailing `/` gets its file beside it, not in it.
+    let mut p = path.components().as_path().as_os_str().to_owned();
     p.push(suffix);
     p.into()
 }
