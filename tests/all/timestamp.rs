@@ -336,7 +336,8 @@ async fn the_cli_timestamps_tree_heads_and_checks_them() {
         .unwrap()
         .to_owned();
 
-    let verify = |note: &Path, ca: &Path| {
+    // `verify --note` with the token checked against `ca`, and `extra` (the token, or CRLs).
+    let verify_with = |ca: &Path, extra: [&std::ffi::OsStr; 2]| {
         run(&[
             &os("verify"),
             log.as_os_str(),
@@ -346,11 +347,13 @@ async fn the_cli_timestamps_tree_heads_and_checks_them() {
             &os(&verifier),
             &os("--tsa-cert"),
             ca.as_os_str(),
-            &os("--timestamp"),
-            scratch.join("audit.jsonl.note.tst").as_os_str(),
+            extra[0],
+            extra[1],
         ])
     };
-    let (code, said) = verify(&note, &tsa.join("ca.crt"));
+    let token = scratch.join("audit.jsonl.note.tst");
+    let verify = |ca: &Path| verify_with(ca, [&os("--timestamp"), token.as_os_str()]);
+    let (code, said) = verify(&tsa.join("ca.crt"));
     assert_eq!(code, Some(0), "{said}");
     assert!(
         said.contains("timestamp verified: the tree head existed at 20"),
@@ -358,25 +361,17 @@ async fn the_cli_timestamps_tree_heads_and_checks_them() {
     );
     assert!(said.contains("acttrace test TSA"), "{said}");
 
-    let (code, said) = verify(&note, &other.join("ca.crt"));
+    let (code, said) = verify(&other.join("ca.crt"));
     assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("timestamp invalid"), "{said}");
 
     // With the CA's revocation lists: before and after it revokes the authority.
     make_crls(&tsa);
     let with_crl = |crl: &str| {
-        run(&[
-            &os("verify"),
-            log.as_os_str(),
-            &os("--note"),
-            note.as_os_str(),
-            &os("--verifier"),
-            &os(&verifier),
-            &os("--tsa-cert"),
-            tsa.join("ca.crt").as_os_str(),
-            &os("--tsa-crl"),
-            tsa.join(crl).as_os_str(),
-        ])
+        verify_with(
+            &tsa.join("ca.crt"),
+            [&os("--tsa-crl"), tsa.join(crl).as_os_str()],
+        )
     };
     let (code, said) = with_crl("clean.crl");
     assert_eq!(code, Some(0), "{said}");
