@@ -12,6 +12,12 @@
 //! The schema is created and migrated by the library, under a transaction-level advisory
 //! lock, and versioned in `acttrace_schema` (see `POSTGRES.md`).
 //!
+//! A connection string (a `postgres://` URL or libpq's `key=value` words) is read as libpq
+//! reads it: what it leaves out comes from the `PG*` variables (`PGHOST`, `PGUSER`,
+//! `PGPASSWORD`, `PGSSLMODE`, ...) and, for TLS, from `~/.postgresql/`; its `sslmode`,
+//! `sslrootcert`, `sslcert` and `sslkey` are honoured with the `postgres-tls` feature and
+//! refused without it (see `POSTGRES.md`).
+//!
 //! Reading a chain back, for an auditor (blocking: in async code, from `spawn_blocking`):
 //!
 //! ```no_run
@@ -32,9 +38,14 @@
 use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 
+mod connect;
+mod env;
 mod tls;
+
+use self::connect::connect;
+pub use self::connect::describe;
 
 use super::outage::Reopen;
 use super::{ChainHead, Error, Fault, Store};
@@ -118,51 +129,6 @@ fn pg_err(e: &postgres::Error) -> String {
 
 fn io(e: &postgres::Error) -> Fault {
     Fault::Io(io::Error::other(pg_err(e)))
-}
-
-/// Where a database chain is, for messages and reports: the URL without its password or TLS
-/// parameters, and the chain (`postgres://auditor@db:5432/audit#loan-triage`).
-///
-/// ```
-/// # #[cfg(feature = "postgres")] {
-/// use acttrace::store::postgres::describe;
-///
-/// let shown = describe("postgres://auditor:secret@db/audit?sslmode=disable", "loan-triage");
-/// assert_eq!(shown.to_str(), Some("postgres://auditor@db:5432/audit#loan-triage"));
-/// # }
-/// ```
-pub fn describe(url: &str, chain: &str) -> PathBuf {
-    let parsed = tls::Target::parse(url).map_or_else(|_| url.to_owned(), |t| t.conninfo);
-    let shown = match parsed.parse::<postgres::Config>() {
-        Ok(c) => {
-            let host = c
-                .get_hosts()
-                .first()
-                .map(|h| match h {
-                    postgres::config::Host::Tcp(h) => h.clone(),
-                    postgres::config::Host::Unix(p) => p.display().to_string(),
-                })
-                .unwrap_or_default();
-            let port = c.get_ports().first().copied().unwrap_or(5432);
-            format!(
-                "postgres://{}@{host}:{port}/{}",
-                c.get_user().unwrap_or_default(),
-                c.get_dbname().unwrap_or_default()
-            )
-        }
-        Err(_) => "postgres (unparsable URL)".to_owned(),
-    };
-    PathBuf::from(format!("{shown}#{chain}"))
-}
-
-/// Connects as `url` asks, over TLS when its `sslmode` says so (see [`tls`]).
-fn connect(url: &str) -> Result<Client, String> {
-    let target = tls::Target::parse(url)?;
-    #[cfg(feature = "postgres-tls")]
-    if target.mode != tls::Mode::Plain {
-        return Client::connect(&target.conninfo, tls::connector(&target)?).map_err(|e| pg_err(&e));
-    }
-    Client::connect(&target.conninfo, NoTls).map_err(|e| pg_err(&e))
 }
 
 /// Brings the database's schema to [`SCHEMA_VERSION`], once, whoever races to it.

@@ -14,15 +14,21 @@
 //! `sslcert=FILE` and `sslkey=FILE` (PEM, given together) are the client's certificate (its
 //! chain) and private key, for servers that authenticate clients by certificate; as libpq
 //! does, a key file that its group or others may read is refused; so is an encrypted key
-//! (`sslpassword`). libpq's defaults under `~/.postgresql/` are not read: a certificate is sent
-//! only when the string names it.
+//! (`sslpassword`).
+//!
+//! What the string leaves out is taken as libpq takes it: from `PGSSLMODE`, `PGSSLROOTCERT`,
+//! `PGSSLCERT` and `PGSSLKEY`, then, for a connection that asks for TLS, from the files under
+//! `~/.postgresql/` that exist: `root.crt` (the roots), `postgresql.crt` and `postgresql.key`
+//! (the client's certificate and key). A refusal says which values came from there.
 //!
 //! TLS needs the `postgres-tls` feature; without it a connection string that asks for TLS is
 //! refused, never served in plain text.
 //!
-//! Uses nothing else of the crate.
+//! Uses the connection's environment ([`super::env`]) and nothing else of the crate.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use super::env::Env;
 
 /// How a connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +87,62 @@ struct Params {
 impl Params {
     const KEYS: [&str; 5] = ["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"];
 
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "sslmode" => self.sslmode.as_deref(),
+            "sslrootcert" => self.sslrootcert.as_deref(),
+            "sslcert" => self.sslcert.as_deref(),
+            "sslkey" => self.sslkey.as_deref(),
+            _ => self.sslpassword.as_deref(),
+        }
+    }
+
+    /// Fills in what the string left out, as libpq does: from the environment, then, for a
+    /// connection that asks for TLS, from the default files under `~/.postgresql/` that
+    /// exist. Gives where each value filled in came from. (The environment's files are not
+    /// taken for a connection that says it wants no TLS: they are defaults, as in libpq; a
+    /// string that names one without asking for TLS is refused as unclear.)
+    fn fill(&mut self, env: Env<'_>) -> Vec<String> {
+        let mut from = Vec::new();
+        for (key, var) in [
+            ("sslmode", "PGSSLMODE"),
+            ("sslrootcert", "PGSSLROOTCERT"),
+            ("sslcert", "PGSSLCERT"),
+            ("sslkey", "PGSSLKEY"),
+        ] {
+            let plain = matches!(self.sslmode.as_deref(), Some("disable" | "prefer"));
+            if self.get(key).is_none()
+                && !(plain && key != "sslmode")
+                && let Some(value) = env(var)
+            {
+                self.take(key, value);
+                from.push(format!("{key} from {var}"));
+            }
+        }
+        let tls = matches!(
+            self.sslmode.as_deref(),
+            Some("require" | "verify-ca" | "verify-full")
+        );
+        if let (true, Some(home)) = (tls, env("HOME")) {
+            let dir = Path::new(&home).join(".postgresql");
+            for (key, file) in [
+                ("sslrootcert", "root.crt"),
+                ("sslcert", "postgresql.crt"),
+                ("sslkey", "postgresql.key"),
+            ] {
+                // The default key only goes with a certificate, as in libpq.
+                let wanted = key != "sslkey" || self.sslcert.is_some();
+                let path = dir.join(file);
+                if wanted && self.get(key).is_none() && path.exists() {
+                    let shown = path.display().to_string();
+                    from.push(format!("{key} {shown} by default"));
+                    self.take(key, shown);
+                }
+            }
+        }
+        from
+    }
+
     /// Keeps `value` if `key` is one of ours.
     fn take(&mut self, key: &str, value: String) -> bool {
         let slot = match key {
@@ -98,9 +160,17 @@ impl Params {
 
 impl Target {
     /// Reads the TLS parameters from a `postgres://` URL's query or a `key=value` connection
-    /// string.
-    pub(crate) fn parse(conninfo: &str) -> Result<Self, String> {
-        let (rest, params) = take_params(conninfo)?;
+    /// string, and from `env` for those it leaves out.
+    pub(crate) fn parse(conninfo: &str, env: Env<'_>) -> Result<Self, String> {
+        let (rest, mut params) = take_params(conninfo)?;
+        let from = params.fill(env);
+        Self::of(rest, params).map_err(|e| match from.is_empty() {
+            true => e,
+            false => format!("{e} ({})", from.join(", ")),
+        })
+    }
+
+    fn of(rest: String, params: Params) -> Result<Self, String> {
         if params.sslpassword.is_some() {
             return Err(ENCRYPTED_KEY.to_owned());
         }
@@ -474,132 +544,4 @@ mod connector {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{Identity, Mode, Roots, Target};
-
-    fn parse(s: &str) -> Result<Target, String> {
-        Target::parse(s)
-    }
-
-    #[test]
-    fn plain_connection_strings_pass_unchanged() {
-        let url = "postgres://u:p@db:5432/audit?application_name=x";
-        let t = parse(url).unwrap();
-        assert_eq!((t.conninfo.as_str(), t.mode), (url, Mode::Plain));
-        let t = parse("postgres://db/audit?sslmode=prefer").unwrap();
-        assert_eq!(t.conninfo, "postgres://db/audit");
-        let t = parse("postgres://db/audit?sslmode=disable").unwrap();
-        assert_eq!(t.conninfo, "postgres://db/audit?sslmode=disable");
-        let kv = "host=db password='a b\\' c' dbname=audit";
-        assert_eq!(parse(kv).unwrap().conninfo, kv);
-    }
-
-    #[test]
-    fn tls_modes_are_read_and_handed_to_the_driver_as_require() {
-        if !cfg!(feature = "postgres-tls") {
-            let e = parse("postgres://db/a?sslmode=verify-full").unwrap_err();
-            assert!(e.contains("postgres-tls"), "{e}");
-            return;
-        }
-        let t = parse("postgres://db/a?sslmode=verify-full&application_name=x").unwrap();
-        assert_eq!(
-            t.conninfo,
-            "postgres://db/a?application_name=x&sslmode=require"
-        );
-        assert_eq!((t.mode, t.roots), (Mode::VerifyFull, Roots::System));
-        let t =
-            parse("postgresql://db/a?sslrootcert=%2Fetc%2Fca%20x.pem&sslmode=verify-ca").unwrap();
-        assert_eq!(t.conninfo, "postgresql://db/a?sslmode=require");
-        assert_eq!(t.mode, Mode::VerifyCa);
-        assert_eq!(t.roots, Roots::File("/etc/ca x.pem".into()));
-        let t = parse("postgres://db/a?sslmode=require&sslrootcert=ca.pem").unwrap();
-        assert_eq!(
-            t.mode,
-            Mode::VerifyCa,
-            "require with a root file is verify-ca, as in libpq"
-        );
-        let t = parse("host=db  password='x y' sslmode=verify-full sslrootcert=system").unwrap();
-        assert_eq!(t.conninfo, "host=db password='x y' sslmode=require");
-        assert_eq!((t.mode, t.roots), (Mode::VerifyFull, Roots::System));
-        assert_eq!(t.identity, None);
-        let t = parse("postgres://db/a?sslcert=me.pem&sslmode=verify-full&sslkey=%2Fk%20y.pem")
-            .unwrap();
-        assert_eq!(t.conninfo, "postgres://db/a?sslmode=require");
-        let identity = Identity {
-            cert: "me.pem".into(),
-            key: "/k y.pem".into(),
-        };
-        assert_eq!(t.identity.as_ref(), Some(&identity));
-        let t = parse("sslkey=/k\\ y.pem host=db sslcert=me.pem sslmode=verify-ca").unwrap();
-        assert_eq!(
-            (t.conninfo.as_str(), t.mode),
-            ("host=db sslmode=require", Mode::VerifyCa)
-        );
-        assert_eq!(t.identity.map(|i| i.key), Some("/k y.pem".into()));
-        let t = parse(r"host=db sslmode='verify-full' sslrootcert='/c\'a x.pem'").unwrap();
-        assert_eq!(
-            (t.mode, t.roots),
-            (Mode::VerifyFull, Roots::File("/c'a x.pem".into()))
-        );
-    }
-
-    /// Every cut and every changed character of some connection strings reads or is refused,
-    /// never panics.
-    #[test]
-    fn damaged_connection_strings_never_panic() {
-        for conninfo in [
-            "postgres://u:p%40x@db:5432/a?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem",
-            "host=db password='a b\\' c' sslmode=verify-ca sslrootcert=/ca.pem",
-            "postgres://db/a?sslmode=verify-ca&sslcert=%2Fc.pem&sslkey=k.pem",
-        ] {
-            let chars: Vec<char> = conninfo.chars().collect();
-            for cut in 0..=chars.len() {
-                let _ = parse(&chars[..cut].iter().collect::<String>());
-            }
-            for at in 0..chars.len() {
-                for c in ['%', '\'', '\\', ' ', '=', '&', '?', 'é', '\0'] {
-                    let mut v = chars.clone();
-                    v[at] = c;
-                    let _ = parse(&v.iter().collect::<String>());
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn what_would_be_silently_insecure_or_unclear_is_refused() {
-        for (conninfo, says) in [
-            ("postgres://db/a?sslmode=require", "without checking"),
-            ("postgres://db/a?sslrootcert=ca.pem", "does not ask for TLS"),
-            ("postgres://db/a?sslmode=allow", "not one of"),
-            ("postgres://db/a?sslmode=verify%2", "malformed"),
-            (
-                "host=db sslmode='verify-full sslrootcert=/ca.pem",
-                "unclosed quote",
-            ),
-            (
-                "postgres://db/a?sslcert=c.pem&sslkey=k.pem",
-                "sslcert is given but",
-            ),
-            (
-                "postgres://db/a?sslmode=disable&sslkey=k.pem",
-                "sslkey is given but",
-            ),
-            (
-                "postgres://db/a?sslmode=verify-full&sslcert=c.pem",
-                "without sslkey",
-            ),
-            (
-                "host=db sslmode=verify-full sslkey=k.pem",
-                "without sslcert",
-            ),
-            (
-                "host=db sslmode=verify-full sslcert='c\\'.pem' sslkey=k.pem'",
-                "unclosed",
-            ),
-        ] {
-            let e = parse(conninfo).unwrap_err();
-            assert!(e.contains(says), "{conninfo}: {e}");
-        }
-    }
-}
+mod tests;

@@ -24,7 +24,7 @@ const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
 /// Two CAs (the server's, the clients') with a certificate each under them, and a third CA
 /// the proxy does not trust with a client certificate under it, all in `dir`.
-fn make_pki(dir: &Path) {
+pub(super) fn make_pki(dir: &Path) {
     let ec = [
         "-newkey",
         "ec",
@@ -87,20 +87,20 @@ fn make_pki(dir: &Path) {
     }
 }
 
-fn chmod(path: &Path, mode: u32) {
+pub(super) fn chmod(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// What the proxy saw: one line per connection, the client certificate's subject or why the
 /// handshake failed.
-type Seen = Arc<Mutex<Vec<Result<String, String>>>>;
+pub(super) type Seen = Arc<Mutex<Vec<Result<String, String>>>>;
 
 /// A proxy on 127.0.0.1 in front of the server at `upstream` (`host:port`): it answers
 /// PostgreSQL's `SSLRequest`, completes TLS with the server certificate in `dir` only for a
 /// client that shows a certificate from `client-ca`, and then relays the session to the
 /// server in plain text.
-async fn mtls_proxy(dir: &Path, upstream: String) -> (SocketAddr, Seen) {
+pub(super) async fn mtls_proxy(dir: &Path, upstream: String) -> (SocketAddr, Seen) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
@@ -165,7 +165,7 @@ async fn mtls_proxy(dir: &Path, upstream: String) -> (SocketAddr, Seen) {
 }
 
 /// The test server's address (host and port), user and database, from its URL.
-fn upstream(url: &str) -> (String, String, String) {
+pub(super) fn upstream(url: &str) -> (String, String, String) {
     let config: postgres::Config = url.parse().unwrap();
     let host = match config.get_hosts().first() {
         Some(postgres::config::Host::Tcp(host)) => host.clone(),

@@ -1,0 +1,316 @@
+//! libpq's environment: the `PG*` variables that fill in what a connection string leaves out,
+//! as `psql` and every libpq program read them, so that a deployment configured for those
+//! (`PGSSLMODE=verify-full`, `PGHOST`, `PGPASSWORD`, ...) is connected as it asks, never
+//! silently otherwise.
+//!
+//! | variable | parameter |
+//! |---|---|
+//! | `PGHOST`, `PGHOSTADDR`, `PGPORT` | `host`, `hostaddr`, `port` (lists, comma-separated) |
+//! | `PGUSER`, `PGPASSWORD`, `PGDATABASE` | `user`, `password`, `dbname` |
+//! | `PGAPPNAME`, `PGOPTIONS`, `PGCONNECT_TIMEOUT` | `application_name`, `options`, `connect_timeout` |
+//! | `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY` | their `ssl*` parameters (read in [`super::tls`]) |
+//!
+//! A parameter the string gives wins over its variable; an empty variable counts as unset.
+//! Refused rather than ignored: `PGSSLCRL` and `PGSSLCRLDIR` (revocation lists are not
+//! checked here), and `PGSSLMINPROTOCOLVERSION` above `TLSv1.2` (TLS 1.2 is the least this
+//! client accepts, and it cannot be raised). Not read: `~/.pgpass` and `PGPASSFILE`, and
+//! libpq's defaults for a missing host or user (the connection is then refused, saying so).
+//!
+//! Uses nothing else of the crate.
+
+use std::time::Duration;
+
+/// Where a connection string is read: a variable's value by name (the process's environment,
+/// or a test's).
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process's environment, an empty variable counting as unset.
+pub(crate) fn process(name: &str) -> Option<String> {
+    std::env::var_os(name)
+        .map(|v| v.to_string_lossy().into_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The variables whose settings this client cannot honour, and why each is refused.
+fn unsupported(env: Env<'_>) -> Result<(), String> {
+    for name in ["PGSSLCRL", "PGSSLCRLDIR"] {
+        if env(name).is_some() {
+            return Err(format!(
+                "{name} is set, but this client does not check certificate revocation lists: \
+                 unset it to connect without one"
+            ));
+        }
+    }
+    if let Some(v) = env("PGSSLMINPROTOCOLVERSION")
+        && !matches!(v.as_str(), "TLSv1" | "TLSv1.1" | "TLSv1.2")
+    {
+        return Err(format!(
+            "PGSSLMINPROTOCOLVERSION={v}: this client accepts TLS 1.2 and 1.3 and cannot \
+             require more; unset it or set it to TLSv1.2"
+        ));
+    }
+    Ok(())
+}
+
+/// A `postgres://` URL with `PGPORT` written in for each host that names no port (the driver
+/// reads such a host as port 5432, where libpq takes `PGPORT`); anything else as it is.
+pub(crate) fn url_port(conninfo: &str, env: Env<'_>) -> Result<String, String> {
+    let unchanged = || Ok(conninfo.to_owned());
+    let Some(scheme) = ["postgres://", "postgresql://"]
+        .into_iter()
+        .find(|p| conninfo.starts_with(p))
+    else {
+        return unchanged();
+    };
+    let Some(port) = env("PGPORT") else {
+        return unchanged();
+    };
+    // Read as the driver reads it: credentials up to the first `@`, hosts up to `/` or `?`.
+    let rest = &conninfo[scheme.len()..];
+    let hosts_at = rest.find('@').map_or(0, |at| at + 1);
+    let hosts_end = hosts_at
+        + rest[hosts_at..]
+            .find(['/', '?'])
+            .unwrap_or(rest.len() - hosts_at);
+    let (hosts, tail) = (&rest[hosts_at..hosts_end], &rest[hosts_end..]);
+    let query_port = tail.split_once('?').is_some_and(|(_, q)| {
+        q.split('&')
+            .any(|pair| pair.split('=').next() == Some("port"))
+    });
+    if hosts.is_empty() || query_port {
+        return unchanged();
+    }
+    let chunks: Vec<&str> = hosts.split(',').collect();
+    let ports: Vec<&str> = port.split(',').collect();
+    if ports.len() != 1 && ports.len() != chunks.len() {
+        return Err(format!(
+            "PGPORT={port:?} names {} ports for the URL's {} hosts",
+            ports.len(),
+            chunks.len()
+        ));
+    }
+    let mut written = Vec::with_capacity(chunks.len());
+    for (i, chunk) in chunks.iter().enumerate() {
+        let named = match chunk.strip_prefix('[') {
+            Some(v6) => v6.contains("]:"),
+            None => chunk.contains(':'),
+        };
+        let p = ports[if ports.len() == 1 { 0 } else { i }];
+        if named || p.is_empty() {
+            written.push((*chunk).to_owned());
+        } else {
+            p.parse::<u16>()
+                .map_err(|_| format!("PGPORT={p:?} is not a port number"))?;
+            written.push(format!("{chunk}:{p}"));
+        }
+    }
+    Ok(format!(
+        "{scheme}{}{}{tail}",
+        &rest[..hosts_at],
+        written.join(",")
+    ))
+}
+
+/// Fills in from `env` what `config` leaves out, or says which variable is unusable.
+pub(crate) fn apply(config: &mut postgres::Config, env: Env<'_>) -> Result<(), String> {
+    unsupported(env)?;
+    let list = |name: &str| env(name).map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>());
+    if config.get_hosts().is_empty()
+        && config.get_hostaddrs().is_empty()
+        && let Some(hosts) = list("PGHOST")
+    {
+        for host in hosts {
+            config.host(&host);
+        }
+    }
+    if config.get_hostaddrs().is_empty()
+        && let Some(addrs) = list("PGHOSTADDR")
+    {
+        for addr in addrs {
+            let ip = addr
+                .parse()
+                .map_err(|_| format!("PGHOSTADDR={addr:?} is not an IP address"))?;
+            config.hostaddr(ip);
+        }
+    }
+    if config.get_ports().is_empty()
+        && let Some(ports) = list("PGPORT")
+    {
+        for port in ports {
+            let n = match port.as_str() {
+                "" => 5432,
+                p => p
+                    .parse()
+                    .map_err(|_| format!("PGPORT={p:?} is not a port number"))?,
+            };
+            config.port(n);
+        }
+    }
+    if config.get_user().is_none()
+        && let Some(user) = env("PGUSER")
+    {
+        config.user(&user);
+    }
+    if config.get_password().is_none()
+        && let Some(password) = env("PGPASSWORD")
+    {
+        config.password(password);
+    }
+    if config.get_dbname().is_none()
+        && let Some(dbname) = env("PGDATABASE")
+    {
+        config.dbname(&dbname);
+    }
+    if config.get_application_name().is_none()
+        && let Some(name) = env("PGAPPNAME")
+    {
+        config.application_name(&name);
+    }
+    if config.get_options().is_none()
+        && let Some(options) = env("PGOPTIONS")
+    {
+        config.options(&options);
+    }
+    if config.get_connect_timeout().is_none()
+        && let Some(t) = env("PGCONNECT_TIMEOUT")
+    {
+        let seconds: i64 = t
+            .parse()
+            .map_err(|_| format!("PGCONNECT_TIMEOUT={t:?} is not a number of seconds"))?;
+        // libpq: zero or less waits indefinitely, and less than 2 seconds means 2.
+        if seconds > 0 {
+            config.connect_timeout(Duration::from_secs(seconds.max(2).unsigned_abs()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{apply, url_port};
+
+    fn read(conninfo: &str, vars: &[(&str, &str)]) -> Result<postgres::Config, String> {
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let env = |name: &str| vars.get(name).cloned();
+        let mut config: postgres::Config = url_port(conninfo, &env)?
+            .parse()
+            .map_err(|e| format!("{e}"))?;
+        apply(&mut config, &env)?;
+        Ok(config)
+    }
+
+    #[test]
+    fn variables_fill_in_what_the_string_leaves_out() {
+        let c = read(
+            "postgres:///audit",
+            &[
+                ("PGHOST", "db1,db2"),
+                ("PGPORT", "6432,"),
+                ("PGUSER", "auditor"),
+                ("PGPASSWORD", "s3cret"),
+                ("PGDATABASE", "other"),
+                ("PGAPPNAME", "acttrace"),
+                ("PGOPTIONS", "-c search_path=audit"),
+                ("PGCONNECT_TIMEOUT", "1"),
+            ],
+        )
+        .unwrap();
+        let hosts: Vec<String> = c.get_hosts().iter().map(|h| format!("{h:?}")).collect();
+        assert_eq!(hosts, [r#"Tcp("db1")"#, r#"Tcp("db2")"#]);
+        assert_eq!(c.get_ports(), [6432, 5432]);
+        assert_eq!(c.get_user(), Some("auditor"));
+        assert_eq!(c.get_password(), Some(&b"s3cret"[..]));
+        assert_eq!(c.get_dbname(), Some("audit"), "the string's wins");
+        assert_eq!(c.get_application_name(), Some("acttrace"));
+        assert_eq!(c.get_options(), Some("-c search_path=audit"));
+        assert_eq!(c.get_connect_timeout().map(|d| d.as_secs()), Some(2));
+    }
+
+    #[test]
+    fn pgport_goes_to_the_hosts_of_a_url_that_name_none() {
+        let env =
+            |port: &'static str| move |name: &str| (name == "PGPORT").then(|| port.to_owned());
+        for (url, port, written) in [
+            ("postgres://u:p@db/a", "6432", "postgres://u:p@db:6432/a"),
+            (
+                "postgresql://db1,db2:7,[::1]?x=1",
+                "6432",
+                "postgresql://db1:6432,db2:7,[::1]:6432?x=1",
+            ),
+            (
+                "postgres://db1,db2/a",
+                "6432,6433",
+                "postgres://db1:6432,db2:6433/a",
+            ),
+            ("postgres://[::1]:5/a", "6432", "postgres://[::1]:5/a"),
+            ("postgres://db/a?port=7", "6432", "postgres://db/a?port=7"),
+            ("postgres:///a", "6432", "postgres:///a"),
+            ("host=db", "6432", "host=db"),
+        ] {
+            assert_eq!(url_port(url, &env(port)).unwrap(), written, "{url}");
+        }
+        assert_eq!(
+            url_port("postgres://db/a", &|_| None).unwrap(),
+            "postgres://db/a"
+        );
+        let e = url_port("postgres://db1,db2/a", &env("1,2,3")).unwrap_err();
+        assert!(e.contains("3 ports for the URL's 2 hosts"), "{e}");
+        let e = url_port("postgres://db/a", &env("x")).unwrap_err();
+        assert!(e.contains("PGPORT=\"x\""), "{e}");
+        let c = read("postgres://db/a", &[("PGPORT", "6432")]).unwrap();
+        assert_eq!(c.get_ports(), [6432]);
+    }
+
+    #[test]
+    fn the_strings_own_parameters_win() {
+        let c = read(
+            "host=db port=5433 user=u password=p dbname=d application_name=a connect_timeout=9",
+            &[
+                ("PGHOST", "elsewhere"),
+                ("PGHOSTADDR", "10.0.0.9"),
+                ("PGPORT", "1"),
+                ("PGUSER", "x"),
+                ("PGPASSWORD", "y"),
+                ("PGDATABASE", "z"),
+                ("PGAPPNAME", "w"),
+                ("PGCONNECT_TIMEOUT", "3"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(format!("{:?}", c.get_hosts()), r#"[Tcp("db")]"#);
+        assert_eq!(c.get_hostaddrs().len(), 1, "an address for the named host");
+        assert_eq!(c.get_ports(), [5433]);
+        assert_eq!(
+            (c.get_user(), c.get_password(), c.get_dbname()),
+            (Some("u"), Some(&b"p"[..]), Some("d"))
+        );
+        assert_eq!(c.get_application_name(), Some("a"));
+        assert_eq!(c.get_connect_timeout().map(|d| d.as_secs()), Some(9));
+        let none = read("host=db user=u", &[]).unwrap();
+        assert_eq!((none.get_password(), none.get_dbname()), (None, None));
+    }
+
+    #[test]
+    fn what_cannot_be_honoured_is_refused() {
+        for (vars, says) in [
+            (&[("PGPORT", "54x")][..], "PGPORT=\"54x\""),
+            (&[("PGHOSTADDR", "db")][..], "not an IP address"),
+            (&[("PGCONNECT_TIMEOUT", "soon")][..], "PGCONNECT_TIMEOUT"),
+            (&[("PGSSLCRL", "/etc/crl.pem")][..], "revocation lists"),
+            (&[("PGSSLCRLDIR", "/etc/crl")][..], "PGSSLCRLDIR is set"),
+            (
+                &[("PGSSLMINPROTOCOLVERSION", "TLSv1.3")][..],
+                "cannot require more",
+            ),
+        ] {
+            let e = read("host=db user=u", vars).unwrap_err();
+            assert!(e.contains(says), "{vars:?}: {e}");
+        }
+        assert!(read("host=db user=u", &[("PGSSLMINPROTOCOLVERSION", "TLSv1.2")]).is_ok());
+    }
+}
