@@ -342,6 +342,23 @@ pub(crate) fn is_database(path: &std::path::Path) -> bool {
     p.starts_with("postgres://") || p.starts_with("postgresql://")
 }
 
+/// How a log is named in what the CLI prints: a file as its path, a database as where it is,
+/// without the URL's password or TLS parameters (`postgres://auditor@db:5432/audit`).
+pub(crate) fn shown(path: &std::path::Path) -> String {
+    if !is_database(path) {
+        return path.display().to_string();
+    }
+    #[cfg(feature = "postgres")]
+    let shown = acttrace::store::postgres::describe(&path.to_string_lossy(), "")
+        .display()
+        .to_string()
+        .trim_end_matches('#')
+        .to_owned();
+    #[cfg(not(feature = "postgres"))]
+    let shown = "a PostgreSQL database".to_owned();
+    shown
+}
+
 /// `path` with `suffix` appended to its file name (`audit.jsonl` -> `audit.jsonl.checkpoint`).
 pub(crate) fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
     // A directory named with a trailing `/` gets its file beside it, not in it.
@@ -417,7 +434,7 @@ fn verify(args: &VerifyArgs) -> ExitCode {
             "entries": report.entries(),
             "head": report.head(),
             "signatures_unchecked": report.signatures_unchecked(),
-            "path": args.path.display().to_string(),
+            "path": shown(&args.path),
             "tree_head": tree_head.as_ref().map(|t| serde_json::json!({
                 "ok": t.is_ok(),
                 "detail": match t { Ok(s) | Err(s) => s },
@@ -435,7 +452,7 @@ fn verify(args: &VerifyArgs) -> ExitCode {
             complain!(
                 "note: {} is signed, and its signatures were not checked: pass --key, --key-file \
                  or ACTTRACE_KEY to check who wrote it",
-                args.path.display()
+                shown(&args.path)
             );
         }
     }

@@ -3,7 +3,8 @@
 //! vouch for the server, or a name that does not match, is refused, where a client blind to
 //! them would have connected in plain text); `PGPORT`, `PGUSER` and `PGDATABASE` fill in a
 //! bare URL; and the files under `~/.postgresql/` give the roots and the client certificate a
-//! server behind a proxy that asks for one receives.
+//! server behind a proxy that asks for one receives. What `verify` prints of a database names
+//! it without its password.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -160,5 +161,39 @@ fn the_port_user_database_and_default_certificates_come_from_the_environment() {
     for s in seen.iter() {
         let subject = s.as_ref().expect("the handshake succeeded");
         assert!(subject.contains("acttrace-writer"), "{subject}");
+    }
+}
+
+#[test]
+fn no_password_appears_in_what_verify_prints() {
+    let Some(url) = server() else { return };
+    let _shared = SERVER.blocking_read();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let chain = fresh_chain("password");
+    rt.block_on(async {
+        let log = open(&url, &chain, Durability::Fsync).await;
+        log.append(probe(1, 0)).await.unwrap();
+        log.shutdown().await.unwrap();
+    });
+    // The test server trusts its clients: any password is let in, none is needed.
+    let (upstream, user, dbname) = upstream(&url);
+    let with_password = format!("postgres://{user}:hunter2@{upstream}/{dbname}");
+    for json in [false, true] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_acttrace"));
+        cmd.args(["verify", &with_password, "--chain", &chain]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.env("PGPASSWORD", "s3cret-from-env").output().unwrap();
+        let text = said(&out);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(
+            text.contains(&format!("{user}@{upstream}/{dbname}")),
+            "{text}"
+        );
+        assert!(
+            !text.contains("hunter2") && !text.contains("s3cret"),
+            "{text}"
+        );
     }
 }
