@@ -14,9 +14,9 @@
 //!
 //! A connection string (a `postgres://` URL or libpq's `key=value` words) is read as libpq
 //! reads it: what it leaves out comes from the `PG*` variables (`PGHOST`, `PGUSER`,
-//! `PGPASSWORD`, `PGSSLMODE`, ...) and, for TLS, from `~/.postgresql/`; its `sslmode`,
-//! `sslrootcert`, `sslcert` and `sslkey` are honoured with the `postgres-tls` feature and
-//! refused without it (see `POSTGRES.md`).
+//! `PGPASSWORD`, `PGSSLMODE`, ...), the password file (`~/.pgpass`) and, for TLS,
+//! `~/.postgresql/`; its `sslmode`, `sslrootcert`, `sslcert` and `sslkey` are honoured with
+//! the `postgres-tls` feature and refused without it (see `POSTGRES.md`).
 //!
 //! Reading a chain back, for an auditor (blocking: in async code, from `spawn_blocking`):
 //!

@@ -11,28 +11,50 @@ use postgres::{Client, NoTls};
 use super::env::{self, Env};
 use super::{pg_err, tls};
 
+/// How to connect to where a connection string points.
+struct Connection {
+    config: postgres::Config,
+    target: tls::Target,
+    /// Why the password file was not used, if it could not be.
+    password_note: Option<String>,
+}
+
 /// The driver's configuration and the TLS to use for `url`, read in `env`.
-fn configure(url: &str, env: Env<'_>) -> Result<(postgres::Config, tls::Target), String> {
+fn configure(url: &str, env: Env<'_>) -> Result<Connection, String> {
     let target = tls::Target::parse(url, env)?;
     let mut config: postgres::Config = env::url_port(&target.conninfo, env)?
         .parse()
         .map_err(|e| pg_err(&e))?;
     env::apply(&mut config, env)?;
-    Ok((config, target))
+    let password_note = env::password_file(&mut config, env);
+    Ok(Connection {
+        config,
+        target,
+        password_note,
+    })
 }
 
 /// Connects as `url` asks, in the process's environment, over TLS when its `sslmode` says so.
 pub(crate) fn connect(url: &str) -> Result<Client, String> {
-    let (config, target) = configure(url, &env::process)?;
+    let Connection {
+        config,
+        target,
+        password_note,
+    } = configure(url, &env::process)?;
+    let said = |e: postgres::Error| {
+        let said = pg_err(&e);
+        match &password_note {
+            Some(note) if said.ends_with("password missing") => format!("{said}; {note}"),
+            _ => said,
+        }
+    };
     #[cfg(feature = "postgres-tls")]
     if target.mode != tls::Mode::Plain {
-        return config
-            .connect(tls::connector(&target)?)
-            .map_err(|e| pg_err(&e));
+        return config.connect(tls::connector(&target)?).map_err(said);
     }
     #[cfg(not(feature = "postgres-tls"))]
     let _ = target;
-    config.connect(NoTls).map_err(|e| pg_err(&e))
+    config.connect(NoTls).map_err(said)
 }
 
 /// Where a database chain is, for messages and reports: the server, user and database a
@@ -52,7 +74,7 @@ pub fn describe(url: &str, chain: &str) -> PathBuf {
 }
 
 fn describe_in(url: &str, chain: &str, env: Env<'_>) -> PathBuf {
-    let config = configure(url, env).map(|(c, _)| c).or_else(|_| {
+    let config = configure(url, env).map(|c| c.config).or_else(|_| {
         // Unusable TLS parameters or variables: still say where the string points.
         let bare =
             tls::Target::parse(url, &|_| None).map_or_else(|_| url.to_owned(), |t| t.conninfo);

@@ -13,8 +13,14 @@
 //! A parameter the string gives wins over its variable; an empty variable counts as unset.
 //! Refused rather than ignored: `PGSSLCRL` and `PGSSLCRLDIR` (revocation lists are not
 //! checked here), and `PGSSLMINPROTOCOLVERSION` above `TLSv1.2` (TLS 1.2 is the least this
-//! client accepts, and it cannot be raised). Not read: `~/.pgpass` and `PGPASSFILE`, and
-//! libpq's defaults for a missing host or user (the connection is then refused, saying so).
+//! client accepts, and it cannot be raised). Not read: libpq's defaults for a missing host or
+//! user (the connection is then refused, saying so).
+//!
+//! With no password from the string or `PGPASSWORD`, the password file (`PGPASSFILE`, else
+//! `~/.pgpass`) is read as libpq reads it: lines `host:port:database:user:password`, `*`
+//! matching anything, `\:` and `\\` escaped, the first line that matches the first host
+//! wins. A file that its group or others may read is not used, as in libpq; a connection
+//! then refused for want of a password says so.
 //!
 //! Uses nothing else of the crate.
 
@@ -111,6 +117,91 @@ pub(crate) fn url_port(conninfo: &str, env: Env<'_>) -> Result<String, String> {
     ))
 }
 
+/// The password file's entry for where `config` connects, when it has no password yet.
+/// `Err` is why the file was not used, for a refusal to name.
+fn from_passfile(config: &mut postgres::Config, env: Env<'_>) -> Result<(), String> {
+    if config.get_password().is_some() {
+        return Ok(());
+    }
+    let path = match (env("PGPASSFILE"), env("HOME")) {
+        (Some(file), _) => std::path::PathBuf::from(file),
+        (None, Some(home)) => std::path::Path::new(&home).join(".pgpass"),
+        (None, None) => return Ok(()),
+    };
+    let Some(user) = config.get_user().map(str::to_owned) else {
+        return Ok(());
+    };
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return Ok(());
+    };
+    let shown = path.display();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "the password file {shown} was not read: its permissions {mode:03o} let \
+                 others than its owner read it (chmod 600 it)"
+            ));
+        }
+    }
+    if !meta.is_file() {
+        return Err(format!("the password file {shown} is not a file"));
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("the password file {shown} was not read: {e}"))?;
+    let host = match (config.get_hosts().first(), config.get_hostaddrs().first()) {
+        (Some(postgres::config::Host::Tcp(h)), _) => h.clone(),
+        (Some(_), _) => "localhost".to_owned(),
+        (None, Some(addr)) => addr.to_string(),
+        (None, None) => "localhost".to_owned(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let dbname = config.get_dbname().unwrap_or(&user).to_owned();
+    let wanted = [host.as_str(), port.as_str(), dbname.as_str(), user.as_str()];
+    for line in text.lines() {
+        let fields = passfile_fields(line);
+        if fields.len() < 5 || line.starts_with('#') {
+            continue;
+        }
+        if wanted
+            .iter()
+            .zip(&fields)
+            .all(|(want, field)| field == "*" || field == want)
+        {
+            config.password(&fields[4]);
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// A password file line's fields, split at unescaped `:`, escapes resolved.
+fn passfile_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut chars) = (Vec::new(), String::new(), line.chars());
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => field.extend(chars.next()),
+            ':' if fields.len() < 4 => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// Takes the password from the password file when `config` has none yet; gives why the file
+/// was not used when it could not be, for a refusal for want of a password to name.
+pub(crate) fn password_file(config: &mut postgres::Config, env: Env<'_>) -> Option<String> {
+    from_passfile(config, env).err()
+}
+
 /// Fills in from `env` what `config` leaves out, or says which variable is unusable.
 pub(crate) fn apply(config: &mut postgres::Config, env: Env<'_>) -> Result<(), String> {
     unsupported(env)?;
@@ -201,6 +292,9 @@ mod tests {
             .parse()
             .map_err(|e| format!("{e}"))?;
         apply(&mut config, &env)?;
+        if let Some(note) = super::password_file(&mut config, &env) {
+            return Err(note);
+        }
         Ok(config)
     }
 
@@ -264,6 +358,50 @@ mod tests {
         assert!(e.contains("PGPORT=\"x\""), "{e}");
         let c = read("postgres://db/a", &[("PGPORT", "6432")]).unwrap();
         assert_eq!(c.get_ports(), [6432]);
+    }
+
+    #[test]
+    fn the_password_file_gives_the_first_line_that_matches() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("acttrace-pgpass-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(".pgpass");
+        std::fs::write(
+            &file,
+            "# host:port:database:user:password\n\
+             db:5432:other:u:wrong-database\n\
+             db:6432:*:u:wrong-port\n\
+             too:few\n\
+             db:*:audit:u:pa\\:ss:w\\\\rd\n\
+             *:*:*:*:anything\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let home = dir.display().to_string();
+        let password = |conninfo: &str, vars: &[(&str, &str)]| {
+            let mut vars = vars.to_vec();
+            vars.push(("HOME", &home));
+            read(conninfo, &vars).map(|c| c.get_password().map(<[u8]>::to_vec))
+        };
+        let got = password("host=db user=u dbname=audit", &[]).unwrap();
+        assert_eq!(got.as_deref(), Some(&b"pa:ss:w\\rd"[..]));
+        let got = password("host=elsewhere user=x", &[]).unwrap();
+        assert_eq!(got.as_deref(), Some(&b"anything"[..]), "the catch-all line");
+        // The string's password, then PGPASSWORD, win over the file.
+        let got = password("host=db user=u password=mine", &[]).unwrap();
+        assert_eq!(got.as_deref(), Some(&b"mine"[..]));
+        let got = password("host=db user=u", &[("PGPASSWORD", "env")]).unwrap();
+        assert_eq!(got.as_deref(), Some(&b"env"[..]));
+        // PGPASSFILE names another file; a missing one gives nothing.
+        let got = password("host=db user=u", &[("PGPASSFILE", "/nonexistent/pgpass")]).unwrap();
+        assert_eq!(got, None);
+        // A file others may read is not used, and the refusal for want of a password says why.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut c: postgres::Config = "host=db user=u".parse().unwrap();
+        let note = super::password_file(&mut c, &|name| (name == "HOME").then(|| home.clone()));
+        assert_eq!(c.get_password(), None);
+        assert!(note.is_some_and(|n| n.contains("permissions 644")));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

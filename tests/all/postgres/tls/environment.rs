@@ -4,7 +4,8 @@
 //! them would have connected in plain text); `PGPORT`, `PGUSER` and `PGDATABASE` fill in a
 //! bare URL; and the files under `~/.postgresql/` give the roots and the client certificate a
 //! server behind a proxy that asks for one receives. What `verify` prints of a database names
-//! it without its password.
+//! it without its password, and a server that asks for a password gets the one libpq would
+//! send: the URL's, `PGPASSWORD`, or the password file's.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -196,4 +197,128 @@ fn no_password_appears_in_what_verify_prints() {
             "{text}"
         );
     }
+}
+
+/// What a proxy that asks for a password was given, per connection.
+type Given = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A proxy on 127.0.0.1 in front of the server at `upstream` that, like a server with
+/// `password` authentication, asks each client for its password (in clear, over the
+/// loopback), records it, and then relays the session to the server, which lets it in.
+async fn password_proxy(upstream: String) -> (u16, Given) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let given = Given::default();
+    let record = std::sync::Arc::clone(&given);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (record, upstream) = (std::sync::Arc::clone(&record), upstream.clone());
+            tokio::spawn(async move {
+                // The startup message (after declining TLS if asked), kept for the server.
+                let startup = loop {
+                    let len = client.read_u32().await.unwrap() as usize;
+                    let mut body = vec![0; len - 4];
+                    client.read_exact(&mut body).await.unwrap();
+                    if body[..4] == [0x04, 0xd2, 0x16, 0x2f] {
+                        client.write_all(b"N").await.unwrap();
+                        continue;
+                    }
+                    let mut whole = (len as u32).to_be_bytes().to_vec();
+                    whole.extend(body);
+                    break whole;
+                };
+                // AuthenticationCleartextPassword, then the client's PasswordMessage.
+                client
+                    .write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3])
+                    .await
+                    .unwrap();
+                let Ok(b'p') = client.read_u8().await else {
+                    record.lock().unwrap().push("(no password)".to_owned());
+                    return;
+                };
+                let len = client.read_u32().await.unwrap() as usize;
+                let mut password = vec![0; len - 4];
+                client.read_exact(&mut password).await.unwrap();
+                password.pop(); // its terminating NUL
+                record
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&password).into_owned());
+                let mut server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+                server.write_all(&startup).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    (port, given)
+}
+
+#[test]
+fn a_server_that_asks_for_a_password_gets_the_one_libpq_would_send() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(url) = server() else { return };
+    let _shared = SERVER.blocking_read();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let scratch = Scratch::new("pg-env-password-file");
+    let chain = fresh_chain("password-file");
+    rt.block_on(async {
+        let log = open(&url, &chain, Durability::Fsync).await;
+        log.append(probe(1, 0)).await.unwrap();
+        log.shutdown().await.unwrap();
+    });
+    let (upstream, user, dbname) = upstream(&url);
+    let (port, given) = rt.block_on(password_proxy(upstream));
+    let home = scratch.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let pgpass = home.join(".pgpass");
+    std::fs::write(
+        &pgpass,
+        format!(
+            "127.0.0.1:{port}:other-db:{user}:not-this-one\n\
+             127.0.0.1:{port}:{dbname}:{user}:from\\:pgpass\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let other = scratch.join("other-passfile");
+    std::fs::write(&other, "*:*:*:*:from-PGPASSFILE\n").unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let other = other.display().to_string();
+    let bare = format!("postgres://{user}@127.0.0.1:{port}/{dbname}");
+    let with_password = format!("postgres://{user}:in-the-url@127.0.0.1:{port}/{dbname}");
+
+    for (url, vars, sent) in [
+        (&bare, &[][..], "from:pgpass"),
+        (
+            &bare,
+            &[("PGPASSFILE", other.as_str())][..],
+            "from-PGPASSFILE",
+        ),
+        (
+            &bare,
+            &[("PGPASSWORD", "from-PGPASSWORD")][..],
+            "from-PGPASSWORD",
+        ),
+        (&with_password, &[("PGPASSWORD", "no")][..], "in-the-url"),
+    ] {
+        given.lock().unwrap().clear();
+        let out = verify(url, &chain, &home, vars);
+        assert_eq!(out.status.code(), Some(0), "{vars:?}: {}", said(&out));
+        let given = given.lock().unwrap();
+        assert!(!given.is_empty(), "{vars:?}: the proxy asked");
+        assert!(given.iter().all(|p| p == sent), "{vars:?}: {given:?}");
+    }
+
+    // A password file others may read is not used, and the refusal says so.
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    given.lock().unwrap().clear();
+    let out = verify(&bare, &chain, &home, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", said(&out));
+    assert!(
+        said(&out).contains("password missing") && said(&out).contains("permissions 644"),
+        "{}",
+        said(&out)
+    );
+    assert_eq!(*given.lock().unwrap(), ["(no password)"]);
 }
