@@ -1,5 +1,5 @@
 //! The `acttrace-chain/1` format: what an entry is, its line, its hash and signature, the time
-//! stamps, the evidence-pack format and signed checkpoints.
+//! stamps, the evidence-pack format, signed checkpoints and the Merkle tree's hashes.
 //!
 //! Uses only [`json`](crate::json). Everything that writes, reads or checks chains builds on
 //! it: [`store`](crate::store) writes them, [`verify`](crate::verify) checks them,
@@ -58,6 +58,7 @@ pub mod checkpoint;
 pub(crate) mod entry;
 pub(crate) mod hash;
 pub(crate) mod line;
+pub(crate) mod merkle;
 pub(crate) mod pack;
 pub(crate) mod time;
 

@@ -451,6 +451,10 @@ impl Source {
                 path: log.to_owned(),
                 first,
             },
+            Partial::Record(e) => ExportError::Read {
+                path: log.to_owned(),
+                source: io::Error::other(e),
+            },
             missing @ Partial::Missing(_) => ExportError::DoesNotVerify {
                 path: log.to_owned(),
                 detail: missing.to_string(),

@@ -425,10 +425,10 @@ impl AuditLog {
             }
             // A segmented log: one tree across its segments, as far as the snapshot's count.
             None if path.is_dir() => {
-                let mut tree = Tree::new();
-                let mut cursor = crate::evidence::proof::SegmentCursor::default();
-                tree.extend_from_segments(&path, &mut cursor, snap.head.entries)
-                    .map(|()| tree)
+                crate::evidence::proof::segments_start(&path).and_then(|(mut tree, mut cursor)| {
+                    tree.extend_from_segments(&path, &mut cursor, snap.head.entries)
+                        .map(|()| tree)
+                })
             }
             None => Tree::from_log_prefix(&path, snap.len),
         })

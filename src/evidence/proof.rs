@@ -37,12 +37,12 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use crate::json::Value;
 
-/// A node or leaf hash.
-pub type Hash = [u8; 32];
+#[cfg(feature = "ed25519")]
+use crate::chain::merkle::Frontier;
+pub use crate::chain::merkle::Hash;
+use crate::chain::merkle::{empty_root, leaf, node, unhex};
 
 /// Why a proof could not be made or did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,21 +67,6 @@ pub enum ProofError {
     Read(String),
 }
 
-fn leaf(data: &[u8]) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(data);
-    h.finalize().into()
-}
-
-fn node(left: &Hash, right: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
-}
-
 /// RFC 9162's leaf hash of arbitrary data: `SHA-256(0x00 || data)`.
 pub fn leaf_hash_of(data: &[u8]) -> Hash {
     leaf(data)
@@ -100,36 +85,48 @@ pub fn leaf_hash(entry_hash: &str) -> Result<Hash, ProofError> {
 }
 
 /// 64 hex digits as their 32 bytes.
-fn unhex(text: &str) -> Option<Hash> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut raw = [0u8; 32];
-    for (i, pair) in bytes.chunks(2).enumerate() {
-        let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-        raw[i] = (digit(pair[0])? << 4) | digit(pair[1])?;
-    }
-    Some(raw)
-}
-
 /// The largest power of two below `n` (`n` at least 2).
 fn split(n: u64) -> u64 {
     1 << (63 - (n - 1).leading_zeros())
 }
 
-/// The log at `path` as one stream of lines: a file or, with the `ed25519` feature, a segment
-/// directory holding its whole chain.
-fn open_chain(path: &Path) -> Result<Box<dyn BufRead>, ProofError> {
+/// The log at `path` as one stream of lines, and the tree its entries go on from: a file (an
+/// empty tree) or, with the `ed25519` feature, a segment directory from its first kept
+/// segment (the tree after the frontier of what retention deleted, if it did).
+fn open_chain(path: &Path) -> Result<(Box<dyn BufRead>, Tree), ProofError> {
     #[cfg(feature = "ed25519")]
     if path.is_dir() {
-        let files = crate::verify::segments::whole_chain(path)
+        let (files, frontier) = crate::verify::segments::kept_chain(path)
             .map_err(|e| ProofError::Read(format!("{}: {e}", path.display())))?;
         let segments = crate::files::Concat::new(files, None);
-        return Ok(Box::new(std::io::BufReader::new(segments)));
+        let reader = std::io::BufReader::new(segments);
+        return Ok((Box::new(reader), Tree::after(&frontier)));
     }
     let file = std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()))?;
-    Ok(Box::new(std::io::BufReader::new(file)))
+    Ok((Box::new(std::io::BufReader::new(file)), Tree::new()))
+}
+
+/// Where the tree of a segmented log starts: an empty tree at the first segment, or, after
+/// retention, the tree after the deleted entries' frontier at the first segment kept.
+#[cfg(feature = "ed25519")]
+pub(crate) fn segments_start(dir: &Path) -> Result<(Tree, SegmentCursor), ProofError> {
+    use crate::verify::segments::{Partial, list, read_record, segment_name};
+    let read = |e: String| ProofError::Read(format!("{}: {e}", dir.display()));
+    let Some(record) = read_record(dir).map_err(read)? else {
+        return Ok((Tree::new(), SegmentCursor::default()));
+    };
+    let Some(frontier) = &record.frontier else {
+        let first = list(dir)
+            .ok()
+            .and_then(|l| l.first().map(|(i, _)| segment_name(*i)))
+            .unwrap_or_else(|| segment_name(record.next_segment));
+        return Err(read(Partial::Retained { first }.to_string()));
+    };
+    let cursor = SegmentCursor {
+        segment: record.next_segment,
+        offset: 0,
+    };
+    Ok((Tree::after(frontier), cursor))
 }
 
 /// Calls `f` with each entry of `reader` (`_meta` headers and blank lines skipped): its line,
@@ -192,9 +189,10 @@ impl Default for SegmentCursor {
 ///
 /// As for [`Tree::from_log`].
 pub fn find_entry(log: impl AsRef<Path>, seq: u64) -> Result<Option<(u64, String)>, ProofError> {
-    let mut index = 0;
+    let (reader, start) = open_chain(log.as_ref())?;
+    let mut index = start.size();
     let mut found = None;
-    for_each_leaf(open_chain(log.as_ref())?, |row, hash| {
+    for_each_leaf(reader, |row, hash| {
         if row.get("seq").and_then(Value::as_u64) == Some(seq) {
             found = Some((index, hash.to_owned()));
             return Ok(false);
@@ -207,10 +205,18 @@ pub fn find_entry(log: impl AsRef<Path>, seq: u64) -> Result<Option<(u64, String
 
 /// An append-only Merkle tree that keeps every complete subtree's hash, so that any root and
 /// proof for any size up to its own comes without rehashing the leaves.
+///
+/// The tree of a segmented log whose oldest segments retention deleted starts from the
+/// frontier the retention record keeps: its roots, the proofs of the kept entries and the
+/// consistency proofs from heads at least as large as the deleted prefix are all there; what
+/// only the deleted entries could give is refused ([`ProofError::OutOfRange`]).
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
-    /// `levels[h][i]`: the hash of leaves `i·2^h .. (i+1)·2^h`, for complete subtrees only.
+    /// `levels[h][i - offset(h)]`: the hash of leaves `i·2^h .. (i+1)·2^h`, for complete
+    /// subtrees only.
     levels: Vec<Vec<Hash>>,
+    /// How many leaves at the start only the frontier stands for (0: none deleted).
+    pruned: u64,
 }
 
 impl Tree {
@@ -219,16 +225,43 @@ impl Tree {
         Self::default()
     }
 
+    /// The tree that goes on from `frontier`: the first `frontier.size()` leaves known only by
+    /// the complete subtrees that sum them up.
+    #[cfg(feature = "ed25519")]
+    pub(crate) fn after(frontier: &Frontier) -> Self {
+        let pruned = frontier.size();
+        let top = 64 - pruned.leading_zeros() as usize;
+        let mut levels = vec![Vec::new(); top];
+        // The frontier's hashes, largest first, are the set bits of the size, highest first.
+        let bits = (0..top).rev().filter(|h| pruned >> h & 1 == 1);
+        for (h, hash) in bits.zip(frontier.hashes()) {
+            levels[h].push(*hash);
+        }
+        Self { levels, pruned }
+    }
+
+    /// The index of `levels[h]`'s first hash: the frontier's node at that height, if the
+    /// deleted prefix has one there, else the first node after the prefix. (Even, so a node's
+    /// place in its level tells left from right as its index does.)
+    fn offset(&self, h: usize) -> u64 {
+        let at = self.pruned.checked_shr(h as u32).unwrap_or(0);
+        at - (at & 1)
+    }
+
     /// The tree of a log's entries: each line's `hash` a leaf, in order (`_meta` headers and
     /// blank lines skipped). A segmented log's directory (with the `ed25519` feature) is one
-    /// tree across its segments, in order, as it is one chain.
+    /// tree across its segments, in order, as it is one chain; after retention, the tree goes
+    /// on from the frontier of the deleted entries that the signed retention record keeps.
     ///
     /// # Errors
     ///
-    /// The file cannot be read, or a line has no entry hash; a directory whose first segments
-    /// retention deleted, or with one missing, has no whole tree.
+    /// The file cannot be read, or a line has no entry hash; a directory with a segment
+    /// missing, or whose first segments retention deleted under a record that keeps no
+    /// frontier of them (one written before frontiers were kept), has no tree.
     pub fn from_log(path: impl AsRef<Path>) -> Result<Self, ProofError> {
-        Self::from_lines(open_chain(path.as_ref())?)
+        let (reader, mut tree) = open_chain(path.as_ref())?;
+        tree.extend_from_lines(reader)?;
+        Ok(tree)
     }
 
     /// The tree of the log's first `bytes` bytes: a snapshot of a log that is still growing.
@@ -315,12 +348,6 @@ impl Tree {
         Ok(())
     }
 
-    fn from_lines(reader: impl BufRead) -> Result<Self, ProofError> {
-        let mut tree = Self::new();
-        tree.extend_from_lines(reader)?;
-        Ok(tree)
-    }
-
     /// Adds the entries of a log's lines read from `reader` (`_meta` headers skipped).
     pub(crate) fn extend_from_lines(&mut self, reader: impl BufRead) -> Result<(), ProofError> {
         for_each_leaf(reader, |_, hash| {
@@ -349,22 +376,33 @@ impl Tree {
 
     /// How many leaves the tree has.
     pub fn size(&self) -> u64 {
-        self.levels.first().map_or(0, |l| l.len() as u64)
+        self.levels
+            .first()
+            .map_or(self.pruned, |l| self.offset(0) + l.len() as u64)
+    }
+
+    /// How many of its first leaves retention deleted: the tree knows them only by its
+    /// frontier (0 for the tree of a whole log).
+    pub fn deleted(&self) -> u64 {
+        self.pruned
     }
 
     /// The root over every leaf.
     pub fn root(&self) -> Hash {
-        self.subtree(0, self.size())
+        // Every root from the deleted prefix's size on is there (see `after`).
+        self.subtree(0, self.size()).unwrap_or_default()
     }
 
     /// The root the tree had at `size` leaves.
     ///
     /// # Errors
     ///
-    /// [`ProofError::OutOfRange`] when `size` is larger than the tree.
+    /// [`ProofError::OutOfRange`] when `size` is larger than the tree, or smaller than the
+    /// prefix retention deleted.
     pub fn root_at(&self, size: u64) -> Result<Hash, ProofError> {
         self.check(size)?;
-        Ok(self.subtree(0, size))
+        self.subtree(0, size)
+            .ok_or_else(|| self.deleted_error(size))
     }
 
     /// RFC 9162's `PATH(index, D[size])`: the proof that leaf `index` is in the tree of the
@@ -372,7 +410,8 @@ impl Tree {
     ///
     /// # Errors
     ///
-    /// [`ProofError::OutOfRange`] unless `index < size <= self.size()`.
+    /// [`ProofError::OutOfRange`] unless `index < size <= self.size()`, and the leaf was not
+    /// deleted under retention.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ProofError> {
         self.check(size)?;
         if index >= size {
@@ -380,8 +419,15 @@ impl Tree {
                 "leaf {index} is not in a tree of {size}"
             )));
         }
+        if index < self.pruned {
+            return Err(ProofError::OutOfRange(format!(
+                "leaf {index} was deleted under retention (the first {} were)",
+                self.pruned
+            )));
+        }
         let mut out = Vec::new();
-        self.path(index, 0, size, &mut out);
+        self.path(index, 0, size, &mut out)
+            .ok_or_else(|| self.deleted_error(size))?;
         Ok(out)
     }
 
@@ -390,7 +436,8 @@ impl Tree {
     ///
     /// # Errors
     ///
-    /// [`ProofError::OutOfRange`] unless `0 < old <= new <= self.size()`.
+    /// [`ProofError::OutOfRange`] unless `0 < old <= new <= self.size()`, and `old` is at
+    /// least the prefix retention deleted.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ProofError> {
         self.check(new)?;
         if old == 0 || old > new {
@@ -398,9 +445,11 @@ impl Tree {
                 "no consistency proof from {old} to {new} leaves"
             )));
         }
+        self.check(old)?;
         let mut out = Vec::new();
         if old < new {
-            self.subproof(old, 0, new, true, &mut out);
+            self.subproof(old, 0, new, true, &mut out)
+                .ok_or_else(|| self.deleted_error(old))?;
         }
         Ok(out)
     }
@@ -412,54 +461,75 @@ impl Tree {
                 self.size()
             )));
         }
+        if size < self.pruned {
+            return Err(self.deleted_error(size));
+        }
         Ok(())
     }
 
-    /// The hash of leaves `lo..hi`, from complete subtrees.
-    fn subtree(&self, lo: u64, hi: u64) -> Hash {
+    fn deleted_error(&self, size: u64) -> ProofError {
+        ProofError::OutOfRange(format!(
+            "the tree of {size} leaves needs entries deleted under retention (the first {})",
+            self.pruned
+        ))
+    }
+
+    /// The hash of leaves `lo..hi`, from complete subtrees; `None` when it needs a subtree
+    /// only deleted entries could give.
+    fn subtree(&self, lo: u64, hi: u64) -> Option<Hash> {
         let n = hi - lo;
         if n == 0 {
-            return Sha256::digest([]).into();
+            return Some(empty_root());
         }
         if n.is_power_of_two() && lo.is_multiple_of(n) {
             let h = n.trailing_zeros() as usize;
-            return self.levels[h][(lo >> h) as usize];
+            let at = (lo >> h).checked_sub(self.offset(h))?;
+            return self.levels.get(h)?.get(usize::try_from(at).ok()?).copied();
         }
         let k = split(n);
-        node(&self.subtree(lo, lo + k), &self.subtree(lo + k, hi))
+        Some(node(&self.subtree(lo, lo + k)?, &self.subtree(lo + k, hi)?))
     }
 
-    fn path(&self, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) {
+    fn path(&self, m: u64, lo: u64, hi: u64, out: &mut Vec<Hash>) -> Option<()> {
         let n = hi - lo;
         if n <= 1 {
-            return;
+            return Some(());
         }
         let k = split(n);
         if m < k {
-            self.path(m, lo, lo + k, out);
-            out.push(self.subtree(lo + k, hi));
+            self.path(m, lo, lo + k, out)?;
+            out.push(self.subtree(lo + k, hi)?);
         } else {
-            self.path(m - k, lo + k, hi, out);
-            out.push(self.subtree(lo, lo + k));
+            self.path(m - k, lo + k, hi, out)?;
+            out.push(self.subtree(lo, lo + k)?);
         }
+        Some(())
     }
 
-    fn subproof(&self, m: u64, lo: u64, hi: u64, complete: bool, out: &mut Vec<Hash>) {
+    fn subproof(
+        &self,
+        m: u64,
+        lo: u64,
+        hi: u64,
+        complete: bool,
+        out: &mut Vec<Hash>,
+    ) -> Option<()> {
         let n = hi - lo;
         if m == n {
             if !complete {
-                out.push(self.subtree(lo, hi));
+                out.push(self.subtree(lo, hi)?);
             }
-            return;
+            return Some(());
         }
         let k = split(n);
         if m <= k {
-            self.subproof(m, lo, lo + k, complete, out);
-            out.push(self.subtree(lo + k, hi));
+            self.subproof(m, lo, lo + k, complete, out)?;
+            out.push(self.subtree(lo + k, hi)?);
         } else {
-            self.subproof(m - k, lo + k, hi, false, out);
-            out.push(self.subtree(lo, lo + k));
+            self.subproof(m - k, lo + k, hi, false, out)?;
+            out.push(self.subtree(lo, lo + k)?);
         }
+        Some(())
     }
 }
 

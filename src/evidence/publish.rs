@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::chain::checkpoint::CheckpointKey;
 use crate::evidence::note::{NoteError, TreeHead, save_note};
-use crate::evidence::proof::{SegmentCursor, Tree};
+use crate::evidence::proof::{SegmentCursor, Tree, segments_start};
 use crate::store::{AuditLog, Head, WeakAuditLog};
 
 /// When and where a log's tree heads are published. See [`AuditLog::publish_tree_heads`].
@@ -396,15 +396,24 @@ impl Publisher {
     ) -> Result<Result<Tree, crate::evidence::proof::ProofError>, NoteError> {
         let path = self.path.clone();
         let database = self.database.clone();
-        // Of a segmented log, from where the tree stopped (or the start, to rebuild).
+        // Of a segmented log, from where the tree stopped (or its start, to rebuild: the
+        // first segment, or the first one kept after retention).
         let mut cursor = self.segments.filter(|_| from > 0).unwrap_or_default();
         let segmented = self.segments.is_some();
         let (read, cursor) = tokio::task::spawn_blocking(move || {
             let read = match database {
                 Some((url, chain)) => extend_from_database(tree, &url, &chain, from, to),
-                None if segmented => tree
-                    .extend_from_segments(&path, &mut cursor, to)
-                    .map(|()| tree),
+                None if segmented => {
+                    let start = match from {
+                        0 => segments_start(&path),
+                        _ => Ok((tree, cursor)),
+                    };
+                    start.and_then(|(mut tree, start)| {
+                        cursor = start;
+                        tree.extend_from_segments(&path, &mut cursor, to)
+                            .map(|()| tree)
+                    })
+                }
                 None => tree.extend_from_log(&path, from, to).map(|()| tree),
             };
             (read, cursor)

@@ -1,7 +1,8 @@
 //! Retention for segmented logs: deleting the sealed segments older than a horizon is an
 //! explicit act that leaves a signed record (`retention.json`) of what was deleted (names,
-//! entry counts, heads, file digests) and of the seal it ended at, so that what is kept still
-//! verifies, from that seal on.
+//! entry counts, heads, file digests), of the seal it ended at, so that what is kept still
+//! verifies from that seal on, and of the Merkle frontier of the deleted entries, so that the
+//! log's tree goes on across the kept segments.
 //!
 //! Uses the segment layout and verification, and the format's checkpoints.
 
@@ -9,6 +10,7 @@ use std::path::Path;
 
 use crate::chain::checkpoint::{Checkpoint, CheckpointKey};
 use crate::chain::hash::hex;
+use crate::chain::merkle::{Frontier, entry_leaf};
 use crate::chain::time::seconds;
 use crate::json::value::{Map, Value};
 use crate::verify::VerifyOptions;
@@ -71,6 +73,13 @@ pub fn retain(
         ));
     }
     let segments = list(dir).map_err(|e| e.to_string())?;
+    let previous = read_record(dir)?;
+    // The Merkle frontier of everything deleted, this time and before (a record written
+    // before frontiers were kept leaves none to go on from).
+    let mut frontier = match &previous {
+        None => Some(Frontier::default()),
+        Some(r) => r.frontier.clone(),
+    };
     let mut going = Vec::new();
     for (index, path) in segments.iter().take(segments.len().saturating_sub(1)) {
         let seal = seal_path(path);
@@ -88,6 +97,23 @@ pub fn retain(
             break;
         }
         let cp = Checkpoint::read(&seal).map_err(|e| e.to_string())?;
+        if let Some(f) = frontier.as_mut() {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let leaf = Value::parse(line)
+                    .ok()
+                    .and_then(|v| v.get("hash").and_then(Value::as_str).and_then(entry_leaf))
+                    .ok_or_else(|| format!("{}: a line without an entry hash", path.display()))?;
+                f.push(leaf);
+            }
+            if f.size() != cp.entries {
+                return Err(format!(
+                    "{}: the segments up to it hold {} entries where its seal says {}",
+                    path.display(),
+                    f.size(),
+                    cp.entries
+                ));
+            }
+        }
         going.push((
             *index,
             path.clone(),
@@ -100,7 +126,7 @@ pub fn retain(
         return Ok(Vec::new());
     };
 
-    let mut deleted = match read_record(dir)? {
+    let mut deleted = match previous {
         Some(r) => match r.body().get("deleted") {
             Some(Value::Array(items)) => items.clone(),
             _ => Vec::new(),
@@ -122,6 +148,13 @@ pub fn retain(
     body.insert("next_segment", last_index + 1);
     body.insert("checkpoint", last_seal.to_json());
     body.insert("deleted", Value::Array(deleted));
+    if let Some(f) = &frontier {
+        let mut tree = Map::new();
+        tree.insert("size", f.size());
+        let hashes = f.hashes().iter().map(|h| Value::from(hex(h))).collect();
+        tree.insert("frontier", Value::Array(hashes));
+        body.insert("tree", Value::Object(tree));
+    }
     body.insert("key_id", seal_key.public().key_id());
     let sig = hex(&seal_key.sign_bytes(RetentionRecord::signed_text(&body).as_bytes()));
     let mut record = body;

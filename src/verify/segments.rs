@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::{VerifyOptions, verify_path};
 use crate::chain::checkpoint::{Checkpoint, PublicKey};
+use crate::chain::merkle::{Frontier, unhex};
 use crate::json::value::{Map, Value};
 
 /// The file name of segment `index`.
@@ -59,8 +60,11 @@ pub(crate) enum Partial {
     Unreadable(std::io::Error),
     /// It holds no segment.
     Empty,
-    /// Retention deleted its oldest segments: it starts at `first`.
+    /// Retention deleted its oldest segments: it starts at `first` (and, for a tree, its
+    /// record keeps no frontier of them).
     Retained { first: String },
+    /// The retention record cannot be read.
+    Record(String),
     /// A segment between the first and the last is missing.
     Missing(String),
 }
@@ -76,6 +80,7 @@ impl fmt::Display for Partial {
                  first entries are gone"
             ),
             Self::Missing(name) => write!(f, "{name} is missing"),
+            Self::Record(e) => write!(f, "{e}"),
         }
     }
 }
@@ -101,6 +106,32 @@ pub(crate) fn whole_chain(dir: &Path) -> Result<Vec<PathBuf>, Partial> {
     Ok(listed.into_iter().map(|(_, p)| p).collect())
 }
 
+/// The segments of `dir` in order from the first kept one, and the Merkle frontier of the
+/// entries retention deleted before it (an empty one when none were), when no kept segment is
+/// missing and the retention record keeps that frontier: what a tree across the set needs.
+/// (Whether they verify is for [`verify_segments`].)
+pub(crate) fn kept_chain(dir: &Path) -> Result<(Vec<PathBuf>, Frontier), Partial> {
+    let Some(record) = read_record(dir).map_err(Partial::Record)? else {
+        return whole_chain(dir).map(|files| (files, Frontier::default()));
+    };
+    let listed = list(dir).map_err(Partial::Unreadable)?;
+    let Some((first, _)) = listed.first() else {
+        return Err(Partial::Empty);
+    };
+    let Some(frontier) = record.frontier.clone() else {
+        return Err(Partial::Retained {
+            first: segment_name(*first),
+        });
+    };
+    if let Some(n) = (record.next_segment..)
+        .zip(&listed)
+        .find_map(|(n, (i, _))| (n != *i).then_some(n))
+    {
+        return Err(Partial::Missing(segment_name(n)));
+    }
+    Ok((listed.into_iter().map(|(_, p)| p).collect(), frontier))
+}
+
 /// What retention deleted and where the kept chain starts: a signed record.
 #[derive(Debug, Clone)]
 pub struct RetentionRecord {
@@ -111,6 +142,9 @@ pub struct RetentionRecord {
     pub checkpoint: Checkpoint,
     /// The deleted segments' names, oldest first.
     pub deleted: Vec<String>,
+    /// The Merkle frontier of the deleted entries (`tree` in the record): what a tree across
+    /// the kept segments starts from. Records written before it was kept have none.
+    pub(crate) frontier: Option<Frontier>,
     body: Map,
     sig: String,
 }
@@ -162,10 +196,36 @@ impl RetentionRecord {
                 .collect(),
             _ => return Err(bad("no deleted list")),
         };
+        let frontier = match body.get("tree") {
+            None => None,
+            Some(tree) => {
+                let size = tree
+                    .get("size")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| bad("a tree without its size"))?;
+                let hashes = match tree.get("frontier") {
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .map(|h| h.as_str().and_then(unhex))
+                        .collect::<Option<Vec<_>>>(),
+                    _ => None,
+                }
+                .ok_or_else(|| bad("a tree frontier that is not a list of hashes"))?;
+                let frontier = Frontier::from_parts(size, hashes)
+                    .ok_or_else(|| bad("a tree frontier of the wrong length for its size"))?;
+                if size != checkpoint.entries {
+                    return Err(bad(
+                        "a tree frontier that does not end where the checkpoint does",
+                    ));
+                }
+                Some(frontier)
+            }
+        };
         Ok(Self {
             next_segment,
             checkpoint,
             deleted,
+            frontier,
             body,
             sig,
         })

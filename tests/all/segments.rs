@@ -730,3 +730,6 @@ async fn a_segmented_log_is_one_tree_its_heads_and_proofs_span() {
     assert_eq!(code, Some(2), "{said}");
     assert!(said.contains("deleted under retention"), "{said}");
 }
+
+#[cfg(feature = "cli")]
+mod retained_tree;

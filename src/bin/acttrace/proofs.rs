@@ -82,7 +82,21 @@ pub(crate) fn read_verifier(arg: &str) -> Result<NoteVerifier, String> {
 fn entry_with_seq(log: &Path, seq: u64) -> Result<(u64, String), String> {
     find_entry(log, seq)
         .map_err(|e| format!("{}: {e}", log.display()))?
-        .ok_or_else(|| format!("{} has no entry with seq {seq}", log.display()))
+        .ok_or_else(|| {
+            // A segmented log's entries before its first kept segment are not lost: deleted.
+            let kept_from = std::fs::read_to_string(log.join("retention.json"))
+                .ok()
+                .and_then(|t| acttrace::verify::segments::RetentionRecord::parse(&t).ok())
+                .map(|r| r.checkpoint.entries);
+            match kept_from {
+                Some(first) if seq < first => format!(
+                    "entry {seq} of {} was deleted under retention: the kept segments start \
+                     at entry {first}",
+                    log.display()
+                ),
+                _ => format!("{} has no entry with seq {seq}", log.display()),
+            }
+        })
 }
 
 /// Reads a tree head the log must be: `Err((code, why))` otherwise.

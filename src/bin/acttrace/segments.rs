@@ -165,9 +165,17 @@ pub(crate) fn checkpoint_dir(
     crate::proofs::checkpoint_note(args, secret, &origin)
 }
 
-/// The system the first segment's `audit_open` names.
+/// The system the first segment's `audit_open` names or, once retention deleted it, the
+/// retention record's checkpoint.
 fn first_segment_system(dir: &std::path::Path) -> Option<String> {
     let first = dir.join("segment-000001.jsonl");
+    if !first.exists()
+        && let Ok(text) = std::fs::read_to_string(dir.join("retention.json"))
+    {
+        return acttrace::verify::segments::RetentionRecord::parse(&text)
+            .ok()
+            .map(|r| r.checkpoint.origin);
+    }
     acttrace::evidence::summary::Summary::read(first)
         .ok()?
         .system

@@ -299,3 +299,52 @@ fn proof_files_round_trip_and_refuse_what_is_not_a_proof() {
         assert!(ProofFile::parse(&bad).is_err(), "{bad}");
     }
 }
+
+/// A tree that starts from the frontier of its first `d` leaves gives, for every size from
+/// `d` on, the roots and proofs the whole tree gives, and refuses what needs a deleted leaf.
+#[cfg(feature = "ed25519")]
+#[test]
+fn a_tree_after_retention_gives_what_the_whole_tree_gives_from_the_frontier_on() {
+    let leaves: Vec<Hash> = (0u32..40).map(|i| leaf_hash_of(&i.to_be_bytes())).collect();
+    let mut whole = Tree::new();
+    for l in &leaves {
+        whole.push(*l);
+    }
+    for d in 0..=leaves.len() {
+        let mut frontier = Frontier::default();
+        for l in &leaves[..d] {
+            frontier.push(*l);
+        }
+        let mut pruned = Tree::after(&frontier);
+        assert_eq!((pruned.size(), pruned.deleted()), (d as u64, d as u64));
+        for l in &leaves[d..] {
+            pruned.push(*l);
+        }
+        let n = leaves.len() as u64;
+        assert_eq!(pruned.root(), whole.root(), "deleted {d}");
+        for size in 0..=n {
+            let got = pruned.root_at(size);
+            if size < d as u64 {
+                assert!(matches!(got, Err(ProofError::OutOfRange(_))), "{d} {size}");
+                continue;
+            }
+            assert_eq!(got.unwrap(), whole.root_at(size).unwrap(), "{d} {size}");
+            for index in 0..size {
+                let proof = pruned.inclusion_proof(index, size);
+                if index < d as u64 {
+                    assert!(proof.is_err(), "{d} {index} {size}");
+                } else {
+                    assert_eq!(proof.unwrap(), whole.inclusion_proof(index, size).unwrap());
+                }
+            }
+            for old in 1..=size {
+                let proof = pruned.consistency_proof(old, size);
+                if old < d as u64 {
+                    assert!(proof.is_err(), "{d} {old} {size}");
+                } else {
+                    assert_eq!(proof.unwrap(), whole.consistency_proof(old, size).unwrap());
+                }
+            }
+        }
+    }
+}
