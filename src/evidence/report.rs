@@ -151,8 +151,8 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
-    /// A check that applies to one file (a checkpoint, a tree head) was asked of a segmented
-    /// log, whose segments' seals are its checkpoints.
+    /// A check that applies to one file (a plain checkpoint) was asked of a segmented log,
+    /// whose segments' seals are its checkpoints.
     #[error("{path} is a segmented log: {what}")]
     Segmented {
         /// The segment directory.
@@ -410,6 +410,14 @@ fn file_verdict(
     checked: &mut Vec<render::Checked>,
 ) -> Verdict {
     let verdict = Verdict::from(&verify_path(log, vopts));
+    check_tree_head(log, opts, checked);
+    verdict
+}
+
+/// Whether the tree head given (if any) is the log's tree's, for the page's checks. A
+/// segmented log's is one tree across its segments, after retention too.
+#[cfg(feature = "ed25519")]
+fn check_tree_head(log: &Path, opts: &ReportOptions, checked: &mut Vec<render::Checked>) {
     if let Some((note, verifier)) = &opts.tree_head {
         use crate::evidence::note::TreeHead;
         let said = match TreeHead::open(note, verifier) {
@@ -434,7 +442,6 @@ fn file_verdict(
         };
         checked.push(("Signed tree head (C2SP)", said.0, said.1));
     }
-    verdict
 }
 
 /// A segment directory's verdict, its seals checked with the seal key (if given).
@@ -445,14 +452,14 @@ fn segments_verdict(
     vopts: &VerifyOptions,
     checked: &mut Vec<render::Checked>,
 ) -> Result<Verdict, ReportError> {
-    if !checked.is_empty() || opts.tree_head.is_some() {
+    if !checked.is_empty() {
         return Err(ReportError::Segmented {
             path: log.to_owned(),
-            what: "its seals are its checkpoints: give the seal key instead of a checkpoint \
-                   or tree head"
+            what: "its seals are its checkpoints: give the seal key instead of a checkpoint"
                 .to_owned(),
         });
     }
+    check_tree_head(log, opts, checked);
     let found = crate::verify::segments::verify_segments(log, vopts, opts.seal_key.as_ref());
     let seals = match &opts.seal_key {
         Some(key) => format!("checked with key {} as part of the verdict", key.key_id()),

@@ -1,8 +1,9 @@
 //! One Merkle tree across a segmented log after retention: the signed retention record keeps
 //! the frontier of the deleted entries, so the kept segments still give the whole chain's
 //! tree. Its heads are the ones signed before retention, the kept entries are proved against
-//! them, and the deleted ones are refused by name; writing and retention go on, and a live
-//! log's heads start from the frontier too.
+//! them (and the auditor's report checks the set against them), and the deleted ones are
+//! refused by name; writing and retention go on, and a live log's heads start from the
+//! frontier too.
 
 use std::path::Path;
 
@@ -36,7 +37,7 @@ fn seq_of(line: &str) -> u64 {
 #[tokio::test]
 async fn after_retention_the_tree_goes_on_from_the_records_frontier() {
     let (scratch, dir, seal, files) = three_sealed("segments-retained-tree").await;
-    let (secret, _) = seal.save_pair(scratch.join("ops")).unwrap();
+    let (secret, public) = seal.save_pair(scratch.join("ops")).unwrap();
     let cli = |args: &[&str]| run_acttrace(args);
     let (d, k) = (dir.to_str().unwrap(), secret.to_str().unwrap());
     let note = scratch.join("log.note");
@@ -85,6 +86,35 @@ async fn after_retention_the_tree_goes_on_from_the_records_frontier() {
     ]);
     assert_eq!(code, Some(0), "{said}");
     assert!(said.contains("tree head verified"), "{said}");
+
+    // The auditor's report of what is kept: it verifies, from the retention record on, and
+    // is the tree the head signed before retention signs.
+    let html = scratch.join("report.html");
+    let (code, said) = cli(&[
+        "report",
+        d,
+        "--public-key",
+        public.to_str().unwrap(),
+        "--note",
+        signed_before.to_str().unwrap(),
+        "--verifier",
+        &verifier,
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("deleted under a signed retention record"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "signed tree of {} entries is this log",
+            whole.size()
+        )),
+        "{page}"
+    );
 
     // A kept entry is proved against the head signed before retention; a deleted one is
     // refused, saying why.
