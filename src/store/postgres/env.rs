@@ -404,6 +404,34 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Every cut and every changed character of some URLs, read with `PGPORT` and the other
+    /// variables set, reads or is refused, never panics.
+    #[test]
+    fn damaged_urls_never_panic_with_the_variables_set() {
+        let vars = [
+            ("PGPORT", "6432,"),
+            ("PGHOST", "db,[::1]"),
+            ("PGHOSTADDR", "10.0.0.1"),
+            ("PGCONNECT_TIMEOUT", "-5"),
+        ];
+        for url in [
+            "postgres://u:p%40x@db1,[::1]:5/a?port=7&sslmode=disable",
+            "postgresql://u@[fe80::1],db:/a",
+        ] {
+            let chars: Vec<char> = url.chars().collect();
+            for cut in 0..=chars.len() {
+                let _ = read(&chars[..cut].iter().collect::<String>(), &vars);
+            }
+            for at in 0..chars.len() {
+                for c in ['@', ':', ',', '[', ']', '/', '?', 'é', '\0'] {
+                    let mut v = chars.clone();
+                    v[at] = c;
+                    let _ = read(&v.iter().collect::<String>(), &vars);
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_strings_own_parameters_win() {
         let c = read(
