@@ -12,7 +12,8 @@
 //!   with SHA-256/384/512.
 //! - [`TimestampToken::verify_with_crls`] also checks that no certificate on the way to the
 //!   trusted one is revoked, against certificate revocation lists ([`Crl`]) the auditor
-//!   brings (none are fetched; OCSP is not used).
+//!   brings or [`TimestampToken::fetch_crls`] fetches from where the certificates say their
+//!   issuers publish them (OCSP is not used).
 //!
 //! A token is the DER `ContentInfo` that `openssl ts -reply -token_out` writes, so
 //! `openssl ts -verify -token_in -in LOG.note.tst -data LOG.note -CAfile tsa-ca.pem` checks
@@ -39,11 +40,10 @@
 mod cms;
 mod crl;
 mod der;
+mod http;
 mod x509;
 
-use std::io::{Read as _, Write as _};
-use std::net::{TcpStream, ToSocketAddrs as _};
-use std::time::Duration;
+use std::io::Write as _;
 
 pub use self::crl::Crl;
 pub use self::x509::Certificate;
@@ -186,6 +186,52 @@ impl TimestampToken {
         self.checked(message, trusted, None)
     }
 
+    /// The revocation lists the certificates carried in the token name, fetched now from
+    /// their `http://` CRL distribution points (RFC 5280, section 4.2.1.13), for
+    /// [`verify_with_crls`](Self::verify_with_crls): an auditor who is online need not find
+    /// and bring them. A certificate that names no list is passed over (the verification then
+    /// says that no list covers it); for one that names several, the first that can be
+    /// fetched is taken.
+    ///
+    /// # Errors
+    ///
+    /// [`TimestampError::Http`] when none of a certificate's lists can be fetched, or it names
+    /// none at an `http://` address (only `ldap://`, say); [`TimestampError::Malformed`] when
+    /// what is fetched is not a revocation list.
+    pub fn fetch_crls(&self) -> Result<Vec<Crl>, TimestampError> {
+        let token = cms::Token::read(&self.der)?;
+        let mut lists: Vec<Crl> = Vec::new();
+        for der in token.certificates() {
+            let cert = x509::Parsed::read(der)?;
+            if cert.crl_urls.is_empty() {
+                continue;
+            }
+            let mut failed = Vec::new();
+            let fetched = cert.crl_urls.iter().find_map(|url| {
+                let got = match url.starts_with("http://") {
+                    true => http::get_crl(url).and_then(|body| crls_in(&body)),
+                    false => Err(TimestampError::Http(format!(
+                        "{url}: not an http:// address"
+                    ))),
+                };
+                got.map_err(|e| failed.push(e.to_string())).ok()
+            });
+            let Some(found) = fetched else {
+                return Err(TimestampError::Http(format!(
+                    "no revocation list {} names could be fetched: {}",
+                    x509::common_name(cert.subject),
+                    failed.join("; ")
+                )));
+            };
+            for crl in found {
+                if !lists.contains(&crl) {
+                    lists.push(crl);
+                }
+            }
+        }
+        Ok(lists)
+    }
+
     /// [`verify`](Self::verify), and the revocation of every certificate on the authority's
     /// path to the trusted one checked against `crls` (the trusted certificate itself is not):
     /// each must be covered by a list signed by its issuer that is not out of date, and not be
@@ -236,6 +282,14 @@ pub fn save_token(path: &std::path::Path, token: &TimestampToken) -> std::io::Re
     crate::files::write_whole(path, 0o644, true, |f| f.write_all(&token.der))
 }
 
+/// The revocation lists in a fetched body: one DER list, or PEM blocks.
+fn crls_in(body: &[u8]) -> Result<Vec<Crl>, TimestampError> {
+    match std::str::from_utf8(body) {
+        Ok(text) if text.contains("-----BEGIN") => Crl::from_pem(text),
+        _ => Crl::from_der(body).map(|crl| vec![crl]),
+    }
+}
+
 /// `YYYYMMDDHHMMSS[.fff]Z` as `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
 fn rfc3339(stated: &str) -> String {
     let (d, rest) = stated.split_at(stated.len().min(14));
@@ -283,7 +337,7 @@ pub fn request_token(url: &str, message: &[u8]) -> Result<TimestampToken, Timest
     getrandom::fill(&mut nonce)
         .map_err(|e| TimestampError::Http(format!("no random nonce: {e}")))?;
     nonce[0] = (nonce[0] & 0x7f) | 0x40; // positive, and minimal as DER wants
-    let body = post(url, &request_der(message, &nonce))?;
+    let body = http::post(url, &request_der(message, &nonce))?;
     let token = TimestampToken::from_response(&body)?;
     let parsed = cms::Token::read(&token.der)?;
     if parsed.info.imprint_hash.digest(message) != parsed.info.imprint {
@@ -293,99 +347,6 @@ pub fn request_token(url: &str, message: &[u8]) -> Result<TimestampToken, Timest
         return Err(TimestampError::NotOurs("its nonce is not the one sent"));
     }
     Ok(token)
-}
-
-/// POSTs a timestamp query over HTTP/1.1 and gives the response body.
-fn post(url: &str, query: &[u8]) -> Result<Vec<u8>, TimestampError> {
-    const LIMIT: u64 = 1 << 20;
-    const WAIT: Duration = Duration::from_secs(10);
-    let http = |e: &dyn std::fmt::Display| TimestampError::Http(format!("{url}: {e}"));
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| http(&"only http:// URLs (the token is signed; TLS adds nothing)"))?;
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let path = if path.is_empty() { "/" } else { path };
-    if authority.is_empty()
-        || authority
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(http(&"no host"));
-    }
-    let target = if authority
-        .rsplit(':')
-        .next()
-        .is_some_and(|p| p.parse::<u16>().is_ok())
-        && !authority.ends_with(']')
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let addr = target
-        .to_socket_addrs()
-        .map_err(|e| http(&e))?
-        .next()
-        .ok_or_else(|| http(&"the host has no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, WAIT).map_err(|e| http(&e))?;
-    stream.set_read_timeout(Some(WAIT)).map_err(|e| http(&e))?;
-    stream.set_write_timeout(Some(WAIT)).map_err(|e| http(&e))?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/timestamp-query\r\n\
-         Accept: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        query.len()
-    );
-    stream.write_all(head.as_bytes()).map_err(|e| http(&e))?;
-    stream.write_all(query).map_err(|e| http(&e))?;
-    let mut answer = Vec::new();
-    stream
-        .take(LIMIT)
-        .read_to_end(&mut answer)
-        .map_err(|e| http(&e))?;
-    let split = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| http(&"no complete HTTP response"))?;
-    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
-    let body = &answer[split + 4..];
-    let mut lines = head.lines();
-    let status = lines.next().unwrap_or_default();
-    if status.split_whitespace().nth(1) != Some("200") {
-        let shown: String = status.chars().flat_map(char::escape_debug).collect();
-        return Err(http(&format!("answered {shown}")));
-    }
-    let header = |name: &str| {
-        lines.clone().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
-    };
-    if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-        return dechunk(body).ok_or_else(|| http(&"a malformed chunked body"));
-    }
-    match header("content-length").map(|v| v.parse::<usize>()) {
-        Some(Ok(n)) if n <= body.len() => Ok(body[..n].to_vec()),
-        Some(_) => Err(http(&"a short or malformed body")),
-        None => Ok(body.to_vec()),
-    }
-}
-
-/// Decodes an HTTP/1.1 chunked body.
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size = std::str::from_utf8(&body[..end]).ok()?;
-        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
-        body = &body[end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
-    }
 }
 
 #[cfg(test)]

@@ -44,11 +44,17 @@ fn make_authority(dir: &Path, name: &str) {
 /// As [`make_authority`], with keys made by `newkey` (`openssl req` arguments), signing with
 /// `digest`.
 fn make_authority_with(dir: &Path, name: &str, newkey: &[&str], digest: &str) {
+    make_authority_ext(dir, name, newkey, digest, "");
+}
+
+/// As [`make_authority_with`], with `tsa_ext` added to the authority certificate's extensions
+/// (`openssl x509 -extfile` lines).
+fn make_authority_ext(dir: &Path, name: &str, newkey: &[&str], digest: &str, tsa_ext: &str) {
     std::fs::create_dir_all(dir).unwrap();
     let config = TS_CONFIG.replace(
         "signer_digest = sha256",
         &format!("signer_digest = {digest}"),
-    );
+    ) + tsa_ext;
     std::fs::write(dir.join("ts.cnf"), config).unwrap();
     std::fs::write(dir.join("serial"), "01\n").unwrap();
     let ca_subject = format!("/CN={name} CA");
@@ -632,4 +638,147 @@ fn tokens_signed_with_ecdsa_verify() {
     let token = request_token(&url, b"note\n").unwrap();
     let err = token.verify(b"note\n", &p256).unwrap_err();
     assert!(matches!(err, TimestampError::Untrusted(_)), "{err}");
+}
+
+/// Serves whatever file is at `path` when asked (404 when there is none) over HTTP on
+/// 127.0.0.1, as a CA publishes its revocation list; gives its URL.
+fn serve_file(path: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/ca.crl", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !data.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => data.extend_from_slice(&buf[..n]),
+                }
+            }
+            let answer = match std::fs::read(&path) {
+                Ok(body) => {
+                    let mut out = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    out.extend(body);
+                    out
+                }
+                Err(_) => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            };
+            let _ = conn.write_all(&answer);
+        }
+    });
+    url
+}
+
+/// The revocation list the authority's certificate names (its CRL distribution point, served
+/// on 127.0.0.1) is fetched at verification: the token verifies while the list is clean and is
+/// refused once the CA has published the certificate revoked; no list to fetch, or one only
+/// at an `ldap://` address, is an error that names it. The CLI does the same with
+/// `--tsa-fetch-crls`.
+#[tokio::test]
+async fn revocation_lists_are_fetched_from_where_the_certificate_says() {
+    let scratch = Scratch::new("rfc3161-fetch-crl");
+    let tsa = scratch.join("tsa");
+    let served = tsa.join("served.crl");
+    let crl_url = serve_file(served.clone());
+    let rsa = ["-newkey", "rsa:2048"];
+    let cdp = format!("crlDistributionPoints = URI:{crl_url}\n");
+    make_authority_ext(&tsa, "fetching TSA", &rsa, "sha256", &cdp);
+    make_crls(&tsa);
+    let url = serve_authority(tsa.clone());
+    let note = b"acttrace.example/log\n7\nroot\n";
+    let token = request_token(&url, note).unwrap();
+    let ca = certs(tsa.join("ca.crt"));
+
+    std::fs::copy(tsa.join("clean.crl"), &served).unwrap();
+    let lists = token.fetch_crls().unwrap();
+    assert_eq!(lists, Crl::read(tsa.join("clean.crl")).unwrap());
+    token.verify_with_crls(note, &ca, &lists).unwrap();
+
+    std::fs::copy(tsa.join("revoked.crl"), &served).unwrap();
+    let lists = token.fetch_crls().unwrap();
+    let err = token.verify_with_crls(note, &ca, &lists).unwrap_err();
+    assert!(matches!(err, TimestampError::Revoked(_)), "{err}");
+
+    std::fs::remove_file(&served).unwrap();
+    let err = token.fetch_crls().unwrap_err();
+    assert!(
+        err.to_string().contains(&crl_url) && err.to_string().contains("404"),
+        "{err}"
+    );
+
+    // A certificate that names its list only at an ldap:// address.
+    let ldap = scratch.join("ldap");
+    let only_ldap = "crlDistributionPoints = URI:ldap://127.0.0.1/cn=ca\n";
+    make_authority_ext(&ldap, "ldap TSA", &rsa, "sha256", only_ldap);
+    let ldap_url = serve_authority(ldap);
+    let err = request_token(&ldap_url, note)
+        .unwrap()
+        .fetch_crls()
+        .unwrap_err();
+    assert!(err.to_string().contains("not an http:// address"), "{err}");
+    // One that names none: nothing to fetch, and the verification says no list covers it.
+    let plain = scratch.join("plain");
+    make_authority(&plain, "plain TSA");
+    let plain_token = request_token(&serve_authority(plain.clone()), note).unwrap();
+    assert!(plain_token.fetch_crls().unwrap().is_empty());
+    let err = plain_token
+        .verify_with_crls(note, &certs(plain.join("ca.crt")), &[])
+        .unwrap_err();
+    assert!(err.to_string().contains("no revocation list"), "{err}");
+
+    #[cfg(feature = "cli")]
+    {
+        use crate::cli::append_decisions;
+        use crate::support::run_acttrace as run;
+        let log = scratch.join("audit.jsonl");
+        append_decisions(&log, 3).await;
+        let (code, said) = run(&["keygen", "-o", scratch.join("ck").to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{said}");
+        let (code, said) = run(&[
+            "checkpoint",
+            log.to_str().unwrap(),
+            "--note",
+            "--signing-key-file",
+            scratch.join("ck.key").to_str().unwrap(),
+            "--tsa",
+            &url,
+        ]);
+        assert_eq!(code, Some(0), "{said}");
+        let verifier = said
+            .split("verifier key ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap()
+            .to_owned();
+        let verify = || {
+            run(&[
+                "verify",
+                log.to_str().unwrap(),
+                "--note",
+                scratch.join("audit.jsonl.note").to_str().unwrap(),
+                "--verifier",
+                &verifier,
+                "--tsa-cert",
+                tsa.join("ca.crt").to_str().unwrap(),
+                "--tsa-fetch-crls",
+            ])
+        };
+        std::fs::copy(tsa.join("clean.crl"), &served).unwrap();
+        let (code, said) = verify();
+        assert_eq!(code, Some(0), "{said}");
+        assert!(
+            said.contains("not revoked, by the lists its issuers publish now"),
+            "{said}"
+        );
+        std::fs::copy(tsa.join("revoked.crl"), &served).unwrap();
+        let (code, said) = verify();
+        assert_eq!(code, Some(1), "{said}");
+        assert!(said.contains("fetching TSA was revoked"), "{said}");
+    }
 }

@@ -25,6 +25,11 @@ pub(crate) struct TsaCheckArgs {
     /// certificate needs a current list signed by its issuer.
     #[arg(long = "tsa-crl", value_name = "FILE", requires = "tsa_cert")]
     tsa_crl: Vec<PathBuf>,
+
+    /// As --tsa-crl, with the lists fetched now from where the authority's certificates say
+    /// their issuers publish them (their http:// CRL distribution points).
+    #[arg(long, requires = "tsa_cert")]
+    tsa_fetch_crls: bool,
 }
 
 /// Asks the authority at `url` for a token over the note at `note` and saves it as NOTE.tst.
@@ -62,10 +67,16 @@ pub(crate) fn check(
     for path in &args.tsa_crl {
         crls.extend(Crl::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
     }
+    let revocation = !args.tsa_crl.is_empty() || args.tsa_fetch_crls;
     let verdict = TimestampToken::from_der(&der)
-        .and_then(|token| match args.tsa_crl.is_empty() {
-            true => token.verify(&message, &trusted),
-            false => token.verify_with_crls(&message, &trusted, &crls),
+        .and_then(|token| {
+            if args.tsa_fetch_crls {
+                crls.extend(token.fetch_crls()?);
+            }
+            match revocation {
+                false => token.verify(&message, &trusted),
+                true => token.verify_with_crls(&message, &trusted, &crls),
+            }
         })
         .map(|t| {
             format!(
@@ -73,10 +84,10 @@ pub(crate) fn check(
                 t.time,
                 t.authority,
                 t.serial,
-                if args.tsa_crl.is_empty() {
-                    ""
-                } else {
-                    "; not revoked"
+                match (revocation, args.tsa_fetch_crls) {
+                    (false, _) => "",
+                    (true, false) => "; not revoked",
+                    (true, true) => "; not revoked, by the lists its issuers publish now",
                 }
             )
         })

@@ -105,6 +105,11 @@ impl<'a> Token<'a> {
         })
     }
 
+    /// The certificates the token carries (DER), as the authority put them in.
+    pub(super) fn certificates(&self) -> &[&'a [u8]] {
+        &self.certificates
+    }
+
     /// Checks the signature over the content and that the signer chains to `trusted`; gives
     /// the signer's common name.
     pub(super) fn check(

@@ -1,3 +1,4 @@
+use super::http::dechunk;
 use super::*;
 
 #[test]

@@ -23,6 +23,9 @@ const ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
 const ECDSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04];
 const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
 const SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
+const CRL_DISTRIBUTION_POINTS: &[u8] = &[0x55, 0x1d, 0x1f];
+/// A `GeneralName`'s `uniformResourceIdentifier` (`[6] IMPLICIT IA5String`).
+const URI: u8 = 0x86;
 const TIME_STAMPING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08];
 const COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
 
@@ -216,6 +219,8 @@ pub(super) struct Parsed<'a> {
     key: &'a [u8],
     pub(super) key_id: Option<&'a [u8]>,
     pub(super) time_stamping: bool,
+    /// Where its issuer publishes revocation lists (the CRL distribution points' URIs).
+    pub(super) crl_urls: Vec<String>,
 }
 
 impl<'a> Parsed<'a> {
@@ -235,6 +240,7 @@ impl<'a> Parsed<'a> {
             key: &[],
             key_id: None,
             time_stamping: false,
+            crl_urls: Vec::new(),
         }
     }
 
@@ -264,6 +270,7 @@ impl<'a> Parsed<'a> {
         let key = bits(s.expect(BIT_STRING, what)?)?;
         let mut key_id = None;
         let mut time_stamping = false;
+        let mut crl_urls = Vec::new();
         while !t.is_empty() {
             let field = t.any(what)?;
             if field.tag != der::context(3) {
@@ -287,6 +294,7 @@ impl<'a> Parsed<'a> {
                             time_stamping |= usages.expect(OID, what)?.content == TIME_STAMPING;
                         }
                     }
+                    CRL_DISTRIBUTION_POINTS => crl_urls = distribution_points(value)?,
                     _ => {}
                 }
             }
@@ -306,6 +314,7 @@ impl<'a> Parsed<'a> {
             key,
             key_id,
             time_stamping,
+            crl_urls,
         })
     }
 
@@ -425,6 +434,35 @@ impl<'a> Parsed<'a> {
 }
 
 /// A BIT STRING's bytes (whole bytes only, as keys and signatures are).
+/// The URIs of a `CRLDistributionPoints` extension's full names (RFC 5280, 4.2.1.13): `SEQUENCE
+/// OF DistributionPoint`, each `[0] DistributionPointName` whose `[0] fullName` holds
+/// `GeneralName`s.
+fn distribution_points(value: &[u8]) -> Result<Vec<String>, TimestampError> {
+    let what = "CRL distribution points";
+    let mut urls = Vec::new();
+    let mut points = der::single(value, SEQUENCE, what)?.inner();
+    while !points.is_empty() {
+        let mut point = points.expect(SEQUENCE, what)?.inner();
+        let Some(name) = point.optional(der::context(0), what)? else {
+            continue;
+        };
+        let Some(full) = name.inner().optional(der::context(0), what)? else {
+            continue;
+        };
+        let mut names = full.inner();
+        while !names.is_empty() {
+            let general = names.any(what)?;
+            if general.tag == URI {
+                let uri = std::str::from_utf8(general.content).map_err(|_| {
+                    TimestampError::Malformed(format!("{what}: a URI not in ASCII"))
+                })?;
+                urls.push(uri.to_owned());
+            }
+        }
+    }
+    Ok(urls)
+}
+
 pub(super) fn bits(tlv: Tlv<'_>) -> Result<&[u8], TimestampError> {
     match tlv.content.split_first() {
         Some((0, rest)) => Ok(rest),
