@@ -134,12 +134,7 @@ async fn the_report_states_the_checkpoints_it_checked() {
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{said}");
-    let verifier = said
-        .split("verifier key ")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let verifier = crate::support::verifier_key(&said);
     let out = std::process::Command::new(bin)
         .args(["report", path.to_str().unwrap(), "--note"])
         .arg(scratch.join("audit.jsonl.note"))

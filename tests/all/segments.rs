@@ -634,12 +634,7 @@ async fn a_segmented_log_is_one_tree_its_heads_and_proofs_span() {
     ]);
     assert_eq!(code, Some(0), "{said}");
     assert!(said.contains("loan-triage, 61 entries"), "{said}");
-    let verifier = said
-        .split("verifier key ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_owned();
+    let verifier = crate::support::verifier_key(&said);
     let note = scratch.join("log.note");
     assert!(
         note.exists(),

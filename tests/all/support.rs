@@ -223,3 +223,13 @@ pub(crate) fn run_acttrace<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Option<i32
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
 }
+
+/// The verifier key line `acttrace checkpoint --note` prints (`... verifier key NAME+ID+KEY`).
+#[cfg(feature = "cli")]
+pub(crate) fn verifier_key(said: &str) -> String {
+    said.split("verifier key ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no verifier key in: {said}"))
+        .to_owned()
+}

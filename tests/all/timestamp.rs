@@ -109,6 +109,18 @@ fn make_authority_ext(dir: &Path, name: &str, newkey: &[&str], digest: &str, tsa
     );
 }
 
+/// An HTTP/1.1 200 answer carrying `body`.
+fn ok_answer(content_type: &str, body: Vec<u8>) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend(body);
+    out
+}
+
 /// Serves `openssl ts -reply` over HTTP on 127.0.0.1 from `dir`; gives its URL.
 fn serve_authority(dir: PathBuf) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -158,14 +170,7 @@ fn serve_authority(dir: PathBuf) -> String {
                 .is_ok_and(|o| o.status.success());
             let answer = if ok {
                 let der = std::fs::read(dir.join(&reply)).unwrap();
-                let mut out = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\n\
-                     Content-Length: {}\r\nConnection: close\r\n\r\n",
-                    der.len()
-                )
-                .into_bytes();
-                out.extend(der);
-                out
+                ok_answer("application/timestamp-reply", der)
             } else {
                 b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_vec()
             };
@@ -335,12 +340,7 @@ async fn the_cli_timestamps_tree_heads_and_checks_them() {
     assert_eq!(code, Some(0), "{said}");
     let note = scratch.join("audit.jsonl.note");
     assert!(scratch.join("audit.jsonl.note.tst").exists(), "{said}");
-    let verifier = said
-        .split("verifier key ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap()
-        .to_owned();
+    let verifier = crate::support::verifier_key(&said);
 
     // `verify --note` with the token checked against `ca`, and `extra` (the token, or CRLs).
     let verify_with = |ca: &Path, extra: [&std::ffi::OsStr; 2]| {
@@ -657,16 +657,7 @@ fn serve_file(path: PathBuf) -> String {
                 }
             }
             let answer = match std::fs::read(&path) {
-                Ok(body) => {
-                    let mut out = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/pkix-crl\r\n\
-                         Content-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    out.extend(body);
-                    out
-                }
+                Ok(body) => ok_answer("application/pkix-crl", body),
                 Err(_) => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
             };
             let _ = conn.write_all(&answer);
@@ -750,12 +741,7 @@ async fn revocation_lists_are_fetched_from_where_the_certificate_says() {
             &url,
         ]);
         assert_eq!(code, Some(0), "{said}");
-        let verifier = said
-            .split("verifier key ")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap()
-            .to_owned();
+        let verifier = crate::support::verifier_key(&said);
         let verify = || {
             run(&[
                 "verify",

@@ -44,12 +44,7 @@ async fn after_retention_the_tree_goes_on_from_the_records_frontier() {
     let checkpoint = || {
         let (code, said) = cli(&["checkpoint", d, "--note", "--signing-key-file", k]);
         assert_eq!(code, Some(0), "{said}");
-        let verifier = said
-            .split("verifier key ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap()
-            .to_owned();
+        let verifier = crate::support::verifier_key(&said);
         (std::fs::read_to_string(&note).unwrap(), verifier)
     };
 
