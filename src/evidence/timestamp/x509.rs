@@ -294,7 +294,12 @@ impl<'a> Parsed<'a> {
                             time_stamping |= usages.expect(OID, what)?.content == TIME_STAMPING;
                         }
                     }
-                    CRL_DISTRIBUTION_POINTS => crl_urls = distribution_points(value)?,
+                    // Read only to fetch lists: one that cannot be read names none (and
+                    // a check that needs its list then says none covers the certificate),
+                    // without failing what does not use it.
+                    CRL_DISTRIBUTION_POINTS => {
+                        crl_urls = distribution_points(value).unwrap_or_default()
+                    }
                     _ => {}
                 }
             }
@@ -492,5 +497,35 @@ pub(super) fn common_name(name: &[u8]) -> String {
     match found {
         Ok(Some(cn)) => cn.chars().flat_map(char::escape_debug).collect(),
         _ => "?".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::der::{SEQUENCE, context, wrap};
+    use super::{URI, distribution_points};
+
+    #[test]
+    fn distribution_points_give_their_full_names_uris() {
+        let names = [
+            wrap(URI, b"http://crl.example/ca.crl"),
+            wrap(0x82, b"crl.example"), // a dNSName: not a URI
+            wrap(URI, b"ldap://crl.example/cn=ca"),
+        ]
+        .concat();
+        let full = wrap(context(0), &wrap(context(0), &names));
+        let relative = wrap(context(0), &wrap(context(1), &wrap(SEQUENCE, &[])));
+        let value = wrap(
+            SEQUENCE,
+            &[wrap(SEQUENCE, &full), wrap(SEQUENCE, &relative)].concat(),
+        );
+        assert_eq!(
+            distribution_points(&value).unwrap(),
+            ["http://crl.example/ca.crl", "ldap://crl.example/cn=ca"]
+        );
+        for cut in 0..value.len() {
+            let _ = distribution_points(&value[..cut]);
+        }
+        assert!(distribution_points(&[0x30, 0x05, 0x30]).is_err());
     }
 }
