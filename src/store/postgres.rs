@@ -127,6 +127,22 @@ fn pg_err(e: &postgres::Error) -> String {
     }
 }
 
+/// The chains a connected database holds, by name; a database without the schema holds none
+/// and is said to be one no log was opened on.
+fn list_chains(client: &mut Client) -> Result<Vec<String>, io::Error> {
+    client
+        .query("SELECT chain FROM acttrace_chains ORDER BY chain", &[])
+        .map(|rows| rows.iter().map(|r| r.get(0)).collect())
+        .map_err(|e| match e.code() {
+            Some(&postgres::error::SqlState::UNDEFINED_TABLE) => io::Error::new(
+                io::ErrorKind::NotFound,
+                "the database holds no acttrace chain: it has no acttrace_chains table (no \
+                 log was ever opened on it; is it the right database?)",
+            ),
+            _ => io::Error::other(pg_err(&e)),
+        })
+}
+
 fn io(e: &postgres::Error) -> Fault {
     Fault::Io(io::Error::other(pg_err(e)))
 }
@@ -600,10 +616,7 @@ impl ChainReader {
         upto: Option<u64>,
     ) -> Result<Self, io::Error> {
         let mut client = connect(url).map_err(io::Error::other)?;
-        let known: Vec<String> = client
-            .query("SELECT chain FROM acttrace_chains ORDER BY chain", &[])
-            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-            .map_err(|e| io::Error::other(pg_err(&e)))?;
+        let known = list_chains(&mut client)?;
         if !known.iter().any(|c| c == chain) {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -647,10 +660,7 @@ impl ChainReader {
     /// The database cannot be reached or read.
     pub fn chains(url: &str) -> Result<Vec<String>, io::Error> {
         let mut client = connect(url).map_err(io::Error::other)?;
-        client
-            .query("SELECT chain FROM acttrace_chains ORDER BY chain", &[])
-            .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-            .map_err(|e| io::Error::other(pg_err(&e)))
+        list_chains(&mut client)
     }
 
     fn fill(&mut self) -> io::Result<()> {

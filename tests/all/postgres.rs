@@ -18,6 +18,7 @@ use acttrace::store::{AuditLog, Durability};
 use acttrace::verify::{VerifyOptions, verify_path, verify_reader};
 
 mod commit;
+mod empty;
 #[cfg(feature = "cli")]
 mod report;
 #[cfg(feature = "postgres-tls")]
