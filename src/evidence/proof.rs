@@ -110,23 +110,10 @@ fn open_chain(path: &Path) -> Result<(Box<dyn BufRead>, Tree), ProofError> {
 /// retention, the tree after the deleted entries' frontier at the first segment kept.
 #[cfg(feature = "ed25519")]
 pub(crate) fn segments_start(dir: &Path) -> Result<(Tree, SegmentCursor), ProofError> {
-    use crate::verify::segments::{Partial, list, read_record, segment_name};
-    let read = |e: String| ProofError::Read(format!("{}: {e}", dir.display()));
-    let Some(record) = read_record(dir).map_err(read)? else {
-        return Ok((Tree::new(), SegmentCursor::default()));
-    };
-    let Some(frontier) = &record.frontier else {
-        let first = list(dir)
-            .ok()
-            .and_then(|l| l.first().map(|(i, _)| segment_name(*i)))
-            .unwrap_or_else(|| segment_name(record.next_segment));
-        return Err(read(Partial::Retained { first }.to_string()));
-    };
-    let cursor = SegmentCursor {
-        segment: record.next_segment,
-        offset: 0,
-    };
-    Ok((Tree::after(frontier), cursor))
+    let (segment, _, frontier) = crate::verify::segments::kept_chain_from(dir)
+        .map_err(|e| ProofError::Read(format!("{}: {e}", dir.display())))?;
+    let cursor = SegmentCursor { segment, offset: 0 };
+    Ok((Tree::after(&frontier), cursor))
 }
 
 /// Calls `f` with each entry of `reader` (`_meta` headers and blank lines skipped): its line,

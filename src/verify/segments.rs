@@ -111,8 +111,13 @@ pub(crate) fn whole_chain(dir: &Path) -> Result<Vec<PathBuf>, Partial> {
 /// missing and the retention record keeps that frontier: what a tree across the set needs.
 /// (Whether they verify is for [`verify_segments`].)
 pub(crate) fn kept_chain(dir: &Path) -> Result<(Vec<PathBuf>, Frontier), Partial> {
+    kept_chain_from(dir).map(|(_, files, frontier)| (files, frontier))
+}
+
+/// As [`kept_chain`], with the index of the first segment kept.
+pub(crate) fn kept_chain_from(dir: &Path) -> Result<(u64, Vec<PathBuf>, Frontier), Partial> {
     let Some(record) = read_record(dir).map_err(Partial::Record)? else {
-        return whole_chain(dir).map(|files| (files, Frontier::default()));
+        return whole_chain(dir).map(|files| (1, files, Frontier::default()));
     };
     let listed = list(dir).map_err(Partial::Unreadable)?;
     let Some((first, _)) = listed.first() else {
@@ -129,7 +134,11 @@ pub(crate) fn kept_chain(dir: &Path) -> Result<(Vec<PathBuf>, Frontier), Partial
     {
         return Err(Partial::Missing(segment_name(n)));
     }
-    Ok((listed.into_iter().map(|(_, p)| p).collect(), frontier))
+    Ok((
+        record.next_segment,
+        listed.into_iter().map(|(_, p)| p).collect(),
+        frontier,
+    ))
 }
 
 /// What retention deleted and where the kept chain starts: a signed record.
@@ -229,6 +238,16 @@ impl RetentionRecord {
             body,
             sig,
         })
+    }
+
+    /// The retention record of the segment directory `dir` (`DIR/retention.json`), if it
+    /// has one.
+    ///
+    /// # Errors
+    ///
+    /// The record cannot be read, or is not one.
+    pub fn of_dir(dir: &Path) -> Result<Option<Self>, String> {
+        read_record(dir)
     }
 
     /// The record's JSON fields, `sig` aside.

@@ -84,9 +84,9 @@ fn entry_with_seq(log: &Path, seq: u64) -> Result<(u64, String), String> {
         .map_err(|e| format!("{}: {e}", log.display()))?
         .ok_or_else(|| {
             // A segmented log's entries before its first kept segment are not lost: deleted.
-            let kept_from = std::fs::read_to_string(log.join("retention.json"))
+            let kept_from = acttrace::verify::segments::RetentionRecord::of_dir(log)
                 .ok()
-                .and_then(|t| acttrace::verify::segments::RetentionRecord::parse(&t).ok())
+                .flatten()
                 .map(|r| r.checkpoint.entries);
             match kept_from {
                 Some(first) if seq < first => format!(

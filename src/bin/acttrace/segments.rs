@@ -170,11 +170,9 @@ pub(crate) fn checkpoint_dir(
 fn first_segment_system(dir: &std::path::Path) -> Option<String> {
     let first = dir.join("segment-000001.jsonl");
     if !first.exists()
-        && let Ok(text) = std::fs::read_to_string(dir.join("retention.json"))
+        && let Ok(Some(record)) = acttrace::verify::segments::RetentionRecord::of_dir(dir)
     {
-        return acttrace::verify::segments::RetentionRecord::parse(&text)
-            .ok()
-            .map(|r| r.checkpoint.origin);
+        return Some(record.checkpoint.origin);
     }
     acttrace::evidence::summary::Summary::read(first)
         .ok()?
