@@ -306,7 +306,7 @@ fn gather(log: &Path, max_line: usize, period: &Period) -> Result<Facts, ReportE
         .reviews
         .iter()
         .filter_map(|r| r.decision.clone())
-        .filter(|id| facts.decisions.get(id).is_none_or(|d| d.opened.is_none()))
+        .filter(|id| facts.opened_at(id).is_none())
         .collect();
     if !period.is_all() && !wanted.is_empty() {
         let found = &mut facts.opened_before;

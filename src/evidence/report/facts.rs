@@ -33,11 +33,68 @@ impl Links {
     }
 }
 
-/// One decision: where it opened (its `decision` entry's seq and time) and how it ended.
-#[derive(Debug, Default)]
+/// A decision's id as the report keeps it, small for a log of millions: the 32 lowercase hex
+/// digits [`DecisionId::random`](crate::chain::DecisionId::random) writes as their 16 bytes,
+/// any other id as it is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum DecisionKey {
+    Hex([u8; 16]),
+    Text(Box<str>),
+}
+
+impl DecisionKey {
+    pub(super) fn of(id: &str) -> Self {
+        let hex = |b: u8| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        };
+        let bytes = id.as_bytes();
+        let mut raw = [0u8; 16];
+        let parsed = bytes.len() == 32
+            && raw.iter_mut().zip(bytes.chunks(2)).all(|(out, pair)| {
+                match (hex(pair[0]), hex(pair[1])) {
+                    (Some(hi), Some(lo)) => {
+                        *out = hi << 4 | lo;
+                        true
+                    }
+                    _ => false,
+                }
+            });
+        match parsed {
+            true => Self::Hex(raw),
+            false => Self::Text(id.into()),
+        }
+    }
+}
+
+/// One decision: where it opened (its `decision` entry's seq and time) and how it ended, in
+/// 24 bytes.
+#[derive(Debug)]
 pub(super) struct Decision {
-    pub(super) opened: Option<(u64, Option<f64>)>,
-    pub(super) outcome: Option<String>,
+    /// The `decision` entry's seq; `u64::MAX` until it is seen.
+    seq: u64,
+    /// When it opened, in seconds since the epoch; NaN when unknown.
+    at: f64,
+    /// Its outcome, as an index into [`Facts::outcomes`]; `u32::MAX` for none yet.
+    outcome: u32,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Self {
+            seq: u64::MAX,
+            at: f64::NAN,
+            outcome: u32::MAX,
+        }
+    }
+}
+
+impl Decision {
+    /// Where and when it opened, once its `decision` entry was seen.
+    pub(super) fn opened(&self) -> Option<(u64, Option<f64>)> {
+        (self.seq != u64::MAX).then(|| (self.seq, (!self.at.is_nan()).then_some(self.at)))
+    }
 }
 
 /// One model's calls.
@@ -89,7 +146,11 @@ pub(super) struct Facts {
     pub(super) last_ts: Option<String>,
     pub(super) any_hash: bool,
     /// By decision id.
-    pub(super) decisions: BTreeMap<String, Decision>,
+    pub(super) decisions: BTreeMap<DecisionKey, Decision>,
+    /// The outcomes decisions ended with, each once (the decisions hold their index), and
+    /// where each is.
+    outcomes: Vec<String>,
+    outcome_index: BTreeMap<String, u32>,
     /// Decisions reviewed in the period that opened before it: where and when they opened.
     pub(super) opened_before: BTreeMap<String, (u64, Option<f64>)>,
     pub(super) models: BTreeMap<(String, String), ModelRow>,
@@ -170,9 +231,10 @@ impl Facts {
         let Some(id) = r.decision() else { return };
         let outcome = match r.kind.as_str() {
             "decision" => {
-                let d = self.decisions.entry(id.to_owned()).or_default();
-                if d.opened.is_none() {
-                    d.opened = Some((r.seq, seconds(&r.ts)));
+                let d = self.decisions.entry(DecisionKey::of(id)).or_default();
+                if d.opened().is_none() {
+                    d.seq = r.seq;
+                    d.at = seconds(&r.ts).unwrap_or(f64::NAN);
                 }
                 return;
             }
@@ -184,9 +246,19 @@ impl Facts {
             _ => None,
         };
         if let Some((outcome, overrides)) = outcome {
-            let d = self.decisions.entry(id.to_owned()).or_default();
-            if overrides || d.outcome.is_none() {
-                d.outcome = Some(outcome.to_owned());
+            let index = match self.outcome_index.get(outcome) {
+                Some(&i) => i,
+                None => {
+                    // Fewer than 2^32 - 1 outcomes fit in memory: the index never saturates.
+                    let i = u32::try_from(self.outcomes.len()).unwrap_or(u32::MAX - 1);
+                    self.outcomes.push(outcome.to_owned());
+                    self.outcome_index.insert(outcome.to_owned(), i);
+                    i
+                }
+            };
+            let d = self.decisions.entry(DecisionKey::of(id)).or_default();
+            if overrides || d.outcome == u32::MAX {
+                d.outcome = index;
             }
         }
     }
@@ -254,11 +326,23 @@ impl Facts {
         });
     }
 
-    /// The decisions that opened.
-    pub(super) fn opened(&self) -> impl Iterator<Item = (&String, &Decision, u64)> {
+    /// The decisions that opened, with their seq.
+    pub(super) fn opened(&self) -> impl Iterator<Item = (&Decision, u64)> {
         self.decisions
-            .iter()
-            .filter_map(|(id, d)| d.opened.map(|(seq, _)| (id, d, seq)))
+            .values()
+            .filter_map(|d| d.opened().map(|(seq, _)| (d, seq)))
+    }
+
+    /// A decision's outcome, if it has one.
+    pub(super) fn outcome(&self, d: &Decision) -> Option<&str> {
+        self.outcomes.get(d.outcome as usize).map(String::as_str)
+    }
+
+    /// Where and when the decision `id` opened, if it did in what was read.
+    pub(super) fn opened_at(&self, id: &str) -> Option<(u64, Option<f64>)> {
+        self.decisions
+            .get(&DecisionKey::of(id))
+            .and_then(Decision::opened)
     }
 }
 

@@ -238,10 +238,10 @@ fn decisions_section(h: &mut String, facts: &Facts) {
     let _ = write!(h, "<h2 id=\"decisions\">Decisions</h2>");
     let mut by_outcome: BTreeMap<&str, Links> = BTreeMap::new();
     let mut opened = 0;
-    for (_, d, seq) in facts.opened() {
+    for (d, seq) in facts.opened() {
         opened += 1;
         by_outcome
-            .entry(d.outcome.as_deref().unwrap_or("open"))
+            .entry(facts.outcome(d).unwrap_or("open"))
             .or_default()
             .add(seq);
     }
@@ -263,7 +263,7 @@ fn decisions_section(h: &mut String, facts: &Facts) {
     let times: Vec<f64> = facts
         .decisions
         .values()
-        .filter_map(|d| d.opened.and_then(|(_, at)| at))
+        .filter_map(|d| d.opened().and_then(|(_, at)| at))
         .collect();
     if let (Some(lo), Some(hi)) = (
         times.iter().copied().reduce(f64::min),
@@ -401,7 +401,7 @@ fn oversight_section(h: &mut String, facts: &Facts) {
     );
     for r in &facts.reviews {
         let opened = r.decision.as_deref().and_then(|id| {
-            let here = facts.decisions.get(id).and_then(|d| d.opened);
+            let here = facts.opened_at(id);
             here.or_else(|| facts.opened_before.get(id).copied())
         });
         let delay = opened

@@ -37,3 +37,33 @@ fn escaping_covers_markup_and_steering_characters() {
         "{shown}"
     );
 }
+
+#[test]
+fn decision_ids_are_kept_small_and_told_apart() {
+    use facts::DecisionKey;
+    let random = crate::chain::DecisionId::random().to_string();
+    assert!(
+        matches!(DecisionKey::of(&random), DecisionKey::Hex(_)),
+        "{random}"
+    );
+    let hex = "0123456789abcdef0123456789abcdef";
+    let DecisionKey::Hex(raw) = DecisionKey::of(hex) else {
+        panic!("32 lowercase hex digits are kept as bytes");
+    };
+    assert_eq!(raw[..2], [0x01, 0x23]);
+    // Anything else is kept as written, and never equals a hex id.
+    for other in [
+        "0123456789ABCDEF0123456789ABCDEF",
+        "0123456789abcdef0123456789abcde",
+        "dec-17",
+        "0123456789abcdef0123456789abcdeg",
+        "é123456789abcdef0123456789abcde",
+    ] {
+        assert_eq!(DecisionKey::of(other), DecisionKey::Text(other.into()));
+        assert_ne!(DecisionKey::of(other), DecisionKey::of(hex));
+    }
+    assert_ne!(
+        DecisionKey::of(hex),
+        DecisionKey::of("0123456789abcdef0123456789abcdee")
+    );
+}
