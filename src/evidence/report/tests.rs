@@ -67,3 +67,59 @@ fn decision_ids_are_kept_small_and_told_apart() {
         DecisionKey::of("0123456789abcdef0123456789abcdee")
     );
 }
+
+/// A decision's outcome: its `decision_record`'s, else its `decision_end`'s, and `blocked`
+/// when a policy blocked it; the later of a record and a block wins. Decisions with other ids
+/// keep theirs.
+#[test]
+fn outcomes_follow_records_and_blocks_over_ends() {
+    let mut facts = facts::Facts::for_period(crate::evidence::Period::all());
+    let mut seq = 0;
+    let mut add = |facts: &mut facts::Facts, kind: &str, id: &str, fields: &[(&str, &str)]| {
+        let mut payload = Map::new();
+        payload.insert("decision_id", id);
+        for (k, v) in fields {
+            payload.insert(*k, *v);
+        }
+        seq += 1;
+        facts.add(&Row {
+            seq,
+            ts: "2026-12-06T05:18:27+00:00".to_owned(),
+            kind: kind.to_owned(),
+            payload,
+            hash: String::new(),
+        });
+    };
+    let (a, b, c, d) = (
+        "0123456789abcdef0123456789abcdef",
+        "fedcba9876543210fedcba9876543210",
+        "dec-3",
+        "dec-4",
+    );
+    for id in [a, b, c, d] {
+        add(&mut facts, "decision", id, &[]);
+    }
+    // a: the record's outcome, whatever the end says after it.
+    add(&mut facts, "decision_record", a, &[("outcome", "approved")]);
+    add(&mut facts, "decision_end", a, &[("outcome", "ok")]);
+    // b: the end's, with no record.
+    add(&mut facts, "decision_end", b, &[("outcome", "declined")]);
+    // c: blocked, then ended.
+    add(&mut facts, "policy_flag", c, &[("action", "block")]);
+    add(&mut facts, "decision_end", c, &[("outcome", "error")]);
+    // d: never ended.
+    let outcome = |facts: &facts::Facts, id: &str| {
+        let key = facts::DecisionKey::of(id);
+        facts
+            .decisions
+            .get(&key)
+            .and_then(|dec| facts.outcome(dec).map(str::to_owned))
+    };
+    assert_eq!(outcome(&facts, a).as_deref(), Some("approved"));
+    assert_eq!(outcome(&facts, b).as_deref(), Some("declined"));
+    assert_eq!(outcome(&facts, c).as_deref(), Some("blocked"));
+    assert_eq!(outcome(&facts, d), None);
+    assert_eq!(facts.opened().count(), 4);
+    assert_eq!(facts.opened_at(c).map(|(s, _)| s), Some(3));
+    assert!(facts.opened_at("dec-unknown").is_none());
+}
