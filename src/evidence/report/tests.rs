@@ -90,24 +90,29 @@ fn outcomes_follow_records_and_blocks_over_ends() {
             hash: String::new(),
         });
     };
-    let (a, b, c, d) = (
+    let (a, b, c, d, e) = (
         "0123456789abcdef0123456789abcdef",
         "fedcba9876543210fedcba9876543210",
         "dec-3",
         "dec-4",
+        "dec-5",
     );
-    for id in [a, b, c, d] {
+    for id in [a, b, c, d, e] {
         add(&mut facts, "decision", id, &[]);
     }
-    // a: the record's outcome, whatever the end says after it.
-    add(&mut facts, "decision_record", a, &[("outcome", "approved")]);
+    // a: ended, then recorded: the record's outcome.
     add(&mut facts, "decision_end", a, &[("outcome", "ok")]);
+    add(&mut facts, "decision_record", a, &[("outcome", "approved")]);
     // b: the end's, with no record.
     add(&mut facts, "decision_end", b, &[("outcome", "declined")]);
-    // c: blocked, then ended.
-    add(&mut facts, "policy_flag", c, &[("action", "block")]);
+    // c: ended, then blocked.
     add(&mut facts, "decision_end", c, &[("outcome", "error")]);
-    // d: never ended.
+    add(&mut facts, "policy_flag", c, &[("action", "block")]);
+    // d: blocked, then recorded, then ended: the record (the later of the two).
+    add(&mut facts, "policy_flag", d, &[("action", "blocked")]);
+    add(&mut facts, "decision_record", d, &[("outcome", "approved")]);
+    add(&mut facts, "decision_end", d, &[("outcome", "ok")]);
+    // e: never ended.
     let outcome = |facts: &facts::Facts, id: &str| {
         let key = facts::DecisionKey::of(id);
         facts
@@ -118,8 +123,9 @@ fn outcomes_follow_records_and_blocks_over_ends() {
     assert_eq!(outcome(&facts, a).as_deref(), Some("approved"));
     assert_eq!(outcome(&facts, b).as_deref(), Some("declined"));
     assert_eq!(outcome(&facts, c).as_deref(), Some("blocked"));
-    assert_eq!(outcome(&facts, d), None);
-    assert_eq!(facts.opened().count(), 4);
+    assert_eq!(outcome(&facts, d).as_deref(), Some("approved"));
+    assert_eq!(outcome(&facts, e), None);
+    assert_eq!(facts.opened().count(), 5);
     assert_eq!(facts.opened_at(c).map(|(s, _)| s), Some(3));
     assert!(facts.opened_at("dec-unknown").is_none());
 }
