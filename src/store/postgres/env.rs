@@ -8,12 +8,12 @@
 //! | `PGHOST`, `PGHOSTADDR`, `PGPORT` | `host`, `hostaddr`, `port` (lists, comma-separated) |
 //! | `PGUSER`, `PGPASSWORD`, `PGDATABASE` | `user`, `password`, `dbname` |
 //! | `PGAPPNAME`, `PGOPTIONS`, `PGCONNECT_TIMEOUT` | `application_name`, `options`, `connect_timeout` |
-//! | `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY` | their `ssl*` parameters (read in [`super::tls`]) |
+//! | `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLCRL` | their `ssl*` parameters (read in [`super::tls`]) |
 //!
 //! A parameter the string gives wins over its variable; an empty variable counts as unset.
-//! Refused rather than ignored: `PGSSLCRL` and `PGSSLCRLDIR` (revocation lists are not
-//! checked here), and `PGSSLMINPROTOCOLVERSION` above `TLSv1.2` (TLS 1.2 is the least this
-//! client accepts, and it cannot be raised). Not read: libpq's defaults for a missing host or
+//! Refused rather than ignored: `PGSSLCRLDIR` (give the lists in one file, `PGSSLCRL`), and
+//! `PGSSLMINPROTOCOLVERSION` above `TLSv1.2` (TLS 1.2 is the least this client accepts, and
+//! it cannot be raised). Not read: libpq's defaults for a missing host or
 //! user (the connection is then refused, saying so).
 //!
 //! With no password from the string or `PGPASSWORD`, the password file (`PGPASSFILE`, else
@@ -39,13 +39,12 @@ pub(crate) fn process(name: &str) -> Option<String> {
 
 /// The variables whose settings this client cannot honour, and why each is refused.
 fn unsupported(env: Env<'_>) -> Result<(), String> {
-    for name in ["PGSSLCRL", "PGSSLCRLDIR"] {
-        if env(name).is_some() {
-            return Err(format!(
-                "{name} is set, but this client does not check certificate revocation lists: \
-                 unset it to connect without one"
-            ));
-        }
+    if env("PGSSLCRLDIR").is_some() {
+        return Err(
+            "PGSSLCRLDIR is set, but this client does not read a directory of \
+                    revocation lists: give the lists in one file, PGSSLCRL=FILE"
+                .to_owned(),
+        );
     }
     if let Some(v) = env("PGSSLMINPROTOCOLVERSION")
         && !matches!(v.as_str(), "TLSv1" | "TLSv1.1" | "TLSv1.2")
@@ -467,7 +466,6 @@ mod tests {
             (&[("PGPORT", "54x")][..], "PGPORT=\"54x\""),
             (&[("PGHOSTADDR", "db")][..], "not an IP address"),
             (&[("PGCONNECT_TIMEOUT", "soon")][..], "PGCONNECT_TIMEOUT"),
-            (&[("PGSSLCRL", "/etc/crl.pem")][..], "revocation lists"),
             (&[("PGSSLCRLDIR", "/etc/crl")][..], "PGSSLCRLDIR is set"),
             (
                 &[("PGSSLMINPROTOCOLVERSION", "TLSv1.3")][..],

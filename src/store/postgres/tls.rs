@@ -1,6 +1,6 @@
-//! TLS to PostgreSQL: libpq's `sslmode`, `sslrootcert`, `sslcert` and `sslkey` connection
-//! parameters, read here because the driver knows only `disable`, `prefer` and `require`, no
-//! root certificates and no client certificates.
+//! TLS to PostgreSQL: libpq's `sslmode`, `sslrootcert`, `sslcert`, `sslkey` and `sslcrl`
+//! connection parameters, read here because the driver knows only `disable`, `prefer` and
+//! `require`, no root certificates, no client certificates and no revocation lists.
 //!
 //! | `sslmode` | here |
 //! |---|---|
@@ -14,10 +14,12 @@
 //! `sslcert=FILE` and `sslkey=FILE` (PEM, given together) are the client's certificate (its
 //! chain) and private key, for servers that authenticate clients by certificate; as libpq
 //! does, a key file that its group or others may read is refused; so is an encrypted key
-//! (`sslpassword`).
+//! (`sslpassword`). `sslcrl=FILE` (PEM or DER) is checked as libpq checks it: every
+//! certificate on the server's chain must be covered by a list from its issuer that is not out
+//! of date, and not be on it (`sslcrldir` is not read, and is refused).
 //!
 //! What the string leaves out is taken as libpq takes it: from `PGSSLMODE`, `PGSSLROOTCERT`,
-//! `PGSSLCERT` and `PGSSLKEY`, then, for a connection that asks for TLS, from the files under
+//! `PGSSLCERT`, `PGSSLKEY` and `PGSSLCRL`, then, for a connection that asks for TLS, from the files under
 //! `~/.postgresql/` that exist: `root.crt` (the roots), `postgresql.crt` and `postgresql.key`
 //! (the client's certificate and key). A refusal says which values came from there.
 //!
@@ -68,6 +70,8 @@ pub(crate) struct Target {
     pub(crate) mode: Mode,
     pub(crate) roots: Roots,
     pub(crate) identity: Option<Identity>,
+    /// `sslcrl`: revocation lists the server's chain is checked against.
+    pub(crate) crl: Option<PathBuf>,
 }
 
 /// Why an encrypted client key is refused.
@@ -82,10 +86,18 @@ struct Params {
     sslcert: Option<String>,
     sslkey: Option<String>,
     sslpassword: Option<String>,
+    sslcrl: Option<String>,
 }
 
 impl Params {
-    const KEYS: [&str; 5] = ["sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword"];
+    const KEYS: [&str; 6] = [
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "sslpassword",
+        "sslcrl",
+    ];
 
     fn get(&self, key: &str) -> Option<&str> {
         match key {
@@ -93,6 +105,7 @@ impl Params {
             "sslrootcert" => self.sslrootcert.as_deref(),
             "sslcert" => self.sslcert.as_deref(),
             "sslkey" => self.sslkey.as_deref(),
+            "sslcrl" => self.sslcrl.as_deref(),
             _ => self.sslpassword.as_deref(),
         }
     }
@@ -109,6 +122,7 @@ impl Params {
             ("sslrootcert", "PGSSLROOTCERT"),
             ("sslcert", "PGSSLCERT"),
             ("sslkey", "PGSSLKEY"),
+            ("sslcrl", "PGSSLCRL"),
         ] {
             let plain = matches!(self.sslmode.as_deref(), Some("disable" | "prefer"));
             if self.get(key).is_none()
@@ -151,6 +165,7 @@ impl Params {
             "sslcert" => &mut self.sslcert,
             "sslkey" => &mut self.sslkey,
             "sslpassword" => &mut self.sslpassword,
+            "sslcrl" => &mut self.sslcrl,
             _ => return false,
         };
         *slot = Some(value);
@@ -207,6 +222,7 @@ impl Target {
             mode,
             roots,
             identity,
+            crl: params.sslcrl.map(PathBuf::from),
         })
     }
 }
@@ -217,6 +233,7 @@ fn mode(params: &Params) -> Result<Mode, String> {
         ("sslrootcert", &params.sslrootcert),
         ("sslcert", &params.sslcert),
         ("sslkey", &params.sslkey),
+        ("sslcrl", &params.sslcrl),
     ]
     .into_iter()
     .find_map(|(key, value)| value.as_ref().map(|_| key));
@@ -382,7 +399,9 @@ mod connector {
     use rustls::client::WebPkiServerVerifier;
     use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
     use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+    use rustls::pki_types::{
+        CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName, UnixTime,
+    };
     use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
     use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -418,16 +437,20 @@ mod connector {
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?;
+        // The chain checked against the roots and, with `sslcrl`, as libpq checks it: every
+        // certificate covered by a current list from its issuer, and not on it.
+        let mut chain = WebPkiServerVerifier::builder_with_provider(roots, provider);
+        if let Some(path) = &target.crl {
+            chain = chain
+                .with_crls(load_crls(path)?)
+                .enforce_revocation_expiration();
+        }
+        let chain = chain.build().map_err(|e| e.to_string())?;
         let builder = match target.mode {
-            Mode::VerifyFull => builder.with_root_certificates(roots),
-            Mode::VerifyCa => {
-                let chain = WebPkiServerVerifier::builder_with_provider(roots, provider)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(AnyName(chain)))
-            }
+            Mode::VerifyFull => builder.with_webpki_verifier(chain),
+            Mode::VerifyCa => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyName(chain))),
             Mode::Plain => return Err("no TLS was asked for".to_owned()),
         };
         let config = match &target.identity {
@@ -440,6 +463,22 @@ mod connector {
             }
         };
         Ok(MakeRustlsConnect::new(config))
+    }
+
+    /// The revocation lists in a file: PEM blocks, or one DER list.
+    fn load_crls(
+        path: &std::path::Path,
+    ) -> Result<Vec<CertificateRevocationListDer<'static>>, String> {
+        let bad = |e: &dyn std::fmt::Display| format!("sslcrl {}: {e}", path.display());
+        let bytes = std::fs::read(path).map_err(|e| bad(&e))?;
+        let lists = CertificateRevocationListDer::pem_slice_iter(&bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(&e))?;
+        match lists.is_empty() {
+            false => Ok(lists),
+            true if bytes.first() == Some(&0x30) => Ok(vec![bytes.into()]),
+            true => Err(bad(&"no revocation list in the file")),
+        }
     }
 
     /// The client's certificate chain and private key, read from their PEM files.

@@ -165,3 +165,4 @@ fn a_certificate_that_does_not_check_out_is_refused() {
 
 mod client_cert;
 mod environment;
+mod revocation;

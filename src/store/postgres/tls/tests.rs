@@ -67,6 +67,20 @@ fn the_environment_fills_in_what_the_string_leaves_out() {
     );
     let e = parse_in("host=db", &[("PGSSLCERT", "/me.pem")]).unwrap_err();
     assert!(e.contains("does not ask for TLS"), "{e}");
+    // Revocation lists, from the string or the environment; only for TLS.
+    let t = parse_in("postgres://db/a?sslmode=verify-full&sslcrl=%2Fca.crl", &[]).unwrap();
+    assert_eq!(t.crl, Some("/ca.crl".into()));
+    assert_eq!(t.conninfo, "postgres://db/a?sslmode=require");
+    let t = parse_in(
+        "host=db sslmode=verify-ca sslrootcert=/ca.pem",
+        &[("PGSSLCRL", "/env.crl")],
+    )
+    .unwrap();
+    assert_eq!(t.crl, Some("/env.crl".into()));
+    let t = parse_in("host=db sslmode=disable", &[("PGSSLCRL", "/env.crl")]).unwrap();
+    assert_eq!(t.crl, None);
+    let e = parse_in("host=db sslcrl=/ca.crl", &[]).unwrap_err();
+    assert!(e.contains("sslcrl is given but"), "{e}");
 }
 
 #[test]

@@ -85,8 +85,8 @@ fn pgsslmode_and_pgsslrootcert_secure_a_url_that_says_nothing_of_tls() {
         ),
         (
             "localhost",
-            &[("PGSSLCRL", "/etc/crl.pem")][..],
-            "revocation lists",
+            &[("PGSSLCRLDIR", "/etc/crl")][..],
+            "PGSSLCRLDIR is set",
         ),
     ] {
         let out = verify(&bare(host), &chain, &home, vars);
