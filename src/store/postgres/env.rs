@@ -8,12 +8,10 @@
 //! | `PGHOST`, `PGHOSTADDR`, `PGPORT` | `host`, `hostaddr`, `port` (lists, comma-separated) |
 //! | `PGUSER`, `PGPASSWORD`, `PGDATABASE` | `user`, `password`, `dbname` |
 //! | `PGAPPNAME`, `PGOPTIONS`, `PGCONNECT_TIMEOUT` | `application_name`, `options`, `connect_timeout` |
-//! | `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLCRL` | their `ssl*` parameters (read in [`super::tls`]) |
+//! | `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLCRL`, `PGSSLMINPROTOCOLVERSION`, `PGSSLMAXPROTOCOLVERSION` | their `ssl*` parameters (read in [`super::tls`]) |
 //!
 //! A parameter the string gives wins over its variable; an empty variable counts as unset.
-//! Refused rather than ignored: `PGSSLCRLDIR` (give the lists in one file, `PGSSLCRL`), and
-//! `PGSSLMINPROTOCOLVERSION` above `TLSv1.2` (TLS 1.2 is the least this client accepts, and
-//! it cannot be raised). Not read: libpq's defaults for a missing host or
+//! Refused rather than ignored: `PGSSLCRLDIR` (give the lists in one file, `PGSSLCRL`). Not read: libpq's defaults for a missing host or
 //! user (the connection is then refused, saying so).
 //!
 //! With no password from the string or `PGPASSWORD`, the password file (`PGPASSFILE`, else
@@ -45,14 +43,6 @@ fn unsupported(env: Env<'_>) -> Result<(), String> {
                     revocation lists: give the lists in one file, PGSSLCRL=FILE"
                 .to_owned(),
         );
-    }
-    if let Some(v) = env("PGSSLMINPROTOCOLVERSION")
-        && !matches!(v.as_str(), "TLSv1" | "TLSv1.1" | "TLSv1.2")
-    {
-        return Err(format!(
-            "PGSSLMINPROTOCOLVERSION={v}: this client accepts TLS 1.2 and 1.3 and cannot \
-             require more; unset it or set it to TLSv1.2"
-        ));
     }
     Ok(())
 }
@@ -467,14 +457,9 @@ mod tests {
             (&[("PGHOSTADDR", "db")][..], "not an IP address"),
             (&[("PGCONNECT_TIMEOUT", "soon")][..], "PGCONNECT_TIMEOUT"),
             (&[("PGSSLCRLDIR", "/etc/crl")][..], "PGSSLCRLDIR is set"),
-            (
-                &[("PGSSLMINPROTOCOLVERSION", "TLSv1.3")][..],
-                "cannot require more",
-            ),
         ] {
             let e = read("host=db user=u", vars).unwrap_err();
             assert!(e.contains(says), "{vars:?}: {e}");
         }
-        assert!(read("host=db user=u", &[("PGSSLMINPROTOCOLVERSION", "TLSv1.2")]).is_ok());
     }
 }

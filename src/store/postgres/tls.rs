@@ -17,6 +17,8 @@
 //! (`sslpassword`). `sslcrl=FILE` (PEM or DER) is checked as libpq checks it: every
 //! certificate on the server's chain must be covered by a list from its issuer that is not out
 //! of date, and not be on it (`sslcrldir` is not read, and is refused).
+//! `ssl_min_protocol_version` and `ssl_max_protocol_version` (`TLSv1` to `TLSv1.3`) narrow the
+//! versions offered; this client speaks TLS 1.2 and 1.3 only, so a range left empty is refused.
 //!
 //! What the string leaves out is taken as libpq takes it: from `PGSSLMODE`, `PGSSLROOTCERT`,
 //! `PGSSLCERT`, `PGSSLKEY` and `PGSSLCRL`, then, for a connection that asks for TLS, from the files under
@@ -72,6 +74,8 @@ pub(crate) struct Target {
     pub(crate) identity: Option<Identity>,
     /// `sslcrl`: revocation lists the server's chain is checked against.
     pub(crate) crl: Option<PathBuf>,
+    /// The TLS versions to offer, as `1.x` minor numbers: at least 2, at most 3.
+    pub(crate) versions: (u8, u8),
 }
 
 /// Why an encrypted client key is refused.
@@ -87,16 +91,20 @@ struct Params {
     sslkey: Option<String>,
     sslpassword: Option<String>,
     sslcrl: Option<String>,
+    ssl_min_protocol_version: Option<String>,
+    ssl_max_protocol_version: Option<String>,
 }
 
 impl Params {
-    const KEYS: [&str; 6] = [
+    const KEYS: [&str; 8] = [
         "sslmode",
         "sslrootcert",
         "sslcert",
         "sslkey",
         "sslpassword",
         "sslcrl",
+        "ssl_min_protocol_version",
+        "ssl_max_protocol_version",
     ];
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -106,6 +114,8 @@ impl Params {
             "sslcert" => self.sslcert.as_deref(),
             "sslkey" => self.sslkey.as_deref(),
             "sslcrl" => self.sslcrl.as_deref(),
+            "ssl_min_protocol_version" => self.ssl_min_protocol_version.as_deref(),
+            "ssl_max_protocol_version" => self.ssl_max_protocol_version.as_deref(),
             _ => self.sslpassword.as_deref(),
         }
     }
@@ -123,6 +133,8 @@ impl Params {
             ("sslcert", "PGSSLCERT"),
             ("sslkey", "PGSSLKEY"),
             ("sslcrl", "PGSSLCRL"),
+            ("ssl_min_protocol_version", "PGSSLMINPROTOCOLVERSION"),
+            ("ssl_max_protocol_version", "PGSSLMAXPROTOCOLVERSION"),
         ] {
             let plain = matches!(self.sslmode.as_deref(), Some("disable" | "prefer"));
             if self.get(key).is_none()
@@ -166,6 +178,8 @@ impl Params {
             "sslkey" => &mut self.sslkey,
             "sslpassword" => &mut self.sslpassword,
             "sslcrl" => &mut self.sslcrl,
+            "ssl_min_protocol_version" => &mut self.ssl_min_protocol_version,
+            "ssl_max_protocol_version" => &mut self.ssl_max_protocol_version,
             _ => return false,
         };
         *slot = Some(value);
@@ -194,6 +208,7 @@ impl Target {
             Some(path) => Roots::File(PathBuf::from(path)),
         };
         let mode = mode(&params)?;
+        let versions = versions(&params)?;
         let identity = match (params.sslcert, params.sslkey) {
             (None, None) => None,
             (Some(cert), Some(key)) => Some(Identity {
@@ -223,8 +238,43 @@ impl Target {
             roots,
             identity,
             crl: params.sslcrl.map(PathBuf::from),
+            versions,
         })
     }
+}
+
+/// The TLS versions `ssl_min_protocol_version` and `ssl_max_protocol_version` leave of the
+/// two this client speaks (1.2 and 1.3), as minor numbers, or why none is left.
+fn versions(params: &Params) -> Result<(u8, u8), String> {
+    let minor = |key: &str, value: &Option<String>, default: u8| match value.as_deref() {
+        None => Ok(default),
+        Some("TLSv1") => Ok(0),
+        Some("TLSv1.1") => Ok(1),
+        Some("TLSv1.2") => Ok(2),
+        Some("TLSv1.3") => Ok(3),
+        Some(other) => Err(format!(
+            "{key}={other} is not one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3"
+        )),
+    };
+    let min = minor(
+        "ssl_min_protocol_version",
+        &params.ssl_min_protocol_version,
+        2,
+    )?
+    .max(2);
+    let max = minor(
+        "ssl_max_protocol_version",
+        &params.ssl_max_protocol_version,
+        3,
+    )?;
+    if max < min {
+        return Err(format!(
+            "no TLS version is left between ssl_min_protocol_version and \
+             ssl_max_protocol_version (this client speaks TLS 1.2 and 1.3): TLSv1.{min} to \
+             TLSv1.{max}"
+        ));
+    }
+    Ok((min, max))
 }
 
 /// The mode `params` ask for, or why they are refused.
@@ -234,6 +284,8 @@ fn mode(params: &Params) -> Result<Mode, String> {
         ("sslcert", &params.sslcert),
         ("sslkey", &params.sslkey),
         ("sslcrl", &params.sslcrl),
+        ("ssl_min_protocol_version", &params.ssl_min_protocol_version),
+        ("ssl_max_protocol_version", &params.ssl_max_protocol_version),
     ]
     .into_iter()
     .find_map(|(key, value)| value.as_ref().map(|_| key));
@@ -434,8 +486,15 @@ mod connector {
             }
         }
         let roots = Arc::new(roots);
+        let (min, max) = target.versions;
+        let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+            [(2, &rustls::version::TLS12), (3, &rustls::version::TLS13)]
+                .into_iter()
+                .filter(|(minor, _)| (min..=max).contains(minor))
+                .map(|(_, version)| version)
+                .collect();
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(&versions)
             .map_err(|e| e.to_string())?;
         // The chain checked against the roots and, with `sslcrl`, as libpq checks it: every
         // certificate covered by a current list from its issuer, and not on it.

@@ -126,6 +126,52 @@ fn a_chain_is_written_and_read_over_tls_that_checked_the_server() {
     }
 }
 
+/// `ssl_min_protocol_version` and `ssl_max_protocol_version` are the versions spoken: the
+/// server (which speaks both) sees each session at the version asked for.
+#[test]
+fn the_tls_versions_asked_for_are_the_ones_spoken() {
+    let Some(url) = server() else { return };
+    let _shared = SERVER.blocking_read();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(tls) = Tls::of(&url) else { return };
+    let cert = tls.cert.display().to_string();
+    for (asked, spoken) in [
+        ("ssl_max_protocol_version=TLSv1.2", "TLSv1.2"),
+        ("ssl_min_protocol_version=TLSv1.3", "TLSv1.3"),
+    ] {
+        let app = format!("acttrace-tls-version-{}-{spoken}", std::process::id());
+        let secured = tls.url(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={cert}&application_name={app}&{asked}"),
+        );
+        let log = rt.block_on(open(
+            &secured,
+            &fresh_chain("tls-version"),
+            Durability::Fsync,
+        ));
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let versions: Vec<String> = admin
+            .query(
+                "SELECT s.version FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                 WHERE a.application_name = $1",
+                &[&app],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, Option<String>>(0).unwrap_or_default())
+            .collect();
+        assert!(
+            !versions.is_empty(),
+            "{asked}: the writer's session is open"
+        );
+        assert!(
+            versions.iter().all(|v| v == spoken),
+            "{asked}: {versions:?}"
+        );
+        rt.block_on(log.shutdown()).unwrap();
+    }
+}
+
 #[test]
 fn a_certificate_that_does_not_check_out_is_refused() {
     let Some(url) = server() else { return };

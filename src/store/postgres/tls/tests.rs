@@ -253,3 +253,44 @@ fn what_would_be_silently_insecure_or_unclear_is_refused() {
         assert!(e.contains(says), "{conninfo}: {e}");
     }
 }
+
+#[test]
+fn tls_versions_are_narrowed_as_asked_and_an_empty_range_is_refused() {
+    if !cfg!(feature = "postgres-tls") {
+        return;
+    }
+    let versions =
+        |extra: &str| parse(&format!("host=db sslmode=verify-full {extra}")).map(|t| t.versions);
+    assert_eq!(versions("").unwrap(), (2, 3));
+    assert_eq!(versions("ssl_min_protocol_version=TLSv1").unwrap(), (2, 3));
+    assert_eq!(
+        versions("ssl_min_protocol_version=TLSv1.3").unwrap(),
+        (3, 3)
+    );
+    assert_eq!(
+        versions("ssl_max_protocol_version=TLSv1.2").unwrap(),
+        (2, 2)
+    );
+    let t = parse_in(
+        "postgres://db/a?sslmode=verify-full",
+        &[("PGSSLMAXPROTOCOLVERSION", "TLSv1.2")],
+    )
+    .unwrap();
+    assert_eq!(
+        (t.versions, t.conninfo.as_str()),
+        ((2, 2), "postgres://db/a?sslmode=require")
+    );
+    for (extra, says) in [
+        ("ssl_max_protocol_version=TLSv1.1", "no TLS version is left"),
+        (
+            "ssl_min_protocol_version=TLSv1.3 ssl_max_protocol_version=TLSv1.2",
+            "no TLS version is left",
+        ),
+        ("ssl_min_protocol_version=SSLv3", "is not one of"),
+    ] {
+        let e = versions(extra).unwrap_err();
+        assert!(e.contains(says), "{extra}: {e}");
+    }
+    let e = parse("host=db ssl_min_protocol_version=TLSv1.3").unwrap_err();
+    assert!(e.contains("does not ask for TLS"), "{e}");
+}
