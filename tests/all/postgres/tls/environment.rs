@@ -30,6 +30,19 @@ fn verify(url: &str, chain: &str, home: &Path, vars: &[(&str, &str)]) -> Output 
     cmd.output().unwrap()
 }
 
+/// A fresh chain of `n` entries (and its opening) written to the server at `url`: its name.
+fn written(rt: &tokio::runtime::Runtime, url: &str, name: &str, n: u64) -> String {
+    let chain = fresh_chain(name);
+    rt.block_on(async {
+        let log = open(url, &chain, Durability::Fsync).await;
+        for i in 0..n {
+            log.append(probe(1, i)).await.unwrap();
+        }
+        log.shutdown().await.unwrap();
+    });
+    chain
+}
+
 fn said(out: &Output) -> String {
     format!(
         "{}{}",
@@ -47,14 +60,7 @@ fn pgsslmode_and_pgsslrootcert_secure_a_url_that_says_nothing_of_tls() {
     let scratch = Scratch::new("pg-env-tls");
     let home = scratch.join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let chain = fresh_chain("env-tls");
-    rt.block_on(async {
-        let log = open(&url, &chain, Durability::Fsync).await;
-        for i in 0..5 {
-            log.append(probe(1, i)).await.unwrap();
-        }
-        log.shutdown().await.unwrap();
-    });
+    let chain = written(&rt, &url, "env-tls", 5);
     let cert = tls.cert.display().to_string();
     let bare = |host: &str| tls.url(host, "").trim_end_matches('?').to_owned();
 
@@ -116,14 +122,7 @@ fn the_port_user_database_and_default_certificates_come_from_the_environment() {
     make_pki(&pki);
     let (upstream, user, dbname) = upstream(&url);
     let (proxy, seen) = rt.block_on(mtls_proxy(&pki, upstream));
-    let chain = fresh_chain("env-home");
-    rt.block_on(async {
-        let log = open(&url, &chain, Durability::Fsync).await;
-        for i in 0..5 {
-            log.append(probe(1, i)).await.unwrap();
-        }
-        log.shutdown().await.unwrap();
-    });
+    let chain = written(&rt, &url, "env-home", 5);
 
     let home = scratch.join("home");
     let defaults = home.join(".postgresql");
@@ -170,12 +169,7 @@ fn no_password_appears_in_what_verify_prints() {
     let Some(url) = server() else { return };
     let _shared = SERVER.blocking_read();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let chain = fresh_chain("password");
-    rt.block_on(async {
-        let log = open(&url, &chain, Durability::Fsync).await;
-        log.append(probe(1, 0)).await.unwrap();
-        log.shutdown().await.unwrap();
-    });
+    let chain = written(&rt, &url, "password", 1);
     // The test server trusts its clients: any password is let in, none is needed.
     let (upstream, user, dbname) = upstream(&url);
     let with_password = format!("postgres://{user}:hunter2@{upstream}/{dbname}");
@@ -261,12 +255,7 @@ fn a_server_that_asks_for_a_password_gets_the_one_libpq_would_send() {
     let _shared = SERVER.blocking_read();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let scratch = Scratch::new("pg-env-password-file");
-    let chain = fresh_chain("password-file");
-    rt.block_on(async {
-        let log = open(&url, &chain, Durability::Fsync).await;
-        log.append(probe(1, 0)).await.unwrap();
-        log.shutdown().await.unwrap();
-    });
+    let chain = written(&rt, &url, "password-file", 1);
     let (upstream, user, dbname) = upstream(&url);
     let (port, given) = rt.block_on(password_proxy(upstream));
     let home = scratch.join("home");
