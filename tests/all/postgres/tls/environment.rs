@@ -193,6 +193,40 @@ fn no_password_appears_in_what_verify_prints() {
     }
 }
 
+/// Reads a client's startup message (declining TLS if asked), asks for its password in clear
+/// and reads it: the startup message, kept for the server, and the password; `None` when the
+/// client gave none and went away.
+async fn ask_password(
+    client: &mut tokio::net::TcpStream,
+) -> std::io::Result<Option<(Vec<u8>, String)>> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let startup = loop {
+        let len = client.read_u32().await? as usize;
+        let mut body = vec![0; len.saturating_sub(4)];
+        client.read_exact(&mut body).await?;
+        if body.get(..4) == Some(&[0x04, 0xd2, 0x16, 0x2f]) {
+            client.write_all(b"N").await?;
+            continue;
+        }
+        let mut whole = (len as u32).to_be_bytes().to_vec();
+        whole.extend(body);
+        break whole;
+    };
+    // AuthenticationCleartextPassword, then the client's PasswordMessage.
+    client.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]).await?;
+    let Ok(b'p') = client.read_u8().await else {
+        return Ok(None);
+    };
+    let len = client.read_u32().await? as usize;
+    let mut password = vec![0; len.saturating_sub(4)];
+    client.read_exact(&mut password).await?;
+    password.pop(); // its terminating NUL
+    Ok(Some((
+        startup,
+        String::from_utf8_lossy(&password).into_owned(),
+    )))
+}
+
 /// What a proxy that asks for a password was given, per connection.
 type Given = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
@@ -200,7 +234,7 @@ type Given = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 /// `password` authentication, asks each client for its password (in clear, over the
 /// loopback), records it, and then relays the session to the server, which lets it in.
 async fn password_proxy(upstream: String) -> (u16, Given) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::io::AsyncWriteExt as _;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let given = Given::default();
@@ -209,39 +243,21 @@ async fn password_proxy(upstream: String) -> (u16, Given) {
         while let Ok((mut client, _)) = listener.accept().await {
             let (record, upstream) = (std::sync::Arc::clone(&record), upstream.clone());
             tokio::spawn(async move {
-                // The startup message (after declining TLS if asked), kept for the server.
-                let startup = loop {
-                    let len = client.read_u32().await.unwrap() as usize;
-                    let mut body = vec![0; len - 4];
-                    client.read_exact(&mut body).await.unwrap();
-                    if body[..4] == [0x04, 0xd2, 0x16, 0x2f] {
-                        client.write_all(b"N").await.unwrap();
-                        continue;
+                let said = match ask_password(&mut client).await {
+                    Ok(Some((startup, password))) => {
+                        record.lock().unwrap().push(password);
+                        let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                            return;
+                        };
+                        if server.write_all(&startup).await.is_ok() {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                        return;
                     }
-                    let mut whole = (len as u32).to_be_bytes().to_vec();
-                    whole.extend(body);
-                    break whole;
+                    Ok(None) => "(no password)".to_owned(),
+                    Err(e) => format!("(broken: {e})"),
                 };
-                // AuthenticationCleartextPassword, then the client's PasswordMessage.
-                client
-                    .write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3])
-                    .await
-                    .unwrap();
-                let Ok(b'p') = client.read_u8().await else {
-                    record.lock().unwrap().push("(no password)".to_owned());
-                    return;
-                };
-                let len = client.read_u32().await.unwrap() as usize;
-                let mut password = vec![0; len - 4];
-                client.read_exact(&mut password).await.unwrap();
-                password.pop(); // its terminating NUL
-                record
-                    .lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&password).into_owned());
-                let mut server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
-                server.write_all(&startup).await.unwrap();
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                record.lock().unwrap().push(said);
             });
         }
     });
@@ -309,5 +325,10 @@ fn a_server_that_asks_for_a_password_gets_the_one_libpq_would_send() {
         "{}",
         said(&out)
     );
+    // The proxy notes the client's leaving on its own time: wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while given.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(*given.lock().unwrap(), ["(no password)"]);
 }
