@@ -8,11 +8,11 @@
 //! | `PGHOST`, `PGHOSTADDR`, `PGPORT` | `host`, `hostaddr`, `port` (lists, comma-separated) |
 //! | `PGUSER`, `PGPASSWORD`, `PGDATABASE` | `user`, `password`, `dbname` |
 //! | `PGAPPNAME`, `PGOPTIONS`, `PGCONNECT_TIMEOUT` | `application_name`, `options`, `connect_timeout` |
-//! | `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLCRL`, `PGSSLMINPROTOCOLVERSION`, `PGSSLMAXPROTOCOLVERSION` | their `ssl*` parameters (read in [`super::tls`]) |
+//! | `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLCRL`, `PGSSLCRLDIR`, `PGSSLMINPROTOCOLVERSION`, `PGSSLMAXPROTOCOLVERSION` | their `ssl*` parameters (read in [`super::tls`]) |
 //!
 //! A parameter the string gives wins over its variable; an empty variable counts as unset.
-//! Refused rather than ignored: `PGSSLCRLDIR` (give the lists in one file, `PGSSLCRL`). Not read: libpq's defaults for a missing host or
-//! user (the connection is then refused, saying so).
+//! Not read: libpq's defaults for a missing host or user (the connection is then refused,
+//! saying so).
 //!
 //! With no password from the string or `PGPASSWORD`, the password file (`PGPASSFILE`, else
 //! `~/.pgpass`) is read as libpq reads it: lines `host:port:database:user:password`, `*`
@@ -33,18 +33,6 @@ pub(crate) fn process(name: &str) -> Option<String> {
     std::env::var_os(name)
         .map(|v| v.to_string_lossy().into_owned())
         .filter(|v| !v.is_empty())
-}
-
-/// The variables whose settings this client cannot honour, and why each is refused.
-fn unsupported(env: Env<'_>) -> Result<(), String> {
-    if env("PGSSLCRLDIR").is_some() {
-        return Err(
-            "PGSSLCRLDIR is set, but this client does not read a directory of \
-                    revocation lists: give the lists in one file, PGSSLCRL=FILE"
-                .to_owned(),
-        );
-    }
-    Ok(())
 }
 
 /// A `postgres://` URL with `PGPORT` written in for each host that names no port (the driver
@@ -193,7 +181,6 @@ pub(crate) fn password_file(config: &mut postgres::Config, env: Env<'_>) -> Opti
 
 /// Fills in from `env` what `config` leaves out, or says which variable is unusable.
 pub(crate) fn apply(config: &mut postgres::Config, env: Env<'_>) -> Result<(), String> {
-    unsupported(env)?;
     let list = |name: &str| env(name).map(|v| v.split(',').map(str::to_owned).collect::<Vec<_>>());
     if config.get_hosts().is_empty()
         && config.get_hostaddrs().is_empty()
@@ -456,7 +443,6 @@ mod tests {
             (&[("PGPORT", "54x")][..], "PGPORT=\"54x\""),
             (&[("PGHOSTADDR", "db")][..], "not an IP address"),
             (&[("PGCONNECT_TIMEOUT", "soon")][..], "PGCONNECT_TIMEOUT"),
-            (&[("PGSSLCRLDIR", "/etc/crl")][..], "PGSSLCRLDIR is set"),
         ] {
             let e = read("host=db user=u", vars).unwrap_err();
             assert!(e.contains(says), "{vars:?}: {e}");

@@ -16,7 +16,8 @@
 //! does, a key file that its group or others may read is refused; so is an encrypted key
 //! (`sslpassword`). `sslcrl=FILE` (PEM or DER) is checked as libpq checks it: every
 //! certificate on the server's chain must be covered by a list from its issuer that is not out
-//! of date, and not be on it (`sslcrldir` is not read, and is refused).
+//! of date, and not be on it. `sslcrldir=DIR` adds the lists of every file in the directory
+//! (libpq's hashed names, or any others).
 //! `ssl_min_protocol_version` and `ssl_max_protocol_version` (`TLSv1` to `TLSv1.3`) narrow the
 //! versions offered; this client speaks TLS 1.2 and 1.3 only, so a range left empty is refused.
 //!
@@ -74,6 +75,8 @@ pub(crate) struct Target {
     pub(crate) identity: Option<Identity>,
     /// `sslcrl`: revocation lists the server's chain is checked against.
     pub(crate) crl: Option<PathBuf>,
+    /// `sslcrldir`: a directory of more of them.
+    pub(crate) crl_dir: Option<PathBuf>,
     /// The TLS versions to offer, as `1.x` minor numbers: at least 2, at most 3.
     pub(crate) versions: (u8, u8),
 }
@@ -91,18 +94,20 @@ struct Params {
     sslkey: Option<String>,
     sslpassword: Option<String>,
     sslcrl: Option<String>,
+    sslcrldir: Option<String>,
     ssl_min_protocol_version: Option<String>,
     ssl_max_protocol_version: Option<String>,
 }
 
 impl Params {
-    const KEYS: [&str; 8] = [
+    const KEYS: [&str; 9] = [
         "sslmode",
         "sslrootcert",
         "sslcert",
         "sslkey",
         "sslpassword",
         "sslcrl",
+        "sslcrldir",
         "ssl_min_protocol_version",
         "ssl_max_protocol_version",
     ];
@@ -114,6 +119,7 @@ impl Params {
             "sslcert" => self.sslcert.as_deref(),
             "sslkey" => self.sslkey.as_deref(),
             "sslcrl" => self.sslcrl.as_deref(),
+            "sslcrldir" => self.sslcrldir.as_deref(),
             "ssl_min_protocol_version" => self.ssl_min_protocol_version.as_deref(),
             "ssl_max_protocol_version" => self.ssl_max_protocol_version.as_deref(),
             _ => self.sslpassword.as_deref(),
@@ -133,6 +139,7 @@ impl Params {
             ("sslcert", "PGSSLCERT"),
             ("sslkey", "PGSSLKEY"),
             ("sslcrl", "PGSSLCRL"),
+            ("sslcrldir", "PGSSLCRLDIR"),
             ("ssl_min_protocol_version", "PGSSLMINPROTOCOLVERSION"),
             ("ssl_max_protocol_version", "PGSSLMAXPROTOCOLVERSION"),
         ] {
@@ -178,6 +185,7 @@ impl Params {
             "sslkey" => &mut self.sslkey,
             "sslpassword" => &mut self.sslpassword,
             "sslcrl" => &mut self.sslcrl,
+            "sslcrldir" => &mut self.sslcrldir,
             "ssl_min_protocol_version" => &mut self.ssl_min_protocol_version,
             "ssl_max_protocol_version" => &mut self.ssl_max_protocol_version,
             _ => return false,
@@ -238,6 +246,7 @@ impl Target {
             roots,
             identity,
             crl: params.sslcrl.map(PathBuf::from),
+            crl_dir: params.sslcrldir.map(PathBuf::from),
             versions,
         })
     }
@@ -284,6 +293,7 @@ fn mode(params: &Params) -> Result<Mode, String> {
         ("sslcert", &params.sslcert),
         ("sslkey", &params.sslkey),
         ("sslcrl", &params.sslcrl),
+        ("sslcrldir", &params.sslcrldir),
         ("ssl_min_protocol_version", &params.ssl_min_protocol_version),
         ("ssl_max_protocol_version", &params.ssl_max_protocol_version),
     ]
@@ -496,13 +506,18 @@ mod connector {
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&versions)
             .map_err(|e| e.to_string())?;
-        // The chain checked against the roots and, with `sslcrl`, as libpq checks it: every
-        // certificate covered by a current list from its issuer, and not on it.
+        // The chain checked against the roots and, with `sslcrl` or `sslcrldir`, as libpq
+        // checks it: every certificate covered by a current list from its issuer, and not on it.
         let mut chain = WebPkiServerVerifier::builder_with_provider(roots, provider);
+        let mut lists = Vec::new();
         if let Some(path) = &target.crl {
-            chain = chain
-                .with_crls(load_crls(path)?)
-                .enforce_revocation_expiration();
+            lists.extend(load_crls(path, "sslcrl")?);
+        }
+        if let Some(dir) = &target.crl_dir {
+            lists.extend(load_crl_dir(dir)?);
+        }
+        if !lists.is_empty() {
+            chain = chain.with_crls(lists).enforce_revocation_expiration();
         }
         let chain = chain.build().map_err(|e| e.to_string())?;
         let builder = match target.mode {
@@ -524,11 +539,33 @@ mod connector {
         Ok(MakeRustlsConnect::new(config))
     }
 
+    /// The revocation lists in every file of `dir` (none at all is refused).
+    fn load_crl_dir(
+        dir: &std::path::Path,
+    ) -> Result<Vec<CertificateRevocationListDer<'static>>, String> {
+        let bad = |e: &dyn std::fmt::Display| format!("sslcrldir {}: {e}", dir.display());
+        let mut lists = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| bad(&e))? {
+            let path = entry.map_err(|e| bad(&e))?.path();
+            // What is not a file of lists is not one of them, as OpenSSL passes it over.
+            if path.is_file()
+                && let Ok(found) = load_crls(&path, "sslcrldir")
+            {
+                lists.extend(found);
+            }
+        }
+        match lists.is_empty() {
+            false => Ok(lists),
+            true => Err(bad(&"no revocation list in the directory")),
+        }
+    }
+
     /// The revocation lists in a file: PEM blocks, or one DER list.
     fn load_crls(
         path: &std::path::Path,
+        key: &str,
     ) -> Result<Vec<CertificateRevocationListDer<'static>>, String> {
-        let bad = |e: &dyn std::fmt::Display| format!("sslcrl {}: {e}", path.display());
+        let bad = |e: &dyn std::fmt::Display| format!("{key} {}: {e}", path.display());
         let bytes = std::fs::read(path).map_err(|e| bad(&e))?;
         let lists = CertificateRevocationListDer::pem_slice_iter(&bytes)
             .collect::<Result<Vec<_>, _>>()

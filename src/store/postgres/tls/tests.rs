@@ -81,6 +81,8 @@ fn the_environment_fills_in_what_the_string_leaves_out() {
     assert_eq!(t.crl, None);
     let e = parse_in("host=db sslcrl=/ca.crl", &[]).unwrap_err();
     assert!(e.contains("sslcrl is given but"), "{e}");
+    let t = parse_in("host=db sslmode=verify-full", &[("PGSSLCRLDIR", "/crls")]).unwrap();
+    assert_eq!((t.crl, t.crl_dir), (None, Some("/crls".into())));
 }
 
 #[test]

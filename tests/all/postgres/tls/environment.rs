@@ -92,7 +92,7 @@ fn pgsslmode_and_pgsslrootcert_secure_a_url_that_says_nothing_of_tls() {
         (
             "localhost",
             &[("PGSSLCRLDIR", "/etc/crl")][..],
-            "PGSSLCRLDIR is set",
+            "(sslcrldir from PGSSLCRLDIR)",
         ),
     ] {
         let out = verify(&bare(host), &chain, &home, vars);

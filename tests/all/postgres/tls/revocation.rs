@@ -2,7 +2,7 @@
 //! checks them, through the TLS proxy on 127.0.0.1 in front of the real server. The CA's list
 //! from before it revoked the proxy's certificate lets the chain be written and read; the list
 //! from after, a list from another CA (which leaves the certificate's status unknown) and an
-//! unreadable file are refused before anything is written.
+//! unreadable file are refused before anything is written; `sslcrldir` reads a directory's.
 
 use std::path::Path;
 
@@ -55,10 +55,10 @@ fn the_servers_certificate_is_checked_against_sslcrl() {
     make_crls(&dir, "rogue-ca", None);
     let (upstream, user, dbname) = upstream(&url);
     let (proxy, _) = rt.block_on(mtls_proxy(&dir, upstream));
-    let with_crl = |crl: &str| {
+    let with = |key: &str, crl: &str| {
         format!(
             "postgres://{user}@127.0.0.1:{}/{dbname}?sslmode=verify-full&sslrootcert={}\
-             &sslcert={}&sslkey={}&sslcrl={}",
+             &sslcert={}&sslkey={}&{key}={}",
             proxy.port(),
             dir.join("server-ca.pem").display(),
             dir.join("writer.pem").display(),
@@ -66,6 +66,7 @@ fn the_servers_certificate_is_checked_against_sslcrl() {
             dir.join(crl).display()
         )
     };
+    let with_crl = |crl: &str| with("sslcrl", crl);
 
     // Before the CA revoked it: written, read back and verified through the proxy.
     let secured = with_crl("server-ca-clean.crl");
@@ -90,4 +91,29 @@ fn the_servers_certificate_is_checked_against_sslcrl() {
     ] {
         assert_refused(&rt, &url, &with_crl(crl), says);
     }
+
+    // `sslcrldir`: the lists of the files in a directory (others passed over).
+    for (name, list) in [
+        ("clean", "server-ca-clean.crl"),
+        ("revoked", "server-ca-revoked.crl"),
+    ] {
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        std::fs::copy(dir.join(list), dir.join(name).join("0a1b2c3d.r0")).unwrap();
+        std::fs::write(dir.join(name).join("README"), "not a list\n").unwrap();
+    }
+    std::fs::create_dir_all(dir.join("none")).unwrap();
+    let from_dir = with("sslcrldir", "clean");
+    let chain = fresh_chain("sslcrldir");
+    rt.block_on(async {
+        let log = open(&from_dir, &chain, Durability::Fsync).await;
+        log.append(probe(1, 0)).await.unwrap();
+        log.shutdown().await.unwrap();
+    });
+    assert_refused(&rt, &url, &with("sslcrldir", "revoked"), "Revoked");
+    assert_refused(
+        &rt,
+        &url,
+        &with("sslcrldir", "none"),
+        "no revocation list in the directory",
+    );
 }
