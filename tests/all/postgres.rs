@@ -21,6 +21,7 @@ mod commit;
 mod empty;
 #[cfg(feature = "cli")]
 mod report;
+mod socket;
 #[cfg(feature = "postgres-tls")]
 mod tls;
 

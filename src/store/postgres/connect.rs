@@ -26,6 +26,7 @@ fn configure(url: &str, env: Env<'_>) -> Result<Connection, String> {
         .parse()
         .map_err(|e| pg_err(&e))?;
     env::apply(&mut config, env)?;
+    env::defaults(&mut config, &env::SOCKET_DIRS, || whoami::username().ok())?;
     let password_note = env::password_file(&mut config, env);
     Ok(Connection {
         config,
@@ -41,20 +42,56 @@ pub(crate) fn connect(url: &str) -> Result<Client, String> {
         target,
         password_note,
     } = configure(url, &env::process)?;
+    let socket = socket_file(&config);
     let said = |e: postgres::Error| {
         let said = pg_err(&e);
-        match &password_note {
-            Some(note) if said.ends_with("password missing") => format!("{said}; {note}"),
+        match (&password_note, &socket) {
+            (Some(note), _) if said.ends_with("password missing") => format!("{said}; {note}"),
+            // "No such file or directory" alone does not say which.
+            (_, Some(socket)) if e.as_db_error().is_none() => {
+                format!("{said} (the socket {socket})")
+            }
             _ => said,
         }
     };
     #[cfg(feature = "postgres-tls")]
     if target.mode != tls::Mode::Plain {
+        if let Some(socket) = only_sockets(&config) {
+            return Err(format!(
+                "the sslmode asks for TLS, which PostgreSQL does not speak over a Unix socket \
+                 ({socket}): connect over TCP for TLS, or set sslmode=disable for the socket, \
+                 which its file's permissions guard"
+            ));
+        }
         return config.connect(tls::connector(&target)?).map_err(said);
     }
     #[cfg(not(feature = "postgres-tls"))]
     let _ = target;
     config.connect(NoTls).map_err(said)
+}
+
+/// The server's socket file when the first host is a Unix socket's directory.
+fn socket_file(config: &postgres::Config) -> Option<String> {
+    match config.get_hosts().first()? {
+        postgres::config::Host::Tcp(_) => None,
+        #[cfg(unix)]
+        postgres::config::Host::Unix(dir) => {
+            let port = config.get_ports().first().copied().unwrap_or(5432);
+            Some(dir.join(format!(".s.PGSQL.{port}")).display().to_string())
+        }
+    }
+}
+
+/// The first host's socket directory when every host `config` names is a Unix socket.
+#[cfg(feature = "postgres-tls")]
+fn only_sockets(config: &postgres::Config) -> Option<String> {
+    let mut sockets = config.get_hosts().iter().map(|h| match h {
+        postgres::config::Host::Tcp(_) => None,
+        #[cfg(unix)]
+        postgres::config::Host::Unix(p) => Some(p.display().to_string()),
+    });
+    let first = sockets.next()??;
+    (config.get_hostaddrs().is_empty() && sockets.all(|s| s.is_some())).then_some(first)
 }
 
 /// Where a database chain is, for messages and reports: the server, user and database a

@@ -11,8 +11,8 @@
 //! | `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGSSLCRL`, `PGSSLCRLDIR`, `PGSSLMINPROTOCOLVERSION`, `PGSSLMAXPROTOCOLVERSION` | their `ssl*` parameters (read in [`super::tls`]) |
 //!
 //! A parameter the string gives wins over its variable; an empty variable counts as unset.
-//! Not read: libpq's defaults for a missing host or user (the connection is then refused,
-//! saying so).
+//! What neither gives takes libpq's default ([`defaults`]): a local server's Unix socket for
+//! the host, the login name for the user (and so, as before, for the database).
 //!
 //! With no password from the string or `PGPASSWORD`, the password file (`PGPASSFILE`, else
 //! `~/.pgpass`) is read as libpq reads it: lines `host:port:database:user:password`, `*`
@@ -252,6 +252,60 @@ pub(crate) fn apply(config: &mut postgres::Config, env: Env<'_>) -> Result<(), S
     Ok(())
 }
 
+/// The directories where a local server's socket is looked for when no host is given: the
+/// one Debian's and Red Hat's libpq look in, then PostgreSQL's own default.
+pub(crate) const SOCKET_DIRS: [&str; 2] = ["/var/run/postgresql", "/tmp"];
+
+/// libpq's defaults for what neither the string nor the environment gives: the host is the
+/// first of `socket_dirs` that holds a server's socket for the port (`.s.PGSQL.5432`), and
+/// the user is `login` (the name the process runs as). With no host and no such socket, says
+/// where it looked: a connection is never guessed onto the network.
+pub(crate) fn defaults(
+    config: &mut postgres::Config,
+    socket_dirs: &[&str],
+    login: impl FnOnce() -> Option<String>,
+) -> Result<(), String> {
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+        local_server(config, socket_dirs)?;
+    }
+    if config.get_user().is_none()
+        && let Some(user) = login()
+    {
+        config.user(&user);
+    }
+    Ok(())
+}
+
+/// The first of `socket_dirs` that holds a server's socket for the port, as the host.
+#[cfg(unix)]
+fn local_server(config: &mut postgres::Config, socket_dirs: &[&str]) -> Result<(), String> {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let socket = format!(".s.PGSQL.{port}");
+    let found = socket_dirs
+        .iter()
+        .find(|dir| std::path::Path::new(dir).join(&socket).exists());
+    let Some(dir) = found else {
+        let looked: Vec<String> = socket_dirs
+            .iter()
+            .map(|dir| format!("{dir}/{socket}"))
+            .collect();
+        return Err(format!(
+            "no host is given (by the URL, PGHOST or PGHOSTADDR), and no local server's \
+             socket is at {}: name the server's host",
+            looked.join(" or ")
+        ));
+    };
+    config.host_path(dir);
+    Ok(())
+}
+
+/// Without Unix sockets, libpq's default host: `localhost`.
+#[cfg(not(unix))]
+fn local_server(config: &mut postgres::Config, _socket_dirs: &[&str]) -> Result<(), String> {
+    config.host("localhost");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -447,5 +501,55 @@ mod tests {
             let e = read("host=db user=u", vars).unwrap_err();
             assert!(e.contains(says), "{vars:?}: {e}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_missing_host_is_a_local_servers_socket_and_a_missing_user_the_login() {
+        use super::defaults;
+        let scratch = std::env::temp_dir().join(format!("acttrace-sockets-{}", std::process::id()));
+        let (none, has) = (scratch.join("none"), scratch.join("has"));
+        for dir in [&none, &has] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        // A real socket, as a server leaves it, for port 6432 only.
+        let _listener = std::os::unix::net::UnixListener::bind(has.join(".s.PGSQL.6432")).unwrap();
+        let dirs = [none.to_str().unwrap(), has.to_str().unwrap()];
+        let with = |conninfo: &str, vars: &[(&str, &str)], login: Option<&str>| {
+            let mut c = read(conninfo, vars)?;
+            defaults(&mut c, &dirs, || login.map(str::to_owned)).map(|()| c)
+        };
+
+        let c = with("dbname=audit port=6432", &[], Some("ops")).unwrap();
+        assert_eq!(format!("{:?}", c.get_hosts()), format!("[Unix({has:?})]"));
+        assert_eq!(c.get_user(), Some("ops"));
+        let c = with("postgres:///audit", &[("PGPORT", "6432")], None).unwrap();
+        assert_eq!(c.get_hosts().len(), 1, "PGPORT picks the socket");
+        assert_eq!(
+            c.get_user(),
+            None,
+            "no login name: left to the driver to refuse"
+        );
+
+        // What the string or the environment gives is not overridden.
+        let c = with("host=db user=u port=6432", &[], Some("ops")).unwrap();
+        assert_eq!(format!("{:?}", c.get_hosts()), r#"[Tcp("db")]"#);
+        assert_eq!(c.get_user(), Some("u"));
+        let c = with(
+            "port=6432",
+            &[("PGHOST", "db2"), ("PGUSER", "v")],
+            Some("ops"),
+        )
+        .unwrap();
+        assert_eq!(format!("{:?}", c.get_hosts()), r#"[Tcp("db2")]"#);
+        assert_eq!(c.get_user(), Some("v"));
+        let c = with("hostaddr=10.0.0.7 port=6432", &[], Some("ops")).unwrap();
+        assert!(c.get_hosts().is_empty(), "an address is a host enough");
+
+        // No socket for the port: refused, saying where it looked.
+        let e = with("dbname=audit", &[], Some("ops")).unwrap_err();
+        let looked = format!("{}/.s.PGSQL.5432 or {}/.s.PGSQL.5432", dirs[0], dirs[1]);
+        assert!(e.contains("no host is given") && e.contains(&looked), "{e}");
+        let _ = std::fs::remove_dir_all(&scratch);
     }
 }
