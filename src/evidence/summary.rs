@@ -582,26 +582,42 @@ impl Summary {
 /// The most characters a table cell shows; a longer value is cut and ends in `…`.
 pub const MAX_CELL_CHARS: usize = 80;
 
-/// Whether a terminal could be steered by `c`: a control character (C0, DEL, C1), a
-/// bidirectional embedding, override or isolate, or a line or paragraph separator.
+/// Whether `c` could steer a terminal or hide from its reader: a control character (C0, DEL,
+/// C1), a line or paragraph separator, or an invisible format character: bidirectional marks,
+/// embeddings, overrides and isolates; zero-width spaces, joiners and the byte order mark;
+/// the soft hyphen; invisible operators; and the tag characters and supplementary variation
+/// selectors that text smuggled past a reader (a prompt injection, say) is hidden in.
 fn steers_terminal(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        || matches!(c, '\u{2028}' | '\u{2029}')
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{61c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e007f}'
+                | '\u{e0100}'..='\u{e01ef}'
+        )
 }
 
-/// `text` as a terminal may show it: every character that could steer the terminal (control
-/// characters, escape sequences among them; bidirectional overrides; line separators) written
-/// as a `\u{..}` escape, so that a payload or a file name cannot move the cursor, clear the
-/// screen, recolour or reorder what follows, or print a line of its own. Used by every table
-/// here and by the `acttrace` command's human-readable output (`--json` stays exact).
+/// `text` as a terminal may show it: every character that could steer the terminal or hide
+/// from its reader (control characters, escape sequences among them; bidirectional overrides;
+/// line separators; zero-width and other invisible characters) written as a `\u{..}` escape,
+/// so that a payload or a file name cannot move the cursor, clear the screen, recolour or
+/// reorder what follows, print a line of its own, or pass unseen. Used by every table here
+/// and by the `acttrace` command's human-readable output ([`printable_json`] for `--json`).
 ///
 /// ```
 /// use acttrace::evidence::summary::printable;
 ///
-/// assert_eq!(printable("plain"), "plain");
+/// assert_eq!(printable("plain, caf\u{e9} \u{1f600}"), "plain, caf\u{e9} \u{1f600}");
 /// assert_eq!(printable("\x1b[2Jok: 3 entries\n"), "\\u{1b}[2Jok: 3 entries\\u{a}");
 /// assert_eq!(printable("\u{202e}txt.exe"), "\\u{202e}txt.exe");
+/// assert_eq!(printable("appr\u{200b}oved"), "appr\\u{200b}oved");
 /// ```
 pub fn printable(text: &str) -> Cow<'_, str> {
     if !text.chars().any(steers_terminal) {
@@ -611,6 +627,39 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     for c in text.chars() {
         if steers_terminal(c) {
             out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// JSON text as a terminal may show it: the same JSON, with every character [`printable`]
+/// escapes written as a JSON `\uXXXX` escape (a surrogate pair beyond the first plane). JSON
+/// text holds such characters only inside its strings, and a JSON reader reads the escapes
+/// back as the same characters, so the data is exact; only the raw characters (DEL, C1
+/// controls, bidirectional overrides, invisible characters), which JSON writers pass through,
+/// never reach the terminal.
+///
+/// ```
+/// use acttrace::evidence::summary::printable_json;
+///
+/// let json = "{\"route\":\"/a\u{9b}2J\u{202e}b\u{e0041}\"}";
+/// assert_eq!(printable_json(json), r#"{"route":"/a\u009b2J\u202eb\udb40\udc41"}"#);
+/// assert_eq!(printable_json("{\n  \"ok\": true\n}"), "{\n  \"ok\": true\n}");
+/// ```
+pub fn printable_json(json: &str) -> Cow<'_, str> {
+    // JSON's own whitespace between tokens stays; inside strings, writers escape it.
+    let escaped = |c: char| steers_terminal(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(escaped) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 12);
+    for c in json.chars() {
+        if escaped(c) {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             out.push(c);
         }

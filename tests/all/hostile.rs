@@ -19,13 +19,21 @@ fn acttrace(args: &[&std::ffi::OsStr]) -> Output {
         .expect("run acttrace")
 }
 
-/// Characters that would steer a terminal: none may reach it raw from a payload or a name.
+/// Characters that would steer a terminal or pass its reader unseen: none may reach it raw
+/// from a payload or a name.
 fn assert_inert(what: &str, bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
     for (i, c) in text.char_indices() {
         let steering = (c.is_control() && c != '\n')
             || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}');
-        assert!(!steering, "{what}: raw {c:?} at byte {i}:\n{text}");
+        let invisible = matches!(
+            c,
+            '\u{200b}'..='\u{200f}' | '\u{feff}' | '\u{ad}' | '\u{2060}'
+        ) || ('\u{e0000}'..='\u{e007f}').contains(&c);
+        assert!(
+            !steering && !invisible,
+            "{what}: raw {c:?} at byte {i}:\n{text}"
+        );
     }
     assert!(
         !text.lines().any(|l| l.starts_with("ok: fake")),
@@ -35,6 +43,9 @@ fn assert_inert(what: &str, bytes: &[u8]) {
 
 const CLEAR: &str = "\x1b[2J\x1b[H";
 const FAKE_OK: &str = "\nok: fake verdict\r\n";
+/// What a reader would not see: a zero-width space, a soft hyphen, a byte order mark and
+/// "ignore all" in tag characters (text smuggled into a prompt), then a C1 CSI and DEL.
+const UNSEEN: &str = "appr\u{200b}o\u{ad}v\u{feff}ed\u{e0069}\u{e0067}\u{e006e}\u{e006f}\u{e0072}\u{e0065}\u{9b}2J\u{7f}";
 
 /// A log whose payloads carry escape sequences, bidirectional overrides, line breaks and a
 /// 70,000-character value, written as a service would write them (no redaction).
@@ -45,7 +56,11 @@ async fn hostile_log(path: &Path) {
         .await
         .expect("open");
     let id = DecisionId::random();
-    let mut decision = Entry::decision(&id, format!("input{FAKE_OK}"), &format!("actor{CLEAR}"));
+    let mut decision = Entry::decision(
+        &id,
+        format!("input{FAKE_OK}"),
+        &format!("actor{CLEAR}{UNSEEN}"),
+    );
     decision
         .payload_mut()
         .insert("route", format!("/x{FAKE_OK}\u{202e}gpj.exe"));
@@ -72,7 +87,7 @@ async fn hostile_log(path: &Path) {
     .expect("append");
     log.append(Entry::human_oversight(
         &id,
-        &format!("rev{CLEAR}"),
+        &format!("rev{CLEAR}{UNSEEN}"),
         "approved",
         "",
     ))
@@ -110,10 +125,20 @@ async fn payloads_and_file_names_cannot_steer_the_terminal() {
         assert_inert(cmd, &out.stdout);
         assert_inert(cmd, &out.stderr);
     }
-    // JSON output is exact: the values as written.
+    assert!(
+        show.contains("appr\\u{200b}o"),
+        "escaped, not dropped:\n{show}"
+    );
+    // JSON output is exact (the values as written), in JSON escapes where a raw character
+    // would steer the terminal or hide.
+    for cmd in ["show", "stats", "verify"] {
+        let out = acttrace(&[cmd.as_ref(), path.as_os_str(), "--json".as_ref()]);
+        assert_inert(&format!("{cmd} --json"), &out.stdout);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON");
+    }
     let json = acttrace(&["show".as_ref(), path.as_os_str(), "--json".as_ref()]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("show --json is JSON");
-    assert_eq!(v["decisions"][0]["actor"], format!("actor{CLEAR}"));
+    assert_eq!(v["decisions"][0]["actor"], format!("actor{CLEAR}{UNSEEN}"));
     assert_eq!(
         v["decisions"][0]["outcome"].as_str().map(str::len),
         Some(70_000)

@@ -14,10 +14,20 @@ use acttrace::verify::{Failure, VerifyOptions, verify_path};
 use clap::{Args, Parser, Subcommand};
 
 /// `println!` for people: every character that could steer a terminal escaped ([`printable`]).
-/// `--json` output is printed as it is: JSON escapes control characters itself.
 macro_rules! say {
     ($($arg:tt)*) => {
         println!("{}", printable(&format!($($arg)*)))
+    };
+}
+
+/// `println!` for `--json` output: the same JSON, with what [`say!`] escapes written as JSON
+/// escapes ([`printable_json`](acttrace::evidence::summary::printable_json)).
+macro_rules! say_json {
+    ($json:expr) => {
+        println!(
+            "{}",
+            acttrace::evidence::summary::printable_json(&$json.to_string())
+        )
     };
 }
 
@@ -440,7 +450,7 @@ fn verify(args: &VerifyArgs) -> ExitCode {
                 "detail": match t { Ok(s) | Err(s) => s },
             })),
         });
-        println!("{out}");
+        say_json!(out);
     } else {
         say!("{report}");
         match &tree_head {

@@ -129,7 +129,7 @@ pub(crate) fn prove(args: &ProveArgs) -> ExitCode {
                 Some(out) => save_note(out, &format!("{line}\n"))
                     .map_err(|e| format!("{}: {e}", out.display())),
                 None => {
-                    println!("{line}");
+                    say_json!(line);
                     Ok(())
                 }
             };

@@ -123,7 +123,7 @@ pub(crate) fn verify_dir(args: &VerifyArgs, opts: &VerifyOptions) -> ExitCode {
                 "detail": match t { Ok(s) | Err(s) => s },
             })),
         });
-        println!("{out}");
+        say_json!(out);
     } else {
         say!("{report}");
         if let Some(Ok(line) | Err(line)) = &tree_head {

@@ -184,7 +184,7 @@ pub(crate) fn show(args: &ViewArgs) -> ExitCode {
             "failed_calls": failed,
             "period": period_json(&summary, &period),
         });
-        println!("{out}");
+        say_json!(out);
         return verdict_code(&report);
     }
     say!("{report}");
@@ -236,7 +236,7 @@ pub(crate) fn stats(args: &ViewArgs) -> ExitCode {
             "flags_by_action": flags,
             "period": period_json(&summary, &period),
         });
-        println!("{out}");
+        say_json!(out);
         return verdict_code(&report);
     }
     say!("{report}");
