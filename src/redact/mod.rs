@@ -36,6 +36,12 @@
 //! digest). Anything else under those names, or those names anywhere else, is scanned. A
 //! secret in a key is scrubbed from the key (keys stay unique).
 //!
+//! A value under a field whose name says it holds a secret (`password`, `db_password`,
+//! `api_key`, `X-Api-Key`, `client_secret`, `access_token`, `Authorization`, `Set-Cookie`,
+//! `cvv`, ...) is a secret whatever it looks like: a string or number there is found as
+//! [`SECRET_FIELD`] (group `secret`), which every preset redacts, where the detectors only
+//! know secrets by their shape. Counts such as `input_tokens` are not such names.
+//!
 //! ```
 //! use acttrace::json::Map;
 //! use acttrace::redact::{Action, RedactionPolicy};
@@ -49,9 +55,18 @@
 //! assert_eq!(payload.get("input").and_then(|v| v.as_str()), Some("mail <redacted>, card 4111 1111 1111 1111"));
 //! let seen: Vec<_> = found.iter().map(|d| (d.category, d.action)).collect();
 //! assert_eq!(seen, [("credit_card", Action::Flag), ("email", Action::Redact)]);
+//!
+//! let mut payload = Map::new();
+//! payload.insert("db_password", "hunter2");
+//! payload.insert("input_tokens", 812);
+//! policy.redact(&mut payload);
+//! assert_eq!(payload.get("db_password").and_then(|v| v.as_str()), Some("<redacted>"));
+//! assert_eq!(payload.get("input_tokens").and_then(|v| v.as_u64()), Some(812));
 //! ```
 
 pub mod detect;
+mod field;
 mod policy;
 
+pub use self::field::SECRET_FIELD;
 pub use self::policy::{Action, Detection, REDACTED, RedactionPolicy};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::json::value::{Map, Value};
 use crate::redact::detect::{self, Detector};
+use crate::redact::field;
 
 /// The text a scrubbed value is replaced with.
 pub const REDACTED: &str = "<redacted>";
@@ -225,9 +226,14 @@ impl RedactionPolicy {
             payload,
             Place::Top,
             &mut String::with_capacity(256),
-            &mut |s| {
-                for f in detect::scan_with(&self.detectors, s) {
-                    self.count(&mut found, &f);
+            &mut |seen| match seen {
+                Seen::Text(s) => {
+                    for f in detect::scan_with(&self.detectors, s) {
+                        self.count(&mut found, &f);
+                    }
+                }
+                Seen::SecretField => {
+                    self.count(&mut found, &secret_field());
                 }
             },
         );
@@ -315,10 +321,28 @@ impl RedactionPolicy {
             }
         }
         for (k, v) in map.entries_mut() {
-            match v {
-                Value::String(s) if own_field(place, k, s) => {}
-                _ => self.redact_value(v, place.child(k), keys, found),
+            if let Value::String(s) = v
+                && own_field(place, k, s)
+            {
+                continue;
             }
+            if field::names_a_secret(k) {
+                self.hide_secret_field(v, found);
+            }
+            self.redact_value(v, place.child(k), keys, found);
+        }
+    }
+
+    /// Counts a value under a field named for a secret (each item, for a list), and replaces
+    /// it with `<redacted>` when the policy scrubs such values. What is left (a map there, or
+    /// values the policy keeps) is scanned as any other value.
+    fn hide_secret_field(&self, v: &mut Value, found: &mut Vec<Detection>) {
+        if let Value::Array(items) = v {
+            for item in items {
+                self.hide_secret_field(item, found);
+            }
+        } else if holds_a_secret(v) && self.count(found, &secret_field()).scrubs() {
+            *v = Value::from(REDACTED);
         }
     }
 
@@ -426,29 +450,71 @@ fn is_amount(s: &str) -> bool {
             || (currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())))
 }
 
-/// Calls `f` on a map's keys (together, a line each) and on every string below it but the
-/// exempt ones.
-fn walk_map(map: &Map, place: Place, keys: &mut String, f: &mut impl FnMut(&str)) {
+/// What [`walk_map`] meets: a text to scan, or a value under a field named for a secret.
+enum Seen<'a> {
+    Text(&'a str),
+    SecretField,
+}
+
+/// Calls `f` on a map's keys (together, a line each), on every string below it but the
+/// exempt ones, and on every value under a field named for a secret.
+fn walk_map(map: &Map, place: Place, keys: &mut String, f: &mut impl FnMut(Seen<'_>)) {
     keys.clear();
     for k in map.keys() {
         keys.push_str(k);
         keys.push('\n');
     }
-    f(keys);
+    f(Seen::Text(keys));
     for (k, v) in map.iter() {
-        match v {
-            Value::String(s) if own_field(place, k, s) => {}
-            _ => walk(v, place.child(k), keys, f),
+        if let Value::String(s) = v
+            && own_field(place, k, s)
+        {
+            continue;
         }
+        if field::names_a_secret(k) {
+            for _ in 0..secrets_in(v) {
+                f(Seen::SecretField);
+            }
+        }
+        walk(v, place.child(k), keys, f);
     }
 }
 
-fn walk(v: &Value, place: Place, keys: &mut String, f: &mut impl FnMut(&str)) {
+fn walk(v: &Value, place: Place, keys: &mut String, f: &mut impl FnMut(Seen<'_>)) {
     match v {
-        Value::String(s) => f(s),
+        Value::String(s) => f(Seen::Text(s)),
         Value::Array(items) => items.iter().for_each(|i| walk(i, Place::Other, keys, f)),
         Value::Object(m) => walk_map(m, place, keys, f),
         _ => {}
+    }
+}
+
+/// Whether a value under a field named for a secret is one: a number, or a string that is not
+/// empty and not already `<redacted>`.
+fn holds_a_secret(v: &Value) -> bool {
+    match v {
+        Value::String(s) => !s.is_empty() && s != REDACTED,
+        Value::Int(_) | Value::Float(_) => true,
+        _ => false,
+    }
+}
+
+/// How many secrets a value under a field named for a secret holds: itself, or the items of
+/// a list (at any depth) that are ([`RedactionPolicy::hide_secret_field`] hides the same).
+fn secrets_in(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items.iter().map(secrets_in).sum(),
+        v => usize::from(holds_a_secret(v)),
+    }
+}
+
+/// What a value under a field named for a secret is found as.
+fn secret_field() -> detect::Finding {
+    detect::Finding {
+        category: field::SECRET_FIELD,
+        group: "secret",
+        severity: "critical",
+        span: 0..0,
     }
 }
 
@@ -479,6 +545,55 @@ mod tests {
         let mut m = Map::new();
         m.insert("text", text);
         m
+    }
+
+    #[test]
+    fn values_under_secret_names_are_found_and_scrubbed_as_the_policy_says() {
+        let mut m = Map::new();
+        m.insert("api_key", "plain-looking");
+        m.insert(
+            "pins",
+            Value::Array(vec![
+                Value::from(1234),
+                Value::Array(vec![Value::from("x")]),
+            ]),
+        );
+        m.insert(
+            "PIN",
+            Value::Array(vec![
+                Value::from(1234),
+                Value::Array(vec![Value::from("x")]),
+            ]),
+        );
+        m.insert("output_tokens", 40);
+        m.insert("password", Value::Null);
+        let secret = |found: &[Detection]| {
+            found
+                .iter()
+                .find(|d| d.category == field::SECRET_FIELD)
+                .map(|d| (d.group, d.severity, d.action, d.count))
+        };
+        let p = RedactionPolicy::default_preset();
+        let scanned = p.scan(&m);
+        assert_eq!(
+            secret(&scanned),
+            Some(("secret", "critical", Action::Redact, 3))
+        );
+        let mut scrubbed = m.clone();
+        assert_eq!(p.redact(&mut scrubbed), scanned, "scan and redact agree");
+        assert_eq!(
+            Value::Object(scrubbed).to_line_json(),
+            r#"{"api_key": "<redacted>", "pins": [1234, ["x"]], "PIN": ["<redacted>", ["<redacted>"]], "output_tokens": 40, "password": null}"#
+        );
+        let strict = RedactionPolicy::strict();
+        assert_eq!(secret(&strict.scan(&m)).map(|s| s.2), Some(Action::Block));
+        let kept = RedactionPolicy::default_preset().rule(field::SECRET_FIELD, Action::Flag);
+        let mut flagged = m.clone();
+        assert_eq!(
+            secret(&kept.redact(&mut flagged)).map(|s| s.2),
+            Some(Action::Flag)
+        );
+        assert_eq!(Value::Object(flagged), Value::Object(m));
     }
 
     #[test]

@@ -875,3 +875,118 @@ async fn secrets_are_redacted_before_hashing_and_flagged_after() {
         ]
     );
 }
+
+/// A value under a field whose name says it is a secret never reaches the file, whatever it
+/// looks like (a password, a header's credentials, a card's code, a list of cookies, a number),
+/// nested at any depth: it is `<redacted>` before hashing and a `policy_flag` names
+/// `secret_field`; counts such as `input_tokens` are kept, and the chain verifies here and in
+/// the reference. A policy that allows `secret_field` keeps the values.
+#[tokio::test]
+async fn values_under_secret_field_names_are_redacted_whatever_they_look_like() {
+    use acttrace::redact::{Action, RedactionPolicy, SECRET_FIELD};
+
+    let payload = || {
+        let v = serde_json::json!({
+            "tool": "sql",
+            "arguments": {"db_password": "hunter2-plain", "query": "select 1"},
+            "headers": {
+                "Authorization": "Basic dXNlcjpwYXNzd29yZA==",
+                "X-Api-Key": "k-7f3a91",
+                "Cookie": ["sid=opaque-41", "theme=dark"],
+                "Accept": "application/json"
+            },
+            "card": {"cvv": 731, "items": 3},
+            "usage": {"input_tokens": 812, "output_tokens": 40},
+            "clientSecret": {"value": "nested-opaque-99"},
+            "has_password": true,
+            "token": ""
+        });
+        let Value::Object(m) = Value::from(v) else {
+            unreachable!()
+        };
+        m
+    };
+    let scratch = Scratch::new("secret-fields");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("secret-fields", &path).await.unwrap();
+    let id = DecisionId::random();
+    log.append(Entry::decision_record(&id, payload()))
+        .await
+        .unwrap();
+    let head = log.head();
+    log.shutdown().await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    for secret in [
+        "hunter2-plain",
+        "dXNlcjpwYXNzd29yZA",
+        "k-7f3a91",
+        "opaque-41",
+        "theme=dark",
+    ] {
+        assert!(!text.contains(secret), "{secret} reached the log:\n{text}");
+    }
+    let rows = lines(&path);
+    let p = rows[1].get("payload").unwrap();
+    let at = |path: &[&str]| {
+        path.iter()
+            .try_fold(p, |v, k| v.get(k))
+            .map(Value::to_line_json)
+    };
+    let redacted = Some("\"<redacted>\"".to_owned());
+    assert_eq!(at(&["arguments", "db_password"]), redacted);
+    assert_eq!(at(&["arguments", "query"]).as_deref(), Some("\"select 1\""));
+    assert_eq!(at(&["headers", "Authorization"]), redacted);
+    assert_eq!(at(&["headers", "X-Api-Key"]), redacted);
+    assert_eq!(
+        at(&["headers", "Cookie"]).as_deref(),
+        Some(r#"["<redacted>", "<redacted>"]"#)
+    );
+    assert_eq!(
+        at(&["headers", "Accept"]).as_deref(),
+        Some("\"application/json\"")
+    );
+    assert_eq!(at(&["card", "cvv"]), redacted);
+    assert_eq!(at(&["card", "items"]).as_deref(), Some("3"));
+    assert_eq!(at(&["usage", "input_tokens"]).as_deref(), Some("812"));
+    // A map under such a name is scanned as any other; flags and empty values stay.
+    assert_eq!(
+        at(&["clientSecret", "value"]).as_deref(),
+        Some("\"nested-opaque-99\"")
+    );
+    assert_eq!(at(&["has_password"]).as_deref(), Some("true"));
+    assert_eq!(at(&["token"]).as_deref(), Some("\"\""));
+    assert_eq!(
+        kinds(&path),
+        ["audit_open", "decision_record", "policy_flag"]
+    );
+    let flag = rows[2].get("payload").unwrap();
+    assert_eq!(flag.get("action").and_then(Value::as_str), Some("redacted"));
+    assert_eq!(
+        flag.get("data").map(Value::to_line_json).as_deref(),
+        Some(r#"["secret_field"]"#)
+    );
+    assert_verifies(&path, &VerifyOptions::new().expected_head(&head.hash));
+    let (ok, detail) = crate::support::reference_verify(&path, None, Some(&head.hash));
+    assert!(ok, "reference: {detail}");
+
+    // Allowed: the values are written as given.
+    let kept = scratch.join("kept.jsonl");
+    let log = AuditLog::builder("kept")
+        .redaction(Some(
+            RedactionPolicy::default_preset().rule(SECRET_FIELD, Action::Allow),
+        ))
+        .open(&kept)
+        .await
+        .unwrap();
+    log.append(Entry::decision_record(&id, payload()))
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+    let text = std::fs::read_to_string(&kept).unwrap();
+    assert!(
+        text.contains("hunter2-plain") && text.contains("opaque-41"),
+        "{text}"
+    );
+    assert_eq!(kinds(&kept), ["audit_open", "decision_record"]);
+}
