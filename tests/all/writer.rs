@@ -880,7 +880,8 @@ async fn secrets_are_redacted_before_hashing_and_flagged_after() {
 /// looks like (a password, a header's credentials, a card's code, a list of cookies, a number),
 /// nested at any depth: it is `<redacted>` before hashing and a `policy_flag` names
 /// `secret_field`; counts such as `input_tokens` are kept, and the chain verifies here and in
-/// the reference. A policy that allows `secret_field` keeps the values.
+/// the reference. A URL's password and a Stripe key in free text go too. A policy that allows
+/// `secret_field` keeps the values under such names (and still scrubs known shapes).
 #[tokio::test]
 async fn values_under_secret_field_names_are_redacted_whatever_they_look_like() {
     use acttrace::redact::{Action, RedactionPolicy, SECRET_FIELD};
@@ -899,7 +900,8 @@ async fn values_under_secret_field_names_are_redacted_whatever_they_look_like() 
             "usage": {"input_tokens": 812, "output_tokens": 40},
             "clientSecret": {"value": "nested-opaque-99"},
             "has_password": true,
-            "token": ""
+            "token": "",
+            "note": "db at postgres://app:s3cret-pw@db/x, billing sk_live_51HabcdefghijKLMNOP"
         });
         let Value::Object(m) = Value::from(v) else {
             unreachable!()
@@ -923,6 +925,8 @@ async fn values_under_secret_field_names_are_redacted_whatever_they_look_like() 
         "k-7f3a91",
         "opaque-41",
         "theme=dark",
+        "s3cret-pw",
+        "sk_live_51H",
     ] {
         assert!(!text.contains(secret), "{secret} reached the log:\n{text}");
     }
@@ -964,7 +968,11 @@ async fn values_under_secret_field_names_are_redacted_whatever_they_look_like() 
     assert_eq!(flag.get("action").and_then(Value::as_str), Some("redacted"));
     assert_eq!(
         flag.get("data").map(Value::to_line_json).as_deref(),
-        Some(r#"["secret_field"]"#)
+        Some(r#"["secret_field", "stripe_key", "url_password"]"#)
+    );
+    assert_eq!(
+        at(&["note"]).as_deref(),
+        Some("\"db at postgres://app:<redacted>@db/x, billing <redacted>\"")
     );
     assert_verifies(&path, &VerifyOptions::new().expected_head(&head.hash));
     let (ok, detail) = crate::support::reference_verify(&path, None, Some(&head.hash));
@@ -988,5 +996,12 @@ async fn values_under_secret_field_names_are_redacted_whatever_they_look_like() 
         text.contains("hunter2-plain") && text.contains("opaque-41"),
         "{text}"
     );
-    assert_eq!(kinds(&kept), ["audit_open", "decision_record"]);
+    assert!(
+        !text.contains("s3cret-pw"),
+        "shapes are still found: {text}"
+    );
+    assert_eq!(
+        kinds(&kept),
+        ["audit_open", "decision_record", "policy_flag"]
+    );
 }

@@ -284,7 +284,7 @@ fn detect_policy(
 }
 
 /// Blocks requests carrying secrets or credentials (API keys, tokens, private keys, JWTs,
-/// bearer tokens), before they reach a model or a log.
+/// bearer tokens, a URL's password), before they reach a model or a log.
 ///
 /// It reads the request decoded, as the handler would (see below): the path and query
 /// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key

@@ -179,6 +179,70 @@ pub(super) fn slack_token(text: &str, out: &mut Vec<Range<usize>>) {
     prefixed_any(text, &prefixes, 10, out);
 }
 
+/// Stripe's secret and restricted keys: `sk_live_`, `sk_test_`, `rk_live_`, `rk_test_` and at
+/// least 16 more token characters.
+pub(super) fn stripe_key(text: &str, out: &mut Vec<Range<usize>>) {
+    prefixed_any(text, &["sk_live_", "sk_test_"], 16, out);
+    prefixed_any(text, &["rk_live_", "rk_test_"], 16, out);
+}
+
+/// A Hugging Face access token: `hf_` and at least 30 letters or digits.
+pub(super) fn huggingface_token(text: &str, out: &mut Vec<Range<usize>>) {
+    prefixed(text, "hf_", 30, out);
+}
+
+/// A GitLab token: `glpat-` (personal), `gldt-` (deploy), `glrt-` (runner) and at least 20
+/// more token characters.
+pub(super) fn gitlab_token(text: &str, out: &mut Vec<Range<usize>>) {
+    prefixed_any(text, &["glpat-", "gldt-", "glrt-"], 20, out);
+}
+
+/// An npm access token: `npm_` and 36 letters or digits.
+pub(super) fn npm_token(text: &str, out: &mut Vec<Range<usize>>) {
+    prefixed(text, "npm_", 36, out);
+}
+
+/// A SendGrid API key: `SG.`, 22 token characters, `.`, 43 token characters.
+pub(super) fn sendgrid_key(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    for (i, _) in starts_of(text, &["SG."]) {
+        let id = run(b, i + 3, is_token);
+        let dot = i + 3 + id;
+        if !word_start(b, i) || id != 22 || b.get(dot) != Some(&b'.') {
+            continue;
+        }
+        let key = run(b, dot + 1, is_token);
+        if key == 43 {
+            out.push(i..dot + 1 + key);
+        }
+    }
+}
+
+/// The password of a URL's user information (`postgres://app:PASSWORD@db/x`,
+/// `https://user:PASSWORD@host`): what follows the user name's `:` up to the `@` that ends it,
+/// with no `/`, `?`, `#` or space before it.
+pub(super) fn url_password(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    for (i, _) in text.match_indices("://") {
+        let start = i + 3;
+        let end_of_authority = b[start..]
+            .iter()
+            .position(|c| matches!(c, b'/' | b'?' | b'#') || c.is_ascii_whitespace())
+            .map_or(b.len(), |n| start + n);
+        let authority = &b[start..end_of_authority];
+        // The last `@` ends the user information; its first `:` ends the user name.
+        let Some(at) = authority.iter().rposition(|&c| c == b'@') else {
+            continue;
+        };
+        let Some(colon) = authority[..at].iter().position(|&c| c == b':') else {
+            continue;
+        };
+        if colon + 1 < at {
+            out.push(start + colon + 1..start + at);
+        }
+    }
+}
+
 /// `AKIA`/`ASIA` and 16 upper-case letters or digits, as a whole word.
 pub(super) fn aws_access_key(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();

@@ -39,6 +39,39 @@ fn true_positives() {
         ["bearer_token"]
     );
     assert_eq!(cats("write to a.b-c+d@mail.example.co.uk."), ["email"]);
+    assert_eq!(
+        cats("sk_live_51HabcdefghijKLMNOP rk_test_0123456789abcdef"),
+        ["stripe_key", "stripe_key"]
+    );
+    assert_eq!(
+        cats("HF_TOKEN=hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567"),
+        ["huggingface_token"]
+    );
+    assert_eq!(
+        cats("glpat-AbCdEfGhIjKlMnOpQrSt and gldt-0123456789abcdefghij"),
+        ["gitlab_token", "gitlab_token"]
+    );
+    assert_eq!(
+        cats("//registry.npmjs.org/:_authToken=npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"),
+        ["npm_token"]
+    );
+    assert_eq!(
+        cats("SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+        ["sendgrid_key"]
+    );
+    for (url, password) in [
+        ("postgres://app:s3cret-pw@db:5432/x", "s3cret-pw"),
+        ("see https://admin:hunter2@db.example.com/x now", "hunter2"),
+        ("redis://:only-a-password@cache", "only-a-password"),
+        ("amqp://u:p%40ss@mq/vhost", "p%40ss"),
+    ] {
+        let f = scan(url);
+        assert_eq!(f.len(), 1, "{url}: {f:?}");
+        assert_eq!(
+            (f[0].category, &url[f[0].span.clone()]),
+            ("url_password", password)
+        );
+    }
     let pem = "x -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY----- y";
     let f = scan(pem);
     assert_eq!(f.len(), 1);
@@ -91,8 +124,23 @@ fn false_positives_stay_quiet() {
         "bearer of bad news",
         "eyJ alone",
         "2026-01-01T00:00:00.001001+00:00",
+        "sk_live_short",
+        "desk_test_0123456789abcdefgh",
+        "hf_model_name",
+        "SG.abc.def",
+        "https://example.com/a:b@c",
+        "https://host/path:x@y",
     ] {
         assert!(scan(text).is_empty(), "{text:?} gave {:?}", scan(text));
+    }
+    // A user name alone, or a `:` outside the user information, is no password.
+    for text in [
+        "ssh://git@github.com:22/repo",
+        "mailto:bob:x@example.com",
+        "https://user@example.com/x",
+        "https://user:@example.com/x",
+    ] {
+        assert!(!cats(text).contains(&"url_password"), "{text:?}");
     }
 }
 
@@ -160,6 +208,10 @@ fn gates_never_hide_a_match() {
         "from 192.168.1.20 and 2001:db8::8a2e:370:7334 and 1:2:3:4:5:6:7:8 ::1",
         "password: hunter2! PWD=abcd passwd = 'longer'",
         r#"{"password": "s3cret-value", "applicant":"A-17","amount":25000}"#,
+        "sk_live_51HabcdefghijKLMNOP rk_test_0123456789abcdef hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567",
+        "glpat-AbCdEfGhIjKlMnOpQrSt npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+        "SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        "postgres://app:s3cret-pw@db:5432/x https://a:b@c/ redis://:pw@cache",
     ];
     let check = |text: &str| {
         let all = scan_gated(DETECTORS, text, |_| true);
@@ -172,7 +224,7 @@ fn gates_never_hide_a_match() {
         rng ^= rng << 17;
         (rng % n as u64) as usize
     };
-    let alphabet = b"aAbBdDeEgGhHIJkKnNpPrRstwWxyz0123456789 -_.:@+()=\"'";
+    let alphabet = b"aAbBdDeEfgGhHIJkKlmnNpPrRsStwWxyz0123456789 -_.:/@+()=\"'";
     for sample in samples {
         let b = sample.as_bytes();
         for i in 0..b.len() {
