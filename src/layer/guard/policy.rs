@@ -9,6 +9,10 @@ use http::{HeaderMap, Method, StatusCode, Uri};
 use crate::redact::detect::{self, Detector};
 use crate::redact::{Action, RedactionPolicy};
 
+mod hidden;
+
+pub use self::hidden::{HiddenText, hidden_text};
+
 /// What a policy sees of a request: its head and its body as read so far.
 #[derive(Debug, Clone, Copy)]
 pub struct GuardRequest<'a> {
