@@ -91,6 +91,22 @@ pub enum Error {
         /// Why, as the writer last found it.
         reason: String,
     },
+    /// The entry is larger than the log takes
+    /// ([`AuditLogBuilder::max_entry_bytes`](super::AuditLogBuilder::max_entry_bytes)): laid
+    /// out, its line would be longer than a verifier reads. It is not in the chain, and is
+    /// counted as refused in [`Health`](super::Health).
+    #[error(
+        "audit entry not recorded: a {kind} entry of {bytes} bytes is over the log's limit of \
+         {limit} bytes an entry"
+    )]
+    TooLarge {
+        /// The entry's type.
+        kind: String,
+        /// Its payload's length, laid out.
+        bytes: usize,
+        /// The log's limit.
+        limit: usize,
+    },
     /// The writer has shut down.
     #[error("the audit writer has shut down")]
     WriterClosed,

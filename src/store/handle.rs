@@ -90,6 +90,7 @@ pub struct AuditLogBuilder {
     pub(super) redaction: Option<RedactionPolicy>,
     pub(super) retry_interval: Duration,
     pub(super) file_mode: u32,
+    pub(super) max_entry: usize,
 }
 
 impl fmt::Debug for AuditLogBuilder {
@@ -107,6 +108,7 @@ impl fmt::Debug for AuditLogBuilder {
             .field("redaction", &self.redaction)
             .field("retry_interval", &self.retry_interval)
             .field("file_mode", &format_args!("{:o}", self.file_mode))
+            .field("max_entry", &self.max_entry)
             .finish_non_exhaustive()
     }
 }
@@ -215,6 +217,16 @@ impl AuditLogBuilder {
         self
     }
 
+    /// The most bytes an entry's type and payload may take in the log, laid out. A larger entry is
+    /// refused, instead of being written where verifiers would refuse to read it:
+    /// [`Error::TooLarge`] from [`AuditLog::append`] and [`AuditLog::enqueue`] (counted as
+    /// refused in [`Health`](super::Health)), `false` from [`AuditLog::try_record`] (counted
+    /// as lost, and recorded in a `gap` entry); each is reported at error level. Defaults to
+    /// [`MAX_ENTRY_BYTES`], which it cannot exceed.
+    pub fn max_entry_bytes(mut self, bytes: usize) -> Self {
+        self.max_entry = bytes.min(MAX_ENTRY_BYTES);
+        self
+    }
     /// The permissions a new log file is created with (before the process's umask). Defaults
     /// to `0o600`, readable and writable by the service's user alone: an audit log holds what
     /// the service decided about people. An existing file keeps its own.
@@ -283,6 +295,37 @@ impl AuditLogBuilder {
     }
 }
 
+/// The most bytes an entry's type and payload may take, laid out: with the other fields, its line
+/// stays within [`DEFAULT_MAX_LINE_BYTES`](crate::verify::DEFAULT_MAX_LINE_BYTES), the longest
+/// line a verifier (and a writer reopening the log) reads.
+pub const MAX_ENTRY_BYTES: usize = crate::verify::DEFAULT_MAX_LINE_BYTES - 4096;
+
+/// Whether a laid-out entry fits in the log. One that does not is reported and refused, and
+/// counted: as refused when its caller is `told` (an error), else as lost (in a `gap`).
+pub(super) fn fits(shared: &Shared, entry: &Rendered, told: bool) -> Result<(), Error> {
+    let bytes = entry.kind().len() + entry.line().len();
+    if bytes <= shared.max_entry {
+        return Ok(());
+    }
+    match told {
+        true => shared.health.count(0, 1),
+        false => _ = shared.dropped.fetch_add(1, Ordering::Relaxed),
+    }
+    let kind = super::outage::kind_name(entry.kind());
+    tracing::error!(
+        target: "acttrace",
+        kind = %kind,
+        bytes,
+        limit = shared.max_entry,
+        "audit entry too large: not recorded"
+    );
+    Err(Error::TooLarge {
+        kind,
+        bytes,
+        limit: shared.max_entry,
+    })
+}
+
 pub(super) struct Shared {
     /// The writer thread, woken early from a commit delay by callers who wait.
     pub(super) writer: std::sync::OnceLock<std::thread::Thread>,
@@ -298,6 +341,8 @@ pub(super) struct Shared {
     pub(super) redaction: Option<RedactionPolicy>,
     pub(super) buffers: Buffers,
     pub(super) health: HealthCell,
+    /// The most bytes an entry's payload may take ([`AuditLogBuilder::max_entry_bytes`]).
+    pub(super) max_entry: usize,
     /// The database URL and chain, for a chain kept in PostgreSQL.
     pub(super) database: Option<(String, String)>,
 }
@@ -477,6 +522,7 @@ impl AuditLog {
             redaction: Some(RedactionPolicy::default_preset()),
             retry_interval: Duration::from_secs(1),
             file_mode: 0o600,
+            max_entry: MAX_ENTRY_BYTES,
         }
     }
 
@@ -500,11 +546,13 @@ impl AuditLog {
     ///
     /// [`Error::Write`] if writing or syncing failed (the entry is not in the chain and the
     /// head did not move), [`Error::Unavailable`] while the log cannot take writes (see
-    /// [`health`](Self::health)), or [`Error::WriterClosed`] after
+    /// [`health`](Self::health)), [`Error::TooLarge`] for an entry larger than the log takes
+    /// (counted as refused in [`health`](Self::health)), or [`Error::WriterClosed`] after
     /// [`shutdown`](Self::shutdown).
     pub async fn append(&self, entry: Entry) -> Result<Receipt, Error> {
         let (reply, rx) = oneshot::channel();
-        self.submit(self.append_command(entry, Some(reply))).await?;
+        self.submit(self.append_command(entry, Some(reply), true)?)
+            .await?;
         self.handle.wake_writer();
         rx.await.map_err(|_| Error::WriterClosed)?
     }
@@ -536,17 +584,19 @@ impl AuditLog {
         &self,
         entry: Entry,
         reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
-    ) -> Command {
+        told: bool,
+    ) -> Result<Command, Error> {
         let (entry, flags) = prepare(
             self.handle.shared.redaction.as_ref(),
             entry,
             self.handle.shared.buffers.take(),
         );
-        Command::Append {
+        fits(&self.handle.shared, &entry, told)?;
+        Ok(Command::Append {
             entry,
             flags,
             reply,
-        }
+        })
     }
 
     /// Queues `entry` behind everything queued before it, waiting only for room in the queue,
@@ -558,9 +608,10 @@ impl AuditLog {
     ///
     /// # Errors
     ///
-    /// [`Error::WriterClosed`] after [`shutdown`](Self::shutdown).
+    /// [`Error::TooLarge`] for an entry larger than the log takes, or [`Error::WriterClosed`]
+    /// after [`shutdown`](Self::shutdown).
     pub async fn enqueue(&self, entry: Entry) -> Result<(), Error> {
-        self.submit(self.append_command(entry, None)).await
+        self.submit(self.append_command(entry, None, true)?).await
     }
 
     /// Hands `entry` to the writer without waiting, for paths that cannot wait (`Drop`, a
@@ -571,7 +622,10 @@ impl AuditLog {
     /// Never silent: an entry that could not be queued, or whose write later failed, is
     /// counted, and the writer records the count in the chain as a `gap` entry.
     pub fn try_record(&self, entry: Entry) -> bool {
-        self.try_send(self.append_command(entry, None))
+        match self.append_command(entry, None, false) {
+            Ok(cmd) => self.try_send(cmd),
+            Err(_) => false,
+        }
     }
 
     /// [`try_record`](Self::try_record) for an entry that `make` builds on the writer thread:

@@ -42,7 +42,8 @@ pub struct Health {
     /// The last write error (kept after a recovery, for the record).
     pub last_error: Option<String>,
     /// Entries nobody waited on (the layers' `decision`s, the client's `llm_call`s, ...) that
-    /// did not reach the chain since the log was opened: a full queue or a failed write. Each
+    /// did not reach the chain since the log was opened: a full queue, a failed write or an
+    /// entry too large. Each
     /// is also reported through `tracing` at error level and recorded in the chain, in a `gap`
     /// or `write_failure` entry, as soon as the log takes writes again.
     pub lost: u64,
@@ -262,7 +263,7 @@ pub(super) fn gap_entry(dropped: u64) -> Entry {
     p.set("dropped", dropped);
     p.set(
         "reason",
-        "entries lost before reaching the chain (queue full or failed write)",
+        "entries lost before reaching the chain (queue full, failed write or entry too large)",
     );
     Entry::own("gap", p)
 }

@@ -27,7 +27,7 @@ use crate::store::error::Error;
 use crate::store::file::Recovery;
 use crate::store::file::{self, FileStore};
 use crate::store::handle::{
-    AuditLogBuilder, Buffers, Command, Durability, Head, Rendered, Shared, Snapshot, prepare,
+    AuditLogBuilder, Buffers, Command, Durability, Head, Rendered, Shared, Snapshot, fits, prepare,
 };
 use crate::store::outage::{HealthCell, Outage, gap_entry, recovery_entry};
 use crate::store::{ChainHead, Fault, Store};
@@ -176,6 +176,7 @@ impl Writer {
             redaction: b.redaction.clone(),
             buffers: Buffers::default(),
             health: HealthCell::default(),
+            max_entry: b.max_entry,
             database,
         });
         let mut w = Self {
@@ -581,6 +582,9 @@ impl Writer {
             .unwrap_or_else(|| self.shared.buffers.take());
         buffer.clear();
         let (entry, flags) = prepare(self.shared.redaction.as_ref(), entry, buffer);
+        if fits(&self.shared, &entry, false).is_err() {
+            return;
+        }
         self.encode_unobserved(pending, std::slice::from_ref(&entry));
         self.encode_unobserved(pending, &flags);
         self.spent.push(entry.text);

@@ -1005,3 +1005,77 @@ async fn values_under_secret_field_names_are_redacted_whatever_they_look_like() 
         ["audit_open", "decision_record", "policy_flag"]
     );
 }
+
+/// An entry larger than the log takes is refused, never written where a verifier would refuse
+/// to read it: `append` and `enqueue` say `TooLarge` (its type, size and the limit),
+/// `try_record` says `false`; the health counts two refused and one lost, the chain records
+/// the lost one in a `gap`, the entries around them are written, and the log verifies here
+/// and in the reference and reopens. The
+/// default limit keeps every line within what a verifier reads.
+#[tokio::test]
+async fn an_entry_too_large_for_the_log_is_refused_and_counted() {
+    use acttrace::store::MAX_ENTRY_BYTES;
+    use acttrace::verify::DEFAULT_MAX_LINE_BYTES;
+
+    let scratch = Scratch::new("too-large");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::builder("too-large")
+        .max_entry_bytes(2048)
+        .open(&path)
+        .await
+        .unwrap();
+    let sized = |n: usize| {
+        let mut p = Map::new();
+        p.insert("blob", "x".repeat(n));
+        Entry::new("upload", p)
+    };
+    log.append(sized(1000)).await.unwrap();
+    match log.append(sized(10_000)).await {
+        Err(Error::TooLarge { kind, bytes, limit }) => {
+            assert_eq!((kind.as_str(), limit), ("upload", 2048));
+            assert!(bytes > 10_000, "{bytes}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        log.enqueue(sized(4000)).await,
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(!log.try_record(sized(3000)));
+    let health = log.health();
+    assert_eq!((health.lost, health.refused), (1, 2), "{health}");
+    log.append(sized(10)).await.unwrap();
+    log.shutdown().await.unwrap();
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(&"x".repeat(2000)),
+        "a refused entry was written"
+    );
+    assert_eq!(
+        kinds(&path),
+        ["audit_open", "upload", "gap", "upload"],
+        "the gap is written before the next entry"
+    );
+    let gap = &lines(&path)[2];
+    assert_eq!(
+        gap.get("payload")
+            .and_then(|p| p.get("dropped"))
+            .and_then(Value::as_u64),
+        Some(1)
+    );
+    assert_verifies(&path, &VerifyOptions::new());
+    let (ok, detail) = crate::support::reference_verify(&path, None, None);
+    assert!(ok, "reference: {detail}");
+    AuditLog::open("too-large", &path)
+        .await
+        .expect("reopens")
+        .shutdown()
+        .await
+        .unwrap();
+
+    // The default: the largest entry the log takes, with the fields around it, is a line a
+    // verifier reads (a seq, a timestamp, two hashes and an Ed25519-sized signature).
+    let around = r#"{"seq": 18446744073709551615, "ts": "2026-12-07T01:29:33.000000+00:00", "type": , "payload": , "prev_hash": "", "hash": "", "sig": ""}"#;
+    assert!(MAX_ENTRY_BYTES + around.len() + 3 * 64 + 128 <= DEFAULT_MAX_LINE_BYTES);
+}
