@@ -461,3 +461,51 @@ async fn show_and_stats_of_a_period_count_its_entries() {
         );
     }
 }
+
+/// The report counts every entry by type in its verdict, and says of each type that no
+/// section covers (a service's own `tool_call`, an unknown type) that it is in none, so that
+/// nothing the log holds goes unmentioned; type names are shown as text.
+#[tokio::test]
+async fn every_entry_type_is_counted_and_the_uncovered_ones_named() {
+    let scratch = Scratch::new("report-types");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("types", &path).await.unwrap();
+    let id = DecisionId::random();
+    log.append(Entry::decision(&id, "in", "agent"))
+        .await
+        .unwrap();
+    for kind in [
+        "tool_call",
+        "tool_call",
+        "tool_call",
+        "agent_step",
+        "<b>odd</b>",
+    ] {
+        let mut p = Map::new();
+        p.insert("decision_id", id.as_str());
+        log.append(Entry::new(kind, p)).await.unwrap();
+    }
+    log.append(Entry::human_oversight(&id, "r-1", "approved", ""))
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+    let page = scratch.join("report.html");
+    write_report(&path, &page, &ReportOptions::new()).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let at = html
+        .find("<dt>Entry types</dt><dd>")
+        .expect("an entry-types row");
+    let row = &html[at..at + html[at..].find("</dd>").unwrap()];
+    let none = "<em>(in no section below)</em>";
+    for said in [
+        format!("tool_call 3 {none}"),
+        format!("agent_step 1 {none}"),
+        format!("&lt;b&gt;odd&lt;/b&gt; 1 {none}"),
+        "audit_open 1 ·".to_owned(),
+        "decision 1 ·".to_owned(),
+        "human_oversight 1 ·".to_owned(),
+    ] {
+        assert!(row.contains(&said), "{said:?} not in {row}");
+    }
+    assert_eq!(row.matches(none).count(), 3, "{row}");
+}

@@ -130,6 +130,28 @@ pub(super) struct Failed {
     pub(super) detail: String,
 }
 
+/// The most entry types the report counts one by one: a log of a type an entry would
+/// otherwise grow the count without bound.
+pub(super) const MAX_TYPES: usize = 256;
+
+/// Whether a section of the report covers entries of type `kind` (the log's opening, the
+/// decisions, model calls, flags, reviews and failures).
+pub(super) fn covered(kind: &str) -> bool {
+    matches!(
+        kind,
+        "audit_open"
+            | "decision"
+            | "decision_end"
+            | "decision_record"
+            | "llm_call"
+            | "policy_flag"
+            | "human_oversight"
+            | "write_failure"
+            | "gap"
+            | "recovery"
+    )
+}
+
 /// What the report shows. See [the module](self).
 #[derive(Debug, Default)]
 pub(super) struct Facts {
@@ -142,6 +164,10 @@ pub(super) struct Facts {
     pub(super) risk_tier: Option<String>,
     pub(super) pack: Option<Map>,
     pub(super) entries: u64,
+    /// The entries by type (at most [`MAX_TYPES`] types; entries of further ones counted in
+    /// `other_types`).
+    pub(super) types: BTreeMap<String, u64>,
+    pub(super) other_types: u64,
     pub(super) first_ts: Option<String>,
     pub(super) last_ts: Option<String>,
     pub(super) any_hash: bool,
@@ -195,6 +221,12 @@ impl Facts {
             }
         }
         self.entries += 1;
+        let room = self.types.len() < MAX_TYPES;
+        match self.types.get_mut(&r.kind) {
+            Some(n) => *n += 1,
+            None if room => _ = self.types.insert(r.kind.clone(), 1),
+            None => self.other_types += 1,
+        }
         if self.first_ts.is_none() {
             self.first_ts = Some(r.ts.clone());
         }

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use super::facts::{Facts, LINKS, Links, cut, text_of};
+use super::facts::{Facts, LINKS, Links, covered, cut, text_of};
 use super::{FRAMEWORKS, ReportError, Row, Verdict};
 use crate::chain::time::seconds;
 use crate::evidence::summary::printable;
@@ -136,6 +136,7 @@ fn verdict_section(
     };
     let rows = [
         ("Entries", verdict.entries.to_string()),
+        ("Entry types", types(facts)),
         ("Time span", format!("{} to {}", esc(first), esc(last))),
         ("Head hash", format!("<code>{}</code>", esc(&verdict.head))),
         ("Entry signatures", signatures.to_owned()),
@@ -187,6 +188,33 @@ fn verdict_section(
         );
     }
     h.push_str("</dl>");
+}
+
+/// The entries counted by type, each type that no section covers said so, so that nothing
+/// the log holds goes unmentioned.
+fn types(facts: &Facts) -> String {
+    let mut said: Vec<String> = facts
+        .types
+        .iter()
+        .map(|(kind, n)| match covered(kind) {
+            true => format!("{} {n}", esc(kind)),
+            false => format!("{} {n} <em>(in no section below)</em>", esc(kind)),
+        })
+        .collect();
+    if facts.other_types > 0 {
+        said.push(format!(
+            "{} more of other types <em>(in no section below)</em>",
+            facts.other_types
+        ));
+    }
+    let said = match said.is_empty() {
+        true => "none".to_owned(),
+        false => said.join(" · "),
+    };
+    match facts.period.is_all() {
+        true => said,
+        false => format!("in the period: {said}"),
+    }
 }
 
 /// A bar chart: `bars` of (label, value), values drawn to scale.

@@ -129,3 +129,23 @@ fn outcomes_follow_records_and_blocks_over_ends() {
     assert_eq!(facts.opened_at(c).map(|(s, _)| s), Some(3));
     assert!(facts.opened_at("dec-unknown").is_none());
 }
+
+#[test]
+fn entry_types_are_counted_up_to_a_bound() {
+    let mut facts = facts::Facts::for_period(crate::evidence::Period::all());
+    for i in 0..facts::MAX_TYPES + 44 {
+        for _ in 0..2 {
+            facts.add(&Row {
+                seq: i as u64,
+                ts: "2026-12-06T05:18:27+00:00".to_owned(),
+                kind: format!("type-{i:04}"),
+                payload: Map::new(),
+                hash: String::new(),
+            });
+        }
+    }
+    assert_eq!(facts.types.len(), facts::MAX_TYPES);
+    assert!(facts.types.values().all(|n| *n == 2));
+    assert_eq!(facts.other_types, 88);
+    assert_eq!(facts.entries, 2 * (facts::MAX_TYPES as u64 + 44));
+}
