@@ -39,6 +39,11 @@ use crate::store::file::{OnCorrupt, Recovery};
 use crate::store::outage::{Health, HealthCell};
 use crate::store::writer::Writer;
 
+mod limit;
+
+pub use self::limit::MAX_ENTRY_BYTES;
+pub(super) use self::limit::fits;
+
 /// When an append counts as done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -295,37 +300,6 @@ impl AuditLogBuilder {
     }
 }
 
-/// The most bytes an entry's type and payload may take, laid out: with the other fields, its line
-/// stays within [`DEFAULT_MAX_LINE_BYTES`](crate::verify::DEFAULT_MAX_LINE_BYTES), the longest
-/// line a verifier (and a writer reopening the log) reads.
-pub const MAX_ENTRY_BYTES: usize = crate::verify::DEFAULT_MAX_LINE_BYTES - 4096;
-
-/// Whether a laid-out entry fits in the log. One that does not is reported and refused, and
-/// counted: as refused when its caller is `told` (an error), else as lost (in a `gap`).
-pub(super) fn fits(shared: &Shared, entry: &Rendered, told: bool) -> Result<(), Error> {
-    let bytes = entry.kind().len() + entry.line().len();
-    if bytes <= shared.max_entry {
-        return Ok(());
-    }
-    match told {
-        true => shared.health.count(0, 1),
-        false => _ = shared.dropped.fetch_add(1, Ordering::Relaxed),
-    }
-    let kind = super::outage::kind_name(entry.kind());
-    tracing::error!(
-        target: "acttrace",
-        kind = %kind,
-        bytes,
-        limit = shared.max_entry,
-        "audit entry too large: not recorded"
-    );
-    Err(Error::TooLarge {
-        kind,
-        bytes,
-        limit: shared.max_entry,
-    })
-}
-
 pub(super) struct Shared {
     /// The writer thread, woken early from a commit delay by callers who wait.
     pub(super) writer: std::sync::OnceLock<std::thread::Thread>,
@@ -343,6 +317,8 @@ pub(super) struct Shared {
     pub(super) health: HealthCell,
     /// The most bytes an entry's payload may take ([`AuditLogBuilder::max_entry_bytes`]).
     pub(super) max_entry: usize,
+    /// Whether an entry handed over after the writer stopped was reported yet.
+    pub(super) closed_reported: std::sync::atomic::AtomicBool,
     /// The database URL and chain, for a chain kept in PostgreSQL.
     pub(super) database: Option<(String, String)>,
 }
@@ -419,6 +395,19 @@ impl Handle {
         if let Some(t) = self.shared.writer.get() {
             t.unpark();
         }
+    }
+
+    /// Says, once, that entries are handed over to a writer that has stopped: a service whose
+    /// log was shut down under it runs unaudited, and must not do so silently.
+    fn report_closed(&self) -> Error {
+        if !self.shared.closed_reported.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                target: "acttrace",
+                path = %self.shared.path.display(),
+                "audit log shut down: entries handed to it are no longer recorded"
+            );
+        }
+        Error::WriterClosed
     }
 }
 
@@ -567,14 +556,14 @@ impl AuditLog {
         let cmd = match self.handle.tx.try_send(cmd) {
             Ok(()) => return Ok(()),
             Err(mpsc::error::TrySendError::Full(cmd)) => cmd,
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(Error::WriterClosed),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(self.handle.report_closed()),
         };
         self.handle.wake_writer();
         self.handle
             .tx
             .send(cmd)
             .await
-            .map_err(|_| Error::WriterClosed)
+            .map_err(|_| self.handle.report_closed())
     }
 
     /// The command that appends `entry`: the redaction policy is applied and the entry laid
@@ -640,7 +629,12 @@ impl AuditLog {
     fn try_send(&self, cmd: Command) -> bool {
         match self.handle.tx.try_send(cmd) {
             Ok(()) => true,
-            Err(_) => {
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.handle.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                self.handle.report_closed();
+                false
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
                 self.handle.shared.dropped.fetch_add(1, Ordering::Relaxed);
                 // Full: have the writer drain the queue (and record the gap) now, not after
                 // its commit delay, so that the entries after this one find room.
@@ -782,9 +776,10 @@ impl AuditLog {
             .get(self.handle.shared.dropped.load(Ordering::Relaxed))
     }
 
-    /// Whether the log is taking writes: one atomic load, for a layer that fails closed.
+    /// Whether the log is taking writes (not failing, not shut down): two atomic loads, for a
+    /// layer that fails closed.
     pub fn is_healthy(&self) -> bool {
-        !self.handle.shared.health.is_failing()
+        !self.handle.shared.health.is_failing() && !self.handle.tx.is_closed()
     }
 }
 

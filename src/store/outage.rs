@@ -107,6 +107,14 @@ impl HealthCell {
         self.refused.fetch_add(refused, Ordering::Relaxed);
     }
 
+    /// Marks the log shut down: it takes no more writes, and says so.
+    pub(crate) fn close(&self) {
+        self.set(
+            Some(SystemTime::now()),
+            Some("the audit log is shut down".to_owned()),
+        );
+    }
+
     /// Takes back losses counted when taken, whose record failed and will be retaken.
     pub(crate) fn uncount(&self, lost: u64) {
         self.lost.fetch_sub(lost, Ordering::Relaxed);

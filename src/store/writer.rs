@@ -177,6 +177,7 @@ impl Writer {
             buffers: Buffers::default(),
             health: HealthCell::default(),
             max_entry: b.max_entry,
+            closed_reported: std::sync::atomic::AtomicBool::new(false),
             database,
         });
         let mut w = Self {
@@ -306,6 +307,7 @@ impl Writer {
             if let Some(reply) = self.process(&mut batch, awaited) {
                 // Refuse new work, but write what is already queued.
                 rx.close();
+                self.shared.health.close();
                 shutdown_replies.push(reply);
                 linger = false;
             }

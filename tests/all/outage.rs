@@ -510,3 +510,58 @@ async fn layers_fail_open_or_closed_as_configured() {
     assert_eq!(payload_u64(hole, &["lost_by_type", "decision"]), Some(2));
     assert_eq!(payload_u64(hole, &["refused_by_type", "probe"]), Some(1));
 }
+
+/// A log shut down under a running service is not silent: its health says so, layers that
+/// fail closed refuse (503) instead of serving unaudited, layers that fail open serve, the
+/// first entry handed over after it is reported once at error level, and appends say
+/// `WriterClosed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_shut_down_under_a_service_says_so() {
+    logs::install();
+    let scratch = Scratch::new("outage-shut");
+    let path = scratch.join("audit.jsonl");
+    let log = open_log(&path).await;
+    let app = |on_failure: OnLogFailure| {
+        Router::new()
+            .route("/agent", post(|| async { "done" }))
+            .layer(
+                tower::ServiceBuilder::new()
+                    .layer(AuditLayer::new(log.clone()).on_log_failure(on_failure))
+                    .layer(
+                        GuardLayer::new(log.clone(), policy::secrets()).on_log_failure(on_failure),
+                    ),
+            )
+    };
+    let (open, closed) = (app(OnLogFailure::Serve), app(OnLogFailure::Refuse));
+    let status = |app: &Router| {
+        let req = Request::post("/agent").body(Body::from("hello")).unwrap();
+        let app = app.clone();
+        async move { app.oneshot(req).await.unwrap().status() }
+    };
+    assert_eq!(status(&closed).await, StatusCode::OK);
+    assert!(logs::errors_about(&path.display().to_string()).is_empty());
+
+    log.clone().shutdown().await.expect("shutdown");
+    assert!(!log.is_healthy());
+    let health = log.health();
+    assert!(health.failing_since.is_some(), "{health}");
+    assert_eq!(
+        health.last_error.as_deref(),
+        Some("the audit log is shut down")
+    );
+    for _ in 0..2 {
+        assert_eq!(status(&closed).await, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    for _ in 0..3 {
+        assert_eq!(status(&open).await, StatusCode::OK);
+    }
+    let said: Vec<String> = logs::errors_about(&path.display().to_string())
+        .into_iter()
+        .filter(|e| e.contains("no longer recorded"))
+        .collect();
+    assert_eq!(said.len(), 1, "reported once: {said:?}");
+    assert!(matches!(
+        log.append(entry("late")).await,
+        Err(Error::WriterClosed)
+    ));
+}
