@@ -222,8 +222,8 @@ impl AuditLogBuilder {
         self
     }
 
-    /// The most bytes an entry's type and payload may take in the log, laid out. A larger entry is
-    /// refused, instead of being written where verifiers would refuse to read it:
+    /// The most bytes an entry's type and payload may take in the log, laid out. A larger
+    /// entry is refused, instead of being written where verifiers would refuse to read it:
     /// [`Error::TooLarge`] from [`AuditLog::append`] and [`AuditLog::enqueue`] (counted as
     /// refused in [`Health`](super::Health)), `false` from [`AuditLog::try_record`] (counted
     /// as lost, and recorded in a `gap` entry); each is reported at error level. Defaults to
@@ -232,6 +232,7 @@ impl AuditLogBuilder {
         self.max_entry = bytes.min(MAX_ENTRY_BYTES);
         self
     }
+
     /// The permissions a new log file is created with (before the process's umask). Defaults
     /// to `0o600`, readable and writable by the service's user alone: an audit log holds what
     /// the service decided about people. An existing file keeps its own.
@@ -315,7 +316,8 @@ pub(super) struct Shared {
     pub(super) redaction: Option<RedactionPolicy>,
     pub(super) buffers: Buffers,
     pub(super) health: HealthCell,
-    /// The most bytes an entry's payload may take ([`AuditLogBuilder::max_entry_bytes`]).
+    /// The most bytes an entry's type and payload may take
+    /// ([`AuditLogBuilder::max_entry_bytes`]).
     pub(super) max_entry: usize,
     /// Whether an entry handed over after the writer stopped was reported yet.
     pub(super) closed_reported: std::sync::atomic::AtomicBool,

@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 
 use super::{Error, Rendered, Shared};
 
-/// The most bytes an entry's type and payload may take, laid out: with the other fields, its line
-/// stays within [`DEFAULT_MAX_LINE_BYTES`](crate::verify::DEFAULT_MAX_LINE_BYTES), the longest
-/// line a verifier (and a writer reopening the log) reads.
+/// The most bytes an entry's type and payload may take, laid out: with the other fields, its
+/// line stays within [`DEFAULT_MAX_LINE_BYTES`](crate::verify::DEFAULT_MAX_LINE_BYTES), the
+/// longest line a verifier (and a writer reopening the log) reads.
 pub const MAX_ENTRY_BYTES: usize = crate::verify::DEFAULT_MAX_LINE_BYTES - 4096;
 
 /// Whether a laid-out entry fits in the log. One that does not is reported and refused, and
