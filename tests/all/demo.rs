@@ -46,16 +46,18 @@ async fn the_demo_leaves_the_chain_it_promises() {
     let of =
         |kind: &str| -> Vec<&Value> { all.iter().filter(|r| text(r, &["type"]) == kind).collect() };
 
-    // Five decisions, each opened and closed.
+    // Six decisions, each opened and closed.
     let opened: Vec<&str> = of("decision")
         .iter()
         .map(|r| text(r, &["payload", "decision_id"]))
         .collect();
-    assert_eq!(opened.len(), 5);
-    for name in ["approved", "declined", "blocked", "redacted", "streamed"] {
+    assert_eq!(opened.len(), 6);
+    for name in [
+        "approved", "declined", "blocked", "smuggled", "redacted", "streamed",
+    ] {
         assert!(opened.contains(&id(name).as_str()), "{name} opened");
     }
-    assert_eq!(of("decision_end").len(), 5);
+    assert_eq!(of("decision_end").len(), 6);
 
     // A model call per decision that reached the handler, tagged, with usage and cost.
     let calls = of("llm_call");
@@ -90,12 +92,38 @@ async fn the_demo_leaves_the_chain_it_promises() {
         .expect("the blocked request's flag");
     assert_eq!(text(flag, &["payload", "action"]), "blocked");
 
+    // The instruction hidden in tag characters: blocked, named, never in the log.
+    let smuggled = id("smuggled");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| text(c, &["payload", "decision_id"]) == smuggled)
+    );
+    let flag = flags
+        .iter()
+        .find(|f| text(f, &["payload", "decision_id"]) == smuggled)
+        .expect("the smuggling request's flag");
+    assert_eq!(text(flag, &["payload", "action"]), "blocked");
+    assert_eq!(
+        get(flag, &["payload", "data"])
+            .map(Value::to_line_json)
+            .as_deref(),
+        Some(r#"["tag_characters"]"#),
+        "{}",
+        flag.to_line_json()
+    );
+
     // The e-mail address never reached the log; a flag says it was redacted.
     let raw = std::fs::read_to_string(&run.log).unwrap();
     assert!(!raw.contains("jane.doe@example.com"));
     assert!(
         !raw.contains("sk-proj-Zr9f3"),
         "the pasted key is not in the log either"
+    );
+    assert!(
+        !raw.chars()
+            .any(|c| ('\u{e0000}'..='\u{e007f}').contains(&c)),
+        "nor the hidden instruction"
     );
     assert!(flags.iter().any(|f| {
         text(f, &["payload", "decision_id"]) == id("redacted")
@@ -145,7 +173,7 @@ async fn the_demo_leaves_the_chain_it_promises() {
             "Audit report: loan-triage",
             "<strong>Verified:</strong>",
             "checked with the signing key",
-            "5 decisions opened",
+            "6 decisions opened",
             "gpt-4o-mini",
             "r.santos",
             "Art.14 human oversight",
@@ -153,8 +181,9 @@ async fn the_demo_leaves_the_chain_it_promises() {
             "MEASURE-2.1",
             "Art.22 automated decision-making",
             "openai_key",
+            "tag_characters",
             "Signed tree head (C2SP)",
-            "verified: loan-triage's signed tree of 22 entries",
+            "verified: loan-triage's signed tree of 25 entries",
             "<svg",
             "href=\"#e1\"",
             "id=\"e1\"",
