@@ -67,7 +67,7 @@ pub use self::entry::{
 };
 pub use self::hash::{GENESIS, SigningKey};
 pub use self::pack::{Framework, UnknownFramework};
-pub use self::time::{Clock, SteppingClock, SystemClock, format_timestamp};
+pub use self::time::{Clock, SteppingClock, SystemClock, format_timestamp, parse_timestamp};
 
 /// The format name written into every new chain's `audit_open` entry.
 pub const FORMAT: &str = "acttrace-chain/1";

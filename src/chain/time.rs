@@ -68,6 +68,22 @@ pub fn format_timestamp(t: SystemTime) -> String {
     out
 }
 
+/// Reads an RFC 3339 time stamp (`2026-06-01T00:00:00Z`, `2026-12-06T05:18:27.700322+00:00`):
+/// the inverse of [`format_timestamp`], for any offset. `None` for anything else, or a time
+/// before 1970.
+///
+/// ```
+/// use acttrace::chain::{format_timestamp, parse_timestamp};
+///
+/// let t = parse_timestamp("2026-06-01T02:00:00+02:00").unwrap();
+/// assert_eq!(format_timestamp(t), "2026-06-01T00:00:00+00:00");
+/// assert!(parse_timestamp("June 1st").is_none());
+/// ```
+pub fn parse_timestamp(ts: &str) -> Option<SystemTime> {
+    let s = seconds(ts).filter(|s| s.is_finite() && *s >= 0.0)?;
+    UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(s).ok()?)
+}
+
 /// Appends `t`, formatted as [`format_timestamp`] does, to `out`.
 pub(crate) fn write_timestamp(out: &mut String, t: SystemTime) {
     // Times before 1970 do not occur for a writer; clamp rather than fail.

@@ -328,16 +328,33 @@ async fn the_cli_verifies_segments_and_retains() {
     let (code, said) = run(&[os("verify"), files[2].as_os_str(), os("--key"), os(KEY)]);
     assert_eq!(code, Some(1), "{said}");
 
-    let (code, said) = run(&[
-        os("retain"),
-        dir.as_os_str(),
-        os("--before"),
-        os("2999-01-01T00:00:00Z"),
-        os("--signing-key-file"),
-        secret.as_os_str(),
-        os("--key"),
-        os(KEY),
-    ]);
+    // A horizon less than six months ago (here, in the future) is refused by default, and
+    // nothing is deleted.
+    let present = || files.iter().filter(|f| f.exists()).count();
+    let before = present();
+    let retain = |extra: &[&std::ffi::OsStr]| {
+        let mut args = vec![
+            os("retain"),
+            dir.as_os_str(),
+            os("--before"),
+            os("2999-01-01T00:00:00Z"),
+            os("--signing-key-file"),
+            secret.as_os_str(),
+            os("--key"),
+            os(KEY),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (code, said) = retain(&[]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("refusing to delete entries younger than 183 days")
+            && said.contains("is in the future"),
+        "{said}"
+    );
+    assert_eq!(present(), before, "nothing deleted");
+    let (code, said) = retain(&[os("--min-age"), os("0")]);
     assert_eq!(code, Some(0), "{said}");
     assert!(said.contains("deleted"), "{said}");
     assert!(files.last().unwrap().exists(), "the last segment stays");

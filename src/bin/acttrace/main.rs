@@ -110,7 +110,8 @@ enum Command {
     /// Delete the sealed segments of a segmented log whose every entry is older than a
     /// horizon, after checking the whole log verifies, leaving a signed record of what was
     /// deleted and the seal it ended at (DIR/retention.json), so that the rest still
-    /// verifies. Exits 0 when done (also when nothing is old enough), 1 when the log does not
+    /// verifies. A horizon less than six months ago is refused unless --min-age says
+    /// otherwise. Exits 0 when done (also when nothing is old enough), 1 when the log does not
     /// verify, 2 on a usage or file error.
     Retain(segments::RetainArgs),
 

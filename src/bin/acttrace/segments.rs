@@ -29,8 +29,37 @@ pub(crate) struct RetainArgs {
     #[arg(long, value_name = "FILE")]
     signing_key_file: PathBuf,
 
+    /// Refuse a --before less than this many days ago. The default, 183 (about six months),
+    /// is the least the EU AI Act asks a high-risk system's logs be kept (Art. 19(1), 26(6));
+    /// 0 sets no floor.
+    #[arg(long, value_name = "DAYS", default_value_t = 183)]
+    min_age: u64,
+
     #[command(flatten)]
     key: KeyArgs,
+}
+
+/// Why `before` is too recent a horizon for a floor of `min_age` days, if it is.
+fn too_recent(before: &str, min_age: u64) -> Option<String> {
+    if min_age == 0 {
+        return None;
+    }
+    let horizon = acttrace::chain::parse_timestamp(before)?;
+    let floor = std::time::SystemTime::now().checked_sub(std::time::Duration::from_secs(
+        min_age.saturating_mul(86_400),
+    ))?;
+    if horizon <= floor {
+        return None;
+    }
+    let age = match std::time::SystemTime::now().duration_since(horizon) {
+        Ok(age) => format!("is only {} days ago", age.as_secs() / 86_400),
+        Err(_) => "is in the future".to_owned(),
+    };
+    Some(format!(
+        "refusing to delete entries younger than {min_age} days (--min-age; by default about \
+         six months, the least the EU AI Act asks a high-risk system's logs be kept, Art. \
+         19(1) and 26(6)): --before {before} {age}"
+    ))
 }
 
 /// The public key `verify` was given (`--public-key` or `ACTTRACE_PUBLIC_KEY`), if any.
@@ -180,6 +209,10 @@ fn first_segment_system(dir: &std::path::Path) -> Option<String> {
 }
 
 pub(crate) fn retain(args: &RetainArgs) -> ExitCode {
+    if let Some(why) = too_recent(&args.before, args.min_age) {
+        complain!("{why}");
+        return ExitCode::from(2);
+    }
     let seal = match CheckpointKey::read(&args.signing_key_file) {
         Ok(k) => k,
         Err(e) => {
