@@ -470,6 +470,16 @@ async fn text_hidden_from_readers_is_blocked_or_flagged() {
             format!("go \u{1f3f4}{}\u{e007f}", tag("gbsct")),
         ),
         post_to("emoji", "/agent", "❤\u{fe0f} 👍🏽 שלום\u{200f}"),
+        // A flag where the secrets view cuts joined strings (at 512 bytes) is still a flag.
+        post_to(
+            "flag at a cut",
+            "/agent",
+            format!(
+                "{{\"p\":\"abc\",\"a\":\"{}\u{1f3f4}{}\u{e007f}yyy\"}}",
+                "x".repeat(502),
+                tag("gbsct")
+            ),
+        ),
     ];
     for t in passed.iter().chain(&benign()) {
         assert_eq!(send(&app, t).await, StatusCode::OK, "{}", t.what);

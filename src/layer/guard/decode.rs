@@ -45,6 +45,17 @@ const MIN_JOINED: usize = 12;
 /// apart from it, so that the body's own text is judged as before, what decoding the body,
 /// the path and the query shows beyond it (often nothing). See the [module docs](self).
 pub(crate) fn request_views<'a>(parts: &Parts, body: &'a [u8]) -> (Cow<'a, str>, String) {
+    views(parts, body, true)
+}
+
+/// What decoding the body, the path and the query shows beyond the body, without the strings
+/// joined end to end: for reading characters (which a join's cut could split), not secrets.
+pub(crate) fn decoded_text(parts: &Parts, body: &[u8]) -> String {
+    views(parts, body, false).1
+}
+
+/// [`request_views`], with the joined strings only when `joins`.
+fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, String) {
     let mut main = String::from_utf8_lossy(body);
     if may_hide(body) && main.chars().any(invisible) {
         main.to_mut().retain(|c| !invisible(c));
@@ -66,7 +77,7 @@ pub(crate) fn request_views<'a>(parts: &Parts, body: &'a [u8]) -> (Cow<'a, str>,
         extra.push_str(&percent_decoded(q, true));
         extra.push('\n');
     }
-    push_json_strings(&mut extra, &main);
+    push_json_strings(&mut extra, &main, joins);
     if memchr::memchr(b'%', body).is_some() {
         extra.push_str(&percent_decoded(&main, true));
         extra.push('\n');
@@ -90,11 +101,11 @@ pub(crate) fn header_text(value: &[u8]) -> String {
 }
 
 /// For a body that looks like JSON: its strings with their escapes decoded, a line each (only
-/// when it has escapes: otherwise they are in the body as they are), then its values' strings
-/// joined end to end, each cut to its first and last [`JOIN_EDGE`] bytes (only when there are
-/// two or more: a secret split over two fields is whole again). The body is lexed for strings,
+/// when it has escapes: otherwise they are in the body as they are), then, if `join`, its
+/// values' strings joined end to end, each cut to its first and last [`JOIN_EDGE`] bytes (only
+/// when there are two or more: a secret split over two fields is whole again). The body is lexed for strings,
 /// not parsed: an invalid body is read as far as it goes.
-fn push_json_strings(out: &mut String, body: &str) {
+fn push_json_strings(out: &mut String, body: &str, join: bool) {
     let bytes = body.as_bytes();
     let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         return;
@@ -126,7 +137,7 @@ fn push_json_strings(out: &mut String, body: &str) {
         while bytes.get(next).is_some_and(u8::is_ascii_whitespace) {
             next += 1;
         }
-        if bytes.get(next) != Some(&b':') {
+        if join && bytes.get(next) != Some(&b':') {
             joins.add(text, out);
         }
         at = close + 1;

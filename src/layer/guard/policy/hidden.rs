@@ -46,10 +46,16 @@ impl HiddenText {
 
 impl Policy for HiddenText {
     fn check(&self, req: &GuardRequest<'_>) -> Verdict {
-        let mut seen = Seen::default();
-        for (text, _) in scanned(req) {
-            seen.look(text);
+        // Most requests hold none of the bytes such characters start with, decoded or not.
+        if !scanned(req).iter().any(|(text, _)| Seen::may_hold(text)) {
+            return Verdict::Allow;
         }
+        // Read again without the joined strings, whose cuts could split a region's flag.
+        let mut seen = Seen::default();
+        seen.look(&req.body_text());
+        seen.look(&crate::layer::guard::decode::decoded_text(
+            req.parts, req.body,
+        ));
         let mut finding = Finding::new("hidden text in input").severity("critical");
         for (found, category) in [
             (seen.tags, "tag_characters"),
@@ -84,9 +90,14 @@ const CANCEL_TAG: char = '\u{e007f}';
 const FLAG_TAGS: usize = 6;
 
 impl Seen {
+    /// Whether `text` may hold hidden text: every such character's UTF-8 form starts with one
+    /// of these bytes.
+    fn may_hold(text: &str) -> bool {
+        memchr::memchr3(0xf3, 0xe2, 0xef, text.as_bytes()).is_some()
+    }
+
     fn look(&mut self, text: &str) {
-        // Every such character's UTF-8 form starts with one of these bytes.
-        if memchr::memchr3(0xf3, 0xe2, 0xef, text.as_bytes()).is_none() {
+        if !Self::may_hold(text) {
             return;
         }
         // Tags after a black flag, while they may still be a region's flag.
