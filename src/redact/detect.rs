@@ -327,6 +327,13 @@ pub const DETECTORS: &[Detector] = &[
         gate: Gate::new(69, b"SG."),
     },
     Detector {
+        category: "webhook_url",
+        group: "secret",
+        severity: "critical",
+        find: webhook_url,
+        gate: Gate::new(45, b"/ok."),
+    },
+    Detector {
         category: "url_password",
         group: "credential",
         severity: "critical",

@@ -13,7 +13,8 @@ pub const SECRET_FIELD: &str = "secret_field";
 /// Whether a field named `key` holds a secret: its name, case and the separators `-`, `_`,
 /// `.` and space aside, is one of a few names (`pwd`, `pin`, `pass`, `auth`, `credentials`) or
 /// ends in one of a few words (`password`, `passwd`, `passphrase`, `secret`, `token`,
-/// `api_key`, `private_key`, `signing_key`, `authorization`, `cookie`, `cvv`, `cvc`,
+/// `api_key`, `private_key`, `signing_key`, `secret_key`, `secret_access_key`,
+/// `encryption_key`, `master_key`, `account_key`, `authorization`, `cookie`, `cvv`, `cvc`,
 /// `security_code`): `db_password`, `X-Api-Key`, `clientSecret`, `refresh_token`,
 /// `Set-Cookie`, `card.cvc2`. Plural counts (`input_tokens`) and names that only begin so
 /// (`token_count`, `password_hint`) do not.
@@ -32,7 +33,18 @@ pub(crate) fn names_a_secret(key: &str) -> bool {
         b'e' => ends(b"passphrase") || ends(b"cookie") || ends(b"securitycode"),
         b't' => ends(b"secret"),
         b'n' => ends(b"token") || ends(b"authorization") || whole(b"pin"),
-        b'y' => ends(b"apikey") || ends(b"privatekey") || ends(b"signingkey"),
+        b'y' => [
+            b"apikey" as &[u8],
+            b"privatekey",
+            b"signingkey",
+            b"secretkey",
+            b"secretaccesskey",
+            b"encryptionkey",
+            b"masterkey",
+            b"accountkey",
+        ]
+        .iter()
+        .any(|word| ends(word)),
         b'h' => whole(b"auth"),
         b's' => whole(b"pass") || whole(b"credentials"),
         b'l' => whole(b"credential"),
@@ -104,6 +116,11 @@ mod tests {
             "credentials",
             "passphrase",
             "a_very_long_prefix_that_goes_on_and_on_and_on_db_password",
+            "SECRET_KEY",
+            "aws_secret_access_key",
+            "secretAccessKey",
+            "AccountKey",
+            "encryption-key",
         ] {
             assert!(names_a_secret(key), "{key}");
         }
@@ -129,6 +146,9 @@ mod tests {
             "status",
             "outcome",
             "a_very_long_prefix_that_goes_on_and_on_and_on_pin",
+            "aws_access_key_id",
+            "accessKeyId",
+            "idempotency_key",
         ] {
             assert!(!names_a_secret(key), "{key}");
         }

@@ -218,6 +218,23 @@ pub(super) fn sendgrid_key(text: &str, out: &mut Vec<Range<usize>>) {
     }
 }
 
+/// A webhook's URL, whose path is its secret: Slack's
+/// (`https://hooks.slack.com/services/T.../B.../...`) and Discord's
+/// (`https://discord.com/api/webhooks/ID/TOKEN`), from the host to the end of the path.
+pub(super) fn webhook_url(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    let path = |c: u8| c.is_ascii_alphanumeric() || b"-_/".contains(&c);
+    for (i, prefix) in starts_of(text, &["hooks.slack.com/services/"]).chain(starts_of(
+        text,
+        &["discord.com/api/webhooks/", "discordapp.com/api/webhooks/"],
+    )) {
+        let n = run(b, i + prefix.len(), path);
+        if n >= 20 {
+            out.push(i..i + prefix.len() + n);
+        }
+    }
+}
+
 /// The password of a URL's user information (`postgres://app:PASSWORD@db/x`,
 /// `https://user:PASSWORD@host`): what follows the user name's `:` up to the `@` that ends it,
 /// with no `/`, `?`, `#` or space before it.

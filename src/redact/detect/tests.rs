@@ -59,6 +59,16 @@ fn true_positives() {
         cats("SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
         ["sendgrid_key"]
     );
+    assert_eq!(
+        cats(
+            "post to https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx"
+        ),
+        ["webhook_url"]
+    );
+    assert_eq!(
+        cats("https://discord.com/api/webhooks/123456789012345678/AbCdEf-GhIj_KlMnOpQrStUv"),
+        ["webhook_url"]
+    );
     for (url, password) in [
         ("postgres://app:s3cret-pw@db:5432/x", "s3cret-pw"),
         ("see https://admin:hunter2@db.example.com/x now", "hunter2"),
@@ -130,6 +140,7 @@ fn false_positives_stay_quiet() {
         "SG.abc.def",
         "https://example.com/a:b@c",
         "https://host/path:x@y",
+        "see hooks.slack.com/services/ for how",
     ] {
         assert!(scan(text).is_empty(), "{text:?} gave {:?}", scan(text));
     }
@@ -212,6 +223,8 @@ fn gates_never_hide_a_match() {
         "glpat-AbCdEfGhIjKlMnOpQrSt npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
         "SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
         "postgres://app:s3cret-pw@db:5432/x https://a:b@c/ redis://:pw@cache",
+        "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx",
+        "https://discord.com/api/webhooks/123456789012345678/AbCdEf-GhIj_KlMnOpQrStUv",
     ];
     let check = |text: &str| {
         let all = scan_gated(DETECTORS, text, |_| true);
