@@ -40,7 +40,9 @@
 //! `api_key`, `X-Api-Key`, `client_secret`, `access_token`, `Authorization`, `Set-Cookie`,
 //! `cvv`, ...) is a secret whatever it looks like: a string or number there is found as
 //! [`SECRET_FIELD`] (group `secret`), which every preset redacts, where the detectors only
-//! know secrets by their shape. Counts such as `input_tokens` are not such names.
+//! know secrets by their shape. So is the `value` of `{"name": "Authorization", "value": ...}`
+//! (headers as HAR files write them) and the second of `["X-Api-Key", ...]`. Counts such as
+//! `input_tokens` are not such names.
 //!
 //! ```
 //! use acttrace::json::Map;

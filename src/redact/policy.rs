@@ -320,13 +320,14 @@ impl RedactionPolicy {
                 unique_keys(map);
             }
         }
+        let named = names_its_value(map);
         for (k, v) in map.entries_mut() {
             if let Value::String(s) = v
                 && own_field(place, k, s)
             {
                 continue;
             }
-            if field::names_a_secret(k) {
+            if field::names_a_secret(k) || (named && &**k == "value") {
                 self.hide_secret_field(v, found);
             }
             self.redact_value(v, place.child(k), keys, found);
@@ -360,6 +361,11 @@ impl RedactionPolicy {
                 }
             }
             Value::Array(items) => {
+                if let [Value::String(name), value] = items.as_mut_slice()
+                    && field::names_a_secret(name)
+                {
+                    self.hide_secret_field(value, found);
+                }
                 for item in items {
                     self.redact_value(item, Place::Other, keys, found);
                 }
@@ -465,13 +471,14 @@ fn walk_map(map: &Map, place: Place, keys: &mut String, f: &mut impl FnMut(Seen<
         keys.push('\n');
     }
     f(Seen::Text(keys));
+    let named = names_its_value(map);
     for (k, v) in map.iter() {
         if let Value::String(s) = v
             && own_field(place, k, s)
         {
             continue;
         }
-        if field::names_a_secret(k) {
+        if field::names_a_secret(k) || (named && k == "value") {
             for _ in 0..secrets_in(v) {
                 f(Seen::SecretField);
             }
@@ -483,10 +490,31 @@ fn walk_map(map: &Map, place: Place, keys: &mut String, f: &mut impl FnMut(Seen<
 fn walk(v: &Value, place: Place, keys: &mut String, f: &mut impl FnMut(Seen<'_>)) {
     match v {
         Value::String(s) => f(Seen::Text(s)),
-        Value::Array(items) => items.iter().for_each(|i| walk(i, Place::Other, keys, f)),
+        Value::Array(items) => {
+            if let [Value::String(name), value] = items.as_slice()
+                && field::names_a_secret(name)
+            {
+                for _ in 0..secrets_in(value) {
+                    f(Seen::SecretField);
+                }
+            }
+            items.iter().for_each(|i| walk(i, Place::Other, keys, f));
+        }
         Value::Object(m) => walk_map(m, place, keys, f),
         _ => {}
     }
+}
+
+/// Whether `map` is a named value (`{"name": "Authorization", "value": "Basic ..."}`, as HAR
+/// files and many HTTP logs write headers and cookies) whose name names a secret: then its
+/// `value` is one. Pairs (`["Authorization", "Basic ..."]`) are read the same way.
+fn names_its_value(map: &Map) -> bool {
+    map.contains_key("value")
+        && ["name", "key"].iter().any(|k| {
+            map.get(k)
+                .and_then(Value::as_str)
+                .is_some_and(field::names_a_secret)
+        })
 }
 
 /// Whether a value under a field named for a secret is one: a number, or a string that is not
@@ -594,6 +622,31 @@ mod tests {
             Some(Action::Flag)
         );
         assert_eq!(Value::Object(flagged), Value::Object(m));
+    }
+
+    #[test]
+    fn named_values_and_pairs_that_name_a_secret_are_secrets() {
+        let har = Value::parse(
+            r#"{"headers": [{"name": "Authorization", "value": "Basic dXNlcjpwdw=="},
+                {"name": "Accept", "value": "application/json"}],
+                "cookies": [{"key": "session_token", "value": 41}],
+                "pairs": [["X-Api-Key", "k-7f3a"], ["Accept", "text/plain"], ["token"]]}"#,
+        )
+        .unwrap();
+        let Value::Object(m) = har else {
+            unreachable!()
+        };
+        let p = RedactionPolicy::default_preset();
+        let scanned = p.scan(&m);
+        let mut scrubbed = m;
+        let found = p.redact(&mut scrubbed);
+        assert_eq!(found, scanned, "scan and redact agree");
+        let secret = found.iter().find(|d| d.category == field::SECRET_FIELD);
+        assert_eq!(secret.map(|d| d.count), Some(3));
+        assert_eq!(
+            Value::Object(scrubbed).to_line_json(),
+            r#"{"headers": [{"name": "Authorization", "value": "<redacted>"}, {"name": "Accept", "value": "application/json"}], "cookies": [{"key": "session_token", "value": "<redacted>"}], "pairs": [["X-Api-Key", "<redacted>"], ["Accept", "text/plain"], ["token"]]}"#
+        );
     }
 
     #[test]
