@@ -222,17 +222,6 @@ impl AuditLogBuilder {
         self
     }
 
-    /// The most bytes an entry's type and payload may take in the log, laid out. A larger
-    /// entry is refused, instead of being written where verifiers would refuse to read it:
-    /// [`Error::TooLarge`] from [`AuditLog::append`] and [`AuditLog::enqueue`] (counted as
-    /// refused in [`Health`](super::Health)), `false` from [`AuditLog::try_record`] (counted
-    /// as lost, and recorded in a `gap` entry); each is reported at error level. Defaults to
-    /// [`MAX_ENTRY_BYTES`], which it cannot exceed.
-    pub fn max_entry_bytes(mut self, bytes: usize) -> Self {
-        self.max_entry = bytes.min(MAX_ENTRY_BYTES);
-        self
-    }
-
     /// The permissions a new log file is created with (before the process's umask). Defaults
     /// to `0o600`, readable and writable by the service's user alone: an audit log holds what
     /// the service decided about people. An existing file keeps its own.

@@ -1,11 +1,12 @@
-//! What an entry may be: at most [`MAX_ENTRY_BYTES`] laid out, so that every line of the log
-//! stays one a verifier reads; a larger one is refused, reported and counted.
+//! What an entry may be: at most [`MAX_ENTRY_BYTES`] laid out (or the less that
+//! [`AuditLogBuilder::max_entry_bytes`] sets), so that every line of the log stays one a
+//! verifier reads; a larger one is refused, reported and counted.
 //!
 //! Uses the handle's shared state and the store's errors.
 
 use std::sync::atomic::Ordering;
 
-use super::{Error, Rendered, Shared};
+use super::{AuditLogBuilder, Error, Rendered, Shared};
 
 /// The most bytes an entry's type and payload may take, laid out: with the other fields, its
 /// line stays within [`DEFAULT_MAX_LINE_BYTES`](crate::verify::DEFAULT_MAX_LINE_BYTES), the
@@ -36,4 +37,36 @@ pub(in crate::store) fn fits(shared: &Shared, entry: &Rendered, told: bool) -> R
         bytes,
         limit: shared.max_entry,
     })
+}
+
+impl AuditLogBuilder {
+    /// The most bytes an entry's type and payload may take in the log, laid out. A larger
+    /// entry is refused, instead of being written where verifiers would refuse to read it:
+    /// [`Error::TooLarge`] from [`AuditLog::append`](super::AuditLog::append) and [`AuditLog::enqueue`](super::AuditLog::enqueue) (counted as
+    /// refused in [`Health`](crate::store::Health)), `false` from [`AuditLog::try_record`](super::AuditLog::try_record) (counted
+    /// as lost, and recorded in a `gap` entry); each is reported at error level. Defaults to
+    /// [`MAX_ENTRY_BYTES`], which it cannot exceed.
+    ///
+    /// ```
+    /// use acttrace::chain::Entry;
+    /// use acttrace::json::Map;
+    /// use acttrace::store::{AuditLog, Error};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+    /// # let path = std::env::temp_dir().join(format!("acttrace-doc-max-{}.jsonl", std::process::id()));
+    /// let log = AuditLog::builder("loan-triage").max_entry_bytes(64 * 1024).open(&path).await?;
+    /// let mut payload = Map::new();
+    /// payload.insert("document", "x".repeat(100_000));
+    /// match log.append(Entry::new("upload", payload)).await {
+    ///     Err(Error::TooLarge { kind, bytes, limit }) => assert!(kind == "upload" && bytes > limit),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # log.shutdown().await?;
+    /// # let _ = std::fs::remove_file(&path);
+    /// # Ok(()) }
+    /// ```
+    pub fn max_entry_bytes(mut self, bytes: usize) -> Self {
+        self.max_entry = bytes.min(MAX_ENTRY_BYTES);
+        self
+    }
 }
