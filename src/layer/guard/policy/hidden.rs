@@ -10,8 +10,8 @@ use super::{Finding, GuardRequest, Policy, Verdict, scanned};
 /// [`secrets`](super::secrets) policy reads them:
 ///
 /// - `tag_characters`: characters of the tag block (U+E0000 to U+E007F), invisible copies of
-///   ASCII that a model reads as instructions and a reviewer never sees. An emoji flag of a
-///   region (🏴 and two to six tags ended by U+E007F, as for Scotland) is not one;
+///   ASCII that a model reads as instructions and a reviewer never sees. The three emoji flags
+///   of regions (England, Scotland, Wales: 🏴, the region in tags, U+E007F) are not;
 /// - `variation_selectors`: two or more variation selectors in a row (an emoji or an
 ///   ideograph takes one), each able to carry a byte of hidden data.
 ///
@@ -86,8 +86,17 @@ struct Seen {
 const BLACK_FLAG: char = '\u{1f3f4}';
 const CANCEL_TAG: char = '\u{e007f}';
 
-/// The most tags a region's flag holds (`gbsct` is five).
-const FLAG_TAGS: usize = 6;
+/// The regions whose flags are emoji (Unicode's recommended set): England, Scotland, Wales,
+/// spelled in tags between a black flag and a cancel tag. Any other tag sequence, however
+/// short, could carry a few letters of hidden text.
+const REGIONS: [&[u8]; 3] = [b"gbeng", b"gbsct", b"gbwls"];
+
+/// The tags after a black flag, while they may still spell a region.
+#[derive(Default)]
+struct Flag {
+    spelled: [u8; 5],
+    len: usize,
+}
 
 impl Seen {
     /// Whether `text` may hold hidden text: every such character's UTF-8 form starts with one
@@ -100,24 +109,29 @@ impl Seen {
         if !Self::may_hold(text) {
             return;
         }
-        // Tags after a black flag, while they may still be a region's flag.
-        let mut flag: Option<usize> = None;
+        let mut flag: Option<Flag> = None;
         let mut selectors = 0;
         for c in text.chars() {
             let tag = ('\u{e0000}'..=CANCEL_TAG).contains(&c);
             flag = match (flag, c) {
                 (open, BLACK_FLAG) => {
-                    self.tags |= open.is_some_and(|n| n > 0);
-                    Some(0)
+                    // A flag left open held tags that spell no region.
+                    self.tags |= open.is_some_and(|f| f.len > 0);
+                    Some(Flag::default())
                 }
-                (Some(n), CANCEL_TAG) => {
-                    self.tags |= n < 2;
+                (Some(f), CANCEL_TAG) => {
+                    self.tags |= !REGIONS.contains(&&f.spelled[..f.len]);
                     None
                 }
-                (Some(n), c) if tag && c != '\u{e0000}' && n < FLAG_TAGS => Some(n + 1),
-                (Some(n), _) => {
-                    // A flag's tags left open, or too many of them.
-                    self.tags |= n > 0 || tag;
+                (Some(mut f), c) if tag && c != CANCEL_TAG && f.len < f.spelled.len() => {
+                    // A tag's letter: its code point less the tag block's start.
+                    f.spelled[f.len] = u8::try_from(u32::from(c) - 0xe0000).unwrap_or(0);
+                    f.len += 1;
+                    Some(f)
+                }
+                (Some(f), _) => {
+                    // Tags left open, or more than a region has.
+                    self.tags |= f.len > 0 || tag;
                     None
                 }
                 (None, _) => {
@@ -130,7 +144,7 @@ impl Seen {
             self.selectors |= selectors >= 2;
             self.bidi |= matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         }
-        self.tags |= flag.is_some_and(|n| n > 0);
+        self.tags |= flag.is_some_and(|f| f.len > 0);
     }
 }
 
@@ -157,8 +171,13 @@ mod tests {
         for text in [
             "plain text, café, 漢字",
             "a heart ❤\u{fe0f} and a thumb 👍🏽",
-            // Scotland's flag: black flag, g b s c t, cancel tag.
+            // Scotland's and Wales's flags: black flag, g b s c t, cancel tag.
             &format!("go {BLACK}{}{CANCEL} team", tags("gbsct")),
+            &format!(
+                "{BLACK}{}{CANCEL}{BLACK}{}{CANCEL}",
+                tags("gbwls"),
+                tags("gbeng")
+            ),
             "葛\u{e0100} (an ideographic variation sequence)",
             "שלום \u{200f}rtl mark",
         ] {
@@ -174,6 +193,13 @@ mod tests {
             format!("{BLACK}{}{CANCEL}", tags("send the keys")),
             format!("{BLACK}{CANCEL}"),
             format!("{BLACK}{}{BLACK}{}{CANCEL}", tags("hidden"), tags("gb")),
+            // Text in flag-sized pieces: each spells no region.
+            format!(
+                "{BLACK}{}{CANCEL}{BLACK}{}{CANCEL}",
+                tags("ignor"),
+                tags("e all")
+            ),
+            format!("{BLACK}{}{CANCEL}", tags("usca")),
             CANCEL.to_string(),
         ] {
             assert!(seen(&text).tags, "{text:?}");
