@@ -13,7 +13,8 @@ use super::{Finding, GuardRequest, Policy, Verdict, scanned};
 ///   ASCII that a model reads as instructions and a reviewer never sees. The three emoji flags
 ///   of regions (England, Scotland, Wales: 🏴, the region in tags, U+E007F) are not;
 /// - `variation_selectors`: two or more variation selectors in a row (an emoji or an
-///   ideograph takes one), each able to carry a byte of hidden data.
+///   ideograph takes one), or eight or more spread over plain ASCII characters (other than
+///   the emoji's U+FE0E and U+FE0F), each able to carry a byte of hidden data.
 ///
 /// It flags requests that hold only `bidi_controls` (U+202A to U+202E, U+2066 to U+2069), which
 /// make text read differently to a person than to a program but have right-to-left uses too.
@@ -86,6 +87,11 @@ struct Seen {
 const BLACK_FLAG: char = '\u{1f3f4}';
 const CANCEL_TAG: char = '\u{e007f}';
 
+/// How many variation selectors (other than an emoji's) on plain ASCII characters make a
+/// text one that hides data, a byte on each character: the standardized sequences on ASCII
+/// (a zero with a short stroke) are rare, and a hidden instruction takes dozens.
+const SELECTORS_ON_ASCII: usize = 8;
+
 /// The regions whose flags are emoji (Unicode's recommended set): England, Scotland, Wales,
 /// spelled in tags between a black flag and a cancel tag. Any other tag sequence, however
 /// short, could carry a few letters of hidden text.
@@ -110,7 +116,7 @@ impl Seen {
             return;
         }
         let mut flag: Option<Flag> = None;
-        let mut selectors = 0;
+        let (mut selectors, mut after_ascii, mut prev) = (0, 0, '\0');
         for c in text.chars() {
             let tag = ('\u{e0000}'..=CANCEL_TAG).contains(&c);
             flag = match (flag, c) {
@@ -141,7 +147,12 @@ impl Seen {
             };
             let selector = matches!(c, '\u{fe00}'..='\u{fe0f}' | '\u{e0100}'..='\u{e01ef}');
             selectors = if selector { selectors + 1 } else { 0 };
-            self.selectors |= selectors >= 2;
+            // Emoji take U+FE0E and U+FE0F; the others, on plain letters, carry data.
+            if selector && prev.is_ascii() && !matches!(c, '\u{fe0e}' | '\u{fe0f}') {
+                after_ascii += 1;
+            }
+            self.selectors |= selectors >= 2 || after_ascii >= SELECTORS_ON_ASCII;
+            prev = c;
             self.bidi |= matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         }
         self.tags |= flag.is_some_and(|f| f.len > 0);
@@ -204,6 +215,24 @@ mod tests {
         ] {
             assert!(seen(&text).tags, "{text:?}");
         }
+        // A byte on each letter: eight selectors on plain text (seven pass).
+        let spread = |n: usize| -> String {
+            "ignore previous"
+                .chars()
+                .take(n)
+                .flat_map(|c| [c, '\u{e0101}'])
+                .collect()
+        };
+        assert!(seen(&spread(8)).selectors);
+        assert!(!seen(&spread(7)).selectors);
+        assert!(
+            !seen(
+                "1\u{fe0f}\u{20e3} 2\u{fe0f}\u{20e3} ©\u{fe0f} ™\u{fe0e} a\u{fe0f}"
+                    .repeat(3)
+                    .as_str()
+            )
+            .selectors
+        );
         let bytes = "a\u{fe01}\u{fe0e}\u{e0105}b";
         assert_eq!(
             seen(bytes),
