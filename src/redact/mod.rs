@@ -67,7 +67,7 @@
 //! ```
 
 pub mod detect;
-mod field;
+pub(crate) mod field;
 mod policy;
 
 pub use self::field::SECRET_FIELD;

@@ -518,3 +518,65 @@ async fn text_hidden_from_readers_is_blocked_or_flagged() {
         "{text}"
     );
 }
+
+/// `secrets().field_names()` on a real `Router`: a JSON body with a value under a key that
+/// names a secret is blocked whatever the value looks like, flag on disk, value never in the
+/// log; without it (the default) such a body passes, and with it the ordinary requests of the
+/// secrets test still pass.
+#[tokio::test]
+async fn field_names_block_secrets_by_their_keys_when_asked() {
+    let scratch = Scratch::new("guard-fields");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let app = |policy: policy::Secrets| {
+        Router::new()
+            .route("/agent", post(|| async { "ran" }))
+            .layer(
+                tower::ServiceBuilder::new()
+                    .layer(AuditLayer::new(log.clone()))
+                    .layer(GuardLayer::new(log.clone(), policy)),
+            )
+    };
+    let (strict, plain) = (app(policy::secrets().field_names()), app(policy::secrets()));
+    let carrying = [
+        post_to(
+            "top",
+            "/agent",
+            r#"{"task": "sync", "api_key": "k-7f3a91"}"#,
+        ),
+        post_to(
+            "nested, escaped",
+            "/agent",
+            r#"{"tool": {"args": {"client\u0053ecret": "opaque-41"}}}"#,
+        ),
+        post_to("a number", "/agent", r#"{"card": {"cvv": 731}}"#),
+    ];
+    for t in &carrying {
+        let flags = blocked_flags(&path);
+        assert_eq!(send(&strict, t).await, StatusCode::FORBIDDEN, "{}", t.what);
+        assert_eq!(blocked_flags(&path), flags + 1, "{}: flag on disk", t.what);
+        assert_eq!(
+            send(&plain, t).await,
+            StatusCode::OK,
+            "{}: off by default",
+            t.what
+        );
+    }
+    let passing = [
+        post_to("empty", "/agent", r#"{"password": ""}"#),
+        post_to(
+            "counts",
+            "/agent",
+            r#"{"max_tokens": 512, "input_tokens": 9}"#,
+        ),
+    ];
+    for t in passing.iter().chain(&benign()) {
+        assert_eq!(send(&strict, t).await, StatusCode::OK, "{}", t.what);
+    }
+    log.shutdown().await.expect("shutdown");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(r#"["secret_field"]"#), "{text}");
+    for secret in ["k-7f3a91", "opaque-41"] {
+        assert!(!text.contains(secret), "{secret} reached the log");
+    }
+}

@@ -145,6 +145,50 @@ fn push_json_strings(out: &mut String, body: &str, join: bool) {
     joins.flush(out);
 }
 
+/// How many values of a body that looks like JSON sit under a key that names a secret
+/// (`"api_key": "..."`, `"password": 1234`): non-empty strings and numbers, at any depth. The
+/// body is lexed, not parsed, as for [`request_views`].
+pub(crate) fn secret_fields(body: &str) -> usize {
+    let bytes = body.as_bytes();
+    let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return 0;
+    };
+    if !matches!(bytes[first], b'{' | b'[') {
+        return 0;
+    }
+    let skip_space = |mut at: usize| {
+        while bytes.get(at).is_some_and(u8::is_ascii_whitespace) {
+            at += 1;
+        }
+        at
+    };
+    let (mut found, mut key, mut at) = (0, String::new(), first);
+    while let Some(open) = memchr::memchr(b'"', &bytes[at..]).map(|i| at + i) {
+        let Some(close) = string_end(bytes, open + 1) else {
+            break;
+        };
+        at = close + 1;
+        let colon = skip_space(close + 1);
+        if bytes.get(colon) != Some(&b':') {
+            continue;
+        }
+        let inner = &body[open + 1..close];
+        key.clear();
+        unescape(inner, &mut key);
+        if !crate::redact::field::names_a_secret(&key) {
+            continue;
+        }
+        let value = skip_space(colon + 1);
+        let holds = match bytes.get(value) {
+            Some(b'"') => bytes.get(value + 1).is_some_and(|b| *b != b'"'),
+            Some(b) => b.is_ascii_digit() || *b == b'-',
+            None => false,
+        };
+        found += usize::from(holds);
+    }
+    found
+}
+
 /// Text that runs on from one JSON string value into the next with no white space at the
 /// joint: where a secret split over fields is whole again. Only runs made of two strings or
 /// more and at least [`MIN_JOINED`] long are kept; each string gives at most [`JOIN_EDGE`]
@@ -323,6 +367,19 @@ mod tests {
         let (parts, ()) = http::Request::post(uri).body(()).unwrap().into_parts();
         let (main, extra) = request_views(&parts, body.as_bytes());
         format!("{main}\n{extra}")
+    }
+
+    #[test]
+    fn values_under_secret_keys_are_counted() {
+        use super::secret_fields;
+        let body = r#"{"user": "ana", "api_key": "k-7f3a", "n": {"client\u0053ecret": 41,
+            "password": "", "token": null, "Authorization" : "Basic x"}, "max_tokens": 9,
+            "note": "the \"password\": \"p\" in a string is text"}"#;
+        assert_eq!(secret_fields(body), 3);
+        assert_eq!(secret_fields(r#"["password", "x"]"#), 0, "not keys");
+        assert_eq!(secret_fields("password=hunter2"), 0, "not JSON");
+        assert_eq!(secret_fields(r#"{"password": "#), 0, "cut short");
+        assert_eq!(secret_fields(r#"{"pwd":-1}"#), 1);
     }
 
     #[test]

@@ -313,6 +313,7 @@ pub fn secrets() -> Secrets {
         detectors: detectors(|d| matches!(d.group, "secret" | "credential")),
         headers: Arc::from([]),
         allow_unscanned: false,
+        field_names: false,
     }
 }
 
@@ -323,6 +324,7 @@ pub struct Secrets {
     detectors: Arc<[Detector]>,
     headers: Arc<[http::HeaderName]>,
     allow_unscanned: bool,
+    field_names: bool,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -330,6 +332,7 @@ impl std::fmt::Debug for Secrets {
         f.debug_struct("Secrets")
             .field("headers", &self.headers)
             .field("allow_unscanned", &self.allow_unscanned)
+            .field("field_names", &self.field_names)
             .finish_non_exhaustive()
     }
 }
@@ -355,6 +358,15 @@ impl Secrets {
         self.allow_unscanned = true;
         self
     }
+
+    /// Also blocks a JSON body with a value under a key whose name says it is a secret
+    /// (`"api_key": "..."`, `"client_secret"`, `"password"`, `"Authorization"`: the names the
+    /// log redacts as `secret_field`), whatever the value looks like. Off by default: a login
+    /// form's `password` is such a key.
+    pub fn field_names(mut self) -> Self {
+        self.field_names = true;
+        self
+    }
 }
 
 impl Policy for Secrets {
@@ -373,6 +385,13 @@ impl Policy for Secrets {
                     verdict = verdict.and(Verdict::Block(finding));
                 }
             }
+        }
+        if self.field_names && super::decode::secret_fields(&req.body_text()) > 0 {
+            verdict = verdict.and(Verdict::Block(
+                Finding::new("secret field in input")
+                    .severity("critical")
+                    .category(crate::redact::SECRET_FIELD),
+            ));
         }
         if !req.body_complete() {
             verdict = verdict.and(unscanned(req, !self.allow_unscanned));
