@@ -1,7 +1,9 @@
 //! Text hidden from the people who read a request but not from the model that reads it: Unicode
 //! tag characters (invisible letters, the carrier of "ASCII smuggling" prompt injections),
-//! runs of variation selectors (a byte apiece, another way to smuggle data), and
+//! variation selectors that carry data (a byte apiece, another way to smuggle it), and
 //! bidirectional controls (text that reads one way to a reviewer and another to a parser).
+//!
+//! Uses the guard's decoded reading of a request ([`decode`](crate::layer::guard::decode)).
 
 use super::{Finding, GuardRequest, Policy, Verdict, scanned};
 
