@@ -76,8 +76,7 @@ fn socket_file(config: &postgres::Config) -> Option<String> {
         postgres::config::Host::Tcp(_) => None,
         #[cfg(unix)]
         postgres::config::Host::Unix(dir) => {
-            let port = config.get_ports().first().copied().unwrap_or(5432);
-            Some(dir.join(format!(".s.PGSQL.{port}")).display().to_string())
+            Some(dir.join(env::socket_name(config)).display().to_string())
         }
     }
 }

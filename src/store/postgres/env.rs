@@ -276,11 +276,17 @@ pub(crate) fn defaults(
     Ok(())
 }
 
+/// The name of a server's socket file in its directory, for the connection's (first) port:
+/// `.s.PGSQL.5432`, as libpq names it.
+pub(crate) fn socket_name(config: &postgres::Config) -> String {
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(".s.PGSQL.{port}")
+}
+
 /// The first of `socket_dirs` that holds a server's socket for the port, as the host.
 #[cfg(unix)]
 fn local_server(config: &mut postgres::Config, socket_dirs: &[&str]) -> Result<(), String> {
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let socket = format!(".s.PGSQL.{port}");
+    let socket = socket_name(config);
     let found = socket_dirs
         .iter()
         .find(|dir| std::path::Path::new(dir).join(&socket).exists());
