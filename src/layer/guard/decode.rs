@@ -11,8 +11,9 @@
 //!
 //! What it cannot see, and so what no detector here finds: base64 or any other encoding or
 //! encryption of a secret, a secret split in a way that joining strings in order does not
-//! undo, a secret in a part of the body past the guard's `body_limit` (such a request is
-//! blocked as unscanned by default), and headers the policy is not told to read.
+//! undo, a secret in a part of the body past the guard's `body_limit` or in a body sent with a
+//! content coding (`Content-Encoding: gzip`; such requests are blocked as unscanned by
+//! default), and headers the policy is not told to read.
 //!
 //! Uses only `http` and `memchr`.
 

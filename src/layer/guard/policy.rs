@@ -66,6 +66,36 @@ impl<'a> GuardRequest<'a> {
         self.complete
     }
 
+    /// Whether the body was sent with a content coding (`Content-Encoding: gzip`, `br`, ...,
+    /// anything but `identity`): then [`body`](Self::body) holds the coded bytes, and no
+    /// content policy can read what they say. Decompress requests before the guard (for
+    /// instance with tower-http's `RequestDecompressionLayer` outside it, which removes the
+    /// header) to have them read.
+    ///
+    /// ```
+    /// use acttrace::layer::guard::{Finding, GuardRequest, Verdict};
+    ///
+    /// let plain_bodies_only = |req: &GuardRequest<'_>| {
+    ///     if req.body_encoded() {
+    ///         Verdict::Block(Finding::new("compressed bodies are not accepted"))
+    ///     } else {
+    ///         Verdict::Allow
+    ///     }
+    /// };
+    /// # fn takes(_: impl acttrace::layer::guard::Policy) {}
+    /// # takes(plain_bodies_only);
+    /// ```
+    pub fn body_encoded(&self) -> bool {
+        body_coding(self.headers()).is_some()
+    }
+
+    /// Whether the content policies can read the whole body as its handler will: it is
+    /// [complete](Self::body_complete) and not [encoded](Self::body_encoded). The built-in
+    /// content policies treat any other body as `unscanned`.
+    pub fn body_scannable(&self) -> bool {
+        self.complete && !self.body_encoded()
+    }
+
     /// The body as text (invalid UTF-8 replaced), for scanning.
     pub fn body_text(&self) -> std::borrow::Cow<'a, str> {
         // The validating check is much faster than the lossy decoder on text that is valid.
@@ -161,7 +191,10 @@ fn severity_rank(s: &str) -> u8 {
 }
 
 fn merge(mut a: Finding, b: Finding) -> Finding {
-    a.reason = format!("{}; {}", a.reason, b.reason);
+    // Two policies that could not read the same body say so once.
+    if !a.reason.split("; ").any(|r| r == b.reason) {
+        a.reason = format!("{}; {}", a.reason, b.reason);
+    }
     if severity_rank(&b.severity) > severity_rank(&a.severity) {
         a.severity = b.severity;
     }
@@ -230,20 +263,55 @@ fn scanned<'a>(req: &GuardRequest<'a>) -> &'a [(Cow<'a, str>, detect::Pass)] {
     })
 }
 
-/// The verdict on a body the guard could not read whole (longer than its `body_limit`): what
-/// follows the limit was never scanned.
-fn unscanned(req: &GuardRequest<'_>, block: bool) -> Verdict {
-    let finding = Finding::new(format!(
-        "body not scanned entirely: longer than the guard's body_limit ({} bytes read)",
-        req.body().len()
-    ))
-    .severity("warning")
-    .category("unscanned");
-    if block {
+/// The content coding a request's body was sent with, when it has one: the first token of its
+/// `Content-Encoding` headers that is not `identity` (as sent, or `?` when it is not a short
+/// token, so that a finding never carries more of a header than a name).
+fn body_coding(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(|token| token.trim_ascii())
+        .find(|token| !token.is_empty() && !token.eq_ignore_ascii_case(b"identity"))
+        .map(|token| match std::str::from_utf8(token) {
+            Ok(name)
+                if name.len() <= 32
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) =>
+            {
+                name
+            }
+            _ => "?",
+        })
+}
+
+/// The verdict on a body the content policies could not read (see
+/// [`GuardRequest::body_scannable`]): longer than the guard's `body_limit`, so that what
+/// follows the limit was never scanned, or sent with a content coding, so that none of it was.
+/// `None` when the body could be read.
+fn unscanned(req: &GuardRequest<'_>, block: bool) -> Option<Verdict> {
+    let reason = if let Some(coding) = body_coding(req.headers()) {
+        format!(
+            "body not scanned: sent with Content-Encoding {coding}, which the guard does not \
+             decode (decompress requests before the guard)"
+        )
+    } else if !req.body_complete() {
+        format!(
+            "body not scanned entirely: longer than the guard's body_limit ({} bytes read)",
+            req.body().len()
+        )
+    } else {
+        return None;
+    };
+    let finding = Finding::new(reason)
+        .severity("warning")
+        .category("unscanned");
+    Some(if block {
         Verdict::Block(finding)
     } else {
         Verdict::Flag(finding)
-    }
+    })
 }
 
 /// The built-in detectors `keep` selects, chosen once when a policy is made.
@@ -293,9 +361,10 @@ fn detect_policy(
 /// It reads the request decoded, as the handler would (see below): the path and query
 /// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key
 /// split over two fields), form bodies percent-decoded, zero-width characters removed. A body
-/// longer than the guard's `body_limit` cannot be scanned entirely and is blocked too, as
-/// `unscanned` ([`Secrets::allow_unscanned`] lets it pass, flagged). Headers are read only
-/// where named ([`Secrets::headers`]).
+/// it cannot read is blocked too, as `unscanned` ([`Secrets::allow_unscanned`] lets it pass,
+/// flagged): one longer than the guard's `body_limit`, or one sent compressed
+/// (`Content-Encoding`, see [`GuardRequest::body_encoded`]). Headers are read only where named
+/// ([`Secrets::headers`]).
 ///
 /// What it cannot see: a secret encoded otherwise (base64, hex, encrypted) or split in a way
 /// that joining strings in order does not undo, and headers it is not told to read. It is a
@@ -352,8 +421,9 @@ impl Secrets {
         self
     }
 
-    /// Lets a body longer than the guard's `body_limit` through, flagged `unscanned`, instead
-    /// of blocking it. What follows the limit is not read.
+    /// Lets a body it cannot read through, flagged `unscanned`, instead of blocking it: one
+    /// longer than the guard's `body_limit` (what follows the limit is not read) or one sent
+    /// with a content coding (none of it is read).
     pub fn allow_unscanned(mut self) -> Self {
         self.allow_unscanned = true;
         self
@@ -393,22 +463,22 @@ impl Policy for Secrets {
                     .category(crate::redact::SECRET_FIELD),
             ));
         }
-        if !req.body_complete() {
-            verdict = verdict.and(unscanned(req, !self.allow_unscanned));
+        if let Some(unread) = unscanned(req, !self.allow_unscanned) {
+            verdict = verdict.and(unread);
         }
         verdict
     }
 }
 
-/// Flags requests carrying personal data (e-mail addresses, …) in the body or query.
+/// Flags requests carrying personal data (e-mail addresses, …) in the body or query, and
+/// bodies it cannot read (`unscanned`: longer than the guard's `body_limit`, or compressed).
 pub fn personal_data() -> impl Policy + Clone {
     let detectors = detectors(|d| !matches!(d.group, "secret" | "credential"));
     move |req: &GuardRequest<'_>| {
         let verdict = detect_policy(req, &detectors, "personal data in input", false);
-        if req.body_complete() {
-            verdict
-        } else {
-            verdict.and(unscanned(req, false))
+        match unscanned(req, false) {
+            Some(unread) => verdict.and(unread),
+            None => verdict,
         }
     }
 }
@@ -416,7 +486,9 @@ pub fn personal_data() -> impl Policy + Clone {
 /// Judges the query and body with a [`RedactionPolicy`], the same kind the log applies to its
 /// entries: a category whose action is `block` blocks the request (before the handler runs, as
 /// for every block); `redact` and `flag` flag it and let it through; `allow` is silent. The
-/// finding names the categories, never the values.
+/// finding names the categories, never the values. A body it cannot read (longer than the
+/// guard's `body_limit`, or compressed) is blocked as `unscanned` if the policy blocks
+/// anything, and flagged otherwise.
 ///
 /// ```
 /// use acttrace::redact::RedactionPolicy;
@@ -433,11 +505,7 @@ pub fn redaction(policy: RedactionPolicy) -> impl Policy + Clone {
     move |req: &GuardRequest<'_>| {
         // A policy that blocks something blocks what it could not read; one that only flags
         // flags it.
-        let rest = if req.body_complete() {
-            Verdict::Allow
-        } else {
-            unscanned(req, can_block)
-        };
+        let rest = unscanned(req, can_block).unwrap_or(Verdict::Allow);
         let mut found: Vec<crate::redact::Detection> = Vec::new();
         for (text, pass) in scanned(req) {
             for d in policy.scan_passed(text, *pass) {
@@ -491,7 +559,8 @@ pub fn max_body_bytes(max: usize) -> impl Policy + Clone {
     }
 }
 
-/// Blocks requests whose body or query contains any of `patterns` (case-insensitive).
+/// Blocks requests whose body or query contains any of `patterns` (case-insensitive), and, as
+/// `unscanned`, bodies it cannot read (longer than the guard's `body_limit`, or compressed).
 pub fn deny_list<I, S>(patterns: I) -> impl Policy + Clone
 where
     I: IntoIterator<Item = S>,
@@ -510,14 +579,15 @@ where
         let hits: Vec<usize> = (0..patterns.len())
             .filter(|&i| text.contains(&patterns[i]))
             .collect();
+        let unread = unscanned(req, true).unwrap_or(Verdict::Allow);
         if hits.is_empty() {
-            return Verdict::Allow;
+            return unread;
         }
         let mut finding = Finding::new("denied pattern in input").severity("critical");
         for i in hits {
             // The pattern's position in the list, not the text that matched.
             finding.categories.push(format!("deny_list[{i}]"));
         }
-        Verdict::Block(finding)
+        Verdict::Block(finding).and(unread)
     }
 }

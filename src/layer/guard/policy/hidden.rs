@@ -5,7 +5,7 @@
 //!
 //! Uses the guard's decoded reading of a request ([`decode`](crate::layer::guard::decode)).
 
-use super::{Finding, GuardRequest, Policy, Verdict, scanned};
+use super::{Finding, GuardRequest, Policy, Verdict, scanned, unscanned};
 
 /// Blocks requests that hide text in Unicode from whoever reads them, in the body, the path
 /// or the query, read decoded (JSON `\u` escapes, percent-encoding) as the
@@ -20,7 +20,9 @@ use super::{Finding, GuardRequest, Policy, Verdict, scanned};
 ///
 /// It flags requests that hold only `bidi_controls` (U+202A to U+202E, U+2066 to U+2069), which
 /// make text read differently to a person than to a program but have right-to-left uses too.
-/// The finding names the kinds found, never the text.
+/// The finding names the kinds found, never the text. A body it cannot read (longer than the
+/// guard's `body_limit`, or sent compressed) is blocked as `unscanned`
+/// ([`HiddenText::allow_unscanned`] lets it pass, flagged).
 ///
 /// ```
 /// use acttrace::layer::guard::policy;
@@ -30,13 +32,17 @@ use super::{Finding, GuardRequest, Policy, Verdict, scanned};
 /// # takes(guard_policy);
 /// ```
 pub fn hidden_text() -> HiddenText {
-    HiddenText { block: true }
+    HiddenText {
+        block: true,
+        allow_unscanned: false,
+    }
 }
 
 /// The [`hidden_text`] policy.
 #[derive(Debug, Clone, Copy)]
 pub struct HiddenText {
     block: bool,
+    allow_unscanned: bool,
 }
 
 impl HiddenText {
@@ -45,13 +51,20 @@ impl HiddenText {
         self.block = false;
         self
     }
+
+    /// Lets a body it cannot read through, flagged `unscanned`, instead of blocking it.
+    pub fn allow_unscanned(mut self) -> Self {
+        self.allow_unscanned = true;
+        self
+    }
 }
 
 impl Policy for HiddenText {
     fn check(&self, req: &GuardRequest<'_>) -> Verdict {
+        let unread = unscanned(req, self.block && !self.allow_unscanned).unwrap_or(Verdict::Allow);
         // Most requests hold none of the bytes such characters start with, decoded or not.
         if !scanned(req).iter().any(|(text, _)| Seen::may_hold(text)) {
-            return Verdict::Allow;
+            return unread;
         }
         // Read again without the joined strings, whose cuts could split a region's flag.
         let mut seen = Seen::default();
@@ -69,12 +82,13 @@ impl Policy for HiddenText {
                 finding = finding.category(category);
             }
         }
-        match (seen.tags || seen.selectors, seen.bidi) {
+        let seen = match (seen.tags || seen.selectors, seen.bidi) {
             (true, _) if self.block => Verdict::Block(finding),
             (true, _) => Verdict::Flag(finding),
             (false, true) => Verdict::Flag(finding.severity("warning")),
             (false, false) => Verdict::Allow,
-        }
+        };
+        seen.and(unread)
     }
 }
 
