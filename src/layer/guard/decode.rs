@@ -3,7 +3,7 @@
 //!
 //! What is read, each on lines of its own: the path and the query, percent-decoded (a query's
 //! `+` as a space, repeatedly while a `%XX` remains, so double encoding is undone too); the body
-//! as sent; a JSON body's keys and strings with their escapes (`\u0073k-...`) decoded, and all
+//! as sent, or decoded when it is UTF-16 or UTF-32 ([`wide`]); a JSON body's keys and strings with their escapes (`\u0073k-...`) decoded, and all
 //! its strings joined end to end, so that a secret split over two fields is whole again; a body
 //! with `%XX` sequences, percent-decoded (form bodies). Invisible characters that split a
 //! secret for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order
@@ -20,6 +20,10 @@
 use std::borrow::Cow;
 
 use http::request::Parts;
+
+mod wide;
+
+pub(crate) use self::wide::wide_text;
 
 /// Characters that render as nothing and only serve to break a match.
 fn invisible(c: char) -> bool {
@@ -57,8 +61,11 @@ pub(crate) fn decoded_text(parts: &Parts, body: &[u8]) -> String {
 
 /// [`request_views`], with the joined strings only when `joins`.
 fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, String) {
-    let mut main = String::from_utf8_lossy(body);
-    if may_hide(body) && main.chars().any(invisible) {
+    let mut main = match wide_text(&parts.headers, body) {
+        Some(text) => Cow::Owned(text),
+        None => String::from_utf8_lossy(body),
+    };
+    if may_hide(main.as_bytes()) && main.chars().any(invisible) {
         main.to_mut().retain(|c| !invisible(c));
     }
     let mut extra = String::new();

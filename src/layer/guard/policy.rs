@@ -96,8 +96,14 @@ impl<'a> GuardRequest<'a> {
         self.complete && !self.body_encoded()
     }
 
-    /// The body as text (invalid UTF-8 replaced), for scanning.
+    /// The body as text, for scanning: decoded from UTF-16 or UTF-32 when it was sent so (a
+    /// byte order mark, the `Content-Type`'s charset, or NULs where such text has them; read
+    /// in both byte orders when only the charset tells it, one after the other), otherwise
+    /// as UTF-8 with invalid sequences replaced.
     pub fn body_text(&self) -> std::borrow::Cow<'a, str> {
+        if let Some(text) = super::decode::wide_text(self.headers(), self.body) {
+            return std::borrow::Cow::Owned(text);
+        }
         // The validating check is much faster than the lossy decoder on text that is valid.
         match std::str::from_utf8(self.body) {
             Ok(text) => std::borrow::Cow::Borrowed(text),
