@@ -409,6 +409,15 @@ impl fmt::Display for Report {
 pub fn verify_path(path: impl AsRef<Path>, opts: &VerifyOptions) -> Report {
     let path = path.as_ref();
     let label = path.display().to_string();
+    if path.is_dir() {
+        let failure = Failure::Unreadable {
+            reason: "a directory, not a log file (a segmented log's directory, holding \
+                     segment-N.jsonl files, is verified whole by verify_segments or `acttrace \
+                     verify DIR`)"
+                .to_owned(),
+        };
+        return Verifier::new(opts.key.clone()).finish_with(&label, opts, Some(failure));
+    }
     match File::open(path) {
         // Blocks reads at least `READ_CHUNK` at a time, so a smaller buffer is bypassed: the
         // bytes go from the kernel straight into the batch, copied once.
@@ -427,6 +436,9 @@ pub fn verify_reader(reader: impl BufRead, label: &str, opts: &VerifyOptions) ->
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)));
     let mut blocks = Blocks::new(reader, opts.max_line_bytes);
     let first = blocks.next(None);
+    if let Some(failure) = read::not_a_log(first.data()) {
+        return Verifier::new(opts.key.clone()).finish_with(label, opts, Some(failure));
+    }
     let mut v = Verifier::new(opts.key.clone());
     if let Some((entries, head)) = &opts.after {
         v.continue_after(*entries, head);

@@ -300,6 +300,47 @@ pub(super) fn verify_batches_parallel<R: BufRead>(
     })
 }
 
+/// What a file that starts with `start` is, when it is a compressed or otherwise encoded copy
+/// of a log rather than a log (no line of a log can start so): the reason to give instead of
+/// the first line's parse error, saying what to do.
+pub(super) fn not_a_log(start: &[u8]) -> Option<Failure> {
+    let (what, how) = match start {
+        [0x1f, 0x8b, ..] => ("gzip-compressed data", "decompress it first (gunzip -k)"),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => ("zstd-compressed data", "decompress it first (zstd -d)"),
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => {
+            ("xz-compressed data", "decompress it first (xz -dk)")
+        }
+        [
+            b'B',
+            b'Z',
+            b'h',
+            b'1'..=b'9',
+            0x31,
+            0x41,
+            0x59,
+            0x26,
+            0x53,
+            0x59,
+            ..,
+        ] => ("bzip2-compressed data", "decompress it first (bunzip2 -k)"),
+        [b'P', b'K', 3, 4, ..] => ("a zip archive", "extract the log from it first (unzip)"),
+        [0, 0, 0xfe, 0xff, ..] | [0xff, 0xfe, 0, 0, ..] => (
+            "UTF-32 text",
+            "a log is UTF-8; convert it back (iconv -t UTF-8), then verify: the chain covers the \
+             entries, not their bytes' encoding",
+        ),
+        [0xfe, 0xff, ..] | [0xff, 0xfe, ..] => (
+            "UTF-16 text",
+            "a log is UTF-8; convert it back (iconv -t UTF-8), then verify: the chain covers the \
+             entries, not their bytes' encoding",
+        ),
+        _ => return None,
+    };
+    Some(Failure::Unreadable {
+        reason: format!("{what}, not a log: {how}"),
+    })
+}
+
 pub(super) fn unreadable(e: &io::Error) -> Failure {
     Failure::Unreadable {
         reason: e.to_string(),

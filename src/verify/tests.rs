@@ -112,3 +112,43 @@ fn python_strip_set() {
     );
     assert_eq!(py_strip("\u{feff}x"), "\u{feff}x");
 }
+
+/// Copies of a log compressed, archived or re-encoded are named for what they are, with what
+/// to do, instead of the first line's parse error; a log, and a log whose first line is broken
+/// in another way, are read as before.
+#[test]
+fn copies_that_are_not_logs_say_what_they_are() {
+    let line = r#"{"seq": 0}"#;
+    let cases: [(&[u8], &str); 8] = [
+        (
+            &[0x1f, 0x8b, 0x08, 0x00],
+            "gzip-compressed data, not a log: decompress",
+        ),
+        (&[0x28, 0xb5, 0x2f, 0xfd, 0x04], "zstd-compressed data"),
+        (b"\xfd7zXZ\x00\x00", "xz-compressed data"),
+        (b"BZh91AY&SY\x01", "bzip2-compressed data"),
+        (b"PK\x03\x04\x14\x00", "a zip archive, not a log: extract"),
+        (b"\xff\xfe{\x00", "UTF-16 text, not a log: a log is UTF-8"),
+        (b"\xfe\xff\x00{", "UTF-16 text"),
+        (b"\xff\xfe\x00\x00{\x00\x00\x00", "UTF-32 text"),
+    ];
+    for (start, says) in cases {
+        let data = [start, line.as_bytes()].concat();
+        let r = verify_reader(&data[..], "copy", &VerifyOptions::new());
+        match r.failure() {
+            Some(Failure::Unreadable { reason }) => assert!(reason.starts_with(says), "{reason}"),
+            other => panic!("{start:?}: {other:?}"),
+        }
+        assert!(r.to_string().starts_with("cannot read copy: "), "{r}");
+    }
+    for not_magic in [&b"BZh9 not bzip2"[..], b"PK and more", b"\x1f"] {
+        let r = verify_reader(not_magic, "x", &VerifyOptions::new());
+        assert!(
+            !matches!(r.failure(), Some(Failure::Unreadable { .. })),
+            "{not_magic:?}: {r}"
+        );
+    }
+    let dir = std::env::temp_dir();
+    let r = verify_path(&dir, &VerifyOptions::new());
+    assert!(r.to_string().contains("a directory, not a log file"), "{r}");
+}

@@ -862,3 +862,53 @@ async fn proofs_are_made_from_the_log_and_checked_without_it() {
     ]);
     assert_eq!(code, Some(1));
 }
+
+/// A log sent compressed (gzip, as logs are mailed and archived) or re-encoded (UTF-16, as a
+/// Windows editor saves it), and a directory with no segments in it: `verify`, `show` and
+/// `stats` say what the file is and what to do, exit 2 (cannot read, not tampered), and print
+/// no empty table; the decompressed copy verifies.
+#[test]
+fn copies_that_are_not_logs_are_named_with_what_to_do() {
+    use std::io::Write as _;
+    let scratch = Scratch::new("cli-not-a-log");
+    let text = std::fs::read_to_string(vectors_dir().join("valid/v_basic.jsonl")).expect("read");
+    let gz = scratch.join("audit.jsonl.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).expect("compress");
+    std::fs::write(&gz, encoder.finish().expect("compress")).expect("write");
+    let utf16 = scratch.join("audit-utf16.jsonl");
+    let wide: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(&utf16, wide).expect("write");
+    let empty = scratch.join("not-segments");
+    std::fs::create_dir_all(&empty).expect("dir");
+    for (path, says) in [
+        (
+            &gz,
+            "gzip-compressed data, not a log: decompress it first (gunzip -k)",
+        ),
+        (&utf16, "UTF-16 text, not a log: a log is UTF-8"),
+        (&empty, "a directory, not a log file"),
+    ] {
+        for command in ["verify", "show", "stats"] {
+            let out = acttrace().arg(command).arg(path).output().expect("run");
+            let said = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command} {path:?}: {said}");
+            assert!(said.contains(says), "{command} {path:?}: {said}");
+            assert!(
+                !said.contains("DECISION"),
+                "{command} {path:?}: a table: {said}"
+            );
+        }
+    }
+    let plain = scratch.join("audit.jsonl");
+    let mut decoder = flate2::read::GzDecoder::new(std::fs::File::open(&gz).expect("open"));
+    let mut back = String::new();
+    std::io::Read::read_to_string(&mut decoder, &mut back).expect("decompress");
+    std::fs::write(&plain, back).expect("write");
+    let out = acttrace().arg("verify").arg(&plain).output().expect("run");
+    assert!(out.status.success(), "{out:?}");
+}
