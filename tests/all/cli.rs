@@ -911,4 +911,50 @@ fn copies_that_are_not_logs_are_named_with_what_to_do() {
     std::fs::write(&plain, back).expect("write");
     let out = acttrace().arg("verify").arg(&plain).output().expect("run");
     assert!(out.status.success(), "{out:?}");
+    // `-` reads standard input: `zcat audit.jsonl.gz | acttrace verify -`.
+    let piped = |input: Vec<u8>, extra: &[&str]| {
+        let mut child = acttrace()
+            .args(["verify", "-"])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run");
+        let mut stdin = child.stdin.take().expect("stdin");
+        // A verifier that stops reading early closes the pipe: not an error here.
+        let _ = stdin.write_all(&input);
+        drop(stdin);
+        let out = child.wait_with_output().expect("wait");
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), said)
+    };
+    let (code, said) = piped(text.clone().into_bytes(), &["--expect-entries", "11"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.starts_with("ok: 11 entries"), "{said}");
+    let cut: String = text.lines().take(5).map(|l| format!("{l}\n")).collect();
+    let (code, said) = piped(cut.into_bytes(), &["--expect-entries", "11"]);
+    assert_eq!(code, Some(1), "{said}");
+    let (code, said) = piped(std::fs::read(&gz).expect("read"), &[]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("cannot read -: gzip-compressed data"),
+        "{said}"
+    );
+    let note = scratch.join("head.note");
+    let (code, said) = piped(
+        text.into_bytes(),
+        &[
+            "--note",
+            note.to_str().expect("utf-8"),
+            "--verifier",
+            "ops+0b1f7e2a+AQ==",
+        ],
+    );
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("--note reads the log a second time"),
+        "{said}"
+    );
 }

@@ -10,7 +10,7 @@ use acttrace::chain::checkpoint::CheckpointKey;
 use acttrace::evidence::Summary;
 use acttrace::evidence::summary::printable;
 use acttrace::verify::DEFAULT_MAX_LINE_BYTES;
-use acttrace::verify::{Failure, VerifyOptions, verify_path};
+use acttrace::verify::{Failure, VerifyOptions, verify_path, verify_reader};
 use clap::{Args, Parser, Subcommand};
 
 /// `println!` for people: every character that could steer a terminal escaped ([`printable`]).
@@ -209,7 +209,8 @@ pub(crate) struct KeyArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// The log or evidence pack (.jsonl), or a PostgreSQL database URL (`postgres://...`,
+    /// The log or evidence pack (.jsonl), `-` to read it from standard input (`zcat
+    /// audit.jsonl.gz | acttrace verify -`), or a PostgreSQL database URL (`postgres://...`,
     /// with the `postgres` feature) whose chain is read in one snapshot.
     path: PathBuf,
 
@@ -430,6 +431,12 @@ fn verify(args: &VerifyArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    } else if args.path.as_os_str() == "-" {
+        if args.note.is_some() {
+            complain!("--note reads the log a second time: give it as a file, not `-`");
+            return ExitCode::from(2);
+        }
+        verify_reader(std::io::stdin().lock(), "-", &opts)
     } else {
         verify_path(&args.path, &opts)
     };
