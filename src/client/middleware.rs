@@ -89,6 +89,8 @@ struct Outgoing {
     /// ends, a stream's end included.)
     body: Option<Bytes>,
     started: Instant,
+    /// An unrecognized call's URL path, what tells what it was (`recognized: false`).
+    url_path: Option<Box<str>>,
 }
 
 /// A call's record: made while its request is out (see [`Sent`]), then kept in its response's
@@ -108,6 +110,7 @@ struct Record {
     gateway: Option<Box<Gateway>>,
     /// When the response's first bytes reached the caller, from the start.
     first_data: Option<Duration>,
+    url_path: Option<Box<str>>,
 }
 
 /// A gateway's own account of a call, from its response headers (LiteLLM's
@@ -159,6 +162,7 @@ impl Record {
             format: Format::Json,
             gateway: None,
             first_data: None,
+            url_path: out.url_path,
         })
     }
 
@@ -195,6 +199,8 @@ impl Record {
         let format = Format::from_content_type(content_type, self.call.api, || self.asked_stream());
         self.format = format;
         self.scanner.frame_as(format);
+        let api = self.call.api;
+        self.scanner.observed.read_headers(api, res.headers());
         rewrap(res, |body| reqwest::Body::wrap(UsageTap::new(body, self)))
     }
 
@@ -242,9 +248,13 @@ impl Record {
             }
         }
         if self.call.unrecognized {
-            call = call.set("recognized", false);
+            // What it was is told by where it went, not by a guessed operation.
+            call = call
+                .set("recognized", false)
+                .set("url_path", self.url_path.as_deref());
+        } else {
+            call = call.set("operation", operation(self.call.api));
         }
-        call = call.set("operation", operation(self.call.api));
         if let Some(body) = self.body.as_deref() {
             for (name, value) in request_params(body) {
                 call = call.set(name, value);
@@ -560,6 +570,7 @@ impl<R: Recognize> Middleware for AuditMiddleware<R> {
             decision: ext.get::<Decision>().cloned().or_else(Decision::current),
             body: shared_body(&mut req),
             started: Instant::now(),
+            url_path: call.unrecognized.then(|| req.url().path().into()),
             call,
         };
         Box::pin(Sent {

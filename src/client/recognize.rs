@@ -19,6 +19,11 @@ pub enum Api {
     GeminiGenerate,
     /// AWS Bedrock `converse` and `converse-stream`.
     BedrockConverse,
+    /// AWS Bedrock `invoke` and `invoke-with-response-stream` (`InvokeModel`): the model's own
+    /// request and answer. Usage is read from the answer's token-count headers, and from its
+    /// body where it is Anthropic's (Claude) or names `prompt_token_count` and
+    /// `generation_token_count` (Llama); a stream's usage is not read.
+    BedrockInvoke,
     /// Ollama's own `/api/chat`, `/api/generate`, `/api/embed`.
     OllamaNative,
 }
@@ -40,9 +45,12 @@ pub struct Call {
     /// are told by their response's media type, and where that says nothing (Ollama) by the
     /// request body's `stream`.
     pub stream: bool,
-    /// Whether the call matched no known API, and was taken for a model call only because its
-    /// body looks like one (`model` with `messages`, `input` or `prompt`): it is recorded all
-    /// the same, marked `recognized: false`, and its usage read as OpenAI's would be.
+    /// Whether the call matched no known API, and was taken for a model call only because it
+    /// went to a known provider's host (a `POST` to an endpoint of theirs the table does not
+    /// know: audio, images, batches, files) or because its body looks like one (`model` with
+    /// `messages`, `input` or `prompt`): it is recorded all the same, marked
+    /// `recognized: false` with its `url_path`, and its usage read as the provider's main API
+    /// (or OpenAI's) would be.
     pub unrecognized: bool,
 }
 
@@ -148,9 +156,13 @@ struct Custom {
 ///    host.
 /// 2. **Known hosts**, by host and path: OpenAI (chat completions, responses, embeddings),
 ///    Azure OpenAI, Anthropic Messages, Google Gemini and Vertex AI (`generateContent`,
-///    `streamGenerateContent`), AWS Bedrock (`converse`, `converse-stream`), Mistral, Groq,
-///    OpenRouter, DeepSeek, xAI, Together, and Ollama on `localhost:11434`. The provider is
-///    the host's owner.
+///    `streamGenerateContent`, Claude's `rawPredict` and `streamRawPredict`, the
+///    OpenAI-compatible endpoint), AWS Bedrock (`converse`, `converse-stream`, `invoke`,
+///    `invoke-with-response-stream`), Mistral, Groq, OpenRouter, DeepSeek, xAI, Together, and
+///    Ollama on `localhost:11434`. The provider is the host's owner. Any other `POST` to one
+///    of these hosts (a transcription, an image, a batch, a file upload) is recorded too,
+///    marked `recognized: false` with its path, and reported once per host and path at warn
+///    level: what is sent to a model provider is never left out in silence.
 /// 3. **Any host, by the API's shape** (a `POST` to a path that ends as one of these APIs'
 ///    paths do: `/chat/completions`, `/completions`, `/responses`, `/embeddings`,
 ///    `/v1/messages`, `…/models/{m}:generateContent`, `/model/{m}/converse`, Ollama's
@@ -236,6 +248,7 @@ impl Recognize for Providers {
         let port = url.port_or_known_default();
         // The URL first: the body (a prompt, often large) is looked at only for a POST that
         // matches nothing else.
+        let post = req.method() == reqwest::Method::POST;
         self.custom
             .iter()
             .filter(|c| c.host == host && c.port == port && path.starts_with(&c.path_prefix))
@@ -243,13 +256,14 @@ impl Recognize for Providers {
                 let api = c.api.or_else(|| openai_suffix(path))?;
                 Some(Call::new(c.provider.as_str(), api))
             })
-            .or_else(|| builtin(host, port, path))
-            .or_else(|| {
-                if req.method() != reqwest::Method::POST {
-                    return None;
+            .or_else(|| match builtin(host, port, path) {
+                Some(Known::Call(call)) => Some(call),
+                Some(Known::Host(owner, api)) => post.then(|| unrecognized(owner, api, path)),
+                None if post => {
+                    let label = host_label(host, url.port());
+                    by_shape(&label, path).or_else(|| looks_like_a_model_call(req, &label, path))
                 }
-                let label = host_label(host, url.port());
-                by_shape(&label, path).or_else(|| looks_like_a_model_call(req, &label, path))
+                None => None,
             })
     }
 }
@@ -301,15 +315,21 @@ fn looks_like_a_model_call(req: &reqwest::Request, label: &str, path: &str) -> O
     if !(has(b"\"messages\"") || has(b"\"input\"") || has(b"\"prompt\"")) {
         return None;
     }
-    warn_once(label, path);
     let api = if req.headers().contains_key("anthropic-version") {
         Api::AnthropicMessages
     } else {
         Api::OpenAiChat
     };
-    let mut call = Call::new(label, api);
+    Some(unrecognized(label, api, path))
+}
+
+/// A call that matched no known API, recorded all the same (see [`Call::unrecognized`]), and
+/// reported once per host and path.
+fn unrecognized(provider: &str, api: Api, path: &str) -> Call {
+    warn_once(provider, path);
+    let mut call = Call::new(provider, api);
     call.unrecognized = true;
-    Some(call)
+    call
 }
 
 /// Reports an unrecognized model call's host and path at warn level, once each.
@@ -328,8 +348,9 @@ fn warn_once(label: &str, path: &str) {
             target: "acttrace",
             host = label,
             path,
-            "a request that looks like a model call matches no known API: recorded as an \
-             unrecognized llm_call; register the endpoint (Providers::endpoint) to read its usage"
+            "a request to a model provider, or one that looks like a model call, matches no \
+             known API: recorded as an unrecognized llm_call; register the endpoint \
+             (Providers::endpoint) to read its usage"
         );
     }
 }
@@ -348,33 +369,78 @@ fn openai_suffix(path: &str) -> Option<Api> {
     }
 }
 
-fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Call> {
+/// What the built-in table knows of a request's host.
+enum Known {
+    /// A call to one of the provider's known APIs.
+    Call(Call),
+    /// The provider's host (its owner, and the API its other answers are read as), at a path
+    /// the table does not know.
+    Host(&'static str, Api),
+}
+
+fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Known> {
     let openai_style = |provider: &str| openai_suffix(path).map(|api| Call::new(provider, api));
-    match host {
-        "api.openai.com" => openai_style("openai"),
+    let (call, owner, api) = match host {
+        "api.openai.com" => (openai_style("openai"), "openai", Api::OpenAiChat),
         "api.anthropic.com" => {
             let p = path.trim_end_matches('/');
-            (p == "/v1/messages").then(|| Call::new("anthropic", Api::AnthropicMessages))
+            let call =
+                (p == "/v1/messages").then(|| Call::new("anthropic", Api::AnthropicMessages));
+            (call, "anthropic", Api::AnthropicMessages)
         }
-        "generativelanguage.googleapis.com" => {
-            gemini(path, "gemini").or_else(|| openai_style("gemini"))
+        "generativelanguage.googleapis.com" => (
+            gemini(path, "gemini").or_else(|| openai_style("gemini")),
+            "gemini",
+            Api::GeminiGenerate,
+        ),
+        "api.mistral.ai" => (openai_style("mistral"), "mistral", Api::OpenAiChat),
+        "api.groq.com" => (openai_style("groq"), "groq", Api::OpenAiChat),
+        "openrouter.ai" => (openai_style("openrouter"), "openrouter", Api::OpenAiChat),
+        "api.deepseek.com" => (openai_style("deepseek"), "deepseek", Api::OpenAiChat),
+        "api.x.ai" => (openai_style("xai"), "xai", Api::OpenAiChat),
+        "api.together.xyz" | "api.together.ai" => {
+            (openai_style("together"), "together", Api::OpenAiChat)
         }
-        "api.mistral.ai" => openai_style("mistral"),
-        "api.groq.com" => openai_style("groq"),
-        "openrouter.ai" => openai_style("openrouter"),
-        "api.deepseek.com" => openai_style("deepseek"),
-        "api.x.ai" => openai_style("xai"),
-        "api.together.xyz" | "api.together.ai" => openai_style("together"),
-        "localhost" | "127.0.0.1" | "[::1]" | "::1" if port == Some(11434) => ollama(path),
+        "localhost" | "127.0.0.1" | "[::1]" | "::1" if port == Some(11434) => {
+            (ollama(path), "ollama", Api::OllamaNative)
+        }
         h if h.ends_with(".openai.azure.com") || h.ends_with(".cognitiveservices.azure.com") => {
-            let mut call = openai_style("azure_openai")?;
-            call.model = segment_after(path, "/deployments/");
-            Some(call)
+            let call = openai_style("azure_openai").map(|mut call| {
+                call.model = segment_after(path, "/deployments/");
+                call
+            });
+            (call, "azure_openai", Api::OpenAiChat)
         }
-        h if h.ends_with("aiplatform.googleapis.com") => gemini(path, "vertex_ai"),
-        h if h.starts_with("bedrock-runtime.") && h.ends_with(".amazonaws.com") => bedrock(path),
-        _ => None,
-    }
+        h if h.ends_with("aiplatform.googleapis.com") => (
+            gemini(path, "vertex_ai")
+                .or_else(|| vertex_claude(path))
+                .or_else(|| openai_style("vertex_ai")),
+            "vertex_ai",
+            Api::GeminiGenerate,
+        ),
+        h if h.starts_with("bedrock-runtime.") && h.ends_with(".amazonaws.com") => {
+            (bedrock(path), "bedrock", Api::BedrockInvoke)
+        }
+        _ => return None,
+    };
+    Some(call.map_or(Known::Host(owner, api), Known::Call))
+}
+
+/// Claude on Vertex AI: `…/publishers/anthropic/models/{model}:rawPredict` or
+/// `:streamRawPredict`, Anthropic's Messages API under Google's URL.
+fn vertex_claude(path: &str) -> Option<Call> {
+    let (before, method) = path.rsplit_once(':')?;
+    let stream = match method {
+        "rawPredict" => false,
+        "streamRawPredict" => true,
+        _ => return None,
+    };
+    let model = before.split_once("/publishers/anthropic/models/")?.1;
+    Some(
+        Call::new("vertex_ai", Api::AnthropicMessages)
+            .model(model)
+            .stream(stream),
+    )
 }
 
 /// `…/models/{model}:generateContent` or `:streamGenerateContent`.
@@ -393,17 +459,20 @@ fn gemini(path: &str, provider: &str) -> Option<Call> {
     )
 }
 
-/// `/model/{model-id}/converse` or `/converse-stream`.
+/// `/model/{model-id}/converse`, `/converse-stream`, `/invoke` or
+/// `/invoke-with-response-stream`.
 fn bedrock(path: &str) -> Option<Call> {
     let rest = path.strip_prefix("/model/")?;
     let (model, method) = rest.rsplit_once('/')?;
-    let stream = match method {
-        "converse" => false,
-        "converse-stream" => true,
+    let (api, stream) = match method {
+        "converse" => (Api::BedrockConverse, false),
+        "converse-stream" => (Api::BedrockConverse, true),
+        "invoke" => (Api::BedrockInvoke, false),
+        "invoke-with-response-stream" => (Api::BedrockInvoke, true),
         _ => return None,
     };
     Some(
-        Call::new("bedrock", Api::BedrockConverse)
+        Call::new("bedrock", api)
             .model(percent_decode(model))
             .stream(stream),
     )
@@ -621,6 +690,7 @@ impl fmt::Display for Api {
             Self::AnthropicMessages => "anthropic_messages",
             Self::GeminiGenerate => "gemini_generate",
             Self::BedrockConverse => "bedrock_converse",
+            Self::BedrockInvoke => "bedrock_invoke",
             Self::OllamaNative => "ollama",
         })
     }

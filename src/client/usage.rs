@@ -252,6 +252,37 @@ impl Observed {
         }
     }
 
+    /// Reads the usage an answer's headers carry: Bedrock's `InvokeModel` counts its tokens
+    /// there (`X-Amzn-Bedrock-Input-Token-Count` and its kin), whatever the model's body
+    /// says. A count in the body, read later, takes their place.
+    pub(crate) fn read_headers(&mut self, api: Api, headers: &http::HeaderMap) {
+        if api != Api::BedrockInvoke {
+            return;
+        }
+        let count = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        for (slot, name) in [
+            (&mut self.input, "x-amzn-bedrock-input-token-count"),
+            (&mut self.output, "x-amzn-bedrock-output-token-count"),
+            (
+                &mut self.cached,
+                "x-amzn-bedrock-cache-read-input-token-count",
+            ),
+            (
+                &mut self.cache_write,
+                "x-amzn-bedrock-cache-write-input-token-count",
+            ),
+        ] {
+            if let Some(n) = count(name) {
+                *slot = Some(n);
+            }
+        }
+    }
+
     pub(crate) fn saw_usage(&self) -> bool {
         self.input.is_some() || self.output.is_some()
     }
@@ -264,7 +295,7 @@ impl Observed {
         let raw_input = self.input.unwrap_or(0);
         let (input, output, reasoning) = match api {
             // These report cache reads and writes apart from `input_tokens`.
-            Api::AnthropicMessages | Api::BedrockConverse => (
+            Api::AnthropicMessages | Api::BedrockConverse | Api::BedrockInvoke => (
                 raw_input + cached + cache_write,
                 self.output.unwrap_or(0),
                 self.reasoning.unwrap_or(0),
@@ -632,6 +663,18 @@ impl Scanner {
                     set(&mut o.cached, n(u, "/cachedContentTokenCount"));
                     set(&mut o.thoughts, n(u, "/thoughtsTokenCount"));
                 }
+            }
+            Api::BedrockInvoke => {
+                // Claude answers as Anthropic's API does; Llama names its own counts.
+                model(v.get("model"));
+                if let Some(u) = v.get("usage").filter(Node::is_object) {
+                    set(&mut o.input, n(u, "/input_tokens"));
+                    set(&mut o.output, n(u, "/output_tokens"));
+                    set(&mut o.cached, n(u, "/cache_read_input_tokens"));
+                    set(&mut o.cache_write, n(u, "/cache_creation_input_tokens"));
+                }
+                set(&mut o.input, n(v, "/prompt_token_count"));
+                set(&mut o.output, n(v, "/generation_token_count"));
             }
             Api::BedrockConverse => {
                 if let Some(u) = v.get("usage") {

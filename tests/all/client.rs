@@ -38,6 +38,7 @@ const HOSTS: &[&str] = &[
     "api.x.ai",
     "api.together.xyz",
     "acme.openai.azure.com",
+    "us-east5-aiplatform.googleapis.com",
 ];
 
 /// A body served in small pieces, one frame each; optionally never ending.
@@ -278,7 +279,40 @@ async fn gemini(UrlPath(rest): UrlPath<String>) -> Response {
     json(chunk("Approved", Some(&usage)))
 }
 
+/// Bedrock's `InvokeModel`: the model's own answer (Claude's is Anthropic's, Llama's names its
+/// counts), with the token counts in the headers as Bedrock sends them; its stream, chunks of
+/// base64 the reader does not open.
+fn bedrock_invoke(model: &str, stream: bool) -> Response {
+    if stream {
+        let chunk = serde_json::json!({"bytes": "eyJ0eXBlIjoibWVzc2FnZV9zdG9wIn0="});
+        let mut body = event_stream_message("chunk", &chunk);
+        body.extend(event_stream_message("chunk", &chunk));
+        return chunked("application/vnd.amazon.eventstream", &body, 17, false);
+    }
+    let mut res = if model.starts_with("meta.") {
+        json(serde_json::json!({"generation": "Approved.", "stop_reason": "stop"}))
+    } else {
+        json(
+            serde_json::json!({"id": "msg_b1", "type": "message", "role": "assistant",
+            "model": "claude-3-5-sonnet-20241022", "content": [{"type": "text", "text": "Approved."}],
+            "stop_reason": "end_turn", "usage": {"input_tokens": 40, "cache_read_input_tokens": 100, "output_tokens": 9}}),
+        )
+    };
+    for (name, value) in [
+        ("x-amzn-bedrock-input-token-count", "30"),
+        ("x-amzn-bedrock-output-token-count", "12"),
+    ] {
+        res.headers_mut().insert(name, value.parse().unwrap());
+    }
+    res
+}
+
 async fn bedrock(UrlPath(rest): UrlPath<String>) -> Response {
+    if let Some((model, method)) = rest.rsplit_once('/')
+        && method.starts_with("invoke")
+    {
+        return bedrock_invoke(model, method == "invoke-with-response-stream");
+    }
     let usage = serde_json::json!({"inputTokens": 10, "outputTokens": 5, "totalTokens": 15});
     if rest.ends_with("/converse-stream") {
         let mut body = Vec::new();
@@ -338,6 +372,18 @@ fn fixture() -> Router {
         .route("/v1beta/models/{*rest}", post(gemini))
         .route("/model/{*rest}", post(bedrock))
         .route("/api/chat", post(ollama_chat))
+        // Claude on Vertex AI: Anthropic's Messages API under Google's URL.
+        .route(
+            "/v1/projects/{*rest}",
+            post(|headers: HeaderMap, body: String| messages(headers, body)),
+        )
+        .route(
+            "/v1/audio/transcriptions",
+            post(|| async {
+                json(serde_json::json!({"text": "The applicant asks for a review.",
+                    "usage": {"type": "tokens", "input_tokens": 120, "output_tokens": 9, "total_tokens": 129}}))
+            }),
+        )
         .route("/health", get(|| async { "ok" }))
 }
 
@@ -1227,5 +1273,120 @@ async fn outbound_calls_inside_a_handler_carry_the_request_decision() {
             "the spawned task's call"
         );
     }
+    env.done().await;
+}
+
+/// What the table does not know is recorded, not passed: a transcription sent as multipart to
+/// OpenAI's host (recorded as an unrecognized `openai` call with its path and usage, its
+/// operation not guessed), Bedrock's `InvokeModel` (Claude's answer read as Anthropic's, a
+/// Llama answer by Bedrock's token-count headers, a stream recorded without usage, saying
+/// so), and Claude on Vertex AI (`rawPredict`, `streamRawPredict`). A `GET` there is not a
+/// call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_the_table_does_not_know_are_recorded_not_passed() {
+    let env = Env::new("client-unknown-paths").await;
+    let multipart = "--b0\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\ngpt-4o-transcribe\r\n\
+                     --b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\
+                     Content-Type: audio/wav\r\n\r\nRIFF....WAVE\r\n--b0--\r\n";
+    let res = env
+        .client
+        .post(env.url("api.openai.com", "/v1/audio/transcriptions"))
+        .header("content-type", "multipart/form-data; boundary=b0")
+        .body(multipart)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("asks for a review"));
+    let health = env.client.get(env.url("api.openai.com", "/health")).send();
+    assert_eq!(health.await.unwrap().text().await.unwrap(), "ok");
+    let bedrock = "bedrock-runtime.us-east-1.amazonaws.com";
+    let claude = "/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/invoke";
+    let body = serde_json::json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 64,
+        "messages": [{"role": "user", "content": "Review application A-17"}]});
+    assert_eq!(env.post(bedrock, claude, body.clone()).await.0, 200);
+    let llama = "/model/meta.llama3-70b-instruct-v1:0/invoke";
+    let prompt = serde_json::json!({"prompt": "Review application A-17", "max_gen_len": 64});
+    assert_eq!(env.post(bedrock, llama, prompt).await.0, 200);
+    let streamed = "/model/anthropic.claude-3-5-sonnet-20241022-v2:0/invoke-with-response-stream";
+    let (status, text) = env.post(bedrock, streamed, body).await;
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("eyJ0eXBl"),
+        "the stream reaches the caller whole"
+    );
+    let vertex = "us-east5-aiplatform.googleapis.com";
+    let publisher = "/v1/projects/p/locations/us-east5/publishers/anthropic/models";
+    let ask = |stream: bool| {
+        serde_json::json!({"anthropic_version": "vertex-2023-10-16", "max_tokens": 64,
+            "stream": stream, "messages": [{"role": "user", "content": "Review A-17"}]})
+    };
+    let raw = format!("{publisher}/claude-sonnet-4@20250514:rawPredict");
+    assert_eq!(env.post(vertex, &raw, ask(false)).await.0, 200);
+    let raw_stream = format!("{publisher}/claude-sonnet-4@20250514:streamRawPredict");
+    assert_eq!(env.post(vertex, &raw_stream, ask(true)).await.0, 200);
+
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 6, "{calls:?}");
+    let transcription = &calls[0];
+    assert_eq!(s(transcription, "provider"), Some("openai"));
+    assert_eq!(transcription.get("recognized"), Some(&Value::Bool(false)));
+    assert_eq!(
+        s(transcription, "url_path"),
+        Some("/v1/audio/transcriptions")
+    );
+    assert_eq!(transcription.get("operation"), None, "not guessed");
+    assert_eq!(usage_of(transcription), [120, 9, 0, 0, 0]);
+    let expect = [
+        // Bedrock, Claude: the body's counts (cache reads counted in), over the headers'.
+        (
+            "bedrock",
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            [140, 9, 100, 0, 0],
+            false,
+        ),
+        // Bedrock, Llama: the headers' counts.
+        (
+            "bedrock",
+            "meta.llama3-70b-instruct-v1:0",
+            [30, 12, 0, 0, 0],
+            false,
+        ),
+        (
+            "bedrock",
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            [0, 0, 0, 0, 0],
+            true,
+        ),
+        (
+            "vertex_ai",
+            "claude-sonnet-4@20250514",
+            [2350, 70, 2000, 0, 300],
+            false,
+        ),
+        (
+            "vertex_ai",
+            "claude-sonnet-4@20250514",
+            [2350, 70, 2000, 0, 300],
+            true,
+        ),
+    ];
+    for (call, (provider, model, usage, streamed)) in calls[1..].iter().zip(expect) {
+        assert_eq!(s(call, "provider"), Some(provider), "{call:?}");
+        assert_eq!(s(call, "model"), Some(model), "{call:?}");
+        assert_eq!(usage_of(call), usage, "{call:?}");
+        assert_eq!(
+            call.get("streamed"),
+            Some(&Value::Bool(streamed)),
+            "{call:?}"
+        );
+        assert_eq!(call.get("recognized"), None, "{call:?}");
+        assert_eq!(s(call, "operation"), Some("chat"), "{call:?}");
+    }
+    assert_eq!(
+        calls[3].get("usage_reported"),
+        Some(&Value::Bool(false)),
+        "a stream whose usage is not read says so"
+    );
     env.done().await;
 }

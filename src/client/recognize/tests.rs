@@ -167,22 +167,110 @@ fn recognizes_every_builtin_provider() {
     }
 }
 
+/// A `POST` to a known provider's host at a path the table does not know (a transcription, an
+/// image, a batch, a token count) is recorded as an unrecognized call of that provider, read
+/// as its main API; other methods there, and requests elsewhere that look like nothing, pass.
 #[test]
-fn other_requests_pass() {
-    for url in [
-        "https://api.openai.com/v1/models",
-        "https://api.anthropic.com/v1/messages/count_tokens",
-        "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:countTokens",
-        "https://bedrock-runtime.us-east-1.amazonaws.com/model/x/invoke",
-        "https://example.com/upload",
-    ] {
-        assert!(call("POST", url, None).is_none(), "{url}");
+fn provider_hosts_are_never_passed_in_silence() {
+    let cases: &[(&str, &str, Api)] = &[
+        (
+            "https://api.openai.com/v1/audio/transcriptions",
+            "openai",
+            Api::OpenAiChat,
+        ),
+        (
+            "https://api.openai.com/v1/images/generations",
+            "openai",
+            Api::OpenAiChat,
+        ),
+        (
+            "https://api.anthropic.com/v1/messages/batches",
+            "anthropic",
+            Api::AnthropicMessages,
+        ),
+        (
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:countTokens",
+            "gemini",
+            Api::GeminiGenerate,
+        ),
+        (
+            "https://bedrock-runtime.us-east-1.amazonaws.com/guardrail/g1/version/1/apply",
+            "bedrock",
+            Api::BedrockInvoke,
+        ),
+        (
+            "https://acme.openai.azure.com/openai/deployments/whisper/audio/translations",
+            "azure_openai",
+            Api::OpenAiChat,
+        ),
+        (
+            "https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/l/publishers/google/models/imagen-3:predict",
+            "vertex_ai",
+            Api::GeminiGenerate,
+        ),
+    ];
+    for (url, provider, api) in cases {
+        // Multipart, or no body at all: the host decides, not the body.
+        let c = call("POST", url, None).unwrap_or_else(|| panic!("{url} passed in silence"));
+        assert!(c.unrecognized, "{url}");
+        assert_eq!((c.provider.as_str(), c.api), (*provider, *api), "{url}");
+        assert!(call("GET", url, None).is_none(), "{url}: only a POST");
     }
+    assert!(call("GET", "https://api.openai.com/v1/models", None).is_none());
+    assert!(call("POST", "https://example.com/upload", None).is_none());
     // Only a POST is taken by its shape on a host of no known owner.
     assert!(call("GET", "https://example.com/v1/chat/completions", None).is_none());
     // A JSON body that is not a model's.
     let body = Some(r#"{"user": "x", "items": [1, 2]}"#);
     assert!(call("POST", "http://127.0.0.1:9000/orders", body).is_none());
+}
+
+/// Bedrock's `InvokeModel` and Claude on Vertex AI, by their URLs: the model from the path,
+/// the stream from the method's name.
+#[test]
+fn bedrock_invoke_and_claude_on_vertex_are_recognized() {
+    let cases: &[(&str, &str, Api, &str, bool)] = &[
+        (
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/invoke",
+            "bedrock",
+            Api::BedrockInvoke,
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+            false,
+        ),
+        (
+            "https://bedrock-runtime.eu-west-1.amazonaws.com/model/meta.llama3-70b-instruct-v1:0/invoke-with-response-stream",
+            "bedrock",
+            Api::BedrockInvoke,
+            "meta.llama3-70b-instruct-v1:0",
+            true,
+        ),
+        (
+            "https://us-east5-aiplatform.googleapis.com/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4@20250514:rawPredict",
+            "vertex_ai",
+            Api::AnthropicMessages,
+            "claude-sonnet-4@20250514",
+            false,
+        ),
+        (
+            "https://europe-west1-aiplatform.googleapis.com/v1/projects/p/locations/europe-west1/publishers/anthropic/models/claude-3-5-haiku@20241022:streamRawPredict",
+            "vertex_ai",
+            Api::AnthropicMessages,
+            "claude-3-5-haiku@20241022",
+            true,
+        ),
+    ];
+    for (url, provider, api, model, stream) in cases {
+        let c = call("POST", url, None).unwrap_or_else(|| panic!("{url} not recognized"));
+        assert!(!c.unrecognized, "{url}");
+        assert_eq!(
+            (c.provider.as_str(), c.api, c.model.as_deref(), c.stream),
+            (*provider, *api, Some(*model), *stream),
+            "{url}"
+        );
+    }
+    let openai_style = "https://us-central1-aiplatform.googleapis.com/v1beta1/projects/p/locations/us-central1/endpoints/openapi/chat/completions";
+    let c = call("POST", openai_style, None).expect("recognized");
+    assert_eq!((c.provider.as_str(), c.api), ("vertex_ai", Api::OpenAiChat));
 }
 
 /// Gateways and self-hosted servers on any host and port: recognized by the API's shape and
