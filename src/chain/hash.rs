@@ -135,6 +135,12 @@ impl SigningKey {
         Self(bytes.into())
     }
 
+    /// Whether the key has no bytes: HMAC takes it, but it vouches for nothing, and is
+    /// always a mistake (an unset variable read as empty).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn mac(&self) -> Hmac<Sha256> {
         // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
         <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)

@@ -110,6 +110,13 @@ pub enum Error {
     /// The writer has shut down.
     #[error("the audit writer has shut down")]
     WriterClosed,
+    /// The signing key given is empty: a key read from an unset variable or an unwritten
+    /// file. Signing under it would vouch for nothing, so the log is not opened.
+    #[error("the signing key is empty: refusing to sign {path} with it")]
+    EmptyKey {
+        /// The log's path (or the database's location).
+        path: PathBuf,
+    },
 }
 
 impl Error {

@@ -127,7 +127,8 @@ impl AuditLogBuilder {
     }
 
     /// Sign every entry with HMAC-SHA256 under `key`. A signed log must be reopened with the
-    /// same key. Defaults to unsigned.
+    /// same key. Defaults to unsigned. An empty key is refused when the log opens
+    /// ([`Error::EmptyKey`]).
     pub fn signing_key(mut self, key: impl Into<SigningKey>) -> Self {
         self.key = Some(key.into());
         self
@@ -262,6 +263,11 @@ impl AuditLogBuilder {
         location: &Path,
         open: impl FnOnce(Self) -> Result<(Writer, Arc<Shared>), Error> + Send + 'static,
     ) -> Result<AuditLog, Error> {
+        if self.key.as_ref().is_some_and(SigningKey::is_empty) {
+            return Err(Error::EmptyKey {
+                path: location.to_owned(),
+            });
+        }
         let (ready_tx, ready_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(self.capacity);
         let spawned = std::thread::Builder::new()

@@ -131,6 +131,31 @@ fn key_from_file_and_environment() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read key file"));
+
+    // So is an empty key, from the flag or a file (a line break alone is empty too): checked
+    // against, it would call every signature forged.
+    for (what, empty) in [("empty", ""), ("a line break", "\r\n")] {
+        let file = scratch.join("empty.key");
+        std::fs::write(&file, empty).expect("write");
+        let out = acttrace()
+            .arg("verify")
+            .arg(&signed)
+            .arg("--key-file")
+            .arg(&file)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert!(stderr.contains("is empty"), "{what}: {stderr}");
+        assert!(out.stdout.is_empty(), "{what}: no verdict");
+    }
+    let out = acttrace()
+        .args(["verify", "--key", ""])
+        .arg(&signed)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--key is empty"));
 }
 
 #[test]

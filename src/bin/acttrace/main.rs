@@ -270,9 +270,14 @@ pub(crate) struct VerifyArgs {
     tsa: stamp::TsaCheckArgs,
 }
 
-/// Where the key comes from: the flag, the file, or `ACTTRACE_KEY`, in that order.
+/// Where the key comes from: the flag, the file, or `ACTTRACE_KEY`, in that order. An empty
+/// key given by the flag or a file is refused: it is a mistake (an unfilled variable, a file
+/// not yet written), and checked against, it would call every signature forged.
 pub(crate) fn signing_key(args: &KeyArgs) -> Result<Option<SigningKey>, String> {
     if let Some(k) = &args.key {
+        if k.is_empty() {
+            return Err("--key is empty".to_owned());
+        }
         return Ok(Some(SigningKey::from(k.as_str())));
     }
     if let Some(path) = &args.key_file {
@@ -283,6 +288,9 @@ pub(crate) fn signing_key(args: &KeyArgs) -> Result<Option<SigningKey>, String> 
             if bytes.ends_with(b"\r") {
                 bytes.pop();
             }
+        }
+        if bytes.is_empty() {
+            return Err(format!("key file {} is empty", path.display()));
         }
         return Ok(Some(SigningKey::new(bytes)));
     }

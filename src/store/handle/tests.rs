@@ -316,3 +316,43 @@ async fn dropping_the_last_handle_writes_the_queue_at_once() {
     assert_eq!(lines, 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An empty signing key (an unset variable read as empty) is refused before anything is
+/// opened or created, for a file and for a segmented log; a key of one byte is taken.
+#[tokio::test]
+async fn an_empty_signing_key_is_refused_and_nothing_is_created() {
+    let (dir, path) = scratch("empty-key");
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = std::env::var("ACTTRACE_TEST_UNSET_KEY").unwrap_or_default();
+    let err = AuditLog::builder("t")
+        .signing_key(empty.as_str())
+        .open(&path)
+        .await
+        .expect_err("an empty key");
+    assert!(
+        matches!(&err, Error::EmptyKey { path: p } if *p == path),
+        "{err}"
+    );
+    assert!(err.to_string().contains("signing key is empty"), "{err}");
+    assert!(!path.exists(), "no log was created");
+    let segments = dir.join("segments");
+    let err = AuditLog::builder("t")
+        .signing_key(Vec::<u8>::new())
+        .open_segments(
+            &segments,
+            crate::store::Segments::new(
+                crate::chain::checkpoint::CheckpointKey::generate().unwrap(),
+            ),
+        )
+        .await
+        .expect_err("an empty key");
+    assert!(matches!(err, Error::EmptyKey { .. }), "{err}");
+    assert!(!segments.exists(), "no directory was created");
+    let log = AuditLog::builder("t")
+        .signing_key("k")
+        .open(&path)
+        .await
+        .expect("a key of one byte");
+    log.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
