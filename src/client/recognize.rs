@@ -22,7 +22,8 @@ pub enum Api {
     /// AWS Bedrock `invoke` and `invoke-with-response-stream` (`InvokeModel`): the model's own
     /// request and answer. Usage is read from the answer's token-count headers, and from its
     /// body where it is Anthropic's (Claude) or names `prompt_token_count` and
-    /// `generation_token_count` (Llama); a stream's usage is not read.
+    /// `generation_token_count` (Llama); a stream's from the events in its base64 `chunk`s
+    /// and from Bedrock's `amazon-bedrock-invocationMetrics` in the last.
     BedrockInvoke,
     /// Ollama's own `/api/chat`, `/api/generate`, `/api/embed`.
     OllamaNative,

@@ -582,8 +582,18 @@ impl Scanner {
             self.observed.events += 1;
             let headers = &frame[12..12 + headers_len];
             let payload = &frame[12 + headers_len..total - 4];
-            if event_type(headers).as_deref() == Some("metadata") {
-                self.keep(payload.to_vec());
+            match event_type(headers).as_deref() {
+                Some("metadata") => self.keep(payload.to_vec()),
+                // `InvokeModel`'s stream: the model's own events, base64 in `bytes`.
+                Some("chunk") if self.api == Api::BedrockInvoke => {
+                    if let Some(event) = chunk_bytes(payload)
+                        && (relevant(self.api, &mut self.model_kept, &event)
+                            || METRICS.find(&event).is_some())
+                    {
+                        self.keep(event);
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -665,9 +675,12 @@ impl Scanner {
                 }
             }
             Api::BedrockInvoke => {
-                // Claude answers as Anthropic's API does; Llama names its own counts.
-                model(v.get("model"));
-                if let Some(u) = v.get("usage").filter(Node::is_object) {
+                // Claude answers as Anthropic's API does (its stream's `message_start` wraps
+                // the message); Llama names its own counts; a stream's last event carries
+                // Bedrock's own.
+                let m = v.get("message").unwrap_or(v);
+                model(m.get("model"));
+                if let Some(u) = m.get("usage").filter(Node::is_object) {
                     set(&mut o.input, n(u, "/input_tokens"));
                     set(&mut o.output, n(u, "/output_tokens"));
                     set(&mut o.cached, n(u, "/cache_read_input_tokens"));
@@ -675,6 +688,10 @@ impl Scanner {
                 }
                 set(&mut o.input, n(v, "/prompt_token_count"));
                 set(&mut o.output, n(v, "/generation_token_count"));
+                if let Some(metrics) = v.get("amazon-bedrock-invocationMetrics") {
+                    set(&mut o.input, n(metrics, "/inputTokenCount"));
+                    set(&mut o.output, n(metrics, "/outputTokenCount"));
+                }
             }
             Api::BedrockConverse => {
                 if let Some(u) = v.get("usage") {
@@ -708,6 +725,21 @@ fn relevant(api: Api, model_kept: &mut bool, data: &[u8]) -> bool {
         return true;
     }
     USAGE.find(data).is_some() || (api == Api::OllamaNative && EVAL_COUNT.find(data).is_some())
+}
+
+/// What Bedrock's `InvokeModel` stream adds to its last event: the call's token counts.
+static METRICS: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(b"amazon-bedrock-invocationMetrics"));
+
+/// The event a Bedrock `chunk` carries: its payload is `{"bytes": "<base64>"}`.
+fn chunk_bytes(payload: &[u8]) -> Option<Vec<u8>> {
+    const KEY: &[u8] = b"\"bytes\"";
+    let at = memchr::memmem::find(payload, KEY)? + KEY.len();
+    let open = at + memchr::memchr(b'"', &payload[at..])? + 1;
+    let close = open + memchr::memchr(b'"', &payload[open..])?;
+    let text = std::str::from_utf8(&payload[open..close]).ok()?;
+    // JSON may escape the alphabet's `/`.
+    crate::base64::decode(&text.replace("\\/", "/"))
 }
 
 /// The `:event-type` header of an AWS event-stream message.

@@ -139,7 +139,7 @@ impl NoteVerifier {
             return Err(bad("the key id is not 8 lowercase hex digits"));
         }
         let id = u32::from_str_radix(id, 16).map_err(|_| bad("the key id is not hex"))?;
-        let bytes = base64_decode(key).ok_or_else(|| bad("the key is not base64"))?;
+        let bytes = crate::base64::decode(key).ok_or_else(|| bad("the key is not base64"))?;
         let [alg, rest @ ..] = bytes.as_slice() else {
             return Err(bad("the key is empty"));
         };
@@ -175,7 +175,7 @@ impl fmt::Display for NoteVerifier {
             "{}+{:08x}+{}",
             self.name,
             self.key_id,
-            base64_encode(&bytes)
+            crate::base64::encode(&bytes)
         )
     }
 }
@@ -195,7 +195,7 @@ pub fn sign_note(text: &str, name: &str, key: &CheckpointKey) -> Result<String, 
     blob.extend_from_slice(&key.sign_bytes(text.as_bytes()));
     Ok(format!(
         "{text}\n\u{2014} {name} {}\n",
-        base64_encode(&blob)
+        crate::base64::encode(&blob)
     ))
 }
 
@@ -233,7 +233,7 @@ pub fn open_note<'a>(note: &'a str, verifier: &NoteVerifier) -> Result<&'a str, 
             .split_once(' ')
             .ok_or_else(|| bad("a signature line has no signature"))?;
         check_name(name).map_err(|e| NoteError::Malformed(e.to_string()))?;
-        let blob = base64_decode(blob).ok_or_else(|| bad("a signature is not base64"))?;
+        let blob = crate::base64::decode(blob).ok_or_else(|| bad("a signature is not base64"))?;
         let [a, b, c, d, sig @ ..] = blob.as_slice() else {
             return Err(bad("a signature is shorter than its key id"));
         };
@@ -295,7 +295,7 @@ impl TreeHead {
             "{}\n{}\n{}\n",
             self.origin,
             self.size,
-            base64_encode(&self.root)
+            crate::base64::encode(&self.root)
         )
     }
 
@@ -363,7 +363,7 @@ impl TreeHead {
             ));
         }
         let size = size.parse().map_err(|_| bad("the size is too large"))?;
-        let root = base64_decode(root)
+        let root = crate::base64::decode(root)
             .and_then(|r| Hash::try_from(r.as_slice()).ok())
             .ok_or_else(|| bad("the root is not 32 bytes of base64"))?;
         Ok(Self {
@@ -484,56 +484,6 @@ fn check_text(text: &str) -> Result<(), NoteError> {
         return Err(NoteError::BadText("it must not hold control characters"));
     }
     Ok(())
-}
-
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding (RFC 4648, section 4).
-fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// Decodes canonical padded base64; `None` for anything else (wrong length, stray characters,
-/// non-zero bits under the padding).
-pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for (at, quad) in bytes.chunks(4).enumerate() {
-        let last = at + 1 == bytes.len() / 4;
-        let pad = quad.iter().rev().take_while(|b| **b == b'=').count();
-        if pad > 2 || (pad > 0 && !last) {
-            return None;
-        }
-        let mut n = 0u32;
-        for (i, b) in quad[..4 - pad].iter().enumerate() {
-            let v = ALPHABET.iter().position(|a| a == b)? as u32;
-            n |= v << (18 - 6 * i);
-        }
-        let got = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        let keep = 3 - pad;
-        if got[keep..].iter().any(|b| *b != 0) {
-            return None;
-        }
-        out.extend_from_slice(&got[..keep]);
-    }
-    Some(out)
 }
 
 #[cfg(test)]

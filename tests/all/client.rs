@@ -279,14 +279,63 @@ async fn gemini(UrlPath(rest): UrlPath<String>) -> Response {
     json(chunk("Approved", Some(&usage)))
 }
 
+/// Base64 (RFC 4648, with padding), as AWS wraps a stream's events.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63])
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
 /// Bedrock's `InvokeModel`: the model's own answer (Claude's is Anthropic's, Llama's names its
-/// counts), with the token counts in the headers as Bedrock sends them; its stream, chunks of
-/// base64 the reader does not open.
+/// counts), with the token counts in the headers as Bedrock sends them; its stream, Claude's
+/// events in base64 `chunk`s, the last with Bedrock's own counts.
 fn bedrock_invoke(model: &str, stream: bool) -> Response {
+    if stream && model.starts_with("meta.") {
+        // Llama's stream counts what it has generated; only Bedrock's last word has the input.
+        let events = [
+            serde_json::json!({"generation": "Appro", "prompt_token_count": null, "generation_token_count": 1, "stop_reason": null}),
+            serde_json::json!({"generation": "ved.", "prompt_token_count": null, "generation_token_count": 2, "stop_reason": "stop",
+                "amazon-bedrock-invocationMetrics": {"inputTokenCount": 30, "outputTokenCount": 12, "invocationLatency": 300, "firstByteLatency": 90}}),
+        ];
+        let body: Vec<u8> = events
+            .iter()
+            .flat_map(|e| {
+                let chunk = serde_json::json!({"bytes": base64(e.to_string().as_bytes())});
+                event_stream_message("chunk", &chunk)
+            })
+            .collect();
+        return chunked("application/vnd.amazon.eventstream", &body, 17, false);
+    }
     if stream {
-        let chunk = serde_json::json!({"bytes": "eyJ0eXBlIjoibWVzc2FnZV9zdG9wIn0="});
-        let mut body = event_stream_message("chunk", &chunk);
-        body.extend(event_stream_message("chunk", &chunk));
+        let events = [
+            serde_json::json!({"type": "message_start", "message": {"id": "msg_s1", "type": "message", "role": "assistant",
+                "model": "claude-3-5-sonnet-20241022", "content": [],
+                "usage": {"input_tokens": 40, "cache_read_input_tokens": 100, "output_tokens": 1}}}),
+            serde_json::json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Approved."}}),
+            serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 9}}),
+            serde_json::json!({"type": "message_stop", "amazon-bedrock-invocationMetrics":
+                {"inputTokenCount": 40, "outputTokenCount": 9, "invocationLatency": 310, "firstByteLatency": 120}}),
+        ];
+        let body: Vec<u8> = events
+            .iter()
+            .flat_map(|e| {
+                let chunk = serde_json::json!({"bytes": base64(e.to_string().as_bytes())});
+                event_stream_message("chunk", &chunk)
+            })
+            .collect();
         return chunked("application/vnd.amazon.eventstream", &body, 17, false);
     }
     let mut res = if model.starts_with("meta.") {
@@ -1279,8 +1328,8 @@ async fn outbound_calls_inside_a_handler_carry_the_request_decision() {
 /// What the table does not know is recorded, not passed: a transcription sent as multipart to
 /// OpenAI's host (recorded as an unrecognized `openai` call with its path and usage, its
 /// operation not guessed), Bedrock's `InvokeModel` (Claude's answer read as Anthropic's, a
-/// Llama answer by Bedrock's token-count headers, a stream recorded without usage, saying
-/// so), and Claude on Vertex AI (`rawPredict`, `streamRawPredict`). A `GET` there is not a
+/// Llama answer by Bedrock's token-count headers, a stream by the events in its base64
+/// chunks), and Claude on Vertex AI (`rawPredict`, `streamRawPredict`). A `GET` there is not a
 /// call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_the_table_does_not_know_are_recorded_not_passed() {
@@ -1312,9 +1361,12 @@ async fn calls_the_table_does_not_know_are_recorded_not_passed() {
     let (status, text) = env.post(bedrock, streamed, body).await;
     assert_eq!(status, 200);
     assert!(
-        text.contains("eyJ0eXBl"),
+        text.contains(":event-type"),
         "the stream reaches the caller whole"
     );
+    let llama_stream = "/model/meta.llama3-70b-instruct-v1:0/invoke-with-response-stream";
+    let prompt = serde_json::json!({"prompt": "Review application A-17", "max_gen_len": 64});
+    assert_eq!(env.post(bedrock, llama_stream, prompt).await.0, 200);
     let vertex = "us-east5-aiplatform.googleapis.com";
     let publisher = "/v1/projects/p/locations/us-east5/publishers/anthropic/models";
     let ask = |stream: bool| {
@@ -1327,7 +1379,7 @@ async fn calls_the_table_does_not_know_are_recorded_not_passed() {
     assert_eq!(env.post(vertex, &raw_stream, ask(true)).await.0, 200);
 
     let calls = env.calls().await;
-    assert_eq!(calls.len(), 6, "{calls:?}");
+    assert_eq!(calls.len(), 7, "{calls:?}");
     let transcription = &calls[0];
     assert_eq!(s(transcription, "provider"), Some("openai"));
     assert_eq!(transcription.get("recognized"), Some(&Value::Bool(false)));
@@ -1352,10 +1404,18 @@ async fn calls_the_table_does_not_know_are_recorded_not_passed() {
             [30, 12, 0, 0, 0],
             false,
         ),
+        // Bedrock, Claude streamed: its events, then Bedrock's own counts.
         (
             "bedrock",
             "anthropic.claude-3-5-sonnet-20241022-v2:0",
-            [0, 0, 0, 0, 0],
+            [140, 9, 100, 0, 0],
+            true,
+        ),
+        // Bedrock, Llama streamed: Bedrock's counts in the last chunk.
+        (
+            "bedrock",
+            "meta.llama3-70b-instruct-v1:0",
+            [30, 12, 0, 0, 0],
             true,
         ),
         (
@@ -1383,10 +1443,7 @@ async fn calls_the_table_does_not_know_are_recorded_not_passed() {
         assert_eq!(call.get("recognized"), None, "{call:?}");
         assert_eq!(s(call, "operation"), Some("chat"), "{call:?}");
     }
-    assert_eq!(
-        calls[3].get("usage_reported"),
-        Some(&Value::Bool(false)),
-        "a stream whose usage is not read says so"
-    );
+    assert_eq!(s(&calls[3], "response_id"), Some("msg_s1"));
+    assert_eq!(calls[3].get("usage_reported"), None);
     env.done().await;
 }

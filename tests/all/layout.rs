@@ -10,15 +10,19 @@ use std::path::{Path, PathBuf};
 /// nothing may use them.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("files", &[]),
+    ("base64", &[]),
     ("json", &[]),
     ("redact", &["json"]),
     ("chain", &["json", "redact", "files"]),
     ("verify", &["json", "chain"]),
     ("store", &["json", "chain", "redact", "verify", "files"]),
-    ("evidence", &["json", "chain", "verify", "store", "files"]),
+    (
+        "evidence",
+        &["json", "chain", "verify", "store", "files", "base64"],
+    ),
     ("decision", &["json", "chain", "store"]),
     ("layer", &["json", "chain", "redact", "store", "decision"]),
-    ("client", &["json", "chain", "store", "decision"]),
+    ("client", &["json", "chain", "store", "decision", "base64"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -52,7 +56,7 @@ fn uses(text: &str) -> BTreeSet<String> {
         while let Some(at) = rest.find("crate::") {
             let name: String = rest[at + 7..]
                 .chars()
-                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
                 .collect();
             if !name.is_empty() {
                 out.insert(name);

@@ -152,7 +152,7 @@ pub(super) fn pem_blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, Timest
             .find(&end_line)
             .ok_or_else(|| TimestampError::Malformed("a PEM block without its end".into()))?;
         let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-        let der = crate::evidence::note::base64_decode(&b64)
+        let der = crate::base64::decode(&b64)
             .ok_or_else(|| TimestampError::Malformed("a PEM block is not base64".into()))?;
         out.push(der);
         rest = &body[end + end_line.len()..];
