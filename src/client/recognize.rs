@@ -427,15 +427,21 @@ fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Known> {
     Some(call.map_or(Known::Host(owner, api), Known::Call))
 }
 
+/// A Google-style method call, `{resource}:{method}`, whose method is `plain` or its
+/// `streamed` form: the resource, and whether it streams.
+fn colon_method<'p>(path: &'p str, plain: &str, streamed: &str) -> Option<(&'p str, bool)> {
+    let (before, method) = path.rsplit_once(':')?;
+    match method {
+        m if m == plain => Some((before, false)),
+        m if m == streamed => Some((before, true)),
+        _ => None,
+    }
+}
+
 /// Claude on Vertex AI: `…/publishers/anthropic/models/{model}:rawPredict` or
 /// `:streamRawPredict`, Anthropic's Messages API under Google's URL.
 fn vertex_claude(path: &str) -> Option<Call> {
-    let (before, method) = path.rsplit_once(':')?;
-    let stream = match method {
-        "rawPredict" => false,
-        "streamRawPredict" => true,
-        _ => return None,
-    };
+    let (before, stream) = colon_method(path, "rawPredict", "streamRawPredict")?;
     let model = before.split_once("/publishers/anthropic/models/")?.1;
     Some(
         Call::new("vertex_ai", Api::AnthropicMessages)
@@ -446,12 +452,7 @@ fn vertex_claude(path: &str) -> Option<Call> {
 
 /// `…/models/{model}:generateContent` or `:streamGenerateContent`.
 fn gemini(path: &str, provider: &str) -> Option<Call> {
-    let (before, method) = path.rsplit_once(':')?;
-    let stream = match method {
-        "generateContent" => false,
-        "streamGenerateContent" => true,
-        _ => return None,
-    };
+    let (before, stream) = colon_method(path, "generateContent", "streamGenerateContent")?;
     let model = before.rsplit_once("/models/")?.1;
     Some(
         Call::new(provider, Api::GeminiGenerate)

@@ -654,7 +654,8 @@ impl Scanner {
                     );
                 }
             }
-            Api::AnthropicMessages => {
+            // Claude on Bedrock's `InvokeModel` answers as Anthropic's API does.
+            Api::AnthropicMessages | Api::BedrockInvoke => {
                 // `message_start` wraps the message; `message_delta` and plain responses do not.
                 let m = v.get("message").unwrap_or(v);
                 model(m.get("model"));
@@ -664,6 +665,15 @@ impl Scanner {
                     set(&mut o.cached, n(u, "/cache_read_input_tokens"));
                     set(&mut o.cache_write, n(u, "/cache_creation_input_tokens"));
                 }
+                if self.api == Api::BedrockInvoke {
+                    // Llama names its own counts; a stream's last event carries Bedrock's.
+                    set(&mut o.input, n(v, "/prompt_token_count"));
+                    set(&mut o.output, n(v, "/generation_token_count"));
+                    if let Some(metrics) = v.get("amazon-bedrock-invocationMetrics") {
+                        set(&mut o.input, n(metrics, "/inputTokenCount"));
+                        set(&mut o.output, n(metrics, "/outputTokenCount"));
+                    }
+                }
             }
             Api::GeminiGenerate => {
                 model(v.get("modelVersion"));
@@ -672,25 +682,6 @@ impl Scanner {
                     set(&mut o.output, n(u, "/candidatesTokenCount").or(Some(0)));
                     set(&mut o.cached, n(u, "/cachedContentTokenCount"));
                     set(&mut o.thoughts, n(u, "/thoughtsTokenCount"));
-                }
-            }
-            Api::BedrockInvoke => {
-                // Claude answers as Anthropic's API does (its stream's `message_start` wraps
-                // the message); Llama names its own counts; a stream's last event carries
-                // Bedrock's own.
-                let m = v.get("message").unwrap_or(v);
-                model(m.get("model"));
-                if let Some(u) = m.get("usage").filter(Node::is_object) {
-                    set(&mut o.input, n(u, "/input_tokens"));
-                    set(&mut o.output, n(u, "/output_tokens"));
-                    set(&mut o.cached, n(u, "/cache_read_input_tokens"));
-                    set(&mut o.cache_write, n(u, "/cache_creation_input_tokens"));
-                }
-                set(&mut o.input, n(v, "/prompt_token_count"));
-                set(&mut o.output, n(v, "/generation_token_count"));
-                if let Some(metrics) = v.get("amazon-bedrock-invocationMetrics") {
-                    set(&mut o.input, n(metrics, "/inputTokenCount"));
-                    set(&mut o.output, n(metrics, "/outputTokenCount"));
                 }
             }
             Api::BedrockConverse => {

@@ -299,6 +299,19 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// Bedrock's `InvokeModel` stream: each of the model's `events` in a `chunk`, base64 in
+/// `bytes`.
+fn invoke_stream(events: &[serde_json::Value]) -> Response {
+    let body: Vec<u8> = events
+        .iter()
+        .flat_map(|e| {
+            let chunk = serde_json::json!({"bytes": base64(e.to_string().as_bytes())});
+            event_stream_message("chunk", &chunk)
+        })
+        .collect();
+    chunked("application/vnd.amazon.eventstream", &body, 17, false)
+}
+
 /// Bedrock's `InvokeModel`: the model's own answer (Claude's is Anthropic's, Llama's names its
 /// counts), with the token counts in the headers as Bedrock sends them; its stream, Claude's
 /// events in base64 `chunk`s, the last with Bedrock's own counts.
@@ -310,14 +323,7 @@ fn bedrock_invoke(model: &str, stream: bool) -> Response {
             serde_json::json!({"generation": "ved.", "prompt_token_count": null, "generation_token_count": 2, "stop_reason": "stop",
                 "amazon-bedrock-invocationMetrics": {"inputTokenCount": 30, "outputTokenCount": 12, "invocationLatency": 300, "firstByteLatency": 90}}),
         ];
-        let body: Vec<u8> = events
-            .iter()
-            .flat_map(|e| {
-                let chunk = serde_json::json!({"bytes": base64(e.to_string().as_bytes())});
-                event_stream_message("chunk", &chunk)
-            })
-            .collect();
-        return chunked("application/vnd.amazon.eventstream", &body, 17, false);
+        return invoke_stream(&events);
     }
     if stream {
         let events = [
@@ -329,14 +335,7 @@ fn bedrock_invoke(model: &str, stream: bool) -> Response {
             serde_json::json!({"type": "message_stop", "amazon-bedrock-invocationMetrics":
                 {"inputTokenCount": 40, "outputTokenCount": 9, "invocationLatency": 310, "firstByteLatency": 120}}),
         ];
-        let body: Vec<u8> = events
-            .iter()
-            .flat_map(|e| {
-                let chunk = serde_json::json!({"bytes": base64(e.to_string().as_bytes())});
-                event_stream_message("chunk", &chunk)
-            })
-            .collect();
-        return chunked("application/vnd.amazon.eventstream", &body, 17, false);
+        return invoke_stream(&events);
     }
     let mut res = if model.starts_with("meta.") {
         json(serde_json::json!({"generation": "Approved.", "stop_reason": "stop"}))
