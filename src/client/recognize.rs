@@ -208,7 +208,8 @@ impl Providers {
     /// Treats every request under `base_url` as an OpenAI-compatible call to `provider`
     /// (self-hosted gateways, vLLM, LiteLLM, …). The API is chosen by the path's ending
     /// (`/chat/completions`, `/responses`, `/embeddings`). Registered endpoints are matched
-    /// before the built-in ones. An unparsable `base_url` is ignored.
+    /// before the built-in ones. A `base_url` that does not parse is not registered, and is
+    /// reported at warn level through `tracing`.
     pub fn openai_compatible(self, provider: &str, base_url: &str) -> Self {
         self.register(provider, base_url, None)
     }
@@ -229,6 +230,16 @@ impl Providers {
                 path_prefix: url.path().trim_end_matches('/').to_owned(),
                 api,
             });
+        } else {
+            // Not silent: its calls would otherwise go unrecorded without a word. The URL is
+            // not repeated (it may hold a password).
+            tracing::warn!(
+                target: "acttrace",
+                provider,
+                "an endpoint's base URL is not a URL with a scheme and a host \
+                 (https://llm.internal.example/v1): the endpoint is not registered, and its \
+                 calls are recorded only if their path or body shows them as model calls"
+            );
         }
         self
     }

@@ -1446,3 +1446,38 @@ async fn calls_the_table_does_not_know_are_recorded_not_passed() {
     assert_eq!(calls[3].get("usage_reported"), None);
     env.done().await;
 }
+
+/// An endpoint registered with a base URL that is not one (no scheme) is reported at warn
+/// level, naming the provider, not dropped in silence; one with space around it is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_cannot_be_registered_is_reported() {
+    crate::outage::logs::install();
+    let env = Env::new("client-bad-endpoint").await;
+    let providers = Providers::new()
+        .endpoint("typo-gateway", "llm.internal.example/v1", Api::OpenAiChat)
+        .endpoint(
+            "spaced-gateway",
+            &format!("  http://{}/v1  ", env.addr),
+            Api::OpenAiChat,
+        );
+    let warned = crate::outage::logs::warnings_about("typo-gateway");
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].contains("not registered"), "{warned:?}");
+    assert!(crate::outage::logs::warnings_about("spaced-gateway").is_empty());
+    let client = ClientBuilder::new(reqwest::Client::new())
+        .with(AuditMiddleware::new(env.log.clone()).recognize_with(providers))
+        .build();
+    let res = client
+        .post(format!("http://{}/v1/chat/completions", env.addr))
+        .body(serde_json::json!({"model": "gpt-4o", "messages": []}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The call is recorded when its answer has been read.
+    assert!(res.text().await.unwrap().contains("Approved."));
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(s(&calls[0], "provider"), Some("spaced-gateway"));
+    env.done().await;
+}

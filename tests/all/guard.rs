@@ -876,3 +876,27 @@ async fn wide_bodies_are_read_decoded() {
     assert_eq!(blocked_flags(&path), 7);
     assert!(!text.contains(KEY), "the key reached the log");
 }
+
+/// Header names given to `secrets().headers(..)` are read whatever their case and the space
+/// around them; one that is not a header name is reported at warn level, not dropped in
+/// silence.
+#[tokio::test]
+async fn header_names_are_read_as_meant_or_reported() {
+    crate::outage::logs::install();
+    let scratch = Scratch::new("guard-header-names");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let secrets = policy::secrets().headers([" X-Api-Key ", "x api-key-with-space"]);
+    let app = guarded(&log, secrets);
+    let (status, body) = send_raw(&app, &[("x-api-key", KEY)], ORDINARY.into()).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let warned = crate::outage::logs::warnings_about("x api-key-with-space");
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].contains("not a header name"), "{warned:?}");
+    log.shutdown().await.expect("shutdown");
+}

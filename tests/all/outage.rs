@@ -23,7 +23,7 @@ use tower::ServiceExt as _;
 use crate::support::{Scratch, reference_python, reference_verify};
 
 /// What `tracing` reported from this crate, captured for the whole test binary.
-mod logs {
+pub(crate) mod logs {
     use std::fmt::Write as _;
     use std::sync::{Mutex, Once};
 
@@ -72,11 +72,20 @@ mod logs {
 
     /// The error-level events that mention `text` (a log's path).
     pub(crate) fn errors_about(text: &str) -> Vec<String> {
+        about(Level::ERROR, text)
+    }
+
+    /// The warn-level events that mention `text`.
+    pub(crate) fn warnings_about(text: &str) -> Vec<String> {
+        about(Level::WARN, text)
+    }
+
+    fn about(level: Level, text: &str) -> Vec<String> {
         EVENTS
             .lock()
             .map(|e| {
                 e.iter()
-                    .filter(|(l, f)| *l == Level::ERROR && f.contains(text))
+                    .filter(|(l, f)| *l == level && f.contains(text))
                     .map(|(_, f)| f.clone())
                     .collect()
             })

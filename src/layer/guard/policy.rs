@@ -413,8 +413,9 @@ impl std::fmt::Debug for Secrets {
 }
 
 impl Secrets {
-    /// Also reads these request headers (percent-decoded, zero-width characters removed). A
-    /// name that is not a valid header name is ignored.
+    /// Also reads these request headers (percent-decoded, zero-width characters removed).
+    /// Names are matched whatever their case, space around them aside. A name that is not a
+    /// header name (`x api key`) is not read, and is reported at warn level through `tracing`.
     pub fn headers<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -422,7 +423,18 @@ impl Secrets {
     {
         self.headers = names
             .into_iter()
-            .filter_map(|n| http::HeaderName::from_bytes(n.as_ref().as_bytes()).ok())
+            .filter_map(|n| {
+                let name = n.as_ref().trim();
+                let parsed = http::HeaderName::from_bytes(name.as_bytes()).ok();
+                if parsed.is_none() {
+                    tracing::warn!(
+                        target: "acttrace",
+                        header = name,
+                        "policy::secrets().headers: not a header name, so not read"
+                    );
+                }
+                parsed
+            })
             .collect();
         self
     }
