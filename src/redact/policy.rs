@@ -371,6 +371,14 @@ impl RedactionPolicy {
                 }
             }
             Value::Object(m) => self.redact_map(m, place, keys, found),
+            Value::Int(n) => {
+                if let Some(digits) = long_number(n)
+                    && let Some(scrubbed) = self.scrub(&digits, found)
+                {
+                    // What is left is text: a number with a part hidden is no number.
+                    *v = Value::String(scrubbed);
+                }
+            }
             _ => {}
         }
     }
@@ -501,8 +509,29 @@ fn walk(v: &Value, place: Place, keys: &mut String, f: &mut impl FnMut(Seen<'_>)
             items.iter().for_each(|i| walk(i, Place::Other, keys, f));
         }
         Value::Object(m) => walk_map(m, place, keys, f),
+        Value::Int(n) => {
+            if let Some(digits) = long_number(n) {
+                f(Seen::Text(&digits));
+            }
+        }
         _ => {}
     }
+}
+
+/// The digits of an integer long enough to be a card number (12 digits or more), which the
+/// detectors read as they read a string's text: a card number sent as a JSON number is one
+/// all the same. Shorter integers (counts, statuses, times in seconds) are not read.
+fn long_number(n: &crate::json::value::Integer) -> Option<String> {
+    const SHORTEST: u64 = 100_000_000_000; // 12 digits
+    let short = match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => u < SHORTEST,
+        (None, Some(i)) => i.unsigned_abs() < SHORTEST,
+        (None, None) => false,
+    };
+    if short {
+        return None;
+    }
+    Some(n.to_string().trim_start_matches('-').to_owned())
 }
 
 /// Whether `map` is a named value (`{"name": "Authorization", "value": "Basic ..."}`, as HAR
@@ -568,6 +597,33 @@ fn unique_keys(map: &mut Map) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A card number as a JSON number is found by `scan` and `redact` alike; integers too short
+    /// or not a card's are not.
+    #[test]
+    fn card_numbers_as_numbers_are_found_by_scan_and_redact_alike() {
+        let m = match Value::parse(
+            r#"{"pan": 4111111111111111, "n": [-340000000000009, 1733550000123, 7, 18446744073709551616]}"#,
+        ) {
+            Ok(Value::Object(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        let p = RedactionPolicy::gdpr();
+        let scanned = p.scan(&m);
+        let cards = |found: &[Detection]| {
+            found
+                .iter()
+                .find(|d| d.category == "credit_card")
+                .map(|d| d.count)
+        };
+        assert_eq!(cards(&scanned), Some(2));
+        let mut scrubbed = m;
+        assert_eq!(p.redact(&mut scrubbed), scanned, "scan and redact agree");
+        assert_eq!(
+            Value::Object(scrubbed).to_line_json(),
+            r#"{"pan": "<redacted>", "n": ["<redacted>", 1733550000123, 7, 18446744073709551616]}"#
+        );
+    }
 
     fn payload(text: &str) -> Map {
         let mut m = Map::new();

@@ -1006,6 +1006,97 @@ async fn values_under_secret_field_names_are_redacted_whatever_they_look_like() 
     );
 }
 
+/// A card number sent as a JSON number is a card number all the same: under a policy that
+/// redacts financial data it is `<redacted>` (a string now) before hashing, and named in the
+/// flag; under the default one it is flagged. Integers too short to be one (counts, times in
+/// seconds and milliseconds) and long ones that are not (no card's checksum) stay numbers. The
+/// chain verifies here and in the reference.
+#[tokio::test]
+async fn card_numbers_sent_as_numbers_are_found() {
+    use acttrace::redact::RedactionPolicy;
+
+    let payload = || {
+        let v = Value::parse(
+            r#"{"billing": {"pan": 4111111111111111, "amex": -340000000000009,
+                "order_id": 1733550000123, "created": 1733550000, "amount_cents": 250000,
+                "ledger": 98765432109876543210987}, "cards": [5500005555555559]}"#,
+        )
+        .unwrap();
+        let Value::Object(m) = v else { unreachable!() };
+        m
+    };
+    let scratch = Scratch::new("card-numbers");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::builder("cards")
+        .redaction(Some(RedactionPolicy::gdpr()))
+        .open(&path)
+        .await
+        .unwrap();
+    let id = DecisionId::random();
+    log.append(Entry::decision_record(&id, payload()))
+        .await
+        .unwrap();
+    let head = log.head();
+    log.shutdown().await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for card in ["4111111111111111", "340000000000009", "5500005555555559"] {
+        assert!(!text.contains(card), "{card} reached the log:\n{text}");
+    }
+    let rows = lines(&path);
+    let p = rows[1].get("payload").unwrap();
+    let at = |path: &[&str]| {
+        path.iter()
+            .try_fold(p, |v, k| v.get(k))
+            .map(Value::to_line_json)
+    };
+    let redacted = Some("\"<redacted>\"".to_owned());
+    assert_eq!(at(&["billing", "pan"]), redacted);
+    assert_eq!(at(&["billing", "amex"]), redacted);
+    assert_eq!(at(&["cards"]).as_deref(), Some(r#"["<redacted>"]"#));
+    for (key, kept) in [
+        ("order_id", "1733550000123"),
+        ("created", "1733550000"),
+        ("amount_cents", "250000"),
+        ("ledger", "98765432109876543210987"),
+    ] {
+        assert_eq!(at(&["billing", key]).as_deref(), Some(kept), "{key}");
+    }
+    let flag = rows[2].get("payload").unwrap();
+    assert_eq!(
+        flag.get("data").map(Value::to_line_json).as_deref(),
+        Some(r#"["credit_card"]"#)
+    );
+    assert_verifies(&path, &VerifyOptions::new().expected_head(&head.hash));
+    let (ok, detail) = crate::support::reference_verify(&path, None, Some(&head.hash));
+    assert!(ok, "reference: {detail}");
+
+    // The default policy flags card numbers and keeps them.
+    let flagged = scratch.join("flagged.jsonl");
+    let log = AuditLog::open("cards", &flagged).await.unwrap();
+    log.append(Entry::decision_record(&id, payload()))
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+    let rows = lines(&flagged);
+    assert_eq!(
+        rows[1]
+            .get("payload")
+            .and_then(|p| p.get("billing"))
+            .and_then(|b| b.get("pan"))
+            .map(Value::to_line_json)
+            .as_deref(),
+        Some("4111111111111111")
+    );
+    let flag = rows[2].get("payload").unwrap();
+    assert_eq!(flag.get("action").and_then(Value::as_str), Some("flagged"));
+    assert!(
+        flag.get("data")
+            .map(Value::to_line_json)
+            .is_some_and(|d| d.contains("credit_card")),
+        "{flag:?}"
+    );
+}
+
 /// An entry larger than the log takes is refused, never written where a verifier would refuse
 /// to read it: `append` and `enqueue` say `TooLarge` (its type, size and the limit),
 /// `try_record` says `false`; the health counts two refused and one lost, the chain records
