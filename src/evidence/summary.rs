@@ -161,6 +161,9 @@ pub struct ModelTotals {
     pub output_tokens: u64,
     /// Cost per currency.
     pub cost: Costs,
+    /// Calls to endpoints the recorder did not know (`recognized: false`): recorded, but
+    /// their usage and cost may be missing.
+    pub unrecognized: u64,
 }
 
 /// Exact sums of decimal amounts, per currency.
@@ -459,6 +462,7 @@ impl Summary {
                 }
                 let status = p.get("status").and_then(Value::as_i64);
                 let failed = p.contains_key("error") || status.is_some_and(|s| s >= 400);
+                let unrecognized = p.get("recognized") == Some(&Value::Bool(false));
                 let earlier = id.as_ref().is_some_and(|id| index.outside.contains(id));
                 if failed {
                     self.failed_calls.push(FailedCall {
@@ -494,6 +498,7 @@ impl Summary {
                 let call = |t: &mut ModelTotals| {
                     t.calls += 1;
                     t.failed += u64::from(failed);
+                    t.unrecognized += u64::from(unrecognized);
                     t.input_tokens += input;
                     t.output_tokens += output;
                     t.cost.merge(&cost);

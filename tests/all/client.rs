@@ -1444,6 +1444,41 @@ async fn calls_the_table_does_not_know_are_recorded_not_passed() {
     }
     assert_eq!(s(&calls[3], "response_id"), Some("msg_s1"));
     assert_eq!(calls[3].get("usage_reported"), None);
+    // The auditor's report and `stats` say what was not recognized, and where it went.
+    let page = env.path.with_extension("html");
+    acttrace::evidence::report::write_report(
+        &env.path,
+        &page,
+        &acttrace::evidence::report::ReportOptions::new(),
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("1 of these model calls went to endpoints the recorder does not know")
+            && html.contains("<li>openai: <code>/v1/audio/transcriptions</code>, 1</li>"),
+        "{html}"
+    );
+    let summary = acttrace::evidence::summary::Summary::read(&env.path).unwrap();
+    let unrecognized: Vec<(&str, u64)> = summary
+        .models
+        .iter()
+        .map(|m| (m.provider.as_str(), m.unrecognized))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(unrecognized, [("openai", 1)]);
+    #[cfg(feature = "cli")]
+    {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_acttrace"))
+            .arg("stats")
+            .arg(&env.path)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains("endpoints the recorder does not know (recognized: false): 1;"),
+            "{said}"
+        );
+    }
     env.done().await;
 }
 

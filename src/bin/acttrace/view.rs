@@ -214,6 +214,7 @@ pub(crate) fn stats(args: &ViewArgs) -> ExitCode {
                     "model": m.model,
                     "calls": m.calls,
                     "failed": m.failed,
+                    "unrecognized": m.unrecognized,
                     "input_tokens": m.input_tokens,
                     "output_tokens": m.output_tokens,
                     "cost": (!m.cost.is_empty()).then(|| m.cost.to_string()),
@@ -247,6 +248,13 @@ pub(crate) fn stats(args: &ViewArgs) -> ExitCode {
         summary.unattributed.calls,
         summary.cost
     );
+    let unrecognized: u64 = summary.models.iter().map(|m| m.unrecognized).sum();
+    if unrecognized > 0 {
+        say!(
+            "model calls to endpoints the recorder does not know (recognized: false): \
+             {unrecognized}; their usage and cost may be missing"
+        );
+    }
     if !summary.flags_by_action.is_empty() {
         let flags: Vec<String> = summary
             .flags_by_action

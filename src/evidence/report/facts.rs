@@ -107,6 +107,13 @@ pub(super) struct ModelRow {
     pub(super) cost: BTreeMap<String, f64>,
     pub(super) unknown_cost: u64,
     pub(super) links: Links,
+    /// Calls to endpoints the recorder did not know (`recognized: false`), by URL path (at
+    /// most [`ModelRow::MAX_PATHS`] paths; the rest counted under the empty one).
+    pub(super) unrecognized: BTreeMap<String, u64>,
+}
+
+impl ModelRow {
+    pub(super) const MAX_PATHS: usize = 32;
 }
 
 /// One `human_oversight` entry, as the page lists it.
@@ -313,6 +320,17 @@ impl Facts {
         match amount(r.payload.get("cost")) {
             Some((n, cur)) => *m.cost.entry(cur).or_default() += n,
             None => m.unknown_cost += 1,
+        }
+        if r.payload.get("recognized") == Some(&Value::Bool(false)) {
+            let path = r.text("url_path").unwrap_or("").to_owned();
+            let path = if m.unrecognized.len() < ModelRow::MAX_PATHS
+                || m.unrecognized.contains_key(&path)
+            {
+                path
+            } else {
+                String::new()
+            };
+            *m.unrecognized.entry(path).or_default() += 1;
         }
     }
 

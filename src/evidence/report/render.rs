@@ -56,6 +56,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bott
 h3{font-size:16px;margin:18px 0 6px}
 .muted{color:#59636e}.verdict{padding:14px 18px;border-radius:8px;margin:16px 0;font-size:17px}
 .ok{background:#dff3e4;border:1px solid #7cc08c}.bad{background:#fbe1e1;border:1px solid #d77}
+.warn{background:#fff4d6;border:1px solid #d8b04a;padding:6px 10px;border-radius:6px}
 table{border-collapse:collapse;width:100%;background:#fff;margin:6px 0 12px;font-size:14px}
 th,td{border:1px solid #d9dde3;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
@@ -355,6 +356,34 @@ fn civil(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// The calls that went to endpoints the recorder did not know: recorded, but their usage and
+/// cost may be missing, which the reader must be told.
+fn unrecognized_calls(h: &mut String, facts: &Facts) {
+    let mut items = Vec::new();
+    let mut total = 0;
+    for ((provider, _), m) in &facts.models {
+        for (path, n) in &m.unrecognized {
+            total += n;
+            let path = if path.is_empty() {
+                "other paths".to_owned()
+            } else {
+                format!("<code>{}</code>", esc(path))
+            };
+            items.push(format!("<li>{}: {path}, {n}</li>", esc(provider)));
+        }
+    }
+    if total == 0 {
+        return;
+    }
+    let _ = write!(
+        h,
+        "<p class=\"warn\">{total} of these model calls went to endpoints the recorder does not \
+         know (<code>recognized: false</code>): they are recorded, but their usage and cost may \
+         be missing. By provider and path:</p><ul>{}</ul>",
+        items.join("")
+    );
+}
+
 fn models_section(h: &mut String, facts: &Facts) {
     let _ = write!(
         h,
@@ -393,6 +422,7 @@ fn models_section(h: &mut String, facts: &Facts) {
     if facts.models.is_empty() {
         h.push_str("<p>No model calls are recorded.</p>");
     }
+    unrecognized_calls(h, facts);
     if !cost_bars.is_empty() {
         bars(h, "Cost per model (USD)", &cost_bars, "USD");
     }
