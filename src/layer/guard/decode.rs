@@ -3,9 +3,10 @@
 //!
 //! What is read, each on lines of its own: the path and the query, percent-decoded (a query's
 //! `+` as a space, repeatedly while a `%XX` remains, so double encoding is undone too); the body
-//! as sent, or decoded when it is UTF-16 or UTF-32 ([`wide`]); a JSON body's keys and strings with their escapes (`\u0073k-...`) decoded, and all
+//! as sent; a JSON body's keys and strings with their escapes (`\u0073k-...`) decoded, and all
 //! its strings joined end to end, so that a secret split over two fields is whole again; a body
-//! with `%XX` sequences, percent-decoded (form bodies). Invisible characters that split a
+//! with `%XX` sequences, percent-decoded (form bodies); a body sent in UTF-16 or UTF-32
+//! ([`wide`]), decoded, and read so in turn. Invisible characters that split a
 //! secret for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order
 //! mark, the soft hyphen) are removed before anything is matched.
 //!
@@ -61,11 +62,8 @@ pub(crate) fn decoded_text(parts: &Parts, body: &[u8]) -> String {
 
 /// [`request_views`], with the joined strings only when `joins`.
 fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, String) {
-    let mut main = match wide_text(&parts.headers, body) {
-        Some(text) => Cow::Owned(text),
-        None => String::from_utf8_lossy(body),
-    };
-    if may_hide(main.as_bytes()) && main.chars().any(invisible) {
+    let mut main = String::from_utf8_lossy(body);
+    if may_hide(body) && main.chars().any(invisible) {
         main.to_mut().retain(|c| !invisible(c));
     }
     let mut extra = String::new();
@@ -89,6 +87,17 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
     if memchr::memchr(b'%', body).is_some() {
         extra.push_str(&percent_decoded(&main, true));
         extra.push('\n');
+    }
+    // A body in UTF-16 or UTF-32 is read decoded too, beside its bytes (a body only taken for
+    // one, or with parts of both, loses nothing): its text, its JSON strings, its form fields.
+    if let Some(wide) = wide_text(&parts.headers, body) {
+        extra.push_str(&wide);
+        extra.push('\n');
+        push_json_strings(&mut extra, &wide, joins);
+        if wide.contains('%') {
+            extra.push_str(&percent_decoded(&wide, true));
+            extra.push('\n');
+        }
     }
     if may_hide(extra.as_bytes()) && extra.chars().any(invisible) {
         extra.retain(|c| !invisible(c));

@@ -66,6 +66,26 @@ impl<'a> GuardRequest<'a> {
         self.complete
     }
 
+    /// The body decoded, when it was sent in UTF-16 or UTF-32 (a .NET client's
+    /// `Encoding.Unicode`): told by a byte order mark, the `Content-Type`'s charset, or NUL
+    /// bytes where such text has them, and read in both byte orders, one after the other, when
+    /// only the charset tells it. `None` for any other body.
+    ///
+    /// ```
+    /// use acttrace::layer::guard::{Finding, GuardRequest, Verdict};
+    ///
+    /// // Flags what a reader of the raw bytes would not see.
+    /// let wide_bodies = |req: &GuardRequest<'_>| match req.wide_text() {
+    ///     Some(_) => Verdict::Flag(Finding::new("a body in UTF-16 or UTF-32")),
+    ///     None => Verdict::Allow,
+    /// };
+    /// # fn takes(_: impl acttrace::layer::guard::Policy) {}
+    /// # takes(wide_bodies);
+    /// ```
+    pub fn wide_text(&self) -> Option<String> {
+        super::decode::wide_text(self.headers(), self.body)
+    }
+
     /// Whether the body was sent with a content coding (`Content-Encoding: gzip`, `br`, ...,
     /// anything but `identity`): then [`body`](Self::body) holds the coded bytes, and no
     /// content policy can read what they say. Decompress requests before the guard (for
@@ -96,14 +116,9 @@ impl<'a> GuardRequest<'a> {
         self.complete && !self.body_encoded()
     }
 
-    /// The body as text, for scanning: decoded from UTF-16 or UTF-32 when it was sent so (a
-    /// byte order mark, the `Content-Type`'s charset, or NULs where such text has them; read
-    /// in both byte orders when only the charset tells it, one after the other), otherwise
-    /// as UTF-8 with invalid sequences replaced.
+    /// The body as text (invalid UTF-8 replaced), for scanning. A body sent in UTF-16 or
+    /// UTF-32 is also read decoded by the built-in policies; see [`wide_text`](Self::wide_text).
     pub fn body_text(&self) -> std::borrow::Cow<'a, str> {
-        if let Some(text) = super::decode::wide_text(self.headers(), self.body) {
-            return std::borrow::Cow::Owned(text);
-        }
         // The validating check is much faster than the lossy decoder on text that is valid.
         match std::str::from_utf8(self.body) {
             Ok(text) => std::borrow::Cow::Borrowed(text),
@@ -474,7 +489,10 @@ impl Policy for Secrets {
                 }
             }
         }
-        if self.field_names && super::decode::secret_fields(&req.body_text()) > 0 {
+        let named = |text: &str| super::decode::secret_fields(text) > 0;
+        if self.field_names
+            && (named(&req.body_text()) || req.wide_text().is_some_and(|t| named(&t)))
+        {
             verdict = verdict.and(Verdict::Block(
                 Finding::new("secret field in input")
                     .severity("critical")
