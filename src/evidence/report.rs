@@ -229,7 +229,7 @@ impl From<&Report> for Verdict {
 fn open_log(log: &Path) -> std::io::Result<Box<dyn std::io::BufRead>> {
     #[cfg(feature = "ed25519")]
     if log.is_dir() {
-        let files = crate::verify::segments::list(log)?
+        let files = crate::verify::segments::readable(log)?
             .into_iter()
             .map(|(_, p)| p)
             .collect();

@@ -53,6 +53,40 @@ pub(crate) fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
+/// The segments of `dir` by index, for reading the chain: refused, naming it, when a segment
+/// was compressed in place (`segment-N.jsonl.gz`, as log rotation leaves old files), which
+/// would otherwise read as a segment missing.
+pub(crate) fn readable(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((stem, ext)) = name.rsplit_once('.') else {
+            continue;
+        };
+        let how = match ext {
+            "gz" => "gunzip -k",
+            "zst" => "zstd -d",
+            "xz" => "xz -dk",
+            "bz2" => "bunzip2 -k",
+            _ => continue,
+        };
+        let segment = stem
+            .strip_prefix("segment-")
+            .and_then(|r| r.strip_suffix(".jsonl"))
+            .is_some_and(|n| n.parse::<u64>().is_ok());
+        if segment {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{name} is compressed: decompress the segments first ({how}), then read \
+                     the directory"
+                ),
+            ));
+        }
+    }
+    list(dir)
+}
+
 /// Why a segment directory does not hold its chain from the first entry.
 #[derive(Debug)]
 pub(crate) enum Partial {
@@ -88,7 +122,7 @@ impl fmt::Display for Partial {
 /// The segments of `dir` in order, when they hold the whole chain from its first entry: none
 /// deleted under retention, none missing. (Whether they verify is for [`verify_segments`].)
 pub(crate) fn whole_chain(dir: &Path) -> Result<Vec<PathBuf>, Partial> {
-    let listed = list(dir).map_err(Partial::Unreadable)?;
+    let listed = readable(dir).map_err(Partial::Unreadable)?;
     let Some((first, _)) = listed.first() else {
         return Err(Partial::Empty);
     };
@@ -119,7 +153,7 @@ pub(crate) fn kept_chain_from(dir: &Path) -> Result<(u64, Vec<PathBuf>, Frontier
     let Some(record) = read_record(dir).map_err(Partial::Record)? else {
         return whole_chain(dir).map(|files| (1, files, Frontier::default()));
     };
-    let listed = list(dir).map_err(Partial::Unreadable)?;
+    let listed = readable(dir).map_err(Partial::Unreadable)?;
     let Some((first, _)) = listed.first() else {
         return Err(Partial::Empty);
     };
@@ -368,7 +402,7 @@ fn walk(
     seal_key: Option<&PublicKey>,
     report: &mut SegmentsReport,
 ) -> Result<(), String> {
-    let segments = list(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let segments = readable(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let record = read_record(dir)?;
     let mut expect = 1;
     let mut after = None;

@@ -745,3 +745,53 @@ async fn a_segmented_log_is_one_tree_its_heads_and_proofs_span() {
 
 #[cfg(feature = "cli")]
 mod retained_tree;
+
+/// Segments compressed in place (`segment-2.jsonl.gz`, as log rotation leaves old files) are
+/// named, with what to do, by the library, `acttrace verify DIR` and the report, rather than
+/// read as a segment missing; decompressed, the set verifies again.
+#[tokio::test]
+async fn a_segment_compressed_in_place_is_named() {
+    use std::io::Write as _;
+    let (scratch, dir, seal, files) = three_sealed("segments-gzipped").await;
+    let plain = std::fs::read(&files[1]).unwrap();
+    let gz = PathBuf::from(format!("{}.gz", files[1].display()));
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(&plain).unwrap();
+    std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+    std::fs::remove_file(&files[1]).unwrap();
+    let name = gz.file_name().unwrap().to_str().unwrap().to_owned();
+
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(!r.is_ok());
+    let said = r.to_string();
+    assert!(
+        said.contains(&format!(
+            "{name} is compressed: decompress the segments first (gunzip -k)"
+        )),
+        "{said}"
+    );
+    #[cfg(feature = "cli")]
+    {
+        let os = std::ffi::OsStr::new;
+        let (code, said) =
+            crate::support::run_acttrace(&[os("verify"), dir.as_os_str(), os("--key"), os(KEY)]);
+        assert_eq!(code, Some(1), "{said}");
+        assert!(said.contains(&format!("{name} is compressed")), "{said}");
+    }
+    let page = scratch.join("report.html");
+    let err = acttrace::evidence::report::write_report(
+        &dir,
+        &page,
+        &acttrace::evidence::report::ReportOptions::new(),
+    );
+    let said = match err {
+        Err(e) => e.to_string(),
+        Ok(_) => std::fs::read_to_string(&page).unwrap(),
+    };
+    assert!(said.contains(&format!("{name} is compressed")), "{said}");
+
+    std::fs::write(&files[1], plain).unwrap();
+    std::fs::remove_file(&gz).unwrap();
+    let r = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(r.is_ok(), "{r}");
+}

@@ -116,7 +116,9 @@ pub(crate) fn is_segment_dir(path: &std::path::Path) -> bool {
         entries.filter_map(Result::ok).any(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            name == "retention.json" || (name.starts_with("segment-") && name.ends_with(".jsonl"))
+            // A segment compressed in place (`segment-3.jsonl.gz`) counts too, so that reading
+            // the directory says so rather than take it for no log at all.
+            name == "retention.json" || (name.starts_with("segment-") && name.contains(".jsonl"))
         })
     })
 }
