@@ -982,4 +982,15 @@ fn copies_that_are_not_logs_are_named_with_what_to_do() {
         said.contains("--note reads the log a second time"),
         "{said}"
     );
+    // Standard input a terminal (a pseudo-terminal, from `script`): refused at once, not a
+    // silent wait.
+    let command = format!("{} verify -", env!("CARGO_BIN_EXE_acttrace"));
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script (util-linux)");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("which is a terminal: pipe it in"), "{said}");
 }

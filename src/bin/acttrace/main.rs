@@ -444,7 +444,13 @@ fn verify(args: &VerifyArgs) -> ExitCode {
             complain!("--note reads the log a second time: give it as a file, not `-`");
             return ExitCode::from(2);
         }
-        verify_reader(std::io::stdin().lock(), "-", &opts)
+        let stdin = std::io::stdin();
+        if std::io::IsTerminal::is_terminal(&stdin) {
+            // Not a wait on a terminal that says nothing.
+            complain!("`-` reads the log from standard input, which is a terminal: pipe it in");
+            return ExitCode::from(2);
+        }
+        verify_reader(stdin.lock(), "-", &opts)
     } else {
         verify_path(&args.path, &opts)
     };

@@ -444,7 +444,7 @@ impl Secrets {
                 if parsed.is_none() {
                     tracing::warn!(
                         target: "acttrace",
-                        header = name,
+                        header = ?name,
                         "policy::secrets().headers: not a header name, so not read"
                     );
                 }
