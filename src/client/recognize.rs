@@ -159,8 +159,8 @@ struct Custom {
 ///    Azure OpenAI, Anthropic Messages, Google Gemini and Vertex AI (`generateContent`,
 ///    `streamGenerateContent`, Claude's `rawPredict` and `streamRawPredict`, the
 ///    OpenAI-compatible endpoint), AWS Bedrock (`converse`, `converse-stream`, `invoke`,
-///    `invoke-with-response-stream`), Mistral, Groq, OpenRouter, DeepSeek, xAI, Together, and
-///    Ollama on `localhost:11434`. The provider is the host's owner. Any other `POST` to one
+///    `invoke-with-response-stream`; its agents' runtime), Mistral, Groq, OpenRouter,
+///    DeepSeek, xAI, Together, Fireworks, Perplexity, Cohere, and Ollama on `localhost:11434`. The provider is the host's owner. Any other `POST` to one
 ///    of these hosts (a transcription, an image, a batch, a file upload) is recorded too,
 ///    marked `recognized: false` with its path, and reported once per host and path at warn
 ///    level: what is sent to a model provider is never left out in silence.
@@ -413,6 +413,12 @@ fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Known> {
         "api.together.xyz" | "api.together.ai" => {
             (openai_style("together"), "together", Api::OpenAiChat)
         }
+        "api.fireworks.ai" => (openai_style("fireworks"), "fireworks", Api::OpenAiChat),
+        "api.perplexity.ai" => (openai_style("perplexity"), "perplexity", Api::OpenAiChat),
+        // Cohere's own API (`/v2/chat`) is not one the table reads: its calls are recorded as
+        // unrecognized, its compatibility endpoint (`/compatibility/v1/chat/completions`) as
+        // OpenAI's.
+        "api.cohere.com" | "api.cohere.ai" => (openai_style("cohere"), "cohere", Api::OpenAiChat),
         "localhost" | "127.0.0.1" | "[::1]" | "::1" if port == Some(11434) => {
             (ollama(path), "ollama", Api::OllamaNative)
         }
@@ -432,6 +438,10 @@ fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Known> {
         ),
         h if h.starts_with("bedrock-runtime.") && h.ends_with(".amazonaws.com") => {
             (bedrock(path), "bedrock", Api::BedrockInvoke)
+        }
+        // Bedrock's agents (`InvokeAgent`, `RetrieveAndGenerate`): recorded as unrecognized.
+        h if h.starts_with("bedrock-agent-runtime.") && h.ends_with(".amazonaws.com") => {
+            (None, "bedrock", Api::BedrockInvoke)
         }
         _ => return None,
     };

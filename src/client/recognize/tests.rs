@@ -143,6 +143,27 @@ fn recognizes_every_builtin_provider() {
             false,
         ),
         (
+            "https://api.fireworks.ai/inference/v1/chat/completions",
+            "fireworks",
+            Api::OpenAiChat,
+            None,
+            false,
+        ),
+        (
+            "https://api.perplexity.ai/chat/completions",
+            "perplexity",
+            Api::OpenAiChat,
+            None,
+            false,
+        ),
+        (
+            "https://api.cohere.com/compatibility/v1/chat/completions",
+            "cohere",
+            Api::OpenAiChat,
+            None,
+            false,
+        ),
+        (
             "http://localhost:11434/api/chat",
             "ollama",
             Api::OllamaNative,
@@ -208,6 +229,12 @@ fn provider_hosts_are_never_passed_in_silence() {
             "vertex_ai",
             Api::GeminiGenerate,
         ),
+        (
+            "https://bedrock-agent-runtime.us-east-1.amazonaws.com/agents/A1/agentAliases/L1/sessions/s1/text",
+            "bedrock",
+            Api::BedrockInvoke,
+        ),
+        ("https://api.cohere.com/v2/chat", "cohere", Api::OpenAiChat),
     ];
     for (url, provider, api) in cases {
         // Multipart, or no body at all: the host decides, not the body.
