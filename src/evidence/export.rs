@@ -299,6 +299,13 @@ pub fn export_log(
             path: log.to_owned(),
         });
     }
+    // A file that is no log (a compressed copy, a directory) cannot be read: not a verdict.
+    if let Some(verify::Failure::Unreadable { reason }) = report.failure() {
+        return Err(ExportError::Read {
+            path: log.to_owned(),
+            source: io::Error::new(io::ErrorKind::InvalidData, reason.clone()),
+        });
+    }
     if !report.is_ok() {
         return Err(ExportError::DoesNotVerify {
             path: log.to_owned(),

@@ -929,6 +929,18 @@ fn copies_that_are_not_logs_are_named_with_what_to_do() {
             );
         }
     }
+    let pack = scratch.join("pack.jsonl");
+    let out = acttrace()
+        .arg("export")
+        .arg(&gz)
+        .arg("-o")
+        .arg(&pack)
+        .output()
+        .expect("run");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "export: {said}");
+    assert!(said.contains("gzip-compressed data, not a log"), "{said}");
+    assert!(!pack.exists(), "no pack written");
     let plain = scratch.join("audit.jsonl");
     let mut decoder = flate2::read::GzDecoder::new(std::fs::File::open(&gz).expect("open"));
     let mut back = String::new();
