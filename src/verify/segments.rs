@@ -334,6 +334,9 @@ pub struct SegmentsReport {
     pub signatures_unchecked: bool,
     /// Why the directory does not verify, if it does not.
     pub failure: Option<String>,
+    /// Whether the failure is that the directory could not be read (listed, or a segment
+    /// compressed in place): no verdict on the chain, as `acttrace verify` exits 2, not 1.
+    pub unreadable: bool,
 }
 
 impl SegmentsReport {
@@ -389,6 +392,7 @@ pub fn verify_segments(
         seals_checked: seal_key.is_some(),
         signatures_unchecked: false,
         failure: None,
+        unreadable: false,
     };
     if let Err(why) = walk(dir, opts, seal_key, &mut report) {
         report.failure = Some(why);
@@ -402,7 +406,10 @@ fn walk(
     seal_key: Option<&PublicKey>,
     report: &mut SegmentsReport,
 ) -> Result<(), String> {
-    let segments = readable(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let segments = readable(dir).map_err(|e| {
+        report.unreadable = true;
+        format!("cannot read {}: {e}", dir.display())
+    })?;
     let record = read_record(dir)?;
     let mut expect = 1;
     let mut after = None;

@@ -161,7 +161,9 @@ pub(crate) fn verify_dir(args: &VerifyArgs, opts: &VerifyOptions) -> ExitCode {
             say!("{line}");
         }
     }
-    if report.is_ok() && !matches!(tree_head, Some(Err(_))) {
+    if report.unreadable {
+        ExitCode::from(2)
+    } else if report.is_ok() && !matches!(tree_head, Some(Err(_))) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
