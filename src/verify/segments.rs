@@ -36,55 +36,54 @@ pub const RETENTION_FORMAT: &str = "acttrace-retention/1";
 
 /// The segments in `dir`, by index.
 pub(crate) fn list(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(n) = name
-            .strip_prefix("segment-")
-            .and_then(|r| r.strip_suffix(".jsonl"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            out.push((n, entry.path()));
-        }
-    }
-    out.sort();
-    Ok(out)
+    listing(dir).map(|(segments, _)| segments)
 }
 
 /// The segments of `dir` by index, for reading the chain: refused, naming it, when a segment
 /// was compressed in place (`segment-N.jsonl.gz`, as log rotation leaves old files), which
 /// would otherwise read as a segment missing.
 pub(crate) fn readable(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let (segments, compressed) = listing(dir)?;
+    match compressed {
+        None => Ok(segments),
+        Some((name, how)) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{name} is compressed: decompress the segments first ({how}), then read the \
+                 directory"
+            ),
+        )),
+    }
+}
+
+/// One pass over `dir`: its segments by index, and the first segment compressed in place,
+/// with the command that decompresses it.
+fn listing(dir: &Path) -> std::io::Result<(Vec<(u64, PathBuf)>, Option<(String, &'static str)>)> {
+    let index = |name: &str| {
+        name.strip_prefix("segment-")
+            .and_then(|r| r.strip_suffix(".jsonl"))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    let (mut out, mut compressed) = (Vec::new(), None);
     for entry in fs::read_dir(dir)? {
-        let name = entry?.file_name();
+        let entry = entry?;
+        let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let Some((stem, ext)) = name.rsplit_once('.') else {
+        if let Some(n) = index(name) {
+            out.push((n, entry.path()));
             continue;
-        };
-        let how = match ext {
-            "gz" => "gunzip -k",
-            "zst" => "zstd -d",
-            "xz" => "xz -dk",
-            "bz2" => "bunzip2 -k",
+        }
+        let how = match name.rsplit_once('.') {
+            Some((stem, "gz")) if index(stem).is_some() => "gunzip -k",
+            Some((stem, "zst")) if index(stem).is_some() => "zstd -d",
+            Some((stem, "xz")) if index(stem).is_some() => "xz -dk",
+            Some((stem, "bz2")) if index(stem).is_some() => "bunzip2 -k",
             _ => continue,
         };
-        let segment = stem
-            .strip_prefix("segment-")
-            .and_then(|r| r.strip_suffix(".jsonl"))
-            .is_some_and(|n| n.parse::<u64>().is_ok());
-        if segment {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "{name} is compressed: decompress the segments first ({how}), then read \
-                     the directory"
-                ),
-            ));
-        }
+        compressed.get_or_insert_with(|| (name.to_owned(), how));
     }
-    list(dir)
+    out.sort();
+    Ok((out, compressed))
 }
 
 /// Why a segment directory does not hold its chain from the first entry.

@@ -19,6 +19,8 @@ pub struct GuardRequest<'a> {
     parts: &'a Parts,
     body: &'a [u8],
     complete: bool,
+    /// The content coding the body was sent with ([`body_coding`]), read once.
+    coding: Option<&'a str>,
     scanned: &'a Scanned<'a>,
 }
 
@@ -37,6 +39,7 @@ impl<'a> GuardRequest<'a> {
             parts,
             body,
             complete,
+            coding: body_coding(&parts.headers),
             scanned,
         }
     }
@@ -106,7 +109,7 @@ impl<'a> GuardRequest<'a> {
     /// # takes(plain_bodies_only);
     /// ```
     pub fn body_encoded(&self) -> bool {
-        body_coding(self.headers()).is_some()
+        self.coding.is_some()
     }
 
     /// Whether the content policies can read the whole body as its handler will: it is
@@ -312,7 +315,7 @@ fn body_coding(headers: &HeaderMap) -> Option<&str> {
 /// follows the limit was never scanned, or sent with a content coding, so that none of it was.
 /// `None` when the body could be read.
 fn unscanned(req: &GuardRequest<'_>, block: bool) -> Option<Verdict> {
-    let reason = if let Some(coding) = body_coding(req.headers()) {
+    let reason = if let Some(coding) = req.coding {
         format!(
             "body not scanned: sent with Content-Encoding {coding}, which the guard does not \
              decode (decompress requests before the guard)"
