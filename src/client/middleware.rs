@@ -372,7 +372,7 @@ impl Record {
 /// The operation, as OpenTelemetry's GenAI conventions name it (`gen_ai.operation.name`).
 fn operation(api: Api) -> &'static str {
     match api {
-        Api::OpenAiEmbeddings => "embeddings",
+        Api::OpenAiEmbeddings | Api::CohereEmbed => "embeddings",
         Api::GeminiGenerate => "generate_content",
         _ => "chat",
     }

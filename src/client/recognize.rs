@@ -25,6 +25,13 @@ pub enum Api {
     /// `generation_token_count` (Llama); a stream's from the events in its base64 `chunk`s
     /// and from Bedrock's `amazon-bedrock-invocationMetrics` in the last.
     BedrockInvoke,
+    /// Cohere's own chat API (`/v2/chat`; v1's `/v1/chat` and `/v1/generate`). Usage is read
+    /// from `usage` (v2) or `meta` (v1): the billed units where the answer gives them (what the
+    /// call is charged for), else the tokens processed; a v2 stream's from its `message-end`
+    /// event, a v1 stream's from its `stream-end`.
+    CohereChat,
+    /// Cohere's embeddings (`/v2/embed`, `/v1/embed`): the billed input tokens in `meta`.
+    CohereEmbed,
     /// Ollama's own `/api/chat`, `/api/generate`, `/api/embed`.
     OllamaNative,
 }
@@ -159,8 +166,10 @@ struct Custom {
 ///    Azure OpenAI, Anthropic Messages, Google Gemini and Vertex AI (`generateContent`,
 ///    `streamGenerateContent`, Claude's `rawPredict` and `streamRawPredict`, the
 ///    OpenAI-compatible endpoint), AWS Bedrock (`converse`, `converse-stream`, `invoke`,
-///    `invoke-with-response-stream`; its agents' runtime), Mistral, Groq, OpenRouter,
-///    DeepSeek, xAI, Together, Fireworks, Perplexity, Cohere, and Ollama on `localhost:11434`. The provider is the host's owner. Any other `POST` to one
+///    `invoke-with-response-stream`; its agents' runtime), Cohere (`/v2/chat`, `/v2/embed`,
+///    their v1 forms, the OpenAI-compatible endpoint), Mistral, Groq, OpenRouter, DeepSeek,
+///    xAI, Together, Fireworks, Perplexity, and Ollama on `localhost:11434`. The provider is
+///    the host's owner. Any other `POST` to one
 ///    of these hosts (a transcription, an image, a batch, a file upload) is recorded too,
 ///    marked `recognized: false` with its path, and reported once per host and path at warn
 ///    level: what is sent to a model provider is never left out in silence.
@@ -415,10 +424,13 @@ fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Known> {
         }
         "api.fireworks.ai" => (openai_style("fireworks"), "fireworks", Api::OpenAiChat),
         "api.perplexity.ai" => (openai_style("perplexity"), "perplexity", Api::OpenAiChat),
-        // Cohere's own API (`/v2/chat`) is not one the table reads: its calls are recorded as
-        // unrecognized, its compatibility endpoint (`/compatibility/v1/chat/completions`) as
-        // OpenAI's.
-        "api.cohere.com" | "api.cohere.ai" => (openai_style("cohere"), "cohere", Api::OpenAiChat),
+        // Its own API, and its compatibility endpoint (`/compatibility/v1/chat/completions`)
+        // as OpenAI's. Its other answers (rerank, classify) are read as its chat's.
+        "api.cohere.com" | "api.cohere.ai" => (
+            cohere(path).or_else(|| openai_style("cohere")),
+            "cohere",
+            Api::CohereChat,
+        ),
         "localhost" | "127.0.0.1" | "[::1]" | "::1" if port == Some(11434) => {
             (ollama(path), "ollama", Api::OllamaNative)
         }
@@ -499,6 +511,16 @@ fn bedrock(path: &str) -> Option<Call> {
             .model(percent_decode(model))
             .stream(stream),
     )
+}
+
+/// Cohere's own API: `/v2/chat`, `/v1/chat`, `/v1/generate`, `/v2/embed`, `/v1/embed`.
+fn cohere(path: &str) -> Option<Call> {
+    let api = match path.trim_end_matches('/') {
+        "/v2/chat" | "/v1/chat" | "/v1/generate" => Api::CohereChat,
+        "/v2/embed" | "/v1/embed" => Api::CohereEmbed,
+        _ => return None,
+    };
+    Some(Call::new("cohere", api))
 }
 
 fn ollama(path: &str) -> Option<Call> {
@@ -714,6 +736,8 @@ impl fmt::Display for Api {
             Self::GeminiGenerate => "gemini_generate",
             Self::BedrockConverse => "bedrock_converse",
             Self::BedrockInvoke => "bedrock_invoke",
+            Self::CohereChat => "cohere_chat",
+            Self::CohereEmbed => "cohere_embed",
             Self::OllamaNative => "ollama",
         })
     }

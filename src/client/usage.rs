@@ -35,7 +35,7 @@ pub(crate) enum Format {
     Json,
     /// `text/event-stream`.
     Sse,
-    /// Newline-delimited JSON (Ollama).
+    /// Newline-delimited JSON (Ollama; Cohere's v1 streams, `application/stream+json`).
     Ndjson,
     /// AWS `application/vnd.amazon.eventstream` (Bedrock `converse-stream`).
     EventStream,
@@ -60,6 +60,7 @@ impl Format {
         } else if is("application/vnd.amazon.eventstream") {
             Self::EventStream
         } else if is("application/x-ndjson")
+            || is("application/stream+json")
             || (api == Api::OllamaNative
                 && !ct.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"))
                 && stream())
@@ -101,157 +102,7 @@ pub(crate) struct Observed {
     pub(crate) oversized: u64,
 }
 
-/// The members of one object that describing an answer looks at, found in one pass.
-#[derive(Default, Clone, Copy)]
-struct Fields<'t> {
-    id: Option<Node<'t>>,
-    response_id: Option<Node<'t>>,
-    call_id: Option<Node<'t>>,
-    kind: Option<Node<'t>>,
-    name: Option<Node<'t>>,
-    choices: Option<Node<'t>>,
-    candidates: Option<Node<'t>>,
-    message: Option<Node<'t>>,
-    message_text: Option<Node<'t>>,
-    response: Option<Node<'t>>,
-    delta: Option<Node<'t>>,
-    finish_reason: Option<Node<'t>>,
-    stop_reason: Option<Node<'t>>,
-    stop_reason_camel: Option<Node<'t>>,
-    done_reason: Option<Node<'t>>,
-    error: Option<Node<'t>>,
-    content: Option<Node<'t>>,
-    output: Option<Node<'t>>,
-    parts: Option<Node<'t>>,
-    tool_calls: Option<Node<'t>>,
-    function: Option<Node<'t>>,
-    function_call: Option<Node<'t>>,
-}
-
-impl<'t> Fields<'t> {
-    fn of(v: Node<'t>) -> Self {
-        let mut f = Self::default();
-        for (key, value) in v.members() {
-            let slot = match key.raw() {
-                "id" => &mut f.id,
-                "responseId" => &mut f.response_id,
-                "call_id" => &mut f.call_id,
-                "type" => &mut f.kind,
-                "name" => &mut f.name,
-                "choices" => &mut f.choices,
-                "candidates" => &mut f.candidates,
-                "message" => {
-                    // An object (a wrapped message) or a string (an error's text).
-                    if value.is_object() {
-                        &mut f.message
-                    } else {
-                        &mut f.message_text
-                    }
-                }
-                "response" => &mut f.response,
-                "delta" => &mut f.delta,
-                "finish_reason" | "finishReason" => &mut f.finish_reason,
-                "stop_reason" => &mut f.stop_reason,
-                "stopReason" => &mut f.stop_reason_camel,
-                "done_reason" => &mut f.done_reason,
-                "error" => &mut f.error,
-                "content" => &mut f.content,
-                "output" => &mut f.output,
-                "parts" => &mut f.parts,
-                "tool_calls" => &mut f.tool_calls,
-                "function" => &mut f.function,
-                "functionCall" => &mut f.function_call,
-                _ => continue,
-            };
-            *slot = Some(value);
-        }
-        f
-    }
-}
-
 impl Observed {
-    const MAX_REASONS: usize = 8;
-    const MAX_ERROR: usize = 200;
-    const MAX_TOOL_CALLS: usize = 32;
-
-    /// The id, finish reasons, error message and tool calls of any API's answer: what
-    /// OpenTelemetry's GenAI conventions call `gen_ai.response.id` and
-    /// `gen_ai.response.finish_reasons`, and the tools asked for (OpenAI's
-    /// `choices[].message.tool_calls`, the Responses API's `function_call` outputs,
-    /// Anthropic's `tool_use` blocks, Gemini's `functionCall` parts). One pass over the
-    /// answer's top level and over its message, however many fields it has.
-    fn describe(&mut self, v: Node<'_>) {
-        let text = |n: Option<Node<'_>>| n.and_then(|n| n.as_str()).map(|s| s.into_owned());
-        let top = Fields::of(v);
-        let inner = top.message.or(top.response).map(Fields::of);
-        let inner = inner.as_ref().unwrap_or(&top);
-        if self.response_id.is_none() {
-            self.response_id = text(top.id)
-                .or_else(|| text(inner.id))
-                .or_else(|| text(top.response_id));
-        }
-        let mut reasons = Vec::new();
-        let mut calls = Vec::new();
-        for list in [top.choices, top.candidates].into_iter().flatten() {
-            for c in list.items() {
-                let c = Fields::of(c);
-                reasons.push(text(c.finish_reason));
-                if let Some(m) = c.message.map(Fields::of)
-                    && let Some(tools) = m.tool_calls
-                {
-                    for t in tools.items() {
-                        let t = Fields::of(t);
-                        let name = t.function.and_then(|f| Fields::of(f).name);
-                        calls.push((text(t.id), text(name)));
-                    }
-                }
-                if let Some(parts) = c.content.map(Fields::of).and_then(|c| c.parts) {
-                    for part in parts.items() {
-                        if let Some(call) = Fields::of(part).function_call {
-                            calls.push((None, text(Fields::of(call).name)));
-                        }
-                    }
-                }
-            }
-        }
-        reasons.push(text(inner.stop_reason));
-        reasons.push(text(top.delta.and_then(|d| Fields::of(d).stop_reason)));
-        reasons.push(text(top.stop_reason_camel));
-        reasons.push(text(top.done_reason));
-        for r in reasons.into_iter().flatten() {
-            if !r.is_empty()
-                && self.finish_reasons.len() < Self::MAX_REASONS
-                && !self.finish_reasons.contains(&r)
-            {
-                self.finish_reasons.push(r);
-            }
-        }
-        for list in [inner.content, inner.output].into_iter().flatten() {
-            for block in list.items() {
-                let b = Fields::of(block);
-                match text(b.kind).as_deref() {
-                    Some("tool_use") => calls.push((text(b.id), text(b.name))),
-                    Some("function_call") => calls.push((text(b.call_id), text(b.name))),
-                    _ => {}
-                }
-            }
-        }
-        for (id, name) in calls {
-            if let Some(name) = name
-                && self.tool_calls.len() < Self::MAX_TOOL_CALLS
-            {
-                self.tool_calls.push((id, name));
-            }
-        }
-        if self.error_message.is_none()
-            && let Some(e) = top.error
-        {
-            let message = text(Some(e)).or_else(|| text(Fields::of(e).message_text));
-            self.error_message =
-                message.map(|m| m.chars().take(Self::MAX_ERROR).collect::<String>());
-        }
-    }
-
     /// Reads the usage an answer's headers carry: Bedrock's `InvokeModel` counts its tokens
     /// there (`X-Amzn-Bedrock-Input-Token-Count` and its kin), whatever the model's body
     /// says. A count in the body, read later, takes their place.
@@ -692,6 +543,27 @@ impl Scanner {
                     set(&mut o.cache_write, n(u, "/cacheWriteInputTokens"));
                 }
             }
+            Api::CohereChat | Api::CohereEmbed => {
+                // A v1 stream's `stream-end` wraps the answer in `response`; a v2 stream's
+                // `message-end` has its usage in `delta`.
+                let r = v.get("response").filter(Node::is_object).unwrap_or(v);
+                let d = v.get("delta").filter(Node::is_object).unwrap_or(r);
+                let usage = d.get("usage").or_else(|| r.get("meta"));
+                // Billed units (what the call is charged for) where given, else all tokens
+                // processed: never one count of each.
+                let counts = usage.and_then(|u| {
+                    u.get("billed_units")
+                        .filter(Node::is_object)
+                        .or_else(|| u.get("tokens"))
+                });
+                if let Some(c) = counts {
+                    set(&mut o.input, n(c, "/input_tokens"));
+                    set(&mut o.output, n(c, "/output_tokens"));
+                    if o.output.is_none() && o.input.is_some() {
+                        o.output = Some(0); // embeddings
+                    }
+                }
+            }
             Api::OllamaNative => {
                 model(v.get("model"));
                 set(&mut o.input, n(v, "/prompt_eval_count"));
@@ -706,16 +578,22 @@ impl Scanner {
 static MODEL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"model"));
 static USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"sage"));
 static EVAL_COUNT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"eval_count"));
+static BILLED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"billed_units"));
 
 /// Whether an event can carry what is recorded: the first one that names a model (`"model`,
 /// `"modelVersion`), and any that mentions usage (`usage`, `usageMetadata`; Ollama's
-/// `eval_count`). Deltas of generated text are not kept.
+/// `eval_count`; Cohere's `billed_units`). Deltas of generated text are not kept.
 fn relevant(api: Api, model_kept: &mut bool, data: &[u8]) -> bool {
     if !*model_kept && MODEL.find(data).is_some() {
         *model_kept = true;
         return true;
     }
-    USAGE.find(data).is_some() || (api == Api::OllamaNative && EVAL_COUNT.find(data).is_some())
+    USAGE.find(data).is_some()
+        || match api {
+            Api::OllamaNative => EVAL_COUNT.find(data).is_some(),
+            Api::CohereChat | Api::CohereEmbed => BILLED.find(data).is_some(),
+            _ => false,
+        }
 }
 
 /// What Bedrock's `InvokeModel` stream adds to its last event: the call's token counts.
@@ -781,6 +659,8 @@ fn decimal(v: Node<'_>) -> Option<String> {
         _ => None,
     }
 }
+
+mod describe;
 
 #[cfg(test)]
 pub(crate) mod tests;

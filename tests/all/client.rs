@@ -39,6 +39,7 @@ const HOSTS: &[&str] = &[
     "api.together.xyz",
     "acme.openai.azure.com",
     "us-east5-aiplatform.googleapis.com",
+    "api.cohere.com",
 ];
 
 /// A body served in small pieces, one frame each; optionally never ending.
@@ -402,6 +403,69 @@ async fn ollama_chat(headers: HeaderMap) -> Response {
     res
 }
 
+/// Cohere's own chat, v2 (SSE when the body asks for a stream) and v1 (its NDJSON stream);
+/// a bad key is refused as Cohere refuses it, its message at the top.
+async fn cohere_chat(
+    UrlPath(version): UrlPath<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if headers
+        .get("authorization")
+        .is_some_and(|v| v == "Bearer bad")
+    {
+        let refusal = serde_json::json!({"id": "f-1", "message": "invalid api token"});
+        return (StatusCode::UNAUTHORIZED, axum::Json(refusal)).into_response();
+    }
+    let stream = body.contains("\"stream\":true");
+    let billed = serde_json::json!({"billed_units": {"input_tokens": 9, "output_tokens": 40},
+        "tokens": {"input_tokens": 71, "output_tokens": 40}});
+    match (version.as_str(), stream) {
+        ("v2", false) => json(
+            serde_json::json!({"id": "co-1", "finish_reason": "TOOL_CALL",
+            "message": {"role": "assistant", "tool_plan": "Look up the score.",
+                "tool_calls": [{"id": "tc_1", "type": "function",
+                    "function": {"name": "credit_score", "arguments": "{\"applicant\":\"A-17\"}"}}]},
+            "usage": billed}),
+        ),
+        ("v2", true) => {
+            let body = sse(
+                &[
+                    (
+                        "message-start",
+                        serde_json::json!({"id": "co-2", "type": "message-start",
+                        "delta": {"message": {"role": "assistant", "content": []}}}),
+                    ),
+                    (
+                        "content-delta",
+                        serde_json::json!({"type": "content-delta", "index": 0,
+                        "delta": {"message": {"content": {"text": "Approved"}}}}),
+                    ),
+                    (
+                        "message-end",
+                        serde_json::json!({"type": "message-end",
+                        "delta": {"finish_reason": "COMPLETE", "usage": billed}}),
+                    ),
+                ],
+                false,
+            );
+            chunked("text/event-stream", &body, 11, false)
+        }
+        (_, true) => {
+            let lines = [
+                serde_json::json!({"is_finished": false, "event_type": "stream-start", "generation_id": "g-1"}),
+                serde_json::json!({"is_finished": false, "event_type": "text-generation", "text": "Approved"}),
+                serde_json::json!({"is_finished": true, "event_type": "stream-end", "finish_reason": "COMPLETE",
+                    "response": {"response_id": "r-1", "text": "Approved", "meta": billed}}),
+            ];
+            let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            chunked("application/stream+json", body.as_bytes(), 7, false)
+        }
+        (_, false) => json(serde_json::json!({"response_id": "r-2", "text": "Approved",
+            "finish_reason": "COMPLETE", "meta": billed})),
+    }
+}
+
 fn fixture() -> Router {
     Router::new()
         .route("/v1/chat/completions", post(chat))
@@ -430,6 +494,21 @@ fn fixture() -> Router {
             post(|| async {
                 json(serde_json::json!({"text": "The applicant asks for a review.",
                     "usage": {"type": "tokens", "input_tokens": 120, "output_tokens": 9, "total_tokens": 129}}))
+            }),
+        )
+        .route("/{version}/chat", post(cohere_chat))
+        .route(
+            "/v2/embed",
+            post(|| async {
+                json(serde_json::json!({"id": "e-1", "embeddings": {"float": [[0.1, 0.2]]}, "texts": ["A-17"],
+                    "meta": {"api_version": {"version": "2"}, "billed_units": {"input_tokens": 3}}}))
+            }),
+        )
+        .route(
+            "/v2/rerank",
+            post(|| async {
+                json(serde_json::json!({"id": "rr-1", "results": [{"index": 0, "relevance_score": 0.9}],
+                    "meta": {"billed_units": {"search_units": 1}}}))
             }),
         )
         .route("/health", get(|| async { "ok" }))
@@ -1479,6 +1558,111 @@ async fn calls_the_table_does_not_know_are_recorded_not_passed() {
             "{said}"
         );
     }
+    env.done().await;
+}
+
+/// Cohere's own API is read, not only recorded: v2 chat whole (its tool call) and streamed
+/// (SSE), v1 chat streamed (NDJSON), embeddings; the billed units, not the tokens processed;
+/// a refused key's message. Its rerank is recorded as a call the table does not know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cohere_s_own_api_is_read() {
+    let env = Env::new("client-cohere").await;
+    let co = "api.cohere.com";
+    let ask = |stream: bool| {
+        serde_json::json!({"model": "command-a-03-2025", "stream": stream,
+            "messages": [{"role": "user", "content": "Review application A-17"}]})
+    };
+    assert_eq!(env.post(co, "/v2/chat", ask(false)).await.0, 200);
+    let (status, text) = env.post(co, "/v2/chat", ask(true)).await;
+    assert_eq!(status, 200);
+    assert!(
+        text.contains("event: message-end"),
+        "the stream reaches the caller whole"
+    );
+    let (status, text) = env.post(co, "/v1/chat", ask(true)).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("stream-end"), "{text}");
+    let texts = serde_json::json!({"model": "embed-v4.0", "texts": ["A-17"], "input_type": "search_document"});
+    assert_eq!(env.post(co, "/v2/embed", texts).await.0, 200);
+    let query = serde_json::json!({"model": "rerank-v3.5", "query": "A-17", "documents": ["A-17"]});
+    assert_eq!(env.post(co, "/v2/rerank", query).await.0, 200);
+    let refused = env
+        .client
+        .post(env.url(co, "/v2/chat"))
+        .bearer_auth("bad")
+        .body(ask(false).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.text().await.unwrap().contains("invalid api token"));
+
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 6, "{calls:?}");
+    assert!(
+        calls.iter().all(|c| s(c, "provider") == Some("cohere")),
+        "{calls:?}"
+    );
+    let expect = [
+        ("command-a-03-2025", "chat", [9, 40], false, "TOOL_CALL"),
+        ("command-a-03-2025", "chat", [9, 40], true, "COMPLETE"),
+        ("command-a-03-2025", "chat", [9, 40], true, "COMPLETE"),
+    ];
+    for (call, (model, operation, usage, streamed, reason)) in calls.iter().zip(expect) {
+        assert_eq!(s(call, "model"), Some(model), "{call:?}");
+        assert_eq!(s(call, "operation"), Some(operation), "{call:?}");
+        assert_eq!(usage_of(call), [usage[0], usage[1], 0, 0, 0], "{call:?}");
+        assert_eq!(
+            call.get("streamed"),
+            Some(&Value::Bool(streamed)),
+            "{call:?}"
+        );
+        let reasons = call.get("finish_reasons").and_then(Value::as_array);
+        assert_eq!(reasons.map(|r| r.len()), Some(1), "{call:?}");
+        assert_eq!(
+            reasons.and_then(|r| r[0].as_str()),
+            Some(reason),
+            "{call:?}"
+        );
+        assert_eq!(call.get("recognized"), None, "{call:?}");
+        assert_eq!(call.get("usage_reported"), None, "{call:?}");
+    }
+    assert_eq!(s(&calls[0], "response_id"), Some("co-1"));
+    let tool = calls[0]
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .unwrap();
+    assert_eq!(tool.len(), 1);
+    assert_eq!(
+        (s(&tool[0], "id"), s(&tool[0], "name")),
+        (Some("tc_1"), Some("credit_score"))
+    );
+    assert!(
+        !calls[0].to_string().contains("A-17"),
+        "a tool's arguments never enter the log: {}",
+        calls[0]
+    );
+    let embed = &calls[3];
+    assert_eq!(
+        (s(embed, "model"), s(embed, "operation")),
+        (Some("embed-v4.0"), Some("embeddings"))
+    );
+    assert_eq!(usage_of(embed), [3, 0, 0, 0, 0]);
+    let rerank = &calls[4];
+    assert_eq!(
+        rerank.get("recognized"),
+        Some(&Value::Bool(false)),
+        "{rerank:?}"
+    );
+    assert_eq!(s(rerank, "url_path"), Some("/v2/rerank"));
+    assert_eq!(
+        rerank.get("usage_reported"),
+        Some(&Value::Bool(false)),
+        "no tokens: said so"
+    );
+    let refused = &calls[5];
+    assert_eq!(s(refused, "error"), Some("http_401"));
+    assert_eq!(s(refused, "error_message"), Some("invalid api token"));
     env.done().await;
 }
 

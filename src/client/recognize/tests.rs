@@ -164,6 +164,41 @@ fn recognizes_every_builtin_provider() {
             false,
         ),
         (
+            "https://api.cohere.com/v2/chat",
+            "cohere",
+            Api::CohereChat,
+            None,
+            false,
+        ),
+        (
+            "https://api.cohere.ai/v1/chat/",
+            "cohere",
+            Api::CohereChat,
+            None,
+            false,
+        ),
+        (
+            "https://api.cohere.com/v1/generate",
+            "cohere",
+            Api::CohereChat,
+            None,
+            false,
+        ),
+        (
+            "https://api.cohere.com/v2/embed",
+            "cohere",
+            Api::CohereEmbed,
+            None,
+            false,
+        ),
+        (
+            "https://api.cohere.com/v1/embed",
+            "cohere",
+            Api::CohereEmbed,
+            None,
+            false,
+        ),
+        (
             "http://localhost:11434/api/chat",
             "ollama",
             Api::OllamaNative,
@@ -234,7 +269,11 @@ fn provider_hosts_are_never_passed_in_silence() {
             "bedrock",
             Api::BedrockInvoke,
         ),
-        ("https://api.cohere.com/v2/chat", "cohere", Api::OpenAiChat),
+        (
+            "https://api.cohere.com/v2/rerank",
+            "cohere",
+            Api::CohereChat,
+        ),
     ];
     for (url, provider, api) in cases {
         // Multipart, or no body at all: the host decides, not the body.

@@ -22,6 +22,12 @@ fn formats_follow_the_media_type_in_any_case() {
         Format::EventStream
     );
     assert_eq!(of(Some("APPLICATION/X-NDJSON"), chat, true), Format::Ndjson);
+    // Cohere's v1 streams.
+    let cohere = Api::CohereChat;
+    assert_eq!(
+        of(Some("application/stream+json"), cohere, true),
+        Format::Ndjson
+    );
     assert_eq!(of(Some("application/json"), chat, true), Format::Json);
     assert_eq!(of(None, chat, true), Format::Json);
     assert_eq!(of(Some("text/event"), chat, false), Format::Json);
@@ -224,4 +230,63 @@ fn event_stream_headers() {
         "truncated headers are not a panic"
     );
     assert_eq!(event_type(&[255]), None);
+}
+
+/// Cohere's own API: the billed units where given (never one count of each kind), else the
+/// tokens processed; v2's `message-end` and v1's `stream-end`; embeddings' input alone.
+#[test]
+fn cohere_answers_whole_and_streamed() {
+    let counts = |o: &Observed, api| {
+        let u = o.usage(api);
+        (u.input_tokens, u.output_tokens)
+    };
+    let chat = Api::CohereChat;
+    let whole = br#"{"id":"c-1","finish_reason":"TOOL_CALL","message":{"role":"assistant","tool_plan":"look it up","tool_calls":[{"id":"tc_1","type":"function","function":{"name":"credit_score","arguments":"{}"}}]},"usage":{"billed_units":{"input_tokens":9,"output_tokens":40},"tokens":{"input_tokens":71,"output_tokens":40}}}"#;
+    let o = scan_all_splits(chat, Format::Json, whole);
+    assert_eq!(counts(&o, chat), (9, 40));
+    assert_eq!(o.response_id.as_deref(), Some("c-1"));
+    assert_eq!(o.finish_reasons, ["TOOL_CALL"]);
+    assert_eq!(
+        o.tool_calls,
+        [(Some("tc_1".to_owned()), "credit_score".to_owned())]
+    );
+    // Only the tokens processed: those.
+    let tokens = br#"{"id":"c-2","finish_reason":"COMPLETE","message":{"role":"assistant","content":[]},"usage":{"tokens":{"input_tokens":71,"output_tokens":12}}}"#;
+    assert_eq!(
+        counts(&scan_all_splits(chat, Format::Json, tokens), chat),
+        (71, 12)
+    );
+    let v2_stream = b"event: message-start\ndata: {\"id\":\"c-3\",\"type\":\"message-start\",\"delta\":{\"message\":{\"role\":\"assistant\"}}}\n\n\
+event: content-delta\ndata: {\"type\":\"content-delta\",\"index\":0,\"delta\":{\"message\":{\"content\":{\"text\":\"Approved\"}}}}\n\n\
+event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"COMPLETE\",\"usage\":{\"billed_units\":{\"input_tokens\":5,\"output_tokens\":2},\"tokens\":{\"input_tokens\":67,\"output_tokens\":2}}}}\n\n";
+    let o = scan_all_splits(chat, Format::Sse, v2_stream);
+    assert_eq!(counts(&o, chat), (5, 2));
+    assert_eq!(o.finish_reasons, ["COMPLETE"]);
+    let v1_stream = b"{\"is_finished\":false,\"event_type\":\"stream-start\",\"generation_id\":\"g-1\"}\n\
+{\"is_finished\":false,\"event_type\":\"text-generation\",\"text\":\"Approved\"}\n\
+{\"is_finished\":true,\"event_type\":\"stream-end\",\"finish_reason\":\"COMPLETE\",\"response\":{\"response_id\":\"r-1\",\"text\":\"Approved\",\"meta\":{\"billed_units\":{\"input_tokens\":6,\"output_tokens\":1}}}}\n";
+    let o = scan_all_splits(chat, Format::Ndjson, v1_stream);
+    assert_eq!(counts(&o, chat), (6, 1));
+    assert_eq!(o.finish_reasons, ["COMPLETE"]);
+    let embed = Api::CohereEmbed;
+    let embedded = br#"{"id":"e-1","embeddings":{"float":[[0.1,0.2]]},"texts":["a"],"meta":{"api_version":{"version":"2"},"billed_units":{"input_tokens":3}}}"#;
+    let o = scan_all_splits(embed, Format::Json, embedded);
+    assert_eq!(counts(&o, embed), (3, 0));
+    assert!(o.saw_usage());
+    // A failed call's message, at the top as Cohere puts it.
+    let failed = br#"{"id":"f-1","message":"invalid api token"}"#;
+    let o = scan_all_splits(chat, Format::Json, failed);
+    assert_eq!(o.error_message.as_deref(), Some("invalid api token"));
+    assert!(!o.saw_usage());
+}
+
+/// Ollama's `/api/chat` answer names its tool calls in its message, without ids.
+#[test]
+fn ollama_tool_calls_are_read_from_the_message() {
+    let body = br#"{"model":"llama3.2","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"credit_score","arguments":{"applicant":"A-17"}}}]},"done":true,"done_reason":"stop","prompt_eval_count":26,"eval_count":12}"#;
+    let o = scan_all_splits(Api::OllamaNative, Format::Json, body);
+    assert_eq!(o.tool_calls, [(None, "credit_score".to_owned())]);
+    assert_eq!(o.finish_reasons, ["stop"]);
+    let u = o.usage(Api::OllamaNative);
+    assert_eq!((u.input_tokens, u.output_tokens), (26, 12));
 }
