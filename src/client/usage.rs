@@ -408,7 +408,8 @@ impl Scanner {
     }
 
     /// Bedrock's binary framing: prelude (total length, headers length, CRC), headers,
-    /// payload, CRC. Only `metadata` events (usage) are parsed.
+    /// payload, CRC. Only `metadata` (usage), `contentBlockStart` (a tool call) and
+    /// `messageStop` (the reason to stop) events are parsed.
     fn drain_event_stream(&mut self) {
         loop {
             if self.buf.len() < 12 {
@@ -434,7 +435,10 @@ impl Scanner {
             let headers = &frame[12..12 + headers_len];
             let payload = &frame[12 + headers_len..total - 4];
             match event_type(headers).as_deref() {
-                Some("metadata") => self.keep(payload.to_vec()),
+                // Usage, the start of a block (which names a tool call), and why it stopped.
+                Some("metadata" | "contentBlockStart" | "messageStop") => {
+                    self.keep(payload.to_vec());
+                }
                 // `InvokeModel`'s stream: the model's own events, base64 in `bytes`.
                 Some("chunk") if self.api == Api::BedrockInvoke => {
                     if let Some(event) = chunk_bytes(payload)
@@ -579,10 +583,22 @@ static MODEL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"model
 static USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"sage"));
 static EVAL_COUNT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"eval_count"));
 static BILLED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"billed_units"));
+/// A member named `name`: never found inside a string (whose quotes are escaped), so not in
+/// generated text or a tool's arguments.
+static NAME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"name\""));
+/// What every API calls a tool call (OpenAI's and Cohere's `tool_calls`, Anthropic's
+/// `tool_use`, Bedrock's `toolUse`, the Responses API's `function_call`, Gemini's
+/// `functionCall`), read as `tool_` or `unctionCall`/`function_call` after a `"name"` is found.
+static TOOL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"tool"));
+static FUNCTION_CALL: LazyLock<[Finder<'static>; 2]> =
+    LazyLock::new(|| [Finder::new(b"function_call"), Finder::new(b"functionCall")]);
 
 /// Whether an event can carry what is recorded: the first one that names a model (`"model`,
 /// `"modelVersion`), and any that mentions usage (`usage`, `usageMetadata`; Ollama's
-/// `eval_count`; Cohere's `billed_units`). Deltas of generated text are not kept.
+/// `eval_count`; Cohere's `billed_units`), any that gives a reason to stop (OpenAI-style
+/// streams say it in an event of its own, neither the first nor the usage), and any that names a
+/// tool call (a `"name"` member beside a tool marker: the first delta of each call, not those
+/// of its arguments). Deltas of generated text are not kept.
 fn relevant(api: Api, model_kept: &mut bool, data: &[u8]) -> bool {
     if !*model_kept && MODEL.find(data).is_some() {
         *model_kept = true;
@@ -594,6 +610,26 @@ fn relevant(api: Api, model_kept: &mut bool, data: &[u8]) -> bool {
             Api::CohereChat | Api::CohereEmbed => BILLED.find(data).is_some(),
             _ => false,
         }
+        || (NAME.find(data).is_some()
+            && (TOOL.find(data).is_some() || FUNCTION_CALL.iter().any(|f| f.find(data).is_some())))
+        || gives_a_finish_reason(data)
+}
+
+static FINISH_REASON: LazyLock<Finder<'static>> =
+    LazyLock::new(|| Finder::new(b"\"finish_reason\""));
+
+/// Whether a `finish_reason` member has a string value, not the `null` every other delta of an
+/// OpenAI-style stream carries.
+fn gives_a_finish_reason(data: &[u8]) -> bool {
+    FINISH_REASON.find_iter(data).any(|at| {
+        let rest = &data[at + b"\"finish_reason\"".len()..];
+        let mut after = rest
+            .iter()
+            .skip_while(|b| b.is_ascii_whitespace())
+            .skip_while(|b| **b == b':')
+            .skip_while(|b| b.is_ascii_whitespace());
+        after.next() == Some(&b'"')
+    })
 }
 
 /// What Bedrock's `InvokeModel` stream adds to its last event: the call's token counts.

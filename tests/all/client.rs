@@ -1666,6 +1666,168 @@ async fn cohere_s_own_api_is_read() {
     env.done().await;
 }
 
+/// A streamed answer's tool calls and reason to stop are recorded as a whole answer's are:
+/// OpenAI's chat (the reason in an event of its own, neither the first nor the usage's),
+/// Anthropic's and Bedrock's `converse-stream`. The calls' arguments never enter the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_tool_calls_and_finish_reasons_are_recorded() {
+    let openai = || async {
+        let chunk = |choice: serde_json::Value| {
+            serde_json::json!({"id": "chatcmpl-t", "object": "chat.completion.chunk",
+                "model": "gpt-4o-2024-08-06", "choices": [choice], "usage": null})
+        };
+        let call = |index: u32, id: &str, name: &str| {
+            chunk(
+                serde_json::json!({"index": 0, "finish_reason": null, "delta": {"tool_calls": [
+                {"index": index, "id": id, "type": "function", "function": {"name": name, "arguments": ""}}]}}),
+            )
+        };
+        let arguments = chunk(
+            serde_json::json!({"index": 0, "finish_reason": null, "delta": {"tool_calls": [
+            {"index": 0, "function": {"arguments": "{\"applicant\": \"SECRET-A-17\"}"}}]}}),
+        );
+        let events = [
+            ("", call(0, "call_a", "credit_score")),
+            ("", arguments),
+            ("", call(1, "call_b", "income_check")),
+            (
+                "",
+                chunk(serde_json::json!({"index": 0, "delta": {}, "finish_reason": "tool_calls"})),
+            ),
+            (
+                "",
+                serde_json::json!({"id": "chatcmpl-t", "object": "chat.completion.chunk",
+                "model": "gpt-4o-2024-08-06", "choices": [],
+                "usage": {"prompt_tokens": 80, "completion_tokens": 30, "total_tokens": 110}}),
+            ),
+        ];
+        chunked("text/event-stream", &sse(&events, true), 9, false)
+    };
+    let anthropic = || async {
+        let events = [
+            (
+                "message_start",
+                serde_json::json!({"type": "message_start", "message": {"id": "msg_t",
+                "model": "claude-sonnet-4-5-20250929", "content": [], "usage": {"input_tokens": 60, "output_tokens": 1}}}),
+            ),
+            (
+                "content_block_start",
+                serde_json::json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "tool_use", "id": "toolu_t", "name": "credit_score", "input": {}}}),
+            ),
+            (
+                "content_block_delta",
+                serde_json::json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "input_json_delta", "partial_json": "{\"applicant\": \"SECRET-A-17\"}"}}),
+            ),
+            (
+                "content_block_stop",
+                serde_json::json!({"type": "content_block_stop", "index": 0}),
+            ),
+            (
+                "message_delta",
+                serde_json::json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                "usage": {"output_tokens": 25}}),
+            ),
+            ("message_stop", serde_json::json!({"type": "message_stop"})),
+        ];
+        chunked("text/event-stream", &sse(&events, false), 5, false)
+    };
+    let converse = || async {
+        let mut body =
+            event_stream_message("messageStart", &serde_json::json!({"role": "assistant"}));
+        body.extend(event_stream_message(
+            "contentBlockStart",
+            &serde_json::json!({"contentBlockIndex": 0,
+            "start": {"toolUse": {"toolUseId": "tooluse_t", "name": "credit_score"}}}),
+        ));
+        body.extend(event_stream_message(
+            "contentBlockDelta",
+            &serde_json::json!({"contentBlockIndex": 0,
+            "delta": {"toolUse": {"input": "{\"applicant\": \"SECRET-A-17\"}"}}}),
+        ));
+        body.extend(event_stream_message(
+            "messageStop",
+            &serde_json::json!({"stopReason": "tool_use"}),
+        ));
+        body.extend(event_stream_message(
+            "metadata",
+            &serde_json::json!({
+            "usage": {"inputTokens": 70, "outputTokens": 20}, "metrics": {"latencyMs": 100}}),
+        ));
+        chunked("application/vnd.amazon.eventstream", &body, 13, false)
+    };
+    let app = Router::new()
+        .route("/v1/chat/completions", post(openai))
+        .route("/v1/messages", post(anthropic))
+        .route("/model/{*rest}", post(converse));
+    let env = Env::serving("client-streamed-tools", app).await;
+    let ask = serde_json::json!({"model": "gpt-4o", "stream": true,
+        "messages": [{"role": "user", "content": "Review application A-17"}]});
+    assert_eq!(
+        env.post("api.openai.com", "/v1/chat/completions", ask.clone())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        env.post("api.anthropic.com", "/v1/messages", ask.clone())
+            .await
+            .0,
+        200
+    );
+    let bedrock = "bedrock-runtime.us-east-1.amazonaws.com";
+    let path = "/model/anthropic.claude-3-5-sonnet-20241022-v2:0/converse-stream";
+    assert_eq!(env.post(bedrock, path, ask).await.0, 200);
+
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    let tools = |call: &Value| -> Vec<(String, String)> {
+        let list = call.get("tool_calls").and_then(Value::as_array);
+        list.unwrap_or_else(|| panic!("no tool calls: {call:?}"))
+            .iter()
+            .map(|t| {
+                (
+                    s(t, "id").unwrap().to_owned(),
+                    s(t, "name").unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pair = |id: &str, name: &str| (id.to_owned(), name.to_owned());
+    let reason = |call: &Value| {
+        let reasons = call.get("finish_reasons").and_then(Value::as_array);
+        reasons
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        tools(&calls[0]),
+        [
+            pair("call_a", "credit_score"),
+            pair("call_b", "income_check")
+        ]
+    );
+    assert_eq!(reason(&calls[0]), ["tool_calls"]);
+    assert_eq!(usage_of(&calls[0]), [80, 30, 0, 0, 0]);
+    assert_eq!(tools(&calls[1]), [pair("toolu_t", "credit_score")]);
+    assert_eq!(reason(&calls[1]), ["tool_use"]);
+    assert_eq!(tools(&calls[2]), [pair("tooluse_t", "credit_score")]);
+    assert_eq!(usage_of(&calls[2]), [70, 20, 0, 0, 0]);
+    assert_eq!(reason(&calls[2]), ["tool_use"]);
+    for call in &calls {
+        assert_eq!(call.get("streamed"), Some(&Value::Bool(true)), "{call:?}");
+    }
+    let log = std::fs::read_to_string(&env.path).unwrap();
+    assert!(
+        !log.contains("SECRET-A-17"),
+        "a tool's arguments never enter the log"
+    );
+    env.done().await;
+}
+
 /// An endpoint registered with a base URL that is not one (no scheme) is reported at warn
 /// level, naming the provider, not dropped in silence; one with space around it is taken.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,6 +29,11 @@ struct Fields<'t> {
     tool_calls: Option<Node<'t>>,
     function: Option<Node<'t>>,
     function_call: Option<Node<'t>>,
+    content_block: Option<Node<'t>>,
+    item: Option<Node<'t>>,
+    start: Option<Node<'t>>,
+    tool_use: Option<Node<'t>>,
+    tool_use_id: Option<Node<'t>>,
 }
 
 impl<'t> Fields<'t> {
@@ -64,6 +69,11 @@ impl<'t> Fields<'t> {
                 "tool_calls" => &mut f.tool_calls,
                 "function" => &mut f.function,
                 "functionCall" => &mut f.function_call,
+                "content_block" => &mut f.content_block,
+                "item" => &mut f.item,
+                "start" => &mut f.start,
+                "toolUse" => &mut f.tool_use,
+                "toolUseId" => &mut f.tool_use_id,
                 _ => continue,
             };
             *slot = Some(value);
@@ -77,13 +87,10 @@ impl Observed {
     const MAX_ERROR: usize = 200;
     const MAX_TOOL_CALLS: usize = 32;
 
-    /// The id, finish reasons, error message and tool calls of any API's answer: what
-    /// OpenTelemetry's GenAI conventions call `gen_ai.response.id` and
-    /// `gen_ai.response.finish_reasons`, and the tools asked for (OpenAI's
-    /// `choices[].message.tool_calls`, the Responses API's `function_call` outputs,
-    /// Anthropic's `tool_use` blocks, Gemini's `functionCall` parts, the `tool_calls` of
-    /// Cohere's and Ollama's message). One pass over the answer's top level and over its
-    /// message, however many fields it has.
+    /// The id, finish reasons, error message and tool calls of any API's answer or stream
+    /// event: what OpenTelemetry's GenAI conventions call `gen_ai.response.id` and
+    /// `gen_ai.response.finish_reasons`, and the tools asked for (see [`tool_calls`]). One
+    /// pass over the answer's top level and over its message, however many fields it has.
     pub(super) fn describe(&mut self, v: Node<'_>) {
         let top = Fields::of(v);
         let delta = top.delta.map(Fields::of);
@@ -95,29 +102,10 @@ impl Observed {
                 .or_else(|| text(top.response_id));
         }
         let mut reasons = Vec::new();
-        let mut calls = Vec::new();
         for list in [top.choices, top.candidates].into_iter().flatten() {
             for c in list.items() {
-                let c = Fields::of(c);
-                reasons.push(text(c.finish_reason));
-                if let Some(tools) = c.message.and_then(|m| Fields::of(m).tool_calls) {
-                    tool_calls(tools, &mut calls);
-                }
-                if let Some(parts) = c.content.map(Fields::of).and_then(|c| c.parts) {
-                    for part in parts.items() {
-                        if let Some(call) = Fields::of(part).function_call {
-                            calls.push((None, text(Fields::of(call).name)));
-                        }
-                    }
-                }
+                reasons.push(text(Fields::of(c).finish_reason));
             }
-        }
-        // A message's own (Cohere's v2, Ollama's), and the answer's (Cohere's v1).
-        for tools in [
-            top.message.and_then(|m| Fields::of(m).tool_calls),
-            top.tool_calls,
-        ] {
-            tools.into_iter().for_each(|t| tool_calls(t, &mut calls));
         }
         reasons.push(text(inner.stop_reason));
         reasons.push(text(delta.and_then(|d| d.stop_reason)));
@@ -134,20 +122,14 @@ impl Observed {
                 self.finish_reasons.push(r);
             }
         }
-        for list in [inner.content, inner.output].into_iter().flatten() {
-            for block in list.items() {
-                let b = Fields::of(block);
-                match text(b.kind).as_deref() {
-                    Some("tool_use") => calls.push((text(b.id), text(b.name))),
-                    Some("function_call") => calls.push((text(b.call_id), text(b.name))),
-                    _ => {}
-                }
-            }
-        }
+        let mut calls = Vec::new();
+        tool_calls(&top, inner, delta.as_ref(), &mut calls);
         for (id, name) in calls {
-            if let Some(name) = name
-                && self.tool_calls.len() < Self::MAX_TOOL_CALLS
-            {
+            let Some(name) = name else { continue };
+            // A stream names a call more than once (the Responses API's item events and its
+            // `response.completed`): once is recorded.
+            let again = id.is_some() && self.tool_calls.iter().any(|(i, n)| *i == id && *n == name);
+            if !again && self.tool_calls.len() < Self::MAX_TOOL_CALLS {
                 self.tool_calls.push((id, name));
             }
         }
@@ -164,14 +146,86 @@ impl Observed {
     }
 }
 
+/// The tool calls an answer, or one event of a stream, names: each one's id (where given) and
+/// the tool's name, never its arguments.
+///
+/// - OpenAI's chat: `choices[].message.tool_calls`, and a stream's `choices[].delta.tool_calls`
+///   (the first delta of each call names it; the rest carry arguments only);
+/// - the Responses API: `function_call` items in `output`, a stream's `item`;
+/// - Anthropic's (Claude on Bedrock and Vertex AI too): `tool_use` blocks in `content`, a
+///   stream's `content_block`;
+/// - Gemini's: `functionCall` parts;
+/// - Bedrock's `converse`: `toolUse` blocks in `output.message.content`, a stream's
+///   `contentBlockStart` (`start.toolUse`);
+/// - Cohere's: the message's `tool_calls` (v2; a stream's `tool-call-start` delta names one),
+///   the answer's (v1); Ollama's: the message's.
+fn tool_calls<'t>(
+    top: &Fields<'t>,
+    inner: &Fields<'t>,
+    delta: Option<&Fields<'t>>,
+    calls: &mut Vec<(Option<String>, Option<String>)>,
+) {
+    for list in [top.choices, top.candidates].into_iter().flatten() {
+        for c in list.items() {
+            let c = Fields::of(c);
+            for m in [c.message, c.delta].into_iter().flatten() {
+                if let Some(tools) = Fields::of(m).tool_calls {
+                    function_calls(tools, calls);
+                }
+            }
+            if let Some(parts) = c.content.map(Fields::of).and_then(|c| c.parts) {
+                for part in parts.items() {
+                    if let Some(call) = Fields::of(part).function_call {
+                        calls.push((None, text(Fields::of(call).name)));
+                    }
+                }
+            }
+        }
+    }
+    let message = |m: Option<Node<'t>>| m.and_then(|m| Fields::of(m).tool_calls);
+    let streamed = delta.and_then(|d| message(d.message));
+    for tools in [message(top.message), top.tool_calls, streamed]
+        .into_iter()
+        .flatten()
+    {
+        function_calls(tools, calls);
+    }
+    let bedrock = top
+        .output
+        .filter(Node::is_object)
+        .and_then(|o| Fields::of(o).message)
+        .and_then(|m| Fields::of(m).content);
+    let mut blocks: Vec<Node<'t>> = [top.content_block, top.item, top.start]
+        .into_iter()
+        .flatten()
+        .collect();
+    for list in [inner.content, inner.output, bedrock].into_iter().flatten() {
+        blocks.extend(list.items());
+    }
+    for block in blocks {
+        let b = Fields::of(block);
+        match text(b.kind).as_deref() {
+            Some("tool_use") => calls.push((text(b.id), text(b.name))),
+            Some("function_call") => calls.push((text(b.call_id), text(b.name))),
+            _ => {
+                if let Some(t) = b.tool_use.map(Fields::of) {
+                    calls.push((text(t.tool_use_id), text(t.name)));
+                }
+            }
+        }
+    }
+}
+
 fn text(n: Option<Node<'_>>) -> Option<String> {
     n.and_then(|n| n.as_str()).map(|s| s.into_owned())
 }
 
-/// A list of tool calls: each one's id (where given) and the tool's name, in its `function`
-/// (OpenAI's form, which Cohere's v2 and Ollama share) or beside it (Cohere's v1).
-fn tool_calls(tools: Node<'_>, calls: &mut Vec<(Option<String>, Option<String>)>) {
-    for t in tools.items() {
+/// A list of tool calls (or one, as a Cohere stream's delta names it): each one's id (where
+/// given) and the tool's name, in its `function` (OpenAI's form, which Cohere's v2 and Ollama
+/// share) or beside it (Cohere's v1).
+fn function_calls(tools: Node<'_>, calls: &mut Vec<(Option<String>, Option<String>)>) {
+    let one = tools.is_object().then_some(tools);
+    for t in tools.items().chain(one) {
         let t = Fields::of(t);
         let name = t.function.and_then(|f| Fields::of(f).name).or(t.name);
         calls.push((text(t.id), text(name)));

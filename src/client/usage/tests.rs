@@ -290,3 +290,136 @@ fn ollama_tool_calls_are_read_from_the_message() {
     let u = o.usage(Api::OllamaNative);
     assert_eq!((u.input_tokens, u.output_tokens), (26, 12));
 }
+
+/// One AWS event-stream message of `event_type` carrying `payload` (CRCs left zero: the
+/// reader does not check them).
+fn event_stream_frame(event_type: &str, payload: &str) -> Vec<u8> {
+    let mut headers = vec![11u8];
+    headers.extend_from_slice(b":event-type");
+    headers.push(7);
+    headers.extend_from_slice(&(event_type.len() as u16).to_be_bytes());
+    headers.extend_from_slice(event_type.as_bytes());
+    let total = 12 + headers.len() + payload.len() + 4;
+    let mut out = Vec::new();
+    out.extend_from_slice(&(total as u32).to_be_bytes());
+    out.extend_from_slice(&(headers.len() as u32).to_be_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&headers);
+    out.extend_from_slice(payload.as_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out
+}
+
+/// A streamed answer's tool calls are recorded as a whole answer's are, in every API's
+/// stream: each call once, by id and name, however the stream is split; the deltas of its
+/// arguments (which may hold `"name"` in their text, escaped) add nothing.
+#[test]
+fn streamed_tool_calls_are_read_in_every_api() {
+    let named = |pairs: &[(&str, &str)]| -> Vec<(Option<String>, String)> {
+        pairs
+            .iter()
+            .map(|(id, name)| ((!id.is_empty()).then(|| id.to_string()), name.to_string()))
+            .collect()
+    };
+    let openai = br#"data: {"id":"c1","model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"credit_score","arguments":""}}]}}]}
+
+data: {"id":"c1","model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"name\": \"tool_x\"}"}}]}}]}
+
+data: {"id":"c1","model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"income_check","arguments":""}}]}}]}
+
+data: {"id":"c1","model":"gpt-4o","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}
+
+data: [DONE]
+
+"#;
+    let o = scan_all_splits(Api::OpenAiChat, Format::Sse, openai);
+    assert_eq!(
+        o.tool_calls,
+        named(&[("call_a", "credit_score"), ("call_b", "income_check")])
+    );
+    assert_eq!(o.finish_reasons, ["tool_calls"]);
+
+    let anthropic = br#"event: message_start
+data: {"type":"message_start","message":{"id":"msg_1","model":"claude-sonnet-4","content":[],"usage":{"input_tokens":40,"output_tokens":1}}}
+
+event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"credit_score","input":{}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"name\": \"A-17\"}"}}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}}
+
+"#;
+    let o = scan_all_splits(Api::AnthropicMessages, Format::Sse, anthropic);
+    assert_eq!(o.tool_calls, named(&[("toolu_1", "credit_score")]));
+
+    // The Responses API names a call in its item events and again in `response.completed`.
+    let responses = br#"event: response.output_item.added
+data: {"type":"response.output_item.added","output_index":0,"item":{"type":"function_call","id":"fc_1","call_id":"call_r","name":"credit_score","arguments":""}}
+
+event: response.function_call_arguments.delta
+data: {"type":"response.function_call_arguments.delta","item_id":"fc_1","delta":"{\"name\""}
+
+event: response.output_item.done
+data: {"type":"response.output_item.done","output_index":0,"item":{"type":"function_call","id":"fc_1","call_id":"call_r","name":"credit_score","arguments":"{}"}}
+
+event: response.completed
+data: {"type":"response.completed","response":{"id":"resp_1","model":"gpt-4.1","output":[{"type":"function_call","id":"fc_1","call_id":"call_r","name":"credit_score","arguments":"{}"}],"usage":{"input_tokens":10,"output_tokens":5}}}
+
+"#;
+    let o = scan_all_splits(Api::OpenAiResponses, Format::Sse, responses);
+    assert_eq!(o.tool_calls, named(&[("call_r", "credit_score")]));
+
+    let mut converse = Vec::new();
+    converse.extend(event_stream_frame(
+        "messageStart",
+        r#"{"role":"assistant"}"#,
+    ));
+    converse.extend(event_stream_frame(
+        "contentBlockStart",
+        r#"{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"tooluse_1","name":"credit_score"}}}"#,
+    ));
+    converse.extend(event_stream_frame(
+        "contentBlockDelta",
+        r#"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{\"name\":"}}}"#,
+    ));
+    converse.extend(event_stream_frame(
+        "messageStop",
+        r#"{"stopReason":"tool_use"}"#,
+    ));
+    converse.extend(event_stream_frame(
+        "metadata",
+        r#"{"usage":{"inputTokens":20,"outputTokens":8},"metrics":{"latencyMs":100}}"#,
+    ));
+    let o = scan_all_splits(Api::BedrockConverse, Format::EventStream, &converse);
+    assert_eq!(o.tool_calls, named(&[("tooluse_1", "credit_score")]));
+    assert_eq!(o.usage(Api::BedrockConverse).input_tokens, 20);
+    assert_eq!(o.finish_reasons, ["tool_use"]);
+    // And `converse` whole.
+    let whole = br#"{"output":{"message":{"role":"assistant","content":[{"text":"Checking."},{"toolUse":{"toolUseId":"tooluse_2","name":"income_check","input":{"name":"A-17"}}}]}},"stopReason":"tool_use","usage":{"inputTokens":20,"outputTokens":8}}"#;
+    let o = scan_all_splits(Api::BedrockConverse, Format::Json, whole);
+    assert_eq!(o.tool_calls, named(&[("tooluse_2", "income_check")]));
+    assert_eq!(o.finish_reasons, ["tool_use"]);
+
+    let cohere = br#"event: tool-call-start
+data: {"type":"tool-call-start","index":0,"delta":{"message":{"tool_calls":{"id":"tc_9","type":"function","function":{"name":"credit_score","arguments":""}}}}}
+
+event: tool-call-delta
+data: {"type":"tool-call-delta","index":0,"delta":{"message":{"tool_calls":{"function":{"arguments":"{\"name\""}}}}}
+
+event: message-end
+data: {"type":"message-end","delta":{"finish_reason":"TOOL_CALL","usage":{"billed_units":{"input_tokens":5,"output_tokens":9}}}}
+
+"#;
+    let o = scan_all_splits(Api::CohereChat, Format::Sse, cohere);
+    assert_eq!(o.tool_calls, named(&[("tc_9", "credit_score")]));
+
+    let ollama = br#"{"model":"llama3.2","message":{"role":"assistant","content":""},"done":false}
+{"model":"llama3.2","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"credit_score","arguments":{"name":"A-17"}}}]},"done":false}
+{"model":"llama3.2","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":26,"eval_count":12}
+"#;
+    let o = scan_all_splits(Api::OllamaNative, Format::Ndjson, ollama);
+    assert_eq!(o.tool_calls, named(&[("", "credit_score")]));
+}
