@@ -335,9 +335,15 @@ impl Record {
         }
         if !status.is_success() {
             call = call.set("error", format!("http_{}", status.as_u16()));
-            if let Some(message) = &observed.error_message {
-                call = call.set("error_message", message.as_str());
-            }
+        } else if observed.failed_in_body {
+            // A success status, and an error in the answer: a stream the provider broke off
+            // (overloaded, throttled) still answered 200.
+            call = call.set("error", "error_in_response");
+        }
+        if (!status.is_success() || observed.failed_in_body)
+            && let Some(message) = &observed.error_message
+        {
+            call = call.set("error_message", message.as_str());
         }
         match end {
             End::Completed => {}

@@ -95,6 +95,10 @@ pub(crate) struct Observed {
     pub(crate) finish_reasons: Vec<String>,
     /// A failed call's error message, cut to [`Observed::MAX_ERROR`] characters.
     pub(crate) error_message: Option<String>,
+    /// The answer reported an error in its body or stream (an `error` event or member, an AWS
+    /// exception), whatever its status said: a stream cut off by an overloaded provider
+    /// answers `200` and says so only in an event.
+    pub(crate) failed_in_body: bool,
     /// The tools the model asked to call: each call's id (where the API gives one) and the
     /// tool's name, never its arguments (at most [`Observed::MAX_TOOL_CALLS`]).
     pub(crate) tool_calls: Vec<(Option<String>, String)>,
@@ -434,6 +438,22 @@ impl Scanner {
             self.observed.events += 1;
             let headers = &frame[12..12 + headers_len];
             let payload = &frame[12 + headers_len..total - 4];
+            if let Some(exception) = header(headers, b":exception-type") {
+                // The provider failed the call mid-stream (`throttlingException`,
+                // `modelStreamErrorException`); the payload's `message` says why. Read now: it
+                // is the first error, and the last event.
+                if !std::mem::replace(&mut self.observed.failed_in_body, true) {
+                    self.observed.error_message = None;
+                    self.parse_and_apply(payload, false);
+                    let said = match self.observed.error_message.take() {
+                        Some(message) => format!("{exception}: {message}"),
+                        None => exception,
+                    };
+                    self.observed.error_message =
+                        Some(said.chars().take(Observed::MAX_ERROR).collect());
+                }
+                continue;
+            }
             match event_type(headers).as_deref() {
                 // Usage, the start of a block (which names a tool call), and why it stopped.
                 Some("metadata" | "contentBlockStart" | "messageStop") => {
@@ -580,7 +600,8 @@ impl Scanner {
 /// The searches [`relevant`] makes in every event, built once: `memmem::find` would build
 /// each anew (and copy its needle) for every event.
 static MODEL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"model"));
-static USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"sage"));
+/// `"usage` begins `"usage"` and `"usageMetadata"`, and no `"message"`.
+static USAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"usage"));
 static EVAL_COUNT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"eval_count"));
 static BILLED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"billed_units"));
 /// A member named `name`: never found inside a string (whose quotes are escaped), so not in
@@ -588,7 +609,7 @@ static BILLED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"billed
 static NAME: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"name\""));
 /// What every API calls a tool call (OpenAI's and Cohere's `tool_calls`, Anthropic's
 /// `tool_use`, Bedrock's `toolUse`, the Responses API's `function_call`, Gemini's
-/// `functionCall`), read as `tool_` or `unctionCall`/`function_call` after a `"name"` is found.
+/// `functionCall`), looked for only once a `"name"` is found.
 static TOOL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"tool"));
 static FUNCTION_CALL: LazyLock<[Finder<'static>; 2]> =
     LazyLock::new(|| [Finder::new(b"function_call"), Finder::new(b"functionCall")]);
@@ -596,9 +617,10 @@ static FUNCTION_CALL: LazyLock<[Finder<'static>; 2]> =
 /// Whether an event can carry what is recorded: the first one that names a model (`"model`,
 /// `"modelVersion`), and any that mentions usage (`usage`, `usageMetadata`; Ollama's
 /// `eval_count`; Cohere's `billed_units`), any that gives a reason to stop (OpenAI-style
-/// streams say it in an event of its own, neither the first nor the usage), and any that names a
+/// streams say it in an event of its own, neither the first nor the usage), any that names a
 /// tool call (a `"name"` member beside a tool marker: the first delta of each call, not those
-/// of its arguments). Deltas of generated text are not kept.
+/// of its arguments), and any that reports an error. Deltas of generated text are not kept:
+/// none of these quoted names can occur inside a string, whose quotes are escaped.
 fn relevant(api: Api, model_kept: &mut bool, data: &[u8]) -> bool {
     if !*model_kept && MODEL.find(data).is_some() {
         *model_kept = true;
@@ -612,23 +634,27 @@ fn relevant(api: Api, model_kept: &mut bool, data: &[u8]) -> bool {
         }
         || (NAME.find(data).is_some()
             && (TOOL.find(data).is_some() || FUNCTION_CALL.iter().any(|f| f.find(data).is_some())))
-        || gives_a_finish_reason(data)
+        || not_null(&FINISH_REASON, data)
+        || not_null(&ERROR, data)
 }
 
 static FINISH_REASON: LazyLock<Finder<'static>> =
     LazyLock::new(|| Finder::new(b"\"finish_reason\""));
+/// An `error` member, or the string `"error"` (an event's `type`).
+static ERROR: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"error\""));
 
-/// Whether a `finish_reason` member has a string value, not the `null` every other delta of an
-/// OpenAI-style stream carries.
-fn gives_a_finish_reason(data: &[u8]) -> bool {
-    FINISH_REASON.find_iter(data).any(|at| {
-        let rest = &data[at + b"\"finish_reason\"".len()..];
+/// Whether `data` has the quoted name `finder` looks for other than as a member whose value is
+/// `null` (which every delta of an OpenAI-style stream carries as its `finish_reason`, and
+/// the Responses API's events as their `error`).
+fn not_null(finder: &Finder<'_>, data: &[u8]) -> bool {
+    finder.find_iter(data).any(|at| {
+        let rest = &data[at + finder.needle().len()..];
         let mut after = rest
             .iter()
             .skip_while(|b| b.is_ascii_whitespace())
             .skip_while(|b| **b == b':')
             .skip_while(|b| b.is_ascii_whitespace());
-        after.next() == Some(&b'"')
+        after.next() != Some(&b'n')
     })
 }
 
@@ -648,7 +674,12 @@ fn chunk_bytes(payload: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The `:event-type` header of an AWS event-stream message.
-fn event_type(mut h: &[u8]) -> Option<String> {
+fn event_type(h: &[u8]) -> Option<String> {
+    header(h, b":event-type")
+}
+
+/// A string header of an AWS event-stream message.
+fn header(mut h: &[u8], wanted: &[u8]) -> Option<String> {
     while let Some((&name_len, rest)) = h.split_first() {
         let name_len = usize::from(name_len);
         let name = rest.get(..name_len)?;
@@ -666,7 +697,7 @@ fn event_type(mut h: &[u8]) -> Option<String> {
             }
             _ => return None,
         };
-        if name == b":event-type" && kind == 7 {
+        if name == wanted && kind == 7 {
             return Some(String::from_utf8_lossy(value).into_owned());
         }
         h = rest;

@@ -142,6 +142,17 @@ async fn misbehave(headers: &HeaderMap) -> Option<Response> {
             )
                 .into_response(),
         ),
+        // A stream the provider breaks off: `200`, and an `error` event (Anthropic's form).
+        Some("overloaded") => {
+            let events = [
+                ("message_start", serde_json::json!({"type": "message_start", "message": {"id": "msg_o",
+                    "model": "claude-sonnet-4-5-20250929", "content": [], "usage": {"input_tokens": 50, "output_tokens": 1}}})),
+                ("content_block_delta", serde_json::json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": "Appro"}})),
+                ("error", serde_json::json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
+            ];
+            Some(chunked("text/event-stream", &sse(&events, false), 6, false))
+        }
         Some("slow") => {
             tokio::time::sleep(Duration::from_secs(5)).await;
             Some(StatusCode::OK.into_response())
@@ -953,6 +964,17 @@ async fn failures_are_recorded_and_other_calls_pass_untouched() {
         .unwrap();
     assert_eq!(res.status(), 429);
     assert!(res.text().await.unwrap().contains("Rate limit"));
+    // Broken off mid-stream, under a `200`.
+    let res = env
+        .client
+        .post(env.url("api.anthropic.com", "/v1/messages"))
+        .header("x-fixture", "overloaded")
+        .body(serde_json::json!({"model": "claude-sonnet-4-5", "stream": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("overloaded_error"));
     // Timeout.
     let err = env
         .client
@@ -1008,11 +1030,22 @@ async fn failures_are_recorded_and_other_calls_pass_untouched() {
         errors,
         [
             (Some("http_429"), Some(429)),
+            (Some("error_in_response"), Some(200)),
             (Some("timeout"), None),
             (Some("connect"), None)
         ]
     );
-    assert_eq!(s(&calls[2], "provider"), Some("gateway"));
+    assert_eq!(s(&calls[0], "error_message"), Some("Rate limit reached"));
+    assert_eq!(s(&calls[1], "error_message"), Some("Overloaded"));
+    assert_eq!(s(&calls[3], "provider"), Some("gateway"));
+    // The auditor's tables count it failed, with its message.
+    let summary = acttrace::evidence::summary::Summary::read(&env.path).unwrap();
+    let failed: Vec<(&str, Option<&str>)> = summary
+        .failed_calls
+        .iter()
+        .map(|f| (f.error.as_str(), f.message.as_deref()))
+        .collect();
+    assert_eq!(failed[1], ("error_in_response", Some("Overloaded")));
     let raw = std::fs::read_to_string(&env.path).unwrap();
     assert!(
         !raw.contains("not-a-real-key"),

@@ -2,7 +2,7 @@
 //! reports and the tools it asks for, read the same way for every API.
 
 use super::Observed;
-use crate::json::parse::Node;
+use crate::json::parse::{Node, Tok};
 
 /// The members of one object that describing an answer looks at, found in one pass.
 #[derive(Default, Clone, Copy)]
@@ -84,7 +84,7 @@ impl<'t> Fields<'t> {
 
 impl Observed {
     const MAX_REASONS: usize = 8;
-    const MAX_ERROR: usize = 200;
+    pub(super) const MAX_ERROR: usize = 200;
     const MAX_TOOL_CALLS: usize = 32;
 
     /// The id, finish reasons, error message and tool calls of any API's answer or stream
@@ -133,15 +133,29 @@ impl Observed {
                 self.tool_calls.push((id, name));
             }
         }
-        if self.error_message.is_none() {
-            // `error` as a string (Ollama) or an object with a `message`; or a bare top-level
-            // `message` (Cohere, AWS). Read only for a call that failed.
-            let message = match top.error {
-                Some(e) => text(Some(e)).or_else(|| text(Fields::of(e).message_text)),
-                None => text(top.message_text),
-            };
-            self.error_message =
-                message.map(|m| m.chars().take(Self::MAX_ERROR).collect::<String>());
+        self.read_error(&top, inner, delta.as_ref());
+    }
+
+    /// An error the answer reports: an `error` member that is not `null` (a string, as
+    /// Ollama's, or an object with a `message`) at the top, in the wrapped response (the
+    /// Responses API's `response.failed`) or in a stream's delta (Cohere's `message-end`), or
+    /// an event of type `error` (Anthropic's, the Responses API's). Such an answer failed,
+    /// whatever its status said: [`Observed::failed_in_body`]. A bare top-level `message`
+    /// (Cohere's and AWS's error bodies) is read as the message of a call whose status failed.
+    fn read_error(&mut self, top: &Fields<'_>, inner: &Fields<'_>, delta: Option<&Fields<'_>>) {
+        let member = [top.error, inner.error, delta.and_then(|d| d.error)]
+            .into_iter()
+            .flatten()
+            .find(|e| e.tok() != Tok::Null);
+        let said = member.map(|e| text(Some(e)).or_else(|| text(Fields::of(e).message_text)));
+        let typed = text(top.kind).as_deref() == Some("error");
+        let cut = |m: String| m.chars().take(Self::MAX_ERROR).collect::<String>();
+        if (member.is_some() || typed) && !self.failed_in_body {
+            // The first error reported outranks a message read before it.
+            self.failed_in_body = true;
+            self.error_message = said.flatten().or_else(|| text(top.message_text)).map(cut);
+        } else if self.error_message.is_none() {
+            self.error_message = said.flatten().or_else(|| text(top.message_text)).map(cut);
         }
     }
 }

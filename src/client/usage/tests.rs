@@ -294,11 +294,16 @@ fn ollama_tool_calls_are_read_from_the_message() {
 /// One AWS event-stream message of `event_type` carrying `payload` (CRCs left zero: the
 /// reader does not check them).
 fn event_stream_frame(event_type: &str, payload: &str) -> Vec<u8> {
-    let mut headers = vec![11u8];
-    headers.extend_from_slice(b":event-type");
+    event_stream_message(":event-type", event_type, payload)
+}
+
+/// One AWS event-stream message with one string header, `name: value`.
+fn event_stream_message(name: &str, value: &str, payload: &str) -> Vec<u8> {
+    let mut headers = vec![name.len() as u8];
+    headers.extend_from_slice(name.as_bytes());
     headers.push(7);
-    headers.extend_from_slice(&(event_type.len() as u16).to_be_bytes());
-    headers.extend_from_slice(event_type.as_bytes());
+    headers.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    headers.extend_from_slice(value.as_bytes());
     let total = 12 + headers.len() + payload.len() + 4;
     let mut out = Vec::new();
     out.extend_from_slice(&(total as u32).to_be_bytes());
@@ -422,4 +427,86 @@ data: {"type":"message-end","delta":{"finish_reason":"TOOL_CALL","usage":{"bille
 "#;
     let o = scan_all_splits(Api::OllamaNative, Format::Ndjson, ollama);
     assert_eq!(o.tool_calls, named(&[("", "credit_score")]));
+}
+
+/// An error a provider reports inside a `200` answer (a stream it broke off, overloaded or
+/// throttled) marks the answer failed, with its message, in every API's form; `"error": null`
+/// and a bare `message` in a good answer do not.
+#[test]
+fn errors_inside_an_answer_are_read_in_every_api() {
+    let failed = |api, format, body: &[u8]| {
+        let o = scan_all_splits(api, format, body);
+        (o.failed_in_body, o.error_message)
+    };
+    let said = |m: &str| (true, Some(m.to_owned()));
+    let anthropic = br#"event: message_start
+data: {"type":"message_start","message":{"id":"msg_1","model":"claude-sonnet-4","content":[],"usage":{"input_tokens":40,"output_tokens":1}}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Appro"}}
+
+event: error
+data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
+
+"#;
+    assert_eq!(
+        failed(Api::AnthropicMessages, Format::Sse, anthropic),
+        said("Overloaded")
+    );
+    let openai = br#"data: {"id":"c1","model":"gpt-4o","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}
+
+data: {"error":{"message":"The server had an error while processing your request.","type":"server_error"}}
+
+"#;
+    assert_eq!(
+        failed(Api::OpenAiChat, Format::Sse, openai),
+        said("The server had an error while processing your request.")
+    );
+    let responses = br#"event: response.created
+data: {"type":"response.created","response":{"id":"resp_1","model":"o3","status":"in_progress","error":null,"usage":null}}
+
+event: response.failed
+data: {"type":"response.failed","response":{"id":"resp_1","model":"o3","status":"failed","error":{"code":"server_error","message":"The model failed."},"usage":null}}
+
+"#;
+    assert_eq!(
+        failed(Api::OpenAiResponses, Format::Sse, responses),
+        said("The model failed.")
+    );
+    let ollama = b"{\"model\":\"llama3.2\",\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"done\":false}\n{\"error\":\"model runner has unexpectedly stopped\"}\n";
+    assert_eq!(
+        failed(Api::OllamaNative, Format::Ndjson, ollama),
+        said("model runner has unexpectedly stopped")
+    );
+    let gemini = br#"[{"candidates":[{"content":{"parts":[{"text":"Hi"}]}}],"usageMetadata":{"promptTokenCount":5}},{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}]"#;
+    assert_eq!(
+        failed(Api::GeminiGenerate, Format::Json, gemini),
+        said("The model is overloaded.")
+    );
+    let mut bedrock = event_stream_frame("messageStart", r#"{"role":"assistant"}"#);
+    bedrock.extend(event_stream_message(
+        ":exception-type",
+        "throttlingException",
+        r#"{"message":"Too many tokens, please wait."}"#,
+    ));
+    assert_eq!(
+        failed(Api::BedrockConverse, Format::EventStream, &bedrock),
+        said("throttlingException: Too many tokens, please wait.")
+    );
+    // Good answers: `error: null` in every Responses event, a bare `message` string.
+    let fine = br#"event: response.completed
+data: {"type":"response.completed","response":{"id":"resp_2","model":"o3","status":"completed","error":null,"usage":{"input_tokens":3,"output_tokens":2}}}
+
+"#;
+    assert_eq!(
+        failed(Api::OpenAiResponses, Format::Sse, fine),
+        (false, None)
+    );
+    let refused = br#"{"id":"f-1","message":"invalid api token"}"#;
+    let o = scan_all_splits(Api::CohereChat, Format::Json, refused);
+    assert!(
+        !o.failed_in_body,
+        "a bare message is a failed status's to give"
+    );
+    assert_eq!(o.error_message.as_deref(), Some("invalid api token"));
 }
