@@ -327,6 +327,62 @@ pub const DETECTORS: &[Detector] = &[
         gate: Gate::new(69, b"SG."),
     },
     Detector {
+        category: "groq_key",
+        group: "secret",
+        severity: "critical",
+        find: groq_key,
+        gate: Gate::new(52, b"gsk_"),
+    },
+    Detector {
+        category: "xai_key",
+        group: "secret",
+        severity: "critical",
+        find: xai_key,
+        gate: Gate::new(52, b"xai-"),
+    },
+    Detector {
+        category: "perplexity_key",
+        group: "secret",
+        severity: "critical",
+        find: perplexity_key,
+        gate: Gate::new(45, b"plx-"),
+    },
+    Detector {
+        category: "replicate_token",
+        group: "secret",
+        severity: "critical",
+        find: replicate_token,
+        gate: Gate::new(35, b"r8_"),
+    },
+    Detector {
+        category: "together_key",
+        group: "secret",
+        severity: "critical",
+        find: together_key,
+        gate: Gate::new(39, b"tgp_v1"),
+    },
+    Detector {
+        category: "langsmith_key",
+        group: "secret",
+        severity: "critical",
+        find: langsmith_key,
+        gate: Gate::new(40, b"lsv2_"),
+    },
+    Detector {
+        category: "pinecone_key",
+        group: "secret",
+        severity: "critical",
+        find: pinecone_key,
+        gate: Gate::new(45, b"pcsk_"),
+    },
+    Detector {
+        category: "tavily_key",
+        group: "secret",
+        severity: "critical",
+        find: tavily_key,
+        gate: Gate::new(25, b"tvly-"),
+    },
+    Detector {
         category: "webhook_url",
         group: "secret",
         severity: "critical",
@@ -367,6 +423,13 @@ pub const DETECTORS: &[Detector] = &[
         severity: "critical",
         find: password,
         gate: Gate::new(8, b"").and(|p| p.has_all_any_case(b"pwd") && (p.has(b':') || p.has(b'='))),
+    },
+    Detector {
+        category: "secret_assignment",
+        group: "credential",
+        severity: "critical",
+        find: secret_assignment,
+        gate: Gate::new(12, b"=").digits(1),
     },
     Detector {
         category: "credit_card",
@@ -470,8 +533,12 @@ fn scan_gated(detectors: &[Detector], text: &str, run: impl Fn(&Detector) -> boo
     out
 }
 
+mod assign;
 mod finders;
+mod keys;
 #[cfg(test)]
 mod tests;
 
+use self::assign::secret_assignment;
 use self::finders::*;
+use self::keys::*;

@@ -14,8 +14,8 @@ pub const SECRET_FIELD: &str = "secret_field";
 /// `.` and space aside, is one of a few names (`pwd`, `pin`, `pass`, `auth`, `credentials`) or
 /// ends in one of a few words (`password`, `passwd`, `passphrase`, `secret`, `token`,
 /// `api_key`, `private_key`, `signing_key`, `secret_key`, `secret_access_key`,
-/// `encryption_key`, `master_key`, `account_key`, `authorization`, `cookie`, `cvv`, `cvc`,
-/// `security_code`): `db_password`, `X-Api-Key`, `clientSecret`, `refresh_token`,
+/// `encryption_key`, `master_key`, `account_key`, `shared_access_key`, `authorization`,
+/// `cookie`, `cvv`, `cvc`, `security_code`): `db_password`, `X-Api-Key`, `clientSecret`, `refresh_token`,
 /// `Set-Cookie`, `card.cvc2`. Plural counts (`input_tokens`) and names that only begin so
 /// (`token_count`, `password_hint`) do not.
 pub(crate) fn names_a_secret(key: &str) -> bool {
@@ -42,6 +42,7 @@ pub(crate) fn names_a_secret(key: &str) -> bool {
             b"encryptionkey",
             b"masterkey",
             b"accountkey",
+            b"sharedaccesskey",
         ]
         .iter()
         .any(|word| ends(word)),

@@ -20,6 +20,8 @@ const KEY: &str = "sk-proj-abcdefghijklmnop1234";
 const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
 const GITHUB: &str = "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789";
 const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+const AZURE: &str = "0123456789abcdef0123456789abcdef";
+const GROQ: &str = "gsk_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOp";
 const LIMIT: usize = 4096;
 
 /// One request: its URI, extra headers and body.
@@ -196,6 +198,16 @@ fn bypasses() -> Vec<Try> {
             "x-api-key",
             percent(KEY),
         ),
+        // A key of no known shape, pasted as a `.env` file's line; an AI platform's key.
+        post_to(
+            "an env file in a prompt",
+            "/agent",
+            format!(
+                r#"{{"q": "why does this fail?\nAZURE_OPENAI_ENDPOINT=https://acme.openai.azure.com\nAZURE_OPENAI_API_KEY={AZURE}"}}"#
+            ),
+        ),
+        post_to("a key in a query", format!("/agent?api-key={AZURE}"), ""),
+        post_to("a Groq key", "/agent", format!("use {GROQ} for this")),
         post_to(
             "PEM key with JSON line breaks",
             "/agent",
@@ -318,7 +330,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 34 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 37 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {
@@ -342,7 +354,7 @@ async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {
     assert!(passed.is_empty(), "got through:\n{}", passed.join("\n"));
     log.shutdown().await.expect("shutdown");
     let text = std::fs::read_to_string(&path).unwrap();
-    for secret in [KEY, AWS, GITHUB, JWT] {
+    for secret in [KEY, AWS, GITHUB, JWT, AZURE, GROQ] {
         assert!(!text.contains(secret), "{secret} reached the log");
     }
     assert!(

@@ -1097,6 +1097,64 @@ async fn card_numbers_sent_as_numbers_are_found() {
     );
 }
 
+/// Keys of no known shape written as assignments (a `.env` file a tool read, a URL's query)
+/// and AI platforms' keys are redacted by the default policy, the names kept readable; the
+/// chain verifies here and in the reference.
+#[tokio::test]
+async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
+    let scratch = Scratch::new("assigned-keys");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("keys", &path).await.unwrap();
+    let output = "AZURE_OPENAI_ENDPOINT=https://acme.openai.azure.com\n\
+                  AZURE_OPENAI_API_KEY=0123456789abcdef0123456789abcdef\n\
+                  PINECONE_API_KEY=pcsk_AbCdE_FgHiJkLmNoPqRsTuVwXyZ0123456789AbCdEfGhIjKl\n\
+                  MAX_TOKENS=4096";
+    let mut args = acttrace::json::Map::new();
+    args.insert("stdout", output);
+    args.insert(
+        "url",
+        "https://api.example.com/v1/search?q=loans&api_key=abc123def456",
+    );
+    let id = DecisionId::random();
+    log.append(Entry::tool_call(Some(&id), "read_env", Value::Object(args)))
+        .await
+        .unwrap();
+    let head = log.head();
+    log.shutdown().await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for secret in [
+        "0123456789abcdef0123456789abcdef",
+        "pcsk_AbCdE",
+        "abc123def456",
+    ] {
+        assert!(!text.contains(secret), "{secret} reached the log:\n{text}");
+    }
+    let rows = lines(&path);
+    let args = rows[1]
+        .get("payload")
+        .and_then(|p| p.get("arguments"))
+        .unwrap();
+    assert_eq!(
+        args.get("stdout").and_then(Value::as_str),
+        Some(
+            "AZURE_OPENAI_ENDPOINT=https://acme.openai.azure.com\n\
+             AZURE_OPENAI_API_KEY=<redacted>\nPINECONE_API_KEY=<redacted>\nMAX_TOKENS=4096"
+        )
+    );
+    assert_eq!(
+        args.get("url").and_then(Value::as_str),
+        Some("https://api.example.com/v1/search?q=loans&api_key=<redacted>")
+    );
+    let flag = rows[2].get("payload").unwrap();
+    assert_eq!(
+        flag.get("data").map(Value::to_line_json).as_deref(),
+        Some(r#"["pinecone_key", "secret_assignment"]"#)
+    );
+    assert_verifies(&path, &VerifyOptions::new().expected_head(&head.hash));
+    let (ok, detail) = crate::support::reference_verify(&path, None, Some(&head.hash));
+    assert!(ok, "reference: {detail}");
+}
+
 /// An entry larger than the log takes is refused, never written where a verifier would refuse
 /// to read it: `append` and `enqueue` say `TooLarge` (its type, size and the limit),
 /// `try_record` says `false`; the health counts two refused and one lost, the chain records

@@ -93,6 +93,116 @@ fn true_positives() {
 }
 
 /// The shortcuts `special_category` and its gate take hold for every lexicon word.
+/// Keys of the AI platforms an agent calls, by their vendors' prefixes.
+#[test]
+fn ai_platform_keys() {
+    for (text, category) in [
+        (
+            "GROQ_API_KEY=gsk_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOp",
+            "groq_key",
+        ),
+        (
+            "xai-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMn",
+            "xai_key",
+        ),
+        (
+            "pplx-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKl",
+            "perplexity_key",
+        ),
+        (
+            "r8_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789a",
+            "replicate_token",
+        ),
+        (
+            "tgp_v1_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg",
+            "together_key",
+        ),
+        (
+            "lsv2_pt_0123456789abcdef0123456789abcdef_0123456789",
+            "langsmith_key",
+        ),
+        (
+            "lsv2_sk_0123456789abcdef0123456789abcdef_0123456789",
+            "langsmith_key",
+        ),
+        (
+            "pcsk_AbCdE_FgHiJkLmNoPqRsTuVwXyZ0123456789AbCdEfGhIjKl",
+            "pinecone_key",
+        ),
+        ("key tvly-dev-AbCdEfGhIjKlMnOpQrSt", "tavily_key"),
+    ] {
+        assert_eq!(cats(text), [category], "{text}");
+    }
+    // Too short, or not at a word's start: names and ids that only begin so.
+    for text in [
+        "gsk_short_name",
+        "xai-grok-4",
+        "pplx-70b-online",
+        "r8_model",
+        "lsv2_pt_short",
+        "tvly-search",
+        "agsk_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOp",
+    ] {
+        assert!(scan(text).is_empty(), "{text:?} gave {:?}", cats(text));
+    }
+}
+
+/// A secret written `NAME=VALUE`: the value is found when the name says it is a secret and the
+/// value looks generated, whatever its shape; the name stays.
+#[test]
+fn secrets_written_as_assignments() {
+    fn found(text: &str) -> Vec<&str> {
+        scan(text)
+            .iter()
+            .filter(|f| f.category == "secret_assignment")
+            .map(|f| &text[f.span.clone()])
+            .collect()
+    }
+    let env = "AZURE_OPENAI_API_KEY=0123456789abcdef0123456789abcdef\nCO_API_KEY=AbCdEf0123\nexport AWS_SECRET_ACCESS_KEY=\"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"";
+    assert_eq!(
+        found(env),
+        [
+            "0123456789abcdef0123456789abcdef",
+            "AbCdEf0123",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        ]
+    );
+    assert_eq!(
+        found(
+            "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=ab12CD34ef56+/gh==;EntityPath=q"
+        ),
+        ["ab12CD34ef56+/gh=="]
+    );
+    assert_eq!(
+        found("GET /v1/search?q=loans&api_key=abc123def456&page=2"),
+        ["abc123def456"]
+    );
+    assert_eq!(
+        found("[default]\nclient_secret = 'Zx9-Yw8_Vu7'"),
+        ["Zx9-Yw8_Vu7"]
+    );
+    assert_eq!(
+        found("spring.datasource.password=hunter2024x"),
+        Vec::<&str>::new(),
+        "a password is the password detector's"
+    );
+    assert_eq!(cats("spring.datasource.password=hunter2024x"), ["password"]);
+    for text in [
+        "API_KEY=${OPENAI_API_KEY}",
+        "api_key=<your-key-here>",
+        "token=1234",
+        "max_tokens=4096000000",
+        "input_tokens=123456789",
+        "if token == \"abc123def456\"",
+        "token != abc123def456",
+        "monkey=abc123def456",
+        "the token = a random word list",
+        "a=b+c; x=12345678",
+    ] {
+        assert_eq!(found(text), Vec::<&str>::new(), "{text:?}");
+    }
+}
+
 #[test]
 fn special_words_fit_their_shortcuts() {
     for w in SPECIAL_WORDS {
@@ -225,6 +335,12 @@ fn gates_never_hide_a_match() {
         "postgres://app:s3cret-pw@db:5432/x https://a:b@c/ redis://:pw@cache",
         "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx",
         "https://discord.com/api/webhooks/123456789012345678/AbCdEf-GhIj_KlMnOpQrStUv",
+        "GROQ_API_KEY=gsk_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOp",
+        "xai-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOpQrSt pplx-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGh",
+        "r8_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789a tgp_v1_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg",
+        "lsv2_pt_0123456789abcdef0123456789abcdef_0123456789 pcsk_AbCdE_FgHiJkLmNoPqRsTuVwXyZ0123456789AbCdEfGhIjKl tvly-dev-AbCdEfGhIjKlMnOpQrSt",
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY AccountKey=ab12CD34ef56==;x",
+        "https://api.example.com/v1?api_key=abc123def456&q=1 client_secret = 'Zx9-Yw8_Vu7'",
     ];
     let check = |text: &str| {
         let all = scan_gated(DETECTORS, text, |_| true);
