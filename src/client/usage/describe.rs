@@ -34,6 +34,12 @@ struct Fields<'t> {
     start: Option<Node<'t>>,
     tool_use: Option<Node<'t>>,
     tool_use_id: Option<Node<'t>>,
+    object: Option<Node<'t>>,
+    status: Option<Node<'t>>,
+    incomplete_details: Option<Node<'t>>,
+    reason: Option<Node<'t>>,
+    prompt_feedback: Option<Node<'t>>,
+    block_reason: Option<Node<'t>>,
 }
 
 impl<'t> Fields<'t> {
@@ -74,6 +80,12 @@ impl<'t> Fields<'t> {
                 "start" => &mut f.start,
                 "toolUse" => &mut f.tool_use,
                 "toolUseId" => &mut f.tool_use_id,
+                "object" => &mut f.object,
+                "status" => &mut f.status,
+                "incomplete_details" => &mut f.incomplete_details,
+                "reason" => &mut f.reason,
+                "promptFeedback" => &mut f.prompt_feedback,
+                "blockReason" => &mut f.block_reason,
                 _ => continue,
             };
             *slot = Some(value);
@@ -114,6 +126,11 @@ impl Observed {
         reasons.push(text(delta.and_then(|d| d.finish_reason)));
         reasons.push(text(top.stop_reason_camel));
         reasons.push(text(top.done_reason));
+        reasons.push(responses_outcome(&top, inner));
+        // Gemini refused the prompt itself: no candidate says why.
+        reasons.push(text(
+            top.prompt_feedback.and_then(|f| Fields::of(f).block_reason),
+        ));
         for r in reasons.into_iter().flatten() {
             if !r.is_empty()
                 && self.finish_reasons.len() < Self::MAX_REASONS
@@ -228,6 +245,27 @@ fn tool_calls<'t>(
             }
         }
     }
+}
+
+/// How a Responses API answer ended, which it says by its `status`, not a finish reason: why it
+/// is incomplete (`max_output_tokens`, `content_filter`), else a final status (`completed`,
+/// `failed`, `cancelled`); nothing while it is `queued` or `in_progress`.
+fn responses_outcome(top: &Fields<'_>, inner: &Fields<'_>) -> Option<String> {
+    let response = top.response.is_some() || text(top.object).as_deref() == Some("response");
+    if !response {
+        return None;
+    }
+    let why = inner
+        .incomplete_details
+        .and_then(|d| text(Fields::of(d).reason));
+    why.or_else(|| {
+        text(inner.status).filter(|s| {
+            matches!(
+                s.as_str(),
+                "completed" | "failed" | "cancelled" | "incomplete"
+            )
+        })
+    })
 }
 
 fn text(n: Option<Node<'_>>) -> Option<String> {

@@ -510,3 +510,42 @@ data: {"type":"response.completed","response":{"id":"resp_2","model":"o3","statu
     );
     assert_eq!(o.error_message.as_deref(), Some("invalid api token"));
 }
+
+/// How an answer ended where no finish reason says it: the Responses API's status and why it
+/// is incomplete, whole or streamed; Gemini's refusal of the prompt itself.
+#[test]
+fn outcomes_said_by_status_or_prompt_feedback() {
+    let reasons = |api, format, body: &[u8]| scan_all_splits(api, format, body).finish_reasons;
+    let cut = br#"{"id":"resp_1","object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"model":"o3","output":[],"usage":{"input_tokens":10,"output_tokens":64}}"#;
+    assert_eq!(
+        reasons(Api::OpenAiResponses, Format::Json, cut),
+        ["max_output_tokens"]
+    );
+    let streamed = br#"event: response.created
+data: {"type":"response.created","response":{"id":"resp_2","object":"response","status":"in_progress","usage":null}}
+
+event: response.completed
+data: {"type":"response.completed","response":{"id":"resp_2","object":"response","status":"completed","incomplete_details":null,"usage":{"input_tokens":10,"output_tokens":5}}}
+
+"#;
+    assert_eq!(
+        reasons(Api::OpenAiResponses, Format::Sse, streamed),
+        ["completed"]
+    );
+    let filtered = br#"event: response.incomplete
+data: {"type":"response.incomplete","response":{"id":"resp_3","object":"response","status":"incomplete","incomplete_details":{"reason":"content_filter"},"usage":{"input_tokens":10,"output_tokens":2}}}
+
+"#;
+    assert_eq!(
+        reasons(Api::OpenAiResponses, Format::Sse, filtered),
+        ["content_filter"]
+    );
+    let refused = br#"{"promptFeedback":{"blockReason":"SAFETY","safetyRatings":[{"category":"HARM_CATEGORY_DANGEROUS_CONTENT","probability":"HIGH"}]},"usageMetadata":{"promptTokenCount":12,"totalTokenCount":12},"modelVersion":"gemini-2.5-flash"}"#;
+    assert_eq!(
+        reasons(Api::GeminiGenerate, Format::Json, refused),
+        ["SAFETY"]
+    );
+    // Another API's `status` is not read as an outcome.
+    let other = br#"{"id":"x","status":"completed","choices":[{"finish_reason":"stop"}]}"#;
+    assert_eq!(reasons(Api::OpenAiChat, Format::Json, other), ["stop"]);
+}
