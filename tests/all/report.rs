@@ -509,3 +509,78 @@ async fn every_entry_type_is_counted_and_the_uncovered_ones_named() {
     }
     assert_eq!(row.matches(none).count(), 3, "{row}");
 }
+
+/// Model answers not given whole (refused, truncated, broken off, abandoned) are listed by why
+/// and by the reason as recorded, with the entries behind each; whole answers are not.
+#[tokio::test]
+async fn answers_not_given_whole_are_listed() {
+    use acttrace::json::Value;
+
+    let scratch = Scratch::new("report-short-answers");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("lending", &path).await.unwrap();
+    let id = DecisionId::random();
+    log.append(Entry::decision(&id, "POST /loan", "A-17"))
+        .await
+        .unwrap();
+    let calls: [(&[&str], Option<(&str, Value)>); 7] = [
+        (&["stop"], None),
+        (&["content_filter"], None),
+        (&["SAFETY", "STOP"], None),
+        (&["length"], None),
+        (&["length"], None),
+        (&[], Some(("error", Value::from("error_in_response")))),
+        (&["stop"], Some(("cut_short", Value::Bool(true)))),
+    ];
+    for (reasons, extra) in calls {
+        let mut call = Map::new();
+        call.insert("decision_id", id.as_str());
+        call.insert("provider", "openai");
+        call.insert("model", "gpt-4o");
+        call.insert("status", 200);
+        let reasons: Vec<Value> = reasons.iter().map(|r| Value::from(*r)).collect();
+        call.insert("finish_reasons", Value::Array(reasons));
+        if let Some((k, v)) = extra {
+            call.insert(k, v);
+        }
+        log.append(Entry::new("llm_call", call)).await.unwrap();
+    }
+    log.shutdown().await.unwrap();
+    let page = scratch.join("report.html");
+    write_report(&path, &page, &ReportOptions::new()).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let row = |why: &str, reason: &str, n: u64| {
+        format!("<tr><td>{why}</td><td><code>{reason}</code></td><td class=\"n\">{n}</td>")
+    };
+    for expected in [
+        row("refused or filtered by the provider", "SAFETY", 1),
+        row("refused or filtered by the provider", "content_filter", 1),
+        row("stopped at the length limit", "length", 2),
+        row(
+            "broken off by an error the provider reported in it",
+            "error_in_response",
+            1,
+        ),
+        row("not read to its end by the caller", "cut_short", 1),
+    ] {
+        assert!(html.contains(&expected), "{expected}\n{html}");
+    }
+    assert!(html.contains("Model answers not given whole"));
+    assert!(
+        !html.contains("<code>stop</code>"),
+        "a whole answer is not listed"
+    );
+
+    // A log whose answers were all whole says nothing of them.
+    let whole = scratch.join("whole.jsonl");
+    let log = AuditLog::open("lending", &whole).await.unwrap();
+    let mut call = Map::new();
+    call.insert("provider", "openai");
+    call.insert("model", "gpt-4o");
+    call.insert("finish_reasons", Value::Array(vec![Value::from("stop")]));
+    log.append(Entry::new("llm_call", call)).await.unwrap();
+    log.shutdown().await.unwrap();
+    write_report(&whole, &page, &ReportOptions::new()).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("not given whole"));
+}

@@ -16,6 +16,8 @@ use crate::json::value::{Map, Value};
 
 /// Entries linked per claim before "and N more".
 pub(super) const LINKS: usize = 12;
+/// Recorded reasons listed per group of [`Short`] answers; further ones are counted together.
+pub(super) const MAX_SHORT: usize = 16;
 
 /// A claim's evidence: how many entries, and the first [`LINKS`] of them.
 #[derive(Debug, Default, Clone)]
@@ -116,6 +118,63 @@ impl ModelRow {
     pub(super) const MAX_PATHS: usize = 32;
 }
 
+/// Why a model's answer was not given whole, as the report groups the reasons recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Short {
+    /// The provider refused it or filtered it (`content_filter`, `refusal`, `SAFETY`,
+    /// `guardrail_intervened`, ...).
+    Refused,
+    /// It stopped at the length limit (`length`, `max_tokens`, `max_output_tokens`, ...).
+    Truncated,
+    /// The provider reported an error in it (`error_in_response`).
+    Broken,
+    /// The caller stopped reading it (`cut_short`).
+    Abandoned,
+}
+
+impl Short {
+    /// The group of a recorded finish reason, if it says the answer was not whole.
+    pub(super) fn of(reason: &str) -> Option<Self> {
+        const REFUSED: &[&str] = &[
+            "content_filter",
+            "content_filtered",
+            "refusal",
+            "safety",
+            "image_safety",
+            "recitation",
+            "blocklist",
+            "prohibited_content",
+            "spii",
+            "guardrail_intervened",
+            "error_toxic",
+        ];
+        const TRUNCATED: &[&str] = &[
+            "length",
+            "max_tokens",
+            "max_output_tokens",
+            "model_context_window_exceeded",
+            "error_limit",
+        ];
+        let is = |list: &[&str]| list.iter().any(|r| r.eq_ignore_ascii_case(reason));
+        if is(REFUSED) {
+            Some(Self::Refused)
+        } else if is(TRUNCATED) {
+            Some(Self::Truncated)
+        } else {
+            None
+        }
+    }
+
+    pub(super) fn says(self) -> &'static str {
+        match self {
+            Self::Refused => "refused or filtered by the provider",
+            Self::Truncated => "stopped at the length limit",
+            Self::Broken => "broken off by an error the provider reported in it",
+            Self::Abandoned => "not read to its end by the caller",
+        }
+    }
+}
+
 /// One `human_oversight` entry, as the page lists it.
 #[derive(Debug)]
 pub(super) struct Review {
@@ -187,6 +246,9 @@ pub(super) struct Facts {
     /// Decisions reviewed in the period that opened before it: where and when they opened.
     pub(super) opened_before: BTreeMap<String, (u64, Option<f64>)>,
     pub(super) models: BTreeMap<(String, String), ModelRow>,
+    /// Model answers not given whole: by why, and the reason as recorded (at most
+    /// [`MAX_SHORT`] reasons a group; the rest under the empty one).
+    pub(super) short: BTreeMap<(Short, String), Links>,
     /// By action and what was found.
     pub(super) flags: BTreeMap<(String, String), Links>,
     pub(super) reviews: Vec<Review>,
@@ -303,6 +365,7 @@ impl Facts {
     }
 
     fn add_call(&mut self, r: &Row) {
+        self.add_short(r);
         let key = (
             r.text("provider").unwrap_or("?").to_owned(),
             r.text("model").unwrap_or("?").to_owned(),
@@ -331,6 +394,34 @@ impl Facts {
                 String::new()
             };
             *m.unrecognized.entry(path).or_default() += 1;
+        }
+    }
+
+    /// Whether the call's answer was not given whole, and why: each reason once a call.
+    fn add_short(&mut self, r: &Row) {
+        let mut seen = Vec::new();
+        if let Some(Value::Array(reasons)) = r.payload.get("finish_reasons") {
+            for reason in reasons.iter().filter_map(Value::as_str) {
+                if let Some(why) = Short::of(reason) {
+                    seen.push((why, reason.to_owned()));
+                }
+            }
+        }
+        if r.text("error") == Some("error_in_response") {
+            seen.push((Short::Broken, "error_in_response".to_owned()));
+        }
+        if r.payload.get("cut_short") == Some(&Value::Bool(true)) {
+            seen.push((Short::Abandoned, "cut_short".to_owned()));
+        }
+        seen.dedup();
+        for (why, reason) in seen {
+            let kept = self.short.keys().filter(|(w, _)| *w == why).count();
+            let key = if kept < MAX_SHORT || self.short.contains_key(&(why, reason.clone())) {
+                (why, reason)
+            } else {
+                (why, String::new())
+            };
+            self.short.entry(key).or_default().add(r.seq);
         }
     }
 

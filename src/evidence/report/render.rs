@@ -384,6 +384,34 @@ fn unrecognized_calls(h: &mut String, facts: &Facts) {
     );
 }
 
+/// The model answers not given whole (refused, truncated, broken off, abandoned): a decision
+/// may rest on one, which the reader must be able to find.
+fn short_answers(h: &mut String, facts: &Facts) {
+    if facts.short.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<p class=\"warn\">Model answers not given whole: a decision that rests on one rests on \
+         less than the model would have said.</p><table><tr><th>Why</th><th>As recorded</th>\
+         <th>Calls</th><th>Entries</th></tr>",
+    );
+    for ((why, reason), seqs) in &facts.short {
+        let reason = if reason.is_empty() {
+            "other reasons".to_owned()
+        } else {
+            format!("<code>{}</code>", esc(reason))
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{reason}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            why.says(),
+            seqs.count,
+            links(seqs)
+        );
+    }
+    h.push_str("</table>");
+}
+
 fn models_section(h: &mut String, facts: &Facts) {
     let _ = write!(
         h,
@@ -423,6 +451,7 @@ fn models_section(h: &mut String, facts: &Facts) {
         h.push_str("<p>No model calls are recorded.</p>");
     }
     unrecognized_calls(h, facts);
+    short_answers(h, facts);
     if !cost_bars.is_empty() {
         bars(h, "Cost per model (USD)", &cost_bars, "USD");
     }
