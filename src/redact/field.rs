@@ -11,9 +11,10 @@
 pub const SECRET_FIELD: &str = "secret_field";
 
 /// Whether a field named `key` holds a secret: its name, case and the separators `-`, `_`,
-/// `.` and space aside, is one of a few names (`pwd`, `pin`, `pass`, `auth`, `credentials`) or
-/// ends in one of a few words (`password`, `passwd`, `passphrase`, `secret`, `token`,
-/// `api_key`, `private_key`, `signing_key`, `secret_key`, `secret_access_key`,
+/// `.` and space aside, is one of a few names (`pwd`, `pin`, `pass`, `auth`, `bearer`,
+/// `credentials`) or ends in one of a few words (`password`, `passwd`, `passphrase`,
+/// `passcode`, `secret`, `token`, `session_id`, `sessid`, `api_key`, `private_key`, `privkey`,
+/// `signing_key`, `secret_key`, `secret_access_key`,
 /// `encryption_key`, `master_key`, `account_key`, `shared_access_key`, `authorization`,
 /// `cookie`, `cvv`, `cvc`, `security_code`): `db_password`, `X-Api-Key`, `clientSecret`, `refresh_token`,
 /// `Set-Cookie`, `card.cvc2`. Plural counts (`input_tokens`) and names that only begin so
@@ -29,13 +30,26 @@ pub(crate) fn names_a_secret(key: &str) -> bool {
     };
     // Only the words that end in the name's last letter are compared.
     match last.to_ascii_lowercase() {
-        b'd' => ends(b"password") || ends(b"passwd") || whole(b"pwd"),
-        b'e' => ends(b"passphrase") || ends(b"cookie") || ends(b"securitycode"),
+        b'd' => {
+            ends(b"password")
+                || ends(b"passwd")
+                || whole(b"pwd")
+                || ends(b"sessionid")
+                || ends(b"sessid")
+        }
+        b'e' => {
+            ends(b"passphrase")
+                || ends(b"passcode")
+                || ends(b"cookie")
+                || ends(b"securitycode")
+        }
+        b'r' => whole(b"bearer"),
         b't' => ends(b"secret"),
         b'n' => ends(b"token") || ends(b"authorization") || whole(b"pin"),
         b'y' => [
             b"apikey" as &[u8],
             b"privatekey",
+            b"privkey",
             b"signingkey",
             b"secretkey",
             b"secretaccesskey",
@@ -122,6 +136,13 @@ mod tests {
             "secretAccessKey",
             "AccountKey",
             "encryption-key",
+            "passcode",
+            "device_passcode",
+            "JSESSIONID",
+            "session_id",
+            "PHPSESSID",
+            "bearer",
+            "ssh_privkey",
         ] {
             assert!(names_a_secret(key), "{key}");
         }
@@ -150,6 +171,11 @@ mod tests {
             "aws_access_key_id",
             "accessKeyId",
             "idempotency_key",
+            "session",
+            "sessions",
+            "session_count",
+            "bearer_name",
+            "sid",
         ] {
             assert!(!names_a_secret(key), "{key}");
         }
