@@ -38,10 +38,7 @@ pub(crate) fn names_a_secret(key: &str) -> bool {
                 || ends(b"sessid")
         }
         b'e' => {
-            ends(b"passphrase")
-                || ends(b"passcode")
-                || ends(b"cookie")
-                || ends(b"securitycode")
+            ends(b"passphrase") || ends(b"passcode") || ends(b"cookie") || ends(b"securitycode")
         }
         b'r' => whole(b"bearer"),
         b't' => ends(b"secret"),

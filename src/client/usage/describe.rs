@@ -2,7 +2,7 @@
 //! reports and the tools it asks for, read the same way for every API.
 
 use super::Observed;
-use crate::json::parse::{Node, Tok};
+use crate::json::parse::Node;
 
 /// The members of one object that describing an answer looks at, found in one pass.
 #[derive(Default, Clone, Copy)]
@@ -153,8 +153,9 @@ impl Observed {
         self.read_error(&top, inner, delta.as_ref());
     }
 
-    /// An error the answer reports: an `error` member that is not `null` (a string, as
-    /// Ollama's, or an object with a `message`) at the top, in the wrapped response (the
+    /// An error the answer reports: an `error` member that is an object (with a `message`) or
+    /// a string, as Ollama's (not `null`, `false` or `""`, which some servers send in a good
+    /// answer) at the top, in the wrapped response (the
     /// Responses API's `response.failed`) or in a stream's delta (Cohere's `message-end`), or
     /// an event of type `error` (Anthropic's, the Responses API's). Such an answer failed,
     /// whatever its status said: [`Observed::failed_in_body`]. A bare top-level `message`
@@ -163,7 +164,7 @@ impl Observed {
         let member = [top.error, inner.error, delta.and_then(|d| d.error)]
             .into_iter()
             .flatten()
-            .find(|e| e.tok() != Tok::Null);
+            .find(|e| e.is_object() || text(Some(*e)).is_some_and(|m| !m.is_empty()));
         let said = member.map(|e| text(Some(e)).or_else(|| text(Fields::of(e).message_text)));
         let typed = text(top.kind).as_deref() == Some("error");
         let cut = |m: String| m.chars().take(Self::MAX_ERROR).collect::<String>();

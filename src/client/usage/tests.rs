@@ -493,7 +493,14 @@ data: {"type":"response.failed","response":{"id":"resp_1","model":"o3","status":
         failed(Api::BedrockConverse, Format::EventStream, &bedrock),
         said("throttlingException: Too many tokens, please wait.")
     );
-    // Good answers: `error: null` in every Responses event, a bare `message` string.
+    // Good answers: `error: null` in every Responses event, `false` or `""` from other
+    // servers, a bare `message` string.
+    for body in [
+        &br#"{"id":"c1","error":false,"choices":[{"finish_reason":"stop"}]}"#[..],
+        br#"{"id":"c1","error":"","choices":[{"finish_reason":"stop"}]}"#,
+    ] {
+        assert_eq!(failed(Api::OpenAiChat, Format::Json, body), (false, None));
+    }
     let fine = br#"event: response.completed
 data: {"type":"response.completed","response":{"id":"resp_2","model":"o3","status":"completed","error":null,"usage":{"input_tokens":3,"output_tokens":2}}}
 
