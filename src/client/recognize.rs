@@ -168,8 +168,10 @@ struct Custom {
 ///    OpenAI-compatible endpoint), AWS Bedrock (`converse`, `converse-stream`, `invoke`,
 ///    `invoke-with-response-stream`; its agents' runtime), Cohere (`/v2/chat`, `/v2/embed`,
 ///    their v1 forms, the OpenAI-compatible endpoint), Mistral, Groq, OpenRouter, DeepSeek,
-///    xAI, Together, Fireworks, Perplexity, and Ollama on `localhost:11434`. The provider is
-///    the host's owner. Any other `POST` to one
+///    xAI, Together, Fireworks, Perplexity, Cerebras, SambaNova, DeepInfra, NVIDIA, Hugging
+///    Face, AI21, Voyage, Jina, Moonshot, DashScope, Zhipu, and Ollama on `localhost:11434`;
+///    Replicate, Hugging Face's inference API, ElevenLabs and Stability, whose own APIs are
+///    recorded unrecognized. The provider is the host's owner. Any other `POST` to one
 ///    of these hosts (a transcription, an image, a batch, a file upload) is recorded too,
 ///    marked `recognized: false` with its path, and reported once per host and path at warn
 ///    level: what is sent to a model provider is never left out in silence.
@@ -399,10 +401,52 @@ enum Known {
     Host(&'static str, Api),
 }
 
+/// Hosts that speak OpenAI's API (chat completions, responses, embeddings) under their own
+/// paths, and their owners.
+const OPENAI_STYLE: &[(&str, &str)] = &[
+    ("api.openai.com", "openai"),
+    ("api.mistral.ai", "mistral"),
+    ("api.groq.com", "groq"),
+    ("openrouter.ai", "openrouter"),
+    ("api.deepseek.com", "deepseek"),
+    ("api.x.ai", "xai"),
+    ("api.together.xyz", "together"),
+    ("api.together.ai", "together"),
+    ("api.fireworks.ai", "fireworks"),
+    ("api.perplexity.ai", "perplexity"),
+    ("api.cerebras.ai", "cerebras"),
+    ("api.sambanova.ai", "sambanova"),
+    ("api.deepinfra.com", "deepinfra"),
+    ("integrate.api.nvidia.com", "nvidia"),
+    ("router.huggingface.co", "huggingface"),
+    ("api.ai21.com", "ai21"),
+    ("api.voyageai.com", "voyage"),
+    ("api.jina.ai", "jina"),
+    ("api.moonshot.ai", "moonshot"),
+    ("dashscope.aliyuncs.com", "dashscope"),
+    ("dashscope-intl.aliyuncs.com", "dashscope"),
+    ("open.bigmodel.cn", "zhipu"),
+];
+
+/// Hosts of model APIs of their own that the table does not read (predictions, speech,
+/// images): every `POST` to them is recorded, unrecognized.
+const OTHER_MODEL_HOSTS: &[(&str, &str)] = &[
+    ("api.replicate.com", "replicate"),
+    ("api-inference.huggingface.co", "huggingface"),
+    ("api.elevenlabs.io", "elevenlabs"),
+    ("api.stability.ai", "stability"),
+];
+
 fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Known> {
     let openai_style = |provider: &str| openai_suffix(path).map(|api| Call::new(provider, api));
+    if let Some(&(_, owner)) = OPENAI_STYLE.iter().find(|(h, _)| *h == host) {
+        let call = openai_style(owner);
+        return Some(call.map_or(Known::Host(owner, Api::OpenAiChat), Known::Call));
+    }
+    if let Some(&(_, owner)) = OTHER_MODEL_HOSTS.iter().find(|(h, _)| *h == host) {
+        return Some(Known::Host(owner, Api::OpenAiChat));
+    }
     let (call, owner, api) = match host {
-        "api.openai.com" => (openai_style("openai"), "openai", Api::OpenAiChat),
         "api.anthropic.com" => {
             let p = path.trim_end_matches('/');
             let call =
@@ -414,16 +458,6 @@ fn builtin(host: &str, port: Option<u16>, path: &str) -> Option<Known> {
             "gemini",
             Api::GeminiGenerate,
         ),
-        "api.mistral.ai" => (openai_style("mistral"), "mistral", Api::OpenAiChat),
-        "api.groq.com" => (openai_style("groq"), "groq", Api::OpenAiChat),
-        "openrouter.ai" => (openai_style("openrouter"), "openrouter", Api::OpenAiChat),
-        "api.deepseek.com" => (openai_style("deepseek"), "deepseek", Api::OpenAiChat),
-        "api.x.ai" => (openai_style("xai"), "xai", Api::OpenAiChat),
-        "api.together.xyz" | "api.together.ai" => {
-            (openai_style("together"), "together", Api::OpenAiChat)
-        }
-        "api.fireworks.ai" => (openai_style("fireworks"), "fireworks", Api::OpenAiChat),
-        "api.perplexity.ai" => (openai_style("perplexity"), "perplexity", Api::OpenAiChat),
         // Its own API, and its compatibility endpoint (`/compatibility/v1/chat/completions`)
         // as OpenAI's. Its other answers (rerank, classify) are read as its chat's.
         "api.cohere.com" | "api.cohere.ai" => (

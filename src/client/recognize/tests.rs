@@ -171,6 +171,34 @@ fn recognizes_every_builtin_provider() {
             false,
         ),
         (
+            "https://api.cerebras.ai/v1/chat/completions",
+            "cerebras",
+            Api::OpenAiChat,
+            None,
+            false,
+        ),
+        (
+            "https://integrate.api.nvidia.com/v1/chat/completions",
+            "nvidia",
+            Api::OpenAiChat,
+            None,
+            false,
+        ),
+        (
+            "https://api.voyageai.com/v1/embeddings",
+            "voyage",
+            Api::OpenAiEmbeddings,
+            None,
+            false,
+        ),
+        (
+            "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions",
+            "dashscope",
+            Api::OpenAiChat,
+            None,
+            false,
+        ),
+        (
             "https://api.cohere.ai/v1/chat/",
             "cohere",
             Api::CohereChat,
@@ -273,6 +301,31 @@ fn provider_hosts_are_never_passed_in_silence() {
             "https://api.cohere.com/v2/rerank",
             "cohere",
             Api::CohereChat,
+        ),
+        (
+            "https://api.replicate.com/v1/models/meta/meta-llama-3-70b-instruct/predictions",
+            "replicate",
+            Api::OpenAiChat,
+        ),
+        (
+            "https://api-inference.huggingface.co/models/mistralai/Mistral-7B-Instruct-v0.3",
+            "huggingface",
+            Api::OpenAiChat,
+        ),
+        (
+            "https://api.elevenlabs.io/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM",
+            "elevenlabs",
+            Api::OpenAiChat,
+        ),
+        (
+            "https://api.stability.ai/v2beta/stable-image/generate/core",
+            "stability",
+            Api::OpenAiChat,
+        ),
+        (
+            "https://api.cerebras.ai/v1/audio/x",
+            "cerebras",
+            Api::OpenAiChat,
         ),
     ];
     for (url, provider, api) in cases {
