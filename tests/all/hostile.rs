@@ -72,6 +72,16 @@ async fn hostile_log(path: &Path) {
     ))
     .await
     .expect("append");
+    // A failed call, whose error message is the provider's text.
+    log.append(Entry::llm_call(
+        LlmCall::new("openai", "gpt-4o")
+            .decision(Some(&id))
+            .field("status", 500)
+            .field("error", format!("http_500{CLEAR}"))
+            .field("error_message", format!("upstream said{FAKE_OK}{CLEAR}")),
+    ))
+    .await
+    .expect("append");
     let mut record = Map::new();
     record.insert("outcome", "y".repeat(70_000));
     log.append(Entry::decision_record(&id, record))
@@ -112,6 +122,14 @@ async fn payloads_and_file_names_cannot_steer_the_terminal() {
     }
     let show = String::from_utf8(acttrace(&["show".as_ref(), path.as_os_str()]).stdout).unwrap();
     assert!(show.contains("\\u{1b}[2J"), "escaped, not dropped:\n{show}");
+    assert!(
+        show.contains("upstream said\\u{a}ok: fake verdict"),
+        "the failed call's message is listed, escaped:\n{show}"
+    );
+    assert!(
+        show.contains("\n\n1 failed model calls:\n"),
+        "a line break of the tool's own is one:\n{show}"
+    );
     assert!(
         show.lines()
             .all(|l| l.chars().count() < 12 * MAX_CELL_CHARS),

@@ -191,7 +191,8 @@ pub(crate) fn show(args: &ViewArgs) -> ExitCode {
     print!("{}", summary.decisions_table());
     say!("{}", summary.totals());
     if !summary.failed_calls.is_empty() {
-        say!("\n{} failed model calls:", summary.failed_calls.len());
+        println!();
+        say!("{} failed model calls:", summary.failed_calls.len());
         print!("{}", summary.failed_calls_table());
     }
     say_period(&summary, &period);
