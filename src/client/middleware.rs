@@ -350,7 +350,11 @@ impl Record {
             End::Failed => call = call.set("error", "body_failed"),
             End::Abandoned => call = call.set("cut_short", true),
         }
-        if status.is_success() && !observed.saw_usage() {
+        if observed.oversized > 0 {
+            // Too large to read whole: what they said (usage, a reason to stop) may be
+            // missing, which is not the same as the provider not saying it.
+            call = call.set("unread_events", observed.oversized);
+        } else if status.is_success() && !observed.saw_usage() {
             call = call.set("usage_reported", false);
         }
         Entry::llm_call(call)

@@ -24,6 +24,9 @@ use crate::json::parse::{Node, Tape, Tok};
 const EVENT_CAP: usize = 256 << 10;
 /// The largest non-streamed JSON body kept to read usage from at its end.
 const JSON_CAP: usize = 8 << 20;
+/// How much of the end of a JSON body past [`JSON_CAP`] is kept (a batch of embeddings runs to
+/// tens of megabytes): where every API puts its usage.
+const TAIL_CAP: usize = 64 << 10;
 /// The most of a stream's relevant events kept unparsed; past it the oldest are parsed as new
 /// ones come.
 const KEEP_CAP: usize = 256 << 10;
@@ -233,12 +236,18 @@ impl Scanner {
     pub(crate) fn feed(&mut self, chunk: &[u8]) {
         match self.format {
             Format::Json => {
-                if self.buf.len() + chunk.len() <= JSON_CAP {
+                if !self.skipping && self.buf.len() + chunk.len() <= JSON_CAP {
                     self.buf.extend_from_slice(chunk);
-                } else if !self.skipping {
-                    self.skipping = true;
-                    self.observed.oversized += 1;
-                    self.buf = Vec::new();
+                } else {
+                    if !self.skipping {
+                        self.skipping = true;
+                        self.observed.oversized += 1;
+                    }
+                    // Only the end is kept now: see `read_tail`.
+                    self.buf.extend_from_slice(chunk);
+                    if self.buf.len() > 2 * TAIL_CAP {
+                        self.buf.drain(..self.buf.len() - TAIL_CAP);
+                    }
                 }
             }
             Format::Sse | Format::Ndjson => self.feed_lines(chunk),
@@ -253,8 +262,10 @@ impl Scanner {
     pub(crate) fn finish(&mut self) {
         match self.format {
             Format::Json => {
-                if !self.skipping {
-                    let body = std::mem::take(&mut self.buf);
+                let body = std::mem::take(&mut self.buf);
+                if self.skipping {
+                    self.read_tail(&body);
+                } else {
                     // An array is Gemini's streamed JSON without `alt=sse`.
                     self.parse_and_apply(&body, true);
                 }
@@ -409,6 +420,13 @@ impl Scanner {
             }
         }
         self.tape = tape;
+    }
+
+    /// The usage of an answer too large to keep whole, read from its end (see [`tail`]).
+    fn read_tail(&mut self, end: &[u8]) {
+        if let Some(doc) = tail::usage_at_the_end(end) {
+            self.parse_and_apply(&doc, false);
+        }
     }
 
     /// Bedrock's binary framing: prelude (total length, headers length, CRC), headers,
@@ -728,6 +746,7 @@ fn decimal(v: Node<'_>) -> Option<String> {
 }
 
 mod describe;
+mod tail;
 
 #[cfg(test)]
 pub(crate) mod tests;

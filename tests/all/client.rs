@@ -1861,6 +1861,53 @@ async fn streamed_tool_calls_and_finish_reasons_are_recorded() {
     env.done().await;
 }
 
+/// An answer too large to keep whole (a batch of embeddings, 9 MiB) reaches the caller whole,
+/// has its usage read from its end, and says that it went unread (not that the provider
+/// reported no usage).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_too_large_to_keep_has_its_usage_read_from_its_end() {
+    fn batch() -> Vec<u8> {
+        let mut body = br#"{"object":"list","data":["#.to_vec();
+        let vector = br#"{"object":"embedding","index":0,"embedding":[0.0123456789,-0.0123456789,0.0123456789]},"#;
+        while body.len() < 9 << 20 {
+            body.extend_from_slice(vector);
+        }
+        body.pop();
+        body.extend_from_slice(
+            br#"],"model":"text-embedding-3-small","usage":{"prompt_tokens":512000,"total_tokens":512000}}"#,
+        );
+        body
+    }
+    let app = Router::new().route(
+        "/v1/embeddings",
+        post(|| async { chunked("application/json", &batch(), 64 << 10, false) }),
+    );
+    let env = Env::serving("client-large-answer", app).await;
+    let texts = serde_json::json!({"model": "text-embedding-3-small", "input": ["A-17"]});
+    let res = env
+        .client
+        .post(env.url("api.openai.com", "/v1/embeddings"))
+        .body(texts.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.bytes().await.unwrap().len(),
+        batch().len(),
+        "the caller gets it whole"
+    );
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(usage_of(&calls[0]), [512_000, 0, 0, 0, 0]);
+    assert_eq!(
+        calls[0].get("unread_events").and_then(Value::as_u64),
+        Some(1)
+    );
+    assert_eq!(calls[0].get("usage_reported"), None);
+    assert!(s(&calls[0], "cost").is_some(), "priced from the usage read");
+    env.done().await;
+}
+
 /// An endpoint registered with a base URL that is not one (no scheme) is reported at warn
 /// level, naming the provider, not dropped in silence; one with space around it is taken.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

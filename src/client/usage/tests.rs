@@ -556,3 +556,35 @@ data: {"type":"response.incomplete","response":{"id":"resp_3","object":"response
     let other = br#"{"id":"x","status":"completed","choices":[{"finish_reason":"stop"}]}"#;
     assert_eq!(reasons(Api::OpenAiChat, Format::Json, other), ["stop"]);
 }
+
+/// An answer past the 8 MiB kept whole (a batch of embeddings) still has its usage read, from
+/// its end, and is counted as unread; the memory kept for it stays small.
+#[test]
+fn usage_is_read_from_the_end_of_an_answer_too_large_to_keep() {
+    let mut body = br#"{"object":"list","data":["#.to_vec();
+    let vector = br#"{"object":"embedding","index":0,"embedding":[0.0123456789,-0.0123456789,0.0123456789,-0.0123456789]},"#;
+    while body.len() < JSON_CAP + (1 << 20) {
+        body.extend_from_slice(vector);
+    }
+    body.pop();
+    body.extend_from_slice(
+        br#"],"model":"text-embedding-3-small","usage":{"prompt_tokens":812345,"total_tokens":812345}}"#,
+    );
+    let mut s = Scanner::new(Api::OpenAiEmbeddings, Format::Json);
+    let mut most = 0;
+    for chunk in body.chunks(16 << 10) {
+        s.feed(chunk);
+        most = most.max(s.buf.capacity());
+    }
+    s.finish();
+    let u = s.observed.usage(Api::OpenAiEmbeddings);
+    assert_eq!((u.input_tokens, u.output_tokens), (812_345, 0));
+    assert_eq!(s.observed.oversized, 1);
+    assert!(most <= 2 * JSON_CAP, "kept {most} bytes");
+    // Once past the cap, only the end is kept.
+    let mut s = Scanner::new(Api::OpenAiEmbeddings, Format::Json);
+    for chunk in body.chunks(16 << 10) {
+        s.feed(chunk);
+    }
+    assert!(s.buf.len() <= 2 * TAIL_CAP, "{}", s.buf.len());
+}
