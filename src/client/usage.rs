@@ -196,8 +196,11 @@ pub(crate) struct Scanner {
     kept_len: usize,
     /// An event that names a model has been kept: later ones are kept only for usage.
     model_kept: bool,
-    /// Discarding an oversized line or event until its end.
+    /// Discarding an oversized line or event until its end (keeping its last [`TAIL_CAP`]
+    /// bytes).
     skipping: bool,
+    /// The oversized line is an SSE `data:` line or an NDJSON one: its end may hold usage.
+    skipped_data: bool,
     /// The last chunk ended with `\r`: a `\n` starting the next one belongs to it.
     after_cr: bool,
     /// Reused for every event parsed: tokens point into the event's bytes, nothing is copied.
@@ -217,6 +220,7 @@ impl Scanner {
             kept_len: 0,
             model_kept: false,
             skipping: false,
+            skipped_data: false,
             after_cr: false,
             tape: Tape::default(),
             observed: Observed::default(),
@@ -271,7 +275,9 @@ impl Scanner {
                 }
             }
             Format::Sse | Format::Ndjson => {
-                if !self.buf.is_empty() {
+                if self.skipping {
+                    self.end_skipped_line(&[]);
+                } else if !self.buf.is_empty() {
                     let line = std::mem::take(&mut self.buf);
                     self.line(&line);
                 }
@@ -293,8 +299,7 @@ impl Scanner {
                 Some(i) => {
                     let (head, rest) = (&chunk[..i], &chunk[i + 1..]);
                     if self.skipping {
-                        self.skipping = false;
-                        self.buf.clear();
+                        self.end_skipped_line(head);
                     } else if self.buf.is_empty() {
                         self.line(head);
                     } else {
@@ -314,14 +319,18 @@ impl Scanner {
                     };
                 }
                 None => {
-                    if !self.skipping {
-                        if self.buf.len() + chunk.len() > EVENT_CAP {
-                            self.skipping = true;
-                            self.observed.oversized += 1;
-                            self.buf.clear();
-                        } else {
-                            self.buf.extend_from_slice(chunk);
-                        }
+                    if !self.skipping && self.buf.len() + chunk.len() > EVENT_CAP {
+                        // Past the cap: only the line's end is kept from here (an image's
+                        // base64 comes before the usage that follows it).
+                        self.skipping = true;
+                        self.observed.oversized += 1;
+                        let line = self.buf.iter().chain(chunk);
+                        self.skipped_data =
+                            self.format == Format::Ndjson || line.take(4).eq(b"data".iter());
+                    }
+                    self.buf.extend_from_slice(chunk);
+                    if self.skipping && self.buf.len() > 2 * TAIL_CAP {
+                        self.buf.drain(..self.buf.len() - TAIL_CAP);
                     }
                     return;
                 }
@@ -329,9 +338,28 @@ impl Scanner {
         }
     }
 
+    /// An oversized line ends with `last`: its usage, if it gave one, is read from its end.
+    fn end_skipped_line(&mut self, last: &[u8]) {
+        self.skipping = false;
+        self.buf.extend_from_slice(last);
+        let end = std::mem::take(&mut self.buf);
+        if std::mem::take(&mut self.skipped_data)
+            && let Some(doc) = tail::usage_at_the_end(&end)
+        {
+            self.keep(doc);
+        }
+    }
+
     fn line(&mut self, line: &[u8]) {
         if self.format == Format::Ndjson {
-            if !line.iter().all(u8::is_ascii_whitespace) {
+            if line.len() > EVENT_CAP {
+                // As a line cut on the way is (`end_skipped_line`).
+                self.observed.events += 1;
+                self.observed.oversized += 1;
+                self.skipped_data = true;
+                self.buf.extend_from_slice(&line[line.len() - TAIL_CAP..]);
+                self.end_skipped_line(&[]);
+            } else if !line.iter().all(u8::is_ascii_whitespace) {
                 self.observed.events += 1;
                 if relevant(self.api, &mut self.model_kept, line) {
                     self.keep(line.to_vec());
@@ -356,6 +384,10 @@ impl Scanner {
             b"data" => {
                 if self.data.len() + value.len() + 1 > EVENT_CAP {
                     self.observed.oversized += 1;
+                    let end = &value[value.len().saturating_sub(TAIL_CAP)..];
+                    if let Some(doc) = tail::usage_at_the_end(end) {
+                        self.keep(doc);
+                    }
                     self.data.clear();
                     self.named = false;
                 } else {

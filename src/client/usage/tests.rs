@@ -588,3 +588,43 @@ fn usage_is_read_from_the_end_of_an_answer_too_large_to_keep() {
     }
     assert!(s.buf.len() <= 2 * TAIL_CAP, "{}", s.buf.len());
 }
+
+/// A stream's event past the cap (an image's base64 in the Responses API's
+/// `response.completed`, in a Gemini chunk) still gives its usage, from its end, in its place
+/// among the stream's events; what is kept of it stays small.
+#[test]
+fn usage_is_read_from_the_end_of_an_event_too_large_to_keep() {
+    let image = "A".repeat(EVENT_CAP * 3);
+    let responses = format!(
+        "event: response.created\ndata: {{\"type\":\"response.created\",\"response\":{{\"id\":\"resp_i\",\"model\":\"gpt-image-1\",\"status\":\"in_progress\",\"usage\":null}}}}\n\n\
+event: response.completed\ndata: {{\"type\":\"response.completed\",\"response\":{{\"id\":\"resp_i\",\"status\":\"completed\",\"output\":[{{\"type\":\"image_generation_call\",\"result\":\"{image}\"}}],\"usage\":{{\"input_tokens\":50,\"output_tokens\":4160}}}}}}\n\n"
+    );
+    let gemini = format!(
+        "data: {{\"candidates\":[{{\"content\":{{\"parts\":[{{\"text\":\"Here\"}}]}}}}],\"usageMetadata\":{{\"promptTokenCount\":9}},\"modelVersion\":\"gemini-2.5-flash-image\"}}\r\n\r\n\
+data: {{\"candidates\":[{{\"content\":{{\"parts\":[{{\"inlineData\":{{\"mimeType\":\"image/png\",\"data\":\"{image}\"}}}}]}},\"finishReason\":\"STOP\"}}],\"usageMetadata\":{{\"promptTokenCount\":9,\"candidatesTokenCount\":1290}}}}"
+    );
+    let ollama = format!(
+        "{{\"model\":\"llava\",\"message\":{{\"content\":\"{image}\"}},\"done\":true,\"prompt_eval_count\":700,\"eval_count\":12}}\n"
+    );
+    for (api, format, body, want) in [
+        (Api::OpenAiResponses, Format::Sse, responses, (50, 4160)),
+        (Api::GeminiGenerate, Format::Sse, gemini, (9, 1290)),
+        (Api::OllamaNative, Format::Ndjson, ollama, (700, 12)),
+    ] {
+        for piece in [4096, 65_537, body.len()] {
+            let mut s = Scanner::new(api, format);
+            for chunk in body.as_bytes().chunks(piece) {
+                s.feed(chunk);
+                assert!(
+                    s.buf.len() <= EVENT_CAP.max(2 * TAIL_CAP) + piece,
+                    "{}",
+                    s.buf.len()
+                );
+            }
+            s.finish();
+            let u = s.observed.usage(api);
+            assert_eq!((u.input_tokens, u.output_tokens), want, "{api} in {piece}");
+            assert_eq!(s.observed.oversized, 1, "{api}");
+        }
+    }
+}
