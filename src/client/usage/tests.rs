@@ -628,3 +628,95 @@ data: {{\"candidates\":[{{\"content\":{{\"parts\":[{{\"inlineData\":{{\"mimeType
         }
     }
 }
+
+/// Whatever a provider sends, in whatever pieces, the scanner neither panics nor holds more
+/// than its caps: every API read in every framing, over real answers with bytes changed,
+/// inserted and removed, and over noise.
+#[test]
+fn any_answer_in_any_pieces_is_read_without_panic() {
+    let apis = [
+        Api::OpenAiChat,
+        Api::OpenAiResponses,
+        Api::OpenAiEmbeddings,
+        Api::AnthropicMessages,
+        Api::GeminiGenerate,
+        Api::BedrockConverse,
+        Api::BedrockInvoke,
+        Api::CohereChat,
+        Api::CohereEmbed,
+        Api::OllamaNative,
+    ];
+    let formats = [
+        Format::Json,
+        Format::Sse,
+        Format::Ndjson,
+        Format::EventStream,
+    ];
+    let mut corpus: Vec<Vec<u8>> = vec![
+        br#"data: {"id":"c1","model":"gpt-4o","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"name":"f","arguments":""}}]},"finish_reason":null}],"usage":null}
+
+data: {"error":{"message":"boom"}}
+
+data: [DONE]
+
+"#.to_vec(),
+        br#"{"id":"x","usage":{"prompt_tokens":1},"meta":{"billed_units":{"input_tokens":2}},"message":{"tool_calls":{"id":"t","function":{"name":"g"}}},"output":{"message":{"content":[{"toolUse":{"toolUseId":"u","name":"h"}}]}},"response":{"status":"incomplete","incomplete_details":{"reason":"length"},"error":"e"},"promptFeedback":{"blockReason":"SAFETY"}}"#.to_vec(),
+        b"{\"model\":\"m\",\"message\":{\"content\":\"\"},\"done\":true,\"prompt_eval_count\":3,\"eval_count\":4}\n{\"error\":\"x\"}\n".to_vec(),
+    ];
+    let mut frames = event_stream_frame(
+        "contentBlockStart",
+        r#"{"start":{"toolUse":{"toolUseId":"a","name":"b"}}}"#,
+    );
+    frames.extend(event_stream_frame(
+        "chunk",
+        r#"{"bytes":"eyJ1c2FnZSI6eyJpbnB1dF90b2tlbnMiOjF9fQ=="}"#,
+    ));
+    frames.extend(event_stream_message(
+        ":exception-type",
+        "throttlingException",
+        r#"{"message":"slow"}"#,
+    ));
+    corpus.push(frames);
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n.max(1) as u64) as usize
+    };
+    let alphabet = b"{}[]\":,\\\n\r data:event0123456789eyJ\x00\xff\xc3";
+    for round in 0..5000 {
+        let mut body = if round % 5 == 4 {
+            (0..next(600))
+                .map(|_| alphabet[next(alphabet.len())])
+                .collect()
+        } else {
+            corpus[next(corpus.len())].clone()
+        };
+        for _ in 0..=next(6) {
+            let at = next(body.len() + 1);
+            match next(3) {
+                0 if at < body.len() => {
+                    body.remove(at);
+                }
+                1 => body.insert(at, alphabet[next(alphabet.len())]),
+                _ => {
+                    if let Some(c) = body.get_mut(at) {
+                        *c = alphabet[next(alphabet.len())];
+                    }
+                }
+            }
+        }
+        let (api, format) = (apis[next(apis.len())], formats[next(formats.len())]);
+        let mut s = Scanner::new(api, format);
+        let mut rest = &body[..];
+        while !rest.is_empty() {
+            let (piece, tail) = rest.split_at(1 + next(rest.len()));
+            s.feed(piece);
+            assert!(s.buf.len() <= JSON_CAP + piece.len());
+            rest = tail;
+        }
+        s.finish();
+        let _ = s.observed.usage(api);
+    }
+}
