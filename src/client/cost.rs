@@ -255,6 +255,28 @@ const BUNDLED: &[(&str, Price)] = &[
     ),
     ("nova-lite", Price::table(60_000, 15_000, 60_000, 240_000)),
     ("nova-micro", Price::table(35_000, 8_750, 35_000, 140_000)),
+    (
+        "command-a",
+        Price::table(2_500_000, 2_500_000, 2_500_000, 10_000_000),
+    ),
+    (
+        "command-r-plus",
+        Price::table(2_500_000, 2_500_000, 2_500_000, 10_000_000),
+    ),
+    (
+        "command-r",
+        Price::table(150_000, 150_000, 150_000, 600_000),
+    ),
+    ("command-r7b", Price::table(37_500, 37_500, 37_500, 150_000)),
+    ("embed-v4.0", Price::table(120_000, 120_000, 120_000, 0)),
+    (
+        "embed-english-v3.0",
+        Price::table(100_000, 100_000, 100_000, 0),
+    ),
+    (
+        "embed-multilingual-v3.0",
+        Price::table(100_000, 100_000, 100_000, 0),
+    ),
 ];
 
 impl PriceTable {
@@ -399,6 +421,11 @@ mod tests {
             t.price("gemini-2.5-flash")
         );
         assert!(t.price("llama3-local-unpriced").is_none());
+        // The longest prefix wins: Cohere's family shares its start.
+        assert_ne!(t.price("command-r-plus-08-2024"), t.price("command-r"));
+        assert_eq!(t.price("command-r-08-2024"), t.price("command-r"));
+        assert_eq!(t.price("cohere.command-r-v1:0"), t.price("command-r"));
+        assert_ne!(t.price("command-r7b-12-2024"), t.price("command-r"));
         assert!(t.price("").is_none());
     }
 
