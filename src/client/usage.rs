@@ -248,10 +248,7 @@ impl Scanner {
                         self.observed.oversized += 1;
                     }
                     // Only the end is kept now: see `read_tail`.
-                    self.buf.extend_from_slice(chunk);
-                    if self.buf.len() > 2 * TAIL_CAP {
-                        self.buf.drain(..self.buf.len() - TAIL_CAP);
-                    }
+                    keep_end(&mut self.buf, chunk);
                 }
             }
             Format::Sse | Format::Ndjson => self.feed_lines(chunk),
@@ -328,9 +325,10 @@ impl Scanner {
                         self.skipped_data =
                             self.format == Format::Ndjson || line.take(4).eq(b"data".iter());
                     }
-                    self.buf.extend_from_slice(chunk);
-                    if self.skipping && self.buf.len() > 2 * TAIL_CAP {
-                        self.buf.drain(..self.buf.len() - TAIL_CAP);
+                    if self.skipping {
+                        keep_end(&mut self.buf, chunk);
+                    } else {
+                        self.buf.extend_from_slice(chunk);
                     }
                     return;
                 }
@@ -645,6 +643,22 @@ impl Scanner {
             }
         }
     }
+}
+
+/// Appends `chunk` to `buf` keeping only the end: once past twice [`TAIL_CAP`], the last
+/// `TAIL_CAP` bytes move to a buffer of their own, and the one that held the answer so far is
+/// given back (never grown to take the chunk first).
+fn keep_end(buf: &mut Vec<u8>, chunk: &[u8]) {
+    if buf.len() + chunk.len() <= 2 * TAIL_CAP {
+        buf.extend_from_slice(chunk);
+        return;
+    }
+    let from_chunk = chunk.len().min(TAIL_CAP);
+    let from_buf = (TAIL_CAP - from_chunk).min(buf.len());
+    let mut end = Vec::with_capacity(2 * TAIL_CAP);
+    end.extend_from_slice(&buf[buf.len() - from_buf..]);
+    end.extend_from_slice(&chunk[chunk.len() - from_chunk..]);
+    *buf = end;
 }
 
 /// The searches [`relevant`] makes in every event, built once: `memmem::find` would build

@@ -1663,7 +1663,11 @@ async fn cohere_s_own_api_is_read() {
     assert_eq!(s(&calls[0], "response_id"), Some("co-1"));
     // Priced on the billed units: 9 input tokens at 2.50 USD and 40 output at 10 a million.
     assert_eq!(s(&calls[0], "cost"), Some("0.0004225 USD"));
-    assert_eq!(s(&calls[3], "cost"), Some("0.00000036 USD"), "3 tokens at 0.12");
+    assert_eq!(
+        s(&calls[3], "cost"),
+        Some("0.00000036 USD"),
+        "3 tokens at 0.12"
+    );
     let tool = calls[0]
         .get("tool_calls")
         .and_then(Value::as_array)

@@ -580,7 +580,7 @@ fn usage_is_read_from_the_end_of_an_answer_too_large_to_keep() {
     let u = s.observed.usage(Api::OpenAiEmbeddings);
     assert_eq!((u.input_tokens, u.output_tokens), (812_345, 0));
     assert_eq!(s.observed.oversized, 1);
-    assert!(most <= 2 * JSON_CAP, "kept {most} bytes");
+    assert!(most <= JSON_CAP, "kept {most} bytes");
     // Once past the cap, only the end is kept.
     let mut s = Scanner::new(Api::OpenAiEmbeddings, Format::Json);
     for chunk in body.chunks(16 << 10) {
@@ -619,6 +619,11 @@ data: {{\"candidates\":[{{\"content\":{{\"parts\":[{{\"inlineData\":{{\"mimeType
                     s.buf.len() <= EVENT_CAP.max(2 * TAIL_CAP) + piece,
                     "{}",
                     s.buf.len()
+                );
+                assert!(
+                    s.buf.capacity() <= 2 * EVENT_CAP + piece,
+                    "{}",
+                    s.buf.capacity()
                 );
             }
             s.finish();
