@@ -9,6 +9,7 @@
 //! Uses the format, the verifier and the store (a pack of a running log is a snapshot the
 //! writer syncs for it).
 
+mod answers;
 pub mod export;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]

@@ -41,6 +41,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
+use crate::evidence::answers::Short;
 use crate::evidence::period::{Falls, Period};
 use crate::json::value::{Map, Value};
 use crate::verify::{DEFAULT_MAX_LINE_BYTES, LineError, Lines, py_strip};
@@ -164,6 +165,11 @@ pub struct ModelTotals {
     /// Calls to endpoints the recorder did not know (`recognized: false`): recorded, but
     /// their usage and cost may be missing.
     pub unrecognized: u64,
+    /// Calls whose answer was not given whole: refused or filtered by the provider
+    /// (`content_filter`, `refusal`, `SAFETY`, ...), stopped at the length limit (`length`,
+    /// `max_tokens`, ...), broken off by an error the provider reported in it
+    /// (`error_in_response`), or not read to its end (`cut_short`).
+    pub not_whole: u64,
 }
 
 /// Exact sums of decimal amounts, per currency.
@@ -463,6 +469,7 @@ impl Summary {
                 let status = p.get("status").and_then(Value::as_i64);
                 let failed = p.contains_key("error") || status.is_some_and(|s| s >= 400);
                 let unrecognized = p.get("recognized") == Some(&Value::Bool(false));
+                let not_whole = !Short::of_call(p).is_empty();
                 let earlier = id.as_ref().is_some_and(|id| index.outside.contains(id));
                 if failed {
                     self.failed_calls.push(FailedCall {
@@ -499,6 +506,7 @@ impl Summary {
                     t.calls += 1;
                     t.failed += u64::from(failed);
                     t.unrecognized += u64::from(unrecognized);
+                    t.not_whole += u64::from(not_whole);
                     t.input_tokens += input;
                     t.output_tokens += output;
                     t.cost.merge(&cost);

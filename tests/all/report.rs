@@ -570,6 +570,20 @@ async fn answers_not_given_whole_are_listed() {
         !html.contains("<code>stop</code>"),
         "a whole answer is not listed"
     );
+    // `show` and `stats` count them too: 6 of the 7 calls (SAFETY and STOP are one call).
+    let summary = acttrace::evidence::summary::Summary::read(&path).unwrap();
+    assert_eq!(summary.models[0].not_whole, 6);
+    #[cfg(feature = "cli")]
+    {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_acttrace"))
+            .arg("stats")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("model answers not given whole"), "{said}");
+        assert!(said.contains("): 6; the report lists them"), "{said}");
+    }
 
     // A log whose answers were all whole says nothing of them.
     let whole = scratch.join("whole.jsonl");

@@ -216,6 +216,7 @@ pub(crate) fn stats(args: &ViewArgs) -> ExitCode {
                     "calls": m.calls,
                     "failed": m.failed,
                     "unrecognized": m.unrecognized,
+                    "not_whole": m.not_whole,
                     "input_tokens": m.input_tokens,
                     "output_tokens": m.output_tokens,
                     "cost": (!m.cost.is_empty()).then(|| m.cost.to_string()),
@@ -254,6 +255,13 @@ pub(crate) fn stats(args: &ViewArgs) -> ExitCode {
         say!(
             "model calls to endpoints the recorder does not know (recognized: false): \
              {unrecognized}; their usage and cost may be missing"
+        );
+    }
+    let not_whole: u64 = summary.models.iter().map(|m| m.not_whole).sum();
+    if not_whole > 0 {
+        say!(
+            "model answers not given whole (refused or filtered, cut at the length limit, broken \
+             off by an error, or not read to the end): {not_whole}; the report lists them"
         );
     }
     if !summary.flags_by_action.is_empty() {

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use super::{FRAMEWORKS, Row};
 use crate::chain::time::seconds;
+use crate::evidence::answers::Short;
 use crate::evidence::period::{Falls, Period};
 use crate::json::value::{Map, Value};
 
@@ -116,63 +117,6 @@ pub(super) struct ModelRow {
 
 impl ModelRow {
     pub(super) const MAX_PATHS: usize = 32;
-}
-
-/// Why a model's answer was not given whole, as the report groups the reasons recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Short {
-    /// The provider refused it or filtered it (`content_filter`, `refusal`, `SAFETY`,
-    /// `guardrail_intervened`, ...).
-    Refused,
-    /// It stopped at the length limit (`length`, `max_tokens`, `max_output_tokens`, ...).
-    Truncated,
-    /// The provider reported an error in it (`error_in_response`).
-    Broken,
-    /// The caller stopped reading it (`cut_short`).
-    Abandoned,
-}
-
-impl Short {
-    /// The group of a recorded finish reason, if it says the answer was not whole.
-    pub(super) fn of(reason: &str) -> Option<Self> {
-        const REFUSED: &[&str] = &[
-            "content_filter",
-            "content_filtered",
-            "refusal",
-            "safety",
-            "image_safety",
-            "recitation",
-            "blocklist",
-            "prohibited_content",
-            "spii",
-            "guardrail_intervened",
-            "error_toxic",
-        ];
-        const TRUNCATED: &[&str] = &[
-            "length",
-            "max_tokens",
-            "max_output_tokens",
-            "model_context_window_exceeded",
-            "error_limit",
-        ];
-        let is = |list: &[&str]| list.iter().any(|r| r.eq_ignore_ascii_case(reason));
-        if is(REFUSED) {
-            Some(Self::Refused)
-        } else if is(TRUNCATED) {
-            Some(Self::Truncated)
-        } else {
-            None
-        }
-    }
-
-    pub(super) fn says(self) -> &'static str {
-        match self {
-            Self::Refused => "refused or filtered by the provider",
-            Self::Truncated => "stopped at the length limit",
-            Self::Broken => "broken off by an error the provider reported in it",
-            Self::Abandoned => "not read to its end by the caller",
-        }
-    }
 }
 
 /// One `human_oversight` entry, as the page lists it.
@@ -399,22 +343,7 @@ impl Facts {
 
     /// Whether the call's answer was not given whole, and why: each reason once a call.
     fn add_short(&mut self, r: &Row) {
-        let mut seen = Vec::new();
-        if let Some(Value::Array(reasons)) = r.payload.get("finish_reasons") {
-            for reason in reasons.iter().filter_map(Value::as_str) {
-                if let Some(why) = Short::of(reason) {
-                    seen.push((why, reason.to_owned()));
-                }
-            }
-        }
-        if r.text("error") == Some("error_in_response") {
-            seen.push((Short::Broken, "error_in_response".to_owned()));
-        }
-        if r.payload.get("cut_short") == Some(&Value::Bool(true)) {
-            seen.push((Short::Abandoned, "cut_short".to_owned()));
-        }
-        seen.dedup();
-        for (why, reason) in seen {
+        for (why, reason) in Short::of_call(&r.payload) {
             let kept = self.short.keys().filter(|(w, _)| *w == why).count();
             let key = if kept < MAX_SHORT || self.short.contains_key(&(why, reason.clone())) {
                 (why, reason)
