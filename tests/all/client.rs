@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use tower::ServiceExt;
 
-use crate::support::Scratch;
+use crate::support::{Scratch, base64};
 
 const HOSTS: &[&str] = &[
     "api.openai.com",
@@ -289,26 +289,6 @@ async fn gemini(UrlPath(rest): UrlPath<String>) -> Response {
         return chunked("text/event-stream", &sse(&events, false), 11, false);
     }
     json(chunk("Approved", Some(&usage)))
-}
-
-/// Base64 (RFC 4648, with padding), as AWS wraps a stream's events.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63])
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 /// Bedrock's `InvokeModel` stream: each of the model's `events` in a `chunk`, base64 in

@@ -14,7 +14,7 @@ use axum::routing::post;
 use http::{Request, StatusCode};
 use tower::ServiceExt as _;
 
-use crate::support::Scratch;
+use crate::support::{Scratch, base64};
 
 const KEY: &str = "sk-proj-abcdefghijklmnop1234";
 const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -208,6 +208,16 @@ fn bypasses() -> Vec<Try> {
         ),
         post_to("a key in a query", format!("/agent?api-key={AZURE}"), ""),
         post_to("a Groq key", "/agent", format!("use {GROQ} for this")),
+        // A file sent to the model as a `data:` URL, its `/` escaped as JSON may.
+        post_to(
+            "a .env file as a data: URL",
+            "/agent",
+            format!(
+                r#"{{"messages": [{{"role": "user", "content": [{{"type": "file", "file": {{"filename": "app.env", "file_data": "data:text/plain;base64,{}"}}}}]}}]}}"#,
+                base64(format!("DEBUG=1\nOPENAI_API_KEY={KEY}\n// ???>>>\n").as_bytes())
+                    .replace('/', "\\/")
+            ),
+        ),
         post_to(
             "PEM key with JSON line breaks",
             "/agent",
@@ -277,6 +287,22 @@ fn benign() -> Vec<Try> {
             "/agent",
             r#"{"q": "naïve café — 中文 😀, ‘quoted’"}"#,
         ),
+        post_to(
+            "a text file as a data: URL",
+            "/agent",
+            format!(
+                r#"{{"file_data": "data:text/plain;base64,{}"}}"#,
+                base64(b"Quarterly figures: revenue up 4%, costs flat.\n")
+            ),
+        ),
+        post_to(
+            "a binary file as a data: URL",
+            "/agent",
+            format!(
+                r#"{{"file_data": "data:application/octet-stream;base64,{}"}}"#,
+                base64(&(0..=255u8).cycle().take(1500).collect::<Vec<u8>>())
+            ),
+        ),
         with_header(
             post_to("an ordinary header", "/agent", "hi"),
             "x-api-key",
@@ -330,7 +356,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 37 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 38 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {

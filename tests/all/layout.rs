@@ -21,7 +21,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["json", "chain", "verify", "store", "files", "base64"],
     ),
     ("decision", &["json", "chain", "store"]),
-    ("layer", &["json", "chain", "redact", "store", "decision"]),
+    (
+        "layer",
+        &["json", "chain", "redact", "store", "decision", "base64"],
+    ),
     ("client", &["json", "chain", "store", "decision", "base64"]),
 ];
 

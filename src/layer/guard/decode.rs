@@ -5,18 +5,20 @@
 //! `+` as a space, repeatedly while a `%XX` remains, so double encoding is undone too); the body
 //! as sent; a JSON body's keys and strings with their escapes (`\u0073k-...`) decoded, and all
 //! its strings joined end to end, so that a secret split over two fields is whole again; a body
-//! with `%XX` sequences, percent-decoded (form bodies); a body sent in UTF-16 or UTF-32
-//! ([`wide`]), decoded, and read so in turn. Invisible characters that split a
+//! with `%XX` sequences, percent-decoded (form bodies); a `data:` URL's base64 content
+//! (`data:text/plain;base64,...`, as a file is sent to a model) when it decodes to text; a
+//! body sent in UTF-16 or UTF-32 ([`wide`]), decoded, and read so in turn. Invisible
+//! characters that split a
 //! secret for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order
 //! mark, the soft hyphen) are removed before anything is matched.
 //!
-//! What it cannot see, and so what no detector here finds: base64 or any other encoding or
-//! encryption of a secret, a secret split in a way that joining strings in order does not
+//! What it cannot see, and so what no detector here finds: base64 outside a `data:` URL, any
+//! other encoding or encryption of a secret, a secret split in a way that joining strings in order does not
 //! undo, a secret in a part of the body past the guard's `body_limit` or in a body sent with a
 //! content coding (`Content-Encoding: gzip`; such requests are blocked as unscanned by
 //! default), and headers the policy is not told to read.
 //!
-//! Uses only `http` and `memchr`.
+//! Uses `http`, `memchr` and the crate's base64.
 
 use std::borrow::Cow;
 
@@ -84,6 +86,7 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
         extra.push('\n');
     }
     push_json_strings(&mut extra, &main, joins);
+    push_data_urls(&mut extra, &main);
     if memchr::memchr(b'%', body).is_some() {
         extra.push_str(&percent_decoded(&main, true));
         extra.push('\n');
@@ -94,6 +97,7 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
         extra.push_str(&wide);
         extra.push('\n');
         push_json_strings(&mut extra, &wide, joins);
+        push_data_urls(&mut extra, &wide);
         if wide.contains('%') {
             extra.push_str(&percent_decoded(&wide, true));
             extra.push('\n');
@@ -103,6 +107,71 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
         extra.retain(|c| !invisible(c));
     }
     (main, extra)
+}
+
+/// The base64 read of a `data:` URL before its whole is decoded: enough to tell text from an
+/// image or a PDF.
+const DATA_PROBE: usize = 4 * 1024;
+
+/// The text of each `data:…;base64,…` URL in `text` whose content decodes to text (a file sent
+/// to a model), a line each; images and other binary content are left alone. A JSON body's
+/// `\/` in the base64 is read as `/`.
+fn push_data_urls(out: &mut String, text: &str) {
+    const MARK: &[u8] = b";base64,";
+    let bytes = text.as_bytes();
+    for at in memchr::memmem::find_iter(bytes, MARK) {
+        // `data:` and a media type (with its parameters) before the mark.
+        let head = &bytes[at.saturating_sub(128)..at];
+        let Some(scheme) = memchr::memmem::rfind(head, b"data:") else {
+            continue;
+        };
+        if head[scheme..]
+            .iter()
+            .any(|b| matches!(b, b'"' | b' ' | b','))
+        {
+            continue;
+        }
+        let start = at + MARK.len();
+        let len = bytes[start..]
+            .iter()
+            .enumerate()
+            .take_while(|&(k, &c)| {
+                c.is_ascii_alphanumeric()
+                    || matches!(c, b'+' | b'/' | b'=')
+                    || (c == b'\\' && bytes.get(start + k + 1) == Some(&b'/'))
+            })
+            .count();
+        let run = &text[start..start + len];
+        // Most data URLs are images: told from text by their first bytes, not decoded whole.
+        let probe: String = run
+            .chars()
+            .take(DATA_PROBE)
+            .filter(|c| *c != '\\')
+            .collect();
+        let probe = &probe[..probe.len() & !3];
+        if !crate::base64::decode(probe).is_some_and(|p| is_text(&p)) {
+            continue;
+        }
+        if let Some(decoded) =
+            crate::base64::decode(&run.replace("\\/", "/")).filter(|d| !d.is_empty())
+        {
+            out.push_str(&String::from_utf8_lossy(&decoded));
+            out.push('\n');
+        }
+    }
+}
+
+/// Whether decoded bytes are text: UTF-8 (a character cut at the end aside) with no control
+/// characters but tabs and line breaks.
+fn is_text(bytes: &[u8]) -> bool {
+    let valid = match std::str::from_utf8(bytes) {
+        Ok(_) => bytes.len(),
+        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+        Err(_) => return false,
+    };
+    !bytes[..valid]
+        .iter()
+        .any(|b| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
 /// A header's value as the detectors read it: percent-decoded, invisible characters removed.
@@ -455,5 +524,33 @@ mod tests {
             "cut in the joined view"
         );
         assert!(seen.contains(&format!("sk-pr{}\n", "y".repeat(512))));
+    }
+
+    #[test]
+    fn data_urls_are_read_when_they_hold_text() {
+        let read = |text: &str| {
+            let mut out = String::new();
+            push_data_urls(&mut out, text);
+            out
+        };
+        // "key=sk-proj-abc/def?" in base64 has a `/`, escaped as a JSON body may.
+        let url = "data:text/plain;charset=utf-8;base64,a2V5PXNrLXByb2otYWJjL2RlZj8=";
+        assert_eq!(read(url), "key=sk-proj-abc/def?\n");
+        let escaped = format!(r#"{{"f": "{}"}}"#, url.replace('/', "\\/"));
+        assert_eq!(read(&escaped), "key=sk-proj-abc/def?\n");
+        // Two of them, and other text around.
+        assert_eq!(
+            read("a data:,plain then data:text/csv;base64,YSxi and data:;base64,eA=="),
+            "a,b\nx\n"
+        );
+        // Binary content, no `data:` before the mark, a broken base64: nothing.
+        assert_eq!(
+            read("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"),
+            ""
+        );
+        assert_eq!(read("xx;base64,a2V5PXNr"), "");
+        assert_eq!(read("data:text/plain;base64,a2V5PXN"), "");
+        assert_eq!(read("data:text/plain;base64,"), "");
+        assert_eq!(read("data:te\"xt;base64,a2V5"), "", "not one URL");
     }
 }
