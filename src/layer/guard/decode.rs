@@ -118,8 +118,11 @@ const DATA_PROBE: usize = 4 * 1024;
 /// `\/` in the base64 is read as `/`.
 fn push_data_urls(out: &mut String, text: &str) {
     const MARK: &[u8] = b";base64,";
+    // Built once: a search built per request costs more than most bodies' scan.
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARK));
     let bytes = text.as_bytes();
-    for at in memchr::memmem::find_iter(bytes, MARK) {
+    for at in FINDER.find_iter(bytes) {
         // `data:` and a media type (with its parameters) before the mark.
         let head = &bytes[at.saturating_sub(128)..at];
         let Some(scheme) = memchr::memmem::rfind(head, b"data:") else {
