@@ -52,7 +52,6 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(any(feature = "client", feature = "ed25519", feature = "server"))]
 pub(crate) mod base64;
 pub mod chain;
 #[cfg(feature = "client")]

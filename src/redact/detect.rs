@@ -425,6 +425,13 @@ pub const DETECTORS: &[Detector] = &[
         gate: Gate::new(8, b"").and(|p| p.has_all_any_case(b"pwd") && (p.has(b':') || p.has(b'='))),
     },
     Detector {
+        category: "encoded_secret",
+        group: "secret",
+        severity: "critical",
+        find: encoded_secret,
+        gate: Gate::new(16, b"data:;base64,"),
+    },
+    Detector {
         category: "secret_assignment",
         group: "credential",
         severity: "critical",
@@ -534,11 +541,15 @@ fn scan_gated(detectors: &[Detector], text: &str, run: impl Fn(&Detector) -> boo
 }
 
 mod assign;
+mod encoded;
 mod finders;
 mod keys;
 #[cfg(test)]
 mod tests;
 
 use self::assign::secret_assignment;
+#[cfg(feature = "server")]
+pub(crate) use self::encoded::data_urls;
+use self::encoded::encoded_secret;
 use self::finders::*;
 use self::keys::*;

@@ -12,7 +12,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("files", &[]),
     ("base64", &[]),
     ("json", &[]),
-    ("redact", &["json"]),
+    ("redact", &["json", "base64"]),
     ("chain", &["json", "redact", "files"]),
     ("verify", &["json", "chain"]),
     ("store", &["json", "chain", "redact", "verify", "files"]),

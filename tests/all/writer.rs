@@ -1115,6 +1115,11 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         "url",
         "https://api.example.com/v1/search?q=loans&api_key=abc123def456",
     );
+    // A file passed on as a data: URL: "OPENAI_API_KEY=9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c".
+    args.insert(
+        "file",
+        "data:text/plain;base64,T1BFTkFJX0FQSV9LRVk9OWY4ZTdkNmM1YjRhM2YyZTFkMGM5YjhhN2Y2ZTVkNGM=",
+    );
     let id = DecisionId::random();
     log.append(Entry::tool_call(Some(&id), "read_env", Value::Object(args)))
         .await
@@ -1126,6 +1131,7 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         "0123456789abcdef0123456789abcdef",
         "pcsk_AbCdE",
         "abc123def456",
+        "T1BFTkFJX0FQSV9L",
     ] {
         assert!(!text.contains(secret), "{secret} reached the log:\n{text}");
     }
@@ -1145,10 +1151,11 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         args.get("url").and_then(Value::as_str),
         Some("https://api.example.com/v1/search?q=loans&api_key=<redacted>")
     );
+    assert_eq!(args.get("file").and_then(Value::as_str), Some("<redacted>"));
     let flag = rows[2].get("payload").unwrap();
     assert_eq!(
         flag.get("data").map(Value::to_line_json).as_deref(),
-        Some(r#"["pinecone_key", "secret_assignment"]"#)
+        Some(r#"["encoded_secret", "pinecone_key", "secret_assignment"]"#)
     );
     assert_verifies(&path, &VerifyOptions::new().expected_head(&head.hash));
     let (ok, detail) = crate::support::reference_verify(&path, None, Some(&head.hash));

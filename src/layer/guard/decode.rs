@@ -109,72 +109,13 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
     (main, extra)
 }
 
-/// The base64 read of a `data:` URL before its whole is decoded: enough to tell text from an
-/// image or a PDF.
-const DATA_PROBE: usize = 4 * 1024;
-
-/// The text of each `data:…;base64,…` URL in `text` whose content decodes to text (a file sent
-/// to a model), a line each; images and other binary content are left alone. A JSON body's
-/// `\/` in the base64 is read as `/`.
+/// The text of each `data:…;base64,…` URL in `text` that holds text (a file sent to a model),
+/// a line each: see [`data_urls`](crate::redact::detect::data_urls).
 fn push_data_urls(out: &mut String, text: &str) {
-    const MARK: &[u8] = b";base64,";
-    // Built once: a search built per request costs more than most bodies' scan.
-    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(MARK));
-    let bytes = text.as_bytes();
-    for at in FINDER.find_iter(bytes) {
-        // `data:` and a media type (with its parameters) before the mark.
-        let head = &bytes[at.saturating_sub(128)..at];
-        let Some(scheme) = memchr::memmem::rfind(head, b"data:") else {
-            continue;
-        };
-        if head[scheme..]
-            .iter()
-            .any(|b| matches!(b, b'"' | b' ' | b','))
-        {
-            continue;
-        }
-        let start = at + MARK.len();
-        let len = bytes[start..]
-            .iter()
-            .enumerate()
-            .take_while(|&(k, &c)| {
-                c.is_ascii_alphanumeric()
-                    || matches!(c, b'+' | b'/' | b'=')
-                    || (c == b'\\' && bytes.get(start + k + 1) == Some(&b'/'))
-            })
-            .count();
-        let run = &text[start..start + len];
-        // Most data URLs are images: told from text by their first bytes, not decoded whole.
-        let probe: String = run
-            .chars()
-            .take(DATA_PROBE)
-            .filter(|c| *c != '\\')
-            .collect();
-        let probe = &probe[..probe.len() & !3];
-        if !crate::base64::decode(probe).is_some_and(|p| is_text(&p)) {
-            continue;
-        }
-        if let Some(decoded) =
-            crate::base64::decode(&run.replace("\\/", "/")).filter(|d| !d.is_empty())
-        {
-            out.push_str(&String::from_utf8_lossy(&decoded));
-            out.push('\n');
-        }
+    for (_, decoded) in crate::redact::detect::data_urls(text) {
+        out.push_str(&decoded);
+        out.push('\n');
     }
-}
-
-/// Whether decoded bytes are text: UTF-8 (a character cut at the end aside) with no control
-/// characters but tabs and line breaks.
-fn is_text(bytes: &[u8]) -> bool {
-    let valid = match std::str::from_utf8(bytes) {
-        Ok(_) => bytes.len(),
-        Err(e) if e.error_len().is_none() => e.valid_up_to(),
-        Err(_) => return false,
-    };
-    !bytes[..valid]
-        .iter()
-        .any(|b| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
 /// A header's value as the detectors read it: percent-decoded, invisible characters removed.
@@ -527,33 +468,5 @@ mod tests {
             "cut in the joined view"
         );
         assert!(seen.contains(&format!("sk-pr{}\n", "y".repeat(512))));
-    }
-
-    #[test]
-    fn data_urls_are_read_when_they_hold_text() {
-        let read = |text: &str| {
-            let mut out = String::new();
-            push_data_urls(&mut out, text);
-            out
-        };
-        // "key=sk-proj-abc/def?" in base64 has a `/`, escaped as a JSON body may.
-        let url = "data:text/plain;charset=utf-8;base64,a2V5PXNrLXByb2otYWJjL2RlZj8=";
-        assert_eq!(read(url), "key=sk-proj-abc/def?\n");
-        let escaped = format!(r#"{{"f": "{}"}}"#, url.replace('/', "\\/"));
-        assert_eq!(read(&escaped), "key=sk-proj-abc/def?\n");
-        // Two of them, and other text around.
-        assert_eq!(
-            read("a data:,plain then data:text/csv;base64,YSxi and data:;base64,eA=="),
-            "a,b\nx\n"
-        );
-        // Binary content, no `data:` before the mark, a broken base64: nothing.
-        assert_eq!(
-            read("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"),
-            ""
-        );
-        assert_eq!(read("xx;base64,a2V5PXNr"), "");
-        assert_eq!(read("data:text/plain;base64,a2V5PXN"), "");
-        assert_eq!(read("data:text/plain;base64,"), "");
-        assert_eq!(read("data:te\"xt;base64,a2V5"), "", "not one URL");
     }
 }

@@ -203,6 +203,28 @@ fn secrets_written_as_assignments() {
     }
 }
 
+/// A `data:` URL whose text holds a secret is reported whole; one whose text holds none, or
+/// that holds an image, is not.
+#[test]
+fn secrets_inside_data_urls() {
+    // "key=sk-proj-0123456789abcdefghijKLMN" in base64.
+    let text = "see data:text/plain;base64,a2V5PXNrLXByb2otMDEyMzQ1Njc4OWFiY2RlZmdoaWpLTE1O ok";
+    let found = scan(text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].category, "encoded_secret");
+    assert_eq!(
+        &text[found[0].span.clone()],
+        "data:text/plain;base64,a2V5PXNrLXByb2otMDEyMzQ1Njc4OWFiY2RlZmdoaWpLTE1O"
+    );
+    // "Quarterly figures: up 4%." and a PNG's first bytes.
+    for quiet in [
+        "data:text/plain;base64,UXVhcnRlcmx5IGZpZ3VyZXM6IHVwIDQlLg==",
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+    ] {
+        assert!(scan(quiet).is_empty(), "{quiet}: {:?}", scan(quiet));
+    }
+}
+
 #[test]
 fn special_words_fit_their_shortcuts() {
     for w in SPECIAL_WORDS {
@@ -341,6 +363,7 @@ fn gates_never_hide_a_match() {
         "lsv2_pt_0123456789abcdef0123456789abcdef_0123456789 pcsk_AbCdE_FgHiJkLmNoPqRsTuVwXyZ0123456789AbCdEfGhIjKl tvly-dev-AbCdEfGhIjKlMnOpQrSt",
         "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY AccountKey=ab12CD34ef56==;x",
         "https://api.example.com/v1?api_key=abc123def456&q=1 client_secret = 'Zx9-Yw8_Vu7'",
+        "file data:text/plain;base64,a2V5PXNrLXByb2otMDEyMzQ1Njc4OWFiY2RlZmdoaWpLTE1O end",
     ];
     let check = |text: &str| {
         let all = scan_gated(DETECTORS, text, |_| true);
