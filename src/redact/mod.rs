@@ -42,7 +42,11 @@
 //! [`SECRET_FIELD`] (group `secret`), which every preset redacts, where the detectors only
 //! know secrets by their shape. So is the `value` of `{"name": "Authorization", "value": ...}`
 //! (headers as HAR files write them) and the second of `["X-Api-Key", ...]`. Counts such as
-//! `input_tokens` are not such names.
+//! `input_tokens` are not such names. The same names are read in text: the value of
+//! `AZURE_OPENAI_API_KEY=...` (a `.env` line), `?api_key=...` or `AccountKey=...;` is found
+//! as `secret_assignment` when it looks generated (8 characters or more, with a digit), and
+//! redacted with the name kept. A `data:` URL whose base64 decodes to text holding a secret
+//! (a file passed on) is found whole, as `encoded_secret`.
 //!
 //! ```
 //! use acttrace::json::Map;
