@@ -266,6 +266,14 @@ async fn calls_through_a_real_gateway_are_recorded_whatever_their_shape() {
     assert_eq!(field(plain, &["top_p"]), Some(&Value::Float(0.9)));
 
     assert_eq!(field(streamed, &["streamed"]), Some(&Value::Bool(true)));
+    // The reason to stop comes in an event of its own, neither the first nor the usage's.
+    assert_eq!(
+        field(streamed, &["finish_reasons"])
+            .map(Value::to_line_json)
+            .as_deref(),
+        Some(r#"["stop"]"#),
+        "{streamed:?}"
+    );
     assert!(number(streamed, &["usage", "output_tokens"]).is_some_and(|n| n > 0));
     assert_eq!(text(streamed, &["cost_source"]), Some("usage.cost"));
     assert!(
