@@ -14,7 +14,8 @@ use reqwest::{Request, Response, ResponseBuilderExt, Url};
 use reqwest_middleware::{Middleware, Next};
 
 use super::cost::PriceTable;
-use super::recognize::{Api, Call, Providers, Recognize, request_fields};
+use super::recognize::{Api, Call, Providers, Recognize};
+use super::request::{request_fields, request_params};
 use super::tap::{End, Held, Observe, UsageTap};
 use super::usage::{Format, Observed, Scanner};
 use crate::chain::{Entry, LlmCall, Usage};
@@ -386,60 +387,6 @@ fn operation(api: Api) -> &'static str {
         Api::GeminiGenerate => "generate_content",
         _ => "chat",
     }
-}
-
-/// The sampling parameters a request asked for (`temperature`, `max_tokens`, `top_p`), at the
-/// body's top level or in Gemini's `generationConfig`: read after the call, off its path.
-fn request_params(body: &[u8]) -> Vec<(&'static str, Value)> {
-    use crate::json::parse::Tape;
-    let mut out = Vec::new();
-    // Most requests name none of them: no parse of a long prompt for nothing.
-    let named = [
-        &b"temperature"[..],
-        b"max_",
-        b"axOutputTokens",
-        b"top_p",
-        b"topP",
-    ]
-    .iter()
-    .any(|k| memchr::memmem::find(body, k).is_some());
-    if !named {
-        return out;
-    }
-    let Ok(text) = std::str::from_utf8(body) else {
-        return out;
-    };
-    let mut tape = Tape::default();
-    let Ok(root) = tape.parse(text) else {
-        return out;
-    };
-    let config = root.get("generationConfig");
-    let field = |names: &[&str]| {
-        names.iter().find_map(|n| {
-            root.get(n)
-                .or_else(|| config.and_then(|c| c.get(n)))
-                .map(|v| v.to_value())
-                .filter(|v| matches!(v, Value::Int(_) | Value::Float(_)))
-        })
-    };
-    for (name, keys) in [
-        ("temperature", &["temperature"][..]),
-        (
-            "max_tokens",
-            &[
-                "max_tokens",
-                "max_completion_tokens",
-                "max_output_tokens",
-                "maxOutputTokens",
-            ][..],
-        ),
-        ("top_p", &["top_p", "topP"][..]),
-    ] {
-        if let Some(v) = field(keys) {
-            out.push((name, v));
-        }
-    }
-    out
 }
 
 fn failure_kind(err: &reqwest_middleware::Error) -> &'static str {

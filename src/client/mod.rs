@@ -39,6 +39,7 @@
 mod cost;
 mod middleware;
 mod recognize;
+mod request;
 mod tap;
 mod usage;
 

@@ -1783,7 +1783,10 @@ async fn streamed_tool_calls_and_finish_reasons_are_recorded() {
         .route("/model/{*rest}", post(converse));
     let env = Env::serving("client-streamed-tools", app).await;
     let ask = serde_json::json!({"model": "gpt-4o", "stream": true,
-        "messages": [{"role": "user", "content": "Review application A-17"}]});
+        "messages": [{"role": "user", "content": "Review application A-17"}],
+        "tools": [{"type": "function", "function": {"name": "credit_score",
+            "description": "SECRET-A-17 is how it scores", "parameters": {}}},
+            {"type": "function", "function": {"name": "income_check"}}]});
     assert_eq!(
         env.post("api.openai.com", "/v1/chat/completions", ask.clone())
             .await
@@ -1839,6 +1842,14 @@ async fn streamed_tool_calls_and_finish_reasons_are_recorded() {
     assert_eq!(reason(&calls[2]), ["tool_use"]);
     for call in &calls {
         assert_eq!(call.get("streamed"), Some(&Value::Bool(true)), "{call:?}");
+        // The tools the request offered, by name.
+        assert_eq!(
+            call.get("tools_offered")
+                .map(Value::to_line_json)
+                .as_deref(),
+            Some(r#"["credit_score", "income_check"]"#),
+            "{call:?}"
+        );
     }
     let log = std::fs::read_to_string(&env.path).unwrap();
     assert!(
