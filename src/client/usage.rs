@@ -339,7 +339,7 @@ impl Scanner {
     /// An oversized line ends with `last`: its usage, if it gave one, is read from its end.
     fn end_skipped_line(&mut self, last: &[u8]) {
         self.skipping = false;
-        self.buf.extend_from_slice(last);
+        keep_end(&mut self.buf, last);
         let end = std::mem::take(&mut self.buf);
         if std::mem::take(&mut self.skipped_data)
             && let Some(doc) = tail::usage_at_the_end(&end)
