@@ -598,3 +598,80 @@ async fn answers_not_given_whole_are_listed() {
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(!html.contains("not given whole"));
 }
+
+/// The tools the model was offered and asked for, and the ones recorded as run: a tool asked
+/// for more often than it is recorded as run is named, since either the agent declined it or
+/// it ran without a record.
+#[tokio::test]
+async fn tools_asked_for_and_run_are_set_side_by_side() {
+    use acttrace::json::Value;
+
+    let scratch = Scratch::new("report-tools");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("lending", &path).await.unwrap();
+    let tool = |id: &str, name: &str| {
+        let mut m = Map::new();
+        m.insert("id", id);
+        m.insert("name", name);
+        Value::Object(m)
+    };
+    for (asked, ran) in [
+        (vec![tool("call_1", "credit_score")], Some("credit_score")),
+        (
+            vec![
+                tool("call_2", "credit_score"),
+                tool("call_3", "income_check"),
+            ],
+            Some("credit_score"),
+        ),
+        (vec![tool("call_4", "income_check")], None),
+    ] {
+        let id = DecisionId::random();
+        log.append(Entry::decision(&id, "POST /loan", "A-17"))
+            .await
+            .unwrap();
+        let mut call = Map::new();
+        call.insert("decision_id", id.as_str());
+        call.insert("provider", "openai");
+        call.insert("model", "gpt-4o");
+        call.insert(
+            "tools_offered",
+            Value::Array(vec![
+                Value::from("credit_score"),
+                Value::from("income_check"),
+                Value::from("<b>send_email</b>"),
+            ]),
+        );
+        call.insert("tool_calls", Value::Array(asked));
+        log.append(Entry::new("llm_call", call)).await.unwrap();
+        if let Some(name) = ran {
+            let mut args = Map::new();
+            args.insert("applicant", "A-17");
+            log.append(Entry::tool_call(Some(&id), name, Value::Object(args)))
+                .await
+                .unwrap();
+        }
+    }
+    log.shutdown().await.unwrap();
+    let page = scratch.join("report.html");
+    write_report(&path, &page, &ReportOptions::new()).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    let row = |name: &str, offered: u64, asked: u64, ran: u64| {
+        format!(
+            "<tr><td><code>{name}</code></td><td class=\"n\">{offered}</td>\
+             <td class=\"n\">{asked}</td><td class=\"n\">{ran}</td>"
+        )
+    };
+    for expected in [
+        row("credit_score", 3, 2, 2),
+        row("income_check", 3, 2, 0),
+        row("&lt;b&gt;send_email&lt;/b&gt;", 3, 0, 0),
+    ] {
+        assert!(html.contains(&expected), "{expected}\n{html}");
+    }
+    assert!(
+        html.contains("more often than recorded as run: <code>income_check</code>."),
+        "{html}"
+    );
+    assert!(!html.contains("<b>send_email"), "escaped");
+}

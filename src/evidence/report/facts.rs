@@ -119,6 +119,20 @@ impl ModelRow {
     pub(super) const MAX_PATHS: usize = 32;
 }
 
+/// One tool, by name: how many model calls offered it, the calls whose model asked for it, and
+/// the `tool_call` entries that record it running.
+#[derive(Debug, Default)]
+pub(super) struct ToolRow {
+    pub(super) offered: u64,
+    pub(super) asked: Links,
+    pub(super) ran: Links,
+}
+
+impl ToolRow {
+    /// Tools listed by name; the entries of further ones are counted under the empty name.
+    pub(super) const MAX: usize = 64;
+}
+
 /// One `human_oversight` entry, as the page lists it.
 #[derive(Debug)]
 pub(super) struct Review {
@@ -193,6 +207,8 @@ pub(super) struct Facts {
     /// Model answers not given whole: by why, and the reason as recorded (at most
     /// [`MAX_SHORT`] reasons a group; the rest under the empty one).
     pub(super) short: BTreeMap<(Short, String), Links>,
+    /// By tool name (at most [`ToolRow::MAX`]).
+    pub(super) tools: BTreeMap<String, ToolRow>,
     /// By action and what was found.
     pub(super) flags: BTreeMap<(String, String), Links>,
     pub(super) reviews: Vec<Review>,
@@ -247,6 +263,10 @@ impl Facts {
         self.add_decision(r);
         match r.kind.as_str() {
             "llm_call" => self.add_call(r),
+            "tool_call" => {
+                let name = r.text("name").unwrap_or("?");
+                self.tool(name).ran.add(r.seq);
+            }
             "policy_flag" => self.add_flag(r),
             "human_oversight" => self.reviews.push(Review {
                 seq: r.seq,
@@ -310,6 +330,30 @@ impl Facts {
 
     fn add_call(&mut self, r: &Row) {
         self.add_short(r);
+        let names = |key: &str| -> Vec<String> {
+            let Some(Value::Array(items)) = r.payload.get(key) else {
+                return Vec::new();
+            };
+            let mut names: Vec<String> = items
+                .iter()
+                .filter_map(|t| match t {
+                    Value::String(name) => Some(name.clone()),
+                    Value::Object(call) => {
+                        call.get("name").and_then(Value::as_str).map(str::to_owned)
+                    }
+                    _ => None,
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        for name in names("tools_offered") {
+            self.tool(&name).offered += 1;
+        }
+        for name in names("tool_calls") {
+            self.tool(&name).asked.add(r.seq);
+        }
         let key = (
             r.text("provider").unwrap_or("?").to_owned(),
             r.text("model").unwrap_or("?").to_owned(),
@@ -352,6 +396,16 @@ impl Facts {
             };
             self.short.entry(key).or_default().add(r.seq);
         }
+    }
+
+    /// The row of the tool named `name`, or of the empty name once [`ToolRow::MAX`] are listed.
+    fn tool(&mut self, name: &str) -> &mut ToolRow {
+        let name = if self.tools.len() < ToolRow::MAX || self.tools.contains_key(name) {
+            name
+        } else {
+            ""
+        };
+        self.tools.entry(name.to_owned()).or_default()
     }
 
     fn add_flag(&mut self, r: &Row) {

@@ -99,6 +99,7 @@ pub(super) fn page(
     verdict_section(&mut h, verdict, key_checked, checked, facts);
     decisions_section(&mut h, facts);
     models_section(&mut h, facts);
+    tools_section(&mut h, facts);
     flags_section(&mut h, facts);
     oversight_section(&mut h, facts);
     failures_section(&mut h, facts);
@@ -454,6 +455,50 @@ fn models_section(h: &mut String, facts: &Facts) {
     short_answers(h, facts);
     if !cost_bars.is_empty() {
         bars(h, "Cost per model (USD)", &cost_bars, "USD");
+    }
+}
+
+/// Which tools the model was offered and asked for, and which are recorded as run: a tool asked
+/// for more often than it is recorded as run either was declined or ran without a record.
+fn tools_section(h: &mut String, facts: &Facts) {
+    if facts.tools.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2 id=\"tools\">Tools</h2><table><tr><th>Tool</th><th>Offered to the model</th>\
+         <th>Asked for by the model</th><th>Recorded as run</th><th>Asked in</th>\
+         <th>Run in</th></tr>",
+    );
+    let mut unrecorded = Vec::new();
+    for (name, t) in &facts.tools {
+        let shown = if name.is_empty() {
+            "other tools".to_owned()
+        } else {
+            format!("<code>{}</code>", esc(name))
+        };
+        if t.asked.count > t.ran.count {
+            unrecorded.push(shown.clone());
+        }
+        let _ = write!(
+            h,
+            "<tr><td>{shown}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+            t.offered,
+            t.asked.count,
+            t.ran.count,
+            links(&t.asked),
+            links(&t.ran)
+        );
+    }
+    h.push_str("</table>");
+    if !unrecorded.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"warn\">Asked for by the model more often than recorded as run: {}. \
+             Each time, the agent either declined the call or ran the tool without recording \
+             it (a <code>tool_call</code> entry).</p>",
+            unrecorded.join(", ")
+        );
     }
 }
 
