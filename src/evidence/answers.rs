@@ -44,11 +44,15 @@ impl Short {
             "model_context_window_exceeded",
             "error_limit",
         ];
+        // Cohere's `ERROR`, Gemini's `MALFORMED_FUNCTION_CALL`, the Responses API's `failed`.
+        const BROKEN: &[&str] = &["error", "malformed_function_call", "failed"];
         let is = |list: &[&str]| list.iter().any(|r| r.eq_ignore_ascii_case(reason));
         if is(REFUSED) {
             Some(Self::Refused)
         } else if is(TRUNCATED) {
             Some(Self::Truncated)
+        } else if is(BROKEN) {
+            Some(Self::Broken)
         } else {
             None
         }
@@ -58,7 +62,7 @@ impl Short {
         match self {
             Self::Refused => "refused or filtered by the provider",
             Self::Truncated => "stopped at the length limit",
-            Self::Broken => "broken off by an error the provider reported in it",
+            Self::Broken => "broken off by an error the provider reported",
             Self::Abandoned => "not read to its end by the caller",
         }
     }

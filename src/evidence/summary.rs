@@ -167,8 +167,8 @@ pub struct ModelTotals {
     pub unrecognized: u64,
     /// Calls whose answer was not given whole: refused or filtered by the provider
     /// (`content_filter`, `refusal`, `SAFETY`, ...), stopped at the length limit (`length`,
-    /// `max_tokens`, ...), broken off by an error the provider reported in it
-    /// (`error_in_response`), or not read to its end (`cut_short`).
+    /// `max_tokens`, ...), broken off by an error the provider reported (`error_in_response`,
+    /// `ERROR`), or not read to its end (`cut_short`).
     pub not_whole: u64,
 }
 

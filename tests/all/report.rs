@@ -523,13 +523,14 @@ async fn answers_not_given_whole_are_listed() {
     log.append(Entry::decision(&id, "POST /loan", "A-17"))
         .await
         .unwrap();
-    let calls: [(&[&str], Option<(&str, Value)>); 7] = [
+    let calls: [(&[&str], Option<(&str, Value)>); 8] = [
         (&["stop"], None),
         (&["content_filter"], None),
         (&["SAFETY", "STOP"], None),
         (&["length"], None),
         (&["length"], None),
         (&[], Some(("error", Value::from("error_in_response")))),
+        (&["ERROR"], None),
         (&["stop"], Some(("cut_short", Value::Bool(true)))),
     ];
     for (reasons, extra) in calls {
@@ -557,11 +558,12 @@ async fn answers_not_given_whole_are_listed() {
         row("refused or filtered by the provider", "content_filter", 1),
         row("stopped at the length limit", "length", 2),
         row(
-            "broken off by an error the provider reported in it",
+            "broken off by an error the provider reported",
             "error_in_response",
             1,
         ),
         row("not read to its end by the caller", "cut_short", 1),
+        row("broken off by an error the provider reported", "ERROR", 1),
     ] {
         assert!(html.contains(&expected), "{expected}\n{html}");
     }
@@ -570,9 +572,9 @@ async fn answers_not_given_whole_are_listed() {
         !html.contains("<code>stop</code>"),
         "a whole answer is not listed"
     );
-    // `show` and `stats` count them too: 6 of the 7 calls (SAFETY and STOP are one call).
+    // `show` and `stats` count them too: 7 of the 8 calls (SAFETY and STOP are one call).
     let summary = acttrace::evidence::summary::Summary::read(&path).unwrap();
-    assert_eq!(summary.models[0].not_whole, 6);
+    assert_eq!(summary.models[0].not_whole, 7);
     #[cfg(feature = "cli")]
     {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_acttrace"))
@@ -582,7 +584,7 @@ async fn answers_not_given_whole_are_listed() {
             .unwrap();
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(said.contains("model answers not given whole"), "{said}");
-        assert!(said.contains("): 6; the report lists them"), "{said}");
+        assert!(said.contains("): 7; the report lists them"), "{said}");
     }
 
     // A log whose answers were all whole says nothing of them.
