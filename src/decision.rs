@@ -106,6 +106,40 @@ impl Decision {
             .await
     }
 
+    /// Records that a tool ran for this decision, as a `tool_call` entry: its name and its
+    /// arguments (redacted by the log's policy, as every entry is). The auditor's report sets
+    /// each tool recorded as run beside the model calls that offered it and asked for it, and
+    /// names a tool asked for more often than recorded as run.
+    ///
+    /// ```
+    /// use acttrace::chain::DecisionId;
+    /// use acttrace::decision::Decision;
+    /// use acttrace::json::{Map, Value};
+    /// use acttrace::store::AuditLog;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), acttrace::BoxError> {
+    /// # let path = std::env::temp_dir().join(format!("acttrace-tool-doc-{}.jsonl", std::process::id()));
+    /// let log = AuditLog::open("lending", &path).await?;
+    /// let decision = Decision::for_id(log.clone(), DecisionId::random());
+    /// let mut arguments = Map::new();
+    /// arguments.insert("applicant", "A-17");
+    /// decision.tool_call("credit_score", Value::Object(arguments)).await?;
+    /// # log.shutdown().await?;
+    /// # assert!(std::fs::read_to_string(&path)?.contains(r#""type": "tool_call""#));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`AuditLog::append`].
+    pub async fn tool_call(&self, name: &str, arguments: Value) -> Result<Receipt, Error> {
+        self.0
+            .log
+            .append(Entry::tool_call(Some(&self.0.id), name, arguments))
+            .await
+    }
+
     /// Records that a person reviewed the decision (EU AI Act Art. 14): who, what they did
     /// (`approved`, `overridden`, …) and a note.
     ///

@@ -649,9 +649,8 @@ async fn tools_asked_for_and_run_are_set_side_by_side() {
         if let Some(name) = ran {
             let mut args = Map::new();
             args.insert("applicant", "A-17");
-            log.append(Entry::tool_call(Some(&id), name, Value::Object(args)))
-                .await
-                .unwrap();
+            let decision = acttrace::decision::Decision::for_id(log.clone(), id.clone());
+            decision.tool_call(name, Value::Object(args)).await.unwrap();
         }
     }
     log.shutdown().await.unwrap();
