@@ -18,8 +18,9 @@ const MIN_VALUE: usize = 8;
 const MAX_NAME: usize = 96;
 
 /// Every value of `NAME=VALUE`, `NAME = "VALUE"` or `NAME='VALUE'` whose `NAME` says it holds a
-/// secret and whose `VALUE` (up to a space, quote, `&`, `;` or `,`) is at least [`MIN_VALUE`]
-/// characters with a digit. A comparison (`==`, `!=`, `<=`, `>=`) is not an assignment.
+/// secret and whose `VALUE` (up to a space, quote, bracket, `&`, `;` or `,`) is at least
+/// [`MIN_VALUE`] characters with a digit. A comparison (`==`, `!=`, `<=`, `>=`) is not an
+/// assignment, and code that computes a value (`token = get_token(user_1)`) gives none.
 pub(super) fn secret_assignment(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
     let mut from = 0;
@@ -61,7 +62,11 @@ pub(super) fn secret_assignment(text: &str, out: &mut Vec<Range<usize>>) {
         let len = b[at..]
             .iter()
             .take_while(|&&c| {
-                !c.is_ascii_whitespace() && !matches!(c, b'"' | b'\'' | b'&' | b';' | b',')
+                !c.is_ascii_whitespace()
+                    && !matches!(
+                        c,
+                        b'"' | b'\'' | b'&' | b';' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}'
+                    )
             })
             .count();
         if len >= MIN_VALUE && b[at..at + len].iter().any(u8::is_ascii_digit) {

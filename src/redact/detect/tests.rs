@@ -198,6 +198,9 @@ fn secrets_written_as_assignments() {
         "monkey=abc123def456",
         "the token = a random word list",
         "a=b+c; x=12345678",
+        "const token = getToken(userId1);",
+        "api_key = os.environ[\"API_KEY_2\"]",
+        "password_hint=see note 12",
     ] {
         assert_eq!(found(text), Vec::<&str>::new(), "{text:?}");
     }
