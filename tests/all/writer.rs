@@ -785,13 +785,8 @@ async fn secrets_are_redacted_before_hashing_and_flagged_after() {
     log.append(Entry::human_oversight(&id, "r-1", "approved", "no issues"))
         .await
         .unwrap();
-    let head = log.head();
-    log.shutdown().await.unwrap();
-
-    let text = std::fs::read_to_string(&path).unwrap();
-    for secret in ["bob@example.com", "sk-ant-api03"] {
-        assert!(!text.contains(secret), "{secret} reached the log");
-    }
+    let head = closed(log).await;
+    kept_out(&path, &["bob@example.com", "sk-ant-api03"]);
     let rows = lines(&path);
     assert_eq!(
         kinds(&path),
@@ -915,21 +910,19 @@ async fn values_under_secret_field_names_are_redacted_whatever_they_look_like() 
     log.append(Entry::decision_record(&id, payload()))
         .await
         .unwrap();
-    let head = log.head();
-    log.shutdown().await.unwrap();
-
-    let text = std::fs::read_to_string(&path).unwrap();
-    for secret in [
-        "hunter2-plain",
-        "dXNlcjpwYXNzd29yZA",
-        "k-7f3a91",
-        "opaque-41",
-        "theme=dark",
-        "s3cret-pw",
-        "sk_live_51H",
-    ] {
-        assert!(!text.contains(secret), "{secret} reached the log:\n{text}");
-    }
+    let head = closed(log).await;
+    kept_out(
+        &path,
+        &[
+            "hunter2-plain",
+            "dXNlcjpwYXNzd29yZA",
+            "k-7f3a91",
+            "opaque-41",
+            "theme=dark",
+            "s3cret-pw",
+            "sk_live_51H",
+        ],
+    );
     let rows = lines(&path);
     let p = rows[1].get("payload").unwrap();
     let at = |path: &[&str]| {
@@ -1036,12 +1029,11 @@ async fn card_numbers_sent_as_numbers_are_found() {
     log.append(Entry::decision_record(&id, payload()))
         .await
         .unwrap();
-    let head = log.head();
-    log.shutdown().await.unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    for card in ["4111111111111111", "340000000000009", "5500005555555559"] {
-        assert!(!text.contains(card), "{card} reached the log:\n{text}");
-    }
+    let head = closed(log).await;
+    kept_out(
+        &path,
+        &["4111111111111111", "340000000000009", "5500005555555559"],
+    );
     let rows = lines(&path);
     let p = rows[1].get("payload").unwrap();
     let at = |path: &[&str]| {
@@ -1124,17 +1116,16 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
     log.append(Entry::tool_call(Some(&id), "read_env", Value::Object(args)))
         .await
         .unwrap();
-    let head = log.head();
-    log.shutdown().await.unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    for secret in [
-        "0123456789abcdef0123456789abcdef",
-        "pcsk_AbCdE",
-        "abc123def456",
-        "T1BFTkFJX0FQSV9L",
-    ] {
-        assert!(!text.contains(secret), "{secret} reached the log:\n{text}");
-    }
+    let head = closed(log).await;
+    kept_out(
+        &path,
+        &[
+            "0123456789abcdef0123456789abcdef",
+            "pcsk_AbCdE",
+            "abc123def456",
+            "T1BFTkFJX0FQSV9L",
+        ],
+    );
     let rows = lines(&path);
     let args = rows[1]
         .get("payload")
@@ -1234,4 +1225,19 @@ async fn an_entry_too_large_for_the_log_is_refused_and_counted() {
     // verifier reads (a seq, a timestamp, two hashes and an Ed25519-sized signature).
     let around = r#"{"seq": 18446744073709551615, "ts": "2026-12-07T01:29:33.000000+00:00", "type": , "payload": , "prev_hash": "", "hash": "", "sig": ""}"#;
     assert!(MAX_ENTRY_BYTES + around.len() + 3 * 64 + 128 <= DEFAULT_MAX_LINE_BYTES);
+}
+
+/// Shuts `log` down, its entries all written: its head as it then stands.
+async fn closed(log: AuditLog) -> acttrace::store::Head {
+    let head = log.head();
+    log.shutdown().await.unwrap();
+    head
+}
+
+/// None of `secrets` is anywhere in the log's file.
+fn kept_out(path: &std::path::Path, secrets: &[&str]) {
+    let text = std::fs::read_to_string(path).unwrap();
+    for secret in secrets {
+        assert!(!text.contains(secret), "{secret} reached the log:\n{text}");
+    }
 }
