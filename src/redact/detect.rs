@@ -429,7 +429,7 @@ pub const DETECTORS: &[Detector] = &[
         group: "secret",
         severity: "critical",
         find: encoded_secret,
-        gate: Gate::new(16, b"data:;base64,"),
+        gate: Gate::new(17, b"").and(|p| encoded::may_hold(p.text)),
     },
     Detector {
         category: "secret_assignment",
@@ -548,8 +548,8 @@ mod keys;
 mod tests;
 
 use self::assign::secret_assignment;
-#[cfg(feature = "server")]
-pub(crate) use self::encoded::data_urls;
 use self::encoded::encoded_secret;
+#[cfg(feature = "server")]
+pub(crate) use self::encoded::encoded_texts;
 use self::finders::*;
 use self::keys::*;

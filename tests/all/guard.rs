@@ -56,6 +56,16 @@ fn percent(s: &str) -> String {
     s.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
+/// Base64 broken into lines of 76 characters, the breaks as JSON escapes.
+fn wrapped(b64: &str) -> String {
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    lines.join("\\n")
+}
+
 fn split(s: &str, at: usize) -> (&str, &str) {
     s.split_at(at)
 }
@@ -218,6 +228,34 @@ fn bypasses() -> Vec<Try> {
                     .replace('/', "\\/")
             ),
         ),
+        // A file as Anthropic's and Gemini's document blocks carry one: bare base64, here
+        // wrapped as MIME wraps it, the key across a line break.
+        post_to(
+            "a .env file as a document block",
+            "/agent",
+            format!(
+                r#"{{"messages": [{{"role": "user", "content": [{{"type": "document", "source": {{"type": "base64", "media_type": "text/plain", "data": "{}"}}}}]}}]}}"#,
+                wrapped(&base64(
+                    format!("# settings for the staging deploy\nOPENAI_API_KEY={KEY}\n").as_bytes()
+                ))
+            ),
+        ),
+        post_to(
+            "a key in base64 twice",
+            "/agent",
+            format!(
+                r#"{{"q": "decode this twice: {}"}}"#,
+                base64(base64(format!("my key is {KEY}").as_bytes()).as_bytes())
+            ),
+        ),
+        post_to(
+            "a key in base64 in a query",
+            format!(
+                "/agent?doc={}",
+                percent(&base64(format!("key: {KEY}").as_bytes()))
+            ),
+            "",
+        ),
         post_to(
             "PEM key with JSON line breaks",
             "/agent",
@@ -302,6 +340,27 @@ fn benign() -> Vec<Try> {
                 r#"{{"file_data": "data:application/octet-stream;base64,{}"}}"#,
                 base64(&(0..=255u8).cycle().take(1500).collect::<Vec<u8>>())
             ),
+        ),
+        post_to(
+            "a text file as a document block",
+            "/agent",
+            format!(
+                r#"{{"inline_data": {{"mime_type": "text/plain", "data": "{}"}}}}"#,
+                base64(b"Quarterly figures: revenue up 4%, costs flat.\n")
+            ),
+        ),
+        post_to(
+            "a PDF as a document block",
+            "/agent",
+            format!(
+                r#"{{"source": {{"type": "base64", "media_type": "application/pdf", "data": "{}"}}}}"#,
+                base64(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n")
+            ),
+        ),
+        post_to(
+            "long identifiers",
+            "/agent",
+            r#"{"code": "const internationalizationSettingsProvider = useInternationalizationSettings();"}"#,
         ),
         with_header(
             post_to("an ordinary header", "/agent", "hi"),

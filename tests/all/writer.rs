@@ -1112,6 +1112,11 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         "file",
         "data:text/plain;base64,T1BFTkFJX0FQSV9LRVk9OWY4ZTdkNmM1YjRhM2YyZTFkMGM5YjhhN2Y2ZTVkNGM=",
     );
+    // The same as a document block's bare base64: "STRIPE_SECRET=Zx81kPq0Lm27Wn45Rt93".
+    args.insert(
+        "document",
+        "IyBzdGFnaW5nClNUUklQRV9TRUNSRVQ9Wng4MWtQcTBMbTI3V240NVJ0OTMK",
+    );
     let id = DecisionId::random();
     log.append(Entry::tool_call(Some(&id), "read_env", Value::Object(args)))
         .await
@@ -1124,6 +1129,7 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
             "pcsk_AbCdE",
             "abc123def456",
             "T1BFTkFJX0FQSV9L",
+            "IyBzdGFnaW5nClNU",
         ],
     );
     let rows = lines(&path);
@@ -1143,6 +1149,10 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         Some("https://api.example.com/v1/search?q=loans&api_key=<redacted>")
     );
     assert_eq!(args.get("file").and_then(Value::as_str), Some("<redacted>"));
+    assert_eq!(
+        args.get("document").and_then(Value::as_str),
+        Some("<redacted>")
+    );
     let flag = rows[2].get("payload").unwrap();
     assert_eq!(
         flag.get("data").map(Value::to_line_json).as_deref(),

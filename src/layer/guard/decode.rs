@@ -5,15 +5,18 @@
 //! `+` as a space, repeatedly while a `%XX` remains, so double encoding is undone too); the body
 //! as sent; a JSON body's keys and strings with their escapes (`\u0073k-...`) decoded, and all
 //! its strings joined end to end, so that a secret split over two fields is whole again; a body
-//! with `%XX` sequences, percent-decoded (form bodies); a `data:` URL's base64 content
-//! (`data:text/plain;base64,...`, as a file is sent to a model) when it decodes to text; a
-//! body sent in UTF-16 or UTF-32 ([`wide`]), decoded, and read so in turn. Invisible
+//! with `%XX` sequences, percent-decoded (form bodies); base64 that decodes to text, in the
+//! body, the query or a header (a file sent to a model as a `data:` URL,
+//! `data:text/plain;base64,...`, or as a document block's `"data": "..."`; a secret pasted
+//! encoded), and base64 inside that up to three levels deep; a body sent in UTF-16 or UTF-32
+//! ([`wide`]), decoded, and read so in turn. Invisible
 //! characters that split a
 //! secret for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order
 //! mark, the soft hyphen) are removed before anything is matched.
 //!
-//! What it cannot see, and so what no detector here finds: base64 outside a `data:` URL, any
-//! other encoding or encryption of a secret, a secret split in a way that joining strings in order does not
+//! What it cannot see, and so what no detector here finds: base64 shorter than 20 characters
+//! outside a `data:` URL, or of a compressed file, any other encoding or encryption of a
+//! secret, a secret split in a way that joining strings in order does not
 //! undo, a secret in a part of the body past the guard's `body_limit` or in a body sent with a
 //! content coding (`Content-Encoding: gzip`; such requests are blocked as unscanned by
 //! default), and headers the policy is not told to read.
@@ -82,11 +85,17 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
     if let Some(q) = parts.uri.query() {
         extra.push_str(q);
         extra.push('\n');
-        extra.push_str(&percent_decoded(q, true));
+        let decoded = percent_decoded(q, true);
+        extra.push_str(&decoded);
         extra.push('\n');
+        push_encoded(&mut extra, &decoded);
+        // A `+` is base64's own as often as a space's.
+        if q.contains('+') {
+            push_encoded(&mut extra, q);
+        }
     }
     push_json_strings(&mut extra, &main, joins);
-    push_data_urls(&mut extra, &main);
+    push_encoded(&mut extra, &main);
     if memchr::memchr(b'%', body).is_some() {
         extra.push_str(&percent_decoded(&main, true));
         extra.push('\n');
@@ -97,7 +106,7 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
         extra.push_str(&wide);
         extra.push('\n');
         push_json_strings(&mut extra, &wide, joins);
-        push_data_urls(&mut extra, &wide);
+        push_encoded(&mut extra, &wide);
         if wide.contains('%') {
             extra.push_str(&percent_decoded(&wide, true));
             extra.push('\n');
@@ -109,14 +118,28 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
     (main, extra)
 }
 
-/// The text of each `data:…;base64,…` URL in `text` that holds text (a file sent to a model),
-/// a line each: see [`data_urls`](crate::redact::detect::data_urls).
-fn push_data_urls(out: &mut String, text: &str) {
-    for (_, decoded) in crate::redact::detect::data_urls(text) {
-        out.push_str(&decoded);
-        out.push('\n');
+/// The text of each run of base64 in `text` that holds text (a file sent to a model, as a
+/// `data:` URL or a document block's `data`), a line each, and so again for base64 inside
+/// what was decoded, up to [`ENCODED_DEPTH`] times: see
+/// [`encoded_texts`](crate::redact::detect::encoded_texts).
+fn push_encoded(out: &mut String, text: &str) {
+    let mut level = crate::redact::detect::encoded_texts(text);
+    for depth in 1..=ENCODED_DEPTH {
+        let mut next = Vec::new();
+        for (_, decoded) in level {
+            if depth < ENCODED_DEPTH {
+                next.extend(crate::redact::detect::encoded_texts(&decoded));
+            }
+            out.push_str(&decoded);
+            out.push('\n');
+        }
+        level = next;
     }
 }
+
+/// How many times base64 inside base64 is decoded: text encoded twice over, as a filter's
+/// way around, is read; the levels past this are not.
+const ENCODED_DEPTH: usize = 3;
 
 /// A header's value as the detectors read it: percent-decoded, invisible characters removed.
 pub(crate) fn header_text(value: &[u8]) -> String {
@@ -126,6 +149,7 @@ pub(crate) fn header_text(value: &[u8]) -> String {
         out.push('\n');
         out.push_str(&percent_decoded(&raw, false));
     }
+    push_encoded(&mut out, &raw);
     out.retain(|c| !invisible(c));
     out
 }
@@ -410,6 +434,34 @@ mod tests {
         assert_eq!(secret_fields("password=hunter2"), 0, "not JSON");
         assert_eq!(secret_fields(r#"{"password": "#), 0, "cut short");
         assert_eq!(secret_fields(r#"{"pwd":-1}"#), 1);
+    }
+
+    #[test]
+    fn base64_is_read_three_levels_deep() {
+        // "key sk-proj-abcdefghijklmnop1234" in base64 three times, then four.
+        let thrice =
+            "WVRKV05VbElUbkpNV0VKNVlqSnZkRmxYU21wYVIxWnRXakpvY0dGdGRITmlWelYyWTBSRmVVMTZVVDA9";
+        let four = "V1ZSS1YwNVZiRWxVYmtwTlYwVktOVmxxU25aa1JteFlVMjF3WVZJeFduUlhha3B2WTBkR2RHUklUbWxXZWxZeVdUQlNSbVZWTVRaVlZEQTk=";
+        let seen = text("/", &format!(r#"{{"q": "{thrice}"}}"#));
+        assert!(
+            seen.contains("\nkey sk-proj-abcdefghijklmnop1234\n"),
+            "{seen}"
+        );
+        assert!(
+            !text("/", four).contains("sk-proj"),
+            "a fourth level is not read"
+        );
+        let query = text(
+            &format!(
+                "/a?d={}",
+                "a2V5IHNrLXByb2otYWJjZGVmZ2hpamtsbW5vcDEyMzQ=".replace('=', "%3D")
+            ),
+            "",
+        );
+        assert!(
+            query.contains("\nkey sk-proj-abcdefghijklmnop1234\n"),
+            "{query}"
+        );
     }
 
     #[test]

@@ -384,13 +384,16 @@ fn detect_policy(
 ///
 /// It reads the request decoded, as the handler would (see below): the path and query
 /// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key
-/// split over two fields), form bodies percent-decoded, zero-width characters removed. A body
+/// split over two fields), form bodies percent-decoded, base64 that decodes to text (a file
+/// sent as a `data:` URL or a document block, a key pasted encoded; up to three levels
+/// deep), zero-width characters removed. A body
 /// it cannot read is blocked too, as `unscanned` ([`Secrets::allow_unscanned`] lets it pass,
 /// flagged): one longer than the guard's `body_limit`, or one sent compressed
 /// (`Content-Encoding`, see [`GuardRequest::body_encoded`]). Headers are read only where named
 /// ([`Secrets::headers`]).
 ///
-/// What it cannot see: a secret encoded otherwise (base64, hex, encrypted) or split in a way
+/// What it cannot see: a secret encoded otherwise (base64 shorter than 20 characters outside
+/// a `data:` URL, base64 of a compressed file, hex, encryption) or split in a way
 /// that joining strings in order does not undo, and headers it is not told to read. It is a
 /// net for mistakes and careless clients, not a proof that no secret gets through.
 ///

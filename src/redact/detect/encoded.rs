@@ -1,8 +1,15 @@
-//! `data:` URLs whose base64 holds text (a file an agent passes on, `data:text/plain;base64,...`,
-//! as OpenAI's and others' file inputs take it): decoded, so that what is in the file is
-//! read as text is. The guard reads their text beside a request's; as a detector
-//! ([`encoded_secret`]), a URL whose text holds a secret or a credential is reported whole, so
-//! that a redaction policy removes it from an entry.
+//! Base64 that decodes to text: a file an agent passes on, as a `data:` URL
+//! (`data:text/plain;base64,...`, OpenAI's file inputs) or as a bare value (Anthropic's and
+//! Gemini's document blocks, `"data": "..."`; Bedrock's `"bytes": "..."`), or a secret pasted
+//! encoded. Decoded, so that what is in it is read as text is. The guard reads their text
+//! beside a request's; as a detector ([`encoded_secret`]), base64 whose text holds a secret or
+//! a credential is reported whole (a `data:` URL from its `data:`), so that a redaction policy
+//! removes it from an entry.
+//!
+//! A bare run is read when it is at least [`MIN_RUN`] characters and not hex digits only (a
+//! digest); its lines may be broken (`\n`, `\r\n`, or their JSON escapes) after a multiple of
+//! four characters, as MIME wraps them; its padding may be left off. Base64 of anything but
+//! text (an image, a PDF, a random key) is told by its first bytes and left alone.
 //!
 //! Uses the crate's base64.
 
@@ -11,63 +18,255 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
-/// The base64 read of a `data:` URL before its whole is decoded: enough to tell text from an
-/// image or a PDF.
+/// The base64 read of a run before its whole is decoded: enough to tell text from an image
+/// or a PDF.
 const DATA_PROBE: usize = 4 * 1024;
 
-/// Every `data:…;base64,…` URL in `text` whose content decodes to text: where the URL is (from
-/// `data:` to the base64's end) and its text. Images and other binary content are left alone,
-/// told by their first bytes without being decoded whole. A JSON body's `\/` in the base64 is
-/// read as `/`.
-pub(crate) fn data_urls(text: &str) -> Vec<(Range<usize>, String)> {
-    const MARK: &[u8] = b";base64,";
-    // Built once: a search built per call costs more than most texts' scan.
-    static FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(MARK));
+/// The shortest bare run read: 15 bytes of text (`token=hunter2024`). Shorter ones are words
+/// and media types (`application/json`).
+const MIN_RUN: usize = 20;
+
+/// Whether `text` may hold base64 [`encoded_texts`] reads: a `data:` URL's mark, or a stretch
+/// of [`MIN_RUN`] bytes that base64, its padding and escaped slashes are made of.
+/// For the detector's gate: most texts an entry holds have neither.
+pub(super) fn may_hold(text: &[u8]) -> bool {
+    next_stretch(text, 0).is_some() || MARK.find(text).is_some()
+}
+
+/// Every base64 run in `text` whose content decodes to text: where it is (a `data:` URL from
+/// `data:` to the base64's end) and its text. A JSON body's `\/` in the base64 is read as `/`.
+pub(crate) fn encoded_texts(text: &str) -> Vec<(Range<usize>, String)> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
-    for at in FINDER.find_iter(bytes) {
-        // `data:` and a media type (with its parameters) before the mark.
-        let from = at.saturating_sub(128);
-        let Some(scheme) = memchr::memmem::rfind(&bytes[from..at], b"data:").map(|i| from + i)
-        else {
-            continue;
-        };
-        if bytes[scheme..at]
-            .iter()
-            .any(|b| matches!(b, b'"' | b' ' | b','))
+    // A `data:` URL's base64, however short.
+    for at in MARK.find_iter(bytes) {
+        let start = at + MARK.needle().len();
+        if let Some(scheme) = data_url(bytes, start)
+            && bytes.get(start).is_some_and(|b| is_b64(*b))
         {
-            continue;
-        }
-        let start = at + MARK.len();
-        let len = bytes[start..]
-            .iter()
-            .enumerate()
-            .take_while(|&(k, &c)| {
-                c.is_ascii_alphanumeric()
-                    || matches!(c, b'+' | b'/' | b'=')
-                    || (c == b'\\' && bytes.get(start + k + 1) == Some(&b'/'))
-            })
-            .count();
-        let run = &text[start..start + len];
-        let probe: String = run
-            .chars()
-            .take(DATA_PROBE)
-            .filter(|c| *c != '\\')
-            .collect();
-        let probe = &probe[..probe.len() & !3];
-        if !crate::base64::decode(probe).is_some_and(|p| is_text(&p)) {
-            continue;
-        }
-        if let Some(decoded) =
-            crate::base64::decode(&run.replace("\\/", "/")).filter(|d| !d.is_empty())
-        {
-            found.push((
-                scheme..start + len,
-                String::from_utf8_lossy(&decoded).into_owned(),
-            ));
+            push_text(&mut found, bytes, scheme, &run_at(bytes, start));
         }
     }
+    // Bare runs, long enough and not a digest, in the stretches that may hold one.
+    let mut from = 0;
+    while let Some(stretch) = next_stretch(bytes, from) {
+        from = stretch.end;
+        for run in runs(bytes, stretch) {
+            // A run goes on past its stretch over line breaks: the next starts after it.
+            from = from.max(run.span.end);
+            let at = run.span.start;
+            if run.chars >= MIN_RUN && !run.hex_only && data_url(bytes, at).is_none() {
+                push_text(&mut found, bytes, at, &run);
+            }
+        }
+    }
+    found.sort_by_key(|(span, _)| span.start);
     found
+}
+
+/// A `data:` URL's mark before its base64.
+static MARK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b";base64,"));
+
+/// Adds `run`'s text, reported from `from`, if it decodes to text.
+fn push_text(found: &mut Vec<(Range<usize>, String)>, bytes: &[u8], from: usize, run: &Run) {
+    let clean = cleaned(&bytes[run.span.clone()]);
+    let probe = &clean[..clean.len().min(DATA_PROBE) & !3];
+    let Some(head) = crate::base64::decode(probe).filter(|p| is_text(p)) else {
+        return;
+    };
+    let decoded = if probe.len() == clean.len() {
+        Some(head)
+    } else {
+        decode_unpadded(&clean)
+    };
+    if let Some(decoded) = decoded.filter(|d| !d.is_empty()) {
+        found.push((
+            from..run.span.end,
+            String::from_utf8_lossy(&decoded).into_owned(),
+        ));
+    }
+}
+
+/// A run of base64 characters: its bytes (a JSON `\/`, line breaks and padding included) and
+/// how many of them are base64's own.
+struct Run {
+    span: Range<usize>,
+    chars: usize,
+    hex_only: bool,
+}
+
+/// A byte of base64's alphabet.
+const B64: u8 = 1;
+/// A hex digit.
+const HEX: u8 = 2;
+/// A byte a run's line may also hold: padding, a JSON escape's backslash. (A line break
+/// ends a stretch: a wrapped run's first line is a stretch by itself, and keys or words a
+/// line each are not taken for one.)
+const IN_RUN: u8 = 4;
+
+/// Each byte's classes, one lookup a byte.
+const CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
+            class[b] = B64 | IN_RUN;
+        }
+        if c.is_ascii_hexdigit() {
+            class[b] |= HEX;
+        }
+        if matches!(c, b'=' | b'\\') {
+            class[b] = IN_RUN;
+        }
+        b += 1;
+    }
+    class
+};
+
+fn is_b64(b: u8) -> bool {
+    CLASS[usize::from(b)] & B64 != 0
+}
+
+/// The next stretch of at least [`MIN_RUN`] bytes a run's line may be made of, from `from` on,
+/// whole.
+/// A skip search: a window of [`MIN_RUN`] bytes whose last byte cannot be in a run is passed
+/// over whole, so ordinary text is looked at a few bytes in twenty.
+fn next_stretch(b: &[u8], mut from: usize) -> Option<Range<usize>> {
+    let in_run = |at: usize| CLASS[usize::from(b[at])] & IN_RUN != 0;
+    while from + MIN_RUN <= b.len() {
+        let last = from + MIN_RUN - 1;
+        match (from..=last).rev().find(|&at| !in_run(at)) {
+            Some(out) => from = out + 1,
+            None => {
+                let start = (0..from)
+                    .rev()
+                    .find(|&at| !in_run(at))
+                    .map_or(0, |at| at + 1);
+                let end = (from + MIN_RUN..b.len())
+                    .find(|&at| !in_run(at))
+                    .unwrap_or(b.len());
+                return Some(start..end);
+            }
+        }
+    }
+    None
+}
+
+/// The length of a line break at the start of `b`: `\r\n`, `\n`, or their JSON escapes.
+fn line_break(b: &[u8]) -> usize {
+    [&b"\r\n"[..], b"\n", b"\\r\\n", b"\\n"]
+        .iter()
+        .find(|brk| b.starts_with(brk))
+        .map_or(0, |brk| brk.len())
+}
+
+/// The runs of base64 characters in `b[within]`. A JSON escape's letter (`\n`, `\u`) starts
+/// none.
+fn runs(b: &[u8], within: Range<usize>) -> Vec<Run> {
+    let mut out = Vec::new();
+    let mut i = within.start;
+    while i < within.end {
+        if b[i] == b'\\' {
+            i += 2;
+        } else if is_b64(b[i]) {
+            let run = run_at(b, i);
+            i = run.span.end;
+            out.push(run);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The run that starts at `b[start]`, a base64 character: on while base64 goes on, over a `\/`,
+/// and over a line break after a multiple of four characters; then its padding.
+fn run_at(b: &[u8], start: usize) -> Run {
+    let mut i = start;
+    let mut chars = 0;
+    let mut hex_only = true;
+    loop {
+        match b.get(i) {
+            Some(&c) if is_b64(c) => {
+                chars += 1;
+                hex_only &= CLASS[usize::from(c)] & HEX != 0;
+                i += 1;
+            }
+            Some(b'\\') if b.get(i + 1) == Some(&b'/') => {
+                chars += 1;
+                hex_only = false;
+                i += 2;
+            }
+            Some(_) if chars % 4 == 0 => {
+                let brk = line_break(&b[i..]);
+                if brk > 0 && b.get(i + brk).is_some_and(|c| is_b64(*c)) {
+                    i += brk;
+                } else {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    i += b[i..].iter().take(2).take_while(|c| **c == b'=').count();
+    Run {
+        span: start..i,
+        chars,
+        hex_only,
+    }
+}
+
+/// Where the `data:` URL whose base64 starts at `start` begins, if the run is one's.
+fn data_url(bytes: &[u8], start: usize) -> Option<usize> {
+    let mark = MARK.needle();
+    let at = start.checked_sub(mark.len())?;
+    if bytes[at..start] != *mark {
+        return None;
+    }
+    // `data:` and a media type (with its parameters) before the mark.
+    let from = at.saturating_sub(128);
+    let scheme = memchr::memmem::rfind(&bytes[from..at], b"data:").map(|i| from + i)?;
+    let one_url = !bytes[scheme..at]
+        .iter()
+        .any(|b| matches!(b, b'"' | b' ' | b','));
+    one_url.then_some(scheme)
+}
+
+/// A run's base64 characters alone, its padding kept.
+fn cleaned(run: &[u8]) -> String {
+    let mut out = String::with_capacity(run.len());
+    let mut i = 0;
+    while i < run.len() {
+        match run[i] {
+            b'\\' => {
+                if run.get(i + 1) == Some(&b'/') {
+                    out.push('/');
+                }
+                i += 2;
+            }
+            b'\r' | b'\n' => i += 1,
+            c => {
+                out.push(char::from(c));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Decodes base64 whose padding may be left off; what cannot be decoded at the end (a run that
+/// ran on into a word) is dropped.
+fn decode_unpadded(clean: &str) -> Option<Vec<u8>> {
+    let body = clean.trim_end_matches('=');
+    let whole = &body[..body.len() & !3];
+    let mut padded = body.to_owned();
+    match body.len() % 4 {
+        2 => padded.push_str("=="),
+        3 => padded.push('='),
+        _ => padded.truncate(whole.len()),
+    }
+    crate::base64::decode(&padded).or_else(|| crate::base64::decode(whole))
 }
 
 /// Whether decoded bytes are text: UTF-8 (a character cut at the end aside) with no control
@@ -83,9 +282,10 @@ fn is_text(bytes: &[u8]) -> bool {
         .any(|b| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r'))
 }
 
-/// A `data:` URL whose text holds a secret or a credential any detector knows: the whole URL.
+/// Base64 whose text holds a secret or a credential any detector knows: the whole run (a
+/// `data:` URL from its `data:`).
 pub(super) fn encoded_secret(text: &str, out: &mut Vec<Range<usize>>) {
-    for (span, decoded) in data_urls(text) {
+    for (span, decoded) in encoded_texts(text) {
         let holds = super::scan(&decoded)
             .iter()
             .any(|f| matches!(f.group, "secret" | "credential"));
@@ -99,35 +299,98 @@ pub(super) fn encoded_secret(text: &str, out: &mut Vec<Range<usize>>) {
 mod tests {
     use super::*;
 
+    /// Each text found, a line each; every span checked to start where its base64 or its
+    /// `data:` does.
+    fn read(text: &str) -> String {
+        encoded_texts(text)
+            .into_iter()
+            .map(|(span, decoded)| {
+                let at = &text[span];
+                assert!(at.starts_with("data:") || is_b64(at.as_bytes()[0]), "{at}");
+                decoded + "\n"
+            })
+            .collect()
+    }
+
     #[test]
     fn data_urls_are_read_when_they_hold_text() {
-        let read = |text: &str| -> String {
-            data_urls(text)
-                .into_iter()
-                .map(|(span, decoded)| {
-                    assert!(text[span].starts_with("data:"));
-                    decoded + "\n"
-                })
-                .collect()
-        };
         // "key=sk-proj-abc/def?" in base64 has a `/`, escaped as a JSON body may.
         let url = "data:text/plain;charset=utf-8;base64,a2V5PXNrLXByb2otYWJjL2RlZj8=";
         assert_eq!(read(url), "key=sk-proj-abc/def?\n");
+        assert_eq!(encoded_texts(url)[0].0, 0..url.len(), "the URL whole");
         let escaped = format!(r#"{{"f": "{}"}}"#, url.replace('/', "\\/"));
         assert_eq!(read(&escaped), "key=sk-proj-abc/def?\n");
-        // Two of them, and other text around.
+        // Two of them, and other text around; a URL's base64 is read however short.
         assert_eq!(
             read("a data:,plain then data:text/csv;base64,YSxi and data:;base64,eA=="),
             "a,b\nx\n"
         );
-        // Binary content, no `data:` before the mark, a broken base64: nothing.
+        // Binary content: nothing. Base64 cut short: what it holds whole.
         assert_eq!(
             read("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB"),
             ""
         );
-        assert_eq!(read("xx;base64,a2V5PXNr"), "");
-        assert_eq!(read("data:text/plain;base64,a2V5PXN"), "");
+        assert_eq!(read("data:text/plain;base64,a2V5PXN"), "key\n");
         assert_eq!(read("data:text/plain;base64,"), "");
         assert_eq!(read("data:te\"xt;base64,a2V5"), "", "not one URL");
+    }
+
+    #[test]
+    fn bare_base64_is_read_when_it_holds_text() {
+        // "OPENAI_API_KEY=sk-proj-0123456789" as Anthropic's and Gemini's document blocks and
+        // Bedrock's bytes carry a file.
+        let b64 = "T1BFTkFJX0FQSV9LRVk9c2stcHJvai0wMTIzNDU2Nzg5";
+        let file = "OPENAI_API_KEY=sk-proj-0123456789\n";
+        for body in [
+            format!(
+                r#"{{"source": {{"type": "base64", "media_type": "text/plain", "data": "{b64}"}}}}"#
+            ),
+            format!(r#"{{"inline_data": {{"mime_type": "text/plain", "data":"{b64}"}}}}"#),
+            format!(r#"{{"document": {{"format": "txt", "source": {{"bytes": "{b64}"}}}}}}"#),
+            format!("decode this: {b64}, please"),
+        ] {
+            assert_eq!(read(&body), file, "{body}");
+            let (span, _) = &encoded_texts(&body)[0];
+            assert_eq!(&body[span.clone()], b64, "the run, not its key");
+        }
+        // Padding left off; padding kept.
+        assert_eq!(
+            read("a2V5PXNrLXByb2otYWJjL2RlZj8"),
+            "key=sk-proj-abc/def?\n"
+        );
+        assert_eq!(read("UXVhcnRlcmx5IGZpZ3VyZXM="), "Quarterly figures\n");
+        // Wrapped as MIME wraps it, in a JSON string or in plain text: read as one.
+        let text = "Quarterly figures: revenue up 4% and costs flat, thanks to everyone.";
+        let wrapped = "UXVhcnRlcmx5IGZpZ3VyZXM6IHJldmVudWUgdXAgNCUgYW5kIGNvc3RzIGZsYXQsIHRo\
+                       YW5rcyB0byBldmVyeW9uZS4=";
+        assert_eq!(read(wrapped), format!("{text}\n"));
+        for brk in ["\n", "\r\n", "\\n", "\\r\\n"] {
+            let split = format!("{}{brk}{}", &wrapped[..68], &wrapped[68..]);
+            assert_eq!(read(&split), format!("{text}\n"), "{split}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_base64_of_text_is_left_alone() {
+        for text in [
+            // Digests, words, identifiers, a key of random bytes.
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "internationalization and counterrevolutionaries",
+            "ThisIsAVeryLongIdentifierName, getAccessTokenForUser",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            // An image and a binary file outside a URL.
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        ] {
+            assert_eq!(read(text), "", "{text}");
+        }
+        // Words a line each (an entry's keys, joined) are not taken for a wrapped run.
+        let keys = "decision_id\ninput\nactor\nmethod\nroute\nstatus\n";
+        assert!(!may_hold(keys.as_bytes()), "{keys}");
+        // A JSON escape's letter does not start a run: the run starts past it.
+        assert_eq!(
+            read(r"\nT1BFTkFJX0FQSV9LRVk9c2stcHJvai0wMTIzNDU2Nzg5"),
+            "OPENAI_API_KEY=sk-proj-0123456789\n"
+        );
     }
 }

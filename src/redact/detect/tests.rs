@@ -206,10 +206,10 @@ fn secrets_written_as_assignments() {
     }
 }
 
-/// A `data:` URL whose text holds a secret is reported whole; one whose text holds none, or
-/// that holds an image, is not.
+/// A `data:` URL whose text holds a secret is reported whole, and so is bare base64 (a
+/// document block's `data`); one whose text holds none, or that holds an image, is not.
 #[test]
-fn secrets_inside_data_urls() {
+fn secrets_inside_base64() {
     // "key=sk-proj-0123456789abcdefghijKLMN" in base64.
     let text = "see data:text/plain;base64,a2V5PXNrLXByb2otMDEyMzQ1Njc4OWFiY2RlZmdoaWpLTE1O ok";
     let found = scan(text);
@@ -219,8 +219,18 @@ fn secrets_inside_data_urls() {
         &text[found[0].span.clone()],
         "data:text/plain;base64,a2V5PXNrLXByb2otMDEyMzQ1Njc4OWFiY2RlZmdoaWpLTE1O"
     );
-    // "Quarterly figures: up 4%." and a PNG's first bytes.
+    // An AWS secret key in a `.env` line, as a document block carries a file.
+    let b64 =
+        "QVdTX1NFQ1JFVF9BQ0NFU1NfS0VZPXdKYWxyWFV0bkZFTUkvSzdNREVORy9iUHhSZmlDWUVYQU1QTEVLRVkK";
+    let text = format!(r#"{{"source": {{"type": "base64", "data": "{b64}"}}}}"#);
+    let found = scan(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].category, "encoded_secret");
+    assert_eq!(&text[found[0].span.clone()], b64);
+    // "Quarterly figures: up 4%." and a PNG's first bytes, in a URL and bare.
     for quiet in [
+        "UXVhcnRlcmx5IGZpZ3VyZXM6IHVwIDQlLg==",
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
         "data:text/plain;base64,UXVhcnRlcmx5IGZpZ3VyZXM6IHVwIDQlLg==",
         "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
     ] {
