@@ -257,6 +257,14 @@ fn bypasses() -> Vec<Try> {
             "",
         ),
         post_to(
+            "a key in base64 twice in a form body",
+            "/agent",
+            format!(
+                "doc={}",
+                percent(&base64(base64(format!("key: {KEY}").as_bytes()).as_bytes()))
+            ),
+        ),
+        post_to(
             "PEM key with JSON line breaks",
             "/agent",
             r#"{"k": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgwMVj8xs5fc3Ab\n-----END RSA PRIVATE KEY-----"}"#,

@@ -85,10 +85,7 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
     if let Some(q) = parts.uri.query() {
         extra.push_str(q);
         extra.push('\n');
-        let decoded = percent_decoded(q, true);
-        extra.push_str(&decoded);
-        extra.push('\n');
-        push_encoded(&mut extra, &decoded);
+        push_form_decoded(&mut extra, q);
         // A `+` is base64's own as often as a space's.
         if q.contains('+') {
             push_encoded(&mut extra, q);
@@ -97,8 +94,7 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
     push_json_strings(&mut extra, &main, joins);
     push_encoded(&mut extra, &main);
     if memchr::memchr(b'%', body).is_some() {
-        extra.push_str(&percent_decoded(&main, true));
-        extra.push('\n');
+        push_form_decoded(&mut extra, &main);
     }
     // A body in UTF-16 or UTF-32 is read decoded too, beside its bytes (a body only taken for
     // one, or with parts of both, loses nothing): its text, its JSON strings, its form fields.
@@ -108,14 +104,22 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
         push_json_strings(&mut extra, &wide, joins);
         push_encoded(&mut extra, &wide);
         if wide.contains('%') {
-            extra.push_str(&percent_decoded(&wide, true));
-            extra.push('\n');
+            push_form_decoded(&mut extra, &wide);
         }
     }
     if may_hide(extra.as_bytes()) && extra.chars().any(invisible) {
         extra.retain(|c| !invisible(c));
     }
     (main, extra)
+}
+
+/// `text` percent-decoded as a form or a query is (`+` a space), a line, and the base64 in it
+/// (a form field's `%2B`, `%2F` and `%3D` are base64's).
+fn push_form_decoded(out: &mut String, text: &str) {
+    let decoded = percent_decoded(text, true);
+    out.push_str(&decoded);
+    out.push('\n');
+    push_encoded(out, &decoded);
 }
 
 /// The text of each run of base64 in `text` that holds text (a file sent to a model, as a
@@ -461,6 +465,16 @@ mod tests {
         assert!(
             query.contains("\nkey sk-proj-abcdefghijklmnop1234\n"),
             "{query}"
+        );
+        // A form body, every byte percent-encoded.
+        let form: String = "b2s/Pj4ga2V5IHNrLXByb2otYWJjZGVmZ2hpamtsbW5vcDEyMzQ="
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect();
+        let form = text("/", &format!("doc={form}"));
+        assert!(
+            form.contains("\nok?>> key sk-proj-abcdefghijklmnop1234\n"),
+            "{form}"
         );
     }
 
