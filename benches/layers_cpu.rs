@@ -3,7 +3,7 @@
 //! do not).
 //!
 //! ```text
-//! cargo bench --bench layers_cpu -- [plain|guard|audit|both|both-separately] [REQUESTS]
+//! cargo bench --bench layers_cpu -- [plain|guard|audit|both|both-separately] [REQUESTS] [FILE_KIB [base64|text]]
 //! valgrind --tool=callgrind --separate-threads=yes target/release/deps/layers_cpu-* both 5000
 //! ```
 //!
@@ -11,7 +11,10 @@
 //! small axum app as `benches/layers.rs`, bare or behind `GuardLayer` and/or `AuditLayer`
 //! (`both` applies the two in one `ServiceBuilder`, `both-separately` in two `Router::layer`
 //! calls), writing with `Durability::None` (the writer thread still links and hashes every
-//! entry), and prints the wall time per request on the calling thread. Under callgrind, with
+//! entry), and prints the wall time per request on the calling thread. With FILE_KIB, each
+//! request carries a text file of that many KiB as a document block, bare base64 as
+//! Anthropic's API takes one (which the guard and the redactor decode and read), or with
+//! `text` the same text as a JSON string, for comparison. Under callgrind, with
 //! `--separate-threads=yes`, the caller's and the writer's instructions come out separately.
 
 use acttrace::layer::guard::policy;
@@ -35,6 +38,10 @@ async fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let mode = args.next().unwrap_or_else(|| "both".to_owned());
     let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let body = match args.next().and_then(|s| s.parse::<usize>().ok()) {
+        Some(kib) => document(kib, args.next().as_deref() == Some("text")),
+        None => BODY.to_owned(),
+    };
     let log = cpu_log::cpu_log("bench-layers-cpu").await;
     let app = Router::new().route("/agent/triage", post(handler));
     let guard = GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
@@ -52,7 +59,7 @@ async fn main() {
     for _ in 0..n {
         let req = http::Request::post("/agent/triage")
             .header("content-type", "application/json")
-            .body(Body::from(BODY))
+            .body(Body::from(body.clone()))
             .expect("request");
         let res = app.clone().oneshot(req).await.expect("infallible");
         let body = http_body_util::BodyExt::collect(res.into_body())
@@ -68,4 +75,52 @@ async fn main() {
         took.as_secs_f64() * 1e6 / n as f64
     );
     log.shutdown().await.expect("shutdown");
+}
+
+/// A request carrying `kib` KiB of prose as a document block, its base64 bare, or as a JSON
+/// string when `as_text`.
+fn document(kib: usize, as_text: bool) -> String {
+    let mut text = String::new();
+    for line in 0.. {
+        if text.len() >= kib * 1024 {
+            break;
+        }
+        text.push_str(&format!(
+            "Line {line}: revenue rose 4% in the quarter while costs stayed flat.\n"
+        ));
+    }
+    let source = if as_text {
+        format!(
+            r#"{{"type": "text", "media_type": "text/plain", "data": "{}"}}"#,
+            text.replace('\n', "\\n")
+        )
+    } else {
+        format!(
+            r#"{{"type": "base64", "media_type": "text/plain", "data": "{}"}}"#,
+            base64(text.as_bytes())
+        )
+    };
+    format!(
+        r#"{{"messages": [{{"role": "user", "content": [{{"type": "document", "source": {source}}}, {{"type": "text", "text": "Summarise the file."}}]}}]}}"#
+    )
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
