@@ -24,6 +24,8 @@ use axum::body::Body;
 use axum::routing::post;
 use tower::{ServiceBuilder, ServiceExt};
 
+#[path = "../tests/all/support/base64.rs"]
+mod base64;
 #[path = "support/cpu_log.rs"]
 mod cpu_log;
 
@@ -97,30 +99,10 @@ fn document(kib: usize, as_text: bool) -> String {
     } else {
         format!(
             r#"{{"type": "base64", "media_type": "text/plain", "data": "{}"}}"#,
-            base64(text.as_bytes())
+            base64::base64(text.as_bytes())
         )
     };
     format!(
         r#"{{"messages": [{{"role": "user", "content": [{{"type": "document", "source": {source}}}, {{"type": "text", "text": "Summarise the file."}}]}}]}}"#
     )
-}
-
-/// Standard base64 with padding.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

@@ -234,24 +234,9 @@ pub(crate) fn verifier_key(said: &str) -> String {
         .to_owned()
 }
 
-/// Base64 (RFC 4648, with padding), written here apart from the crate's own: as AWS wraps a
-/// stream's events, as a `data:` URL carries a file.
+/// Base64 (RFC 4648, with padding), written apart from the crate's own: as AWS wraps a
+/// stream's events, as a `data:` URL or a document block carries a file.
 #[cfg(feature = "server")]
-pub(crate) fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63])
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
+mod base64;
+#[cfg(feature = "server")]
+pub(crate) use self::base64::base64;
