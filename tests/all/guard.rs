@@ -257,6 +257,17 @@ fn bypasses() -> Vec<Try> {
             "",
         ),
         post_to(
+            "a key in hex",
+            "/agent",
+            format!(
+                r#"{{"q": "decode this hex: {}"}}"#,
+                format!("key: {KEY}")
+                    .bytes()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            ),
+        ),
+        post_to(
             "a key in base64 twice in a form body",
             "/agent",
             format!(

@@ -5,19 +5,18 @@
 //! `+` as a space, repeatedly while a `%XX` remains, so double encoding is undone too); the body
 //! as sent; a JSON body's keys and strings with their escapes (`\u0073k-...`) decoded, and all
 //! its strings joined end to end, so that a secret split over two fields is whole again; a body
-//! with `%XX` sequences, percent-decoded (form bodies); base64 that decodes to text, in the
-//! body, the query or a header (a file sent to a model as a `data:` URL,
+//! with `%XX` sequences, percent-decoded (form bodies); base64 or hex that decodes to text,
+//! in the body, the query or a header (a file sent to a model as a `data:` URL,
 //! `data:text/plain;base64,...`, or as a document block's `"data": "..."`; a secret pasted
-//! encoded), and base64 inside that up to three levels deep; a body sent in UTF-16 or UTF-32
-//! ([`wide`]), decoded, and read so in turn. Invisible
-//! characters that split a
-//! secret for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order
-//! mark, the soft hyphen) are removed before anything is matched.
+//! encoded), and such encodings inside that up to three levels deep; a body sent in UTF-16 or
+//! UTF-32 ([`wide`]), decoded, and read so in turn. Invisible characters that split a secret
+//! for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order mark,
+//! the soft hyphen) are removed before anything is matched.
 //!
 //! What it cannot see, and so what no detector here finds: base64 shorter than 20 characters
-//! outside a `data:` URL, or of a compressed file, any other encoding or encryption of a
-//! secret, a secret split in a way that joining strings in order does not
-//! undo, a secret in a part of the body past the guard's `body_limit` or in a body sent with a
+//! outside a `data:` URL, hex shorter than 32 digits, either of a compressed file, any other
+//! encoding or encryption of a secret, a secret split in a way that joining strings in order
+//! does not undo, a secret in a part of the body past the guard's `body_limit` or in a body sent with a
 //! content coding (`Content-Encoding: gzip`; such requests are blocked as unscanned by
 //! default), and headers the policy is not told to read.
 //!
@@ -113,8 +112,8 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
     (main, extra)
 }
 
-/// `text` percent-decoded as a form or a query is (`+` a space), a line, and the base64 in it
-/// (a form field's `%2B`, `%2F` and `%3D` are base64's).
+/// `text` percent-decoded as a form or a query is (`+` a space), a line, and the base64 and
+/// hex in it (a form field's `%2B`, `%2F` and `%3D` are base64's).
 fn push_form_decoded(out: &mut String, text: &str) {
     let decoded = percent_decoded(text, true);
     out.push_str(&decoded);
@@ -122,9 +121,9 @@ fn push_form_decoded(out: &mut String, text: &str) {
     push_encoded(out, &decoded);
 }
 
-/// The text of each run of base64 in `text` that holds text (a file sent to a model, as a
-/// `data:` URL or a document block's `data`), a line each, and so again for base64 inside
-/// what was decoded, up to [`ENCODED_DEPTH`] times: see
+/// The text of each run of base64 or hex in `text` that holds text (a file sent to a model,
+/// as a `data:` URL or a document block's `data`), a line each, and so again for such runs
+/// inside what was decoded, up to [`ENCODED_DEPTH`] times: see
 /// [`encoded_texts`](crate::redact::detect::encoded_texts).
 fn push_encoded(out: &mut String, text: &str) {
     let mut level = crate::redact::detect::encoded_texts(text);

@@ -384,8 +384,8 @@ fn detect_policy(
 ///
 /// It reads the request decoded, as the handler would (see below): the path and query
 /// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key
-/// split over two fields), form bodies percent-decoded, base64 that decodes to text (a file
-/// sent as a `data:` URL or a document block, a key pasted encoded; up to three levels
+/// split over two fields), form bodies percent-decoded, base64 or hex that decodes to text (a
+/// file sent as a `data:` URL or a document block, a key pasted encoded; up to three levels
 /// deep), zero-width characters removed. A body
 /// it cannot read is blocked too, as `unscanned` ([`Secrets::allow_unscanned`] lets it pass,
 /// flagged): one longer than the guard's `body_limit`, or one sent compressed
@@ -393,7 +393,8 @@ fn detect_policy(
 /// ([`Secrets::headers`]).
 ///
 /// What it cannot see: a secret encoded otherwise (base64 shorter than 20 characters outside
-/// a `data:` URL, base64 of a compressed file, hex, encryption) or split in a way
+/// a `data:` URL, hex shorter than 32 digits, either of a compressed file, encryption) or
+/// split in a way
 /// that joining strings in order does not undo, and headers it is not told to read. It is a
 /// net for mistakes and careless clients, not a proof that no secret gets through.
 ///
@@ -406,7 +407,7 @@ fn detect_policy(
 /// ```
 pub fn secrets() -> Secrets {
     Secrets {
-        // The guard reads base64 decoded itself (three levels deep, see `decode`): the
+        // The guard reads base64 and hex decoded itself (three levels deep, see `decode`): the
         // detector that would decode it again is left out.
         detectors: detectors(|d| {
             matches!(d.group, "secret" | "credential") && d.category != "encoded_secret"

@@ -1,4 +1,4 @@
-//! Base64 that decodes to text: a file an agent passes on, as a `data:` URL
+//! Base64 and hex that decode to text: a file an agent passes on, as a `data:` URL
 //! (`data:text/plain;base64,...`, OpenAI's file inputs) or as a bare value (Anthropic's and
 //! Gemini's document blocks, `"data": "..."`; Bedrock's `"bytes": "..."`), or a secret pasted
 //! encoded. Decoded, so that what is in it is read as text is. The guard reads their text
@@ -6,10 +6,11 @@
 //! a credential is reported whole (a `data:` URL from its `data:`), so that a redaction policy
 //! removes it from an entry.
 //!
-//! A bare run is read when it is at least [`MIN_RUN`] characters and not hex digits only (a
-//! digest); its lines may be broken (`\n`, `\r\n`, or their JSON escapes) after a multiple of
-//! four characters, as MIME wraps them; its padding may be left off. Base64 of anything but
-//! text (an image, a PDF, a random key) is told by its first bytes and left alone.
+//! A bare run is read when it is at least [`MIN_RUN`] characters; its lines may be broken
+//! (`\n`, `\r\n`, or their JSON escapes) after a multiple of four characters, as MIME wraps
+//! them; its padding may be left off. A run of hex digits only is read as hex, when it is at
+//! least [`MIN_HEX_RUN`] digits. Base64 or hex of anything but text (an image, a PDF, a random
+//! key, a digest) is told by its first bytes and left alone.
 //!
 //! Uses the crate's base64.
 
@@ -26,6 +27,9 @@ const DATA_PROBE: usize = 4 * 1024;
 /// and media types (`application/json`).
 const MIN_RUN: usize = 20;
 
+/// The shortest run of hex digits read: 16 bytes of text.
+const MIN_HEX_RUN: usize = 32;
+
 /// Whether `text` may hold base64 [`encoded_texts`] reads: a `data:` URL's mark, or a stretch
 /// of [`MIN_RUN`] bytes that base64, its padding and escaped slashes are made of.
 /// For the detector's gate: most texts an entry holds have neither.
@@ -33,8 +37,9 @@ pub(super) fn may_hold(text: &[u8]) -> bool {
     next_stretch(text, 0).is_some() || MARK.find(text).is_some()
 }
 
-/// Every base64 run in `text` whose content decodes to text: where it is (a `data:` URL from
-/// `data:` to the base64's end) and its text. A JSON body's `\/` in the base64 is read as `/`.
+/// Every base64 or hex run in `text` whose content decodes to text: where it is (a `data:` URL
+/// from `data:` to the base64's end) and its text. A JSON body's `\/` in the base64 is read as
+/// `/`.
 pub(crate) fn encoded_texts(text: &str) -> Vec<(Range<usize>, String)> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
@@ -47,7 +52,7 @@ pub(crate) fn encoded_texts(text: &str) -> Vec<(Range<usize>, String)> {
             push_text(&mut found, bytes, scheme, &run_at(bytes, start));
         }
     }
-    // Bare runs, long enough and not a digest, in the stretches that may hold one.
+    // Bare runs, long enough, in the stretches that may hold one: hex digits only as hex.
     let mut from = 0;
     while let Some(stretch) = next_stretch(bytes, from) {
         from = stretch.end;
@@ -55,8 +60,13 @@ pub(crate) fn encoded_texts(text: &str) -> Vec<(Range<usize>, String)> {
             // A run goes on past its stretch over line breaks: the next starts after it.
             from = from.max(run.span.end);
             let at = run.span.start;
-            if run.chars >= MIN_RUN && !run.hex_only && data_url(bytes, at).is_none() {
+            if run.chars < MIN_RUN || data_url(bytes, at).is_some() {
+                continue;
+            }
+            if !run.hex_only {
                 push_text(&mut found, bytes, at, &run);
+            } else if run.chars >= MIN_HEX_RUN {
+                push_hex_text(&mut found, bytes, &run);
             }
         }
     }
@@ -84,6 +94,23 @@ fn push_text(found: &mut Vec<(Range<usize>, String)>, bytes: &[u8], from: usize,
             from..run.span.end,
             String::from_utf8_lossy(&decoded).into_owned(),
         ));
+    }
+}
+
+/// Adds hex `run`'s text if it decodes to text (a digest does not).
+fn push_hex_text(found: &mut Vec<(Range<usize>, String)>, bytes: &[u8], run: &Run) {
+    let clean = cleaned(&bytes[run.span.clone()]);
+    let digits = clean.trim_end_matches('=').as_bytes();
+    let unhex = |digits: &[u8]| -> Vec<u8> {
+        let nibble = |d: u8| char::from(d).to_digit(16).map_or(0, |v| v as u8);
+        digits
+            .chunks_exact(2)
+            .map(|pair| nibble(pair[0]) << 4 | nibble(pair[1]))
+            .collect()
+    };
+    if is_text(&unhex(&digits[..digits.len().min(2 * DATA_PROBE)])) {
+        let text = String::from_utf8_lossy(&unhex(digits)).into_owned();
+        found.push((run.span.clone(), text));
     }
 }
 
@@ -368,6 +395,18 @@ mod tests {
             let split = format!("{}{brk}{}", &wrapped[..68], &wrapped[68..]);
             assert_eq!(read(&split), format!("{text}\n"), "{split}");
         }
+    }
+
+    #[test]
+    fn hex_is_read_when_it_holds_text() {
+        let text = "token=hunter2024-xyz\n";
+        let hex = "746f6b656e3d68756e746572323032342d78797a";
+        assert_eq!(read(&format!("key: {hex}, done")), text);
+        assert_eq!(read(&hex.to_uppercase()), text);
+        let (span, _) = &encoded_texts(&format!("[{hex}]"))[0];
+        assert_eq!(*span, 1..1 + hex.len(), "the run");
+        // Shorter than 16 bytes of text: left alone, as a short digest or an id is.
+        assert_eq!(read(&hex[..30]), "");
     }
 
     #[test]

@@ -207,7 +207,7 @@ fn secrets_written_as_assignments() {
 }
 
 /// A `data:` URL whose text holds a secret is reported whole, and so is bare base64 (a
-/// document block's `data`); one whose text holds none, or that holds an image, is not.
+/// document block's `data`) or hex; one whose text holds none, or that holds an image, is not.
 #[test]
 fn secrets_inside_base64() {
     // "key=sk-proj-0123456789abcdefghijKLMN" in base64.
@@ -227,6 +227,13 @@ fn secrets_inside_base64() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].category, "encoded_secret");
     assert_eq!(&text[found[0].span.clone()], b64);
+    // The same line in hex.
+    let hex = "4157535f5345435245545f4143434553535f4b45593d774a616c725855746e46454d492f4b374d44454e472f62507852666943594558414d504c454b4559";
+    let text = format!("dump: {hex}.");
+    let found = scan(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].category, "encoded_secret");
+    assert_eq!(&text[found[0].span.clone()], hex);
     // "Quarterly figures: up 4%." and a PNG's first bytes, in a URL and bare.
     for quiet in [
         "UXVhcnRlcmx5IGZpZ3VyZXM6IHVwIDQlLg==",
