@@ -194,6 +194,66 @@ pub fn crl(data: &[u8]) {
     }
 }
 
+/// Any text through the detectors and the default redaction policy, as an entry's string
+/// value: nothing panics, every finding is a span of the text on character boundaries, and
+/// the redacted payload is an entry's payload still (its canonical JSON parses back to it).
+pub fn redact(data: &[u8]) {
+    use crate::redact::{RedactionPolicy, detect};
+    let text = String::from_utf8_lossy(data);
+    check_findings(&text, &detect::scan(&text));
+    let mut payload = crate::json::Map::new();
+    payload.insert("note", text.as_ref());
+    payload.insert(text.as_ref(), 1);
+    RedactionPolicy::default().redact(&mut payload);
+    let value = Value::Object(payload);
+    let canonical = crate::json::canonical_json(&value);
+    let back = Value::parse(&canonical).expect("a redacted payload's JSON parses");
+    assert_eq!(crate::json::canonical_json(&back), canonical);
+}
+
+/// Any bytes as a request the guard reads: its first line the URI (`/` if it is not one), the
+/// rest the body, sent as UTF-16 when the line names it. Decoding the request (percent
+/// escapes, JSON strings, base64 and hex, wide text) and a header's value never panics, and
+/// the detectors' findings over what it shows are spans of it.
+#[cfg(feature = "server")]
+pub fn guard(data: &[u8]) {
+    use crate::layer::guard::decode::{header_text, request_views};
+    use crate::redact::detect;
+    let (head, body) = match data.iter().position(|&b| b == b'\n') {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[][..]),
+    };
+    let uri = std::str::from_utf8(head)
+        .ok()
+        .and_then(|h| http::Uri::try_from(h).ok())
+        .unwrap_or_else(|| http::Uri::from_static("/"));
+    let mut request = http::Request::post(uri);
+    if head.windows(6).any(|w| w == b"utf-16") {
+        request = request.header("content-type", "text/plain; charset=utf-16");
+    }
+    let Ok(request) = request.body(()) else {
+        return;
+    };
+    let (parts, ()) = request.into_parts();
+    let (main, extra) = request_views(&parts, body);
+    for text in [main.as_ref(), extra.as_str(), header_text(body).as_str()] {
+        check_findings(text, &detect::scan(text));
+    }
+}
+
+/// Every finding is a non-empty span of `text` on character boundaries.
+fn check_findings(text: &str, found: &[crate::redact::detect::Finding]) {
+    for f in found {
+        assert!(
+            f.span.start < f.span.end && text.get(f.span.clone()).is_some(),
+            "{} at {:?} of a text of {} bytes",
+            f.category,
+            f.span,
+            text.len()
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::chain::line::{CanonScratch, canonical_entry};
@@ -243,6 +303,9 @@ mod tests {
             ("resume", super::resume),
             ("summary", super::summary),
         ];
+        targets.push(("redact", super::redact));
+        #[cfg(feature = "server")]
+        targets.push(("guard", super::guard));
         #[cfg(feature = "rfc3161")]
         targets.push(("crl", super::crl));
         let mut total = 0;

@@ -60,7 +60,7 @@
 //! # takes(combined);
 //! ```
 
-mod decode;
+pub(crate) mod decode;
 pub mod policy;
 mod service;
 
