@@ -161,15 +161,17 @@ fn is_b64(b: u8) -> bool {
 /// over whole, so ordinary text is looked at a few bytes in twenty.
 fn next_stretch(b: &[u8], mut from: usize) -> Option<Range<usize>> {
     let in_run = |at: usize| CLASS[usize::from(b[at])] & IN_RUN != 0;
+    // Not before `from`: what lies before it (a run read already) is not read again.
+    let floor = from;
     while from + MIN_RUN <= b.len() {
         let last = from + MIN_RUN - 1;
         match (from..=last).rev().find(|&at| !in_run(at)) {
             Some(out) => from = out + 1,
             None => {
-                let start = (0..from)
+                let start = (floor..from)
                     .rev()
                     .find(|&at| !in_run(at))
-                    .map_or(0, |at| at + 1);
+                    .map_or(floor, |at| at + 1);
                 let end = (from + MIN_RUN..b.len())
                     .find(|&at| !in_run(at))
                     .unwrap_or(b.len());
@@ -395,6 +397,13 @@ mod tests {
             let split = format!("{}{brk}{}", &wrapped[..68], &wrapped[68..]);
             assert_eq!(read(&split), format!("{text}\n"), "{split}");
         }
+        // A wrapped run that ends where a JSON escape follows is read once.
+        let split = format!(
+            "{}\n{}\\u0041ndTheRestOfTheWords",
+            &wrapped[..68],
+            &wrapped[68..]
+        );
+        assert_eq!(read(&split), format!("{text}\n"), "{split}");
     }
 
     #[test]
