@@ -1016,3 +1016,72 @@ async fn header_names_are_read_as_meant_or_reported() {
     assert!(warned[0].contains("not a header name"), "{warned:?}");
     log.shutdown().await.expect("shutdown");
 }
+
+/// A large body is checked on tokio's blocking pool: a policy that takes its time over one
+/// (as every detector over megabytes of text does) does not hold the server's only thread,
+/// and a small request sent meanwhile (from a thread of its own) is answered at once.
+#[tokio::test(flavor = "current_thread")]
+async fn a_large_body_is_checked_off_the_servers_thread() {
+    use acttrace::layer::guard::{GuardRequest, Verdict};
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+
+    /// Sends a POST from a thread of its own after `delay`: its answer and how long it took.
+    fn call(
+        addr: std::net::SocketAddr,
+        body: String,
+        delay: Duration,
+    ) -> std::thread::JoinHandle<(String, Duration)> {
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let start = Instant::now();
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            let req = format!(
+                "POST /agent HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(req.as_bytes()).expect("send");
+            let mut response = String::new();
+            stream.read_to_string(&mut response).expect("answer");
+            (response, start.elapsed())
+        })
+    }
+
+    let scratch = Scratch::new("guard-off-task");
+    let log = AuditLog::open("t", scratch.join("audit.jsonl"))
+        .await
+        .expect("open");
+    let slow = |req: &GuardRequest<'_>| {
+        if req.body().len() >= 64 * 1024 {
+            std::thread::sleep(Duration::from_millis(2000));
+        }
+        Verdict::Allow
+    };
+    let app = Router::new()
+        .route("/agent", post(|| async { "ran" }))
+        .layer(GuardLayer::new(log.clone(), slow));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let large = call(addr, "x".repeat(256 * 1024), Duration::ZERO);
+    let small = call(addr, "hello".to_owned(), Duration::from_millis(300));
+    let joined = tokio::task::spawn_blocking(move || (large.join(), small.join()));
+    let (large, small) = joined.await.expect("the clients");
+    let ((large, large_took), (small, small_took)) = (large.expect("large"), small.expect("small"));
+    server.abort();
+    assert!(small.starts_with("HTTP/1.1 200"), "{small}");
+    assert!(
+        large.starts_with("HTTP/1.1 200"),
+        "{}",
+        &large[..40.min(large.len())]
+    );
+    assert!(large_took >= Duration::from_millis(2000), "{large_took:?}");
+    assert!(
+        small_took < Duration::from_millis(1000),
+        "the small request waited {small_took:?} behind the large one's check"
+    );
+    log.shutdown().await.expect("shutdown");
+}

@@ -12,6 +12,11 @@
 //!
 //! If the flag cannot be written, the request is refused with 503: the guard fails closed.
 //!
+//! A body of 32 KiB or more is checked on tokio's blocking pool (`spawn_blocking`), not on the
+//! request's task: reading a large body through every detector takes milliseconds, which would
+//! otherwise hold a runtime worker and the requests queued on it. Smaller bodies are checked in
+//! place, where a hand-off would cost more than the check.
+//!
 //! Put [`AuditLayer`](crate::layer::AuditLayer) outside the guard (in axum, the later
 //! `.layer(..)` call) so that blocked requests are decisions of their own and their flags carry
 //! the decision id.

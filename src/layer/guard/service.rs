@@ -186,14 +186,11 @@ where
             &serde_json::json!({"error": "the request body could not be read"}),
         ));
     };
-    let verdict = {
-        let scanned = Scanned::new();
-        policy.check(&GuardRequest::new(
-            &parts,
-            &read.bytes,
-            read.complete(),
-            &scanned,
-        ))
+    let Some((verdict, parts)) = check(&policy, parts, &read.bytes, read.complete()).await else {
+        return Ok(json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &serde_json::json!({"error": "the request could not be checked; request refused"}),
+        ));
     };
     let decision = parts
         .extensions
@@ -230,6 +227,50 @@ where
             "decision_id": decision.as_ref().map(|d| d.id().as_str()),
         }),
     ))
+}
+
+/// A body at least this long is checked on tokio's blocking pool, not on the request's task:
+/// reading a body through every detector takes about a millisecond per 32 KiB of text, which
+/// on the task would hold the runtime's worker thread, and every request queued on it.
+const CHECK_OFF_TASK: usize = 32 * 1024;
+
+/// The policy's verdict on a request, with its parts given back; `None` if the check could not
+/// run (the runtime shut down while it waited), so that the request is refused, not passed.
+async fn check<P: Policy>(
+    policy: &Arc<P>,
+    parts: http::request::Parts,
+    bytes: &bytes::Bytes,
+    complete: bool,
+) -> Option<(Verdict, http::request::Parts)> {
+    fn judge<P: Policy>(
+        policy: &P,
+        parts: &http::request::Parts,
+        bytes: &[u8],
+        complete: bool,
+    ) -> Verdict {
+        let scanned = Scanned::new();
+        policy.check(&GuardRequest::new(parts, bytes, complete, &scanned))
+    }
+    if bytes.len() < CHECK_OFF_TASK || tokio::runtime::Handle::try_current().is_err() {
+        return Some((judge(&**policy, &parts, bytes, complete), parts));
+    }
+    let policy = Arc::clone(policy);
+    let bytes = bytes.clone();
+    let checked =
+        tokio::task::spawn_blocking(move || (judge(&*policy, &parts, &bytes, complete), parts));
+    match checked.await {
+        Ok(done) => Some(done),
+        // A policy that panics does so on the request's task, as it would checked there.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => {
+            tracing::warn!(
+                target: "acttrace",
+                "GuardLayer: a request's check was cancelled (the runtime is shutting down); \
+                 request refused"
+            );
+            None
+        }
+    }
 }
 
 fn flag_entry(
