@@ -160,8 +160,8 @@ pub(crate) fn header_text(value: &[u8]) -> String {
 /// For a body that looks like JSON: its strings with their escapes decoded, a line each (only
 /// when it has escapes: otherwise they are in the body as they are), then, if `join`, its
 /// values' strings joined end to end, each cut to its first and last [`JOIN_EDGE`] bytes (only
-/// when there are two or more: a secret split over two fields is whole again). The body is lexed for strings,
-/// not parsed: an invalid body is read as far as it goes.
+/// when there are two or more: a secret split over two fields is whole again). The body is
+/// lexed for strings, not parsed: an invalid body is read as far as it goes.
 fn push_json_strings(out: &mut String, body: &str, join: bool) {
     let bytes = body.as_bytes();
     let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
