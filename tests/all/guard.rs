@@ -257,6 +257,17 @@ fn bypasses() -> Vec<Try> {
             "",
         ),
         post_to(
+            "a key in base64 five times over",
+            "/agent",
+            format!(r#"{{"q": "{}"}}"#, {
+                let mut text = format!("my key is {KEY}");
+                for _ in 0..5 {
+                    text = base64(text.as_bytes());
+                }
+                text
+            }),
+        ),
+        post_to(
             "a key in hex",
             "/agent",
             format!(

@@ -8,7 +8,7 @@
 //! with `%XX` sequences, percent-decoded (form bodies); base64 or hex that decodes to text,
 //! in the body, the query or a header (a file sent to a model as a `data:` URL,
 //! `data:text/plain;base64,...`, or as a document block's `"data": "..."`; a secret pasted
-//! encoded), and such encodings inside that up to three levels deep; a body sent in UTF-16 or
+//! encoded), and such encodings inside that, all the way down; a body sent in UTF-16 or
 //! UTF-32 ([`wide`]), decoded, and read so in turn. Invisible characters that split a secret
 //! for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order mark,
 //! the soft hyphen) are removed before anything is matched.
@@ -123,26 +123,22 @@ fn push_form_decoded(out: &mut String, text: &str) {
 
 /// The text of each run of base64 or hex in `text` that holds text (a file sent to a model,
 /// as a `data:` URL or a document block's `data`), a line each, and so again for such runs
-/// inside what was decoded, up to [`ENCODED_DEPTH`] times: see
-/// [`encoded_texts`](crate::redact::detect::encoded_texts).
+/// inside what was decoded, all the way down: see
+/// [`encoded_texts`](crate::redact::detect::encoded_texts). Each level is at most three
+/// quarters of the one it came from (base64's four characters hold three bytes, hex's two
+/// one), so all the levels together are at most three times `text`.
 fn push_encoded(out: &mut String, text: &str) {
     let mut level = crate::redact::detect::encoded_texts(text);
-    for depth in 1..=ENCODED_DEPTH {
+    while !level.is_empty() {
         let mut next = Vec::new();
         for (_, decoded) in level {
-            if depth < ENCODED_DEPTH {
-                next.extend(crate::redact::detect::encoded_texts(&decoded));
-            }
+            next.extend(crate::redact::detect::encoded_texts(&decoded));
             out.push_str(&decoded);
             out.push('\n');
         }
         level = next;
     }
 }
-
-/// How many times base64 inside base64 is decoded: text encoded twice over, as a filter's
-/// way around, is read; the levels past this are not.
-const ENCODED_DEPTH: usize = 3;
 
 /// A header's value as the detectors read it: percent-decoded, invisible characters removed.
 pub(crate) fn header_text(value: &[u8]) -> String {
@@ -440,20 +436,18 @@ mod tests {
     }
 
     #[test]
-    fn base64_is_read_three_levels_deep() {
-        // "key sk-proj-abcdefghijklmnop1234" in base64 three times, then four.
+    fn base64_is_read_all_the_way_down() {
+        // "key sk-proj-abcdefghijklmnop1234" in base64 three times, and four.
         let thrice =
             "WVRKV05VbElUbkpNV0VKNVlqSnZkRmxYU21wYVIxWnRXakpvY0dGdGRITmlWelYyWTBSRmVVMTZVVDA9";
         let four = "V1ZSS1YwNVZiRWxVYmtwTlYwVktOVmxxU25aa1JteFlVMjF3WVZJeFduUlhha3B2WTBkR2RHUklUbWxXZWxZeVdUQlNSbVZWTVRaVlZEQTk=";
-        let seen = text("/", &format!(r#"{{"q": "{thrice}"}}"#));
-        assert!(
-            seen.contains("\nkey sk-proj-abcdefghijklmnop1234\n"),
-            "{seen}"
-        );
-        assert!(
-            !text("/", four).contains("sk-proj"),
-            "a fourth level is not read"
-        );
+        for body in [format!(r#"{{"q": "{thrice}"}}"#), four.to_owned()] {
+            let seen = text("/", &body);
+            assert!(
+                seen.contains("\nkey sk-proj-abcdefghijklmnop1234\n"),
+                "{seen}"
+            );
+        }
         let query = text(
             &format!(
                 "/a?d={}",

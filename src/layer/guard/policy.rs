@@ -385,8 +385,8 @@ fn detect_policy(
 /// It reads the request decoded, as the handler would (see below): the path and query
 /// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key
 /// split over two fields), form bodies percent-decoded, base64 or hex that decodes to text (a
-/// file sent as a `data:` URL or a document block, a key pasted encoded; up to three levels
-/// deep), zero-width characters removed. A body
+/// file sent as a `data:` URL or a document block, a key pasted encoded; and encoded again
+/// inside, all the way down), zero-width characters removed. A body
 /// it cannot read is blocked too, as `unscanned` ([`Secrets::allow_unscanned`] lets it pass,
 /// flagged): one longer than the guard's `body_limit`, or one sent compressed
 /// (`Content-Encoding`, see [`GuardRequest::body_encoded`]). Headers are read only where named
@@ -407,7 +407,7 @@ fn detect_policy(
 /// ```
 pub fn secrets() -> Secrets {
     Secrets {
-        // The guard reads base64 and hex decoded itself (three levels deep, see `decode`): the
+        // The guard reads base64 and hex decoded itself, all the way down (see `decode`): the
         // detector that would decode it again is left out.
         detectors: detectors(|d| {
             matches!(d.group, "secret" | "credential") && d.category != "encoded_secret"
