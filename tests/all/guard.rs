@@ -268,6 +268,19 @@ fn bypasses() -> Vec<Try> {
             }),
         ),
         post_to(
+            "a key in a PowerShell encoded command",
+            "/agent",
+            format!(
+                r#"{{"tool": "shell", "args": "powershell -EncodedCommand {}"}}"#,
+                base64(
+                    &format!("$env:OPENAI_API_KEY='{KEY}'; python agent.py")
+                        .encode_utf16()
+                        .flat_map(u16::to_le_bytes)
+                        .collect::<Vec<u8>>()
+                )
+            ),
+        ),
+        post_to(
             "a key in hex",
             "/agent",
             format!(

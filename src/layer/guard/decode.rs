@@ -7,8 +7,9 @@
 //! its strings joined end to end, so that a secret split over two fields is whole again; a body
 //! with `%XX` sequences, percent-decoded (form bodies); base64 or hex that decodes to text,
 //! in the body, the query or a header (a file sent to a model as a `data:` URL,
-//! `data:text/plain;base64,...`, or as a document block's `"data": "..."`; a secret pasted
-//! encoded), and such encodings inside that, all the way down; a body sent in UTF-16 or
+//! `data:text/plain;base64,...`, or as a document block's `"data": "..."`; a script as
+//! PowerShell's `-EncodedCommand` takes one, base64 of UTF-16; a secret pasted encoded), and
+//! such encodings inside that, all the way down; a body sent in UTF-16 or
 //! UTF-32 ([`wide`]), decoded, and read so in turn. Invisible characters that split a secret
 //! for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order mark,
 //! the soft hyphen) are removed before anything is matched.

@@ -1,6 +1,7 @@
 //! Base64 and hex that decode to text: a file an agent passes on, as a `data:` URL
 //! (`data:text/plain;base64,...`, OpenAI's file inputs) or as a bare value (Anthropic's and
-//! Gemini's document blocks, `"data": "..."`; Bedrock's `"bytes": "..."`), or a secret pasted
+//! Gemini's document blocks, `"data": "..."`; Bedrock's `"bytes": "..."`), a script as
+//! PowerShell's `-EncodedCommand` takes one (base64 of UTF-16LE text), or a secret pasted
 //! encoded. Decoded, so that what is in it is read as text is. The guard reads their text
 //! beside a request's; as a detector ([`encoded_secret`]), base64 whose text holds a secret or
 //! a credential is reported whole (a `data:` URL from its `data:`), so that a redaction policy
@@ -81,20 +82,47 @@ static MARK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b";base64,
 fn push_text(found: &mut Vec<(Range<usize>, String)>, bytes: &[u8], from: usize, run: &Run) {
     let clean = cleaned(&bytes[run.span.clone()]);
     let probe = &clean[..clean.len().min(DATA_PROBE) & !3];
-    let Some(head) = crate::base64::decode(probe).filter(|p| is_text(p)) else {
+    let Some(head) = crate::base64::decode(probe) else {
         return;
     };
+    let wide = !is_text(&head);
+    if wide && utf16le_text(&head).is_none() {
+        return;
+    }
     let decoded = if probe.len() == clean.len() {
         Some(head)
     } else {
         decode_unpadded(&clean)
     };
-    if let Some(decoded) = decoded.filter(|d| !d.is_empty()) {
-        found.push((
-            from..run.span.end,
-            String::from_utf8_lossy(&decoded).into_owned(),
-        ));
+    let text = decoded.and_then(|d| match wide {
+        true => utf16le_text(&d),
+        false => Some(String::from_utf8_lossy(&d).into_owned()),
+    });
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
+        found.push((from..run.span.end, text));
     }
+}
+
+/// Decoded bytes as UTF-16LE text (as PowerShell's `-EncodedCommand` takes a script), when
+/// they are: mostly characters of the first 256 (every other byte zero), no unpaired
+/// surrogate but one cut at the end, no control characters but tabs and line breaks.
+fn utf16le_text(bytes: &[u8]) -> Option<String> {
+    let units = bytes.chunks_exact(2);
+    let narrow = units.clone().filter(|unit| unit[1] == 0).count();
+    if units.len() == 0 || narrow * 2 < units.len() {
+        return None;
+    }
+    let mut text = String::with_capacity(units.len());
+    let mut chars = char::decode_utf16(units.map(|unit| u16::from_le_bytes([unit[0], unit[1]])));
+    while let Some(c) = chars.next() {
+        match c {
+            Ok('\u{feff}') if text.is_empty() => {}
+            Ok(c) => text.push(c),
+            Err(_) if chars.next().is_none() => break,
+            Err(_) => return None,
+        }
+    }
+    is_text(text.as_bytes()).then_some(text)
 }
 
 /// Adds hex `run`'s text if it decodes to text (a digest does not).
@@ -404,6 +432,21 @@ mod tests {
             &wrapped[68..]
         );
         assert_eq!(read(&split), format!("{text}\n"), "{split}");
+    }
+
+    #[test]
+    fn utf16_text_in_base64_is_read() {
+        // PowerShell's `-EncodedCommand`: base64 of the script in UTF-16LE.
+        let command = "powershell -enc JABlAG4AdgA6AE8AUABFAE4AQQBJAF8AQQBQAEkAXwBLAEUAWQA9ACcAcwBrAC0AcAByAG8AagAtADAAMQAyADMANAA1ADYANwA4ADkAJwA7ACAAcAB5AHQAaABvAG4AIABhAGcAZQBuAHQALgBwAHkA";
+        assert_eq!(
+            read(command),
+            "$env:OPENAI_API_KEY='sk-proj-0123456789'; python agent.py\n"
+        );
+        // With its byte order mark, which is dropped; a surrogate pair (an emoji) kept.
+        assert_eq!(
+            read("//50AG8AawBlAG4APQBoAHUAbgB0AGUAcgAyADAAMgA0ACAAPdgA3iAAbwBrAA=="),
+            "token=hunter2024 \u{1f600} ok\n"
+        );
     }
 
     #[test]
