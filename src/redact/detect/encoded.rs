@@ -3,7 +3,7 @@
 //! Gemini's document blocks, `"data": "..."`; Bedrock's `"bytes": "..."`), a script as
 //! PowerShell's `-EncodedCommand` takes one (base64 of UTF-16LE text), or a secret pasted
 //! encoded. Decoded, so that what is in it is read as text is. The guard reads their text
-//! beside a request's; as a detector ([`encoded_secret`]), base64 whose text holds a secret or
+//! beside a request's; as a detector ([`encoded_secret`]), a run whose text holds a secret or
 //! a credential is reported whole (a `data:` URL from its `data:`), so that a redaction policy
 //! removes it from an entry.
 //!
@@ -94,9 +94,12 @@ fn push_text(found: &mut Vec<(Range<usize>, String)>, bytes: &[u8], from: usize,
     } else {
         decode_unpadded(&clean)
     };
-    let text = decoded.and_then(|d| match wide {
-        true => utf16le_text(&d),
-        false => Some(String::from_utf8_lossy(&d).into_owned()),
+    let text = decoded.and_then(|d| {
+        if wide {
+            utf16le_text(&d)
+        } else {
+            Some(String::from_utf8_lossy(&d).into_owned())
+        }
     });
     if let Some(text) = text.filter(|t| !t.is_empty()) {
         found.push((from..run.span.end, text));
@@ -184,9 +187,8 @@ fn is_b64(b: u8) -> bool {
 }
 
 /// The next stretch of at least [`MIN_RUN`] bytes a run's line may be made of, from `from` on,
-/// whole.
-/// A skip search: a window of [`MIN_RUN`] bytes whose last byte cannot be in a run is passed
-/// over whole, so ordinary text is looked at a few bytes in twenty.
+/// whole. A skip search: a window of [`MIN_RUN`] bytes whose last byte cannot be in a run is
+/// passed over whole, so ordinary text is looked at a few bytes in twenty.
 fn next_stretch(b: &[u8], mut from: usize) -> Option<Range<usize>> {
     let in_run = |at: usize| CLASS[usize::from(b[at])] & IN_RUN != 0;
     // Not before `from`: what lies before it (a run read already) is not read again.
