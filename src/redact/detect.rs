@@ -515,19 +515,26 @@ pub(crate) fn scan_passed(detectors: &[Detector], text: &str, pass: Pass) -> Vec
 }
 
 /// Runs the detectors that `run` lets through.
+/// A span that overlaps one found before (by an earlier detector) is dropped.
 fn scan_gated(detectors: &[Detector], text: &str, run: impl Fn(&Detector) -> bool) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     let mut spans = Vec::new();
+    // The spans kept, start to end: they do not overlap, so a new span overlaps one of them
+    // only if it overlaps the last that starts before its end (a lookup, not a pass over all:
+    // a text with thousands of addresses is not read quadratically).
+    let mut kept: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
     for d in detectors.iter().filter(|d| run(d)) {
         spans.clear();
         (d.find)(text, &mut spans);
         for span in spans.drain(..) {
-            if out
-                .iter()
-                .any(|f| f.span.start < span.end && span.start < f.span.end)
-            {
+            let overlaps = kept
+                .range(..span.end)
+                .next_back()
+                .is_some_and(|(_, &end)| span.start < end);
+            if overlaps {
                 continue;
             }
+            kept.insert(span.start, span.end);
             out.push(Finding {
                 category: d.category,
                 group: d.group,

@@ -489,3 +489,30 @@ fn overlapping_detectors_report_once() {
         ["anthropic_key", "openai_key"]
     );
 }
+
+/// A span that overlaps one an earlier detector kept is dropped; one that only touches it, or
+/// lies between two, is kept; and so on over thousands of findings.
+#[test]
+fn spans_overlapping_earlier_ones_are_dropped() {
+    fn first(_: &str, out: &mut Vec<Range<usize>>) {
+        out.extend([2..5, 10..12]);
+    }
+    fn second(_: &str, out: &mut Vec<Range<usize>>) {
+        out.extend([0..3, 5..10, 11..20, 12..13, 4..11]);
+    }
+    let detectors = [
+        Detector::new("a", "g", "info", first),
+        Detector::new("b", "g", "info", second),
+    ];
+    let found: Vec<(&str, Range<usize>)> = scan_with(&detectors, &"x".repeat(20))
+        .into_iter()
+        .map(|f| (f.category, f.span))
+        .collect();
+    assert_eq!(
+        found,
+        [("a", 2..5), ("b", 5..10), ("a", 10..12), ("b", 12..13)]
+    );
+    // Many findings, each kept: the text of a customer list.
+    let list = "jane.doe@example.com, ".repeat(20_000);
+    assert_eq!(scan(&list).len(), 20_000);
+}
