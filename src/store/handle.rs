@@ -40,9 +40,11 @@ use crate::store::outage::{Health, HealthCell};
 use crate::store::writer::Writer;
 
 mod limit;
+mod prepare;
 
 pub use self::limit::MAX_ENTRY_BYTES;
 pub(super) use self::limit::fits;
+pub(super) use self::prepare::prepare;
 
 /// When an append counts as done.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -474,23 +476,6 @@ pub(super) enum Command {
     Shutdown(oneshot::Sender<Result<(), Error>>),
 }
 
-/// Applies the redaction policy to `entry` and lays it out in `buffer` (its flags, which are
-/// rare, in buffers of their own) for the writer.
-pub(super) fn prepare(
-    policy: Option<&RedactionPolicy>,
-    mut entry: Entry,
-    buffer: String,
-) -> (Rendered, Vec<Rendered>) {
-    let flags = match policy {
-        Some(policy) => super::redaction::apply(policy, &mut entry),
-        None => Vec::new(),
-    };
-    (
-        Rendered::in_buffer(&entry, buffer),
-        flags.iter().map(Rendered::of).collect(),
-    )
-}
-
 impl AuditLog {
     /// Starts building a log for `system` (recorded when a new chain opens).
     pub fn builder(system: impl Into<String>) -> AuditLogBuilder {
@@ -526,7 +511,9 @@ impl AuditLog {
     /// [`Durability`] says, so a caller can write first and act after.
     ///
     /// Waits for room when the writer is behind (backpressure). If the future is dropped after
-    /// the entry was handed over, the entry is still written.
+    /// the entry was handed over, the entry is still written. An entry whose strings run to
+    /// 32 KiB or more (a document recorded whole) is redacted and laid out on tokio's blocking
+    /// pool, not on the calling task, when a runtime is there.
     ///
     /// # Errors
     ///
@@ -537,7 +524,7 @@ impl AuditLog {
     /// [`shutdown`](Self::shutdown).
     pub async fn append(&self, entry: Entry) -> Result<Receipt, Error> {
         let (reply, rx) = oneshot::channel();
-        self.submit(self.append_command(entry, Some(reply), true)?)
+        self.submit(self.append_command_sized(entry, Some(reply)).await?)
             .await?;
         self.handle.wake_writer();
         rx.await.map_err(|_| Error::WriterClosed)?
