@@ -551,7 +551,8 @@ impl AuditLog {
     }
 
     /// The command that appends `entry`: the redaction policy is applied and the entry laid
-    /// out here, in the caller's task (`append`, `enqueue`, `try_record`), so that callers do
+    /// out here, in the caller's task (`append`, `enqueue`, `try_record`; a large entry
+    /// `append` hands to the blocking pool, see [`prepare`](mod@prepare)), so that callers do
     /// this work side by side rather than one after another in the writer.
     fn append_command(
         &self,

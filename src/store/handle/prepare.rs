@@ -6,7 +6,9 @@
 //!
 //! Uses the entry format, the JSON value, the redaction policy and the handle.
 
-use crate::chain::entry::Entry;
+use tokio::sync::oneshot;
+
+use crate::chain::entry::{Entry, Receipt};
 use crate::json::{Map, Value};
 use crate::redact::RedactionPolicy;
 
@@ -61,7 +63,7 @@ impl AuditLog {
     pub(super) async fn append_command_sized(
         &self,
         entry: Entry,
-        reply: Option<tokio::sync::oneshot::Sender<Result<crate::chain::entry::Receipt, Error>>>,
+        reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
     ) -> Result<Command, Error> {
         if !text_reaches(entry.payload(), OFF_TASK_BYTES)
             || tokio::runtime::Handle::try_current().is_err()
