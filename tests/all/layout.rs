@@ -11,11 +11,15 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("files", &[]),
     ("base64", &[]),
+    ("blocking", &[]),
     ("json", &[]),
     ("redact", &["json", "base64"]),
     ("chain", &["json", "redact", "files"]),
     ("verify", &["json", "chain"]),
-    ("store", &["json", "chain", "redact", "verify", "files"]),
+    (
+        "store",
+        &["json", "chain", "redact", "verify", "files", "blocking"],
+    ),
     (
         "evidence",
         &["json", "chain", "verify", "store", "files", "base64"],
@@ -23,7 +27,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("decision", &["json", "chain", "store"]),
     (
         "layer",
-        &["json", "chain", "redact", "store", "decision", "base64"],
+        &[
+            "json", "chain", "redact", "store", "decision", "base64", "blocking",
+        ],
     ),
     ("client", &["json", "chain", "store", "decision", "base64"]),
 ];

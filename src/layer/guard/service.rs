@@ -251,26 +251,21 @@ async fn check<P: Policy>(
         let scanned = Scanned::new();
         policy.check(&GuardRequest::new(parts, bytes, complete, &scanned))
     }
-    if bytes.len() < CHECK_OFF_TASK || tokio::runtime::Handle::try_current().is_err() {
+    if bytes.len() < CHECK_OFF_TASK {
         return Some((judge(&**policy, &parts, bytes, complete), parts));
     }
     let policy = Arc::clone(policy);
     let bytes = bytes.clone();
     let checked =
-        tokio::task::spawn_blocking(move || (judge(&*policy, &parts, &bytes, complete), parts));
-    match checked.await {
-        Ok(done) => Some(done),
-        // A policy that panics does so on the request's task, as it would checked there.
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => {
-            tracing::warn!(
-                target: "acttrace",
-                "GuardLayer: a request's check was cancelled (the runtime is shutting down); \
-                 request refused"
-            );
-            None
-        }
+        crate::blocking::off_task(move || (judge(&*policy, &parts, &bytes, complete), parts)).await;
+    if checked.is_none() {
+        tracing::warn!(
+            target: "acttrace",
+            "GuardLayer: a request's check was cancelled (the runtime is shutting down); \
+             request refused"
+        );
     }
+    checked
 }
 
 fn flag_entry(

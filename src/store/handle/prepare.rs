@@ -4,7 +4,8 @@
 //! instead of the caller's task: through every detector it takes a millisecond or more, which
 //! would hold a runtime worker and the tasks queued on it.
 //!
-//! Uses the entry format, the JSON value, the redaction policy and the handle.
+//! Uses the entry format, the JSON value, the redaction policy, the handle and the crate's
+//! blocking pool helper.
 
 use tokio::sync::oneshot;
 
@@ -65,19 +66,14 @@ impl AuditLog {
         entry: Entry,
         reply: Option<oneshot::Sender<Result<Receipt, Error>>>,
     ) -> Result<Command, Error> {
-        if !text_reaches(entry.payload(), OFF_TASK_BYTES)
-            || tokio::runtime::Handle::try_current().is_err()
-        {
+        if !text_reaches(entry.payload(), OFF_TASK_BYTES) {
             return self.append_command(entry, reply, true);
         }
         let log = self.clone();
-        let readied = tokio::task::spawn_blocking(move || log.append_command(entry, reply, true));
-        match readied.await {
-            Ok(command) => command,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        crate::blocking::off_task(move || log.append_command(entry, reply, true))
+            .await
             // Cancelled: the runtime is shutting down, and the caller is told.
-            Err(_) => Err(Error::WriterClosed),
-        }
+            .unwrap_or(Err(Error::WriterClosed))
     }
 }
 
