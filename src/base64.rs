@@ -19,7 +19,7 @@ const VALUES: [u8; 256] = {
 const INVALID: u8 = 0xff;
 
 /// Standard base64 with padding (RFC 4648, section 4).
-#[cfg(feature = "ed25519")]
+#[cfg(any(feature = "ed25519", test))]
 pub(crate) fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

@@ -213,8 +213,9 @@ pub fn redact(data: &[u8]) {
 
 /// Any bytes as a request the guard reads: its first line the URI (`/` if it is not one), the
 /// rest the body, sent as UTF-16 when the line names it. Decoding the request (percent
-/// escapes, JSON strings, base64 and hex, wide text) and a header's value never panics, and
-/// the detectors' findings over what it shows are spans of it.
+/// escapes, JSON strings, base64 and hex, gzip and zlib, wide text) and a header's value never
+/// panics nor grows without bound, and the detectors' findings over what it shows are spans
+/// of it.
 #[cfg(feature = "server")]
 pub fn guard(data: &[u8]) {
     use crate::layer::guard::decode::{header_text, request_views};
@@ -235,8 +236,19 @@ pub fn guard(data: &[u8]) {
         return;
     };
     let (parts, ()) = request.into_parts();
-    let (main, extra) = request_views(&parts, body);
-    for text in [main.as_ref(), extra.as_str(), header_text(body).as_str()] {
+    let views = request_views(&parts, body);
+    let (header, _) = header_text(body);
+    // Compressed streams inside one another do not make the reading grow without end: every
+    // level of them shares one budget.
+    let bound = 64 * data.len() + (1 << 20);
+    assert!(
+        views.extra.len() <= bound && header.len() <= bound,
+        "{} and {} bytes read from {}",
+        views.extra.len(),
+        header.len(),
+        data.len()
+    );
+    for text in [views.main.as_ref(), views.extra.as_str(), header.as_str()] {
         check_findings(text, &detect::scan(text));
     }
 }

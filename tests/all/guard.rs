@@ -299,6 +299,32 @@ fn bypasses() -> Vec<Try> {
                 percent(&base64(base64(format!("key: {KEY}").as_bytes()).as_bytes()))
             ),
         ),
+        // A `.env` file gzipped, as a document block; a key in a zlib
+        // stream.
+        post_to(
+            "a .env file gzipped, as a document block",
+            "/agent",
+            format!(
+                r#"{{"source": {{"type": "base64", "media_type": "application/gzip", "data": "{}"}}}}"#,
+                base64(&gzip(&format!(
+                    "# settings for the staging deploy\nOPENAI_API_KEY={KEY}\n"
+                )))
+            ),
+        ),
+        post_to(
+            "a key in a zlib stream in base64",
+            "/agent",
+            format!(
+                r#"{{"q": "inflate this: {}"}}"#,
+                base64(&{
+                    use std::io::Write as _;
+                    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), Default::default());
+                    z.write_all(format!("key: {KEY}").as_bytes())
+                        .expect("compress");
+                    z.finish().expect("compress")
+                })
+            ),
+        ),
         post_to(
             "PEM key with JSON line breaks",
             "/agent",
@@ -401,6 +427,16 @@ fn benign() -> Vec<Try> {
             ),
         ),
         post_to(
+            "a gzipped text file as a document block",
+            "/agent",
+            format!(
+                r#"{{"source": {{"type": "base64", "media_type": "application/gzip", "data": "{}"}}}}"#,
+                base64(&gzip(
+                    &"Quarterly figures: revenue up 4%, costs flat.\n".repeat(40)
+                ))
+            ),
+        ),
+        post_to(
             "long identifiers",
             "/agent",
             r#"{"code": "const internationalizationSettingsProvider = useInternationalizationSettings();"}"#,
@@ -458,7 +494,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 38 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 40 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {
@@ -511,6 +547,53 @@ async fn ordinary_requests_are_not_blocked() {
     assert_eq!(ran.load(Ordering::SeqCst), benign().len());
     log.shutdown().await.expect("shutdown");
     assert_eq!(blocked_flags(&path), 0);
+}
+
+/// A compressed file that inflates past what the guard reads (760 KB from 2 KB, inside the
+/// body limit) is blocked as unscanned before the handler runs: the end of it was never read.
+/// With `allow_unscanned` it goes through, flagged so.
+#[tokio::test]
+async fn a_compressed_file_too_large_to_read_is_blocked_as_unscanned() {
+    let scratch = Scratch::new("guard-bomb");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let app = app(&log, &ran);
+    let mut text = "Quarterly figures.\n".repeat(40_000);
+    text.push_str(&format!("OPENAI_API_KEY={KEY}\n"));
+    let body = format!(
+        r#"{{"source": {{"type": "base64", "media_type": "application/gzip", "data": "{}"}}}}"#,
+        base64(&gzip(&text))
+    );
+    assert!(body.len() < LIMIT, "within the body limit: {}", body.len());
+    let status = send(&app, &post_to("a bomb", "/agent", body.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "the handler did not run");
+    log.shutdown().await.expect("shutdown");
+    let logged = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        logged.contains("a compressed file in it holds more than the guard inflates")
+            && logged.contains("\"unscanned\""),
+        "{logged}"
+    );
+    assert!(!logged.contains(KEY));
+
+    let path = scratch.join("allowed.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let app = Router::new()
+        .route("/agent", post(|| async { "ran" }))
+        .layer(GuardLayer::new(
+            log.clone(),
+            policy::secrets().allow_unscanned(),
+        ));
+    let status = send(&app, &post_to("a bomb", "/agent", body)).await;
+    assert_eq!(status, StatusCode::OK);
+    log.shutdown().await.expect("shutdown");
+    let logged = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        logged.contains("\"flagged\"") && logged.contains("inflates"),
+        "{logged}"
+    );
 }
 
 /// With `allow_unscanned`, a body past the limit goes through, flagged as unscanned.

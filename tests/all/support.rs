@@ -236,7 +236,5 @@ pub(crate) fn verifier_key(said: &str) -> String {
 
 /// Base64 (RFC 4648, with padding), written apart from the crate's own: as AWS wraps a
 /// stream's events, as a `data:` URL or a document block carries a file.
-#[cfg(feature = "server")]
 mod base64;
-#[cfg(feature = "server")]
 pub(crate) use self::base64::base64;

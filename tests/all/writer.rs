@@ -1117,6 +1117,16 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         "document",
         "IyBzdGFnaW5nClNUUklQRV9TRUNSRVQ9Wng4MWtQcTBMbTI3V240NVJ0OTMK",
     );
+    // And gzipped: "GROQ_API_KEY=gsk_..." in a `.env.gz` a tool read.
+    args.insert("archive", {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(
+            b"# staging\nGROQ_API_KEY=gsk_4fJx9TqLm2Vw8RzNc0BdHk7YpE3sAu6iGo1eXlWb5QvCnT\n",
+        )
+        .expect("compress");
+        crate::support::base64(&gz.finish().expect("compress"))
+    });
     let id = DecisionId::random();
     log.append(Entry::tool_call(Some(&id), "read_env", Value::Object(args)))
         .await
@@ -1130,6 +1140,7 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
             "abc123def456",
             "T1BFTkFJX0FQSV9L",
             "IyBzdGFnaW5nClNU",
+            "H4sI",
         ],
     );
     let rows = lines(&path);
@@ -1149,10 +1160,13 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         Some("https://api.example.com/v1/search?q=loans&api_key=<redacted>")
     );
     assert_eq!(args.get("file").and_then(Value::as_str), Some("<redacted>"));
-    assert_eq!(
-        args.get("document").and_then(Value::as_str),
-        Some("<redacted>")
-    );
+    for field in ["document", "archive"] {
+        assert_eq!(
+            args.get(field).and_then(Value::as_str),
+            Some("<redacted>"),
+            "{field}"
+        );
+    }
     let flag = rows[2].get("payload").unwrap();
     assert_eq!(
         flag.get("data").map(Value::to_line_json).as_deref(),

@@ -14,18 +14,25 @@
 //! for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order mark,
 //! the soft hyphen) are removed before anything is matched.
 //!
+//! Base64 of a gzip or zlib stream (a compressed file) is inflated and read the same way,
+//! within a budget all of a request's readings share (see
+//! [`Inflation`](crate::redact::detect::Inflation)): a request holding more than that is
+//! [cut](Views::cut), and the built-in policies treat it as `unscanned`.
+//!
 //! What it cannot see, and so what no detector here finds: base64 shorter than 20 characters
-//! outside a `data:` URL, hex shorter than 32 digits, either of a compressed file, any other
-//! encoding or encryption of a secret, a secret split in a way that joining strings in order
-//! does not undo, a secret in a part of the body past the guard's `body_limit` or in a body
+//! outside a `data:` URL, hex shorter than 32 digits, an archive (zip, tar) or hex of a
+//! compressed file, any other encoding or encryption of a secret, a secret split in a way that
+//! joining strings in order does not undo, a secret in a part of the body past the guard's `body_limit` or in a body
 //! sent with a content coding (`Content-Encoding: gzip`; such requests are blocked as
 //! unscanned by default), and headers the policy is not told to read.
 //!
-//! Uses `http`, `memchr` and the crate's base64.
+//! Uses `http`, `memchr` and the redactor's reading of encoded text.
 
 use std::borrow::Cow;
 
 use http::request::Parts;
+
+use crate::redact::detect::{Inflation, encoded_texts};
 
 mod wide;
 
@@ -52,21 +59,33 @@ const JOIN_EDGE: usize = 512;
 /// any secret the detectors know.
 const MIN_JOINED: usize = 12;
 
-/// What the detectors read of a request: the body as sent (invisible characters removed), and
-/// apart from it, so that the body's own text is judged as before, what decoding the body,
-/// the path and the query shows beyond it (often nothing). See the [module docs](self).
-pub(crate) fn request_views<'a>(parts: &Parts, body: &'a [u8]) -> (Cow<'a, str>, String) {
+/// What the detectors read of a request. See the [module docs](self).
+#[derive(Debug)]
+pub(crate) struct Views<'a> {
+    /// The body as sent, invisible characters removed.
+    pub(crate) main: Cow<'a, str>,
+    /// Apart from it, so that the body's own text is judged as before, what decoding the body,
+    /// the path and the query shows beyond it (often nothing).
+    pub(crate) extra: String,
+    /// Whether a compressed stream in the request held more than the guard inflates: then
+    /// what it holds past that was not read.
+    pub(crate) cut: bool,
+}
+
+/// What the detectors read of a request.
+pub(crate) fn request_views<'a>(parts: &Parts, body: &'a [u8]) -> Views<'a> {
     views(parts, body, true)
 }
 
 /// What decoding the body, the path and the query shows beyond the body, without the strings
 /// joined end to end: for reading characters (which a join's cut could split), not secrets.
 pub(crate) fn decoded_text(parts: &Parts, body: &[u8]) -> String {
-    views(parts, body, false).1
+    views(parts, body, false).extra
 }
 
 /// [`request_views`], with the joined strings only when `joins`.
-fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, String) {
+fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> Views<'a> {
+    let mut inflation = Inflation::for_text(body.len() + parts.uri.query().map_or(0, str::len));
     let mut main = String::from_utf8_lossy(body);
     if may_hide(body) && main.chars().any(invisible) {
         main.to_mut().retain(|c| !invisible(c));
@@ -85,16 +104,16 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
     if let Some(q) = parts.uri.query() {
         extra.push_str(q);
         extra.push('\n');
-        push_form_decoded(&mut extra, q);
+        push_form_decoded(&mut extra, q, &mut inflation);
         // A `+` is base64's own as often as a space's.
         if q.contains('+') {
-            push_encoded(&mut extra, q);
+            push_encoded(&mut extra, q, &mut inflation);
         }
     }
     push_json_strings(&mut extra, &main, joins);
-    push_encoded(&mut extra, &main);
+    push_encoded(&mut extra, &main, &mut inflation);
     if memchr::memchr(b'%', body).is_some() {
-        push_form_decoded(&mut extra, &main);
+        push_form_decoded(&mut extra, &main, &mut inflation);
     }
     // A body in UTF-16 or UTF-32 is read decoded too, beside its bytes (a body only taken for
     // one, or with parts of both, loses nothing): its text, its JSON strings, its form fields.
@@ -102,38 +121,42 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> (Cow<'a, str>, Strin
         extra.push_str(&wide);
         extra.push('\n');
         push_json_strings(&mut extra, &wide, joins);
-        push_encoded(&mut extra, &wide);
+        push_encoded(&mut extra, &wide, &mut inflation);
         if wide.contains('%') {
-            push_form_decoded(&mut extra, &wide);
+            push_form_decoded(&mut extra, &wide, &mut inflation);
         }
     }
     if may_hide(extra.as_bytes()) && extra.chars().any(invisible) {
         extra.retain(|c| !invisible(c));
     }
-    (main, extra)
+    Views {
+        main,
+        extra,
+        cut: inflation.cut(),
+    }
 }
 
 /// `text` percent-decoded as a form or a query is (`+` a space), a line, and the base64 and
 /// hex in it (a form field's `%2B`, `%2F` and `%3D` are base64's).
-fn push_form_decoded(out: &mut String, text: &str) {
+fn push_form_decoded(out: &mut String, text: &str, inflation: &mut Inflation) {
     let decoded = percent_decoded(text, true);
     out.push_str(&decoded);
     out.push('\n');
-    push_encoded(out, &decoded);
+    push_encoded(out, &decoded, inflation);
 }
 
 /// The text of each run of base64 or hex in `text` that holds text (a file sent to a model,
 /// as a `data:` URL or a document block's `data`), a line each, and so again for such runs
 /// inside what was decoded, all the way down: see
-/// [`encoded_texts`](crate::redact::detect::encoded_texts). Each level is at most three
-/// quarters of the one it came from (base64's four characters hold three bytes, hex's two
-/// one), so all the levels together are at most three times `text`.
-fn push_encoded(out: &mut String, text: &str) {
-    let mut level = crate::redact::detect::encoded_texts(text);
+/// [`encoded_texts`]. Each level is at most three quarters of the one it came from (base64's
+/// four characters hold three bytes, hex's two one), so all the levels together are at most
+/// three times `text`, and what compressed streams inflate to, which `inflation` bounds.
+fn push_encoded(out: &mut String, text: &str, inflation: &mut Inflation) {
+    let mut level = encoded_texts(text, inflation);
     while !level.is_empty() {
         let mut next = Vec::new();
         for (_, decoded) in level {
-            next.extend(crate::redact::detect::encoded_texts(&decoded));
+            next.extend(encoded_texts(&decoded, inflation));
             out.push_str(&decoded);
             out.push('\n');
         }
@@ -141,17 +164,20 @@ fn push_encoded(out: &mut String, text: &str) {
     }
 }
 
-/// A header's value as the detectors read it: percent-decoded, invisible characters removed.
-pub(crate) fn header_text(value: &[u8]) -> String {
+/// A header's value as the detectors read it: percent-decoded, invisible characters removed;
+/// and whether a compressed stream in it held more than the guard inflates (see
+/// [`Views::cut`]).
+pub(crate) fn header_text(value: &[u8]) -> (String, bool) {
     let raw = String::from_utf8_lossy(value);
     let mut out = raw.clone().into_owned();
     if raw.contains('%') {
         out.push('\n');
         out.push_str(&percent_decoded(&raw, false));
     }
-    push_encoded(&mut out, &raw);
+    let mut inflation = Inflation::for_text(value.len());
+    push_encoded(&mut out, &raw, &mut inflation);
     out.retain(|c| !invisible(c));
-    out
+    (out, inflation.cut())
 }
 
 /// For a body that looks like JSON: its strings with their escapes decoded, a line each (only
@@ -419,8 +445,8 @@ mod tests {
 
     fn text(uri: &str, body: &str) -> String {
         let (parts, ()) = http::Request::post(uri).body(()).unwrap().into_parts();
-        let (main, extra) = request_views(&parts, body.as_bytes());
-        format!("{main}\n{extra}")
+        let views = request_views(&parts, body.as_bytes());
+        format!("{}\n{}", views.main, views.extra)
     }
 
     #[test]
@@ -518,7 +544,7 @@ mod tests {
         assert_eq!(percent_decoded("%zz%41", false), "%zzA");
         assert_eq!(
             header_text(b"Bearer sk\xe2\x80\x8b-x%41"),
-            "Bearer sk-x%41\nBearer sk-xA"
+            ("Bearer sk-x%41\nBearer sk-xA".to_owned(), false)
         );
         let long = format!(r#"["sk-pr", "{}", "oj-1"]"#, "y".repeat(3000));
         let seen = text("/", &long);

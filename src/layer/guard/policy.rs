@@ -24,9 +24,11 @@ pub struct GuardRequest<'a> {
     scanned: &'a Scanned<'a>,
 }
 
-/// The text the content policies scan, and its detectors' pass over it: made on first use and
-/// shared by every policy that judges the request, however many there are.
-pub(crate) type Scanned<'a> = std::sync::OnceLock<Vec<(Cow<'a, str>, detect::Pass)>>;
+/// The texts the content policies scan, each with its detectors' pass over it, and whether a
+/// compressed stream in the request was cut ([`Views::cut`](super::decode::Views::cut)):
+/// made on first use and shared by every policy that judges the request, however many there
+/// are.
+pub(crate) type Scanned<'a> = std::sync::OnceLock<(Vec<(Cow<'a, str>, detect::Pass)>, bool)>;
 
 impl<'a> GuardRequest<'a> {
     pub(crate) fn new(
@@ -274,16 +276,27 @@ tuple_policy!(A, B, C, D, E);
 /// The texts the content policies read (the body, then what decoding shows beyond it), each
 /// with its detectors' pass; see [`decode`](super::decode).
 fn scanned<'a>(req: &GuardRequest<'a>) -> &'a [(Cow<'a, str>, detect::Pass)] {
+    &read(req).0
+}
+
+/// Whether a compressed stream in the request held more than the guard inflates, so that
+/// what it holds past that was not read.
+fn inflation_cut(req: &GuardRequest<'_>) -> bool {
+    read(req).1
+}
+
+/// The request as the content policies read it, made once.
+fn read<'a>(req: &GuardRequest<'a>) -> &'a (Vec<(Cow<'a, str>, detect::Pass)>, bool) {
     req.scanned.get_or_init(|| {
-        let (main, extra) = super::decode::request_views(req.parts, req.body);
+        let views = super::decode::request_views(req.parts, req.body);
         let mut texts = Vec::with_capacity(2);
-        let pass = detect::Pass::over(&main);
-        texts.push((main, pass));
-        if !extra.is_empty() {
-            let pass = detect::Pass::over(&extra);
-            texts.push((Cow::Owned(extra), pass));
+        let pass = detect::Pass::over(&views.main);
+        texts.push((views.main, pass));
+        if !views.extra.is_empty() {
+            let pass = detect::Pass::over(&views.extra);
+            texts.push((Cow::Owned(views.extra), pass));
         }
-        texts
+        (texts, views.cut)
     })
 }
 
@@ -312,7 +325,8 @@ fn body_coding(headers: &HeaderMap) -> Option<&str> {
 
 /// The verdict on a body the content policies could not read (see
 /// [`GuardRequest::body_scannable`]): longer than the guard's `body_limit`, so that what
-/// follows the limit was never scanned, or sent with a content coding, so that none of it was.
+/// follows the limit was never scanned, sent with a content coding, so that none of it was, or
+/// holding a compressed file that inflates past the guard's budget, so that its end was not.
 /// `None` when the body could be read.
 fn unscanned(req: &GuardRequest<'_>, block: bool) -> Option<Verdict> {
     let reason = if let Some(coding) = req.coding {
@@ -325,6 +339,10 @@ fn unscanned(req: &GuardRequest<'_>, block: bool) -> Option<Verdict> {
             "body not scanned entirely: longer than the guard's body_limit ({} bytes read)",
             req.body().len()
         )
+    } else if inflation_cut(req) {
+        "request not scanned entirely: a compressed file in it holds more than the guard \
+         inflates"
+            .to_owned()
     } else {
         return None;
     };
@@ -385,17 +403,18 @@ fn detect_policy(
 /// It reads the request decoded, as the handler would (see below): the path and query
 /// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key
 /// split over two fields), form bodies percent-decoded, base64 or hex that decodes to text (a
-/// file sent as a `data:` URL or a document block, a key pasted encoded; and encoded again
-/// inside, all the way down), zero-width characters removed. A body
-/// it cannot read is blocked too, as `unscanned` ([`Secrets::allow_unscanned`] lets it pass,
-/// flagged): one longer than the guard's `body_limit`, or one sent compressed
-/// (`Content-Encoding`, see [`GuardRequest::body_encoded`]). Headers are read only where named
+/// file sent as a `data:` URL or a document block, a key pasted encoded, a gzip or zlib file
+/// so sent, inflated; and encoded again inside, all the way down), zero-width characters
+/// removed. A body it cannot read is blocked too, as `unscanned`
+/// ([`Secrets::allow_unscanned`] lets it pass, flagged): one longer than the guard's
+/// `body_limit`, one sent compressed (`Content-Encoding`, see
+/// [`GuardRequest::body_encoded`]), or one holding a compressed file that inflates to more
+/// than the guard reads (eight times the body, and 64 KiB). Headers are read only where named
 /// ([`Secrets::headers`]).
 ///
 /// What it cannot see: a secret encoded otherwise (base64 shorter than 20 characters outside
-/// a `data:` URL, hex shorter than 32 digits, either of a compressed file, encryption) or
-/// split in a way
-/// that joining strings in order does not undo, and headers it is not told to read. It is a
+/// a `data:` URL, hex shorter than 32 digits, an archive such as zip, encryption) or split in
+/// a way that joining strings in order does not undo, and headers it is not told to read. It is a
 /// net for mistakes and careless clients, not a proof that no secret gets through.
 ///
 /// ```
@@ -488,7 +507,20 @@ impl Policy for Secrets {
         let mut verdict = detect_policy(req, &self.detectors, "secret in input", true);
         for name in self.headers.iter() {
             for value in req.headers().get_all(name) {
-                let text = super::decode::header_text(value.as_bytes());
+                let (text, cut) = super::decode::header_text(value.as_bytes());
+                if cut {
+                    let finding = Finding::new(format!(
+                        "the {name} header not scanned entirely: a compressed file in it holds \
+                         more than the guard inflates"
+                    ))
+                    .severity("warning")
+                    .category("unscanned");
+                    verdict = verdict.and(if self.allow_unscanned {
+                        Verdict::Flag(finding)
+                    } else {
+                        Verdict::Block(finding)
+                    });
+                }
                 let found = detect::scan_with(&self.detectors, &text);
                 if !found.is_empty() {
                     let mut finding =
