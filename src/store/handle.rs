@@ -578,20 +578,22 @@ impl AuditLog {
     ///
     /// For entries whose order matters but whose durability the caller does not wait on (the
     /// inbound layer's `decision` entry). Never silent: if the write later fails, a `gap` entry
-    /// records the loss.
+    /// records the loss. As with [`append`](Self::append), an entry with a large payload is
+    /// redacted and laid out on tokio's blocking pool, not on the caller's task.
     ///
     /// # Errors
     ///
     /// [`Error::TooLarge`] for an entry larger than the log takes, or [`Error::WriterClosed`]
     /// after [`shutdown`](Self::shutdown).
     pub async fn enqueue(&self, entry: Entry) -> Result<(), Error> {
-        self.submit(self.append_command(entry, None, true)?).await
+        let cmd = self.append_command_sized(entry, None).await?;
+        self.submit(cmd).await
     }
 
     /// Hands `entry` to the writer without waiting, for paths that cannot wait (`Drop`, a
-    /// body's `poll_frame`). Returns `false` if it could not be queued. Like
-    /// [`enqueue`](Self::enqueue), it applies the redaction policy and lays the entry out in
-    /// the caller, without blocking.
+    /// body's `poll_frame`). Returns `false` if it could not be queued. It applies the
+    /// redaction policy and lays the entry out in the caller, whatever its size (it cannot
+    /// wait for the blocking pool): keep such entries small.
     ///
     /// Never silent: an entry that could not be queued, or whose write later failed, is
     /// counted, and the writer records the count in the chain as a `gap` entry.

@@ -16,7 +16,7 @@ use crate::redact::RedactionPolicy;
 use super::{AuditLog, Command, Error, Rendered};
 
 /// A payload whose strings (keys and values) add up to this many bytes is readied on the
-/// blocking pool by [`AuditLog::append`].
+/// blocking pool by [`AuditLog::append`] and [`AuditLog::enqueue`].
 pub(super) const OFF_TASK_BYTES: usize = 32 * 1024;
 
 /// Applies the redaction policy to `entry` and lays it out in `buffer` (its flags, which are
