@@ -14,7 +14,7 @@ use axum::routing::post;
 use http::{Request, StatusCode};
 use tower::ServiceExt as _;
 
-use crate::support::{Scratch, base64};
+use crate::support::{Scratch, base64, zip};
 
 const KEY: &str = "sk-proj-abcdefghijklmnop1234";
 const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -325,6 +325,21 @@ fn bypasses() -> Vec<Try> {
                 })
             ),
         ),
+        // A Word file as OpenAI's file inputs carry one: a zip archive of XML.
+        post_to(
+            "a .docx holding a key, as a file input",
+            "/agent",
+            format!(
+                r#"{{"type": "file", "file": {{"filename": "notes.docx", "file_data": "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,{}"}}}}"#,
+                base64(&zip(&[
+                    ("[Content_Types].xml", DOCX_TYPES.as_bytes()),
+                    (
+                        "word/document.xml",
+                        docx_document(&format!("Staging key: {KEY}")).as_bytes()
+                    ),
+                ]))
+            ),
+        ),
         post_to(
             "PEM key with JSON line breaks",
             "/agent",
@@ -437,6 +452,20 @@ fn benign() -> Vec<Try> {
             ),
         ),
         post_to(
+            "a .docx as a file input",
+            "/agent",
+            format!(
+                r#"{{"type": "file", "file": {{"filename": "notes.docx", "file_data": "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,{}"}}}}"#,
+                base64(&zip(&[
+                    ("[Content_Types].xml", DOCX_TYPES.as_bytes()),
+                    (
+                        "word/document.xml",
+                        docx_document("Quarterly figures: revenue up 4%, costs flat.").as_bytes()
+                    ),
+                ]))
+            ),
+        ),
+        post_to(
             "long identifiers",
             "/agent",
             r#"{"code": "const internationalizationSettingsProvider = useInternationalizationSettings();"}"#,
@@ -447,6 +476,18 @@ fn benign() -> Vec<Try> {
             "public-demo",
         ),
     ]
+}
+
+/// A `.docx` file's list of parts, as Word writes it.
+const DOCX_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#;
+
+/// A `.docx` file's body holding `text` in one paragraph, as Word writes it.
+fn docx_document(text: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:w14="http://schemas.microsoft.com/office/word/2010/wordml" mc:Ignorable="w14"><w:body><w:p w14:paraId="1A2B3C4D" w14:textId="77777777" w:rsidR="00B51F2E" w:rsidRDefault="00B51F2E"><w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p><w:sectPr w:rsidR="00B51F2E"><w:pgSz w:w="12240" w:h="15840"/><w:pgMar w:top="1440" w:right="1440" w:bottom="1440" w:left="1440" w:header="720" w:footer="720" w:gutter="0"/></w:sectPr></w:body></w:document>"#
+    )
 }
 
 fn app(log: &AuditLog, ran: &Arc<AtomicUsize>) -> Router {
@@ -494,7 +535,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 40 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 41 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {

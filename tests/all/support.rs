@@ -238,3 +238,46 @@ pub(crate) fn verifier_key(said: &str) -> String {
 /// stream's events, as a `data:` URL or a document block carries a file.
 mod base64;
 pub(crate) use self::base64::base64;
+
+/// A zip archive of `files` (name, content), each deflated, as a `.docx` or a `.zip` is laid
+/// out: local headers and data, the central directory and its end, with each file's CRC-32.
+#[cfg(feature = "server")]
+pub(crate) fn zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write as _;
+    let (mut out, mut directory) = (Vec::new(), Vec::new());
+    for (name, data) in files {
+        let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), Default::default());
+        deflate.write_all(data).expect("compress");
+        let packed = deflate.finish().expect("compress");
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        // Version, flags, deflate, time and date; CRC, sizes, name's length, no extra field.
+        let mut head = vec![20, 0, 0, 0, 8, 0, 0, 0, 0x21, 0];
+        head.extend_from_slice(&crc.sum().to_le_bytes());
+        head.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        head.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        head.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        head.extend_from_slice(&[0, 0]);
+        let offset = out.len() as u32;
+        out.extend_from_slice(b"PK\x03\x04");
+        out.extend_from_slice(&head);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(&packed);
+        directory.extend_from_slice(b"PK\x01\x02\x14\x00");
+        directory.extend_from_slice(&head);
+        // No comment, disk 0, attributes; where its local header is.
+        directory.extend_from_slice(&[0; 10]);
+        directory.extend_from_slice(&offset.to_le_bytes());
+        directory.extend_from_slice(name.as_bytes());
+    }
+    let at = out.len() as u32;
+    out.extend_from_slice(&directory);
+    out.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00");
+    for _ in 0..2 {
+        out.extend_from_slice(&(files.len() as u16).to_le_bytes());
+    }
+    out.extend_from_slice(&(directory.len() as u32).to_le_bytes());
+    out.extend_from_slice(&at.to_le_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out
+}

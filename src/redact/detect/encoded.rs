@@ -11,17 +11,23 @@
 //! (`\n`, `\r\n`, or their JSON escapes) after a multiple of four characters, as MIME wraps
 //! them; its padding may be left off. A run of hex digits only is read as hex, when it is at
 //! least [`MIN_HEX_RUN`] digits. Base64 of a gzip or zlib stream (a compressed file) is
-//! inflated and read when what it holds is text, within a budget ([`Inflation`]) that one
-//! reading's levels share, so that a small stream cannot make it read without end. Base64 or
-//! hex of anything else but text (an image, a PDF, a random key, a digest) is told by its
-//! first bytes and left alone.
+//! inflated, and of a zip archive (a `.zip`, a `.docx`, `.xlsx` or `.odt`) its text files are
+//! read, when what they hold is text, within a budget ([`Inflation`]) that one reading's
+//! levels share, so that a small stream cannot make it read without end (see [`compressed`]).
+//! Base64 or hex of anything else but text (an image, a PDF, a random key, a digest) is told
+//! by its first bytes and left alone.
 //!
-//! Uses the crate's base64 and `miniz_oxide` (inflate).
+//! Uses the crate's base64 and its reading of compressed files.
 
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
+
+mod compressed;
+
+pub(crate) use self::compressed::Inflation;
+use self::compressed::{deflate_start, zip_text};
 
 /// The base64 read of a run before its whole is decoded: enough to tell text from an image
 /// or a PDF.
@@ -39,117 +45,6 @@ const MIN_HEX_RUN: usize = 32;
 /// For the detector's gate: most texts an entry holds have neither.
 pub(super) fn may_hold(text: &[u8]) -> bool {
     next_stretch(text, 0).is_some() || MARK.find(text).is_some()
-}
-
-/// How much compressed content one reading may inflate, all its levels together: at least
-/// [`INFLATE_FLOOR`] bytes, and [`INFLATE_RATIO`] times the text it starts from. What a
-/// stream holds past the budget is not read, and the reading is marked [cut](Self::cut).
-#[derive(Debug)]
-pub(crate) struct Inflation {
-    left: usize,
-    cut: bool,
-}
-
-/// The least an [`Inflation`] budget allows: a compressed file of some pages.
-const INFLATE_FLOOR: usize = 64 * 1024;
-
-/// How many bytes an [`Inflation`] budget allows for each byte of the text read: text
-/// compresses to a third to a tenth of itself, and its base64 is a third longer again.
-const INFLATE_RATIO: usize = 8;
-
-impl Inflation {
-    /// The budget for reading a text of `len` bytes.
-    pub(crate) fn for_text(len: usize) -> Self {
-        Self {
-            left: INFLATE_FLOOR.saturating_add(len.saturating_mul(INFLATE_RATIO)),
-            cut: false,
-        }
-    }
-
-    /// Whether a compressed stream was read only in part: it held more than the budget left.
-    #[cfg_attr(
-        not(feature = "server"),
-        allow(dead_code, reason = "the guard reads it")
-    )]
-    pub(crate) fn cut(&self) -> bool {
-        self.cut
-    }
-
-    /// `bytes` inflated when they are a gzip member or a zlib stream, as far as the budget
-    /// goes (a stream cut short or damaged: as far as it inflates); `None` when they are
-    /// neither.
-    fn inflate(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
-        let deflated = &bytes[deflate_start(bytes)?..];
-        let (out, more) = inflate_at_most(deflated, self.left);
-        self.cut |= more;
-        self.left -= out.len();
-        Some(out)
-    }
-}
-
-/// Raw deflate data inflated, at most `limit` bytes of it, and whether it held more. A stream
-/// cut short or damaged gives what it inflates to up to there.
-fn inflate_at_most(mut input: &[u8], limit: usize) -> (Vec<u8>, bool) {
-    use miniz_oxide::inflate::TINFLStatus;
-    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
-    // The whole output in one buffer, grown as it fills: matches look back into it.
-    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
-    let mut out = vec![0; input.len().saturating_mul(4).clamp(1, limit.max(1))];
-    let mut state = Box::<DecompressorOxide>::default();
-    let mut at = 0;
-    loop {
-        let (status, read, wrote) = decompress(&mut state, input, &mut out, at, flags);
-        at += wrote;
-        input = input.get(read..).unwrap_or_default();
-        if status != TINFLStatus::HasMoreOutput {
-            out.truncate(at);
-            return (out, false);
-        }
-        if out.len() >= limit {
-            out.truncate(at.min(limit));
-            return (out, true);
-        }
-        out.resize(out.len().saturating_mul(2).min(limit), 0);
-    }
-}
-
-/// Where the deflate data of `bytes` starts, when they are a gzip member or a zlib stream.
-fn deflate_start(bytes: &[u8]) -> Option<usize> {
-    match bytes {
-        // gzip (RFC 1952): a member's header, then raw deflate.
-        [0x1f, 0x8b, 8, ..] => gzip_header(bytes),
-        // zlib (RFC 1950): deflate with a window of at most 32 KiB, its check bits right, no
-        // preset dictionary.
-        [cmf, flg, ..]
-            if cmf & 0x0f == 8
-                && cmf >> 4 <= 7
-                && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0
-                && flg & 0x20 == 0 =>
-        {
-            Some(2)
-        }
-        _ => None,
-    }
-}
-
-/// Where a gzip member's deflate data starts: past its fixed header and the optional fields
-/// its flags announce (extra field, file name, comment, header CRC).
-fn gzip_header(bytes: &[u8]) -> Option<usize> {
-    let flags = *bytes.get(3)?;
-    let mut at = 10;
-    if flags & 4 != 0 {
-        let len = u16::from_le_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]);
-        at += 2 + usize::from(len);
-    }
-    for field in [8, 16] {
-        if flags & field != 0 {
-            at += memchr::memchr(0, bytes.get(at..)?)? + 1;
-        }
-    }
-    if flags & 2 != 0 {
-        at += 2;
-    }
-    (at <= bytes.len()).then_some(at)
 }
 
 /// Every base64 or hex run in `text` whose content decodes to text: where it is (a `data:` URL
@@ -221,18 +116,23 @@ fn push_text(
         // Deflate's data is not told by its first bytes: inflated whole, then looked at.
         whole(head)
             .and_then(|d| inflation.inflate(&d))
-            .and_then(|d| {
-                if is_text(&d[..d.len().min(DATA_PROBE)]) {
-                    Some(String::from_utf8_lossy(&d).into_owned())
-                } else {
-                    utf16le_text(&d)
-                }
-            })
+            .and_then(|d| text_of(&d))
+    } else if head.starts_with(b"PK\x03\x04") {
+        whole(head).and_then(|d| zip_text(&d, inflation))
     } else {
         None
     };
     if let Some(text) = text.filter(|t| !t.is_empty()) {
         found.push((from..run.span.end, text));
+    }
+}
+
+/// Decoded bytes as text when they are text, in UTF-8 or UTF-16LE, told by their start.
+fn text_of(bytes: &[u8]) -> Option<String> {
+    if is_text(&bytes[..bytes.len().min(DATA_PROBE)]) {
+        Some(String::from_utf8_lossy(bytes).into_owned())
+    } else {
+        utf16le_text(bytes)
     }
 }
 
@@ -644,116 +544,6 @@ mod tests {
         assert_eq!(
             read(r"\nT1BFTkFJX0FQSV9LRVk9c2stcHJvai0wMTIzNDU2Nzg5"),
             "OPENAI_API_KEY=sk-proj-0123456789\n"
-        );
-    }
-
-    /// A gzip member of `data` as `gzip` writes one, with the file's name in its header (the
-    /// trailer's CRC is not read, so left zero).
-    fn gzip(name: &str, data: &[u8]) -> Vec<u8> {
-        let mut out = vec![0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3];
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        out.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
-        out.extend_from_slice(&[0, 0, 0, 0]);
-        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        out
-    }
-
-    #[test]
-    fn compressed_text_in_base64_is_read() {
-        let file = "OPENAI_API_KEY=sk-proj-0123456789\nDEBUG=1\n";
-        let gz = crate::base64::encode(&gzip(".env", file.as_bytes()));
-        let zlib = crate::base64::encode(&miniz_oxide::deflate::compress_to_vec_zlib(
-            file.as_bytes(),
-            9,
-        ));
-        for body in [
-            format!(
-                r#"{{"source": {{"type": "base64", "media_type": "application/gzip", "data": "{gz}"}}}}"#
-            ),
-            format!("data:application/gzip;base64,{gz}"),
-            format!(r#"{{"bytes": "{zlib}"}}"#),
-        ] {
-            assert_eq!(read(&body), format!("{file}\n"), "{body}");
-        }
-        // Its text in UTF-16LE; a stream cut short: what it holds whole.
-        let wide: Vec<u8> = file.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let gz = crate::base64::encode(&gzip("env.txt", &wide));
-        assert_eq!(read(&gz), format!("{file}\n"));
-        let long: String = (0..400)
-            .map(|i| {
-                format!(
-                    "Line {i}: revenue rose {}% while costs stayed flat.\n",
-                    i % 7
-                )
-            })
-            .collect();
-        let gz = gzip("report.txt", long.as_bytes());
-        let cut = crate::base64::encode(&gz[..gz.len() / 2]);
-        let seen = read(&cut);
-        assert!(
-            seen.len() > long.len() / 4 && long.starts_with(&seen[..seen.len() - 1]),
-            "{} bytes read",
-            seen.len()
-        );
-        // Compressed, but not text (random bytes), and not compressed though it starts as
-        // zlib does: nothing.
-        let noise: Vec<u8> = (0..3000u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
-        let gz = crate::base64::encode(&gzip("noise.bin", &noise));
-        assert_eq!(read(&gz), "");
-        let mut fake = vec![0x78, 0x9c];
-        fake.extend_from_slice(&noise);
-        assert_eq!(read(&crate::base64::encode(&fake)), "");
-    }
-
-    #[test]
-    fn inflating_stops_at_the_budget_and_says_so() {
-        // 20 MB of one letter compress to about 20 KB: a bomb.
-        let bomb = crate::base64::encode(&gzip("a.txt", &vec![b'a'; 20 << 20]));
-        let body = format!(r#"{{"data": "{bomb}"}}"#);
-        let mut inflation = Inflation::for_text(body.len());
-        let budget = INFLATE_FLOOR + INFLATE_RATIO * body.len();
-        let found = encoded_texts(&body, &mut inflation);
-        assert!(inflation.cut());
-        assert_eq!(found[0].1.len(), budget, "read up to the budget");
-        // Room to spare: not cut.
-        let report: String = (0..2000)
-            .map(|i| {
-                format!(
-                    "Line {i}: revenue rose {}% while costs stayed flat.\n",
-                    i % 7
-                )
-            })
-            .collect();
-        let small = crate::base64::encode(&gzip("a.txt", report.as_bytes()));
-        let mut inflation = Inflation::for_text(small.len());
-        assert!(
-            encoded_texts(&small, &mut inflation)[0].1 == report,
-            "read whole"
-        );
-        assert!(!inflation.cut());
-        // Bombs inside a stream (its text a thousand copies of one, which compress to
-        // nothing): every level shares one budget, however many streams a level holds.
-        let inner = crate::base64::encode(&gzip("a.txt", &vec![b'a'; 1 << 20]));
-        let outer =
-            crate::base64::encode(&gzip("b.txt", format!("{inner} ").repeat(1000).as_bytes()));
-        let mut inflation = Inflation::for_text(outer.len());
-        let budget = INFLATE_FLOOR + INFLATE_RATIO * outer.len();
-        let mut level = encoded_texts(&outer, &mut inflation);
-        let mut total = 0;
-        while !level.is_empty() {
-            total += level.iter().map(|(_, t)| t.len()).sum::<usize>();
-            level = level
-                .iter()
-                .flat_map(|(_, t)| encoded_texts(t, &mut inflation))
-                .collect();
-        }
-        assert!(inflation.cut());
-        assert!(
-            total <= budget,
-            "{total} read, against a budget of {budget}"
         );
     }
 }

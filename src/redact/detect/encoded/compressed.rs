@@ -1,0 +1,443 @@
+//! Compressed files inside encoded text: a gzip member or a zlib stream inflated, a zip archive
+//! (`.zip`, and the `.docx`, `.xlsx` and `.odt` files that are zip archives of XML) opened and
+//! its text files read, all within one [`Inflation`] budget per reading.
+//!
+//! Uses `miniz_oxide` (inflate) and `memchr`.
+
+use super::{DATA_PROBE, text_of};
+
+/// How much compressed content one reading may inflate, all its levels together: at least
+/// [`INFLATE_FLOOR`] bytes, and [`INFLATE_RATIO`] times the text it starts from. What a
+/// stream holds past the budget is not read, and the reading is marked [cut](Self::cut).
+#[derive(Debug)]
+pub(crate) struct Inflation {
+    left: usize,
+    cut: bool,
+}
+
+/// The least an [`Inflation`] budget allows: a compressed file of some pages.
+const INFLATE_FLOOR: usize = 64 * 1024;
+
+/// How many bytes an [`Inflation`] budget allows for each byte of the text read: text
+/// compresses to a third to a tenth of itself, and its base64 is a third longer again.
+const INFLATE_RATIO: usize = 8;
+
+impl Inflation {
+    /// The budget for reading a text of `len` bytes.
+    pub(crate) fn for_text(len: usize) -> Self {
+        Self {
+            left: INFLATE_FLOOR.saturating_add(len.saturating_mul(INFLATE_RATIO)),
+            cut: false,
+        }
+    }
+
+    /// Charges `n` bytes read to the budget.
+    fn charge(&mut self, n: usize) {
+        self.left -= n.min(self.left);
+    }
+
+    /// Whether a compressed stream was read only in part: it held more than the budget left.
+    #[cfg_attr(
+        not(feature = "server"),
+        allow(dead_code, reason = "the guard reads it")
+    )]
+    pub(crate) fn cut(&self) -> bool {
+        self.cut
+    }
+
+    /// `bytes` inflated when they are a gzip member or a zlib stream, as far as the budget
+    /// goes (a stream cut short or damaged: as far as it inflates); `None` when they are
+    /// neither.
+    pub(super) fn inflate(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
+        let deflated = &bytes[deflate_start(bytes)?..];
+        let (out, more) = inflate_at_most(deflated, self.left);
+        self.cut |= more;
+        self.charge(out.len());
+        Some(out)
+    }
+}
+
+/// Raw deflate data inflated, at most `limit` bytes of it, and whether it held more. A stream
+/// cut short or damaged gives what it inflates to up to there.
+fn inflate_at_most(mut input: &[u8], limit: usize) -> (Vec<u8>, bool) {
+    use miniz_oxide::inflate::TINFLStatus;
+    use miniz_oxide::inflate::core::{DecompressorOxide, decompress, inflate_flags};
+    // The whole output in one buffer, grown as it fills: matches look back into it.
+    let flags = inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF;
+    let mut out = vec![0; input.len().saturating_mul(4).clamp(1, limit.max(1))];
+    let mut state = Box::<DecompressorOxide>::default();
+    let mut at = 0;
+    loop {
+        let (status, read, wrote) = decompress(&mut state, input, &mut out, at, flags);
+        at += wrote;
+        input = input.get(read..).unwrap_or_default();
+        if status != TINFLStatus::HasMoreOutput {
+            out.truncate(at);
+            return (out, false);
+        }
+        if out.len() >= limit {
+            out.truncate(at.min(limit));
+            return (out, true);
+        }
+        out.resize(out.len().saturating_mul(2).min(limit), 0);
+    }
+}
+
+/// Where the deflate data of `bytes` starts, when they are a gzip member or a zlib stream.
+pub(super) fn deflate_start(bytes: &[u8]) -> Option<usize> {
+    match bytes {
+        // gzip (RFC 1952): a member's header, then raw deflate.
+        [0x1f, 0x8b, 8, ..] => gzip_header(bytes),
+        // zlib (RFC 1950): deflate with a window of at most 32 KiB, its check bits right, no
+        // preset dictionary.
+        [cmf, flg, ..]
+            if cmf & 0x0f == 8
+                && cmf >> 4 <= 7
+                && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0
+                && flg & 0x20 == 0 =>
+        {
+            Some(2)
+        }
+        _ => None,
+    }
+}
+
+/// Where a gzip member's deflate data starts: past its fixed header and the optional fields
+/// its flags announce (extra field, file name, comment, header CRC).
+fn gzip_header(bytes: &[u8]) -> Option<usize> {
+    let flags = *bytes.get(3)?;
+    let mut at = 10;
+    if flags & 4 != 0 {
+        let len = u16::from_le_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]);
+        at += 2 + usize::from(len);
+    }
+    for field in [8, 16] {
+        if flags & field != 0 {
+            at += memchr::memchr(0, bytes.get(at..)?)? + 1;
+        }
+    }
+    if flags & 2 != 0 {
+        at += 2;
+    }
+    (at <= bytes.len()).then_some(at)
+}
+
+/// The text files of a zip archive (each stored or deflated), a line each, found through its
+/// central directory; `None` when `bytes` are not a whole archive or hold no text. What each
+/// file holds is charged to the budget, and for one that is not text (an image), the start
+/// that told so; so an archive whose directory names one file many times is read no further
+/// than the budget. Encrypted files and archives inside it are not read.
+pub(super) fn zip_text(bytes: &[u8], inflation: &mut Inflation) -> Option<String> {
+    let u16_at = |at: usize| {
+        let b = bytes.get(at..at.checked_add(2)?)?;
+        Some(usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let u32_at = |at: usize| {
+        let b = bytes.get(at..at.checked_add(4)?)?;
+        usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()
+    };
+    // The end of the central directory: in the last 22 bytes and the comment's 64 KiB.
+    let tail = bytes.len().saturating_sub(22 + 0xffff);
+    let end = tail + memchr::memmem::rfind(&bytes[tail..], b"PK\x05\x06")?;
+    let mut at = u32_at(end + 16)?;
+    let mut text = String::new();
+    for _ in 0..u16_at(end + 10)? {
+        if bytes.get(at..at + 4) != Some(b"PK\x01\x02") {
+            break;
+        }
+        let (Some(flags), Some(method), Some(size), Some(local)) = (
+            u16_at(at + 8),
+            u16_at(at + 10),
+            u32_at(at + 20),
+            u32_at(at + 42),
+        ) else {
+            break;
+        };
+        let lengths = [28, 30, 32].map(|k| u16_at(at + k).unwrap_or(usize::MAX / 4));
+        at = at.saturating_add(46 + lengths.iter().sum::<usize>());
+        let encrypted = flags & 1 != 0;
+        let Some(data) = file_data(bytes, local, size).filter(|_| !encrypted) else {
+            continue;
+        };
+        let file = match method {
+            0 => {
+                let start = &data[..data.len().min(DATA_PROBE)];
+                inflation.charge(start.len());
+                if text_of(start).is_none() {
+                    continue;
+                }
+                let all = &data[..data.len().min(inflation.left)];
+                inflation.cut |= all.len() < data.len();
+                inflation.charge(all.len());
+                all.to_vec()
+            }
+            8 => {
+                let (start, _) = inflate_at_most(data, DATA_PROBE.min(inflation.left));
+                inflation.charge(start.len());
+                if text_of(&start).is_none() {
+                    continue;
+                }
+                let (all, more) = inflate_at_most(data, inflation.left);
+                inflation.cut |= more;
+                inflation.charge(all.len());
+                all
+            }
+            _ => continue,
+        };
+        if let Some(file) = text_of(&file) {
+            text.push_str(&file);
+            text.push('\n');
+        }
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+/// A zip file's data, from its local header at `local`: `size` bytes (to the end when the
+/// size is in a ZIP64 field, which deflate's own end marks).
+fn file_data(bytes: &[u8], local: usize, size: usize) -> Option<&[u8]> {
+    if bytes.get(local..local.checked_add(4)?)? != b"PK\x03\x04" {
+        return None;
+    }
+    let name = usize::from(u16::from_le_bytes([
+        *bytes.get(local + 26)?,
+        *bytes.get(local + 27)?,
+    ]));
+    let extra = usize::from(u16::from_le_bytes([
+        *bytes.get(local + 28)?,
+        *bytes.get(local + 29)?,
+    ]));
+    let data = bytes.get(local + 30 + name + extra..)?;
+    Some(if size == 0xffff_ffff {
+        data
+    } else {
+        &data[..size.min(data.len())]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::encoded_texts;
+    use super::*;
+
+    /// Each text found, a line each.
+    fn read(text: &str) -> String {
+        encoded_texts(text, &mut Inflation::for_text(text.len()))
+            .into_iter()
+            .map(|(_, decoded)| decoded + "\n")
+            .collect()
+    }
+
+    /// A gzip member of `data` as `gzip` writes one, with the file's name in its header (the
+    /// trailer's CRC is not read, so left zero).
+    fn gzip(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3];
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn compressed_text_in_base64_is_read() {
+        let file = "OPENAI_API_KEY=sk-proj-0123456789\nDEBUG=1\n";
+        let gz = crate::base64::encode(&gzip(".env", file.as_bytes()));
+        let zlib = crate::base64::encode(&miniz_oxide::deflate::compress_to_vec_zlib(
+            file.as_bytes(),
+            9,
+        ));
+        for body in [
+            format!(
+                r#"{{"source": {{"type": "base64", "media_type": "application/gzip", "data": "{gz}"}}}}"#
+            ),
+            format!("data:application/gzip;base64,{gz}"),
+            format!(r#"{{"bytes": "{zlib}"}}"#),
+        ] {
+            assert_eq!(read(&body), format!("{file}\n"), "{body}");
+        }
+        // Its text in UTF-16LE; a stream cut short: what it holds whole.
+        let wide: Vec<u8> = file.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let gz = crate::base64::encode(&gzip("env.txt", &wide));
+        assert_eq!(read(&gz), format!("{file}\n"));
+        let long: String = (0..400)
+            .map(|i| {
+                format!(
+                    "Line {i}: revenue rose {}% while costs stayed flat.\n",
+                    i % 7
+                )
+            })
+            .collect();
+        let gz = gzip("report.txt", long.as_bytes());
+        let cut = crate::base64::encode(&gz[..gz.len() / 2]);
+        let seen = read(&cut);
+        assert!(
+            seen.len() > long.len() / 4 && long.starts_with(&seen[..seen.len() - 1]),
+            "{} bytes read",
+            seen.len()
+        );
+        // Compressed, but not text (random bytes), and not compressed though it starts as
+        // zlib does: nothing.
+        let noise: Vec<u8> = (0..3000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let gz = crate::base64::encode(&gzip("noise.bin", &noise));
+        assert_eq!(read(&gz), "");
+        let mut fake = vec![0x78, 0x9c];
+        fake.extend_from_slice(&noise);
+        assert_eq!(read(&crate::base64::encode(&fake)), "");
+    }
+
+    #[test]
+    fn inflating_stops_at_the_budget_and_says_so() {
+        // 20 MB of one letter compress to about 20 KB: a bomb.
+        let bomb = crate::base64::encode(&gzip("a.txt", &vec![b'a'; 20 << 20]));
+        let body = format!(r#"{{"data": "{bomb}"}}"#);
+        let mut inflation = Inflation::for_text(body.len());
+        let budget = INFLATE_FLOOR + INFLATE_RATIO * body.len();
+        let found = encoded_texts(&body, &mut inflation);
+        assert!(inflation.cut());
+        assert_eq!(found[0].1.len(), budget, "read up to the budget");
+        // Room to spare: not cut.
+        let report: String = (0..2000)
+            .map(|i| {
+                format!(
+                    "Line {i}: revenue rose {}% while costs stayed flat.\n",
+                    i % 7
+                )
+            })
+            .collect();
+        let small = crate::base64::encode(&gzip("a.txt", report.as_bytes()));
+        let mut inflation = Inflation::for_text(small.len());
+        assert!(
+            encoded_texts(&small, &mut inflation)[0].1 == report,
+            "read whole"
+        );
+        assert!(!inflation.cut());
+        // Bombs inside a stream (its text a thousand copies of one, which compress to
+        // nothing): every level shares one budget, however many streams a level holds.
+        let inner = crate::base64::encode(&gzip("a.txt", &vec![b'a'; 1 << 20]));
+        let outer =
+            crate::base64::encode(&gzip("b.txt", format!("{inner} ").repeat(1000).as_bytes()));
+        let mut inflation = Inflation::for_text(outer.len());
+        let budget = INFLATE_FLOOR + INFLATE_RATIO * outer.len();
+        let mut level = encoded_texts(&outer, &mut inflation);
+        let mut total = 0;
+        while !level.is_empty() {
+            total += level.iter().map(|(_, t)| t.len()).sum::<usize>();
+            level = level
+                .iter()
+                .flat_map(|(_, t)| encoded_texts(t, &mut inflation))
+                .collect();
+        }
+        assert!(inflation.cut());
+        assert!(
+            total <= budget,
+            "{total} read, against a budget of {budget}"
+        );
+    }
+
+    /// A zip archive of `files` (name, content, deflated?) as a writer lays one out: local
+    /// headers and data, the central directory, its end (CRCs are not read, so left zero).
+    pub(crate) fn zip(files: &[(&str, &[u8], bool)]) -> Vec<u8> {
+        let (mut out, mut directory) = (Vec::new(), Vec::new());
+        let le16 = |v: usize| (v as u16).to_le_bytes();
+        let le32 = |v: usize| (v as u32).to_le_bytes();
+        for (name, data, deflate) in files {
+            let stored = if *deflate {
+                miniz_oxide::deflate::compress_to_vec(data, 6)
+            } else {
+                data.to_vec()
+            };
+            let method = if *deflate { 8 } else { 0 };
+            let offset = out.len();
+            out.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00");
+            out.extend_from_slice(&le16(method));
+            out.extend_from_slice(&[0; 8]);
+            out.extend_from_slice(&le32(stored.len()));
+            out.extend_from_slice(&le32(data.len()));
+            out.extend_from_slice(&le16(name.len()));
+            out.extend_from_slice(&le16(0));
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(&stored);
+            directory.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00");
+            directory.extend_from_slice(&le16(method));
+            directory.extend_from_slice(&[0; 8]);
+            directory.extend_from_slice(&le32(stored.len()));
+            directory.extend_from_slice(&le32(data.len()));
+            directory.extend_from_slice(&le16(name.len()));
+            directory.extend_from_slice(&[0; 12]);
+            directory.extend_from_slice(&le32(offset));
+            directory.extend_from_slice(name.as_bytes());
+        }
+        let at = out.len();
+        out.extend_from_slice(&directory);
+        out.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00");
+        out.extend_from_slice(&le16(files.len()));
+        out.extend_from_slice(&le16(files.len()));
+        out.extend_from_slice(&le32(directory.len()));
+        out.extend_from_slice(&le32(at));
+        out.extend_from_slice(&le16(0));
+        out
+    }
+
+    #[test]
+    fn the_text_files_of_a_zip_archive_are_read() {
+        // A `.docx` as Word lays one out: XML parts, stored and deflated, and an image.
+        let document = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document><w:body><w:p><w:r><w:t>Deploy notes: OPENAI_API_KEY=sk-proj-0123456789</w:t></w:r></w:p></w:body></w:document>"#;
+        let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
+        let docx = zip(&[
+            (
+                "[Content_Types].xml",
+                b"<?xml version=\"1.0\"?><Types/>",
+                false,
+            ),
+            ("word/document.xml", document.as_bytes(), true),
+            ("word/media/image1.png", png, true),
+            ("word/media/image2.png", png, false),
+        ]);
+        let seen = read(&format!(
+            r#"{{"file_data": "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,{}"}}"#,
+            crate::base64::encode(&docx)
+        ));
+        assert_eq!(
+            seen,
+            format!("<?xml version=\"1.0\"?><Types/>\n{document}\n\n")
+        );
+        // An encrypted file is not read; an archive cut short (no directory) is not either.
+        let mut locked = zip(&[("a.txt", b"token=hunter2024-secret", false)]);
+        let flags = locked.len() - 22 - 46 - "a.txt".len() + 8;
+        locked[flags] = 1;
+        assert_eq!(read(&crate::base64::encode(&locked)), "");
+        assert_eq!(read(&crate::base64::encode(&docx[..docx.len() - 30])), "");
+    }
+
+    #[test]
+    fn a_zip_archive_is_read_within_the_budget() {
+        // One file of 600 KB of text named a thousand times over by the directory.
+        let text: String = (0..10_000)
+            .map(|i| format!("Line {i}: revenue rose {}% in the quarter.\n", i % 7))
+            .collect();
+        let mut archive = zip(&[("report.txt", text.as_bytes(), true)]);
+        let end = archive.len() - 22;
+        let entry = archive[end - 46 - "report.txt".len()..end].to_vec();
+        let mut tail = archive.split_off(end);
+        for _ in 0..1000 {
+            archive.extend_from_slice(&entry);
+        }
+        tail[8..12].copy_from_slice(&[0xe9, 0x03, 0xe9, 0x03]);
+        tail[12..16].copy_from_slice(&((entry.len() * 1000) as u32).to_le_bytes());
+        archive.extend_from_slice(&tail);
+        let b64 = crate::base64::encode(&archive);
+        let mut inflation = Inflation::for_text(b64.len());
+        let budget = INFLATE_FLOOR + INFLATE_RATIO * b64.len();
+        let found = encoded_texts(&b64, &mut inflation);
+        assert!(inflation.cut());
+        assert!(
+            found[0].1.len() <= budget,
+            "{} against {budget}",
+            found[0].1.len()
+        );
+        assert!(found[0].1.starts_with(&text));
+    }
+}
