@@ -14,7 +14,7 @@ use axum::routing::post;
 use http::{Request, StatusCode};
 use tower::ServiceExt as _;
 
-use crate::support::{Scratch, base64, zip};
+use crate::support::{Scratch, base64, tar_gz, zip};
 
 const KEY: &str = "sk-proj-abcdefghijklmnop1234";
 const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -341,6 +341,17 @@ fn bypasses() -> Vec<Try> {
             ),
         ),
         post_to(
+            "a .env in a .tar.gz, as a document block",
+            "/agent",
+            format!(
+                r#"{{"source": {{"type": "base64", "media_type": "application/gzip", "data": "{}"}}}}"#,
+                base64(&tar_gz(&[
+                    ("app/README", b"Run it with make.\n"),
+                    ("app/.env", format!("OPENAI_API_KEY={KEY}\n").as_bytes()),
+                ]))
+            ),
+        ),
+        post_to(
             "PEM key with JSON line breaks",
             "/agent",
             r#"{"k": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgwMVj8xs5fc3Ab\n-----END RSA PRIVATE KEY-----"}"#,
@@ -535,7 +546,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 41 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 42 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {

@@ -239,6 +239,32 @@ pub(crate) fn verifier_key(said: &str) -> String {
 mod base64;
 pub(crate) use self::base64::base64;
 
+/// A `.tar.gz` of `files` (name, content), as `tar czf` makes one: a ustar header a file (its
+/// checksum right), the data padded to 512 bytes, two blocks of zeros, gzipped.
+#[cfg(feature = "server")]
+pub(crate) fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut tar = Vec::new();
+    for (name, data) in files {
+        let mut header = [0u8; 512];
+        header[..name.len()].copy_from_slice(name.as_bytes());
+        header[100..107].copy_from_slice(b"0000644");
+        header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+        header[148..156].copy_from_slice(b"        ");
+        header[156] = b'0';
+        header[257..265].copy_from_slice(b"ustar\x0000");
+        let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+        header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        tar.extend_from_slice(&header);
+        tar.extend_from_slice(data);
+        tar.resize(tar.len().div_ceil(512) * 512, 0);
+    }
+    tar.resize(tar.len() + 1024, 0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).expect("compress");
+    gz.finish().expect("compress")
+}
+
 /// A zip archive of `files` (name, content), each deflated, as a `.docx` or a `.zip` is laid
 /// out: local headers and data, the central directory and its end, with each file's CRC-32.
 #[cfg(feature = "server")]

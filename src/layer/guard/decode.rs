@@ -15,14 +15,15 @@
 //! the soft hyphen) are removed before anything is matched.
 //!
 //! Base64 of a gzip or zlib stream (a compressed file) is inflated and read the same way, and
-//! the text files of a zip archive (a `.docx`, `.xlsx`, `.odt`) likewise, within a budget all
+//! the text files of a zip archive (a `.docx`, `.xlsx`, `.odt`) or a tar archive (`.tar.gz`)
+//! likewise, within a budget all
 //! of a request's readings share (see
 //! [`Inflation`](crate::redact::detect::Inflation)): a request holding more than that is
 //! [cut](Views::cut), and the built-in policies treat it as `unscanned`.
 //!
 //! What it cannot see, and so what no detector here finds: base64 shorter than 20 characters
-//! outside a `data:` URL, hex shorter than 32 digits, a tar archive, an archive inside an
-//! archive, hex of a compressed file, an encrypted zip file, any other encoding or encryption of a secret, a secret split in a way that
+//! outside a `data:` URL, hex shorter than 32 digits, an archive inside an archive, hex of a
+//! compressed file, an encrypted zip file, another compression (bzip2, xz, zstd, 7z, rar), any other encoding or encryption of a secret, a secret split in a way that
 //! joining strings in order does not undo, a secret in a part of the body past the guard's `body_limit` or in a body
 //! sent with a content coding (`Content-Encoding: gzip`; such requests are blocked as
 //! unscanned by default), and headers the policy is not told to read.

@@ -404,7 +404,8 @@ fn detect_policy(
 /// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key
 /// split over two fields), form bodies percent-decoded, base64 or hex that decodes to text (a
 /// file sent as a `data:` URL or a document block, a key pasted encoded, a gzip or zlib file
-/// so sent, inflated, a zip archive's (a `.docx`, `.xlsx`) text files; and encoded again
+/// so sent, inflated, a zip or tar archive's (a `.docx`, `.xlsx`, `.tar.gz`) text files; and
+/// encoded again
 /// inside, all the way down), zero-width characters
 /// removed. A body it cannot read is blocked too, as `unscanned`
 /// ([`Secrets::allow_unscanned`] lets it pass, flagged): one longer than the guard's
@@ -414,7 +415,7 @@ fn detect_policy(
 /// ([`Secrets::headers`]).
 ///
 /// What it cannot see: a secret encoded otherwise (base64 shorter than 20 characters outside
-/// a `data:` URL, hex shorter than 32 digits, a tar archive, encryption) or split in
+/// a `data:` URL, hex shorter than 32 digits, bzip2, xz or zstd, encryption) or split in
 /// a way that joining strings in order does not undo, and headers it is not told to read. It is a
 /// net for mistakes and careless clients, not a proof that no secret gets through.
 ///

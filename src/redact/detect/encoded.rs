@@ -11,8 +11,8 @@
 //! (`\n`, `\r\n`, or their JSON escapes) after a multiple of four characters, as MIME wraps
 //! them; its padding may be left off. A run of hex digits only is read as hex, when it is at
 //! least [`MIN_HEX_RUN`] digits. Base64 of a gzip or zlib stream (a compressed file) is
-//! inflated, and of a zip archive (a `.zip`, a `.docx`, `.xlsx` or `.odt`) its text files are
-//! read, when what they hold is text, within a budget ([`Inflation`]) that one reading's
+//! inflated, and of a zip or tar archive (a `.zip`, a `.docx`, `.xlsx` or `.odt`, a `.tar`
+//! or `.tar.gz`) its text files are read, when what they hold is text, within a budget ([`Inflation`]) that one reading's
 //! levels share, so that a small stream cannot make it read without end (see [`compressed`]).
 //! Base64 or hex of anything else but text (an image, a PDF, a random key, a digest) is told
 //! by its first bytes and left alone.
@@ -27,7 +27,7 @@ use memchr::memmem::Finder;
 mod compressed;
 
 pub(crate) use self::compressed::Inflation;
-use self::compressed::{deflate_start, zip_text};
+use self::compressed::{deflate_start, is_tar, tar_text, zip_text};
 
 /// The base64 read of a run before its whole is decoded: enough to tell text from an image
 /// or a PDF.
@@ -113,12 +113,15 @@ fn push_text(
     } else if utf16le_text(&head).is_some() {
         whole(head).and_then(|d| utf16le_text(&d))
     } else if deflate_start(&head).is_some() {
-        // Deflate's data is not told by its first bytes: inflated whole, then looked at.
+        // Deflate's data is not told by its first bytes: inflated whole, then looked at (a
+        // `.tar.gz` is a tar archive once inflated).
         whole(head)
             .and_then(|d| inflation.inflate(&d))
-            .and_then(|d| text_of(&d))
+            .and_then(|d| text_of(&d).or_else(|| tar_text(&d)))
     } else if head.starts_with(b"PK\x03\x04") {
         whole(head).and_then(|d| zip_text(&d, inflation))
+    } else if is_tar(&head) {
+        whole(head).and_then(|d| tar_text(&d))
     } else {
         None
     };

@@ -1,6 +1,7 @@
-//! Compressed files inside encoded text: a gzip member or a zlib stream inflated, a zip archive
-//! (`.zip`, and the `.docx`, `.xlsx` and `.odt` files that are zip archives of XML) opened and
-//! its text files read, all within one [`Inflation`] budget per reading.
+//! Compressed files and archives inside encoded text: a gzip member or a zlib stream inflated,
+//! a zip archive (`.zip`, and the `.docx`, `.xlsx` and `.odt` files that are zip archives of
+//! XML) or a tar archive (`.tar`, and `.tar.gz` once inflated) opened and its text files
+//! read, all within one [`Inflation`] budget per reading.
 //!
 //! Uses `miniz_oxide` (inflate) and `memchr`.
 
@@ -190,6 +191,55 @@ pub(super) fn zip_text(bytes: &[u8], inflation: &mut Inflation) -> Option<String
         }
     }
     (!text.is_empty()).then_some(text)
+}
+
+/// Whether `bytes` start as a tar archive does (POSIX ustar, and GNU tar's).
+pub(super) fn is_tar(bytes: &[u8]) -> bool {
+    bytes.get(257..262) == Some(b"ustar")
+}
+
+/// The text files of a tar archive, a line each; `None` when `bytes` are not one or hold no
+/// text. Its files follow one another, so what they hold is at most `bytes`: nothing is
+/// charged to a budget. An archive cut short is read as far as it goes.
+pub(super) fn tar_text(bytes: &[u8]) -> Option<String> {
+    if !is_tar(bytes) {
+        return None;
+    }
+    let mut text = String::new();
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + 512) {
+        // Two blocks of zeros end the archive; one is enough to stop.
+        let Some(size) = tar_size(&header[124..136]).filter(|_| header.iter().any(|&b| b != 0))
+        else {
+            break;
+        };
+        let start = at + 512;
+        let data = &bytes[start..start.saturating_add(size).min(bytes.len())];
+        // Regular files only: not links, directories, or pax and GNU metadata.
+        if matches!(header[156], b'0' | 0 | b'7')
+            && let Some(file) = text_of(data)
+        {
+            text.push_str(&file);
+            text.push('\n');
+        }
+        at = start.saturating_add(size.div_ceil(512).saturating_mul(512));
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+/// A tar header's size field: octal digits (spaces and NULs around them), or GNU tar's
+/// base-256 for sizes past 8 GiB.
+fn tar_size(field: &[u8]) -> Option<usize> {
+    if field[0] & 0x80 != 0 {
+        return field[1..].iter().try_fold(0usize, |n, &b| {
+            n.checked_mul(256)?.checked_add(usize::from(b))
+        });
+    }
+    let digits = field.trim_ascii().split(|&b| b == 0).next()?.trim_ascii();
+    digits.iter().try_fold(0usize, |n, &b| match b {
+        b'0'..=b'7' => n.checked_mul(8)?.checked_add(usize::from(b - b'0')),
+        _ => None,
+    })
 }
 
 /// A zip file's data, from its local header at `local`: `size` bytes (to the end when the
@@ -439,5 +489,56 @@ mod tests {
             found[0].1.len()
         );
         assert!(found[0].1.starts_with(&text));
+    }
+
+    /// A tar archive of `files` (name, content) as `tar` lays one out: a header of 512 bytes
+    /// (its checksum right) and the data padded to 512, a file each, then two blocks of zeros.
+    fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, data) in files {
+            let mut header = [0u8; 512];
+            header[..name.len()].copy_from_slice(name.as_bytes());
+            header[100..107].copy_from_slice(b"0000644");
+            header[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+            header[136..147].copy_from_slice(b"15044343400");
+            header[148..156].copy_from_slice(b"        ");
+            header[156] = b'0';
+            header[257..263].copy_from_slice(b"ustar\0");
+            header[263..265].copy_from_slice(b"00");
+            let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+            header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+            out.extend_from_slice(&header);
+            out.extend_from_slice(data);
+            out.resize(out.len().div_ceil(512) * 512, 0);
+        }
+        out.resize(out.len() + 1024, 0);
+        out
+    }
+
+    #[test]
+    fn the_text_files_of_a_tar_archive_are_read() {
+        let env = b"OPENAI_API_KEY=sk-proj-0123456789\n";
+        let archive = tar(&[
+            ("app/.env", env),
+            ("app/logo.png", b"\x89PNG\r\n\x1a\n\x00\x00"),
+            ("app/README", b"Run it with make.\n"),
+        ]);
+        let want = "OPENAI_API_KEY=sk-proj-0123456789\n\nRun it with make.\n\n\n";
+        // Plain, and as a `.tar.gz`; cut short, what it holds whole.
+        assert_eq!(read(&crate::base64::encode(&archive)), want);
+        let tgz = gzip("", &archive);
+        assert_eq!(read(&crate::base64::encode(&tgz)), want);
+        assert_eq!(
+            read(&crate::base64::encode(&archive[..512 + 20])),
+            "OPENAI_API_KEY=sk-pr\n\n"
+        );
+        // Sizes: octal with its padding, GNU's base-256, and not a number.
+        assert_eq!(tar_size(b"00000001750\0"), Some(1000));
+        assert_eq!(tar_size(b"  1750 \0\0\0\0\0"), Some(1000));
+        assert_eq!(
+            tar_size(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xe8]),
+            Some(1000)
+        );
+        assert_eq!(tar_size(b"0000000175x\0"), None);
     }
 }
