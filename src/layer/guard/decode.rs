@@ -22,8 +22,8 @@
 //! [cut](Views::cut), and the built-in policies treat it as `unscanned`.
 //!
 //! What it cannot see, and so what no detector here finds: base64 shorter than 20 characters
-//! outside a `data:` URL, hex shorter than 32 digits, an archive inside an archive, hex of a
-//! compressed file, an encrypted zip file, another compression (bzip2, xz, zstd, 7z, rar), any other encoding or encryption of a secret, a secret split in a way that
+//! outside a `data:` URL, hex shorter than 32 digits, an archive inside an archive, an
+//! encrypted zip file, another compression (bzip2, xz, zstd, 7z, rar), any other encoding or encryption of a secret, a secret split in a way that
 //! joining strings in order does not undo, a secret in a part of the body past the guard's `body_limit` or in a body
 //! sent with a content coding (`Content-Encoding: gzip`; such requests are blocked as
 //! unscanned by default), and headers the policy is not told to read.

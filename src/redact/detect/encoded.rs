@@ -10,10 +10,11 @@
 //! A bare run is read when it is at least [`MIN_RUN`] characters; its lines may be broken
 //! (`\n`, `\r\n`, or their JSON escapes) after a multiple of four characters, as MIME wraps
 //! them; its padding may be left off. A run of hex digits only is read as hex, when it is at
-//! least [`MIN_HEX_RUN`] digits. Base64 of a gzip or zlib stream (a compressed file) is
-//! inflated, and of a zip or tar archive (a `.zip`, a `.docx`, `.xlsx` or `.odt`, a `.tar`
-//! or `.tar.gz`) its text files are read, when what they hold is text, within a budget ([`Inflation`]) that one reading's
-//! levels share, so that a small stream cannot make it read without end (see [`compressed`]).
+//! least [`MIN_HEX_RUN`] digits. Base64 or hex of a gzip or zlib stream (a compressed file) is
+//! inflated, and of a zip or tar archive (a `.zip`, a `.docx`, `.xlsx` or `.odt`, a `.tar` or
+//! `.tar.gz`) its text files are read, when what they hold is text, within a budget
+//! ([`Inflation`]) that one reading's levels share, so that a small stream cannot make it read
+//! without end (see [`compressed`]).
 //! Base64 or hex of anything else but text (an image, a PDF, a random key, a digest) is told
 //! by its first bytes and left alone.
 //!
@@ -76,7 +77,7 @@ pub(crate) fn encoded_texts(text: &str, inflation: &mut Inflation) -> Vec<(Range
             if !run.hex_only {
                 push_text(&mut found, bytes, at, &run, inflation);
             } else if run.chars >= MIN_HEX_RUN {
-                push_hex_text(&mut found, bytes, &run);
+                push_hex_text(&mut found, bytes, &run, inflation);
             }
         }
     }
@@ -108,13 +109,26 @@ fn push_text(
             decode_unpadded(&clean)
         }
     };
-    let text = if is_text(&head) {
+    let text = content_text(head, whole, inflation);
+    if let Some(text) = text.filter(|t| !t.is_empty()) {
+        found.push((from..run.span.end, text));
+    }
+}
+
+/// What decoded content holds as text, told by `head`, its start, and decoded whole by
+/// `whole` only when it may hold some: text (UTF-8 or UTF-16LE), a compressed stream of text
+/// (a `.tar.gz` is a tar archive once inflated), or an archive's text files.
+fn content_text(
+    head: Vec<u8>,
+    whole: impl FnOnce(Vec<u8>) -> Option<Vec<u8>>,
+    inflation: &mut Inflation,
+) -> Option<String> {
+    if is_text(&head) {
         whole(head).map(|d| String::from_utf8_lossy(&d).into_owned())
     } else if utf16le_text(&head).is_some() {
         whole(head).and_then(|d| utf16le_text(&d))
     } else if deflate_start(&head).is_some() {
-        // Deflate's data is not told by its first bytes: inflated whole, then looked at (a
-        // `.tar.gz` is a tar archive once inflated).
+        // Deflate's data is not told by its first bytes: inflated whole, then looked at.
         whole(head)
             .and_then(|d| inflation.inflate(&d))
             .and_then(|d| text_of(&d).or_else(|| tar_text(&d)))
@@ -124,9 +138,6 @@ fn push_text(
         whole(head).and_then(|d| tar_text(&d))
     } else {
         None
-    };
-    if let Some(text) = text.filter(|t| !t.is_empty()) {
-        found.push((from..run.span.end, text));
     }
 }
 
@@ -161,8 +172,14 @@ fn utf16le_text(bytes: &[u8]) -> Option<String> {
     is_text(text.as_bytes()).then_some(text)
 }
 
-/// Adds hex `run`'s text if it decodes to text (a digest does not).
-fn push_hex_text(found: &mut Vec<(Range<usize>, String)>, bytes: &[u8], run: &Run) {
+/// Adds hex `run`'s text if it decodes to text (a digest does not), or to a compressed file
+/// or an archive of text.
+fn push_hex_text(
+    found: &mut Vec<(Range<usize>, String)>,
+    bytes: &[u8],
+    run: &Run,
+    inflation: &mut Inflation,
+) {
     let clean = cleaned(&bytes[run.span.clone()]);
     let digits = clean.trim_end_matches('=').as_bytes();
     let unhex = |digits: &[u8]| -> Vec<u8> {
@@ -172,8 +189,15 @@ fn push_hex_text(found: &mut Vec<(Range<usize>, String)>, bytes: &[u8], run: &Ru
             .map(|pair| nibble(pair[0]) << 4 | nibble(pair[1]))
             .collect()
     };
-    if is_text(&unhex(&digits[..digits.len().min(2 * DATA_PROBE)])) {
-        let text = String::from_utf8_lossy(&unhex(digits)).into_owned();
+    let probe = &digits[..digits.len().min(2 * DATA_PROBE)];
+    let whole = |head: Vec<u8>| {
+        Some(if probe.len() == digits.len() {
+            head
+        } else {
+            unhex(digits)
+        })
+    };
+    if let Some(text) = content_text(unhex(probe), whole, inflation).filter(|t| !t.is_empty()) {
         found.push((run.span.clone(), text));
     }
 }

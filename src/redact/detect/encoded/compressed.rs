@@ -541,4 +541,14 @@ mod tests {
         );
         assert_eq!(tar_size(b"0000000175x\0"), None);
     }
+
+    #[test]
+    fn hex_of_a_compressed_file_is_read() {
+        let file = "OPENAI_API_KEY=sk-proj-0123456789\n";
+        let hex: String = gzip("a", file.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(read(&format!("dump: {hex}.")), format!("{file}\n"));
+    }
 }
