@@ -143,7 +143,7 @@ pub(super) fn zip_text(bytes: &[u8], inflation: &mut Inflation) -> Option<String
     let mut at = u32_at(end + 16)?;
     let mut text = String::new();
     for _ in 0..u16_at(end + 10)? {
-        if bytes.get(at..at + 4) != Some(b"PK\x01\x02") {
+        if bytes.get(at..at.saturating_add(4)) != Some(b"PK\x01\x02") {
             break;
         }
         let (Some(flags), Some(method), Some(size), Some(local)) = (
@@ -206,8 +206,8 @@ pub(super) fn tar_text(bytes: &[u8]) -> Option<String> {
         return None;
     }
     let mut text = String::new();
-    let mut at = 0;
-    while let Some(header) = bytes.get(at..at + 512) {
+    let mut at = 0usize;
+    while let Some(header) = bytes.get(at..at.saturating_add(512)) {
         // Two blocks of zeros end the archive; one is enough to stop.
         let Some(size) = tar_size(&header[124..136]).filter(|_| header.iter().any(|&b| b != 0))
         else {
@@ -540,6 +540,11 @@ mod tests {
             Some(1000)
         );
         assert_eq!(tar_size(b"0000000175x\0"), None);
+        // A file said to run to the end of memory: the rest is taken for it (the padding and
+        // the end blocks are not text), and the reading stops there.
+        let mut huge = tar(&[("big.txt", b"token=hunter2024")]);
+        huge[124..136].copy_from_slice(&[0x80, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255]);
+        assert_eq!(tar_text(&huge), None);
     }
 
     #[test]
