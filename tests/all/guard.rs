@@ -648,6 +648,76 @@ async fn a_compressed_file_too_large_to_read_is_blocked_as_unscanned() {
     );
 }
 
+/// A `multipart/form-data` upload of `file` (named `name`, of media type `media`), beside a
+/// form field, as OpenAI's Files API takes one.
+fn upload(name: &str, media: &str, file: &[u8]) -> Vec<u8> {
+    let mut body =
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nassistants\r\n".to_vec();
+    body.extend_from_slice(
+        format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: {media}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    body
+}
+
+/// Files uploaded as raw bytes, a part of a multipart upload or the whole body, are read when
+/// they are compressed files or archives of text: a `.docx`, a `.env.gz` and a `.tar.gz`
+/// holding a key are blocked before the handler runs; an image, and a gzipped report, pass.
+#[tokio::test]
+async fn files_uploaded_as_raw_bytes_are_read() {
+    let scratch = Scratch::new("guard-uploads");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let app = app(&log, &ran);
+    let env = format!("# staging\nOPENAI_API_KEY={KEY}\n");
+    let docx = zip(&[
+        ("[Content_Types].xml", DOCX_TYPES.as_bytes()),
+        (
+            "word/document.xml",
+            docx_document(&format!("Key: {KEY}")).as_bytes(),
+        ),
+    ]);
+    let form = "multipart/form-data; boundary=XyZ";
+    let docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    let blocked = [
+        (form, upload("notes.docx", docx_type, &docx)),
+        (form, upload(".env.gz", "application/gzip", &gzip(&env))),
+        ("application/gzip", tar_gz(&[("app/.env", env.as_bytes())])),
+    ];
+    for (i, (media, body)) in blocked.into_iter().enumerate() {
+        let (status, _) = send_raw(&app, &[("content-type", media)], body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "upload {i}");
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "no handler ran");
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+        .iter()
+        .copied()
+        .chain((0..=255u8).cycle().take(1500))
+        .collect();
+    let passed = [
+        upload("chart.png", "image/png", &png),
+        upload(
+            "report.txt.gz",
+            "application/gzip",
+            &gzip(&"Quarterly figures: revenue up 4%, costs flat.\n".repeat(20)),
+        ),
+    ];
+    for (i, body) in passed.into_iter().enumerate() {
+        let (status, _) = send_raw(&app, &[("content-type", form)], body).await;
+        assert_eq!(status, StatusCode::OK, "upload {i}");
+    }
+    log.shutdown().await.expect("shutdown");
+    let logged = std::fs::read_to_string(&path).unwrap();
+    assert!(!logged.contains(KEY));
+    assert_eq!(blocked_flags(&path), 3);
+}
+
 /// With `allow_unscanned`, a body past the limit goes through, flagged as unscanned.
 #[tokio::test]
 async fn an_unscanned_body_can_be_let_through_flagged() {

@@ -16,7 +16,8 @@
 //!
 //! Base64 of a gzip or zlib stream (a compressed file) is inflated and read the same way, and
 //! the text files of a zip archive (a `.docx`, `.xlsx`, `.odt`) or a tar archive (`.tar.gz`)
-//! likewise, within a budget all
+//! likewise; so are such files sent as raw bytes, as the body itself or a part of a
+//! `multipart/form-data` upload (at most 32 of each kind in a body), within a budget all
 //! of a request's readings share (see
 //! [`Inflation`](crate::redact::detect::Inflation)): a request holding more than that is
 //! [cut](Views::cut), and the built-in policies treat it as `unscanned`.
@@ -34,7 +35,7 @@ use std::borrow::Cow;
 
 use http::request::Parts;
 
-use crate::redact::detect::{Inflation, encoded_texts};
+use crate::redact::detect::{Inflation, embedded_texts, encoded_texts};
 
 mod wide;
 
@@ -114,6 +115,14 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> Views<'a> {
     }
     push_json_strings(&mut extra, &main, joins);
     push_encoded(&mut extra, &main, &mut inflation);
+    // A compressed file or an archive sent as raw bytes: the body itself, or a part of a
+    // multipart upload.
+    for text in embedded_texts(body, &mut inflation) {
+        extra.push_str(&text);
+        extra.push('\n');
+        push_json_strings(&mut extra, &text, joins);
+        push_encoded(&mut extra, &text, &mut inflation);
+    }
     if memchr::memchr(b'%', body).is_some() {
         push_form_decoded(&mut extra, &main, &mut inflation);
     }

@@ -404,8 +404,8 @@ fn detect_policy(
 /// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key
 /// split over two fields), form bodies percent-decoded, base64 or hex that decodes to text (a
 /// file sent as a `data:` URL or a document block, a key pasted encoded, a gzip or zlib file
-/// so sent, inflated, a zip or tar archive's (a `.docx`, `.xlsx`, `.tar.gz`) text files; and
-/// encoded again
+/// so sent, inflated, a zip or tar archive's (a `.docx`, `.xlsx`, `.tar.gz`) text files, and
+/// such files uploaded as raw bytes, a multipart part or the whole body; and encoded again
 /// inside, all the way down), zero-width characters
 /// removed. A body it cannot read is blocked too, as `unscanned`
 /// ([`Secrets::allow_unscanned`] lets it pass, flagged): one longer than the guard's

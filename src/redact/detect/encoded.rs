@@ -28,6 +28,8 @@ use memchr::memmem::Finder;
 mod compressed;
 
 pub(crate) use self::compressed::Inflation;
+#[cfg(feature = "server")]
+pub(crate) use self::compressed::embedded_texts;
 use self::compressed::{deflate_start, is_tar, tar_text, zip_text};
 
 /// The base64 read of a run before its whole is decoded: enough to tell text from an image

@@ -242,6 +242,34 @@ fn tar_size(field: &[u8]) -> Option<usize> {
     })
 }
 
+/// The text in compressed files and archives carried as raw bytes inside `bytes` (a request
+/// body that is one, `Content-Type: application/gzip`, or a `multipart/form-data` upload
+/// holding one among its parts): each gzip member, zip archive and tar archive found by its
+/// signature, read within `inflation`, a text each. At most [`MAX_EMBEDDED`] of each kind are
+/// read: a body of random bytes may hold their signatures by chance, many times.
+#[cfg(feature = "server")]
+pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<String> {
+    let mut found = Vec::new();
+    for at in memchr::memmem::find_iter(bytes, b"\x1f\x8b\x08").take(MAX_EMBEDDED) {
+        let text = inflation
+            .inflate(&bytes[at..])
+            .and_then(|d| text_of(&d).or_else(|| tar_text(&d)));
+        found.extend(text);
+    }
+    for at in memchr::memmem::find_iter(bytes, b"PK\x03\x04").take(MAX_EMBEDDED) {
+        found.extend(zip_text(&bytes[at..], inflation));
+    }
+    let tars = memchr::memmem::find_iter(bytes, b"ustar").filter(|&at| at >= 257);
+    for at in tars.take(MAX_EMBEDDED) {
+        found.extend(tar_text(&bytes[at - 257..]));
+    }
+    found
+}
+
+/// How many archives or compressed files of each kind [`embedded_texts`] reads in one body.
+#[cfg(feature = "server")]
+const MAX_EMBEDDED: usize = 32;
+
 /// A zip file's data, from its local header at `local`: `size` bytes (to the end when the
 /// size is in a ZIP64 field, which deflate's own end marks).
 fn file_data(bytes: &[u8], local: usize, size: usize) -> Option<&[u8]> {
@@ -555,5 +583,28 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(read(&format!("dump: {hex}.")), format!("{file}\n"));
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn compressed_files_in_raw_bytes_are_found() {
+        let env = b"OPENAI_API_KEY=sk-proj-0123456789\n";
+        let mut body = b"--b\r\nContent-Type: application/gzip\r\n\r\n".to_vec();
+        body.extend(gzip(".env", env));
+        body.extend_from_slice(b"\r\n--b\r\n\r\n");
+        body.extend(zip(&[("a.txt", b"token=hunter2024-xyz", true)]));
+        body.extend_from_slice(b"\r\n--b--\r\n");
+        let found = embedded_texts(&body, &mut Inflation::for_text(body.len()));
+        assert_eq!(
+            found,
+            [
+                "OPENAI_API_KEY=sk-proj-0123456789\n",
+                "token=hunter2024-xyz\n"
+            ]
+        );
+        // Signatures by the thousand, as random bytes may hold them: a few are looked at.
+        let noise = b"PK\x03\x04\x1f\x8b\x08ustar".repeat(10_000);
+        let mut inflation = Inflation::for_text(noise.len());
+        assert!(embedded_texts(&noise, &mut inflation).is_empty());
     }
 }
