@@ -133,11 +133,11 @@ fn content_text(
         // Deflate's data is not told by its first bytes: inflated whole, then looked at.
         whole(head)
             .and_then(|d| inflation.inflate(&d))
-            .and_then(|d| text_of(&d).or_else(|| tar_text(&d)))
+            .and_then(|d| text_of(&d).or_else(|| tar_text(&d, inflation)))
     } else if head.starts_with(b"PK\x03\x04") {
         whole(head).and_then(|d| zip_text(&d, inflation))
     } else if is_tar(&head) {
-        whole(head).and_then(|d| tar_text(&d))
+        whole(head).and_then(|d| tar_text(&d, inflation))
     } else {
         None
     }

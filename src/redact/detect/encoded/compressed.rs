@@ -198,10 +198,10 @@ pub(super) fn is_tar(bytes: &[u8]) -> bool {
     bytes.get(257..262) == Some(b"ustar")
 }
 
-/// The text files of a tar archive, a line each; `None` when `bytes` are not one or hold no
-/// text. Its files follow one another, so what they hold is at most `bytes`: nothing is
-/// charged to a budget. An archive cut short is read as far as it goes.
-pub(super) fn tar_text(bytes: &[u8]) -> Option<String> {
+/// The text files of a tar archive, a line each, each charged to the budget (a body may hold
+/// many archives' signatures, each read from there on); `None` when `bytes` are not one or
+/// hold no text. An archive cut short is read as far as it goes.
+pub(super) fn tar_text(bytes: &[u8], inflation: &mut Inflation) -> Option<String> {
     if !is_tar(bytes) {
         return None;
     }
@@ -216,11 +216,14 @@ pub(super) fn tar_text(bytes: &[u8]) -> Option<String> {
         let start = at + 512;
         let data = &bytes[start..start.saturating_add(size).min(bytes.len())];
         // Regular files only: not links, directories, or pax and GNU metadata.
-        if matches!(header[156], b'0' | 0 | b'7')
-            && let Some(file) = text_of(data)
-        {
-            text.push_str(&file);
-            text.push('\n');
+        if matches!(header[156], b'0' | 0 | b'7') {
+            let data = &data[..data.len().min(inflation.left)];
+            inflation.cut |= data.len() < size.min(bytes.len() - start);
+            inflation.charge(data.len());
+            if let Some(file) = text_of(data) {
+                text.push_str(&file);
+                text.push('\n');
+            }
         }
         at = start.saturating_add(size.div_ceil(512).saturating_mul(512));
     }
@@ -253,7 +256,7 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
     for at in memchr::memmem::find_iter(bytes, b"\x1f\x8b\x08").take(MAX_EMBEDDED) {
         let text = inflation
             .inflate(&bytes[at..])
-            .and_then(|d| text_of(&d).or_else(|| tar_text(&d)));
+            .and_then(|d| text_of(&d).or_else(|| tar_text(&d, inflation)));
         found.extend(text);
     }
     for at in memchr::memmem::find_iter(bytes, b"PK\x03\x04").take(MAX_EMBEDDED) {
@@ -261,7 +264,7 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
     }
     let tars = memchr::memmem::find_iter(bytes, b"ustar").filter(|&at| at >= 257);
     for at in tars.take(MAX_EMBEDDED) {
-        found.extend(tar_text(&bytes[at - 257..]));
+        found.extend(tar_text(&bytes[at - 257..], inflation));
     }
     found
 }
@@ -572,7 +575,7 @@ mod tests {
         // the end blocks are not text), and the reading stops there.
         let mut huge = tar(&[("big.txt", b"token=hunter2024")]);
         huge[124..136].copy_from_slice(&[0x80, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255]);
-        assert_eq!(tar_text(&huge), None);
+        assert_eq!(tar_text(&huge, &mut Inflation::for_text(huge.len())), None);
     }
 
     #[test]
@@ -601,6 +604,26 @@ mod tests {
                 "OPENAI_API_KEY=sk-proj-0123456789\n",
                 "token=hunter2024-xyz\n"
             ]
+        );
+        // A tar's every header is where an archive may start: each such reading is charged.
+        let line = "Line: revenue rose 4% in the quarter, costs flat.\n".repeat(60);
+        let names: Vec<String> = (0..40).map(|i| format!("notes-{i}.txt")).collect();
+        let files: Vec<(&str, &[u8])> = names
+            .iter()
+            .map(|n| (n.as_str(), line.as_bytes()))
+            .collect();
+        let archive = tar(&files);
+        let mut inflation = Inflation::for_text(archive.len());
+        let budget = INFLATE_FLOOR + INFLATE_RATIO * archive.len();
+        let read: usize = embedded_texts(&archive, &mut inflation)
+            .iter()
+            .map(String::len)
+            .sum();
+        // The budget, and a line break after each file of each of the 32 readings.
+        let most = budget + 32 * files.len();
+        assert!(
+            read <= most && inflation.cut(),
+            "{read} read, against {most}"
         );
         // Signatures by the thousand, as random bytes may hold them: a few are looked at.
         let noise = b"PK\x03\x04\x1f\x8b\x08ustar".repeat(10_000);
