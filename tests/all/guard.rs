@@ -329,16 +329,7 @@ fn bypasses() -> Vec<Try> {
         post_to(
             "a .docx holding a key, as a file input",
             "/agent",
-            format!(
-                r#"{{"type": "file", "file": {{"filename": "notes.docx", "file_data": "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,{}"}}}}"#,
-                base64(&zip(&[
-                    ("[Content_Types].xml", DOCX_TYPES.as_bytes()),
-                    (
-                        "word/document.xml",
-                        docx_document(&format!("Staging key: {KEY}")).as_bytes()
-                    ),
-                ]))
-            ),
+            docx_input(&format!("Staging key: {KEY}")),
         ),
         post_to(
             "a .env in a .tar.gz, as a document block",
@@ -465,16 +456,7 @@ fn benign() -> Vec<Try> {
         post_to(
             "a .docx as a file input",
             "/agent",
-            format!(
-                r#"{{"type": "file", "file": {{"filename": "notes.docx", "file_data": "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,{}"}}}}"#,
-                base64(&zip(&[
-                    ("[Content_Types].xml", DOCX_TYPES.as_bytes()),
-                    (
-                        "word/document.xml",
-                        docx_document("Quarterly figures: revenue up 4%, costs flat.").as_bytes()
-                    ),
-                ]))
-            ),
+            docx_input("Quarterly figures: revenue up 4%, costs flat."),
         ),
         post_to(
             "long identifiers",
@@ -498,6 +480,22 @@ fn docx_document(text: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:w14="http://schemas.microsoft.com/office/word/2010/wordml" mc:Ignorable="w14"><w:body><w:p w14:paraId="1A2B3C4D" w14:textId="77777777" w:rsidR="00B51F2E" w:rsidRDefault="00B51F2E"><w:r><w:t xml:space="preserve">{text}</w:t></w:r></w:p><w:sectPr w:rsidR="00B51F2E"><w:pgSz w:w="12240" w:h="15840"/><w:pgMar w:top="1440" w:right="1440" w:bottom="1440" w:left="1440" w:header="720" w:footer="720" w:gutter="0"/></w:sectPr></w:body></w:document>"#
+    )
+}
+
+/// A `.docx` holding `text`: its list of parts and its body, zipped.
+fn docx(text: &str) -> Vec<u8> {
+    zip(&[
+        ("[Content_Types].xml", DOCX_TYPES.as_bytes()),
+        ("word/document.xml", docx_document(text).as_bytes()),
+    ])
+}
+
+/// A `.docx` holding `text` as OpenAI's file inputs carry one: a `data:` URL in a JSON body.
+fn docx_input(text: &str) -> String {
+    format!(
+        r#"{{"type": "file", "file": {{"filename": "notes.docx", "file_data": "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,{}"}}}}"#,
+        base64(&docx(text))
     )
 }
 
@@ -676,13 +674,7 @@ async fn files_uploaded_as_raw_bytes_are_read() {
     let ran = Arc::new(AtomicUsize::new(0));
     let app = app(&log, &ran);
     let env = format!("# staging\nOPENAI_API_KEY={KEY}\n");
-    let docx = zip(&[
-        ("[Content_Types].xml", DOCX_TYPES.as_bytes()),
-        (
-            "word/document.xml",
-            docx_document(&format!("Key: {KEY}")).as_bytes(),
-        ),
-    ]);
+    let docx = docx(&format!("Key: {KEY}"));
     let form = "multipart/form-data; boundary=XyZ";
     let docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
     let blocked = [
