@@ -710,6 +710,59 @@ async fn files_uploaded_as_raw_bytes_are_read() {
     assert_eq!(blocked_flags(&path), 3);
 }
 
+/// A file compressed in a way the guard does not read (xz, as a document block or uploaded
+/// raw) is blocked as unscanned, the compression named; with `allow_unscanned` it goes
+/// through, flagged so.
+#[tokio::test]
+async fn a_file_compressed_otherwise_is_blocked_as_unscanned() {
+    let scratch = Scratch::new("guard-xz");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let app = app(&log, &ran);
+    // An xz stream's header, then what would be its compressed blocks.
+    let mut xz = b"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4\x46\x02\x00\x21\x01".to_vec();
+    xz.extend((0..600u32).map(|i| (i * 37 % 251) as u8));
+    let block = format!(
+        r#"{{"source": {{"type": "base64", "media_type": "application/x-xz", "data": "{}"}}}}"#,
+        base64(&xz)
+    );
+    let form = "multipart/form-data; boundary=XyZ";
+    let tries = [
+        ("application/json", block.clone().into_bytes()),
+        (form, upload(".env.xz", "application/x-xz", &xz)),
+    ];
+    for (i, (media, body)) in tries.into_iter().enumerate() {
+        let (status, _) = send_raw(&app, &[("content-type", media)], body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "try {i}");
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    log.shutdown().await.expect("shutdown");
+    let logged = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        logged.contains("request not scanned entirely: a file in it is compressed with xz")
+            && logged.contains("\"unscanned\""),
+        "{logged}"
+    );
+
+    let path = scratch.join("allowed.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let app = Router::new()
+        .route("/agent", post(|| async { "ran" }))
+        .layer(GuardLayer::new(
+            log.clone(),
+            policy::secrets().allow_unscanned(),
+        ));
+    let status = send(&app, &post_to("xz", "/agent", block)).await;
+    assert_eq!(status, StatusCode::OK);
+    log.shutdown().await.expect("shutdown");
+    let logged = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        logged.contains("\"flagged\"") && logged.contains("compressed with xz"),
+        "{logged}"
+    );
+}
+
 /// With `allow_unscanned`, a body past the limit goes through, flagged as unscanned.
 #[tokio::test]
 async fn an_unscanned_body_can_be_let_through_flagged() {

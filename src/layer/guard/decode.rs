@@ -20,14 +20,17 @@
 //! `multipart/form-data` upload (at most 32 of each kind in a body), within a budget all
 //! of a request's readings share (see
 //! [`Inflation`](crate::redact::detect::Inflation)): a request holding more than that is
-//! [cut](Views::cut), and the built-in policies treat it as `unscanned`.
+//! [not read whole](Views::unread), and the built-in policies treat it as `unscanned`; so is
+//! a request holding a file compressed in a way the guard does not read (xz, bzip2, zstd, 7z,
+//! rar, lzip).
 //!
 //! What it cannot see, and so what no detector here finds: base64 shorter than 20 characters
 //! outside a `data:` URL, hex shorter than 32 digits, an archive inside an archive, an
-//! encrypted zip file, another compression (bzip2, xz, zstd, 7z, rar), any other encoding or encryption of a secret, a secret split in a way that
-//! joining strings in order does not undo, a secret in a part of the body past the guard's `body_limit` or in a body
-//! sent with a content coding (`Content-Encoding: gzip`; such requests are blocked as
-//! unscanned by default), and headers the policy is not told to read.
+//! encrypted zip file, any other encoding or encryption of a secret, a secret split in a way
+//! that joining strings in order does not undo, a secret in a part of the body past the
+//! guard's `body_limit`, in a body sent with a content coding (`Content-Encoding: gzip`) or in
+//! a file compressed otherwise (such requests are blocked as unscanned by default), and
+//! headers the policy is not told to read.
 //!
 //! Uses `http`, `memchr` and the redactor's reading of encoded text.
 
@@ -70,9 +73,9 @@ pub(crate) struct Views<'a> {
     /// Apart from it, so that the body's own text is judged as before, what decoding the body,
     /// the path and the query shows beyond it (often nothing).
     pub(crate) extra: String,
-    /// Whether a compressed stream in the request held more than the guard inflates: then
-    /// what it holds past that was not read.
-    pub(crate) cut: bool,
+    /// Why part of the request was not read, when it was not: a compressed stream held more
+    /// than the guard inflates, or a file is compressed in a way it does not read.
+    pub(crate) unread: Option<String>,
 }
 
 /// What the detectors read of a request.
@@ -143,7 +146,7 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> Views<'a> {
     Views {
         main,
         extra,
-        cut: inflation.cut(),
+        unread: inflation.unread(),
     }
 }
 
@@ -176,9 +179,8 @@ fn push_encoded(out: &mut String, text: &str, inflation: &mut Inflation) {
 }
 
 /// A header's value as the detectors read it: percent-decoded, invisible characters removed;
-/// and whether a compressed stream in it held more than the guard inflates (see
-/// [`Views::cut`]).
-pub(crate) fn header_text(value: &[u8]) -> (String, bool) {
+/// and why part of it was not read, when it was not (see [`Views::unread`]).
+pub(crate) fn header_text(value: &[u8]) -> (String, Option<String>) {
     let raw = String::from_utf8_lossy(value);
     let mut out = raw.clone().into_owned();
     if raw.contains('%') {
@@ -188,7 +190,7 @@ pub(crate) fn header_text(value: &[u8]) -> (String, bool) {
     let mut inflation = Inflation::for_text(value.len());
     push_encoded(&mut out, &raw, &mut inflation);
     out.retain(|c| !invisible(c));
-    (out, inflation.cut())
+    (out, inflation.unread())
 }
 
 /// For a body that looks like JSON: its strings with their escapes decoded, a line each (only
@@ -555,7 +557,7 @@ mod tests {
         assert_eq!(percent_decoded("%zz%41", false), "%zzA");
         assert_eq!(
             header_text(b"Bearer sk\xe2\x80\x8b-x%41"),
-            ("Bearer sk-x%41\nBearer sk-xA".to_owned(), false)
+            ("Bearer sk-x%41\nBearer sk-xA".to_owned(), None)
         );
         let long = format!(r#"["sk-pr", "{}", "oj-1"]"#, "y".repeat(3000));
         let seen = text("/", &long);

@@ -24,11 +24,13 @@ pub struct GuardRequest<'a> {
     scanned: &'a Scanned<'a>,
 }
 
-/// The texts the content policies scan, each with its detectors' pass over it, and whether a
-/// compressed stream in the request was cut ([`Views::cut`](super::decode::Views::cut)):
-/// made on first use and shared by every policy that judges the request, however many there
-/// are.
-pub(crate) type Scanned<'a> = std::sync::OnceLock<(Vec<(Cow<'a, str>, detect::Pass)>, bool)>;
+/// The texts the content policies scan, each with its detectors' pass over it, and why part of
+/// the request was not read ([`Views::unread`](super::decode::Views::unread)): made on first
+/// use and shared by every policy that judges the request, however many there are.
+pub(crate) type Scanned<'a> = std::sync::OnceLock<(ScanTexts<'a>, Option<String>)>;
+
+/// The texts the content policies scan, each with its detectors' pass over it.
+type ScanTexts<'a> = Vec<(Cow<'a, str>, detect::Pass)>;
 
 impl<'a> GuardRequest<'a> {
     pub(crate) fn new(
@@ -279,14 +281,13 @@ fn scanned<'a>(req: &GuardRequest<'a>) -> &'a [(Cow<'a, str>, detect::Pass)] {
     &read(req).0
 }
 
-/// Whether a compressed stream in the request held more than the guard inflates, so that
-/// what it holds past that was not read.
-fn inflation_cut(req: &GuardRequest<'_>) -> bool {
-    read(req).1
+/// Why part of the request was not read, when it was not (a compressed file in it).
+fn unread<'a>(req: &GuardRequest<'a>) -> Option<&'a str> {
+    read(req).1.as_deref()
 }
 
 /// The request as the content policies read it, made once.
-fn read<'a>(req: &GuardRequest<'a>) -> &'a (Vec<(Cow<'a, str>, detect::Pass)>, bool) {
+fn read<'a>(req: &GuardRequest<'a>) -> &'a (ScanTexts<'a>, Option<String>) {
     req.scanned.get_or_init(|| {
         let views = super::decode::request_views(req.parts, req.body);
         let mut texts = Vec::with_capacity(2);
@@ -296,7 +297,7 @@ fn read<'a>(req: &GuardRequest<'a>) -> &'a (Vec<(Cow<'a, str>, detect::Pass)>, b
             let pass = detect::Pass::over(&views.extra);
             texts.push((Cow::Owned(views.extra), pass));
         }
-        (texts, views.cut)
+        (texts, views.unread)
     })
 }
 
@@ -326,7 +327,8 @@ fn body_coding(headers: &HeaderMap) -> Option<&str> {
 /// The verdict on a body the content policies could not read (see
 /// [`GuardRequest::body_scannable`]): longer than the guard's `body_limit`, so that what
 /// follows the limit was never scanned, sent with a content coding, so that none of it was, or
-/// holding a compressed file that inflates past the guard's budget, so that its end was not.
+/// holding a compressed file that inflates past the guard's budget, so that its end was not,
+/// or one compressed in a way the guard does not read (xz, bzip2, zstd, 7z, rar, lzip).
 /// `None` when the body could be read.
 fn unscanned(req: &GuardRequest<'_>, block: bool) -> Option<Verdict> {
     let reason = if let Some(coding) = req.coding {
@@ -339,10 +341,8 @@ fn unscanned(req: &GuardRequest<'_>, block: bool) -> Option<Verdict> {
             "body not scanned entirely: longer than the guard's body_limit ({} bytes read)",
             req.body().len()
         )
-    } else if inflation_cut(req) {
-        "request not scanned entirely: a compressed file in it holds more than the guard \
-         inflates"
-            .to_owned()
+    } else if let Some(why) = unread(req) {
+        format!("request not scanned entirely: {why}")
     } else {
         return None;
     };
@@ -411,11 +411,12 @@ fn detect_policy(
 /// ([`Secrets::allow_unscanned`] lets it pass, flagged): one longer than the guard's
 /// `body_limit`, one sent compressed (`Content-Encoding`, see
 /// [`GuardRequest::body_encoded`]), or one holding a compressed file that inflates to more
-/// than the guard reads (eight times the body, and 64 KiB). Headers are read only where named
+/// than the guard reads (eight times the body, and 64 KiB) or that is compressed in a way it
+/// does not read (xz, bzip2, zstd, 7z, rar, lzip). Headers are read only where named
 /// ([`Secrets::headers`]).
 ///
 /// What it cannot see: a secret encoded otherwise (base64 shorter than 20 characters outside
-/// a `data:` URL, hex shorter than 32 digits, bzip2, xz or zstd, encryption) or split in
+/// a `data:` URL, hex shorter than 32 digits, encryption) or split in
 /// a way that joining strings in order does not undo, and headers it is not told to read. It is a
 /// net for mistakes and careless clients, not a proof that no secret gets through.
 ///
@@ -509,14 +510,12 @@ impl Policy for Secrets {
         let mut verdict = detect_policy(req, &self.detectors, "secret in input", true);
         for name in self.headers.iter() {
             for value in req.headers().get_all(name) {
-                let (text, cut) = super::decode::header_text(value.as_bytes());
-                if cut {
-                    let finding = Finding::new(format!(
-                        "the {name} header not scanned entirely: a compressed file in it holds \
-                         more than the guard inflates"
-                    ))
-                    .severity("warning")
-                    .category("unscanned");
+                let (text, unread) = super::decode::header_text(value.as_bytes());
+                if let Some(why) = unread {
+                    let finding =
+                        Finding::new(format!("the {name} header not scanned entirely: {why}"))
+                            .severity("warning")
+                            .category("unscanned");
                     verdict = verdict.and(if self.allow_unscanned {
                         Verdict::Flag(finding)
                     } else {

@@ -139,6 +139,7 @@ fn content_text(
     } else if is_tar(&head) {
         whole(head).and_then(|d| tar_text(&d, inflation))
     } else {
+        inflation.note_codec(&head);
         None
     }
 }

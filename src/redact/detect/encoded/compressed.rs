@@ -9,11 +9,15 @@ use super::{DATA_PROBE, text_of};
 
 /// How much compressed content one reading may inflate, all its levels together: at least
 /// [`INFLATE_FLOOR`] bytes, and [`INFLATE_RATIO`] times the text it starts from. What a
-/// stream holds past the budget is not read, and the reading is marked [cut](Self::cut).
+/// stream holds past the budget is not read, and the reading says so
+/// ([`unread`](Self::unread)), as it does of a file compressed in a way it does not read.
 #[derive(Debug)]
 pub(crate) struct Inflation {
     left: usize,
+    /// A stream held more than the budget left.
     cut: bool,
+    /// The first compression met that is not read (xz, bzip2, ...).
+    codec: Option<&'static str>,
 }
 
 /// The least an [`Inflation`] budget allows: a compressed file of some pages.
@@ -29,6 +33,7 @@ impl Inflation {
         Self {
             left: INFLATE_FLOOR.saturating_add(len.saturating_mul(INFLATE_RATIO)),
             cut: false,
+            codec: None,
         }
     }
 
@@ -38,12 +43,35 @@ impl Inflation {
     }
 
     /// Whether a compressed stream was read only in part: it held more than the budget left.
+    #[cfg(test)]
+    fn cut(&self) -> bool {
+        self.cut
+    }
+
+    /// Why part of what was read is unread, when it is: a file compressed in a way the reading
+    /// does not know, or a stream that held more than the budget.
     #[cfg_attr(
         not(feature = "server"),
         allow(dead_code, reason = "the guard reads it")
     )]
-    pub(crate) fn cut(&self) -> bool {
-        self.cut
+    pub(crate) fn unread(&self) -> Option<String> {
+        match (self.codec, self.cut) {
+            (Some(codec), _) => Some(format!(
+                "a file in it is compressed with {codec}, which the guard does not read"
+            )),
+            (None, true) => {
+                Some("a compressed file in it holds more than the guard inflates".to_owned())
+            }
+            (None, false) => None,
+        }
+    }
+
+    /// Notes `bytes` as unread when they start as a file compressed in a way not read here
+    /// ([`CODECS`]).
+    pub(super) fn note_codec(&mut self, bytes: &[u8]) {
+        if let Some((name, _)) = CODECS.iter().find(|(_, magic)| bytes.starts_with(magic)) {
+            self.codec.get_or_insert(name);
+        }
     }
 
     /// `bytes` inflated when they are a gzip member or a zlib stream, as far as the budget
@@ -57,6 +85,18 @@ impl Inflation {
         Some(out)
     }
 }
+
+/// Compressions and archives that are not read, by the bytes they start with: found, they make
+/// a reading [`unread`](Inflation::unread). Each signature is long or specific enough not to
+/// start ordinary data by chance (zstd's four bytes are looked for only where data starts).
+const CODECS: [(&str, &[u8]); 6] = [
+    ("xz", b"\xfd7zXZ\x00"),
+    ("bzip2", b"BZh91AY&SY"),
+    ("zstd", b"\x28\xb5\x2f\xfd"),
+    ("7z", b"7z\xbc\xaf\x27\x1c"),
+    ("rar", b"Rar!\x1a\x07"),
+    ("lzip", b"LZIP\x01"),
+];
 
 /// Raw deflate data inflated, at most `limit` bytes of it, and whether it held more. A stream
 /// cut short or damaged gives what it inflates to up to there.
@@ -265,6 +305,14 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
     let tars = memchr::memmem::find_iter(bytes, b"ustar").filter(|&at| at >= 257);
     for at in tars.take(MAX_EMBEDDED) {
         found.extend(tar_text(&bytes[at - 257..], inflation));
+    }
+    // Files compressed otherwise: the body itself, or one of its parts (but zstd's short
+    // signature, only as the body).
+    inflation.note_codec(bytes);
+    for (_, magic) in CODECS.iter().filter(|(name, _)| *name != "zstd") {
+        if let Some(at) = memchr::memmem::find(bytes, magic) {
+            inflation.note_codec(&bytes[at..]);
+        }
     }
     found
 }
@@ -629,5 +677,45 @@ mod tests {
         let noise = b"PK\x03\x04\x1f\x8b\x08ustar".repeat(10_000);
         let mut inflation = Inflation::for_text(noise.len());
         assert!(embedded_texts(&noise, &mut inflation).is_empty());
+    }
+
+    #[test]
+    fn files_compressed_otherwise_are_noted_unread() {
+        // An `.env.xz` as a document block: not read, and the reading says so.
+        let mut xz = b"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4\x46\x02\x00\x21\x01".to_vec();
+        xz.extend((0..200u32).map(|i| (i * 37 % 251) as u8));
+        let body = format!(r#"{{"data": "{}"}}"#, crate::base64::encode(&xz));
+        let mut inflation = Inflation::for_text(body.len());
+        assert!(encoded_texts(&body, &mut inflation).is_empty());
+        assert_eq!(
+            inflation.unread().as_deref(),
+            Some("a file in it is compressed with xz, which the guard does not read")
+        );
+        // Text, an image, a gzip file read whole: nothing unread.
+        for quiet in [
+            crate::base64::encode(b"Quarterly figures: revenue up 4%, costs flat."),
+            crate::base64::encode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"),
+            crate::base64::encode(&gzip("a", b"Quarterly figures: revenue up 4%.")),
+        ] {
+            let mut inflation = Inflation::for_text(quiet.len());
+            encoded_texts(&quiet, &mut inflation);
+            assert_eq!(inflation.unread(), None, "{quiet}");
+        }
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn files_compressed_otherwise_in_raw_bytes_are_noted_unread() {
+        let mut body = b"--b\r\nContent-Type: application/x-bzip2\r\n\r\nBZh91AY&SY".to_vec();
+        body.extend_from_slice(b"\x12\x34\r\n--b--\r\n");
+        let mut inflation = Inflation::for_text(body.len());
+        assert!(embedded_texts(&body, &mut inflation).is_empty());
+        assert!(inflation.unread().is_some_and(|why| why.contains("bzip2")));
+        // zstd's short signature counts only as the body's start.
+        let mut inflation = Inflation::for_text(10);
+        embedded_texts(b"x\x28\xb5\x2f\xfd", &mut inflation);
+        assert_eq!(inflation.unread(), None);
+        embedded_texts(b"\x28\xb5\x2f\xfd\x00", &mut inflation);
+        assert!(inflation.unread().is_some_and(|why| why.contains("zstd")));
     }
 }
