@@ -131,9 +131,7 @@ fn content_text(
         whole(head).and_then(|d| utf16le_text(&d))
     } else if deflate_start(&head).is_some() {
         // Deflate's data is not told by its first bytes: inflated whole, then looked at.
-        whole(head)
-            .and_then(|d| inflation.inflate(&d))
-            .and_then(|d| text_of(&d).or_else(|| tar_text(&d, inflation)))
+        whole(head).and_then(|d| inflation.inflated_text(&d))
     } else if head.starts_with(b"PK\x03\x04") {
         whole(head).and_then(|d| zip_text(&d, inflation))
     } else if is_tar(&head) {

@@ -74,10 +74,17 @@ impl Inflation {
         }
     }
 
+    /// The text a gzip member or a zlib stream holds, inflated: a file's text, or a tar
+    /// archive's files (a `.tar.gz`); `None` when `bytes` are neither or hold no text.
+    pub(super) fn inflated_text(&mut self, bytes: &[u8]) -> Option<String> {
+        let inflated = self.inflate(bytes)?;
+        text_of(&inflated).or_else(|| tar_text(&inflated, self))
+    }
+
     /// `bytes` inflated when they are a gzip member or a zlib stream, as far as the budget
     /// goes (a stream cut short or damaged: as far as it inflates); `None` when they are
     /// neither.
-    pub(super) fn inflate(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
+    fn inflate(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
         let deflated = &bytes[deflate_start(bytes)?..];
         let (out, more) = inflate_at_most(deflated, self.left);
         self.cut |= more;
@@ -143,14 +150,25 @@ pub(super) fn deflate_start(bytes: &[u8]) -> Option<usize> {
     }
 }
 
+/// The little-endian `u16` at `at` of `bytes`, when they reach that far.
+fn le16(bytes: &[u8], at: usize) -> Option<usize> {
+    let b = bytes.get(at..at.checked_add(2)?)?;
+    Some(usize::from(u16::from_le_bytes([b[0], b[1]])))
+}
+
+/// The little-endian `u32` at `at` of `bytes`, when they reach that far.
+fn le32(bytes: &[u8], at: usize) -> Option<usize> {
+    let b = bytes.get(at..at.checked_add(4)?)?;
+    usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()
+}
+
 /// Where a gzip member's deflate data starts: past its fixed header and the optional fields
 /// its flags announce (extra field, file name, comment, header CRC).
 fn gzip_header(bytes: &[u8]) -> Option<usize> {
     let flags = *bytes.get(3)?;
     let mut at = 10;
     if flags & 4 != 0 {
-        let len = u16::from_le_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]);
-        at += 2 + usize::from(len);
+        at += 2 + le16(bytes, at)?;
     }
     for field in [8, 16] {
         if flags & field != 0 {
@@ -169,14 +187,8 @@ fn gzip_header(bytes: &[u8]) -> Option<usize> {
 /// that told so; so an archive whose directory names one file many times is read no further
 /// than the budget. Encrypted files and archives inside it are not read.
 pub(super) fn zip_text(bytes: &[u8], inflation: &mut Inflation) -> Option<String> {
-    let u16_at = |at: usize| {
-        let b = bytes.get(at..at.checked_add(2)?)?;
-        Some(usize::from(u16::from_le_bytes([b[0], b[1]])))
-    };
-    let u32_at = |at: usize| {
-        let b = bytes.get(at..at.checked_add(4)?)?;
-        usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()
-    };
+    let u16_at = |at| le16(bytes, at);
+    let u32_at = |at| le32(bytes, at);
     // The end of the central directory: in the last 22 bytes and the comment's 64 KiB.
     let tail = bytes.len().saturating_sub(22 + 0xffff);
     let end = tail + memchr::memmem::rfind(&bytes[tail..], b"PK\x05\x06")?;
@@ -200,31 +212,25 @@ pub(super) fn zip_text(bytes: &[u8], inflation: &mut Inflation) -> Option<String
         let Some(data) = file_data(bytes, local, size).filter(|_| !encrypted) else {
             continue;
         };
-        let file = match method {
-            0 => {
-                let start = &data[..data.len().min(DATA_PROBE)];
-                inflation.charge(start.len());
-                if text_of(start).is_none() {
-                    continue;
-                }
-                let all = &data[..data.len().min(inflation.left)];
-                inflation.cut |= all.len() < data.len();
-                inflation.charge(all.len());
-                all.to_vec()
-            }
-            8 => {
-                let (start, _) = inflate_at_most(data, DATA_PROBE.min(inflation.left));
-                inflation.charge(start.len());
-                if text_of(&start).is_none() {
-                    continue;
-                }
-                let (all, more) = inflate_at_most(data, inflation.left);
-                inflation.cut |= more;
-                inflation.charge(all.len());
-                all
-            }
-            _ => continue,
+        // At most `limit` bytes of the file, and whether it holds more.
+        let read = |limit: usize| match method {
+            0 => Some((data[..data.len().min(limit)].to_vec(), data.len() > limit)),
+            8 => Some(inflate_at_most(data, limit)),
+            _ => None,
         };
+        // Its start tells whether it is text; only then is the rest read.
+        let Some((start, _)) = read(DATA_PROBE.min(inflation.left)) else {
+            continue;
+        };
+        inflation.charge(start.len());
+        if text_of(&start).is_none() {
+            continue;
+        }
+        let Some((file, more)) = read(inflation.left) else {
+            continue;
+        };
+        inflation.cut |= more;
+        inflation.charge(file.len());
         if let Some(file) = text_of(&file) {
             text.push_str(&file);
             text.push('\n');
@@ -299,10 +305,7 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
     }
     let mut found = Vec::new();
     for at in memchr::memmem::find_iter(bytes, b"\x1f\x8b\x08").take(MAX_EMBEDDED) {
-        let text = inflation
-            .inflate(&bytes[at..])
-            .and_then(|d| text_of(&d).or_else(|| tar_text(&d, inflation)));
-        found.extend(text);
+        found.extend(inflation.inflated_text(&bytes[at..]));
     }
     for at in memchr::memmem::find_iter(bytes, b"PK\x03\x04").take(MAX_EMBEDDED) {
         found.extend(zip_text(&bytes[at..], inflation));
@@ -343,14 +346,7 @@ fn file_data(bytes: &[u8], local: usize, size: usize) -> Option<&[u8]> {
     if bytes.get(local..local.checked_add(4)?)? != b"PK\x03\x04" {
         return None;
     }
-    let name = usize::from(u16::from_le_bytes([
-        *bytes.get(local + 26)?,
-        *bytes.get(local + 27)?,
-    ]));
-    let extra = usize::from(u16::from_le_bytes([
-        *bytes.get(local + 28)?,
-        *bytes.get(local + 29)?,
-    ]));
+    let (name, extra) = (le16(bytes, local + 26)?, le16(bytes, local + 28)?);
     let data = bytes.get(local + 30 + name + extra..)?;
     Some(if size == 0xffff_ffff {
         data
