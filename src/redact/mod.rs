@@ -47,8 +47,10 @@
 //! as `secret_assignment` when it looks generated (8 characters or more, with a digit), and
 //! redacted with the name kept. Base64 or hex that decodes to text holding a secret (a file
 //! passed on, as a `data:` URL or a document block's `"data"`, gzipped or not, or in a zip
-//! archive such as a `.docx` or a `.tar.gz`; a key pasted
-//! encoded) is found whole, as `encoded_secret`.
+//! archive such as a `.docx` or a `.tar.gz`, one inside another; a key pasted encoded) is
+//! found whole, as `encoded_secret`; so is one whose content the redactor cannot read
+//! entirely (compressed with xz or the like, encrypted, nested more than six deep, or
+//! inflating past its budget): what cannot be checked is not kept.
 //!
 //! ```
 //! use acttrace::json::Map;

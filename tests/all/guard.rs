@@ -342,6 +342,18 @@ fn bypasses() -> Vec<Try> {
                 ]))
             ),
         ),
+        // Archives inside archives: a `.env.gz` and a `.docx` in a `.zip`.
+        post_to(
+            "a .env.gz and a .docx in a .zip, as a file input",
+            "/agent",
+            format!(
+                r#"{{"type": "file", "file": {{"filename": "bundle.zip", "file_data": "data:application/zip;base64,{}"}}}}"#,
+                base64(&zip(&[
+                    ("notes.docx", &docx("Quarterly figures.")),
+                    (".env.gz", &gzip(&format!("OPENAI_API_KEY={KEY}\n"))),
+                ]))
+            ),
+        ),
         post_to(
             "PEM key with JSON line breaks",
             "/agent",
@@ -670,8 +682,10 @@ fn upload(name: &str, media: &str, file: &[u8]) -> Vec<u8> {
 }
 
 /// Files uploaded as raw bytes, a part of a multipart upload or the whole body, are read when
-/// they are compressed files or archives of text: a `.docx`, a `.env.gz` and a `.tar.gz`
-/// holding a key are blocked before the handler runs; an image, and a gzipped report, pass.
+/// they are compressed files or archives of text: a `.docx`, a `.env.gz`, a `.tar.gz` and a
+/// `.zip` holding a `.tar.gz` holding a key are blocked before the handler runs, for the key
+/// (each read whole, none left unscanned); an image, a gzipped report and a `.zip` holding a
+/// `.tar.gz` of a report pass.
 #[tokio::test]
 async fn files_uploaded_as_raw_bytes_are_read() {
     let scratch = Scratch::new("guard-uploads");
@@ -687,6 +701,14 @@ async fn files_uploaded_as_raw_bytes_are_read() {
         (form, upload("notes.docx", docx_type, &docx)),
         (form, upload(".env.gz", "application/gzip", &gzip(&env))),
         ("application/gzip", tar_gz(&[("app/.env", env.as_bytes())])),
+        (
+            form,
+            upload(
+                "bundle.zip",
+                "application/zip",
+                &zip(&[("app.tar.gz", &tar_gz(&[("app/.env", env.as_bytes())]))]),
+            ),
+        ),
     ];
     for (i, (media, body)) in blocked.into_iter().enumerate() {
         let (status, _) = send_raw(&app, &[("content-type", media)], body).await;
@@ -705,6 +727,14 @@ async fn files_uploaded_as_raw_bytes_are_read() {
             "application/gzip",
             &gzip(&"Quarterly figures: revenue up 4%, costs flat.\n".repeat(20)),
         ),
+        upload(
+            "reports.zip",
+            "application/zip",
+            &zip(&[(
+                "q3.tar.gz",
+                &tar_gz(&[("q3.txt", b"Quarterly figures: revenue up 4%.\n")]),
+            )]),
+        ),
     ];
     for (i, body) in passed.into_iter().enumerate() {
         let (status, _) = send_raw(&app, &[("content-type", form)], body).await;
@@ -713,11 +743,12 @@ async fn files_uploaded_as_raw_bytes_are_read() {
     log.shutdown().await.expect("shutdown");
     let logged = std::fs::read_to_string(&path).unwrap();
     assert!(!logged.contains(KEY));
-    assert_eq!(blocked_flags(&path), 3);
+    assert_eq!(blocked_flags(&path), 4);
+    assert!(!logged.contains("unscanned"), "each read whole: {logged}");
 }
 
 /// A file compressed in a way the guard does not read (xz, as a document block or uploaded
-/// raw) is blocked as unscanned, the compression named; with `allow_unscanned` it goes
+/// raw), or encrypted in a zip archive, is blocked as unscanned, the reason named; with `allow_unscanned` it goes
 /// through, flagged so.
 #[tokio::test]
 async fn a_file_compressed_otherwise_is_blocked_as_unscanned() {
@@ -734,9 +765,17 @@ async fn a_file_compressed_otherwise_is_blocked_as_unscanned() {
         base64(&xz)
     );
     let form = "multipart/form-data; boundary=XyZ";
+    // A zip archive whose file is encrypted (its flag set in the local header and in the
+    // directory): what it holds cannot be read.
+    let mut locked = zip(&[("secrets.txt", b"not to be read")]);
+    locked[6] = 1;
+    let end = locked.len() - 22;
+    let directory = u32::from_le_bytes(locked[end + 16..end + 20].try_into().unwrap()) as usize;
+    locked[directory + 8] = 1;
     let tries = [
         ("application/json", block.clone().into_bytes()),
         (form, upload(".env.xz", "application/x-xz", &xz)),
+        (form, upload("secrets.zip", "application/zip", &locked)),
     ];
     for (i, (media, body)) in tries.into_iter().enumerate() {
         let (status, _) = send_raw(&app, &[("content-type", media)], body).await;
@@ -747,6 +786,7 @@ async fn a_file_compressed_otherwise_is_blocked_as_unscanned() {
     let logged = std::fs::read_to_string(&path).unwrap();
     assert!(
         logged.contains("request not scanned entirely: a file in it is compressed with xz")
+            && logged.contains("request not scanned entirely: a file in it is encrypted")
             && logged.contains("\"unscanned\""),
         "{logged}"
     );

@@ -1090,8 +1090,9 @@ async fn card_numbers_sent_as_numbers_are_found() {
 }
 
 /// Keys of no known shape written as assignments (a `.env` file a tool read, a URL's query)
-/// and AI platforms' keys are redacted by the default policy, the names kept readable; the
-/// chain verifies here and in the reference.
+/// and AI platforms' keys are redacted by the default policy, the names kept readable, and so
+/// is a file the redactor cannot read (compressed with xz); the chain verifies here and in the
+/// reference.
 #[tokio::test]
 async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
     let scratch = Scratch::new("assigned-keys");
@@ -1127,6 +1128,12 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         .expect("compress");
         crate::support::base64(&gz.finish().expect("compress"))
     });
+    // And an `.env.xz`, which the redactor cannot read: not kept either.
+    args.insert("backup", {
+        let mut xz = b"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4\x46\x02\x00\x21\x01".to_vec();
+        xz.extend((0..300u32).map(|i| (i * 37 % 251) as u8));
+        crate::support::base64(&xz)
+    });
     let id = DecisionId::random();
     log.append(Entry::tool_call(Some(&id), "read_env", Value::Object(args)))
         .await
@@ -1141,6 +1148,7 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
             "T1BFTkFJX0FQSV9L",
             "IyBzdGFnaW5nClNU",
             "H4sI",
+            "/Td6WFo",
         ],
     );
     let rows = lines(&path);
@@ -1160,7 +1168,7 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         Some("https://api.example.com/v1/search?q=loans&api_key=<redacted>")
     );
     assert_eq!(args.get("file").and_then(Value::as_str), Some("<redacted>"));
-    for field in ["document", "archive"] {
+    for field in ["document", "archive", "backup"] {
         assert_eq!(
             args.get(field).and_then(Value::as_str),
             Some("<redacted>"),

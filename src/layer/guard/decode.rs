@@ -15,18 +15,19 @@
 //! the soft hyphen) are removed before anything is matched.
 //!
 //! Base64 of a gzip or zlib stream (a compressed file) is inflated and read the same way, and
-//! the text files of a zip archive (a `.docx`, `.xlsx`, `.odt`) or a tar archive (`.tar.gz`)
-//! likewise; so are such files sent as raw bytes, as the body itself or a part of a
-//! `multipart/form-data` upload (at most 32 of each kind in a body), within a budget all
-//! of a request's readings share (see
-//! [`Inflation`](crate::redact::detect::Inflation)): a request holding more than that is
-//! [not read whole](Views::unread), and the built-in policies treat it as `unscanned`; so is
-//! a request holding a file compressed in a way the guard does not read (xz, bzip2, zstd, 7z,
-//! rar, lzip).
+//! the files of a zip archive (a `.docx`, `.xlsx`, `.odt`; one cut short read header by
+//! header) or a tar archive (`.tar.gz`) likewise, one inside another up to six deep (a `.env.gz`
+//! in a `.zip` in a `.tar.gz`); so are such files sent as raw bytes, as the body itself or a
+//! part of a `multipart/form-data` upload (at most 32 of each kind in a body), within a budget
+//! all of a request's readings share (see [`Inflation`](crate::redact::detect::Inflation)): a
+//! request holding more than that is [not read whole](Views::unread), and the built-in
+//! policies treat it as `unscanned`; so is a request holding a file compressed in a way the
+//! guard does not read (xz, bzip2, zstd, 7z, rar, lzip, or a zip method other than deflate),
+//! an encrypted file in a zip archive, or archives nested deeper.
 //!
 //! What it cannot see, and so what no detector here finds: base64 shorter than 20 characters
-//! outside a `data:` URL, hex shorter than 32 digits, an archive inside an archive, an
-//! encrypted zip file, any other encoding or encryption of a secret, a secret split in a way
+//! outside a `data:` URL, hex shorter than 32 digits, any other encoding or encryption of a
+//! secret, a secret split in a way
 //! that joining strings in order does not undo, a secret in a part of the body past the
 //! guard's `body_limit`, in a body sent with a content coding (`Content-Encoding: gzip`) or in
 //! a file compressed otherwise (such requests are blocked as unscanned by default), and
@@ -74,7 +75,8 @@ pub(crate) struct Views<'a> {
     /// the path and the query shows beyond it (often nothing).
     pub(crate) extra: String,
     /// Why part of the request was not read, when it was not: a compressed stream held more
-    /// than the guard inflates, or a file is compressed in a way it does not read.
+    /// than the guard inflates, a file is compressed in a way it does not read or encrypted,
+    /// or archives are nested too deep.
     pub(crate) unread: Option<String>,
 }
 

@@ -328,7 +328,8 @@ fn body_coding(headers: &HeaderMap) -> Option<&str> {
 /// [`GuardRequest::body_scannable`]): longer than the guard's `body_limit`, so that what
 /// follows the limit was never scanned, sent with a content coding, so that none of it was, or
 /// holding a compressed file that inflates past the guard's budget, so that its end was not,
-/// or one compressed in a way the guard does not read (xz, bzip2, zstd, 7z, rar, lzip).
+/// or one compressed in a way the guard does not read (xz, bzip2, zstd, 7z, rar, lzip),
+/// encrypted, or nested more than six deep.
 /// `None` when the body could be read.
 fn unscanned(req: &GuardRequest<'_>, block: bool) -> Option<Verdict> {
     let reason = if let Some(coding) = req.coding {
@@ -404,15 +405,17 @@ fn detect_policy(
 /// percent-decoded, JSON strings with their escapes decoded and also joined end to end (a key
 /// split over two fields), form bodies percent-decoded, base64 or hex that decodes to text (a
 /// file sent as a `data:` URL or a document block, a key pasted encoded, a gzip or zlib file
-/// so sent, inflated, a zip or tar archive's (a `.docx`, `.xlsx`, `.tar.gz`) text files, and
+/// so sent, inflated, a zip or tar archive's (a `.docx`, `.xlsx`, `.tar.gz`) files, one inside
+/// another, and
 /// such files uploaded as raw bytes, a multipart part or the whole body; and encoded again
 /// inside, all the way down), zero-width characters
 /// removed. A body it cannot read is blocked too, as `unscanned`
 /// ([`Secrets::allow_unscanned`] lets it pass, flagged): one longer than the guard's
 /// `body_limit`, one sent compressed (`Content-Encoding`, see
 /// [`GuardRequest::body_encoded`]), or one holding a compressed file that inflates to more
-/// than the guard reads (eight times the body, and 64 KiB) or that is compressed in a way it
-/// does not read (xz, bzip2, zstd, 7z, rar, lzip). Headers are read only where named
+/// than the guard reads (eight times the body, and 64 KiB), that is compressed in a way it
+/// does not read (xz, bzip2, zstd, 7z, rar, lzip) or encrypted, or archives nested more than
+/// six deep. Headers are read only where named
 /// ([`Secrets::headers`]).
 ///
 /// What it cannot see: a secret encoded otherwise (base64 shorter than 20 characters outside

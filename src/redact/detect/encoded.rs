@@ -30,7 +30,6 @@ mod compressed;
 pub(crate) use self::compressed::Inflation;
 #[cfg(feature = "server")]
 pub(crate) use self::compressed::embedded_texts;
-use self::compressed::{deflate_start, is_tar, tar_text, zip_text};
 
 /// The base64 read of a run before its whole is decoded: enough to tell text from an image
 /// or a PDF.
@@ -54,6 +53,25 @@ pub(super) fn may_hold(text: &[u8]) -> bool {
 /// from `data:` to the base64's end) and its text. A JSON body's `\/` in the base64 is read as
 /// `/`. A compressed stream is inflated within `inflation`.
 pub(crate) fn encoded_texts(text: &str, inflation: &mut Inflation) -> Vec<(Range<usize>, String)> {
+    encoded_runs(text, inflation)
+        .into_iter()
+        .filter(|run| !run.text.is_empty())
+        .map(|run| (run.span, run.text))
+        .collect()
+}
+
+/// A base64 or hex run, and what reading it found.
+struct Decoded {
+    /// Where it is, a `data:` URL from `data:`.
+    span: Range<usize>,
+    /// The text its content holds; empty when none.
+    text: String,
+    /// Whether its content was left unread in part ([`Inflation::unread`]).
+    unread: bool,
+}
+
+/// Every base64 or hex run in `text` whose content holds text, or was left unread in part.
+fn encoded_runs(text: &str, inflation: &mut Inflation) -> Vec<Decoded> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     // A `data:` URL's base64, however short.
@@ -83,7 +101,7 @@ pub(crate) fn encoded_texts(text: &str, inflation: &mut Inflation) -> Vec<(Range
             }
         }
     }
-    found.sort_by_key(|(span, _)| span.start);
+    found.sort_by_key(|run| run.span.start);
     found
 }
 
@@ -93,7 +111,7 @@ static MARK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b";base64,
 /// Adds `run`'s text, reported from `from`, if it decodes to text, or to a compressed stream
 /// of text.
 fn push_text(
-    found: &mut Vec<(Range<usize>, String)>,
+    found: &mut Vec<Decoded>,
     bytes: &[u8],
     from: usize,
     run: &Run,
@@ -111,9 +129,23 @@ fn push_text(
             decode_unpadded(&clean)
         }
     };
-    let text = content_text(head, whole, inflation);
-    if let Some(text) = text.filter(|t| !t.is_empty()) {
-        found.push((from..run.span.end, text));
+    push_content(found, from..run.span.end, inflation, |inflation| {
+        content_text(head, whole, inflation)
+    });
+}
+
+/// Reads a run's content with `read` and adds the run when it holds text or was left unread
+/// in part.
+fn push_content(
+    found: &mut Vec<Decoded>,
+    span: Range<usize>,
+    inflation: &mut Inflation,
+    read: impl FnOnce(&mut Inflation) -> Option<String>,
+) {
+    let (text, unread) = inflation.reading(read);
+    let text = text.unwrap_or_default();
+    if !text.is_empty() || unread {
+        found.push(Decoded { span, text, unread });
     }
 }
 
@@ -129,13 +161,10 @@ fn content_text(
         whole(head).map(|d| String::from_utf8_lossy(&d).into_owned())
     } else if utf16le_text(&head).is_some() {
         whole(head).and_then(|d| utf16le_text(&d))
-    } else if deflate_start(&head).is_some() {
-        // Deflate's data is not told by its first bytes: inflated whole, then looked at.
-        whole(head).and_then(|d| inflation.inflated_text(&d))
-    } else if head.starts_with(b"PK\x03\x04") {
-        whole(head).and_then(|d| zip_text(&d, inflation))
-    } else if is_tar(&head) {
-        whole(head).and_then(|d| tar_text(&d, inflation))
+    } else if Inflation::may_open(&head) {
+        // A compressed file or an archive (deflate's data is not told by its first bytes):
+        // decoded whole, then opened.
+        whole(head).and_then(|d| inflation.file_text(&d))
     } else {
         inflation.note_codec(&head);
         None
@@ -175,12 +204,7 @@ fn utf16le_text(bytes: &[u8]) -> Option<String> {
 
 /// Adds hex `run`'s text if it decodes to text (a digest does not), or to a compressed file
 /// or an archive of text.
-fn push_hex_text(
-    found: &mut Vec<(Range<usize>, String)>,
-    bytes: &[u8],
-    run: &Run,
-    inflation: &mut Inflation,
-) {
+fn push_hex_text(found: &mut Vec<Decoded>, bytes: &[u8], run: &Run, inflation: &mut Inflation) {
     let clean = cleaned(&bytes[run.span.clone()]);
     let digits = clean.trim_end_matches('=').as_bytes();
     let unhex = |digits: &[u8]| -> Vec<u8> {
@@ -198,9 +222,9 @@ fn push_hex_text(
             unhex(digits)
         })
     };
-    if let Some(text) = content_text(unhex(probe), whole, inflation).filter(|t| !t.is_empty()) {
-        found.push((run.span.clone(), text));
-    }
+    push_content(found, run.span.clone(), inflation, |inflation| {
+        content_text(unhex(probe), whole, inflation)
+    });
 }
 
 /// A run of base64 characters: its bytes (a JSON `\/`, line breaks and padding included) and
@@ -401,12 +425,15 @@ fn is_text(bytes: &[u8]) -> bool {
 
 /// Base64 whose text holds a secret or a credential any detector knows, read as text or as
 /// text encoded again inside it, all the way down: the whole run (a `data:` URL from its
-/// `data:`).
+/// `data:`). A run whose content could not be read entirely (a file compressed in a way not
+/// read, an encrypted one, archives nested too deep, more than the budget inflates) is taken
+/// for one too: what cannot be checked is not kept.
 pub(super) fn encoded_secret(text: &str, out: &mut Vec<Range<usize>>) {
     let mut inflation = Inflation::for_text(text.len());
-    for (span, decoded) in encoded_texts(text, &mut inflation) {
-        if holds_secret(decoded, &mut inflation) {
-            out.push(span);
+    for run in encoded_runs(text, &mut inflation) {
+        let (secret, unread) = inflation.reading(|inflation| holds_secret(run.text, inflation));
+        if secret || unread || run.unread {
+            out.push(run.span);
         }
     }
 }

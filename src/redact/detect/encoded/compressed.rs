@@ -1,23 +1,56 @@
-//! Compressed files and archives inside encoded text: a gzip member or a zlib stream inflated,
-//! a zip archive (`.zip`, and the `.docx`, `.xlsx` and `.odt` files that are zip archives of
-//! XML) or a tar archive (`.tar`, and `.tar.gz` once inflated) opened and its text files
-//! read, all within one [`Inflation`] budget per reading.
+//! Compressed files and archives inside encoded text or raw bytes: a gzip member or a zlib
+//! stream inflated, a zip or a tar archive opened ([`archive`]), one inside another (a `.docx`
+//! in a `.zip`, a `.env.gz` in a `.tar`) up to [`MAX_DEPTH`] deep, and the text of every file
+//! read, all within one [`Inflation`] budget per reading. What is not read (a file compressed
+//! otherwise, encrypted, nested deeper, or past the budget) is noted, never passed over.
 //!
 //! Uses `miniz_oxide` (inflate) and `memchr`.
 
-use super::{DATA_PROBE, text_of};
+use super::text_of;
+
+mod archive;
+
+use self::archive::is_tar;
 
 /// How much compressed content one reading may inflate, all its levels together: at least
 /// [`INFLATE_FLOOR`] bytes, and [`INFLATE_RATIO`] times the text it starts from. What a
 /// stream holds past the budget is not read, and the reading says so
-/// ([`unread`](Self::unread)), as it does of a file compressed in a way it does not read.
+/// ([`unread`](Self::unread)), as it does of a file compressed in a way it does not read, an
+/// encrypted file, and archives nested deeper than [`MAX_DEPTH`].
 #[derive(Debug)]
 pub(crate) struct Inflation {
     left: usize,
+    unread: Unread,
+}
+
+/// What a reading left unread, and why.
+#[derive(Debug, Default, Clone, Copy)]
+struct Unread {
     /// A stream held more than the budget left.
     cut: bool,
     /// The first compression met that is not read (xz, bzip2, ...).
     codec: Option<&'static str>,
+    /// An archive held an encrypted file.
+    locked: bool,
+    /// Archives or compressed files were nested deeper than [`MAX_DEPTH`].
+    deep: bool,
+}
+
+impl Unread {
+    /// Whether anything was left unread.
+    fn any(self) -> bool {
+        self.cut || self.codec.is_some() || self.locked || self.deep
+    }
+
+    /// Both readings' reasons; the first compression named by either, `self`'s first.
+    fn and(self, other: Self) -> Self {
+        Self {
+            cut: self.cut || other.cut,
+            codec: self.codec.or(other.codec),
+            locked: self.locked || other.locked,
+            deep: self.deep || other.deep,
+        }
+    }
 }
 
 /// The least an [`Inflation`] budget allows: a compressed file of some pages.
@@ -27,13 +60,16 @@ const INFLATE_FLOOR: usize = 64 * 1024;
 /// compresses to a third to a tenth of itself, and its base64 is a third longer again.
 const INFLATE_RATIO: usize = 8;
 
+/// How many archives and compressed files one reading opens one inside another: a `.docx` in a
+/// `.zip` in a `.tar.gz` is four deep (the gzip member, the tar, the zip, the `.docx`).
+const MAX_DEPTH: usize = 6;
+
 impl Inflation {
     /// The budget for reading a text of `len` bytes.
     pub(crate) fn for_text(len: usize) -> Self {
         Self {
             left: INFLATE_FLOOR.saturating_add(len.saturating_mul(INFLATE_RATIO)),
-            cut: false,
-            codec: None,
+            unread: Unread::default(),
         }
     }
 
@@ -45,24 +81,48 @@ impl Inflation {
     /// Whether a compressed stream was read only in part: it held more than the budget left.
     #[cfg(test)]
     fn cut(&self) -> bool {
-        self.cut
+        self.unread.cut
+    }
+
+    /// Runs `read` within this budget, and tells whether it left anything unread itself
+    /// (whatever readings before it left).
+    pub(super) fn reading<R>(&mut self, read: impl FnOnce(&mut Self) -> R) -> (R, bool) {
+        let before = std::mem::take(&mut self.unread);
+        let out = read(self);
+        let left_unread = self.unread.any();
+        self.unread = before.and(self.unread);
+        (out, left_unread)
     }
 
     /// Why part of what was read is unread, when it is: a file compressed in a way the reading
-    /// does not know, or a stream that held more than the budget.
+    /// does not know, an encrypted file, archives nested too deep, or a stream that held more
+    /// than the budget.
     #[cfg_attr(
         not(feature = "server"),
         allow(dead_code, reason = "the guard reads it")
     )]
     pub(crate) fn unread(&self) -> Option<String> {
-        match (self.codec, self.cut) {
-            (Some(codec), _) => Some(format!(
+        let Unread {
+            cut,
+            codec,
+            locked,
+            deep,
+        } = self.unread;
+        if let Some(codec) = codec {
+            Some(format!(
                 "a file in it is compressed with {codec}, which the guard does not read"
-            )),
-            (None, true) => {
-                Some("a compressed file in it holds more than the guard inflates".to_owned())
-            }
-            (None, false) => None,
+            ))
+        } else if locked {
+            Some("a file in it is encrypted, which the guard cannot read".to_owned())
+        } else if deep {
+            Some(format!(
+                "it holds archives or compressed files more than {MAX_DEPTH} deep, past what \
+                 the guard opens"
+            ))
+        } else if cut {
+            Some("a compressed file in it holds more than the guard inflates".to_owned())
+        } else {
+            None
         }
     }
 
@@ -70,26 +130,59 @@ impl Inflation {
     /// ([`CODECS`]).
     pub(super) fn note_codec(&mut self, bytes: &[u8]) {
         if let Some((name, _)) = CODECS.iter().find(|(_, magic)| bytes.starts_with(magic)) {
-            self.codec.get_or_insert(name);
+            self.unread.codec.get_or_insert(name);
         }
     }
 
-    /// The text a gzip member or a zlib stream holds, inflated: a file's text, or a tar
-    /// archive's files (a `.tar.gz`); `None` when `bytes` are neither or hold no text.
-    pub(super) fn inflated_text(&mut self, bytes: &[u8]) -> Option<String> {
-        let inflated = self.inflate(bytes)?;
-        text_of(&inflated).or_else(|| tar_text(&inflated, self))
+    /// Whether bytes that start with `head` are text or a file this reading opens: a gzip
+    /// member, a zlib stream, a zip or a tar archive.
+    pub(super) fn may_open(head: &[u8]) -> bool {
+        text_of(head).is_some()
+            || deflate_start(head).is_some()
+            || head.starts_with(b"PK\x03\x04")
+            || is_tar(head)
     }
 
-    /// `bytes` inflated when they are a gzip member or a zlib stream, as far as the budget
-    /// goes (a stream cut short or damaged: as far as it inflates); `None` when they are
-    /// neither.
-    fn inflate(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
-        let deflated = &bytes[deflate_start(bytes)?..];
+    /// The text of a file: its own, when it is text; the text of the files inside, when it is
+    /// a gzip member, a zlib stream, a zip or a tar archive (one inside another up to
+    /// [`MAX_DEPTH`] deep, a line each); `None` otherwise, or when none of them is text. A file
+    /// compressed otherwise, or nested deeper, is noted.
+    pub(super) fn file_text(&mut self, bytes: &[u8]) -> Option<String> {
+        self.file_text_in(bytes, 0)
+    }
+
+    /// [`file_text`](Self::file_text) of a file inside `depth` others.
+    fn file_text_in(&mut self, bytes: &[u8], depth: usize) -> Option<String> {
+        if let Some(text) = text_of(bytes) {
+            return Some(text);
+        }
+        let deflated = deflate_start(bytes);
+        let zip = bytes.starts_with(b"PK\x03\x04");
+        if deflated.is_none() && !zip && !is_tar(bytes) {
+            self.note_codec(bytes);
+            return None;
+        }
+        if depth >= MAX_DEPTH {
+            self.unread.deep = true;
+            return None;
+        }
+        if let Some(start) = deflated {
+            let inflated = self.inflate(&bytes[start..]);
+            self.file_text_in(&inflated, depth + 1)
+        } else if zip {
+            archive::zip(bytes, self, depth + 1).text()
+        } else {
+            archive::tar(bytes, self, depth + 1).text()
+        }
+    }
+
+    /// Raw deflate data inflated, as far as the budget goes (a stream cut short or damaged: as
+    /// far as it inflates).
+    fn inflate(&mut self, deflated: &[u8]) -> Vec<u8> {
         let (out, more) = inflate_at_most(deflated, self.left);
-        self.cut |= more;
+        self.unread.cut |= more;
         self.charge(out.len());
-        Some(out)
+        out
     }
 }
 
@@ -181,116 +274,6 @@ fn gzip_header(bytes: &[u8]) -> Option<usize> {
     (at <= bytes.len()).then_some(at)
 }
 
-/// The text files of a zip archive (each stored or deflated), a line each, found through its
-/// central directory; `None` when `bytes` are not a whole archive or hold no text. What each
-/// file holds is charged to the budget, and for one that is not text (an image), the start
-/// that told so; so an archive whose directory names one file many times is read no further
-/// than the budget. Encrypted files and archives inside it are not read.
-pub(super) fn zip_text(bytes: &[u8], inflation: &mut Inflation) -> Option<String> {
-    let u16_at = |at| le16(bytes, at);
-    let u32_at = |at| le32(bytes, at);
-    // The end of the central directory: in the last 22 bytes and the comment's 64 KiB.
-    let tail = bytes.len().saturating_sub(22 + 0xffff);
-    let end = tail + memchr::memmem::rfind(&bytes[tail..], b"PK\x05\x06")?;
-    let mut at = u32_at(end + 16)?;
-    let mut text = String::new();
-    for _ in 0..u16_at(end + 10)? {
-        if bytes.get(at..at.saturating_add(4)) != Some(b"PK\x01\x02") {
-            break;
-        }
-        let (Some(flags), Some(method), Some(size), Some(local)) = (
-            u16_at(at + 8),
-            u16_at(at + 10),
-            u32_at(at + 20),
-            u32_at(at + 42),
-        ) else {
-            break;
-        };
-        let lengths = [28, 30, 32].map(|k| u16_at(at + k).unwrap_or(usize::MAX / 4));
-        at = at.saturating_add(46 + lengths.iter().sum::<usize>());
-        let encrypted = flags & 1 != 0;
-        let Some(data) = file_data(bytes, local, size).filter(|_| !encrypted) else {
-            continue;
-        };
-        // At most `limit` bytes of the file, and whether it holds more.
-        let read = |limit: usize| match method {
-            0 => Some((data[..data.len().min(limit)].to_vec(), data.len() > limit)),
-            8 => Some(inflate_at_most(data, limit)),
-            _ => None,
-        };
-        // Its start tells whether it is text; only then is the rest read.
-        let Some((start, _)) = read(DATA_PROBE.min(inflation.left)) else {
-            continue;
-        };
-        inflation.charge(start.len());
-        if text_of(&start).is_none() {
-            continue;
-        }
-        let Some((file, more)) = read(inflation.left) else {
-            continue;
-        };
-        inflation.cut |= more;
-        inflation.charge(file.len());
-        if let Some(file) = text_of(&file) {
-            text.push_str(&file);
-            text.push('\n');
-        }
-    }
-    (!text.is_empty()).then_some(text)
-}
-
-/// Whether `bytes` start as a tar archive does (POSIX ustar, and GNU tar's).
-pub(super) fn is_tar(bytes: &[u8]) -> bool {
-    bytes.get(257..262) == Some(b"ustar")
-}
-
-/// The text files of a tar archive, a line each, each charged to the budget (a body may hold
-/// many archives' signatures, each read from there on); `None` when `bytes` are not one or
-/// hold no text. An archive cut short is read as far as it goes.
-pub(super) fn tar_text(bytes: &[u8], inflation: &mut Inflation) -> Option<String> {
-    if !is_tar(bytes) {
-        return None;
-    }
-    let mut text = String::new();
-    let mut at = 0usize;
-    while let Some(header) = bytes.get(at..at.saturating_add(512)) {
-        // Two blocks of zeros end the archive; one is enough to stop.
-        let Some(size) = tar_size(&header[124..136]).filter(|_| header.iter().any(|&b| b != 0))
-        else {
-            break;
-        };
-        let start = at + 512;
-        let data = &bytes[start..start.saturating_add(size).min(bytes.len())];
-        // Regular files only: not links, directories, or pax and GNU metadata.
-        if matches!(header[156], b'0' | 0 | b'7') {
-            let data = &data[..data.len().min(inflation.left)];
-            inflation.cut |= data.len() < size.min(bytes.len() - start);
-            inflation.charge(data.len());
-            if let Some(file) = text_of(data) {
-                text.push_str(&file);
-                text.push('\n');
-            }
-        }
-        at = start.saturating_add(size.div_ceil(512).saturating_mul(512));
-    }
-    (!text.is_empty()).then_some(text)
-}
-
-/// A tar header's size field: octal digits (spaces and NULs around them), or GNU tar's
-/// base-256 for sizes past 8 GiB.
-fn tar_size(field: &[u8]) -> Option<usize> {
-    if field[0] & 0x80 != 0 {
-        return field[1..].iter().try_fold(0usize, |n, &b| {
-            n.checked_mul(256)?.checked_add(usize::from(b))
-        });
-    }
-    let digits = field.trim_ascii().split(|&b| b == 0).next()?.trim_ascii();
-    digits.iter().try_fold(0usize, |n, &b| match b {
-        b'0'..=b'7' => n.checked_mul(8)?.checked_add(usize::from(b - b'0')),
-        _ => None,
-    })
-}
-
 /// The text in compressed files and archives carried as raw bytes inside `bytes` (a request
 /// body that is one, `Content-Type: application/gzip`, or a `multipart/form-data` upload
 /// holding one among its parts): each gzip member, zip archive and tar archive found by its
@@ -305,15 +288,18 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
     }
     let mut found = Vec::new();
     for at in memchr::memmem::find_iter(bytes, b"\x1f\x8b\x08").take(MAX_EMBEDDED) {
-        found.extend(inflation.inflated_text(&bytes[at..]));
+        found.extend(inflation.file_text(&bytes[at..]));
     }
-    for at in memchr::memmem::find_iter(bytes, b"PK\x03\x04").take(MAX_EMBEDDED) {
-        found.extend(zip_text(&bytes[at..], inflation));
-    }
+    // An archive's own files and headers hold the signatures again: a search goes on past
+    // the archive it found.
+    let zips = memchr::memmem::find_iter(bytes, b"PK\x03\x04");
+    found.extend(each_archive(zips, |at| {
+        archive::zip(&bytes[at..], inflation, 1)
+    }));
     let tars = memchr::memmem::find_iter(bytes, b"ustar").filter(|&at| at >= 257);
-    for at in tars.take(MAX_EMBEDDED) {
-        found.extend(tar_text(&bytes[at - 257..], inflation));
-    }
+    found.extend(each_archive(tars.map(|at| at - 257), |at| {
+        archive::tar(&bytes[at..], inflation, 1)
+    }));
     // Files compressed otherwise: the body itself, or one of its parts (but zstd's short
     // signature, only as the body).
     inflation.note_codec(bytes);
@@ -321,6 +307,30 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
         if let Some(at) = memchr::memmem::find(bytes, magic) {
             inflation.note_codec(&bytes[at..]);
         }
+    }
+    found
+}
+
+/// The text of each archive `open` reads at the places `starts` gives, at most
+/// [`MAX_EMBEDDED`] of them, none inside one read before.
+#[cfg(feature = "server")]
+fn each_archive(
+    starts: impl Iterator<Item = usize>,
+    mut open: impl FnMut(usize) -> archive::Opened,
+) -> Vec<String> {
+    let (mut past, mut opened) = (0, 0);
+    let mut found = Vec::new();
+    for at in starts {
+        if at < past {
+            continue;
+        }
+        if opened == MAX_EMBEDDED {
+            break;
+        }
+        opened += 1;
+        let archive = open(at);
+        past = at + archive.extent;
+        found.extend(archive.text());
     }
     found
 }
@@ -340,28 +350,13 @@ fn has_control(bytes: &[u8]) -> bool {
 #[cfg(feature = "server")]
 const MAX_EMBEDDED: usize = 32;
 
-/// A zip file's data, from its local header at `local`: `size` bytes (to the end when the
-/// size is in a ZIP64 field, which deflate's own end marks).
-fn file_data(bytes: &[u8], local: usize, size: usize) -> Option<&[u8]> {
-    if bytes.get(local..local.checked_add(4)?)? != b"PK\x03\x04" {
-        return None;
-    }
-    let (name, extra) = (le16(bytes, local + 26)?, le16(bytes, local + 28)?);
-    let data = bytes.get(local + 30 + name + extra..)?;
-    Some(if size == 0xffff_ffff {
-        data
-    } else {
-        &data[..size.min(data.len())]
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::encoded_texts;
     use super::*;
 
     /// Each text found, a line each.
-    fn read(text: &str) -> String {
+    pub(super) fn read(text: &str) -> String {
         encoded_texts(text, &mut Inflation::for_text(text.len()))
             .into_iter()
             .map(|(_, decoded)| decoded + "\n")
@@ -370,7 +365,7 @@ mod tests {
 
     /// A gzip member of `data` as `gzip` writes one, with the file's name in its header (the
     /// trailer's CRC is not read, so left zero).
-    fn gzip(name: &str, data: &[u8]) -> Vec<u8> {
+    pub(super) fn gzip(name: &str, data: &[u8]) -> Vec<u8> {
         let mut out = vec![0x1f, 0x8b, 8, 8, 0, 0, 0, 0, 0, 3];
         out.extend_from_slice(name.as_bytes());
         out.push(0);
@@ -480,7 +475,7 @@ mod tests {
 
     /// A zip archive of `files` (name, content, deflated?) as a writer lays one out: local
     /// headers and data, the central directory, its end (CRCs are not read, so left zero).
-    pub(crate) fn zip(files: &[(&str, &[u8], bool)]) -> Vec<u8> {
+    pub(super) fn zip(files: &[(&str, &[u8], bool)]) -> Vec<u8> {
         let (mut out, mut directory) = (Vec::new(), Vec::new());
         let le16 = |v: usize| (v as u16).to_le_bytes();
         let le32 = |v: usize| (v as u32).to_le_bytes();
@@ -522,69 +517,9 @@ mod tests {
         out
     }
 
-    #[test]
-    fn the_text_files_of_a_zip_archive_are_read() {
-        // A `.docx` as Word lays one out: XML parts, stored and deflated, and an image.
-        let document = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document><w:body><w:p><w:r><w:t>Deploy notes: OPENAI_API_KEY=sk-proj-0123456789</w:t></w:r></w:p></w:body></w:document>"#;
-        let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01";
-        let docx = zip(&[
-            (
-                "[Content_Types].xml",
-                b"<?xml version=\"1.0\"?><Types/>",
-                false,
-            ),
-            ("word/document.xml", document.as_bytes(), true),
-            ("word/media/image1.png", png, true),
-            ("word/media/image2.png", png, false),
-        ]);
-        let seen = read(&format!(
-            r#"{{"file_data": "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,{}"}}"#,
-            crate::base64::encode(&docx)
-        ));
-        assert_eq!(
-            seen,
-            format!("<?xml version=\"1.0\"?><Types/>\n{document}\n\n")
-        );
-        // An encrypted file is not read; an archive cut short (no directory) is not either.
-        let mut locked = zip(&[("a.txt", b"token=hunter2024-secret", false)]);
-        let flags = locked.len() - 22 - 46 - "a.txt".len() + 8;
-        locked[flags] = 1;
-        assert_eq!(read(&crate::base64::encode(&locked)), "");
-        assert_eq!(read(&crate::base64::encode(&docx[..docx.len() - 30])), "");
-    }
-
-    #[test]
-    fn a_zip_archive_is_read_within_the_budget() {
-        // One file of 600 KB of text named a thousand times over by the directory.
-        let text: String = (0..10_000)
-            .map(|i| format!("Line {i}: revenue rose {}% in the quarter.\n", i % 7))
-            .collect();
-        let mut archive = zip(&[("report.txt", text.as_bytes(), true)]);
-        let end = archive.len() - 22;
-        let entry = archive[end - 46 - "report.txt".len()..end].to_vec();
-        let mut tail = archive.split_off(end);
-        for _ in 0..1000 {
-            archive.extend_from_slice(&entry);
-        }
-        tail[8..12].copy_from_slice(&[0xe9, 0x03, 0xe9, 0x03]);
-        tail[12..16].copy_from_slice(&((entry.len() * 1000) as u32).to_le_bytes());
-        archive.extend_from_slice(&tail);
-        let b64 = crate::base64::encode(&archive);
-        let mut inflation = Inflation::for_text(b64.len());
-        let budget = INFLATE_FLOOR + INFLATE_RATIO * b64.len();
-        let found = encoded_texts(&b64, &mut inflation);
-        assert!(inflation.cut());
-        assert!(
-            found[0].1.len() <= budget,
-            "{} against {budget}",
-            found[0].1.len()
-        );
-        assert!(found[0].1.starts_with(&text));
-    }
-
     /// A tar archive of `files` (name, content) as `tar` lays one out: a header of 512 bytes
     /// (its checksum right) and the data padded to 512, a file each, then two blocks of zeros.
-    fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    pub(super) fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut out = Vec::new();
         for (name, data) in files {
             let mut header = [0u8; 512];
@@ -604,38 +539,6 @@ mod tests {
         }
         out.resize(out.len() + 1024, 0);
         out
-    }
-
-    #[test]
-    fn the_text_files_of_a_tar_archive_are_read() {
-        let env = b"OPENAI_API_KEY=sk-proj-0123456789\n";
-        let archive = tar(&[
-            ("app/.env", env),
-            ("app/logo.png", b"\x89PNG\r\n\x1a\n\x00\x00"),
-            ("app/README", b"Run it with make.\n"),
-        ]);
-        let want = "OPENAI_API_KEY=sk-proj-0123456789\n\nRun it with make.\n\n\n";
-        // Plain, and as a `.tar.gz`; cut short, what it holds whole.
-        assert_eq!(read(&crate::base64::encode(&archive)), want);
-        let tgz = gzip("", &archive);
-        assert_eq!(read(&crate::base64::encode(&tgz)), want);
-        assert_eq!(
-            read(&crate::base64::encode(&archive[..512 + 20])),
-            "OPENAI_API_KEY=sk-pr\n\n"
-        );
-        // Sizes: octal with its padding, GNU's base-256, and not a number.
-        assert_eq!(tar_size(b"00000001750\0"), Some(1000));
-        assert_eq!(tar_size(b"  1750 \0\0\0\0\0"), Some(1000));
-        assert_eq!(
-            tar_size(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xe8]),
-            Some(1000)
-        );
-        assert_eq!(tar_size(b"0000000175x\0"), None);
-        // A file said to run to the end of memory: the rest is taken for it (the padding and
-        // the end blocks are not text), and the reading stops there.
-        let mut huge = tar(&[("big.txt", b"token=hunter2024")]);
-        huge[124..136].copy_from_slice(&[0x80, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255]);
-        assert_eq!(tar_text(&huge, &mut Inflation::for_text(huge.len())), None);
     }
 
     #[test]
@@ -665,30 +568,63 @@ mod tests {
                 "token=hunter2024-xyz\n"
             ]
         );
-        // A tar's every header is where an archive may start: each such reading is charged.
+        // Each of a tar's headers holds its signature, and each file of a zip archive its
+        // own: an archive is read once, from where it starts, not again from each of them.
         let line = "Line: revenue rose 4% in the quarter, costs flat.\n".repeat(60);
-        let names: Vec<String> = (0..40).map(|i| format!("notes-{i}.txt")).collect();
+        let names: Vec<String> = (0..20).map(|i| format!("notes-{i}.txt")).collect();
         let files: Vec<(&str, &[u8])> = names
             .iter()
             .map(|n| (n.as_str(), line.as_bytes()))
             .collect();
-        let archive = tar(&files);
-        let mut inflation = Inflation::for_text(archive.len());
-        let budget = INFLATE_FLOOR + INFLATE_RATIO * archive.len();
-        let read: usize = embedded_texts(&archive, &mut inflation)
-            .iter()
-            .map(String::len)
-            .sum();
-        // The budget, and a line break after each file of each of the 32 readings.
-        let most = budget + 32 * files.len();
-        assert!(
-            read <= most && inflation.cut(),
-            "{read} read, against {most}"
-        );
+        let zipped: Vec<(&str, &[u8], bool)> = files.iter().map(|&(n, d)| (n, d, true)).collect();
+        for archive in [tar(&files), zip(&zipped)] {
+            let mut inflation = Inflation::for_text(archive.len());
+            let found = embedded_texts(&archive, &mut inflation);
+            let want = format!("{line}\n").repeat(20);
+            assert!(
+                found.len() == 1 && found[0] == want,
+                "{} texts, {:?} bytes against {}",
+                found.len(),
+                found.iter().map(String::len).collect::<Vec<_>>(),
+                want.len()
+            );
+            assert_eq!(inflation.unread(), None);
+        }
         // Signatures by the thousand, as random bytes may hold them: a few are looked at.
         let noise = b"PK\x03\x04\x1f\x8b\x08ustar".repeat(10_000);
         let mut inflation = Inflation::for_text(noise.len());
         assert!(embedded_texts(&noise, &mut inflation).is_empty());
+    }
+
+    /// The spans `encoded_secret` finds in `text`, as text.
+    fn secret_runs(text: &str) -> Vec<&str> {
+        let mut spans = Vec::new();
+        super::super::encoded_secret(text, &mut spans);
+        spans.into_iter().map(|span| &text[span]).collect()
+    }
+
+    #[test]
+    fn content_left_unread_is_taken_for_a_secret() {
+        // In an entry's string, beside text read whole: an `.env.xz`, a bomb, and a gzip
+        // member inside seven others. None of them can be checked; each is found whole.
+        let mut xz = b"\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4\x46\x02\x00\x21\x01".to_vec();
+        xz.extend((0..200u32).map(|i| (i * 37 % 251) as u8));
+        let xz = crate::base64::encode(&xz);
+        let bomb = crate::base64::encode(&gzip("a.txt", &vec![b'a'; 20 << 20]));
+        let mut deep = b"Quarterly figures: revenue up 4%.".to_vec();
+        for _ in 0..8 {
+            deep = gzip("", &deep);
+        }
+        let deep = crate::base64::encode(&deep);
+        let report = crate::base64::encode(&gzip("r.txt", b"Quarterly figures: revenue up 4%."));
+        for unread in [&xz, &bomb, &deep] {
+            let text = format!(r#"{{"report": "{report}", "file": "{unread}"}}"#);
+            assert_eq!(secret_runs(&text), [unread.as_str()]);
+        }
+        // A stream that holds another that cannot be read: the outer run is found.
+        let outer = crate::base64::encode(&gzip("notes.txt", format!("attached: {xz}").as_bytes()));
+        assert_eq!(secret_runs(&outer), [outer.as_str()]);
+        assert_eq!(secret_runs(&report), Vec::<&str>::new());
     }
 
     #[test]
