@@ -342,6 +342,18 @@ fn bypasses() -> Vec<Try> {
                 ]))
             ),
         ),
+        // base64url, as Gmail's API carries a message's `raw`: `-` and `_` for `+` and `/`
+        // (text in Chinese or Cyrillic makes them where standard base64 splits out of step).
+        post_to(
+            "a key in base64url, as a message's raw",
+            "/agent",
+            format!(
+                r#"{{"raw": "{}"}}"#,
+                base64(format!("API密钥: {KEY}\n").as_bytes())
+                    .replace('+', "-")
+                    .replace('/', "_")
+            ),
+        ),
         // Archives inside archives: a `.env.gz` and a `.docx` in a `.zip`.
         post_to(
             "a .env.gz and a .docx in a .zip, as a file input",

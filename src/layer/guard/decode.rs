@@ -5,8 +5,8 @@
 //! `+` as a space, repeatedly while a `%XX` remains, so double encoding is undone too); the body
 //! as sent; a JSON body's keys and strings with their escapes (`\u0073k-...`) decoded, and all
 //! its strings joined end to end, so that a secret split over two fields is whole again; a body
-//! with `%XX` sequences, percent-decoded (form bodies); base64 or hex that decodes to text,
-//! in the body, the query or a header (a file sent to a model as a `data:` URL,
+//! with `%XX` sequences, percent-decoded (form bodies); base64 (base64url too) or hex that
+//! decodes to text, in the body, the query or a header (a file sent to a model as a `data:` URL,
 //! `data:text/plain;base64,...`, or as a document block's `"data": "..."`; a script as
 //! PowerShell's `-EncodedCommand` takes one, base64 of UTF-16; a secret pasted encoded), and
 //! such encodings inside that, all the way down; a body sent in UTF-16 or

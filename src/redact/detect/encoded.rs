@@ -9,7 +9,8 @@
 //!
 //! A bare run is read when it is at least [`MIN_RUN`] characters; its lines may be broken
 //! (`\n`, `\r\n`, or their JSON escapes) after a multiple of four characters, as MIME wraps
-//! them; its padding may be left off. A run of hex digits only is read as hex, when it is at
+//! them; its padding may be left off. base64url (`-` and `_` for `+` and `/`: JWTs, Gmail's
+//! `raw` messages, Python's `urlsafe_b64encode`) is read whole ([`url_runs`]). A run of hex digits only is read as hex, when it is at
 //! least [`MIN_HEX_RUN`] digits. Base64 or hex of a gzip or zlib stream (a compressed file) is
 //! inflated, and of a zip or tar archive (a `.zip`, a `.docx`, `.xlsx` or `.odt`, a `.tar` or
 //! `.tar.gz`) its text files are read, when what they hold is text, within a budget
@@ -42,11 +43,12 @@ const MIN_RUN: usize = 20;
 /// The shortest run of hex digits read: 16 bytes of text.
 const MIN_HEX_RUN: usize = 32;
 
-/// Whether `text` may hold base64 [`encoded_texts`] reads: a `data:` URL's mark, or a stretch
-/// of [`MIN_RUN`] bytes that base64, its padding and escaped slashes are made of.
+/// Whether `text` may hold base64 [`encoded_texts`] reads: a `data:` URL's mark, a stretch
+/// of [`MIN_RUN`] bytes that base64, its padding and escaped slashes are made of, or a run of
+/// base64url.
 /// For the detector's gate: most texts an entry holds have neither.
 pub(super) fn may_hold(text: &[u8]) -> bool {
-    next_stretch(text, 0).is_some() || MARK.find(text).is_some()
+    next_stretch(text, 0).is_some() || MARK.find(text).is_some() || !url_runs(text).is_empty()
 }
 
 /// Every base64 or hex run in `text` whose content decodes to text: where it is (a `data:` URL
@@ -74,13 +76,27 @@ struct Decoded {
 fn encoded_runs(text: &str, inflation: &mut Inflation) -> Vec<Decoded> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
+    // base64url, whose `-` and `_` split it into pieces below, first: where it holds text, it
+    // is read whole and its pieces are not read again (so each level read is at most three
+    // quarters of the one before); where it does not, its pieces may be standard base64.
+    for run in url_runs(bytes) {
+        push_text(&mut found, bytes, run.span.start, &run, inflation);
+    }
+    let read_whole: Vec<Range<usize>> = found.iter().map(|run| run.span.clone()).collect();
+    let inside_one = |span: &Range<usize>| {
+        let at = read_whole.partition_point(|whole| whole.start <= span.start);
+        at > 0 && span.end <= read_whole[at - 1].end
+    };
     // A `data:` URL's base64, however short.
     for at in MARK.find_iter(bytes) {
         let start = at + MARK.needle().len();
         if let Some(scheme) = data_url(bytes, start)
             && bytes.get(start).is_some_and(|b| is_b64(*b))
         {
-            push_text(&mut found, bytes, scheme, &run_at(bytes, start), inflation);
+            let run = run_at(bytes, start);
+            if !inside_one(&run.span) {
+                push_text(&mut found, bytes, scheme, &run, inflation);
+            }
         }
     }
     // Bare runs, long enough, in the stretches that may hold one: hex digits only as hex.
@@ -91,7 +107,7 @@ fn encoded_runs(text: &str, inflation: &mut Inflation) -> Vec<Decoded> {
             // A run goes on past its stretch over line breaks: the next starts after it.
             from = from.max(run.span.end);
             let at = run.span.start;
-            if run.chars < MIN_RUN || data_url(bytes, at).is_some() {
+            if run.chars < MIN_RUN || data_url(bytes, at).is_some() || inside_one(&run.span) {
                 continue;
             }
             if !run.hex_only {
@@ -117,7 +133,10 @@ fn push_text(
     run: &Run,
     inflation: &mut Inflation,
 ) {
-    let clean = cleaned(&bytes[run.span.clone()]);
+    let mut clean = cleaned(&bytes[run.span.clone()]);
+    if run.url {
+        clean = clean.replace('-', "+").replace('_', "/");
+    }
     let probe = &clean[..clean.len().min(DATA_PROBE) & !3];
     let Some(head) = crate::base64::decode(probe) else {
         return;
@@ -233,6 +252,8 @@ struct Run {
     span: Range<usize>,
     chars: usize,
     hex_only: bool,
+    /// base64url's alphabet (`-` and `_` for `+` and `/`).
+    url: bool,
 }
 
 /// A byte of base64's alphabet.
@@ -355,7 +376,45 @@ fn run_at(b: &[u8], start: usize) -> Run {
         span: start..i,
         chars,
         hex_only,
+        url: false,
     }
+}
+
+/// The runs of base64url (RFC 4648's URL-safe alphabet, as JWTs, Gmail's API and Python's
+/// `urlsafe_b64encode` write it) in `b`: a stretch of letters, digits, `-` and `_` (its
+/// padding after it) of at least [`MIN_RUN`] characters, holding a `-` or a `_`, and
+/// capitals and small letters both, as base64 of ten bytes or more nearly always does (an
+/// identifier in `snake_case` or `kebab-case`, or a UUID, does not).
+fn url_runs(b: &[u8]) -> Vec<Run> {
+    let in_url = |c: u8| c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+    let mut out = Vec::new();
+    let mut past = 0;
+    for at in memchr::memchr2_iter(b'-', b'_', b) {
+        if at < past {
+            continue;
+        }
+        let start = (past..at)
+            .rev()
+            .find(|&i| !in_url(b[i]))
+            .map_or(past, |i| i + 1);
+        let end = (at..b.len()).find(|&i| !in_url(b[i])).unwrap_or(b.len());
+        past = end;
+        let run = &b[start..end];
+        if run.len() < MIN_RUN
+            || !run.iter().any(u8::is_ascii_uppercase)
+            || !run.iter().any(u8::is_ascii_lowercase)
+        {
+            continue;
+        }
+        let padding = b[end..].iter().take(2).take_while(|c| **c == b'=').count();
+        out.push(Run {
+            span: start..end + padding,
+            chars: run.len(),
+            hex_only: false,
+            url: true,
+        });
+    }
+    out
 }
 
 /// Where the `data:` URL whose base64 starts at `start` begins, if the run is one's.
@@ -507,6 +566,39 @@ mod tests {
         assert_eq!(read("data:text/plain;base64,a2V5PXN"), "key\n");
         assert_eq!(read("data:text/plain;base64,"), "");
         assert_eq!(read("data:te\"xt;base64,a2V5"), "", "not one URL");
+    }
+
+    #[test]
+    fn base64url_is_read_whole() {
+        // A `.env` as Gmail's API carries a message's `raw`, or Python's `urlsafe_b64encode`
+        // writes it: `-` and `_` for `+` and `/`, which split it for standard base64.
+        let file = "Токен доступа: sk-proj-0123456789\nпароль: hunter2024\n";
+        let url = crate::base64::encode(file.as_bytes())
+            .replace('+', "-")
+            .replace('/', "_");
+        assert!(url.contains(['-', '_']), "{url}");
+        for body in [
+            format!(r#"{{"raw": "{url}"}}"#),
+            format!(r#"{{"raw": "{}"}}"#, url.trim_end_matches('=')),
+        ] {
+            assert_eq!(read(&body), format!("{file}\n"), "{body}");
+            let (span, _) = &encoded_texts(&body, &mut Inflation::for_text(0))[0];
+            assert!(url.starts_with(&body[span.clone()]), "the whole run");
+        }
+        // Not base64url of text: identifiers in snake_case and kebab-case, a UUID, an id of
+        // random characters; standard base64 after a word and a `_` is still read.
+        for quiet in [
+            "customer_account_number_field",
+            "quarterly-revenue-report-final-v2",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "V1StGXR8_Z5jdHi6B-myT0aQ",
+        ] {
+            assert_eq!(read(quiet), "", "{quiet}");
+        }
+        assert_eq!(
+            read("token_T1BFTkFJX0FQSV9LRVk9c2stcHJvai0wMTIzNDU2Nzg5"),
+            "OPENAI_API_KEY=sk-proj-0123456789\n"
+        );
     }
 
     #[test]

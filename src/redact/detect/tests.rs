@@ -234,6 +234,14 @@ fn secrets_inside_base64() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].category, "encoded_secret");
     assert_eq!(&text[found[0].span.clone()], hex);
+    // "пароль: sk-proj-0123456789abcdefghijKLMN" in base64url, as Gmail's API carries a
+    // message: the Russian word ("password") puts standard base64's pieces out of step.
+    let url = "0L_QsNGA0L7Qu9GMOiBzay1wcm9qLTAxMjM0NTY3ODlhYmNkZWZnaGlqS0xNTgo";
+    let text = format!(r#"{{"raw": "{url}"}}"#);
+    let found = scan(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].category, "encoded_secret");
+    assert_eq!(&text[found[0].span.clone()], url);
     // "Quarterly figures: up 4%." and a PNG's first bytes, in a URL and bare.
     for quiet in [
         "UXVhcnRlcmx5IGZpZ3VyZXM6IHVwIDQlLg==",
