@@ -13,6 +13,7 @@ use crate::chain::{Entry, PolicyFlag};
 use crate::decision::Decision;
 use crate::layer::OnLogFailure;
 use crate::layer::input::{ReplayBody, read_ahead};
+use crate::redact::detect;
 use crate::store::AuditLog;
 
 #[derive(Debug, Clone, Copy)]
@@ -231,7 +232,9 @@ where
 
 /// A body at least this long is checked on tokio's blocking pool, not on the request's task:
 /// reading a body through every detector takes about a millisecond per 32 KiB of text, which
-/// on the task would hold the runtime's worker thread, and every request queued on it.
+/// on the task would hold the runtime's worker thread, and every request queued on it. So is a
+/// shorter body that may hold a compressed file (`may_inflate`), whose
+/// text may be many times the body.
 const CHECK_OFF_TASK: usize = 32 * 1024;
 
 /// The policy's verdict on a request, with its parts given back; `None` if the check could not
@@ -251,7 +254,7 @@ async fn check<P: Policy>(
         let scanned = Scanned::new();
         policy.check(&GuardRequest::new(parts, bytes, complete, &scanned))
     }
-    if bytes.len() < CHECK_OFF_TASK {
+    if bytes.len() < CHECK_OFF_TASK && !detect::may_inflate(bytes) {
         return Some((judge(&**policy, &parts, bytes, complete), parts));
     }
     let policy = Arc::clone(policy);

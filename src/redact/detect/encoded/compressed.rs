@@ -335,6 +335,39 @@ fn each_archive(
     found
 }
 
+/// Whether `bytes` may hold a compressed file, raw or encoded, which reading inflates to many
+/// times its size: a gzip member's or a zip archive's signature, raw, in base64 (`H4sI`,
+/// `UEsDB`) or in hex, or a zlib stream's start (at its usual levels) in base64 (`eJw`..`eJz`,
+/// `eNo`..`eNr`) or in hex. A quick look, for where a reading should run: it may say yes of a
+/// body that holds none.
+#[cfg(feature = "server")]
+pub(crate) fn may_inflate(bytes: &[u8]) -> bool {
+    static MARKS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
+        std::sync::LazyLock::new(|| {
+            let marks: [&[u8]; 10] = [
+                b"\x1f\x8b",
+                b"PK\x03\x04",
+                b"H4sI",
+                b"UEsDB",
+                b"1f8b08",
+                b"504b0304",
+                b"789c",
+                b"78da",
+                b"eJ",
+                b"eN",
+            ];
+            marks.into_iter().map(memchr::memmem::Finder::new).collect()
+        });
+    let zlib = |at: usize, mark: &[u8]| match (mark, bytes.get(at + 2)) {
+        (b"eJ", Some(b'w'..=b'z')) | (b"eN", Some(b'o'..=b'r')) => true,
+        (b"eJ" | b"eN", _) => false,
+        _ => true,
+    };
+    MARKS
+        .iter()
+        .any(|mark| mark.find_iter(bytes).any(|at| zlib(at, mark.needle())))
+}
+
 /// Whether `bytes` hold a control byte other than a tab or a line break: looked for 64 bytes
 /// at a time, without a branch a byte, as it is on every request the guard reads.
 #[cfg(feature = "server")]
@@ -625,6 +658,30 @@ mod tests {
         let outer = crate::base64::encode(&gzip("notes.txt", format!("attached: {xz}").as_bytes()));
         assert_eq!(secret_runs(&outer), [outer.as_str()]);
         assert_eq!(secret_runs(&report), Vec::<&str>::new());
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn a_compressed_file_is_told_at_a_glance() {
+        let report = "Quarterly figures: revenue up 4%.\n".repeat(20);
+        let gz = gzip("r.txt", report.as_bytes());
+        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(report.as_bytes(), 6);
+        let hex: String = gz.iter().map(|b| format!("{b:02x}")).collect();
+        for body in [
+            gz.clone(),
+            format!(r#"{{"data": "{}"}}"#, crate::base64::encode(&gz)).into_bytes(),
+            format!(r#"{{"data": "{}"}}"#, crate::base64::encode(&zlib)).into_bytes(),
+            format!("dump: {hex}").into_bytes(),
+        ] {
+            assert!(may_inflate(&body), "{}", String::from_utf8_lossy(&body));
+        }
+        for body in [
+            r#"{"applicant":"A-17","amount":25000,"notes":"steady employment, no defaults"}"#,
+            r#"{"pageNumber": 2, "typeAlias": "messageFormat", "createdAt": "2026-12-07"}"#,
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl",
+        ] {
+            assert!(!may_inflate(body.as_bytes()), "{body}");
+        }
     }
 
     #[test]
