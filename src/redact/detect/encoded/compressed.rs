@@ -336,36 +336,47 @@ fn each_archive(
 }
 
 /// Whether `bytes` may hold a compressed file, raw or encoded, which reading inflates to many
-/// times its size: a gzip member's or a zip archive's signature, raw, in base64 (`H4sI`,
-/// `UEsDB`) or in hex, or a zlib stream's start (at its usual levels) in base64 (`eJw`..`eJz`,
-/// `eNo`..`eNr`) or in hex. A quick look, for where a reading should run: it may say yes of a
-/// body that holds none.
+/// times its size: a run of base64 or hex (of [`MIN_RUN`](super::MIN_RUN) characters or more)
+/// that starts as one does (a gzip member `H4sI`, a zip archive `UEsDB`, a zlib stream at its
+/// usual levels `eJw`..`eJz` and `eNo`..`eNr`; `1f8b08`, `504b0304`, `789c`, `78da` in hex),
+/// or a gzip member's or a zip archive's signature as raw bytes. A
+/// quick look for where a reading should run, which a body of prose passes over a few bytes
+/// in twenty; it may say yes of a body that holds none.
 #[cfg(feature = "server")]
 pub(crate) fn may_inflate(bytes: &[u8]) -> bool {
-    static MARKS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
-        std::sync::LazyLock::new(|| {
-            let marks: [&[u8]; 10] = [
-                b"\x1f\x8b",
-                b"PK\x03\x04",
-                b"H4sI",
-                b"UEsDB",
-                b"1f8b08",
-                b"504b0304",
-                b"789c",
-                b"78da",
-                b"eJ",
-                b"eN",
-            ];
-            marks.into_iter().map(memchr::memmem::Finder::new).collect()
-        });
-    let zlib = |at: usize, mark: &[u8]| match (mark, bytes.get(at + 2)) {
-        (b"eJ", Some(b'w'..=b'z')) | (b"eN", Some(b'o'..=b'r')) => true,
-        (b"eJ" | b"eN", _) => false,
-        _ => true,
-    };
-    MARKS
-        .iter()
-        .any(|mark| mark.find_iter(bytes).any(|at| zlib(at, mark.needle())))
+    const STARTS: [&[u8]; 14] = [
+        b"H4sI",
+        b"UEsDB",
+        b"eJw",
+        b"eJx",
+        b"eJy",
+        b"eJz",
+        b"eNo",
+        b"eNp",
+        b"eNq",
+        b"eNr",
+        b"1f8b08",
+        b"504b0304",
+        b"789c",
+        b"78da",
+    ];
+    let mut from = 0;
+    while let Some(stretch) = super::next_stretch(bytes, from) {
+        from = stretch.end;
+        for run in super::runs(bytes, stretch) {
+            from = from.max(run.span.end);
+            if STARTS
+                .iter()
+                .any(|s| bytes[run.span.start..].starts_with(s))
+            {
+                return true;
+            }
+        }
+    }
+    // Raw: a gzip member's first byte or a zip header's third, found by one vector search.
+    memchr::memchr2(0x1f, 0x03, bytes).is_some()
+        && (memchr::memmem::find(bytes, b"\x1f\x8b").is_some()
+            || memchr::memmem::find(bytes, b"PK\x03\x04").is_some())
 }
 
 /// Whether `bytes` hold a control byte other than a tab or a line break: looked for 64 bytes
