@@ -264,6 +264,8 @@ const HEX: u8 = 2;
 /// ends a stretch: a wrapped run's first line is a stretch by itself, and keys or words a
 /// line each are not taken for one.)
 const IN_RUN: u8 = 4;
+/// A byte of base64url's alphabet: letters, digits, `-` and `_`.
+const IN_URL: u8 = 8;
 
 /// Each byte's classes, one lookup a byte.
 const CLASS: [u8; 256] = {
@@ -280,6 +282,9 @@ const CLASS: [u8; 256] = {
         if matches!(c, b'=' | b'\\') {
             class[b] = IN_RUN;
         }
+        if c.is_ascii_alphanumeric() || c == b'-' || c == b'_' {
+            class[b] |= IN_URL;
+        }
         b += 1;
     }
     class
@@ -290,10 +295,15 @@ fn is_b64(b: u8) -> bool {
 }
 
 /// The next stretch of at least [`MIN_RUN`] bytes a run's line may be made of, from `from` on,
-/// whole. A skip search: a window of [`MIN_RUN`] bytes whose last byte cannot be in a run is
+/// whole (the bytes before `from` not looked at again). A skip search: a window of [`MIN_RUN`] bytes whose last byte cannot be in a run is
 /// passed over whole, so ordinary text is looked at a few bytes in twenty.
-fn next_stretch(b: &[u8], mut from: usize) -> Option<Range<usize>> {
-    let in_run = |at: usize| CLASS[usize::from(b[at])] & IN_RUN != 0;
+fn next_stretch(b: &[u8], from: usize) -> Option<Range<usize>> {
+    next_stretch_of(b, from, IN_RUN)
+}
+
+/// [`next_stretch`] of the bytes of class `class`.
+fn next_stretch_of(b: &[u8], mut from: usize, class: u8) -> Option<Range<usize>> {
+    let in_run = |at: usize| CLASS[usize::from(b[at])] & class != 0;
     // Not before `from`: what lies before it (a run read already) is not read again.
     let floor = from;
     while from + MIN_RUN <= b.len() {
@@ -386,29 +396,24 @@ fn run_at(b: &[u8], start: usize) -> Run {
 /// capitals and small letters both, as base64 of ten bytes or more nearly always does (an
 /// identifier in `snake_case` or `kebab-case`, or a UUID, does not).
 fn url_runs(b: &[u8]) -> Vec<Run> {
-    let in_url = |c: u8| c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
     let mut out = Vec::new();
-    let mut past = 0;
-    for at in memchr::memchr2_iter(b'-', b'_', b) {
-        if at < past {
-            continue;
-        }
-        let start = (past..at)
-            .rev()
-            .find(|&i| !in_url(b[i]))
-            .map_or(past, |i| i + 1);
-        let end = (at..b.len()).find(|&i| !in_url(b[i])).unwrap_or(b.len());
-        past = end;
-        let run = &b[start..end];
-        if run.len() < MIN_RUN
+    let mut from = 0;
+    while let Some(stretch) = next_stretch_of(b, from, IN_URL) {
+        from = stretch.end;
+        let run = &b[stretch.clone()];
+        if !run.iter().any(|c| matches!(c, b'-' | b'_'))
             || !run.iter().any(u8::is_ascii_uppercase)
             || !run.iter().any(u8::is_ascii_lowercase)
         {
             continue;
         }
-        let padding = b[end..].iter().take(2).take_while(|c| **c == b'=').count();
+        let padding = b[stretch.end..]
+            .iter()
+            .take(2)
+            .take_while(|c| **c == b'=')
+            .count();
         out.push(Run {
-            span: start..end + padding,
+            span: stretch.start..stretch.end + padding,
             chars: run.len(),
             hex_only: false,
             url: true,
