@@ -14,6 +14,10 @@ use super::{Inflation, inflate_at_most, le16, le32};
 /// does not start another reading inside one.
 pub(in crate::redact::detect::encoded) struct Opened {
     pub(in crate::redact::detect::encoded) text: String,
+    #[cfg_attr(
+        not(feature = "server"),
+        allow(dead_code, reason = "the guard's search for raw archives reads it")
+    )]
     pub(in crate::redact::detect::encoded) extent: usize,
 }
 
