@@ -277,7 +277,7 @@ fn gzip_header(bytes: &[u8]) -> Option<usize> {
 /// The text in compressed files and archives carried as raw bytes inside `bytes` (a request
 /// body that is one, `Content-Type: application/gzip`, or a `multipart/form-data` upload
 /// holding one among its parts): each gzip member, zip archive and tar archive found by its
-/// signature, read within `inflation`, a text each. At most [`MAX_EMBEDDED`] of each kind are
+/// signature (but inside an archive read before), read within `inflation`, a text each. At most [`MAX_EMBEDDED`] of each kind are
 /// read: a body of random bytes may hold their signatures by chance, many times.
 #[cfg(feature = "server")]
 pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<String> {
@@ -286,20 +286,39 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
     if std::str::from_utf8(bytes).is_ok() && !has_control(bytes) {
         return Vec::new();
     }
+    // Every place a gzip member, a zip or a tar archive may start, in order: an archive's own
+    // files and headers hold the signatures again (a `.gz` stored in a `.zip`, a `.zip` in a
+    // `.tar`), and are read with it, not again by themselves.
+    let mut starts: Vec<(usize, usize)> = memchr::memmem::find_iter(bytes, b"\x1f\x8b\x08")
+        .map(|at| (at, GZIP))
+        .chain(memchr::memmem::find_iter(bytes, b"PK\x03\x04").map(|at| (at, ZIP)))
+        .chain(
+            memchr::memmem::find_iter(bytes, b"ustar")
+                .filter(|&at| at >= 257)
+                .map(|at| (at - 257, TAR)),
+        )
+        .collect();
+    starts.sort_unstable();
     let mut found = Vec::new();
-    for at in memchr::memmem::find_iter(bytes, b"\x1f\x8b\x08").take(MAX_EMBEDDED) {
-        found.extend(inflation.file_text(&bytes[at..]));
+    let mut past = 0;
+    let mut opened = [0; 3];
+    for (at, kind) in starts {
+        if at < past || opened[kind] == MAX_EMBEDDED {
+            continue;
+        }
+        opened[kind] += 1;
+        let file = &bytes[at..];
+        let archive = match kind {
+            GZIP => {
+                found.extend(inflation.file_text(file));
+                continue;
+            }
+            ZIP => archive::zip(file, inflation, 1),
+            _ => archive::tar(file, inflation, 1),
+        };
+        past = at + archive.extent;
+        found.extend(archive.text());
     }
-    // An archive's own files and headers hold the signatures again: a search goes on past
-    // the archive it found.
-    let zips = memchr::memmem::find_iter(bytes, b"PK\x03\x04");
-    found.extend(each_archive(zips, |at| {
-        archive::zip(&bytes[at..], inflation, 1)
-    }));
-    let tars = memchr::memmem::find_iter(bytes, b"ustar").filter(|&at| at >= 257);
-    found.extend(each_archive(tars.map(|at| at - 257), |at| {
-        archive::tar(&bytes[at..], inflation, 1)
-    }));
     // Files compressed otherwise: the body itself, or one of its parts (but zstd's short
     // signature, only as the body).
     inflation.note_codec(bytes);
@@ -311,29 +330,13 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
     found
 }
 
-/// The text of each archive `open` reads at the places `starts` gives, at most
-/// [`MAX_EMBEDDED`] of them, none inside one read before.
+/// The kinds of file [`embedded_texts`] looks for, as indices.
 #[cfg(feature = "server")]
-fn each_archive(
-    starts: impl Iterator<Item = usize>,
-    mut open: impl FnMut(usize) -> archive::Opened,
-) -> Vec<String> {
-    let (mut past, mut opened) = (0, 0);
-    let mut found = Vec::new();
-    for at in starts {
-        if at < past {
-            continue;
-        }
-        if opened == MAX_EMBEDDED {
-            break;
-        }
-        opened += 1;
-        let archive = open(at);
-        past = at + archive.extent;
-        found.extend(archive.text());
-    }
-    found
-}
+const GZIP: usize = 0;
+#[cfg(feature = "server")]
+const ZIP: usize = 1;
+#[cfg(feature = "server")]
+const TAR: usize = 2;
 
 /// Whether `bytes` may hold a compressed file, raw or encoded, which reading inflates to many
 /// times its size: a run of base64 or hex (of [`MIN_RUN`](super::MIN_RUN) characters or more)
@@ -634,6 +637,21 @@ mod tests {
             );
             assert_eq!(inflation.unread(), None);
         }
+        // A `.env.gz` stored in a `.zip`, the `.zip` stored in a `.tar`: read once, with the
+        // archive that holds it, not again from its own signature.
+        let env = b"OPENAI_API_KEY=sk-proj-0123456789\n";
+        let zipped = zip(&[(".env.gz", &gzip(".env", env), false)]);
+        let mut inflation = Inflation::for_text(zipped.len());
+        assert_eq!(
+            embedded_texts(&zipped, &mut inflation),
+            ["OPENAI_API_KEY=sk-proj-0123456789\n\n"]
+        );
+        let tarred = tar(&[("bundle.zip", &zipped)]);
+        let mut inflation = Inflation::for_text(tarred.len());
+        assert_eq!(
+            embedded_texts(&tarred, &mut inflation),
+            ["OPENAI_API_KEY=sk-proj-0123456789\n\n\n"]
+        );
         // Signatures by the thousand, as random bytes may hold them: a few are looked at.
         let noise = b"PK\x03\x04\x1f\x8b\x08ustar".repeat(10_000);
         let mut inflation = Inflation::for_text(noise.len());
