@@ -170,9 +170,9 @@ impl Inflation {
             let inflated = self.inflate(&bytes[start..]);
             self.file_text_in(&inflated, depth + 1)
         } else if zip {
-            archive::zip(bytes, self, depth + 1).text()
+            archive::zip(bytes, self, depth + 1).into_text()
         } else {
-            archive::tar(bytes, self, depth + 1).text()
+            archive::tar(bytes, self, depth + 1).into_text()
         }
     }
 
@@ -317,7 +317,7 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
             _ => archive::tar(file, inflation, 1),
         };
         past = at + archive.extent;
-        found.extend(archive.text());
+        found.extend(archive.into_text());
     }
     // Files compressed otherwise: the body itself, or one of its parts (but zstd's short
     // signature, only as the body).

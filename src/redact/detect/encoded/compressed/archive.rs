@@ -23,7 +23,7 @@ pub(in crate::redact::detect::encoded) struct Opened {
 
 impl Opened {
     /// The text found, when there is some.
-    pub(in crate::redact::detect::encoded) fn text(self) -> Option<String> {
+    pub(in crate::redact::detect::encoded) fn into_text(self) -> Option<String> {
         (!self.text.is_empty()).then_some(self.text)
     }
 }
@@ -422,7 +422,7 @@ mod tests {
         let mut huge = tar_of(&[("big.txt", b"token=hunter2024")]);
         huge[124..136].copy_from_slice(&[0x80, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255]);
         assert_eq!(
-            tar(&huge, &mut Inflation::for_text(huge.len()), 1).text(),
+            tar(&huge, &mut Inflation::for_text(huge.len()), 1).into_text(),
             None
         );
     }
