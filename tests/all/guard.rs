@@ -342,6 +342,16 @@ fn bypasses() -> Vec<Try> {
                 ]))
             ),
         ),
+        // A PDF's page, compressed as PDFs are, the key split by a kerning array.
+        post_to(
+            "a key in a PDF's page, as a file input",
+            "/agent",
+            pdf_input(&format!(
+                "[(Staging key: {}) -20 ({})] TJ",
+                &KEY[..10],
+                &KEY[10..]
+            )),
+        ),
         // base64url, as Gmail's API carries a message's `raw`: `-` and `_` for `+` and `/`
         // (text in Chinese or Cyrillic makes them where standard base64 splits out of step).
         post_to(
@@ -483,6 +493,11 @@ fn benign() -> Vec<Try> {
             docx_input("Quarterly figures: revenue up 4%, costs flat."),
         ),
         post_to(
+            "a PDF as a file input",
+            "/agent",
+            pdf_input("[(Quarterly figures: revenue up 4%, ) -20 (costs flat.)] TJ"),
+        ),
+        post_to(
             "long identifiers",
             "/agent",
             r#"{"code": "const internationalizationSettingsProvider = useInternationalizationSettings();"}"#,
@@ -520,6 +535,35 @@ fn docx_input(text: &str) -> String {
     format!(
         r#"{{"type": "file", "file": {{"filename": "notes.docx", "file_data": "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,{}"}}}}"#,
         base64(&docx(text))
+    )
+}
+
+/// A PDF whose one page draws `operators`, its content stream compressed with `FlateDecode`.
+fn pdf(operators: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), Default::default());
+    z.write_all(format!("BT /F1 12 Tf 72 712 Td {operators} ET").as_bytes())
+        .expect("compress");
+    let page = z.finish().expect("compress");
+    let mut pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    pdf.extend_from_slice(
+        format!(
+            "4 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\n",
+            page.len()
+        )
+        .as_bytes(),
+    );
+    pdf.extend_from_slice(&page);
+    pdf.extend_from_slice(b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
+    pdf
+}
+
+/// A PDF whose one page draws `operators`, as OpenAI's file inputs carry one: a `data:` URL in
+/// a JSON body.
+fn pdf_input(operators: &str) -> String {
+    format!(
+        r#"{{"type": "file", "file": {{"filename": "notes.pdf", "file_data": "data:application/pdf;base64,{}"}}}}"#,
+        base64(&pdf(operators))
     )
 }
 
@@ -694,8 +738,8 @@ fn upload(name: &str, media: &str, file: &[u8]) -> Vec<u8> {
 }
 
 /// Files uploaded as raw bytes, a part of a multipart upload or the whole body, are read when
-/// they are compressed files or archives of text: a `.docx`, a `.env.gz`, a `.tar.gz` and a
-/// `.zip` holding a `.tar.gz` holding a key are blocked before the handler runs, for the key
+/// they are compressed files, archives of text or PDFs: a `.docx`, a `.env.gz`, a `.tar.gz`, a
+/// PDF and a `.zip` holding a `.tar.gz` holding a key are blocked before the handler runs, for the key
 /// (each read whole, none left unscanned); an image, a gzipped report and a `.zip` holding a
 /// `.tar.gz` of a report pass.
 #[tokio::test]
@@ -713,6 +757,14 @@ async fn files_uploaded_as_raw_bytes_are_read() {
         (form, upload("notes.docx", docx_type, &docx)),
         (form, upload(".env.gz", "application/gzip", &gzip(&env))),
         ("application/gzip", tar_gz(&[("app/.env", env.as_bytes())])),
+        (
+            form,
+            upload(
+                "notes.pdf",
+                "application/pdf",
+                &pdf(&format!("(Key: {KEY}) Tj")),
+            ),
+        ),
         (
             form,
             upload(
@@ -755,7 +807,7 @@ async fn files_uploaded_as_raw_bytes_are_read() {
     log.shutdown().await.expect("shutdown");
     let logged = std::fs::read_to_string(&path).unwrap();
     assert!(!logged.contains(KEY));
-    assert_eq!(blocked_flags(&path), 4);
+    assert_eq!(blocked_flags(&path), 5);
     assert!(!logged.contains("unscanned"), "each read whole: {logged}");
 }
 

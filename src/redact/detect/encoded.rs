@@ -170,13 +170,13 @@ fn push_content(
 
 /// What decoded content holds as text, told by `head`, its start, and decoded whole by
 /// `whole` only when it may hold some: text (UTF-8 or UTF-16LE), a compressed stream of text
-/// (a `.tar.gz` is a tar archive once inflated), or an archive's text files.
+/// (a `.tar.gz` is a tar archive once inflated), an archive's files, or a PDF's pages.
 fn content_text(
     head: Vec<u8>,
     whole: impl FnOnce(Vec<u8>) -> Option<Vec<u8>>,
     inflation: &mut Inflation,
 ) -> Option<String> {
-    if is_text(&head) {
+    if is_text(&head) && !compressed::is_pdf(&head) {
         whole(head).map(|d| String::from_utf8_lossy(&d).into_owned())
     } else if utf16le_text(&head).is_some() {
         whole(head).and_then(|d| utf16le_text(&d))

@@ -1,7 +1,8 @@
 //! Compressed files and archives inside encoded text or raw bytes: a gzip member or a zlib
 //! stream inflated, a zip or a tar archive opened ([`archive`]), one inside another (a `.docx`
-//! in a `.zip`, a `.env.gz` in a `.tar`) up to [`MAX_DEPTH`] deep, and the text of every file
-//! read, all within one [`Inflation`] budget per reading. What is not read (a file compressed
+//! in a `.zip`, a `.env.gz` in a `.tar`) up to [`MAX_DEPTH`] deep, a PDF's pages read
+//! ([`pdf`]), and the text of every file read, all within one [`Inflation`] budget per
+//! reading. What is not read (a file compressed
 //! otherwise, encrypted, nested deeper, or past the budget) is noted, never passed over.
 //!
 //! Uses `miniz_oxide` (inflate) and `memchr`.
@@ -9,8 +10,10 @@
 use super::text_of;
 
 mod archive;
+mod pdf;
 
 use self::archive::is_tar;
+pub(super) use self::pdf::is_pdf;
 
 /// How much compressed content one reading may inflate, all its levels together: at least
 /// [`INFLATE_FLOOR`] bytes, and [`INFLATE_RATIO`] times the text it starts from. What a
@@ -141,6 +144,7 @@ impl Inflation {
             || deflate_start(head).is_some()
             || head.starts_with(b"PK\x03\x04")
             || is_tar(head)
+            || is_pdf(head)
     }
 
     /// The text of a file: its own, when it is text; the text of the files inside, when it is
@@ -153,12 +157,13 @@ impl Inflation {
 
     /// [`file_text`](Self::file_text) of a file inside `depth` others.
     fn file_text_in(&mut self, bytes: &[u8], depth: usize) -> Option<String> {
-        if let Some(text) = text_of(bytes) {
+        let pdf = is_pdf(bytes);
+        if let Some(text) = text_of(bytes).filter(|_| !pdf) {
             return Some(text);
         }
         let deflated = deflate_start(bytes);
         let zip = bytes.starts_with(b"PK\x03\x04");
-        if deflated.is_none() && !zip && !is_tar(bytes) {
+        if deflated.is_none() && !zip && !is_tar(bytes) && !pdf {
             self.note_codec(bytes);
             return None;
         }
@@ -171,6 +176,8 @@ impl Inflation {
             self.file_text_in(&inflated, depth + 1)
         } else if zip {
             archive::zip(bytes, self, depth + 1).into_text()
+        } else if pdf {
+            pdf::pdf(bytes, self).into_text()
         } else {
             archive::tar(bytes, self, depth + 1).into_text()
         }
@@ -297,11 +304,12 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
                 .filter(|&at| at >= 257)
                 .map(|at| (at - 257, TAR)),
         )
+        .chain(memchr::memmem::find_iter(bytes, b"%PDF-").map(|at| (at, PDF)))
         .collect();
     starts.sort_unstable();
     let mut found = Vec::new();
     let mut past = 0;
-    let mut opened = [0; 3];
+    let mut opened = [0; 4];
     for (at, kind) in starts {
         if at < past || opened[kind] == MAX_EMBEDDED {
             continue;
@@ -314,6 +322,7 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
                 continue;
             }
             ZIP => archive::zip(file, inflation, 1),
+            PDF => pdf::pdf(file, inflation),
             _ => archive::tar(file, inflation, 1),
         };
         past = at + archive.extent;
@@ -337,19 +346,23 @@ const GZIP: usize = 0;
 const ZIP: usize = 1;
 #[cfg(feature = "server")]
 const TAR: usize = 2;
+#[cfg(feature = "server")]
+const PDF: usize = 3;
 
 /// Whether `bytes` may hold a compressed file, raw or encoded, which reading inflates to many
 /// times its size: a run of base64 or hex (of [`MIN_RUN`](super::MIN_RUN) characters or more)
-/// that starts as one does (a gzip member `H4sI`, a zip archive `UEsDB`, a zlib stream at its
-/// usual levels `eJw`..`eJz` and `eNo`..`eNr`; `1f8b08`, `504b0304`, `789c`, `78da` in hex),
-/// or a gzip member's or a zip archive's signature as raw bytes. A
+/// that starts as one does (a gzip member `H4sI`, a zip archive `UEsDB`, a PDF `JVBERi0`, a
+/// zlib stream at its usual levels `eJw`..`eJz` and `eNo`..`eNr`; `1f8b08`, `504b0304`,
+/// `789c`, `78da` in hex), or a gzip member's, a zip archive's or a PDF's signature as raw
+/// bytes. A
 /// quick look for where a reading should run, which a body of prose passes over a few bytes
 /// in twenty; it may say yes of a body that holds none.
 #[cfg(feature = "server")]
 pub(crate) fn may_inflate(bytes: &[u8]) -> bool {
-    const STARTS: [&[u8]; 14] = [
+    const STARTS: [&[u8]; 15] = [
         b"H4sI",
         b"UEsDB",
+        b"JVBERi0",
         b"eJw",
         b"eJx",
         b"eJy",
@@ -376,10 +389,12 @@ pub(crate) fn may_inflate(bytes: &[u8]) -> bool {
             }
         }
     }
-    // Raw: a gzip member's first byte or a zip header's third, found by one vector search.
+    // Raw: a gzip member's first byte or a zip header's third, found by one vector search; a
+    // PDF's header.
     memchr::memchr2(0x1f, 0x03, bytes).is_some()
         && (memchr::memmem::find(bytes, b"\x1f\x8b").is_some()
             || memchr::memmem::find(bytes, b"PK\x03\x04").is_some())
+        || memchr::memmem::find(bytes, b"%PDF-").is_some()
 }
 
 /// Whether `bytes` hold a control byte other than a tab or a line break: looked for 64 bytes

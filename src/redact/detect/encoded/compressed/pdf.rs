@@ -1,0 +1,269 @@
+//! PDF files: the text a page shows, from its content streams (each inflated when it is
+//! compressed with `FlateDecode`, as nearly all are): the literal strings the text operators
+//! draw (`(...) Tj`, `[(...) -20 (...)] TJ`, whose pieces are joined, so that a word a
+//! kerning array splits is whole again), and hex strings that hold text. Streams that are not
+//! text once inflated (images, fonts) are passed over after a look at their start.
+//!
+//! What it cannot read: text drawn with a font whose codes are not characters (subset fonts
+//! with `Identity-H` encoding, as many PDFs made from office documents use), which only the
+//! font's `ToUnicode` map, not read here, turns into text. An encrypted PDF (its trailer names
+//! `/Encrypt`) is noted unread.
+//!
+//! Uses the budget of its parent, and `memchr`.
+
+use super::super::{DATA_PROBE, is_text};
+use super::archive::Opened;
+use super::{Inflation, deflate_start, inflate_at_most};
+
+/// Whether `bytes` start as a PDF file does.
+pub(in crate::redact::detect::encoded) fn is_pdf(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"%PDF-")
+}
+
+/// The text of the PDF file `bytes` start with: each content stream's strings, a line each
+/// text operator (see the module's documentation), within the budget; and how far the file
+/// runs (to its last `%%EOF`).
+pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Inflation) -> Opened {
+    let mut text = String::new();
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&bytes[from..], b"stream").map(|at| from + at) {
+        from = at + b"stream".len();
+        // `endstream` ends one; a stream's data starts after the keyword's line break.
+        if bytes[..at].ends_with(b"end") {
+            continue;
+        }
+        let start = match bytes.get(from..) {
+            Some([b'\r', b'\n', ..]) => from + 2,
+            Some([b'\n', ..]) => from + 1,
+            _ => continue,
+        };
+        let end =
+            memchr::memmem::find(&bytes[start..], b"endstream").map_or(bytes.len(), |n| start + n);
+        from = end;
+        let data = &bytes[start..end];
+        let content = match deflate_start(data) {
+            Some(skip) => {
+                // Its start tells whether it is text (a page's operators) or not (an image,
+                // a font): only text is inflated whole.
+                let (head, _) = inflate_at_most(&data[skip..], DATA_PROBE.min(inflation.left));
+                if !operators(&head) {
+                    inflation.charge(head.len());
+                    continue;
+                }
+                inflation.inflate(&data[skip..])
+            }
+            None if operators(&data[..data.len().min(DATA_PROBE)]) => {
+                let data = &data[..data.len().min(inflation.left)];
+                inflation.charge(data.len());
+                data.to_vec()
+            }
+            None => continue,
+        };
+        strings(&content, &mut text);
+    }
+    let extent = memchr::memmem::rfind(bytes, b"%%EOF").map_or(bytes.len(), |at| at + 5);
+    // An encrypted PDF's streams are not read: noted, as an encrypted zip file is.
+    if memchr::memmem::find(&bytes[..extent], b"/Encrypt").is_some() {
+        inflation.unread.locked = true;
+    }
+    Opened { text, extent }
+}
+
+/// Whether a stream's start reads as a page's operators do: text, its strings perhaps in a
+/// single-byte encoding (Latin-1 letters), no NUL byte (an image's or a font's data has many).
+fn operators(head: &[u8]) -> bool {
+    let ascii = head.iter().filter(|b| b.is_ascii()).count();
+    !head.is_empty() && !head.contains(&0) && ascii * 10 >= head.len() * 9 || is_text(head)
+}
+
+/// Adds the strings a content stream draws to `out`: a line for each text operator's (a
+/// kerning array's pieces joined), literal `(...)` strings with their escapes undone, and hex
+/// `<...>` strings that hold printable text. Bytes are read as Latin-1 (the standard
+/// encodings' letters are there), so the text is never longer than the stream.
+fn strings(content: &[u8], out: &mut String) {
+    let mut in_array = false;
+    let mut i = 0;
+    while i < content.len() {
+        match content[i] {
+            b'(' => {
+                i = literal(content, i + 1, out);
+                if !in_array {
+                    out.push('\n');
+                }
+            }
+            b'<' if content.get(i + 1) != Some(&b'<') => {
+                let end = memchr::memchr(b'>', &content[i..]).map_or(content.len(), |n| i + n);
+                push_hex(&content[i + 1..end], out);
+                if !in_array {
+                    out.push('\n');
+                }
+                i = end + 1;
+            }
+            b'<' => i += 2,
+            b'[' => {
+                in_array = true;
+                i += 1;
+            }
+            b']' => {
+                if in_array {
+                    out.push('\n');
+                }
+                in_array = false;
+                i += 1;
+            }
+            // A comment, to the end of its line.
+            b'%' => {
+                i = memchr::memchr2(b'\n', b'\r', &content[i..]).map_or(content.len(), |n| i + n)
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// Adds the literal string starting at `content[i]` (after its `(`) to `out`, its escapes
+/// undone and its balanced parentheses kept, and gives where it ends.
+fn literal(content: &[u8], mut i: usize, out: &mut String) -> usize {
+    let mut open = 1usize;
+    while let Some(&b) = content.get(i) {
+        i += 1;
+        match b {
+            b'(' => {
+                open += 1;
+                out.push('(');
+            }
+            b')' => {
+                open -= 1;
+                if open == 0 {
+                    break;
+                }
+                out.push(')');
+            }
+            b'\\' => {
+                let Some(&next) = content.get(i) else { break };
+                i += 1;
+                match next {
+                    b'n' => out.push('\n'),
+                    b'r' => out.push('\r'),
+                    b't' => out.push('\t'),
+                    b'b' | b'f' => {}
+                    b'0'..=b'7' => {
+                        // Up to three octal digits.
+                        let mut code = u32::from(next - b'0');
+                        for _ in 0..2 {
+                            match content.get(i) {
+                                Some(&d @ b'0'..=b'7') => {
+                                    code = code * 8 + u32::from(d - b'0');
+                                    i += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        out.push(char::from_u32(code & 0xff).unwrap_or(' '));
+                    }
+                    // A line continued: the break is not part of the string.
+                    b'\r' => i += usize::from(content.get(i) == Some(&b'\n')),
+                    b'\n' => {}
+                    other => out.push(char::from(other)),
+                }
+            }
+            other => out.push(char::from(other)),
+        }
+    }
+    i
+}
+
+/// Adds a hex string's bytes to `out` when they are printable text (a simple font's codes);
+/// glyph numbers, which are not, are left out.
+fn push_hex(digits: &[u8], out: &mut String) {
+    let nibbles: Vec<u8> = digits
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|&b| char::from(b).to_digit(16).map_or(0xff, |v| v as u8))
+        .collect();
+    if nibbles.contains(&0xff) {
+        return;
+    }
+    let bytes: Vec<u8> = nibbles
+        .chunks(2)
+        .map(|pair| pair[0] << 4 | pair.get(1).copied().unwrap_or(0))
+        .collect();
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        out.extend(bytes.iter().map(|&b| char::from(b)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::read;
+    use super::*;
+
+    /// A PDF file of `streams` as a writer lays one out: a header with a binary comment, each
+    /// stream an object (`FlateDecode` when `deflated`), a trailer and `%%EOF`.
+    fn pdf_of(streams: &[(&[u8], bool)]) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+        for (i, (data, deflated)) in streams.iter().enumerate() {
+            let (data, filter) = if *deflated {
+                let packed = miniz_oxide::deflate::compress_to_vec_zlib(data, 6);
+                (packed, " /Filter /FlateDecode")
+            } else {
+                (data.to_vec(), "")
+            };
+            out.extend_from_slice(
+                format!(
+                    "{} 0 obj\n<< /Length {}{filter} >>\nstream\r\n",
+                    i + 1,
+                    data.len()
+                )
+                .as_bytes(),
+            );
+            out.extend_from_slice(&data);
+            out.extend_from_slice(b"\nendstream\nendobj\n");
+        }
+        out.extend_from_slice(b"trailer\n<< /Root 1 0 R >>\n%%EOF\n");
+        out
+    }
+
+    #[test]
+    fn the_text_a_pdf_shows_is_read() {
+        // A page whose key a kerning array splits, a string with escapes, a hex string, and
+        // glyph numbers (a subset font's), which are not text.
+        let page =
+            br"BT /F1 12 Tf 72 712 Td [(OPENAI_API_KEY=sk-pr) -20 (oj-abcdefghijklmnop1234)] TJ
+0 -14 Td (Second line \(draft\), \101\102C) Tj <48656c6c6f> Tj <0012003A> Tj % a comment (not drawn)
+ET";
+        // An image: binary data with NUL bytes, deflated; the same page left uncompressed.
+        let image: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let file = pdf_of(&[(page, true), (&image, true), (page, false)]);
+        let want =
+            "OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234\nSecond line (draft), ABC\nHello\n\n";
+        let b64 = crate::base64::encode(&file);
+        assert_eq!(read(&b64), format!("{want}{want}\n"));
+        let mut inflation = Inflation::for_text(b64.len());
+        super::super::super::encoded_texts(&b64, &mut inflation);
+        assert_eq!(
+            inflation.unread(),
+            None,
+            "the image is passed over, not cut"
+        );
+        // Encrypted: noted.
+        let mut locked = file.clone();
+        locked.splice(
+            locked.len() - 6..locked.len() - 6,
+            *b"<< /Encrypt 9 0 R >>\n",
+        );
+        let locked = crate::base64::encode(&locked);
+        let mut inflation = Inflation::for_text(locked.len());
+        super::super::super::encoded_texts(&locked, &mut inflation);
+        assert!(
+            inflation
+                .unread()
+                .is_some_and(|why| why.contains("encrypted"))
+        );
+        // Cut short: what it holds whole.
+        let cut = &file[..file.len() / 3];
+        assert!(read(&crate::base64::encode(cut)).starts_with("OPENAI_API_KEY=sk-proj-"));
+        let mut text = String::new();
+        strings(b"(unclosed \\", &mut text);
+        assert_eq!(text, "unclosed \n");
+    }
+}
