@@ -18,7 +18,8 @@
 //! the files of a zip archive (a `.docx`, `.xlsx`, `.odt`; one cut short read header by
 //! header) or a tar archive (`.tar.gz`) likewise, one inside another up to six deep (a `.env.gz`
 //! in a `.zip` in a `.tar.gz`), and the text a PDF's pages draw (its content streams inflated,
-//! the pieces of a kerning array joined; not text drawn with a subset font's glyph numbers);
+//! the pieces of a kerning array joined, a subset font's glyph numbers read through the
+//! fonts' `ToUnicode` maps);
 //! so are such files sent as raw bytes, as the body itself or a
 //! part of a `multipart/form-data` upload (at most 32 of each kind in a body), within a budget
 //! all of a request's readings share (see [`Inflation`](crate::redact::detect::Inflation)): a

@@ -1,13 +1,14 @@
 //! PDF files: the text a page shows, from its content streams (each inflated when it is
 //! compressed with `FlateDecode`, as nearly all are): the literal strings the text operators
 //! draw (`(...) Tj`, `[(...) -20 (...)] TJ`, whose pieces are joined, so that a word a
-//! kerning array splits is whole again), and hex strings that hold text. Streams that are not
-//! text once inflated (images, fonts) are passed over after a look at their start.
+//! kerning array splits is whole again), and hex strings that hold text, or glyph numbers
+//! (a subset font's, `Identity-H`, as PDFs made from office documents and browsers draw text)
+//! that the fonts' `ToUnicode` maps turn into characters. Streams that are not text once
+//! inflated (images, fonts) are passed over after a look at their start.
 //!
-//! What it cannot read: text drawn with a font whose codes are not characters (subset fonts
-//! with `Identity-H` encoding, as many PDFs made from office documents use), which only the
-//! font's `ToUnicode` map, not read here, turns into text. An encrypted PDF (its trailer names
-//! `/Encrypt`) is noted unread.
+//! What it cannot read: text in a font with no `ToUnicode` map, or whose maps disagree with
+//! another font's on a code (all fonts' maps are read as one: the first wins); an encrypted
+//! PDF (its trailer names `/Encrypt`), which is noted unread.
 //!
 //! Uses the budget of its parent, and `memchr`.
 
@@ -25,6 +26,8 @@ pub(in crate::redact::detect::encoded) fn is_pdf(bytes: &[u8]) -> bool {
 /// runs (to its last `%%EOF`).
 pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Inflation) -> Opened {
     let mut text = String::new();
+    let mut pages = Vec::new();
+    let mut codes = Codes::new();
     let mut from = 0;
     while let Some(at) = memchr::memmem::find(&bytes[from..], b"stream").map(|at| from + at) {
         from = at + b"stream".len();
@@ -59,7 +62,16 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
             }
             None => continue,
         };
-        strings(&content, &mut text);
+        // A font's `ToUnicode` map, or a page (or anything else of text) to read once every
+        // map is known.
+        if memchr::memmem::find(&content, b"begincmap").is_some() {
+            codes.learn(&content);
+        } else {
+            pages.push(content);
+        }
+    }
+    for page in &pages {
+        strings(page, &codes, &mut text);
     }
     let extent = memchr::memmem::rfind(bytes, b"%%EOF").map_or(bytes.len(), |at| at + 5);
     // An encrypted PDF's streams are not read: noted, as an encrypted zip file is.
@@ -80,7 +92,7 @@ fn operators(head: &[u8]) -> bool {
 /// kerning array's pieces joined), literal `(...)` strings with their escapes undone, and hex
 /// `<...>` strings that hold printable text. Bytes are read as Latin-1 (the standard
 /// encodings' letters are there), so the text is never longer than the stream.
-fn strings(content: &[u8], out: &mut String) {
+fn strings(content: &[u8], codes: &Codes, out: &mut String) {
     let mut in_array = false;
     let mut i = 0;
     while i < content.len() {
@@ -93,7 +105,7 @@ fn strings(content: &[u8], out: &mut String) {
             }
             b'<' if content.get(i + 1) != Some(&b'<') => {
                 let end = memchr::memchr(b'>', &content[i..]).map_or(content.len(), |n| i + n);
-                push_hex(&content[i + 1..end], out);
+                push_hex(&content[i + 1..end], codes, out);
                 if !in_array {
                     out.push('\n');
                 }
@@ -172,24 +184,121 @@ fn literal(content: &[u8], mut i: usize, out: &mut String) -> usize {
     i
 }
 
-/// Adds a hex string's bytes to `out` when they are printable text (a simple font's codes);
-/// glyph numbers, which are not, are left out.
-fn push_hex(digits: &[u8], out: &mut String) {
+/// Adds a hex string to `out` when it holds text: printable bytes (a simple font's codes), or
+/// two-byte codes every one of which a font's `ToUnicode` map gives a character for (a subset
+/// font's glyph numbers).
+fn push_hex(digits: &[u8], codes: &Codes, out: &mut String) {
+    let Some(bytes) = unhex(digits) else {
+        return;
+    };
+    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        out.extend(bytes.iter().map(|&b| char::from(b)));
+    } else if bytes.len() % 2 == 0 {
+        let mapped: Option<String> = bytes
+            .chunks_exact(2)
+            .map(|pair| codes.get(u16::from_be_bytes([pair[0], pair[1]])))
+            .collect();
+        out.extend(mapped);
+    }
+}
+
+/// A hex string's bytes (white space between digits allowed, an odd last digit taken as
+/// followed by 0); `None` when it holds something else.
+fn unhex(digits: &[u8]) -> Option<Vec<u8>> {
     let nibbles: Vec<u8> = digits
         .iter()
         .filter(|b| !b.is_ascii_whitespace())
-        .map(|&b| char::from(b).to_digit(16).map_or(0xff, |v| v as u8))
-        .collect();
-    if nibbles.contains(&0xff) {
-        return;
+        .map(|&b| char::from(b).to_digit(16).map(|v| v as u8))
+        .collect::<Option<_>>()?;
+    Some(
+        nibbles
+            .chunks(2)
+            .map(|pair| pair[0] << 4 | pair.get(1).copied().unwrap_or(0))
+            .collect(),
+    )
+}
+
+/// What the PDF's fonts' `ToUnicode` maps give for two-byte codes, all fonts' maps together
+/// (a code two fonts map differently keeps the first), at most [`MAX_CODES`] codes.
+struct Codes(std::collections::HashMap<u16, char>);
+
+/// How many codes [`Codes`] keeps: every two-byte code once.
+const MAX_CODES: usize = 1 << 16;
+
+impl Codes {
+    fn new() -> Self {
+        Self(std::collections::HashMap::new())
     }
-    let bytes: Vec<u8> = nibbles
-        .chunks(2)
-        .map(|pair| pair[0] << 4 | pair.get(1).copied().unwrap_or(0))
-        .collect();
-    if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
-        out.extend(bytes.iter().map(|&b| char::from(b)));
+
+    fn get(&self, code: u16) -> Option<char> {
+        self.0.get(&code).copied()
     }
+
+    fn add(&mut self, code: u32, to: u32) {
+        if let (Ok(code), Some(to)) = (u16::try_from(code), char::from_u32(to))
+            && self.0.len() < MAX_CODES
+        {
+            self.0.entry(code).or_insert(to);
+        }
+    }
+
+    /// Learns a `ToUnicode` map's `bfchar` pairs (`<0024> <0041>`) and `bfrange` ranges
+    /// (`<0024> <0026> <0041>`, or a list of characters in brackets), each character the first
+    /// of its UTF-16 units.
+    fn learn(&mut self, cmap: &[u8]) {
+        let hexes = |text: &[u8]| -> Vec<u32> {
+            let mut out = Vec::new();
+            let mut rest = text;
+            while let Some(open) = memchr::memchr(b'<', rest) {
+                let Some(close) = memchr::memchr(b'>', &rest[open..]) else {
+                    break;
+                };
+                let value = unhex(&rest[open + 1..open + close]).map_or(u32::MAX, |b| {
+                    // A character: its first UTF-16 unit; a code: its value.
+                    b.iter().take(2).fold(0, |n, &d| n << 8 | u32::from(d))
+                });
+                out.push(value);
+                rest = &rest[open + close + 1..];
+            }
+            out
+        };
+        for section in sections(cmap, b"beginbfchar", b"endbfchar") {
+            for pair in hexes(section).chunks_exact(2) {
+                self.add(pair[0], pair[1]);
+            }
+        }
+        for section in sections(cmap, b"beginbfrange", b"endbfrange") {
+            for line in section.split(|&b| b == b'\n' || b == b'\r') {
+                let values = hexes(line);
+                let [lo, hi, first, ..] = values[..] else {
+                    continue;
+                };
+                if line.contains(&b'[') {
+                    // One character each code, listed.
+                    for (code, to) in (lo..=hi).zip(&values[2..]) {
+                        self.add(code, *to);
+                    }
+                } else if hi >= lo && hi - lo < MAX_CODES as u32 {
+                    for code in lo..=hi {
+                        self.add(code, first.saturating_add(code - lo));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The stretches of `text` between each `begin` and the `end` after it.
+fn sections<'a>(text: &'a [u8], begin: &[u8], end: &[u8]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = memchr::memmem::find(rest, begin) {
+        rest = &rest[at + begin.len()..];
+        let stop = memchr::memmem::find(rest, end).unwrap_or(rest.len());
+        out.push(&rest[..stop]);
+        rest = &rest[stop..];
+    }
+    out
 }
 
 #[cfg(test)]
@@ -245,6 +354,42 @@ ET";
             None,
             "the image is passed over, not cut"
         );
+        // A subset font's glyph numbers, which its `ToUnicode` map turns into characters (a
+        // range of capitals, one of small letters listed, one of digits, a space, a hyphen).
+        let cmap = b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap
+2 beginbfchar
+<0003> <0020>
+<0010> <002D>
+endbfchar
+3 beginbfrange
+<0024> <003D> <0041>
+<0044> <0047> [<0061> <0062> <0063> <0064>]
+<0013> <001C> <0030>
+endbfrange
+endcmap CMapName currentdict /CMap defineresource pop end end";
+        let glyphs = |text: &str| -> String {
+            text.chars()
+                .map(|c| match c {
+                    ' ' => 0x03,
+                    '-' => 0x10,
+                    'A'..='Z' => 0x24 + (c as u32 - 'A' as u32),
+                    'a'..='d' => 0x44 + (c as u32 - 'a' as u32),
+                    _ => 0x13 + (c as u32 - '0' as u32),
+                })
+                .map(|code| format!("{code:04X}"))
+                .collect()
+        };
+        let page = format!(
+            "BT /F2 11 Tf [<{}> -20 <{}>] TJ <{}> Tj ET",
+            glyphs("KEY ab-"),
+            glyphs("cd-0123"),
+            glyphs("ABBA 9")
+        );
+        let subset = pdf_of(&[(page.as_bytes(), true), (cmap, true)]);
+        assert_eq!(
+            read(&crate::base64::encode(&subset)),
+            "KEY ab-cd-0123\nABBA 9\n\n"
+        );
         // Encrypted: noted.
         let mut locked = file.clone();
         locked.splice(
@@ -263,7 +408,7 @@ ET";
         let cut = &file[..file.len() / 3];
         assert!(read(&crate::base64::encode(cut)).starts_with("OPENAI_API_KEY=sk-proj-"));
         let mut text = String::new();
-        strings(b"(unclosed \\", &mut text);
+        strings(b"(unclosed \\", &Codes::new(), &mut text);
         assert_eq!(text, "unclosed \n");
     }
 }
