@@ -219,27 +219,38 @@ fn unhex(digits: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// What the PDF's fonts' `ToUnicode` maps give for two-byte codes, all fonts' maps together
-/// (a code two fonts map differently keeps the first), at most [`MAX_CODES`] codes.
-struct Codes(std::collections::HashMap<u16, char>);
+/// (a code two fonts map differently keeps the first). Learning stops after [`MAX_LEARNT`]
+/// mappings read, however many maps repeat them: a file of ranges cannot make it run on.
+struct Codes {
+    map: std::collections::HashMap<u16, char>,
+    learnt: usize,
+}
 
-/// How many codes [`Codes`] keeps: every two-byte code once.
-const MAX_CODES: usize = 1 << 16;
+/// How many mappings [`Codes`] reads in all: every two-byte code, four times over.
+const MAX_LEARNT: usize = 4 << 16;
 
 impl Codes {
     fn new() -> Self {
-        Self(std::collections::HashMap::new())
+        Self {
+            map: std::collections::HashMap::new(),
+            learnt: 0,
+        }
     }
 
     fn get(&self, code: u16) -> Option<char> {
-        self.0.get(&code).copied()
+        self.map.get(&code).copied()
     }
 
-    fn add(&mut self, code: u32, to: u32) {
-        if let (Ok(code), Some(to)) = (u16::try_from(code), char::from_u32(to))
-            && self.0.len() < MAX_CODES
-        {
-            self.0.entry(code).or_insert(to);
+    /// Learns that `code` draws `to`; `false` once no more is learnt.
+    fn add(&mut self, code: u32, to: u32) -> bool {
+        if self.learnt == MAX_LEARNT {
+            return false;
         }
+        self.learnt += 1;
+        if let (Ok(code), Some(to)) = (u16::try_from(code), char::from_u32(to)) {
+            self.map.entry(code).or_insert(to);
+        }
+        true
     }
 
     /// Learns a `ToUnicode` map's `bfchar` pairs (`<0024> <0041>`) and `bfrange` ranges
@@ -264,7 +275,9 @@ impl Codes {
         };
         for section in sections(cmap, b"beginbfchar", b"endbfchar") {
             for pair in hexes(section).chunks_exact(2) {
-                self.add(pair[0], pair[1]);
+                if !self.add(pair[0], pair[1]) {
+                    return;
+                }
             }
         }
         for section in sections(cmap, b"beginbfrange", b"endbfrange") {
@@ -273,15 +286,17 @@ impl Codes {
                 let [lo, hi, first, ..] = values[..] else {
                     continue;
                 };
-                if line.contains(&b'[') {
+                let learnt = if line.contains(&b'[') {
                     // One character each code, listed.
-                    for (code, to) in (lo..=hi).zip(&values[2..]) {
-                        self.add(code, *to);
-                    }
-                } else if hi >= lo && hi - lo < MAX_CODES as u32 {
-                    for code in lo..=hi {
-                        self.add(code, first.saturating_add(code - lo));
-                    }
+                    (lo..=hi)
+                        .zip(&values[2..])
+                        .all(|(code, to)| self.add(code, *to))
+                } else {
+                    (lo..=hi.min(lo.saturating_add(0xffff)))
+                        .all(|code| self.add(code, first.saturating_add(code - lo)))
+                };
+                if !learnt {
+                    return;
                 }
             }
         }
@@ -410,5 +425,20 @@ endcmap CMapName currentdict /CMap defineresource pop end end";
         let mut text = String::new();
         strings(b"(unclosed \\", &Codes::new(), &mut text);
         assert_eq!(text, "unclosed \n");
+    }
+
+    #[test]
+    fn a_map_of_ranges_by_the_thousand_is_read_no_further_than_the_bound() {
+        let cmap = format!(
+            "begincmap 10000 beginbfrange\n{}endbfrange endcmap",
+            "<0000> <FFFF> <0041>\n".repeat(10_000)
+        );
+        let mut codes = Codes::new();
+        codes.learn(cmap.as_bytes());
+        assert_eq!(
+            codes.learnt, MAX_LEARNT,
+            "read four times every code, then stopped"
+        );
+        assert_eq!(codes.get(0x0001), Some('B'));
     }
 }
