@@ -394,7 +394,7 @@ pub(crate) fn may_inflate(bytes: &[u8]) -> bool {
     memchr::memchr2(0x1f, 0x03, bytes).is_some()
         && (memchr::memmem::find(bytes, b"\x1f\x8b").is_some()
             || memchr::memmem::find(bytes, b"PK\x03\x04").is_some())
-        || memchr::memmem::find(bytes, b"%PDF-").is_some()
+        || memchr::memchr_iter(b'%', bytes).any(|at| bytes[at..].starts_with(b"%PDF-"))
 }
 
 /// Whether `bytes` hold a control byte other than a tab or a line break: looked for 64 bytes
