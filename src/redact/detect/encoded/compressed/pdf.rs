@@ -89,7 +89,7 @@ fn operators(head: &[u8]) -> bool {
 }
 
 /// Adds the strings a content stream draws to `out`: a line for each text operator's (a
-/// kerning array's pieces joined), literal `(...)` strings with their escapes undone, and hex
+/// kerning array's pieces joined, with a space where it moves as far as a space does), literal `(...)` strings with their escapes undone, and hex
 /// `<...>` strings that hold printable text. Bytes are read as Latin-1 (the standard
 /// encodings' letters are there), so the text is never longer than the stream.
 fn strings(content: &[u8], codes: &Codes, out: &mut String) {
@@ -115,6 +115,18 @@ fn strings(content: &[u8], codes: &Codes, out: &mut String) {
             b'[' => {
                 in_array = true;
                 i += 1;
+            }
+            // In a kerning array, a move right of a fifth of the font's size or more is the
+            // space between two words (as TeX and others set them).
+            b'-' if in_array => {
+                let digits = content[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if digits >= 4 || digits == 3 && content[i + 1] >= b'2' {
+                    out.push(' ');
+                }
+                i += 1 + digits;
             }
             b']' => {
                 if in_array {
@@ -349,17 +361,17 @@ mod tests {
 
     #[test]
     fn the_text_a_pdf_shows_is_read() {
-        // A page whose key a kerning array splits, a string with escapes, a hex string, and
-        // glyph numbers (a subset font's), which are not text.
+        // A page whose key a kerning array splits, words a kerning array spaces (as TeX sets
+        // them), a string with escapes, a hex string, and glyph numbers (a subset font's),
+        // which are not text.
         let page =
             br"BT /F1 12 Tf 72 712 Td [(OPENAI_API_KEY=sk-pr) -20 (oj-abcdefghijklmnop1234)] TJ
-0 -14 Td (Second line \(draft\), \101\102C) Tj <48656c6c6f> Tj <0012003A> Tj % a comment (not drawn)
+[(Sent) -333 (by) -250.5 (Ops) -199 (Team) 120 (.)] TJ 0 -14 Td (Second line \(draft\), \101\102C) Tj <48656c6c6f> Tj <0012003A> Tj % a comment (not drawn)
 ET";
         // An image: binary data with NUL bytes, deflated; the same page left uncompressed.
         let image: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
         let file = pdf_of(&[(page, true), (&image, true), (page, false)]);
-        let want =
-            "OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234\nSecond line (draft), ABC\nHello\n\n";
+        let want = "OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234\nSent by OpsTeam.\nSecond line (draft), ABC\nHello\n\n";
         let b64 = crate::base64::encode(&file);
         assert_eq!(read(&b64), format!("{want}{want}\n"));
         let mut inflation = Inflation::for_text(b64.len());
