@@ -56,6 +56,32 @@ impl Unread {
     }
 }
 
+/// A file this reading opens, told by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    /// A gzip member or a zlib stream, its deflate data from this offset.
+    Deflated(usize),
+    Zip,
+    Tar,
+    Pdf,
+}
+
+impl Container {
+    fn of(bytes: &[u8]) -> Option<Self> {
+        if let Some(start) = deflate_start(bytes) {
+            Some(Self::Deflated(start))
+        } else if bytes.starts_with(b"PK\x03\x04") {
+            Some(Self::Zip)
+        } else if is_tar(bytes) {
+            Some(Self::Tar)
+        } else if is_pdf(bytes) {
+            Some(Self::Pdf)
+        } else {
+            None
+        }
+    }
+}
+
 /// The least an [`Inflation`] budget allows: a compressed file of some pages.
 const INFLATE_FLOOR: usize = 64 * 1024;
 
@@ -138,48 +164,44 @@ impl Inflation {
     }
 
     /// Whether bytes that start with `head` are text or a file this reading opens: a gzip
-    /// member, a zlib stream, a zip or a tar archive.
+    /// member, a zlib stream, a zip or a tar archive, a PDF.
     pub(super) fn may_open(head: &[u8]) -> bool {
-        text_of(head).is_some()
-            || deflate_start(head).is_some()
-            || head.starts_with(b"PK\x03\x04")
-            || is_tar(head)
-            || is_pdf(head)
+        text_of(head).is_some() || Container::of(head).is_some()
     }
 
     /// The text of a file: its own, when it is text; the text of the files inside, when it is
     /// a gzip member, a zlib stream, a zip or a tar archive (one inside another up to
-    /// [`MAX_DEPTH`] deep, a line each); `None` otherwise, or when none of them is text. A file
-    /// compressed otherwise, or nested deeper, is noted.
+    /// [`MAX_DEPTH`] deep, a line each), or the text of a PDF's pages; `None` otherwise, or
+    /// when none of them is text. A file compressed otherwise, or nested deeper, is noted.
     pub(super) fn file_text(&mut self, bytes: &[u8]) -> Option<String> {
         self.file_text_in(bytes, 0)
     }
 
     /// [`file_text`](Self::file_text) of a file inside `depth` others.
     fn file_text_in(&mut self, bytes: &[u8], depth: usize) -> Option<String> {
-        let pdf = is_pdf(bytes);
-        if let Some(text) = text_of(bytes).filter(|_| !pdf) {
+        let container = Container::of(bytes);
+        // A PDF may be all ASCII, yet is read as a PDF, for its pages' strings.
+        if container != Some(Container::Pdf)
+            && let Some(text) = text_of(bytes)
+        {
             return Some(text);
         }
-        let deflated = deflate_start(bytes);
-        let zip = bytes.starts_with(b"PK\x03\x04");
-        if deflated.is_none() && !zip && !is_tar(bytes) && !pdf {
+        let Some(container) = container else {
             self.note_codec(bytes);
             return None;
-        }
+        };
         if depth >= MAX_DEPTH {
             self.unread.deep = true;
             return None;
         }
-        if let Some(start) = deflated {
-            let inflated = self.inflate(&bytes[start..]);
-            self.file_text_in(&inflated, depth + 1)
-        } else if zip {
-            archive::zip(bytes, self, depth + 1).into_text()
-        } else if pdf {
-            pdf::pdf(bytes, self).into_text()
-        } else {
-            archive::tar(bytes, self, depth + 1).into_text()
+        match container {
+            Container::Deflated(start) => {
+                let inflated = self.inflate(&bytes[start..]);
+                self.file_text_in(&inflated, depth + 1)
+            }
+            Container::Zip => archive::zip(bytes, self, depth + 1).into_text(),
+            Container::Tar => archive::tar(bytes, self, depth + 1).into_text(),
+            Container::Pdf => pdf::pdf(bytes, self).into_text(),
         }
     }
 
