@@ -557,6 +557,8 @@ mod tests;
 use self::assign::secret_assignment;
 use self::encoded::encoded_secret;
 #[cfg(feature = "server")]
-pub(crate) use self::encoded::{Inflation, embedded_texts, encoded_texts, may_inflate};
+pub(crate) use self::encoded::{
+    Inflation, embedded_texts, encoded_texts, may_inflate, wide_strings,
+};
 use self::finders::*;
 use self::keys::*;

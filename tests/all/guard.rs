@@ -811,6 +811,220 @@ async fn files_uploaded_as_raw_bytes_are_read() {
     assert!(!logged.contains("unscanned"), "each read whole: {logged}");
 }
 
+/// A compound file (MS-CFB, version 3, sectors of 512 bytes), as legacy Office documents
+/// (`.doc`, `.xls`), Outlook messages and password-encrypted Office documents are: each of
+/// `streams` padded to 4,096 bytes, so that it has sectors of its own, and laid out last
+/// sector first, so that only its chain of sectors reads it in order.
+fn compound_file(streams: &[(&str, &[u8])]) -> Vec<u8> {
+    const END: u32 = 0xffff_fffe;
+    const FREE: u32 = 0xffff_ffff;
+    let mut sectors: Vec<[u8; 512]> = Vec::new();
+    let mut fat: Vec<u32> = Vec::new();
+    let mut entries = vec![("Root Entry", 5u8, END, 0usize)];
+    for (name, data) in streams {
+        let mut data = data.to_vec();
+        data.resize(data.len().max(4096), 0);
+        let (first, n) = (sectors.len(), data.len().div_ceil(512));
+        sectors.resize(first + n, [0; 512]);
+        fat.resize(first + n, END);
+        for (i, chunk) in data.chunks(512).enumerate() {
+            let at = first + n - 1 - i;
+            sectors[at][..chunk.len()].copy_from_slice(chunk);
+            if i + 1 < n {
+                fat[at] = at as u32 - 1;
+            }
+        }
+        entries.push((name, 2, (first + n - 1) as u32, data.len()));
+    }
+    let directory_start = sectors.len();
+    for (i, (name, kind, start, size)) in entries.iter().enumerate() {
+        if i % 4 == 0 {
+            sectors.push([0; 512]);
+            fat.push(END);
+            if i > 0 {
+                fat[sectors.len() - 2] = sectors.len() as u32 - 1;
+            }
+        }
+        let entry = &mut sectors.last_mut().expect("a sector")[i % 4 * 128..][..128];
+        let units: Vec<u8> = name
+            .encode_utf16()
+            .chain([0])
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        entry[..units.len()].copy_from_slice(&units);
+        entry[0x40..0x42].copy_from_slice(&(units.len() as u16).to_le_bytes());
+        entry[0x42] = *kind;
+        entry[0x43] = 1;
+        // The directory's tree: the streams as the root's child and its chain of right siblings.
+        let right = if i > 0 && i + 1 < entries.len() {
+            i as u32 + 1
+        } else {
+            FREE
+        };
+        let child = if i == 0 { 1 } else { FREE };
+        for (at, id) in [(0x44, FREE), (0x48, right), (0x4c, child)] {
+            entry[at..at + 4].copy_from_slice(&id.to_le_bytes());
+        }
+        entry[0x74..0x78].copy_from_slice(&start.to_le_bytes());
+        entry[0x78..0x7c].copy_from_slice(&(*size as u32).to_le_bytes());
+    }
+    // One sector of the allocation table covers 128 sectors, its own included.
+    assert!(sectors.len() < 128);
+    fat.push(0xffff_fffd);
+    fat.resize(128, FREE);
+    let mut file = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1".to_vec();
+    file.resize(512, 0);
+    for (at, value) in [
+        (0x18, 0x3e),
+        (0x1a, 3),
+        (0x1c, 0xfffe),
+        (0x1e, 9),
+        (0x20, 6),
+    ] {
+        file[at..at + 2].copy_from_slice(&(value as u16).to_le_bytes());
+    }
+    let table = sectors.len() as u32;
+    for (at, value) in [
+        (0x2c, 1),
+        (0x30, directory_start as u32),
+        (0x38, 4096),
+        (0x3c, END),
+        (0x44, END),
+    ] {
+        file[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+    file[0x4c..].fill(0xff);
+    file[0x4c..0x50].copy_from_slice(&table.to_le_bytes());
+    for sector in &sectors {
+        file.extend_from_slice(sector);
+    }
+    file.extend(fat.iter().flat_map(|e| e.to_le_bytes()));
+    file
+}
+
+/// A legacy Word document's main stream: its header (magic number, version, `flags`), then
+/// `text` in one byte a character, across the boundary of its second and third sectors.
+fn word_document(text: &str, flags: u16) -> Vec<u8> {
+    let mut stream = vec![0u8; 1_000];
+    stream[..2].copy_from_slice(&0xa5ecu16.to_le_bytes());
+    stream[2..4].copy_from_slice(&0xc1u16.to_le_bytes());
+    stream[10..12].copy_from_slice(&flags.to_le_bytes());
+    stream.extend_from_slice(text.as_bytes());
+    stream
+}
+
+fn utf16le(text: &str) -> Vec<u8> {
+    text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+/// Text files in UTF-16 (Notepad's "Unicode") and legacy Office files (a `.doc`, an Outlook
+/// message), uploaded raw or sent as a file input, are read; a password-encrypted Office
+/// document is blocked as unscanned.
+#[tokio::test]
+async fn utf16_text_files_and_legacy_office_files_are_read() {
+    let scratch = Scratch::new("guard-legacy-files");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&ran);
+    let app = Router::new()
+        .route(
+            "/agent",
+            post(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { "ran" }
+            }),
+        )
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(AuditLayer::new(log.clone()))
+                .layer(
+                    GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()))
+                        .body_limit(1 << 20),
+                ),
+        );
+    let env = format!("# staging\r\nOPENAI_API_KEY={KEY}\r\n");
+    let notepad: Vec<u8> = [0xff, 0xfe].into_iter().chain(utf16le(&env)).collect();
+    let doc = compound_file(&[
+        (
+            "WordDocument",
+            &word_document(&format!("Deploy key: {KEY}"), 0),
+        ),
+        ("1Table", &[7; 600]),
+    ]);
+    // The key's halves lie in sectors laid out in reverse: no contiguous reading finds it.
+    let at = memchr::memmem::find(&doc, b"Deploy key: ").expect("laid out");
+    assert!(
+        memchr::memmem::find(&doc, KEY.as_bytes()).is_none(),
+        "split at {at}"
+    );
+    let msg = compound_file(&[
+        ("__substg1.0_0037001F", &utf16le("Deploy notes")),
+        (
+            "__substg1.0_1000001F",
+            &utf16le(&format!("The key is {KEY}.\r\n")),
+        ),
+    ]);
+    let input = format!(
+        r#"{{"type": "file", "file": {{"filename": "notes.doc", "file_data": "data:application/msword;base64,{}"}}}}"#,
+        base64(&doc)
+    );
+    let form = "multipart/form-data; boundary=XyZ";
+    let blocked = [
+        (form, upload("keys.txt", "text/plain", &notepad)),
+        (form, upload("notes.doc", "application/msword", &doc)),
+        ("application/vnd.ms-outlook", msg),
+        ("application/json", input.into_bytes()),
+    ];
+    for (i, (media, body)) in blocked.into_iter().enumerate() {
+        let (status, _) = send_raw(&app, &[("content-type", media)], body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "upload {i}");
+    }
+    let report = "Quarterly figures: revenue up 4%.\r\n";
+    let plain: Vec<u8> = [0xff, 0xfe].into_iter().chain(utf16le(report)).collect();
+    let passed = [
+        upload("q3.txt", "text/plain", &plain),
+        upload(
+            "q3.doc",
+            "application/msword",
+            &compound_file(&[("WordDocument", &word_document(report, 0))]),
+        ),
+    ];
+    for (i, body) in passed.into_iter().enumerate() {
+        let (status, _) = send_raw(&app, &[("content-type", form)], body).await;
+        assert_eq!(status, StatusCode::OK, "upload {i}");
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    let encrypted = [
+        compound_file(&[
+            ("EncryptionInfo", &[4; 300]),
+            ("EncryptedPackage", &[9; 5000]),
+        ]),
+        compound_file(&[("WordDocument", &word_document(report, 0x100))]),
+    ];
+    for (i, file) in encrypted.iter().enumerate() {
+        let (status, _) = send_raw(
+            &app,
+            &[("content-type", form)],
+            upload("q3.docx", "application/octet-stream", file),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "encrypted {i}");
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    log.shutdown().await.expect("shutdown");
+    let logged = std::fs::read_to_string(&path).unwrap();
+    assert!(!logged.contains(KEY));
+    assert_eq!(blocked_flags(&path), 6);
+    assert_eq!(
+        logged
+            .matches("request not scanned entirely: a file in it is encrypted")
+            .count(),
+        2,
+        "{logged}"
+    );
+}
+
 /// A file compressed in a way the guard does not read (xz, as a document block or uploaded
 /// raw), or encrypted in a zip archive, is blocked as unscanned, the reason named; with `allow_unscanned` it goes
 /// through, flagged so.

@@ -19,14 +19,18 @@
 //! header) or a tar archive (`.tar.gz`) likewise, one inside another up to six deep (a `.env.gz`
 //! in a `.zip` in a `.tar.gz`), and the text a PDF's pages draw (its content streams inflated,
 //! the pieces of a kerning array joined, a subset font's glyph numbers read through the
-//! fonts' `ToUnicode` maps);
+//! fonts' `ToUnicode` maps), and the text in a compound file (a legacy `.doc`, `.xls` or
+//! `.ppt`, an Outlook `.msg`: each stream's runs of text, in one byte and in UTF-16);
 //! so are such files sent as raw bytes, as the body itself or a
 //! part of a `multipart/form-data` upload (at most 32 of each kind in a body), within a budget
 //! all of a request's readings share (see [`Inflation`](crate::redact::detect::Inflation)): a
 //! request holding more than that is [not read whole](Views::unread), and the built-in
 //! policies treat it as `unscanned`; so is a request holding a file compressed in a way the
 //! guard does not read (xz, bzip2, zstd, 7z, rar, lzip, or a zip method other than deflate),
-//! an encrypted file in a zip archive, or archives nested deeper.
+//! an encrypted file in a zip archive or an Office document encrypted with a password, or
+//! archives nested deeper. A body that holds NUL bytes but is not UTF-16 or UTF-32 as a whole
+//! (a binary file, an upload of several parts) is read for its runs of UTF-16 text too: a
+//! part that is a text file Notepad saved as "Unicode".
 //!
 //! What it cannot see, and so what no detector here finds: base64 shorter than 20 characters
 //! outside a `data:` URL, hex shorter than 32 digits, any other encoding or encryption of a
@@ -42,7 +46,7 @@ use std::borrow::Cow;
 
 use http::request::Parts;
 
-use crate::redact::detect::{Inflation, embedded_texts, encoded_texts};
+use crate::redact::detect::{Inflation, embedded_texts, encoded_texts, wide_strings};
 
 mod wide;
 
@@ -136,7 +140,15 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> Views<'a> {
     }
     // A body in UTF-16 or UTF-32 is read decoded too, beside its bytes (a body only taken for
     // one, or with parts of both, loses nothing): its text, its JSON strings, its form fields.
-    if let Some(wide) = wide_text(&parts.headers, body) {
+    // Any other body with NUL bytes (a binary file, an upload of several parts) is read for
+    // the runs of UTF-16 text in it: a part that is a text file in UTF-16, strings in a file.
+    let wide = wide_text(&parts.headers, body).or_else(|| {
+        memchr::memchr(0, body)
+            .is_some()
+            .then(|| wide_strings(body))
+            .filter(|w| !w.is_empty())
+    });
+    if let Some(wide) = wide {
         extra.push_str(&wide);
         extra.push('\n');
         push_json_strings(&mut extra, &wide, joins);

@@ -30,7 +30,7 @@ mod compressed;
 
 pub(crate) use self::compressed::Inflation;
 #[cfg(feature = "server")]
-pub(crate) use self::compressed::{embedded_texts, may_inflate};
+pub(crate) use self::compressed::{embedded_texts, may_inflate, wide_strings};
 
 /// The base64 read of a run before its whole is decoded: enough to tell text from an image
 /// or a PDF.

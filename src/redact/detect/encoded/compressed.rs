@@ -1,7 +1,8 @@
 //! Compressed files and archives inside encoded text or raw bytes: a gzip member or a zlib
 //! stream inflated, a zip or a tar archive opened ([`archive`]), one inside another (a `.docx`
 //! in a `.zip`, a `.env.gz` in a `.tar`) up to [`MAX_DEPTH`] deep, a PDF's pages read
-//! ([`pdf`]), and the text of every file read, all within one [`Inflation`] budget per
+//! ([`pdf`]), a compound file's streams read for their runs of text ([`compound`]: legacy
+//! Office documents, Outlook messages), and the text of every file read, all within one [`Inflation`] budget per
 //! reading. What is not read (a file compressed
 //! otherwise, encrypted, nested deeper, or past the budget) is noted, never passed over.
 //!
@@ -10,10 +11,15 @@
 use super::text_of;
 
 mod archive;
+mod compound;
 mod pdf;
+mod strings;
 
 use self::archive::is_tar;
+use self::compound::is_compound;
 pub(super) use self::pdf::is_pdf;
+#[cfg(feature = "server")]
+pub(crate) use self::strings::wide_strings;
 
 /// How much compressed content one reading may inflate, all its levels together: at least
 /// [`INFLATE_FLOOR`] bytes, and [`INFLATE_RATIO`] times the text it starts from. What a
@@ -64,6 +70,7 @@ enum Container {
     Zip,
     Tar,
     Pdf,
+    Compound,
 }
 
 impl Container {
@@ -76,6 +83,8 @@ impl Container {
             Some(Self::Tar)
         } else if is_pdf(bytes) {
             Some(Self::Pdf)
+        } else if is_compound(bytes) {
+            Some(Self::Compound)
         } else {
             None
         }
@@ -164,14 +173,15 @@ impl Inflation {
     }
 
     /// Whether bytes that start with `head` are text or a file this reading opens: a gzip
-    /// member, a zlib stream, a zip or a tar archive, a PDF.
+    /// member, a zlib stream, a zip or a tar archive, a PDF, a compound file.
     pub(super) fn may_open(head: &[u8]) -> bool {
         text_of(head).is_some() || Container::of(head).is_some()
     }
 
     /// The text of a file: its own, when it is text; the text of the files inside, when it is
     /// a gzip member, a zlib stream, a zip or a tar archive (one inside another up to
-    /// [`MAX_DEPTH`] deep, a line each), or the text of a PDF's pages; `None` otherwise, or
+    /// [`MAX_DEPTH`] deep, a line each), the text of a PDF's pages, or the runs of text in a
+    /// compound file's streams; `None` otherwise, or
     /// when none of them is text. A file compressed otherwise, or nested deeper, is noted.
     pub(super) fn file_text(&mut self, bytes: &[u8]) -> Option<String> {
         self.file_text_in(bytes, 0)
@@ -202,6 +212,7 @@ impl Inflation {
             Container::Zip => archive::zip(bytes, self, depth + 1).into_text(),
             Container::Tar => archive::tar(bytes, self, depth + 1).into_text(),
             Container::Pdf => pdf::pdf(bytes, self).into_text(),
+            Container::Compound => compound::compound(bytes, self, depth + 1).into_text(),
         }
     }
 
@@ -305,9 +316,10 @@ fn gzip_header(bytes: &[u8]) -> Option<usize> {
 
 /// The text in compressed files and archives carried as raw bytes inside `bytes` (a request
 /// body that is one, `Content-Type: application/gzip`, or a `multipart/form-data` upload
-/// holding one among its parts): each gzip member, zip archive and tar archive found by its
-/// signature (but inside an archive read before), read within `inflation`, a text each. At most [`MAX_EMBEDDED`] of each kind are
-/// read: a body of random bytes may hold their signatures by chance, many times.
+/// holding one among its parts): each gzip member, zip and tar archive, PDF and compound
+/// file found by its signature (but inside an archive read before), read within `inflation`,
+/// a text each. At most [`MAX_EMBEDDED`] of each kind are read: a body of random bytes may
+/// hold their signatures by chance, many times.
 #[cfg(feature = "server")]
 pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<String> {
     // Each of these files starts with, or (bzip2's) goes on with, a control byte or a byte
@@ -327,11 +339,12 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
                 .map(|at| (at - 257, TAR)),
         )
         .chain(memchr::memmem::find_iter(bytes, b"%PDF-").map(|at| (at, PDF)))
+        .chain(memchr::memmem::find_iter(bytes, compound::SIGNATURE).map(|at| (at, COMPOUND)))
         .collect();
     starts.sort_unstable();
     let mut found = Vec::new();
     let mut past = 0;
-    let mut opened = [0; 4];
+    let mut opened = [0; 5];
     for (at, kind) in starts {
         if at < past || opened[kind] == MAX_EMBEDDED {
             continue;
@@ -345,6 +358,7 @@ pub(crate) fn embedded_texts(bytes: &[u8], inflation: &mut Inflation) -> Vec<Str
             }
             ZIP => archive::zip(file, inflation, 1),
             PDF => pdf::pdf(file, inflation),
+            COMPOUND => compound::compound(file, inflation, 1),
             _ => archive::tar(file, inflation, 1),
         };
         past = at + archive.extent;
@@ -370,18 +384,20 @@ const ZIP: usize = 1;
 const TAR: usize = 2;
 #[cfg(feature = "server")]
 const PDF: usize = 3;
+#[cfg(feature = "server")]
+const COMPOUND: usize = 4;
 
 /// Whether `bytes` may hold a compressed file, raw or encoded, which reading inflates to many
 /// times its size: a run of base64 or hex (of [`MIN_RUN`](super::MIN_RUN) characters or more)
 /// that starts as one does (a gzip member `H4sI`, a zip archive `UEsDB`, a PDF `JVBERi0`, a
-/// zlib stream at its usual levels `eJw`..`eJz` and `eNo`..`eNr`; `1f8b08`, `504b0304`,
-/// `789c`, `78da` in hex), or a gzip member's, a zip archive's or a PDF's signature as raw
-/// bytes. A
-/// quick look for where a reading should run, which a body of prose passes over a few bytes
-/// in twenty; it may say yes of a body that holds none.
+/// zlib stream at its usual levels `eJw`..`eJz` and `eNo`..`eNr`, a compound file
+/// `0M8R4KGx`; `1f8b08`, `504b0304`, `789c`, `78da`, `d0cf11e0` in hex), or a gzip member's,
+/// a zip archive's or a PDF's signature as raw bytes. A quick look for where a reading
+/// should run, which a body of prose passes over a few bytes in twenty; it may say yes of a
+/// body that holds none.
 #[cfg(feature = "server")]
 pub(crate) fn may_inflate(bytes: &[u8]) -> bool {
-    const STARTS: [&[u8]; 15] = [
+    const STARTS: [&[u8]; 17] = [
         b"H4sI",
         b"UEsDB",
         b"JVBERi0",
@@ -397,6 +413,10 @@ pub(crate) fn may_inflate(bytes: &[u8]) -> bool {
         b"504b0304",
         b"789c",
         b"78da",
+        // A compound file, whose streams may hold any of these (an Outlook message's
+        // attachment).
+        b"0M8R4KGx",
+        b"d0cf11e0",
     ];
     let mut from = 0;
     while let Some(stretch) = super::next_stretch(bytes, from) {

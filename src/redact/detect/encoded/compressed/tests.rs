@@ -301,6 +301,12 @@ fn a_compressed_file_is_told_at_a_glance() {
         format!(r#"{{"data": "{}"}}"#, crate::base64::encode(&gz)).into_bytes(),
         format!(r#"{{"data": "{}"}}"#, crate::base64::encode(&zlib)).into_bytes(),
         format!("dump: {hex}").into_bytes(),
+        // A compound file (an Outlook message, whose attachment may be an archive).
+        format!(
+            r#"{{"data": "{}"}}"#,
+            crate::base64::encode(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0\0\0\0\0\0\0")
+        )
+        .into_bytes(),
     ] {
         assert!(may_inflate(&body), "{}", String::from_utf8_lossy(&body));
     }
