@@ -1,5 +1,7 @@
-//! PDF files: the text a page shows, from its content streams (each inflated when it is
-//! compressed with `FlateDecode`, as nearly all are): the literal strings the text operators
+//! PDF files: the text a page shows, from its content streams (each decoded through the
+//! filters its dictionary lists, [`filters`]: `FlateDecode`, as nearly all are, and
+//! `LZWDecode`, `ASCII85Decode`, `ASCIIHexDecode`, `RunLengthDecode`, as older writers
+//! chain them): the literal strings the text operators
 //! draw (`(...) Tj`, `[(...) -20 (...)] TJ`, whose pieces are joined, so that a word a
 //! kerning array splits is whole again), and hex strings that hold text, or glyph numbers
 //! (a subset font's, `Identity-H`, as PDFs made from office documents and browsers draw text)
@@ -7,14 +9,19 @@
 //! inflated (images, fonts) are passed over after a look at their start.
 //!
 //! What it cannot read: text in a font with no `ToUnicode` map, or whose maps disagree with
-//! another font's on a code (all fonts' maps are read as one: the first wins); an encrypted
-//! PDF (its trailer names `/Encrypt`), which is noted unread.
+//! another font's on a code (all fonts' maps are read as one: the first wins); text in an
+//! image (a scanned page); an encrypted PDF (its trailer names `/Encrypt`, or a stream's
+//! filters `Crypt`), or a stream in a filter not known here, which are noted unread.
 //!
 //! Uses the budget of its parent, and `memchr`.
 
 use super::super::{DATA_PROBE, is_text};
 use super::archive::Opened;
-use super::{Inflation, deflate_start, inflate_at_most};
+use super::{Inflation, deflate_start};
+
+mod filters;
+
+use self::filters::{Filter, Undecoded, decode, filters};
 
 /// Whether `bytes` start as a PDF file does.
 pub(in crate::redact::detect::encoded) fn is_pdf(bytes: &[u8]) -> bool {
@@ -43,24 +50,8 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
         let end =
             memchr::memmem::find(&bytes[start..], b"endstream").map_or(bytes.len(), |n| start + n);
         from = end;
-        let data = &bytes[start..end];
-        let content = match deflate_start(data) {
-            Some(skip) => {
-                // Its start tells whether it is text (a page's operators) or not (an image,
-                // a font): only text is inflated whole.
-                let (head, _) = inflate_at_most(&data[skip..], DATA_PROBE.min(inflation.left));
-                if !operators(&head) {
-                    inflation.charge(head.len());
-                    continue;
-                }
-                inflation.inflate(&data[skip..])
-            }
-            None if operators(&data[..data.len().min(DATA_PROBE)]) => {
-                let data = &data[..data.len().min(inflation.left)];
-                inflation.charge(data.len());
-                data.to_vec()
-            }
-            None => continue,
+        let Some(content) = content(&bytes[start..end], filters(&bytes[..at]), inflation) else {
+            continue;
         };
         // A font's `ToUnicode` map, or a page (or anything else of text) to read once every
         // map is known.
@@ -79,6 +70,49 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
         inflation.unread.locked = true;
     }
     Opened { text, extent }
+}
+
+/// A stream's `data` decoded through the `listed` filters of its dictionary, when it may be
+/// text: its start tells whether it is (a page's operators) or not (an image, a font), and
+/// only text is decoded whole. `None` for a stream that is not text, or not read: an
+/// encrypted one, or one with a filter unknown here, noted so. A stream whose dictionary was
+/// not found is told by its bytes: a zlib stream is inflated.
+fn content(data: &[u8], listed: Option<Vec<Filter>>, inflation: &mut Inflation) -> Option<Vec<u8>> {
+    let filters = match listed {
+        Some(filters) if !filters.is_empty() => filters,
+        _ => match deflate_start(data) {
+            Some(skip) => return content(&data[skip..], Some(vec![Filter::Flate]), inflation),
+            None if operators(&data[..data.len().min(DATA_PROBE)]) => {
+                let data = &data[..data.len().min(inflation.left)];
+                inflation.charge(data.len());
+                return Some(data.to_vec());
+            }
+            None => return None,
+        },
+    };
+    let head = match decode(data, &filters, DATA_PROBE.min(inflation.left)) {
+        Ok(head) => head.data,
+        Err(Undecoded::Image) => return None,
+        Err(Undecoded::Crypt) => {
+            inflation.unread.locked = true;
+            return None;
+        }
+        Err(Undecoded::Unknown) => {
+            inflation
+                .unread
+                .codec
+                .get_or_insert("an unknown PDF filter");
+            return None;
+        }
+    };
+    if !operators(&head) {
+        inflation.charge(head.len());
+        return None;
+    }
+    let whole = decode(data, &filters, inflation.left).ok()?;
+    inflation.unread.cut |= whole.more;
+    inflation.charge(whole.written);
+    Some(whole.data)
 }
 
 /// Whether a stream's start reads as a page's operators do: text, its strings perhaps in a
@@ -336,14 +370,23 @@ mod tests {
     /// A PDF file of `streams` as a writer lays one out: a header with a binary comment, each
     /// stream an object (`FlateDecode` when `deflated`), a trailer and `%%EOF`.
     fn pdf_of(streams: &[(&[u8], bool)]) -> Vec<u8> {
+        let streams: Vec<(Vec<u8>, &str)> = streams
+            .iter()
+            .map(|(data, deflated)| match deflated {
+                true => (
+                    miniz_oxide::deflate::compress_to_vec_zlib(data, 6),
+                    " /Filter /FlateDecode",
+                ),
+                false => (data.to_vec(), ""),
+            })
+            .collect();
+        pdf_filtered(&streams)
+    }
+
+    /// A PDF file of `streams`, each already encoded, with the dictionary entries given.
+    fn pdf_filtered(streams: &[(Vec<u8>, &str)]) -> Vec<u8> {
         let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-        for (i, (data, deflated)) in streams.iter().enumerate() {
-            let (data, filter) = if *deflated {
-                let packed = miniz_oxide::deflate::compress_to_vec_zlib(data, 6);
-                (packed, " /Filter /FlateDecode")
-            } else {
-                (data.to_vec(), "")
-            };
+        for (i, (data, filter)) in streams.iter().enumerate() {
             out.extend_from_slice(
                 format!(
                     "{} 0 obj\n<< /Length {}{filter} >>\nstream\r\n",
@@ -352,7 +395,7 @@ mod tests {
                 )
                 .as_bytes(),
             );
-            out.extend_from_slice(&data);
+            out.extend_from_slice(data);
             out.extend_from_slice(b"\nendstream\nendobj\n");
         }
         out.extend_from_slice(b"trailer\n<< /Root 1 0 R >>\n%%EOF\n");
@@ -437,6 +480,57 @@ endcmap CMapName currentdict /CMap defineresource pop end end";
         let mut text = String::new();
         strings(b"(unclosed \\", &Codes::new(), &mut text);
         assert_eq!(text, "unclosed \n");
+    }
+
+    #[test]
+    fn streams_in_each_filter_of_text_are_read() {
+        use super::filters::tests::{ascii85_encode, lzw_encode};
+        let page = b"BT /F1 12 Tf 72 712 Td (OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234) Tj ET";
+        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(page, 6);
+        let hex: Vec<u8> = page
+            .iter()
+            .flat_map(|b| format!("{b:02X} ").into_bytes())
+            .collect();
+        let mut runs: Vec<u8> = page
+            .chunks(50)
+            .flat_map(|chunk| [vec![chunk.len() as u8 - 1], chunk.to_vec()].concat())
+            .collect();
+        runs.push(128);
+        let jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00(not a string) Tj".to_vec();
+        let file = pdf_filtered(&[
+            (lzw_encode(page), " /Filter /LZWDecode"),
+            (
+                ascii85_encode(&zlib),
+                " /Filter [/ASCII85Decode /FlateDecode]",
+            ),
+            ([hex, b">".to_vec()].concat(), " /Filter /AHx"),
+            (runs, " /Filter /RunLengthDecode"),
+            (jpeg, " /Filter /DCTDecode /Width 8 /Height 8"),
+        ]);
+        let text = read(&crate::base64::encode(&file));
+        assert_eq!(
+            text.matches("OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234\n")
+                .count(),
+            4,
+            "{text:?}"
+        );
+        assert!(
+            !text.contains("not a string"),
+            "an image is passed over: {text:?}"
+        );
+        // A filter not known here, and an encrypted stream: noted unread.
+        for (filter, why) in [
+            (" /Filter /BrotliDecode", "unknown PDF filter"),
+            (" /Filter [/Crypt /FlateDecode]", "encrypted"),
+        ] {
+            let file = pdf_filtered(&[(zlib.clone(), filter)]);
+            let mut inflation = Inflation::for_text(file.len());
+            assert_eq!(inflation.file_text(&file), None);
+            assert!(
+                inflation.unread().is_some_and(|w| w.contains(why)),
+                "{filter}"
+            );
+        }
     }
 
     #[test]
