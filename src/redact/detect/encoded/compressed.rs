@@ -43,12 +43,14 @@ struct Unread {
     locked: bool,
     /// Archives or compressed files were nested deeper than [`MAX_DEPTH`].
     deep: bool,
+    /// A PDF drew glyph numbers that no font's map turns into characters.
+    glyphs: bool,
 }
 
 impl Unread {
     /// Whether anything was left unread.
     fn any(self) -> bool {
-        self.cut || self.codec.is_some() || self.locked || self.deep
+        self.cut || self.codec.is_some() || self.locked || self.deep || self.glyphs
     }
 
     /// Both readings' reasons; the first compression named by either, `self`'s first.
@@ -58,6 +60,7 @@ impl Unread {
             codec: self.codec.or(other.codec),
             locked: self.locked || other.locked,
             deep: self.deep || other.deep,
+            glyphs: self.glyphs || other.glyphs,
         }
     }
 }
@@ -145,6 +148,7 @@ impl Inflation {
             codec,
             locked,
             deep,
+            glyphs,
         } = self.unread;
         if let Some(codec) = codec {
             Some(format!(
@@ -157,6 +161,12 @@ impl Inflation {
                 "it holds archives or compressed files more than {MAX_DEPTH} deep, past what \
                  the guard opens"
             ))
+        } else if glyphs {
+            Some(
+                "a PDF in it draws text in a font with no map to characters, which the guard \
+                 cannot read"
+                    .to_owned(),
+            )
         } else if cut {
             Some("a compressed file in it holds more than the guard inflates".to_owned())
         } else {

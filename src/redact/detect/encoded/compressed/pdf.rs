@@ -8,10 +8,12 @@
 //! that the fonts' `ToUnicode` maps turn into characters. Streams that are not text once
 //! inflated (images, fonts) are passed over after a look at their start.
 //!
-//! What it cannot read: text in a font with no `ToUnicode` map, or whose maps disagree with
-//! another font's on a code (all fonts' maps are read as one: the first wins); text in an
-//! image (a scanned page); an encrypted PDF (its trailer names `/Encrypt`, or a stream's
-//! filters `Crypt`), or a stream in a filter not known here, which are noted unread.
+//! What it cannot read: glyph numbers in a hex string that no font's `ToUnicode` map gives
+//! characters for, which are noted unread; a literal string in a font's own encoding (read
+//! as Latin-1, as a ligature's code shows); a code whose maps disagree between fonts (all
+//! fonts' maps are read as one: the first wins); text in an image (a scanned page); an
+//! encrypted PDF (its trailer names `/Encrypt`, or a stream's filters `Crypt`), or a stream
+//! in a filter not known here, which are noted unread.
 //!
 //! Uses the budget of its parent, and `memchr`.
 
@@ -62,7 +64,7 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
         }
     }
     for page in &pages {
-        strings(page, &codes, &mut text);
+        inflation.unread.glyphs |= strings(page, &codes, &mut text);
     }
     let extent = memchr::memmem::rfind(bytes, b"%%EOF").map_or(bytes.len(), |at| at + 5);
     // An encrypted PDF's streams are not read: noted, as an encrypted zip file is.
@@ -125,8 +127,10 @@ fn operators(head: &[u8]) -> bool {
 /// Adds the strings a content stream draws to `out`: a line for each text operator's (a
 /// kerning array's pieces joined, with a space where it moves as far as a space does), literal `(...)` strings with their escapes undone, and hex
 /// `<...>` strings that hold printable text. Bytes are read as Latin-1 (the standard
-/// encodings' letters are there), so the text is never longer than the stream.
-fn strings(content: &[u8], codes: &Codes, out: &mut String) {
+/// encodings' letters are there), so the text is never longer than the stream. Tells whether
+/// a hex string drew codes that are not text and that no font's map gives characters for.
+fn strings(content: &[u8], codes: &Codes, out: &mut String) -> bool {
+    let mut unmapped = false;
     let mut in_array = false;
     let mut i = 0;
     while i < content.len() {
@@ -139,7 +143,7 @@ fn strings(content: &[u8], codes: &Codes, out: &mut String) {
             }
             b'<' if content.get(i + 1) != Some(&b'<') => {
                 let end = memchr::memchr(b'>', &content[i..]).map_or(content.len(), |n| i + n);
-                push_hex(&content[i + 1..end], codes, out);
+                unmapped |= push_hex(&content[i + 1..end], codes, out);
                 if !in_array {
                     out.push('\n');
                 }
@@ -176,6 +180,7 @@ fn strings(content: &[u8], codes: &Codes, out: &mut String) {
             _ => i += 1,
         }
     }
+    unmapped
 }
 
 /// Adds the literal string starting at `content[i]` (after its `(`) to `out`, its escapes
@@ -230,21 +235,39 @@ fn literal(content: &[u8], mut i: usize, out: &mut String) -> usize {
     i
 }
 
-/// Adds a hex string to `out` when it holds text: printable bytes (a simple font's codes), or
-/// two-byte codes every one of which a font's `ToUnicode` map gives a character for (a subset
-/// font's glyph numbers).
-fn push_hex(digits: &[u8], codes: &Codes, out: &mut String) {
+/// Adds a hex string to `out` when it holds text: printable bytes (a simple font's codes),
+/// UTF-16BE after its byte order mark (a marked span's `/ActualText`), or codes every one of
+/// which a font's `ToUnicode` map gives a character for: two bytes each (a subset font's glyph
+/// numbers), else one. Tells whether it held codes that none of these reads.
+fn push_hex(digits: &[u8], codes: &Codes, out: &mut String) -> bool {
     let Some(bytes) = unhex(digits) else {
-        return;
+        return false;
     };
     if bytes.iter().all(|&b| (0x20..0x7f).contains(&b)) {
         out.extend(bytes.iter().map(|&b| char::from(b)));
-    } else if bytes.len() % 2 == 0 {
-        let mapped: Option<String> = bytes
+        return false;
+    }
+    if let Some(wide) = bytes.strip_prefix(b"\xfe\xff") {
+        let units = wide
             .chunks_exact(2)
-            .map(|pair| codes.get(u16::from_be_bytes([pair[0], pair[1]])))
-            .collect();
-        out.extend(mapped);
+            .map(|u| u16::from_be_bytes([u[0], u[1]]));
+        out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+        return false;
+    }
+    let pairs: Option<String> = (bytes.len() % 2 == 0)
+        .then(|| {
+            bytes
+                .chunks_exact(2)
+                .map(|pair| codes.get(u16::from_be_bytes([pair[0], pair[1]])))
+                .collect()
+        })
+        .flatten();
+    match pairs.or_else(|| bytes.iter().map(|&b| codes.get(u16::from(b))).collect()) {
+        Some(text) => {
+            out.push_str(&text);
+            false
+        }
+        None => true,
     }
 }
 
@@ -405,16 +428,16 @@ mod tests {
     #[test]
     fn the_text_a_pdf_shows_is_read() {
         // A page whose key a kerning array splits, words a kerning array spaces (as TeX sets
-        // them), a string with escapes, a hex string, and glyph numbers (a subset font's),
-        // which are not text.
+        // them), a string with escapes, a hex string, and a marked span's `ActualText` (in
+        // UTF-16BE, in a dictionary).
         let page =
             br"BT /F1 12 Tf 72 712 Td [(OPENAI_API_KEY=sk-pr) -20 (oj-abcdefghijklmnop1234)] TJ
-[(Sent) -333 (by) -250.5 (Ops) -199 (Team) 120 (.)] TJ 0 -14 Td (Second line \(draft\), \101\102C) Tj <48656c6c6f> Tj <0012003A> Tj % a comment (not drawn)
+[(Sent) -333 (by) -250.5 (Ops) -199 (Team) 120 (.)] TJ 0 -14 Td (Second line \(draft\), \101\102C) Tj <48656c6c6f> Tj /Span <</ActualText <FEFF0041005000490020006B00650079>>> BDC EMC % a comment (not drawn)
 ET";
         // An image: binary data with NUL bytes, deflated; the same page left uncompressed.
         let image: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
         let file = pdf_of(&[(page, true), (&image, true), (page, false)]);
-        let want = "OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234\nSent by OpsTeam.\nSecond line (draft), ABC\nHello\n\n";
+        let want = "OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234\nSent by OpsTeam.\nSecond line (draft), ABC\nHello\nAPI key\n";
         let b64 = crate::base64::encode(&file);
         assert_eq!(read(&b64), format!("{want}{want}\n"));
         let mut inflation = Inflation::for_text(b64.len());
@@ -459,6 +482,21 @@ endcmap CMapName currentdict /CMap defineresource pop end end";
         assert_eq!(
             read(&crate::base64::encode(&subset)),
             "KEY ab-cd-0123\nABBA 9\n\n"
+        );
+        // Glyph numbers no font's map gives characters for: noted, not passed as read.
+        let unmapped = pdf_of(&[(b"BT /F3 9 Tf <0012003A> Tj ET", true)]);
+        let mut inflation = Inflation::for_text(unmapped.len());
+        assert!(
+            inflation
+                .file_text(&unmapped)
+                .unwrap_or_default()
+                .trim()
+                .is_empty()
+        );
+        assert!(
+            inflation
+                .unread()
+                .is_some_and(|why| why.contains("no map to characters"))
         );
         // Encrypted: noted.
         let mut locked = file.clone();
