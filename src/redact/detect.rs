@@ -432,6 +432,13 @@ pub const DETECTORS: &[Detector] = &[
         gate: Gate::new(17, b"").and(|p| encoded::may_hold(p.text)),
     },
     Detector {
+        category: "escaped_secret",
+        group: "secret",
+        severity: "critical",
+        find: escaped_secret,
+        gate: Gate::new(12, b"&;"),
+    },
+    Detector {
         category: "secret_assignment",
         group: "credential",
         severity: "critical",
@@ -549,6 +556,7 @@ fn scan_gated(detectors: &[Detector], text: &str, run: impl Fn(&Detector) -> boo
 
 mod assign;
 mod encoded;
+mod escaped;
 mod finders;
 mod keys;
 #[cfg(test)]
@@ -560,5 +568,8 @@ use self::encoded::encoded_secret;
 pub(crate) use self::encoded::{
     Inflation, embedded_texts, encoded_texts, may_inflate, wide_strings,
 };
+#[cfg(feature = "server")]
+pub(crate) use self::escaped::Unescaped;
+use self::escaped::escaped_secret;
 use self::finders::*;
 use self::keys::*;

@@ -50,7 +50,9 @@
 //! archive such as a `.docx` or a `.tar.gz`, one inside another; a key pasted encoded) is
 //! found whole, as `encoded_secret`; so is one whose content the redactor cannot read
 //! entirely (compressed with xz or the like, encrypted, nested more than six deep, or
-//! inflating past its budget): what cannot be checked is not kept.
+//! inflating past its budget): what cannot be checked is not kept. A secret written with
+//! HTML's or XML's character references (`&#115;k-...`, `&lowbar;`, as in a page a tool
+//! fetched) is found as `escaped_secret`, the references it spans redacted with it.
 //!
 //! ```
 //! use acttrace::json::Map;

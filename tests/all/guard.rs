@@ -364,6 +364,26 @@ fn bypasses() -> Vec<Try> {
                     .replace('/', "_")
             ),
         ),
+        // Character references, as HTML and XML escape text: a page an agent fetched, a
+        // tool's XML.
+        post_to(
+            "a key in decimal character references, in a fetched page",
+            "/agent",
+            format!(
+                r#"{{"tool_result": "<p>Deploy with {}</p>"}}"#,
+                KEY.bytes().map(|b| format!("&#{b};")).collect::<String>()
+            ),
+        ),
+        post_to(
+            "a token with hexadecimal and named references, in XML",
+            "/agent",
+            format!(
+                "<config><token>{}</token></config>",
+                GITHUB
+                    .replacen('_', "&lowbar;", 1)
+                    .replacen('p', "&#x70;", 1)
+            ),
+        ),
         // Archives inside archives: a `.env.gz` and a `.docx` in a `.zip`.
         post_to(
             "a .env.gz and a .docx in a .zip, as a file input",
@@ -612,7 +632,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 42 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 54 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {

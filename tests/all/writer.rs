@@ -1134,6 +1134,11 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         xz.extend((0..300u32).map(|i| (i * 37 % 251) as u8));
         crate::support::base64(&xz)
     });
+    // And a page a tool fetched, the key in HTML's character references.
+    args.insert(
+        "page",
+        "<p>Key: &#115;&#107;&#45;proj-Qm7Tz2Vb9Xc4Nd8Lf1Hg &amp; more</p>",
+    );
     let id = DecisionId::random();
     log.append(Entry::tool_call(Some(&id), "read_env", Value::Object(args)))
         .await
@@ -1149,6 +1154,7 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
             "IyBzdGFnaW5nClNU",
             "H4sI",
             "/Td6WFo",
+            "proj-Qm7Tz2Vb9Xc4Nd8Lf1Hg",
         ],
     );
     let rows = lines(&path);
@@ -1175,10 +1181,14 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
             "{field}"
         );
     }
+    assert_eq!(
+        args.get("page").and_then(Value::as_str),
+        Some("<p>Key: <redacted> &amp; more</p>")
+    );
     let flag = rows[2].get("payload").unwrap();
     assert_eq!(
         flag.get("data").map(Value::to_line_json).as_deref(),
-        Some(r#"["encoded_secret", "pinecone_key", "secret_assignment"]"#)
+        Some(r#"["encoded_secret", "escaped_secret", "pinecone_key", "secret_assignment"]"#)
     );
     assert_verifies(&path, &VerifyOptions::new().expected_head(&head.hash));
     let (ok, detail) = crate::support::reference_verify(&path, None, Some(&head.hash));

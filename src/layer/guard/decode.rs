@@ -10,7 +10,8 @@
 //! `data:text/plain;base64,...`, or as a document block's `"data": "..."`; a script as
 //! PowerShell's `-EncodedCommand` takes one, base64 of UTF-16; a secret pasted encoded), and
 //! such encodings inside that, all the way down; a body sent in UTF-16 or
-//! UTF-32 ([`wide`]), decoded, and read so in turn. Invisible characters that split a secret
+//! UTF-32 ([`wide`]), decoded, and read so in turn; HTML's and XML's character references
+//! (`&#115;k-...`, `&#x73;`, `&amp;`, `&lowbar;`) decoded in all of it. Invisible characters that split a secret
 //! for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order mark,
 //! the soft hyphen) are removed before anything is matched.
 //!
@@ -46,7 +47,7 @@ use std::borrow::Cow;
 
 use http::request::Parts;
 
-use crate::redact::detect::{Inflation, embedded_texts, encoded_texts, wide_strings};
+use crate::redact::detect::{Inflation, Unescaped, embedded_texts, encoded_texts, wide_strings};
 
 mod wide;
 
@@ -156,6 +157,17 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> Views<'a> {
         if wide.contains('%') {
             push_form_decoded(&mut extra, &wide, &mut inflation);
         }
+    }
+    // Character references, as HTML and XML escape text (`&#115;k-...`, `&amp;`), decoded in
+    // all of the above.
+    let unescaped: Vec<String> = [main.as_ref(), extra.as_str()]
+        .into_iter()
+        .filter(|text| memchr::memchr(b'&', text.as_bytes()).is_some())
+        .filter_map(|text| Unescaped::of(text).map(|u| u.text))
+        .collect();
+    for text in unescaped {
+        extra.push_str(&text);
+        extra.push('\n');
     }
     if may_hide(extra.as_bytes()) && extra.chars().any(invisible) {
         extra.retain(|c| !invisible(c));

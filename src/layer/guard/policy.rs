@@ -432,10 +432,11 @@ fn detect_policy(
 /// ```
 pub fn secrets() -> Secrets {
     Secrets {
-        // The guard reads base64 and hex decoded itself, all the way down (see `decode`): the
-        // detector that would decode it again is left out.
+        // The guard reads base64, hex and character references decoded itself, all the way
+        // down (see `decode`): the detectors that would decode them again are left out.
         detectors: detectors(|d| {
-            matches!(d.group, "secret" | "credential") && d.category != "encoded_secret"
+            matches!(d.group, "secret" | "credential")
+                && !matches!(d.category, "encoded_secret" | "escaped_secret")
         }),
         headers: Arc::from([]),
         allow_unscanned: false,

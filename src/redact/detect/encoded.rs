@@ -502,24 +502,31 @@ pub(super) fn encoded_secret(text: &str, out: &mut Vec<Range<usize>>) {
     }
 }
 
-/// Whether `text`, or text encoded in it at any depth, holds a secret or a credential. Level
-/// by level, one budget for all: a compressed stream inside another is not a way to make the
-/// reading run on.
-fn holds_secret(text: String, inflation: &mut Inflation) -> bool {
+/// The detectors of secrets and credentials that read text as it is (not decoding base64,
+/// hex or character references themselves).
+pub(super) fn plain_secrets() -> &'static [super::Detector] {
     static PLAIN: LazyLock<Vec<super::Detector>> = LazyLock::new(|| {
         super::DETECTORS
             .iter()
             .filter(|d| {
-                matches!(d.group, "secret" | "credential") && d.category != "encoded_secret"
+                matches!(d.group, "secret" | "credential")
+                    && !matches!(d.category, "encoded_secret" | "escaped_secret")
             })
             .copied()
             .collect()
     });
+    &PLAIN
+}
+
+/// Whether `text`, or text encoded in it at any depth, holds a secret or a credential. Level
+/// by level, one budget for all: a compressed stream inside another is not a way to make the
+/// reading run on.
+fn holds_secret(text: String, inflation: &mut Inflation) -> bool {
     let mut level = vec![text];
     while !level.is_empty() {
         let mut next = Vec::new();
         for text in &level {
-            if !super::scan_with(&PLAIN, text).is_empty() {
+            if !super::scan_with(plain_secrets(), text).is_empty() {
                 return true;
             }
             next.extend(encoded_texts(text, inflation).into_iter().map(|(_, d)| d));

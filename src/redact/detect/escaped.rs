@@ -1,0 +1,208 @@
+//! Text written with character references, as HTML and XML escape it: `&#115;k-proj-...`
+//! (decimal), `&#x73;` (hexadecimal), `&amp;`, `&lowbar;` and the other names HTML gives
+//! ASCII's punctuation. A secret so escaped (a page an agent fetched, a tool's XML, a
+//! document's text) is found in the text decoded, and its span mapped back to the escaped
+//! text, to be redacted there; the guard reads the decoded text too.
+//!
+//! Uses `memchr`.
+
+use std::ops::Range;
+
+/// Text with its character references decoded, and where each reference was, so that a span
+/// of the decoded text maps back to the text it came from.
+pub(crate) struct Unescaped {
+    pub(crate) text: String,
+    /// Each reference: where its character starts in `text`, the character's length, and
+    /// the reference's span in the escaped text; in order.
+    references: Vec<(usize, usize, Range<usize>)>,
+}
+
+impl Unescaped {
+    /// `text` decoded, when it holds a character reference.
+    pub(crate) fn of(text: &str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        let mut out = Self {
+            text: String::new(),
+            references: Vec::new(),
+        };
+        let mut copied = 0;
+        for at in memchr::memchr_iter(b'&', bytes) {
+            if at < copied {
+                continue;
+            }
+            let Some((c, len)) = reference(&bytes[at..]) else {
+                continue;
+            };
+            out.text.push_str(&text[copied..at]);
+            out.references
+                .push((out.text.len(), c.len_utf8(), at..at + len));
+            out.text.push(c);
+            copied = at + len;
+        }
+        if out.references.is_empty() {
+            return None;
+        }
+        out.text.push_str(&text[copied..]);
+        Some(out)
+    }
+
+    /// Whether `span` of the decoded text holds a decoded character.
+    fn touches_a_reference(&self, span: &Range<usize>) -> bool {
+        let first = self.references.partition_point(|r| r.0 + r.1 <= span.start);
+        self.references.get(first).is_some_and(|r| r.0 < span.end)
+    }
+
+    /// The span of the escaped text that `span` of the decoded text came from (the whole of a
+    /// reference it starts or ends in).
+    fn source(&self, span: &Range<usize>) -> Range<usize> {
+        // The last reference whose character starts at or before the span's start, and the
+        // last that starts before its end.
+        let start = match self.references.partition_point(|r| r.0 <= span.start) {
+            0 => span.start,
+            i => match &self.references[i - 1] {
+                (at, len, from) if span.start < at + len => from.start,
+                (at, len, from) => from.end + (span.start - at - len),
+            },
+        };
+        let end = match self.references.partition_point(|r| r.0 < span.end) {
+            0 => span.end,
+            i => match &self.references[i - 1] {
+                (at, len, from) if span.end <= at + len => from.end,
+                (at, len, from) => from.end + (span.end - at - len),
+            },
+        };
+        start..end
+    }
+}
+
+/// The character a reference at the start of `bytes` stands for, and the reference's length:
+/// `&#` and decimal digits, `&#x` and hexadecimal ones, or a name of [`NAMES`], then `;`.
+fn reference(bytes: &[u8]) -> Option<(char, usize)> {
+    let end = bytes.iter().take(12).position(|&b| b == b';')?;
+    let body = &bytes[1..end];
+    let c = match body {
+        [b'#', b'x' | b'X', hex @ ..] if !hex.is_empty() => {
+            u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+        }
+        [b'#', digits @ ..] if !digits.is_empty() => std::str::from_utf8(digits).ok()?.parse().ok(),
+        name => NAMES
+            .iter()
+            .find(|(n, _)| n.as_bytes() == name)
+            .map(|&(_, c)| u32::from(c)),
+    }?;
+    let c = char::from_u32(c).filter(|&c| c != '\0')?;
+    Some((c, end + 1))
+}
+
+/// The named references of HTML for ASCII's punctuation (a key or a password holds no other
+/// characters), and the no-break space.
+const NAMES: [(&str, char); 36] = [
+    ("amp", '&'),
+    ("AMP", '&'),
+    ("lt", '<'),
+    ("LT", '<'),
+    ("gt", '>'),
+    ("GT", '>'),
+    ("quot", '"'),
+    ("QUOT", '"'),
+    ("apos", '\''),
+    ("nbsp", ' '),
+    ("excl", '!'),
+    ("num", '#'),
+    ("dollar", '$'),
+    ("percnt", '%'),
+    ("lpar", '('),
+    ("rpar", ')'),
+    ("ast", '*'),
+    ("plus", '+'),
+    ("comma", ','),
+    ("period", '.'),
+    ("sol", '/'),
+    ("colon", ':'),
+    ("semi", ';'),
+    ("equals", '='),
+    ("quest", '?'),
+    ("commat", '@'),
+    ("lsqb", '['),
+    ("bsol", '\\'),
+    ("rsqb", ']'),
+    ("Hat", '^'),
+    ("lowbar", '_'),
+    ("grave", '`'),
+    ("lcub", '{'),
+    ("verbar", '|'),
+    ("rcub", '}'),
+    ("Tab", '\t'),
+];
+
+/// A secret or a credential written with character references: found in the decoded text
+/// (as a key, an assignment, or base64 holding one), and its span in the escaped text, when
+/// a reference is part of it (one found without them is the other detectors').
+pub(super) fn escaped_secret(text: &str, out: &mut Vec<Range<usize>>) {
+    let Some(unescaped) = Unescaped::of(text) else {
+        return;
+    };
+    let mut spans: Vec<Range<usize>> =
+        super::scan_with(super::encoded::plain_secrets(), &unescaped.text)
+            .into_iter()
+            .map(|f| f.span)
+            .collect();
+    super::encoded::encoded_secret(&unescaped.text, &mut spans);
+    out.extend(
+        spans
+            .iter()
+            .filter(|span| unescaped.touches_a_reference(span))
+            .map(|span| unescaped.source(span)),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_decoded_and_spans_map_back() {
+        let text = "key: &#115;&#x6B;-proj&#45;abc &amp; x &bogus; &#0; &#;";
+        let un = Unescaped::of(text).expect("references");
+        assert_eq!(un.text, "key: sk-proj-abc & x &bogus; &#0; &#;");
+        // "sk-proj-abc" in the decoded text is "&#115;&#x6B;-proj&#45;abc" in the escaped.
+        let at = un.text.find("sk-proj-abc").unwrap();
+        let span = at..at + "sk-proj-abc".len();
+        assert!(un.touches_a_reference(&span));
+        assert_eq!(&text[un.source(&span)], "&#115;&#x6B;-proj&#45;abc");
+        // Within: "proj" maps to itself; a span ending in a reference takes it whole.
+        let at = un.text.find("proj").unwrap();
+        assert_eq!(&text[un.source(&(at..at + 5))], "proj&#45;");
+        assert!(!un.touches_a_reference(&(at..at + 4)));
+        let x = un.text.find(" x ").unwrap();
+        assert_eq!(&text[un.source(&(x..x + 3))], " x ");
+        assert!(Unescaped::of("AT&T; a & b; &unknown;").is_none());
+    }
+
+    #[test]
+    fn a_secret_written_with_references_is_found_where_it_is_written() {
+        let key = "sk-proj-abcdefghijklmnop1234";
+        let decimal: String = key.bytes().map(|b| format!("&#{b};")).collect();
+        let mixed = key.replace('-', "&#x2d;");
+        for escaped in [decimal, mixed] {
+            let text = format!("<p>Deploy with {escaped} today &amp; tomorrow</p>");
+            let mut spans = Vec::new();
+            escaped_secret(&text, &mut spans);
+            assert_eq!(spans.len(), 1, "{text}");
+            assert_eq!(&text[spans[0].clone()], escaped);
+        }
+        // An assignment whose value holds a reference; a key written plainly is left to the
+        // other detectors.
+        let text = "password=&quot;Tr0ub4dor&amp;3xyz&quot; and sk-proj-abcdefghijklmnop1234";
+        let mut spans = Vec::new();
+        escaped_secret(text, &mut spans);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert!(
+            text[spans[0].clone()].contains("Tr0ub4dor&amp;3xyz"),
+            "{spans:?}"
+        );
+        let mut spans = Vec::new();
+        escaped_secret("Fish &amp; chips, 4 &lt; 5", &mut spans);
+        assert!(spans.is_empty());
+    }
+}
