@@ -436,7 +436,7 @@ pub const DETECTORS: &[Detector] = &[
         group: "secret",
         severity: "critical",
         find: escaped_secret,
-        gate: Gate::new(12, b"&;"),
+        gate: Gate::new(12, b"").and(|p| p.has(b'&') && p.has(b';') || p.has(b'=')),
     },
     Detector {
         category: "secret_assignment",

@@ -52,7 +52,8 @@
 //! entirely (compressed with xz or the like, encrypted, nested more than six deep, or
 //! inflating past its budget): what cannot be checked is not kept. A secret written with
 //! HTML's or XML's character references (`&#115;k-...`, `&lowbar;`, as in a page a tool
-//! fetched) is found as `escaped_secret`, the references it spans redacted with it.
+//! fetched) or in quoted-printable (an e-mail's text, where a soft line break cuts a long
+//! key in two) is found as `escaped_secret`, the escapes it spans redacted with it.
 //!
 //! ```
 //! use acttrace::json::Map;

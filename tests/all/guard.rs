@@ -384,6 +384,17 @@ fn bypasses() -> Vec<Try> {
                     .replacen('p', "&#x70;", 1)
             ),
         ),
+        // Quoted-printable, as an e-mail carries its text: a long line cut by a soft line
+        // break, here inside the key.
+        post_to(
+            "a key in a quoted-printable e-mail, cut by a soft line break",
+            "/agent",
+            format!(
+                r#"{{"email": "Content-Transfer-Encoding: quoted-printable\r\n\r\nThe new key =E2=80=94 {}=\r\n{}\r\n"}}"#,
+                &KEY[..5],
+                &KEY[5..]
+            ),
+        ),
         // Archives inside archives: a `.env.gz` and a `.docx` in a `.zip`.
         post_to(
             "a .env.gz and a .docx in a .zip, as a file input",
@@ -632,7 +643,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 54 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 55 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {

@@ -1139,6 +1139,11 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
         "page",
         "<p>Key: &#115;&#107;&#45;proj-Qm7Tz2Vb9Xc4Nd8Lf1Hg &amp; more</p>",
     );
+    // And an e-mail a tool read, in quoted-printable, a soft line break inside the key.
+    args.insert(
+        "mail",
+        "Hi,=\r\nthe key is sk-proj-Rt5Yu8Io=\r\n2Pa4Sd6Fg9Hj1Kl3 =E2=80=94 Ops",
+    );
     let id = DecisionId::random();
     log.append(Entry::tool_call(Some(&id), "read_env", Value::Object(args)))
         .await
@@ -1155,6 +1160,8 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
             "H4sI",
             "/Td6WFo",
             "proj-Qm7Tz2Vb9Xc4Nd8Lf1Hg",
+            "Rt5Yu8Io",
+            "2Pa4Sd6Fg9Hj1Kl3",
         ],
     );
     let rows = lines(&path);
@@ -1184,6 +1191,10 @@ async fn keys_in_assignments_and_ai_platform_keys_are_redacted() {
     assert_eq!(
         args.get("page").and_then(Value::as_str),
         Some("<p>Key: <redacted> &amp; more</p>")
+    );
+    assert_eq!(
+        args.get("mail").and_then(Value::as_str),
+        Some("Hi,=\r\nthe key is <redacted> =E2=80=94 Ops")
     );
     let flag = rows[2].get("payload").unwrap();
     assert_eq!(

@@ -11,7 +11,9 @@
 //! PowerShell's `-EncodedCommand` takes one, base64 of UTF-16; a secret pasted encoded), and
 //! such encodings inside that, all the way down; a body sent in UTF-16 or
 //! UTF-32 ([`wide`]), decoded, and read so in turn; HTML's and XML's character references
-//! (`&#115;k-...`, `&#x73;`, `&amp;`, `&lowbar;`) decoded in all of it. Invisible characters that split a secret
+//! (`&#115;k-...`, `&#x73;`, `&amp;`, `&lowbar;`), and quoted-printable where a soft line
+//! break shows it (an e-mail's text, a long key cut by `=` at a line's end), decoded in all
+//! of it. Invisible characters that split a secret
 //! for the eye's sake (zero-width spaces and joiners, the word joiner, the byte order mark,
 //! the soft hyphen) are removed before anything is matched.
 //!
@@ -158,11 +160,11 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> Views<'a> {
             push_form_decoded(&mut extra, &wide, &mut inflation);
         }
     }
-    // Character references, as HTML and XML escape text (`&#115;k-...`, `&amp;`), decoded in
-    // all of the above.
+    // Character references, as HTML and XML escape text (`&#115;k-...`, `&amp;`), and
+    // quoted-printable where a soft line break shows it (an e-mail's text), decoded in all of
+    // the above.
     let unescaped: Vec<String> = [main.as_ref(), extra.as_str()]
         .into_iter()
-        .filter(|text| memchr::memchr(b'&', text.as_bytes()).is_some())
         .filter_map(|text| Unescaped::of(text).map(|u| u.text))
         .collect();
     for text in unescaped {

@@ -1,42 +1,60 @@
-//! Text written with character references, as HTML and XML escape it: `&#115;k-proj-...`
-//! (decimal), `&#x73;` (hexadecimal), `&amp;`, `&lowbar;` and the other names HTML gives
-//! ASCII's punctuation. A secret so escaped (a page an agent fetched, a tool's XML, a
-//! document's text) is found in the text decoded, and its span mapped back to the escaped
-//! text, to be redacted there; the guard reads the decoded text too.
+//! Text escaped as HTML, XML and e-mail escape it, decoded: character references
+//! (`&#115;k-proj-...` in decimal, `&#x73;` in hexadecimal, `&amp;`, `&lowbar;` and the other
+//! names HTML gives ASCII's punctuation), as a page an agent fetched or a tool's XML carries
+//! them; and quoted-printable (RFC 2045: `=3D` for `=`, `=C3=A9` for `é`, and a soft line break,
+//! `=` at a line's end, where a long line is cut, and so a long key in two), as an e-mail
+//! carries its text, in a text that holds a soft line break. A secret so escaped is found in
+//! the text decoded, and its span mapped back to the escaped text, to be redacted there; the
+//! guard reads the decoded text too.
 //!
 //! Uses `memchr`.
 
 use std::ops::Range;
 
-/// Text with its character references decoded, and where each reference was, so that a span
-/// of the decoded text maps back to the text it came from.
+/// Text with its escapes decoded, and where each escape was, so that a span of the decoded
+/// text maps back to the text it came from.
 pub(crate) struct Unescaped {
     pub(crate) text: String,
-    /// Each reference: where its character starts in `text`, the character's length, and
-    /// the reference's span in the escaped text; in order.
+    /// Each escape: where what it stands for starts in `text`, its length (none for a soft
+    /// line break), and the escape's span in the escaped text; in order.
     references: Vec<(usize, usize, Range<usize>)>,
 }
 
 impl Unescaped {
-    /// `text` decoded, when it holds a character reference.
+    /// `text` decoded, when it holds an escape.
     pub(crate) fn of(text: &str) -> Option<Self> {
         let bytes = text.as_bytes();
+        // Quoted-printable is read only where a soft line break shows it.
+        let quoted = memchr::memchr_iter(b'=', bytes)
+            .any(|at| matches!(bytes[at + 1..], [b'\n', ..] | [b'\r', b'\n', ..]));
+        if !quoted && memchr::memchr(b'&', bytes).is_none() {
+            return None;
+        }
         let mut out = Self {
             text: String::new(),
             references: Vec::new(),
         };
         let mut copied = 0;
-        for at in memchr::memchr_iter(b'&', bytes) {
-            if at < copied {
+        for at in memchr::memchr2_iter(b'&', b'=', bytes) {
+            if at < copied || (bytes[at] == b'=' && !quoted) {
                 continue;
             }
-            let Some((c, len)) = reference(&bytes[at..]) else {
+            let start = out.text.len();
+            out.text.push_str(&text[copied..at]);
+            let len = match bytes[at] {
+                b'&' => reference(&bytes[at..]).map(|(c, len)| {
+                    out.text.push(c);
+                    len
+                }),
+                _ => quoted_printable(&bytes[at..], &mut out.text),
+            };
+            let Some(len) = len else {
+                out.text.truncate(start);
                 continue;
             };
-            out.text.push_str(&text[copied..at]);
+            let decoded = start + (at - copied);
             out.references
-                .push((out.text.len(), c.len_utf8(), at..at + len));
-            out.text.push(c);
+                .push((decoded, out.text.len() - decoded, at..at + len));
             copied = at + len;
         }
         if out.references.is_empty() {
@@ -46,7 +64,8 @@ impl Unescaped {
         Some(out)
     }
 
-    /// Whether `span` of the decoded text holds a decoded character.
+    /// Whether `span` of the decoded text holds what an escape stands for, or a soft line
+    /// break within it.
     fn touches_a_reference(&self, span: &Range<usize>) -> bool {
         let first = self.references.partition_point(|r| r.0 + r.1 <= span.start);
         self.references.get(first).is_some_and(|r| r.0 < span.end)
@@ -94,6 +113,31 @@ fn reference(bytes: &[u8]) -> Option<(char, usize)> {
     Some((c, end + 1))
 }
 
+/// Adds what the quoted-printable escape at the start of `bytes` stands for to `out` (nothing
+/// for a soft line break; the bytes of a run of `=XX` escapes, as UTF-8), and gives its length.
+fn quoted_printable(bytes: &[u8], out: &mut String) -> Option<usize> {
+    match bytes {
+        [b'=', b'\n', ..] => return Some(2),
+        [b'=', b'\r', b'\n', ..] => return Some(3),
+        _ => {}
+    }
+    let hex = |b: u8| char::from(b).to_digit(16).map(|d| d as u8);
+    let mut decoded = Vec::new();
+    let mut at = 0;
+    while let [b'=', high, low, ..] = bytes[at..] {
+        let (Some(high), Some(low)) = (hex(high), hex(low)) else {
+            break;
+        };
+        decoded.push(high << 4 | low);
+        at += 3;
+    }
+    if decoded.is_empty() {
+        return None;
+    }
+    out.push_str(&String::from_utf8_lossy(&decoded));
+    Some(at)
+}
+
 /// The named references of HTML for ASCII's punctuation (a key or a password holds no other
 /// characters), and the no-break space.
 const NAMES: [(&str, char); 36] = [
@@ -135,9 +179,9 @@ const NAMES: [(&str, char); 36] = [
     ("Tab", '\t'),
 ];
 
-/// A secret or a credential written with character references: found in the decoded text
-/// (as a key, an assignment, or base64 holding one), and its span in the escaped text, when
-/// a reference is part of it (one found without them is the other detectors').
+/// A secret or a credential written with escapes: found in the decoded text (as a key, an
+/// assignment, or base64 holding one), and its span in the escaped text, when an escape is
+/// part of it (one found without them is the other detectors').
 pub(super) fn escaped_secret(text: &str, out: &mut Vec<Range<usize>>) {
     let Some(unescaped) = Unescaped::of(text) else {
         return;
@@ -204,5 +248,27 @@ mod tests {
         let mut spans = Vec::new();
         escaped_secret("Fish &amp; chips, 4 &lt; 5", &mut spans);
         assert!(spans.is_empty());
+    }
+
+    #[test]
+    fn quoted_printable_is_decoded_where_a_soft_line_break_shows_it() {
+        // An e-mail's text: a key cut by a soft line break, `=3D` for `=`, UTF-8 escaped.
+        let mail = "Caf=C3=A9 notes: OPENAI_API_KEY=3Dsk-pr=\r\noj-abcdefghijklmnop1234 =\r\nok";
+        let un = Unescaped::of(mail).expect("escapes");
+        assert_eq!(
+            un.text,
+            "Café notes: OPENAI_API_KEY=sk-proj-abcdefghijklmnop1234 ok"
+        );
+        let mut spans = Vec::new();
+        escaped_secret(mail, &mut spans);
+        assert_eq!(spans.len(), 1, "{spans:?}");
+        assert_eq!(&mail[spans[0].clone()], "sk-pr=\r\noj-abcdefghijklmnop1234");
+        // Without a soft line break, `=` is left as it is written.
+        let plain = "a=3Db and x=20";
+        assert!(Unescaped::of(plain).is_none());
+        // A span across a soft line break touches it; one beside it does not.
+        let at = un.text.find("sk-proj").unwrap();
+        assert!(un.touches_a_reference(&(at..at + 7)));
+        assert!(!un.touches_a_reference(&(at + 6..at + 12)));
     }
 }
