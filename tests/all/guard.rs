@@ -352,6 +352,21 @@ fn bypasses() -> Vec<Try> {
                 &KEY[10..]
             )),
         ),
+        // A filled form's field, outside the page's content stream.
+        post_to(
+            "a key in a PDF form field's value, as a file input",
+            "/agent",
+            {
+                let page = pdf("(Deployment request) Tj");
+                let field = format!("5 0 obj\n<< /FT /Tx /T (api_key) /V ({KEY}) >>\nendobj\n");
+                let at = page.len() - b"trailer\n<< /Root 1 0 R >>\n%%EOF\n".len();
+                let file = [&page[..at], field.as_bytes(), &page[at..]].concat();
+                format!(
+                    r#"{{"type": "file", "file": {{"filename": "form.pdf", "file_data": "data:application/pdf;base64,{}"}}}}"#,
+                    base64(&file)
+                )
+            },
+        ),
         // base64url, as Gmail's API carries a message's `raw`: `-` and `_` for `+` and `/`
         // (text in Chinese or Cyrillic makes them where standard base64 splits out of step).
         post_to(
@@ -643,7 +658,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 55 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 56 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {

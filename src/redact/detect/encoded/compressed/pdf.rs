@@ -8,6 +8,10 @@
 //! that the fonts' `ToUnicode` maps turn into characters. Streams that are not text once
 //! inflated (images, fonts) are passed over after a look at their start.
 //!
+//! The strings of the objects outside streams are read too: a filled form's values, an
+//! annotation's text, the document's title (in PDFDocEncoding, or UTF-16BE after its byte
+//! order mark, literal or hex).
+//!
 //! What it cannot read: glyph numbers in a hex string that no font's `ToUnicode` map gives
 //! characters for, which are noted unread; a literal string in a font's own encoding (read
 //! as Latin-1, as a ligature's code shows); a code whose maps disagree between fonts (all
@@ -31,12 +35,16 @@ pub(in crate::redact::detect::encoded) fn is_pdf(bytes: &[u8]) -> bool {
 }
 
 /// The text of the PDF file `bytes` start with: each content stream's strings, a line each
-/// text operator (see the module's documentation), within the budget; and how far the file
-/// runs (to its last `%%EOF`).
+/// text operator (see the module's documentation), within the budget, then the strings of
+/// the objects outside streams (a form field's value, an annotation's text, the document's
+/// title); and how far the file runs (to its last `%%EOF`).
 pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Inflation) -> Opened {
     let mut text = String::new();
     let mut pages = Vec::new();
     let mut codes = Codes::new();
+    // The file's text between streams: its objects' dictionaries and arrays.
+    let mut objects = Vec::new();
+    let mut outside = 0;
     let mut from = 0;
     while let Some(at) = memchr::memmem::find(&bytes[from..], b"stream").map(|at| from + at) {
         from = at + b"stream".len();
@@ -52,6 +60,8 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
         let end =
             memchr::memmem::find(&bytes[start..], b"endstream").map_or(bytes.len(), |n| start + n);
         from = end;
+        objects.push(&bytes[outside..at]);
+        outside = (end + b"endstream".len()).min(bytes.len());
         let Some(content) = content(&bytes[start..end], filters(&bytes[..at]), inflation) else {
             continue;
         };
@@ -67,6 +77,12 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
         inflation.unread.glyphs |= strings(page, &codes, &mut text);
     }
     let extent = memchr::memmem::rfind(bytes, b"%%EOF").map_or(bytes.len(), |at| at + 5);
+    // Strings in objects are text strings (PDFDocEncoding, or UTF-16BE after its mark), or
+    // bytes (a file identifier), not glyph codes: none is noted unread.
+    objects.push(&bytes[outside.min(extent)..extent]);
+    for object in objects {
+        strings(object, &Codes::new(), &mut text);
+    }
     // An encrypted PDF's streams are not read: noted, as an encrypted zip file is.
     if memchr::memmem::find(&bytes[..extent], b"/Encrypt").is_some() {
         inflation.unread.locked = true;
@@ -136,7 +152,9 @@ fn strings(content: &[u8], codes: &Codes, out: &mut String) -> bool {
     while i < content.len() {
         match content[i] {
             b'(' => {
+                let start = out.len();
                 i = literal(content, i + 1, out);
+                utf16_text_string(out, start);
                 if !in_array {
                     out.push('\n');
                 }
@@ -181,6 +199,21 @@ fn strings(content: &[u8], codes: &Codes, out: &mut String) -> bool {
         }
     }
     unmapped
+}
+
+/// Decodes the literal string `out` holds from `start` (its bytes as Latin-1 characters) as
+/// UTF-16BE when it starts with the byte order mark, as a text string may (a form field's
+/// value, an `/ActualText`).
+fn utf16_text_string(out: &mut String, start: usize) {
+    if !out[start..].starts_with("\u{fe}\u{ff}") {
+        return;
+    }
+    let bytes: Vec<u8> = out[start..].chars().skip(2).map(|c| c as u8).collect();
+    out.truncate(start);
+    let units = bytes
+        .chunks_exact(2)
+        .map(|u| u16::from_be_bytes([u[0], u[1]]));
+    out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
 }
 
 /// Adds the literal string starting at `content[i]` (after its `(`) to `out`, its escapes
@@ -563,11 +596,48 @@ endcmap CMapName currentdict /CMap defineresource pop end end";
         ] {
             let file = pdf_filtered(&[(zlib.clone(), filter)]);
             let mut inflation = Inflation::for_text(file.len());
-            assert_eq!(inflation.file_text(&file), None);
+            let text = inflation.file_text(&file).unwrap_or_default();
+            assert!(!text.contains("OPENAI"), "{text:?}");
             assert!(
                 inflation.unread().is_some_and(|w| w.contains(why)),
                 "{filter}"
             );
+        }
+    }
+
+    #[test]
+    fn the_strings_of_objects_outside_streams_are_read() {
+        // A filled form: a field's value in PDFDocEncoding, another in UTF-16BE (as octal
+        // escapes after the byte order mark, and as a hex string); the document's title.
+        let ssn = "SSN 123-45-6789";
+        let wide: String = ssn
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .map(|b| format!("\\{b:03o}"))
+            .collect();
+        let hex: String = "Key sk-proj-abcdefghijklmnop1234"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        let mut file = pdf_of(&[(b"BT (Loan application) Tj ET", true)]);
+        let fields = format!(
+            "5 0 obj\n<< /FT /Tx /T (applicant) /V (Ana Lima) >>\nendobj\n\
+             6 0 obj\n<< /FT /Tx /T (ssn) /V (\\376\\377{wide}) >>\nendobj\n\
+             7 0 obj\n<< /Type /Annot /Contents <FEFF{hex}> >>\nendobj\n\
+             8 0 obj\n<< /Title (Q3 \\(draft\\)) >>\nendobj\n"
+        );
+        let at = file.len() - b"trailer\n<< /Root 1 0 R >>\n%%EOF\n".len();
+        file.splice(at..at, fields.into_bytes());
+        let text = read(&crate::base64::encode(&file));
+        for want in [
+            "Loan application",
+            "Ana Lima",
+            ssn,
+            "Key sk-proj-abcdefghijklmnop1234",
+            "Q3 (draft)",
+        ] {
+            assert!(text.lines().any(|l| l == want), "{want}: {text:?}");
         }
     }
 
