@@ -24,6 +24,11 @@ pub(super) const SIGNATURE: &[u8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
 /// of a chain and the sectors of the allocation tables themselves.
 const MAX_SECTOR: usize = 0xffff_fffa;
 
+/// Streams shorter than this are kept in the mini stream, in sectors of 64 bytes: the value
+/// every version's header must hold (one that says otherwise is not believed, so that it
+/// cannot hide streams where they are not read).
+const MINI_CUTOFF: usize = 4096;
+
 /// Whether `bytes` start as a compound file does.
 pub(super) fn is_compound(bytes: &[u8]) -> bool {
     bytes.starts_with(SIGNATURE)
@@ -56,8 +61,6 @@ struct Compound<'a> {
     /// The first sector of the directory and of the mini stream's table.
     directory: usize,
     mini_fat: usize,
-    /// Streams shorter than this are kept in the mini stream.
-    cutoff: usize,
     /// How far into `bytes` the sectors read reach.
     extent: usize,
 }
@@ -79,7 +82,6 @@ impl<'a> Compound<'a> {
             fat: Vec::new(),
             directory: le32(bytes, 0x30)?,
             mini_fat: le32(bytes, 0x3c)?,
-            cutoff: le32(bytes, 0x38)?,
             extent: 512,
         };
         // The allocation table's sectors: the first 109 listed in the header, the rest in a
@@ -104,12 +106,15 @@ impl<'a> Compound<'a> {
         }
         tables.truncate(most);
         for table in tables {
-            let sector = file.sector(table)?;
-            file.fat.extend(
-                sector
-                    .chunks_exact(4)
-                    .map(|e| le32(e, 0).unwrap_or(usize::MAX)),
-            );
+            // A table sector past the end of a file cut short: its chains end there.
+            match file.sector(table) {
+                Some(sector) => file.fat.extend(
+                    sector
+                        .chunks_exact(4)
+                        .map(|e| le32(e, 0).unwrap_or(usize::MAX)),
+                ),
+                None => file.fat.extend(std::iter::repeat_n(usize::MAX, per_sector)),
+            }
         }
         Some(file)
     }
@@ -129,8 +134,8 @@ impl<'a> Compound<'a> {
     }
 
     /// At most `len` bytes of the chain of sectors that starts at `first`, `table` giving each
-    /// sector's next, `sector` a sector's bytes: up to where the chain ends, leaves the file or
-    /// comes back on itself.
+    /// sector's next, `sector` a sector's bytes: up to where the chain ends or leaves the file,
+    /// and in no more steps than the table has entries (a chain may come back on itself).
     fn chain<'b>(
         &mut self,
         first: usize,
@@ -189,7 +194,7 @@ impl<'a> Compound<'a> {
                 break;
             }
             let len = entry.size.min(inflation.left);
-            let stream = if entry.size < self.cutoff {
+            let stream = if entry.size < MINI_CUTOFF {
                 // Mini sectors are of 64 bytes in every version; the last may be cut short.
                 let mini = |_: &mut Self, n: usize| {
                     let end = n.checked_add(1)?.checked_mul(64)?.min(mini_stream.len());
@@ -564,7 +569,16 @@ mod tests {
         odd_sectors[0x1e] = 7;
         let mut no_directory = file.clone();
         no_directory[0x30..0x34].copy_from_slice(&END.to_le_bytes());
-        for file in [odd_sectors, no_directory] {
+        // Cut short: the allocation table and the directory, which come last, are gone.
+        let doc = compound_file(
+            &[(
+                "WordDocument",
+                &word_document("OPENAI_API_KEY=sk-proj-0123456789", 0),
+            )],
+            false,
+        );
+        let cut = doc[..doc.len() * 2 / 3].to_vec();
+        for file in [odd_sectors, no_directory, cut] {
             let (text, _) = text_of(&file);
             assert!(
                 text.contains("OPENAI_API_KEY=sk-proj-0123456789"),
