@@ -60,9 +60,12 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
         let end =
             memchr::memmem::find(&bytes[start..], b"endstream").map_or(bytes.len(), |n| start + n);
         from = end;
-        objects.push(&bytes[outside..at]);
+        // The stream's dictionary is looked for after the stream before it: streams packed
+        // close are read in one pass.
+        let before = &bytes[outside.min(at)..at];
+        objects.push(before);
         outside = (end + b"endstream".len()).min(bytes.len());
-        let Some(content) = content(&bytes[start..end], filters(&bytes[..at]), inflation) else {
+        let Some(content) = content(&bytes[start..end], filters(before), inflation) else {
             continue;
         };
         // A font's `ToUnicode` map, or a page (or anything else of text) to read once every
