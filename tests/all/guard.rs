@@ -614,6 +614,30 @@ fn pdf_input(operators: &str) -> String {
 }
 
 fn app(log: &AuditLog, ran: &Arc<AtomicUsize>) -> Router {
+    counted_app(
+        log,
+        ran,
+        GuardLayer::new(
+            log.clone(),
+            (
+                policy::secrets().headers(["x-api-key", "authorization"]),
+                policy::personal_data(),
+            ),
+        )
+        .body_limit(LIMIT),
+    )
+}
+
+/// A router whose handler counts its runs in `ran`, behind the audit layer and, inside it,
+/// `guard`.
+fn counted_app<L>(log: &AuditLog, ran: &Arc<AtomicUsize>, guard: L) -> Router
+where
+    L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+    L::Service: tower::Service<Request<Body>> + Clone + Send + Sync + 'static,
+    <L::Service as tower::Service<Request<Body>>>::Response: axum::response::IntoResponse + 'static,
+    <L::Service as tower::Service<Request<Body>>>::Error: Into<std::convert::Infallible> + 'static,
+    <L::Service as tower::Service<Request<Body>>>::Future: Send + 'static,
+{
     let handler = |ran: Arc<AtomicUsize>| {
         move || {
             ran.fetch_add(1, Ordering::SeqCst);
@@ -623,20 +647,8 @@ fn app(log: &AuditLog, ran: &Arc<AtomicUsize>) -> Router {
     Router::new()
         .route("/agent", post(handler(ran.clone())))
         .route("/agent/{*rest}", post(handler(ran.clone())))
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(AuditLayer::new(log.clone()))
-                .layer(
-                    GuardLayer::new(
-                        log.clone(),
-                        (
-                            policy::secrets().headers(["x-api-key", "authorization"]),
-                            policy::personal_data(),
-                        ),
-                    )
-                    .body_limit(LIMIT),
-                ),
-        )
+        .layer(guard)
+        .layer(AuditLayer::new(log.clone()))
 }
 
 async fn send(app: &Router, t: &Try) -> StatusCode {
@@ -972,23 +984,8 @@ async fn utf16_text_files_and_legacy_office_files_are_read() {
     let path = scratch.join("audit.jsonl");
     let log = AuditLog::open("t", &path).await.expect("open");
     let ran = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&ran);
-    let app = Router::new()
-        .route(
-            "/agent",
-            post(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async { "ran" }
-            }),
-        )
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(AuditLayer::new(log.clone()))
-                .layer(
-                    GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()))
-                        .body_limit(1 << 20),
-                ),
-        );
+    let guard = GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
+    let app = counted_app(&log, &ran, guard.body_limit(1 << 20));
     let env = format!("# staging\r\nOPENAI_API_KEY={KEY}\r\n");
     let notepad: Vec<u8> = [0xff, 0xfe].into_iter().chain(utf16le(&env)).collect();
     let doc = compound_file(&[
@@ -1149,20 +1146,11 @@ async fn text_hidden_from_readers_is_blocked_or_flagged() {
     let path = scratch.join("audit.jsonl");
     let log = AuditLog::open("t", &path).await.expect("open");
     let ran = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&ran);
-    let app = Router::new()
-        .route(
-            "/agent",
-            post(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async { "ran" }
-            }),
-        )
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(AuditLayer::new(log.clone()))
-                .layer(GuardLayer::new(log.clone(), policy::hidden_text())),
-        );
+    let app = counted_app(
+        &log,
+        &ran,
+        GuardLayer::new(log.clone(), policy::hidden_text()),
+    );
     let tag = |s: &str| -> String {
         s.chars()
             .filter_map(|c| char::from_u32(0xe0000 + c as u32))
