@@ -352,6 +352,16 @@ fn bypasses() -> Vec<Try> {
                 &KEY[10..]
             )),
         ),
+        // Word splits a paragraph into runs where an edit session or a spelling mark changes.
+        post_to(
+            "a key split across a .docx's runs, as a file input",
+            "/agent",
+            docx_input(&format!(
+                r#"Key: {}</w:t></w:r><w:proofErr w:type="spellStart"/><w:r w:rsidR="00C1"><w:t>{}"#,
+                &KEY[..8],
+                &KEY[8..]
+            )),
+        ),
         // A filled form's field, outside the page's content stream.
         post_to(
             "a key in a PDF form field's value, as a file input",
@@ -670,7 +680,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 56 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 57 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {

@@ -188,7 +188,8 @@ impl Inflation {
         text_of(head).is_some() || Container::of(head).is_some()
     }
 
-    /// The text of a file: its own, when it is text; the text of the files inside, when it is
+    /// The text of a file: its own, when it is text (and an XML file's text content after
+    /// it); the text of the files inside, when it is
     /// a gzip member, a zlib stream, a zip or a tar archive (one inside another up to
     /// [`MAX_DEPTH`] deep, a line each), the text of a PDF's pages, or the runs of text in a
     /// compound file's streams; `None` otherwise, or
@@ -204,7 +205,7 @@ impl Inflation {
         if container != Some(Container::Pdf)
             && let Some(text) = text_of(bytes)
         {
-            return Some(text);
+            return Some(archive::with_text_content(text));
         }
         let Some(container) = container else {
             self.note_codec(bytes);
