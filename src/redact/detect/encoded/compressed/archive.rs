@@ -2,7 +2,8 @@
 //! are zip archives of XML), found through its central directory or, when it has none (cut
 //! short, or written as a stream), header by header; and the files of a tar archive. Each
 //! file is read as [`Inflation::file_text_in`] reads one, an archive or a compressed file in
-//! it included, and charged to the budget.
+//! it included, and charged to the budget; an XML file's text content is read too
+//! ([`with_text_content`]), so that a paragraph Word split into runs reads whole.
 //!
 //! Uses the budget and the little-endian readers of its parent, and `memchr`.
 

@@ -1,5 +1,5 @@
 //! PDF files: the text a page shows, from its content streams (each decoded through the
-//! filters its dictionary lists, [`filters`]: `FlateDecode`, as nearly all are, and
+//! filters its dictionary lists, [`filters`](mod@filters): `FlateDecode`, as nearly all are, and
 //! `LZWDecode`, `ASCII85Decode`, `ASCIIHexDecode`, `RunLengthDecode`, as older writers
 //! chain them): the literal strings the text operators
 //! draw (`(...) Tj`, `[(...) -20 (...)] TJ`, whose pieces are joined, so that a word a
