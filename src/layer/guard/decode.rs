@@ -19,8 +19,9 @@
 //!
 //! Base64 of a gzip or zlib stream (a compressed file) is inflated and read the same way, and
 //! the files of a zip archive (a `.docx`, `.xlsx`, `.odt`, an XML part's text content read
-//! too, its paragraphs' runs joined; one cut short read header by header) or a tar archive (`.tar.gz`) likewise, one inside another up to six deep (a `.env.gz`
-//! in a `.zip` in a `.tar.gz`), and the text a PDF's pages draw (its content streams decoded,
+//! too, its paragraphs' runs joined; one cut short read header by header) or a tar archive
+//! (`.tar.gz`) likewise, one inside another up to six deep (a `.env.gz` in a `.zip` in a
+//! `.tar.gz`), and the text a PDF's pages draw (its content streams decoded,
 //! the pieces of a kerning array joined, a subset font's glyph numbers read through the
 //! fonts' `ToUnicode` maps), and the text in a compound file (a legacy `.doc`, `.xls` or
 //! `.ppt`, an Outlook `.msg`: each stream's runs of text, in one byte and in UTF-16);

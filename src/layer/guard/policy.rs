@@ -432,8 +432,9 @@ fn detect_policy(
 /// ```
 pub fn secrets() -> Secrets {
     Secrets {
-        // The guard reads base64, hex and character references decoded itself, all the way
-        // down (see `decode`): the detectors that would decode them again are left out.
+        // The guard reads base64, hex, character references and quoted-printable decoded
+        // itself, all the way down (see `decode`): the detectors that would decode them again
+        // are left out.
         detectors: detectors(|d| {
             matches!(d.group, "secret" | "credential")
                 && !matches!(d.category, "encoded_secret" | "escaped_secret")
