@@ -101,8 +101,9 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
 fn content(data: &[u8], listed: Option<Vec<Filter>>, inflation: &mut Inflation) -> Option<Vec<u8>> {
     let filters = match listed {
         Some(filters) if !filters.is_empty() => filters,
+        // `FlateDecode`'s step finds the zlib (or gzip) header itself.
         _ => match deflate_start(data) {
-            Some(skip) => return content(&data[skip..], Some(vec![Filter::Flate]), inflation),
+            Some(_) => return content(data, Some(vec![Filter::Flate]), inflation),
             None if operators(&data[..data.len().min(DATA_PROBE)]) => {
                 let data = &data[..data.len().min(inflation.left)];
                 inflation.charge(data.len());
