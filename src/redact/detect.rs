@@ -503,6 +503,14 @@ pub const DETECTORS: &[Detector] = &[
     },
 ];
 
+/// Whether `d` finds a secret or a credential in text as it is written: every such detector
+/// but those that decode base64, hex or escapes to read what they hold (which a reading that
+/// decodes them itself leaves out).
+pub(crate) fn reads_secrets_as_written(d: &Detector) -> bool {
+    matches!(d.group, "secret" | "credential")
+        && !matches!(d.category, "encoded_secret" | "escaped_secret")
+}
+
 /// Runs every built-in detector over `text`; findings sorted by position.
 pub fn scan(text: &str) -> Vec<Finding> {
     scan_with(DETECTORS, text)

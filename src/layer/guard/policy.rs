@@ -435,10 +435,7 @@ pub fn secrets() -> Secrets {
         // The guard reads base64, hex, character references and quoted-printable decoded
         // itself, all the way down (see `decode`): the detectors that would decode them again
         // are left out.
-        detectors: detectors(|d| {
-            matches!(d.group, "secret" | "credential")
-                && !matches!(d.category, "encoded_secret" | "escaped_secret")
-        }),
+        detectors: detectors(detect::reads_secrets_as_written),
         headers: Arc::from([]),
         allow_unscanned: false,
         field_names: false,

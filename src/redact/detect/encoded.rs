@@ -508,10 +508,7 @@ pub(super) fn plain_secrets() -> &'static [super::Detector] {
     static PLAIN: LazyLock<Vec<super::Detector>> = LazyLock::new(|| {
         super::DETECTORS
             .iter()
-            .filter(|d| {
-                matches!(d.group, "secret" | "credential")
-                    && !matches!(d.category, "encoded_secret" | "escaped_secret")
-            })
+            .filter(|d| super::reads_secrets_as_written(d))
             .copied()
             .collect()
     });
