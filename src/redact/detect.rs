@@ -574,7 +574,7 @@ use self::assign::secret_assignment;
 use self::encoded::encoded_secret;
 #[cfg(feature = "server")]
 pub(crate) use self::encoded::{
-    Inflation, embedded_texts, encoded_texts, may_inflate, wide_strings,
+    Inflation, embedded_texts, encoded_texts, may_inflate, rtf_in, wide_strings,
 };
 #[cfg(feature = "server")]
 pub(crate) use self::escaped::Unescaped;

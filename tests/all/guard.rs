@@ -362,6 +362,27 @@ fn bypasses() -> Vec<Try> {
                 &KEY[8..]
             )),
         ),
+        // RTF as Word saves it: the key split over two groups by edit sessions' marks.
+        post_to(
+            "a key split across an RTF file's groups, as a file input",
+            "/agent",
+            format!(
+                r#"{{"type": "file", "file": {{"filename": "notes.rtf", "file_data": "data:application/rtf;base64,{}"}}}}"#,
+                base64(rtf(KEY).as_bytes())
+            ),
+        ),
+        post_to(
+            "a key split across an RTF file's groups, uploaded",
+            "/agent",
+            {
+                let mut body = String::from(
+                    "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.rtf\"\r\nContent-Type: application/rtf\r\n\r\n",
+                );
+                body.push_str(&rtf(KEY));
+                body.push_str("\r\n--XyZ--\r\n");
+                body
+            },
+        ),
         // A filled form's field, outside the page's content stream.
         post_to(
             "a key in a PDF form field's value, as a file input",
@@ -594,6 +615,14 @@ fn docx_input(text: &str) -> String {
     )
 }
 
+/// An RTF file as Word saves one, `secret` split over two groups (two edit sessions' marks).
+fn rtf(secret: &str) -> String {
+    let (a, b) = secret.split_at(8);
+    format!(
+        r"{{\rtf1\ansi\ansicpg1252\deff0{{\fonttbl{{\f0\froman Times New Roman;}}}}\pard{{\rtlch\fcs1 \insrsid5061357 Staging key: {a}}}{{\rtlch\fcs1 \insrsid9830 {b}}}\par}}"
+    )
+}
+
 /// A PDF whose one page draws `operators`, its content stream compressed with `FlateDecode`.
 fn pdf(operators: &str) -> Vec<u8> {
     use std::io::Write as _;
@@ -680,7 +709,7 @@ fn blocked_flags(path: &Path) -> usize {
         .count()
 }
 
-/// 57 ways to slip a secret past the guard: each is blocked before the handler runs, with its
+/// 59 ways to slip a secret past the guard: each is blocked before the handler runs, with its
 /// flag on disk by the time the answer comes; no secret reaches the log.
 #[tokio::test]
 async fn every_bypass_attempt_is_blocked_with_the_flag_written_first() {

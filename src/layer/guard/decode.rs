@@ -19,7 +19,8 @@
 //!
 //! Base64 of a gzip or zlib stream (a compressed file) is inflated and read the same way, and
 //! the files of a zip archive (a `.docx`, `.xlsx`, `.odt`, an XML part's text content read
-//! too, its paragraphs' runs joined; one cut short read header by header) or a tar archive
+//! too, its paragraphs' runs joined, as is an RTF file's, raw or encoded; one cut short read
+//! header by header) or a tar archive
 //! (`.tar.gz`) likewise, one inside another up to six deep (a `.env.gz` in a `.zip` in a
 //! `.tar.gz`), and the text a PDF's pages draw (its content streams decoded,
 //! the pieces of a kerning array joined, a subset font's glyph numbers read through the
@@ -50,7 +51,9 @@ use std::borrow::Cow;
 
 use http::request::Parts;
 
-use crate::redact::detect::{Inflation, Unescaped, embedded_texts, encoded_texts, wide_strings};
+use crate::redact::detect::{
+    Inflation, Unescaped, embedded_texts, encoded_texts, rtf_in, wide_strings,
+};
 
 mod wide;
 
@@ -160,6 +163,11 @@ fn views<'a>(parts: &Parts, body: &'a [u8], joins: bool) -> Views<'a> {
         if wide.contains('%') {
             push_form_decoded(&mut extra, &wide, &mut inflation);
         }
+    }
+    // An RTF file, as the body or a part of an upload: its text content, its groups joined.
+    if let Some(rtf) = rtf_in(&main) {
+        extra.push_str(&rtf);
+        extra.push('\n');
     }
     // Character references, as HTML and XML escape text (`&#115;k-...`, `&amp;`), and
     // quoted-printable where a soft line break shows it (an e-mail's text), decoded in all of

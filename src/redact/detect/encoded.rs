@@ -30,7 +30,7 @@ mod compressed;
 
 pub(crate) use self::compressed::Inflation;
 #[cfg(feature = "server")]
-pub(crate) use self::compressed::{embedded_texts, may_inflate, wide_strings};
+pub(crate) use self::compressed::{embedded_texts, may_inflate, rtf_in, wide_strings};
 
 /// The base64 read of a run before its whole is decoded: enough to tell text from an image
 /// or a PDF.
@@ -177,7 +177,7 @@ fn content_text(
     inflation: &mut Inflation,
 ) -> Option<String> {
     if is_text(&head) && !compressed::is_pdf(&head) {
-        whole(head).map(|d| String::from_utf8_lossy(&d).into_owned())
+        whole(head).map(|d| compressed::with_text_content(String::from_utf8_lossy(&d).into_owned()))
     } else if utf16le_text(&head).is_some() {
         whole(head).and_then(|d| utf16le_text(&d))
     } else if Inflation::may_open(&head) {

@@ -12,11 +12,15 @@ use super::text_of;
 
 mod archive;
 mod compound;
+mod markup;
 mod pdf;
 mod strings;
 
 use self::archive::is_tar;
 use self::compound::is_compound;
+#[cfg(feature = "server")]
+pub(crate) use self::markup::rtf_in;
+pub(super) use self::markup::with_text_content;
 pub(super) use self::pdf::is_pdf;
 #[cfg(feature = "server")]
 pub(crate) use self::strings::wide_strings;
@@ -205,7 +209,7 @@ impl Inflation {
         if container != Some(Container::Pdf)
             && let Some(text) = text_of(bytes)
         {
-            return Some(archive::with_text_content(text));
+            return Some(with_text_content(text));
         }
         let Some(container) = container else {
             self.note_codec(bytes);

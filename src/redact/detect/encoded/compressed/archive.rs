@@ -2,8 +2,7 @@
 //! are zip archives of XML), found through its central directory or, when it has none (cut
 //! short, or written as a stream), header by header; and the files of a tar archive. Each
 //! file is read as [`Inflation::file_text_in`] reads one, an archive or a compressed file in
-//! it included, and charged to the budget; an XML file's text content is read too
-//! ([`with_text_content`]), so that a paragraph Word split into runs reads whole.
+//! it included, and charged to the budget.
 //!
 //! Uses the budget and the little-endian readers of its parent, and `memchr`.
 
@@ -167,58 +166,6 @@ fn push_file(text: &mut String, file: Option<String>) {
     }
 }
 
-/// A file's text, and when it is XML (a `.docx`'s body, a sheet's shared strings) its text
-/// content too, on lines after it, as [`xml_text`] reads it.
-pub(super) fn with_text_content(mut file: String) -> String {
-    if file
-        .trim_start_matches('\u{feff}')
-        .trim_start()
-        .starts_with('<')
-    {
-        let content = xml_text(&file);
-        file.push('\n');
-        file.push_str(&content);
-    }
-    file
-}
-
-/// The text content of XML, its tags taken out: the text of one paragraph's runs joined as
-/// a reader sees it (Word splits a paragraph into runs wherever formatting, an edit session
-/// or a spelling mark changes, and so may split a key in two: `<w:t>sk-proj-</w:t></w:r>
-/// <w:r><w:t>...`), a line break where a paragraph, a cell, a row or a line ends (so that
-/// text in two cells is not read as one), a tab for a tab.
-fn xml_text(xml: &str) -> String {
-    // Elements whose end ends a line of text: paragraphs and headings (Word, PowerPoint,
-    // OpenDocument, HTML), a sheet's strings, cells and rows, list items, line breaks.
-    const BREAKS: [&str; 14] = [
-        "w:p", "a:p", "text:p", "text:h", "p", "si", "c", "row", "td", "tr", "li", "div", "w:br",
-        "br",
-    ];
-    let mut out = String::with_capacity(xml.len() / 2);
-    let mut rest = xml;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('>') else {
-            rest = "";
-            break;
-        };
-        let tag = &rest[open + 1..open + close];
-        let name = tag
-            .trim_start_matches('/')
-            .split(|c: char| c.is_whitespace() || c == '/')
-            .next()
-            .unwrap_or_default();
-        if name == "w:tab" {
-            out.push('\t');
-        } else if (tag.starts_with('/') || tag.ends_with('/')) && BREAKS.contains(&name) {
-            out.push('\n');
-        }
-        rest = &rest[open + close + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// The name of a zip compression method other than stored and deflated.
 fn zip_method(method: usize) -> &'static str {
     match method {
@@ -309,31 +256,6 @@ mod tests {
     use super::super::tests::{gzip, read, tar as tar_of, zip as zip_of};
     use super::super::{INFLATE_FLOOR, INFLATE_RATIO};
     use super::*;
-
-    #[test]
-    fn the_text_of_xml_is_read_with_a_paragraphs_runs_joined() {
-        // A key Word split into three runs (an edit session, a spelling mark); two cells of a
-        // table; a tab.
-        let document = r#"<?xml version="1.0"?><w:document><w:body><w:p><w:r><w:t xml:space="preserve">Key: </w:t></w:r><w:proofErr w:type="spellStart"/><w:r><w:t>sk-proj-</w:t></w:r><w:r w:rsidR="00C1"><w:rPr><w:b/></w:rPr><w:t>abcdefghij</w:t></w:r><w:r><w:t>klmnop1234</w:t></w:r><w:proofErr w:type="spellEnd"/></w:p><w:tbl><w:tr><w:tc><w:p><w:r><w:t>1234</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>5678</w:t></w:r></w:p></w:tc></w:tr></w:tbl><w:p><w:r><w:t>a</w:t><w:tab/><w:t>b</w:t></w:r></w:p></w:body></w:document>"#;
-        let text = xml_text(document);
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(
-            lines.contains(&"Key: sk-proj-abcdefghijklmnop1234"),
-            "{text:?}"
-        );
-        assert!(
-            lines.contains(&"1234") && lines.contains(&"5678"),
-            "{text:?}"
-        );
-        assert!(lines.contains(&"a\tb"), "{text:?}");
-        // In a `.docx` sent as a file input.
-        let docx = zip_of(&[("word/document.xml", document.as_bytes(), true)]);
-        let seen = read(&format!(
-            r#"{{"file_data": "data:application/vnd.openxmlformats-officedocument.wordprocessingml.document;base64,{}"}}"#,
-            crate::base64::encode(&docx)
-        ));
-        assert!(seen.contains("Key: sk-proj-abcdefghijklmnop1234"), "{seen}");
-    }
 
     #[test]
     fn the_text_files_of_a_zip_archive_are_read() {
