@@ -180,7 +180,9 @@ fn rtf_text(rtf: &str) -> String {
                     .iter()
                     .position(|b| matches!(b, b'{' | b'}' | b'\\' | b'\r' | b'\n'))
                     .map_or(bytes.len(), |n| i + n);
-                out.push_str(&rtf[i - 1..end]);
+                // From bytes: a skipped fallback or a broken `\'` escape may have stopped
+                // inside a character.
+                out.push_str(&String::from_utf8_lossy(&bytes[i - 1..end]));
                 i = end;
             }
         }
@@ -237,6 +239,8 @@ caf\u233\'e9 ok\tab x\par
         );
         assert!(lines.contains(&"Café notes"), "{text:?}");
         assert!(lines.contains(&"café ok\tx"), "{text:?}");
+        // A fallback or an escape that stops inside a character does not cut it.
+        assert_eq!(rtf_text(r"\u233éa \'aéb"), "é\u{fffd}a \u{fffd}b");
         assert!(
             !text.contains("Times") && !text.contains("Riched") && !text.contains("89504e"),
             "{text:?}"
