@@ -214,7 +214,8 @@ pub fn redact(data: &[u8]) {
 /// Any bytes as a request the guard reads: its first line the URI (`/` if it is not one), the
 /// rest the body, sent as UTF-16 when the line names it. Decoding the request (percent
 /// escapes, JSON strings, base64 and hex, gzip, zlib, zip and tar, PDFs and compound files
-/// inside them or as raw bytes, wide text, character references and quoted-printable) and a
+/// inside them or as raw bytes, XML's and RTF's text content, wide text, character
+/// references and quoted-printable) and a
 /// header's value never panics nor grows without bound, and the
 /// detectors' findings over what it shows are spans of it.
 #[cfg(feature = "server")]
