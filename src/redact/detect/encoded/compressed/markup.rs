@@ -96,8 +96,10 @@ fn rtf_text(rtf: &str) -> String {
     let mut depth = 0usize;
     // The depth of the group being passed over, if one is.
     let mut skipping: Option<usize> = None;
-    // Characters still to skip after a `\uN` (its fallback).
+    // Characters still to skip after a `\uN` (its fallback), and how many each skips (`\ucN`,
+    // one unless a writer says otherwise; taken for the rest of the file, not per group).
     let mut fallback = 0usize;
+    let mut per_unicode = 1usize;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -141,10 +143,15 @@ fn rtf_text(rtf: &str) -> String {
                         _ if SKIPPED.contains(&word) => skipping = Some(depth),
                         "par" | "line" | "sect" | "page" | "row" | "cell" => out.push('\n'),
                         "tab" => out.push('\t'),
+                        // At most four: a fallback longer than any writer makes would hide text.
+                        "uc" => {
+                            per_unicode =
+                                param.map_or(1, |n| usize::try_from(n).unwrap_or(0).min(4))
+                        }
                         "u" => {
                             let code = param.map_or(0, |p| if p < 0 { p + 65536 } else { p });
                             out.extend(u32::try_from(code).ok().and_then(char::from_u32));
-                            fallback = 1;
+                            fallback = per_unicode;
                         }
                         _ => {}
                     }
@@ -239,6 +246,9 @@ caf\u233\'e9 ok\tab x\par
         );
         assert!(lines.contains(&"Café notes"), "{text:?}");
         assert!(lines.contains(&"café ok\tx"), "{text:?}");
+        // `\uc2`: each character's fallback is two long; `\uc0`: none.
+        assert_eq!(rtf_text(r"\uc2 a\u233 xyb\uc0 \u233 c"), "aébéc");
+        assert_eq!(rtf_text(r"\uc999 \u233 ????sk-proj"), "ésk-proj");
         // A fallback or an escape that stops inside a character does not cut it.
         assert_eq!(rtf_text(r"\u233éa \'aéb"), "é\u{fffd}a \u{fffd}b");
         assert!(
