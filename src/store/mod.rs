@@ -100,7 +100,9 @@ impl std::fmt::Display for Fault {
 pub use self::file::{Fork, OnCorrupt, Recovery};
 #[cfg(feature = "ed25519")]
 pub(crate) use self::handle::WeakAuditLog;
-pub use self::handle::{AuditLog, AuditLogBuilder, Durability, Head, MAX_ENTRY_BYTES};
+pub use self::handle::{
+    AuditLog, AuditLogBuilder, DEFAULT_CAPACITY, Durability, Head, MAX_ENTRY_BYTES,
+};
 pub use self::outage::Health;
 #[cfg(feature = "ed25519")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
