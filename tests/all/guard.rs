@@ -1107,6 +1107,65 @@ async fn utf16_text_files_and_legacy_office_files_are_read() {
     );
 }
 
+/// PDFs encrypted without a user password (anyone opens them; the owner's password only
+/// restricts printing and copying, as banks send statements), made by an independent writer
+/// (pypdf, `tests/pdf/make.py`): read as a reader shows them, uploaded or sent as a file
+/// input. One with a key is blocked for the key, a clean one passes; one that asks for a
+/// password is still blocked as unscanned.
+#[tokio::test]
+async fn pdfs_encrypted_without_a_user_password_are_read() {
+    let scratch = Scratch::new("guard-encrypted-pdf");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("t", &path).await.expect("open");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let guard = GuardLayer::new(log.clone(), (policy::secrets(), policy::personal_data()));
+    let app = counted_app(&log, &ran, guard.body_limit(1 << 20));
+    let pdf = |name: &str| {
+        let path = format!("{}/tests/pdf/{name}.pdf", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let form = "multipart/form-data; boundary=XyZ";
+    let mut blocked = Vec::new();
+    for name in ["rc4-40", "rc4-128", "aes-128", "aes-256-r5", "aes-256"] {
+        blocked.push((form, upload("statement.pdf", "application/pdf", &pdf(name))));
+    }
+    let input = format!(
+        r#"{{"type": "file", "file": {{"filename": "statement.pdf", "file_data": "data:application/pdf;base64,{}"}}}}"#,
+        base64(&pdf("aes-256"))
+    );
+    blocked.push(("application/json", input.into_bytes()));
+    for (i, (media, body)) in blocked.into_iter().enumerate() {
+        let (status, _) = send_raw(&app, &[("content-type", media)], body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "statement {i}");
+    }
+    for name in ["clean-aes-256", "clean-rc4-128"] {
+        let body = upload("statement.pdf", "application/pdf", &pdf(name));
+        let (status, _) = send_raw(&app, &[("content-type", form)], body).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+    }
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    let body = upload("statement.pdf", "application/pdf", &pdf("user-password"));
+    let (status, _) = send_raw(&app, &[("content-type", form)], body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    log.shutdown().await.expect("shutdown");
+    let logged = std::fs::read_to_string(&path).unwrap();
+    assert!(!logged.contains("sk-proj-Tq8vN2"));
+    // Blocked for the keys they hold, not as unread; only the one with a password is.
+    assert_eq!(
+        logged
+            .matches(r#""data": ["openai_key", "anthropic_key"]"#)
+            .count(),
+        6,
+        "{logged}"
+    );
+    assert_eq!(
+        logged
+            .matches("request not scanned entirely: a file in it is encrypted")
+            .count(),
+        1
+    );
+}
+
 /// A file compressed in a way the guard does not read (xz, as a document block or uploaded
 /// raw), or encrypted in a zip archive, is blocked as unscanned, the reason named; with `allow_unscanned` it goes
 /// through, flagged so.

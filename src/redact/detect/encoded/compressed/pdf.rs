@@ -16,8 +16,10 @@
 //! characters for, which are noted unread; a literal string in a font's own encoding (read
 //! as Latin-1, as a ligature's code shows); a code whose maps disagree between fonts (all
 //! fonts' maps are read as one: the first wins); text in an image (a scanned page); an
-//! encrypted PDF (its trailer names `/Encrypt`, or a stream's filters `Crypt`), or a stream
-//! in a filter not known here, which are noted unread.
+//! encrypted PDF that asks for a password, or whose security handler is not the standard one
+//! (a PDF encrypted without a user password, which anyone opens, is decrypted and read: see
+//! [`crypt`](mod@crypt)), a stream whose filters name `Crypt`, or a stream in a filter not
+//! known here, which are noted unread.
 //!
 //! Uses the budget of its parent, and `memchr`.
 
@@ -25,8 +27,10 @@ use super::super::{DATA_PROBE, is_text};
 use super::archive::Opened;
 use super::{Inflation, deflate_start};
 
+mod crypt;
 mod filters;
 
+use self::crypt::{Security, security};
 use self::filters::{Filter, Undecoded, decode, filters};
 
 /// Whether `bytes` start as a PDF file does.
@@ -39,6 +43,12 @@ pub(in crate::redact::detect::encoded) fn is_pdf(bytes: &[u8]) -> bool {
 /// the objects outside streams (a form field's value, an annotation's text, the document's
 /// title); and how far the file runs (to its last `%%EOF`).
 pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Inflation) -> Opened {
+    let extent = memchr::memmem::rfind(bytes, b"%%EOF").map_or(bytes.len(), |at| at + 5);
+    let security = security(&bytes[..extent]);
+    let crypt = match &security {
+        Security::Open(decryptor) => Some(decryptor),
+        Security::Plain | Security::Locked => None,
+    };
     let mut text = String::new();
     let mut pages = Vec::new();
     let mut codes = Codes::new();
@@ -65,7 +75,22 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
         let before = &bytes[outside.min(at)..at];
         objects.push(before);
         outside = (end + b"endstream".len()).min(bytes.len());
-        let Some(content) = content(&bytes[start..end], filters(before), inflation) else {
+        let decrypted;
+        let data = match crypt {
+            None => &bytes[start..end],
+            Some(crypt) => match crypt.stream(before, &bytes[start..end]) {
+                Some(data) => {
+                    decrypted = data;
+                    &decrypted[..]
+                }
+                // A stream whose object or key is not found: noted, as any encrypted one.
+                None => {
+                    inflation.unread.locked = true;
+                    continue;
+                }
+            },
+        };
+        let Some(content) = content(data, filters(before), inflation) else {
             continue;
         };
         // A font's `ToUnicode` map, or a page (or anything else of text) to read once every
@@ -79,15 +104,20 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
     for page in &pages {
         inflation.unread.glyphs |= strings(page, &codes, &mut text);
     }
-    let extent = memchr::memmem::rfind(bytes, b"%%EOF").map_or(bytes.len(), |at| at + 5);
     // Strings in objects are text strings (PDFDocEncoding, or UTF-16BE after its mark), or
     // bytes (a file identifier), not glyph codes: none is noted unread.
     objects.push(&bytes[outside.min(extent)..extent]);
     for object in objects {
-        strings(object, &Codes::new(), &mut text);
+        match crypt {
+            Some(crypt) => crypt.strings(object, &mut text),
+            None => {
+                strings(object, &Codes::new(), &mut text);
+            }
+        }
     }
-    // An encrypted PDF's streams are not read: noted, as an encrypted zip file is.
-    if memchr::memmem::find(&bytes[..extent], b"/Encrypt").is_some() {
+    // An encrypted PDF that does not open without a password is not read: noted, as an
+    // encrypted zip file is.
+    if matches!(security, Security::Locked) {
         inflation.unread.locked = true;
     }
     Opened { text, extent }

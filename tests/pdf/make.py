@@ -1,0 +1,75 @@
+"""Makes the encrypted PDFs the tests read: one small statement, encrypted by pypdf (an
+independent writer) in each of the standard security handler's revisions, without a user
+password (anyone opens it; the owner's password restricts printing and copying, as banks'
+statements are sent), and once with a user password.
+
+    python3 -m venv target/pdfenc && target/pdfenc/bin/pip install pypdf cryptography
+    target/pdfenc/bin/python tests/pdf/make.py tests/pdf
+"""
+
+import sys
+import zlib
+
+from pypdf import PdfReader, PdfWriter
+
+PAGE = (
+    b"BT /F1 11 Tf 72 720 Td (Account statement, December) Tj 0 -14 Td "
+    b"[(OPENAI_API_KEY=sk-proj-Tq8vN2) -20 (xLr5Wb7Kc3Hd9Fg1Jm4)] TJ ET"
+)
+NOTE = "Reviewer's note: ANTHROPIC_API_KEY=sk-ant-api03-Yh7Gq2Lw9Xc4Vb1Nm6Kd3Pt8Rs5"
+CLEAN = b"BT /F1 11 Tf 72 720 Td (Account statement, December: no activity) Tj ET"
+
+
+def plain(page: bytes, note: str) -> bytes:
+    data = zlib.compress(page)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> /Annots [6 0 R] >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Annot /Subtype /Text /Rect [72 600 90 618] /Contents ("
+        + note.encode() + b") >>",
+    ]
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return out
+
+
+def encrypt(source: bytes, path: str, algorithm: str, user: str = "") -> None:
+    import io
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(source)))
+    writer.encrypt(user_password=user, owner_password="bank-owner", algorithm=algorithm)
+    with open(path, "wb") as f:
+        writer.write(f)
+    # Checked by the independent reader: it opens with the password given and shows the text.
+    reader = PdfReader(path)
+    assert reader.is_encrypted and reader.decrypt(user) != 0
+
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    secret = plain(PAGE, NOTE)
+    for name, algorithm in [
+        ("rc4-40", "RC4-40"),
+        ("rc4-128", "RC4-128"),
+        ("aes-128", "AES-128"),
+        ("aes-256-r5", "AES-256-R5"),
+        ("aes-256", "AES-256"),
+    ]:
+        encrypt(secret, f"{out}/{name}.pdf", algorithm)
+    encrypt(plain(CLEAN, "Checked."), f"{out}/clean-aes-256.pdf", "AES-256")
+    encrypt(plain(CLEAN, "Checked."), f"{out}/clean-rc4-128.pdf", "RC4-128")
+    encrypt(secret, f"{out}/user-password.pdf", "AES-256", user="s3cret")
