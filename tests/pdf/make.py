@@ -7,7 +7,10 @@ statements are sent), and once with a user password.
     target/pdfenc/bin/python tests/pdf/make.py tests/pdf
 """
 
+import os
+import subprocess
 import sys
+import tempfile
 import zlib
 
 from pypdf import PdfReader, PdfWriter
@@ -73,3 +76,19 @@ if __name__ == "__main__":
     encrypt(plain(CLEAN, "Checked."), f"{out}/clean-aes-256.pdf", "AES-256")
     encrypt(plain(CLEAN, "Checked."), f"{out}/clean-rc4-128.pdf", "RC4-128")
     encrypt(secret, f"{out}/user-password.pdf", "AES-256", user="s3cret")
+    with tempfile.TemporaryDirectory() as scratch:
+        source = os.path.join(scratch, "plain.pdf")
+        with open(source, "wb") as f:
+            f.write(secret)
+        for name, args in [
+            ("qpdf-aes-256", ["--object-streams=generate", "--encrypt", "", "bank-owner", "256"]),
+            (
+                "qpdf-aes-128",
+                ["--allow-weak-crypto", "--object-streams=generate", "--encrypt", "", "bank-owner", "128", "--use-aes=y"],
+            ),
+            (
+                "qpdf-rc4-128",
+                ["--allow-weak-crypto", "--encrypt", "", "bank-owner", "128", "--use-aes=n"],
+            ),
+        ]:
+            subprocess.run(["qpdf", *args, "--", source, f"{out}/{name}.pdf"], check=True)
