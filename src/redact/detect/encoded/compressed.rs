@@ -33,6 +33,8 @@ pub(crate) use self::strings::wide_strings;
 #[derive(Debug)]
 pub(crate) struct Inflation {
     left: usize,
+    /// How many more AES-256 PDFs of revision 6 this reading opens (see `pdf::crypt`).
+    hardened_left: usize,
     unread: Unread,
 }
 
@@ -114,6 +116,7 @@ impl Inflation {
     pub(crate) fn for_text(len: usize) -> Self {
         Self {
             left: INFLATE_FLOOR.saturating_add(len.saturating_mul(INFLATE_RATIO)),
+            hardened_left: pdf::MAX_HARDENED,
             unread: Unread::default(),
         }
     }

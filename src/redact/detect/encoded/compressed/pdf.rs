@@ -30,6 +30,7 @@ use super::{Inflation, deflate_start};
 mod crypt;
 mod filters;
 
+pub(in crate::redact::detect::encoded) use self::crypt::MAX_HARDENED;
 use self::crypt::{Security, security};
 use self::filters::{Filter, Undecoded, decode, filters};
 
@@ -44,12 +45,17 @@ pub(in crate::redact::detect::encoded) fn is_pdf(bytes: &[u8]) -> bool {
 /// title); and how far the file runs (to its last `%%EOF`).
 pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Inflation) -> Opened {
     let extent = memchr::memmem::rfind(bytes, b"%%EOF").map_or(bytes.len(), |at| at + 5);
-    let security = security(&bytes[..extent]);
+    let security = security(&bytes[..extent], &mut inflation.hardened_left);
+    let mut text = String::new();
     let crypt = match &security {
         Security::Open(decryptor) => Some(decryptor),
+        // More hardened keys than a reading derives: noted, as a stream cut short is.
+        Security::Spent => {
+            inflation.unread.cut = true;
+            return Opened { text, extent };
+        }
         Security::Plain | Security::Locked => None,
     };
-    let mut text = String::new();
     let mut pages = Vec::new();
     let mut codes = Codes::new();
     // The file's text between streams: its objects' dictionaries and arrays.

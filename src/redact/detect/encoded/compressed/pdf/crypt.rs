@@ -25,19 +25,36 @@ pub(super) enum Security {
     Open(Decryptor),
     /// Encrypted, and not opened here.
     Locked,
+    /// Encrypted, and not opened: the reading has opened as many hardened ones as it may.
+    Spent,
 }
 
 /// The security of the PDF file `bytes`: its trailer's `/Encrypt` dictionary, if any, opened
-/// with the empty user password.
-pub(super) fn security(bytes: &[u8]) -> Security {
+/// with the empty user password; `hardened_left` counts down the revision 6 keys the reading
+/// may still derive (see [`MAX_HARDENED`]).
+pub(super) fn security(bytes: &[u8], hardened_left: &mut usize) -> Security {
     let Some(at) = encrypt_name(bytes) else {
         return Security::Plain;
     };
-    match Decryptor::open(bytes, at) {
-        Some(decryptor) => Security::Open(decryptor),
-        None => Security::Locked,
+    match Decryptor::open(bytes, at, hardened_left) {
+        Ok(decryptor) => Security::Open(decryptor),
+        Err(Closed::Locked) => Security::Locked,
+        Err(Closed::Spent) => Security::Spent,
     }
 }
+
+/// Why an encrypted PDF was not opened.
+enum Closed {
+    /// It asks for a password, or its encryption is not read here.
+    Locked,
+    /// Its key would take more hardened hashing than the reading has left.
+    Spent,
+}
+
+/// How many revision 6 (AES-256) documents one reading opens: each key costs about two
+/// milliseconds of hashing (release build, this machine), and a request may hold many small
+/// such files.
+pub(in crate::redact::detect::encoded) const MAX_HARDENED: usize = 8;
 
 /// Where the first name `/Encrypt` ends, written plainly or with `#` escapes (`/Encr#79pt`
 /// is the same name to a reader). Each name is read once: the scan is linear.
@@ -106,32 +123,37 @@ const PAD: [u8; 32] = [
 
 impl Decryptor {
     /// Reads the encryption dictionary that `/Encrypt` names at `bytes[at..]` (inline, or as a
-    /// reference to its object) and derives the file's key from the empty user password;
-    /// `None` unless that opens the document.
-    fn open(bytes: &[u8], at: usize) -> Option<Self> {
+    /// reference to its object) and derives the file's key from the empty user password.
+    /// Closed unless that opens the document, or when it would take a revision 6 key and
+    /// `hardened_left` (how many more this reading derives) is spent.
+    fn open(bytes: &[u8], at: usize, hardened_left: &mut usize) -> Result<Self, Closed> {
+        let locked = || Closed::Locked;
         let start = skip_ws(bytes, at);
         let (dict, own) = if bytes.get(start..start + 2) == Some(b"<<") {
             (&bytes[start..value_end(bytes, start)], None)
         } else {
-            let (id, _) = reference(bytes, start)?;
-            let body = skip_ws(bytes, find_object(bytes, id)?);
+            let (id, _) = reference(bytes, start).ok_or_else(locked)?;
+            let body = skip_ws(bytes, find_object(bytes, id).ok_or_else(locked)?);
             (&bytes[body..value_end(bytes, body)], Some(id))
         };
-        if name(entry(dict, b"/Filter")?) != Some(b"/Standard") {
-            return None;
+        if name(entry(dict, b"/Filter").ok_or_else(locked)?) != Some(b"/Standard") {
+            return Err(Closed::Locked);
         }
-        let v = integer(entry(dict, b"/V")?)?;
-        let r = integer(entry(dict, b"/R")?)?;
+        let v = integer(entry(dict, b"/V").ok_or_else(locked)?).ok_or_else(locked)?;
+        let r = integer(entry(dict, b"/R").ok_or_else(locked)?).ok_or_else(locked)?;
         let string = |key: &[u8]| entry(dict, key).and_then(string);
-        let (o, u) = (string(b"/O")?, string(b"/U")?);
+        let (o, u) = (
+            string(b"/O").ok_or_else(locked)?,
+            string(b"/U").ok_or_else(locked)?,
+        );
         let metadata = entry(dict, b"/EncryptMetadata").is_none_or(|v| v != b"false");
         let (streams, strings) = match v {
             1 | 2 => (Method::Rc4, Method::Rc4),
             4 | 5 => (
-                filter(dict, entry(dict, b"/StmF"))?,
-                filter(dict, entry(dict, b"/StrF"))?,
+                filter(dict, entry(dict, b"/StmF")).ok_or_else(locked)?,
+                filter(dict, entry(dict, b"/StrF")).ok_or_else(locked)?,
             ),
-            _ => return None,
+            _ => return Err(Closed::Locked),
         };
         let key = match r {
             2..=4 if v <= 4 => {
@@ -139,21 +161,29 @@ impl Decryptor {
                 let n = match (r, usize::try_from(bits / 8)) {
                     (2, _) => 5,
                     (_, Ok(n @ 5..=16)) if bits % 8 == 0 => n,
-                    _ => return None,
+                    _ => return Err(Closed::Locked),
                 };
-                let p = entry(dict, b"/P").and_then(integer)?;
-                let id = first_id(bytes)?;
-                md5_key(r, n, &o, p, &id, &u, metadata)?
+                let p = entry(dict, b"/P").and_then(integer).ok_or_else(locked)?;
+                let id = first_id(bytes).ok_or_else(locked)?;
+                md5_key(r, n, &o, p, &id, &u, metadata).ok_or_else(locked)?
             }
-            5 | 6 if v == 5 => aes256_key(r, &u, &string(b"/UE")?)?,
-            _ => return None,
+            5 | 6 if v == 5 => {
+                // Revision 6's key costs about two milliseconds of hashing: a reading opens a
+                // few such documents, not as many as a request can hold.
+                if r == 6 {
+                    *hardened_left = hardened_left.checked_sub(1).ok_or(Closed::Spent)?;
+                }
+                let ue = string(b"/UE").ok_or_else(locked)?;
+                aes256_key(r, &u, &ue).ok_or_else(locked)?
+            }
+            _ => return Err(Closed::Locked),
         };
         // AES-128 takes a 16-byte key, AES-256 a 32-byte one.
         let aes_len = if v == 5 { 32 } else { 16 };
         if [streams, strings].contains(&Method::Aes) && key.len() != aes_len {
-            return None;
+            return Err(Closed::Locked);
         }
-        Some(Self {
+        Ok(Self {
             key,
             per_object: v <= 4,
             streams,

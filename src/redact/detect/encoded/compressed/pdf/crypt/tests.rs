@@ -130,3 +130,30 @@ fn dictionaries_are_read_past_strings_that_hold_delimiters() {
     );
     assert_eq!(unescape(b"/Encr#79pt"), b"/Encrypt");
 }
+
+#[test]
+fn a_reading_opens_a_bounded_number_of_hardened_documents() {
+    // Revision 6 hardens its key with about two milliseconds of hashing: a reading opens
+    // `MAX_HARDENED` such documents; the next is noted unread, not opened.
+    let file = fixture("aes-256");
+    let mut inflation = Inflation::for_text(file.len() * 100);
+    let started = std::time::Instant::now();
+    for _ in 0..MAX_HARDENED {
+        let text = inflation.file_text(&file).unwrap_or_default();
+        assert!(text.contains(PAGE_KEY));
+    }
+    eprintln!("{:?} a document", started.elapsed() / MAX_HARDENED as u32);
+    assert_eq!(inflation.unread(), None);
+    let text = inflation.file_text(&file).unwrap_or_default();
+    assert!(!text.contains(PAGE_KEY));
+    assert!(inflation.unread().is_some());
+    // Revision 5's key is one hash: not counted.
+    let mut inflation = Inflation::for_text(file.len() * 100);
+    for _ in 0..=MAX_HARDENED {
+        let text = inflation
+            .file_text(&fixture("aes-256-r5"))
+            .unwrap_or_default();
+        assert!(text.contains(PAGE_KEY));
+    }
+    assert_eq!(inflation.unread(), None);
+}
