@@ -212,14 +212,17 @@ impl Decryptor {
     /// Adds the strings of the objects in `text` (text between streams, or after the last)
     /// to `out`, each decrypted with its object's key and read as a text string, a line each.
     /// Strings outside objects (a trailer's file identifier) are not encrypted, and are not
-    /// text: they are passed over.
+    /// text: they are passed over, as are the encryption dictionary's and a cross-reference
+    /// stream's.
     pub(super) fn strings(&self, text: &[u8], out: &mut String) {
         let headers = headers(text);
         for (k, &(id, start)) in headers.iter().enumerate() {
             let end = headers.get(k + 1).map_or(text.len(), |&(_, next)| next);
             let object = &text[start..end];
             let object = &object[..memchr::memmem::find(object, b"endobj").unwrap_or(object.len())];
-            if Some(id) == self.own {
+            // The encryption dictionary's strings, and a cross-reference stream's (the file's
+            // identifier), are not encrypted.
+            if Some(id) == self.own || typed(object, b"/XRef") {
                 continue;
             }
             each_string(object, |bytes| {
