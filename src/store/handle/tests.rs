@@ -38,6 +38,16 @@ fn verifies_then_remove(dir: &std::path::Path, path: &std::path::Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The `i` of each entry in the log text that has one, in the chain's order.
+fn numbered(text: &str) -> Vec<i64> {
+    text.lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            v["payload"]["i"].as_i64()
+        })
+        .collect()
+}
+
 /// A log at `path` whose writer waits `delay_ms` after a batch nobody waits on.
 async fn open_with_delay(path: &std::path::Path, delay_ms: u64) -> AuditLog {
     AuditLog::builder("t")
@@ -251,13 +261,7 @@ async fn enqueue_waits_for_room_keeps_order_and_fails_after_shutdown() {
         Err(Error::WriterClosed)
     ));
     let text = std::fs::read_to_string(&path).expect("read");
-    let order: Vec<i64> = text
-        .lines()
-        .filter_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            v["payload"]["i"].as_i64()
-        })
-        .collect();
+    let order = numbered(&text);
     assert_eq!(order, (0..12).collect::<Vec<_>>());
     verifies_then_remove(&dir, &path);
 }
@@ -302,13 +306,7 @@ async fn a_writer_held_up_keeps_a_burst_neither_waiting_nor_lost() {
     assert_eq!(log.pending_gap(), 0);
     log.shutdown().await.expect("shutdown");
     let text = std::fs::read_to_string(&path).expect("read");
-    let order: Vec<i64> = text
-        .lines()
-        .filter_map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).ok()?;
-            v["payload"]["i"].as_i64()
-        })
-        .collect();
+    let order = numbered(&text);
     assert_eq!(order, (0..burst).collect::<Vec<_>>());
     assert!(!text.contains(r#""type": "gap""#));
     verifies_then_remove(&dir, &path);

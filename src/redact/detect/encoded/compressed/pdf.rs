@@ -256,37 +256,61 @@ fn utf16_text_string(out: &mut String, start: usize) {
     out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
 }
 
-/// Adds the literal string starting at `content[i]` (after its `(`) to `out`, its escapes
-/// undone and its balanced parentheses kept, and gives where it ends.
-fn literal(content: &[u8], mut i: usize, out: &mut String) -> usize {
+/// Adds the literal string starting at `content[i]` (after its `(`) to `out`, its bytes as
+/// Latin-1 characters (backspace and form feed escapes draw nothing), and gives where it ends.
+fn literal(content: &[u8], i: usize, out: &mut String) -> usize {
+    let mut bytes = Vec::new();
+    let end = literal_bytes(content, i, Some(&mut bytes));
+    out.extend(
+        bytes
+            .iter()
+            .filter(|&&b| b != 0x08 && b != 0x0c)
+            .map(|&b| char::from(b)),
+    );
+    end
+}
+
+/// Reads the literal string starting at `bytes[i]` (after its `(`) into `out` if given, its
+/// escapes undone, its balanced parentheses kept and an end of line read as `\n`, and gives
+/// where it ends.
+fn literal_bytes(bytes: &[u8], mut i: usize, mut out: Option<&mut Vec<u8>>) -> usize {
     let mut open = 1usize;
-    while let Some(&b) = content.get(i) {
+    let mut push = |b: u8| {
+        if let Some(out) = out.as_mut() {
+            out.push(b);
+        }
+    };
+    while let Some(&b) = bytes.get(i) {
         i += 1;
         match b {
             b'(' => {
                 open += 1;
-                out.push('(');
+                push(b);
             }
             b')' => {
                 open -= 1;
                 if open == 0 {
                     break;
                 }
-                out.push(')');
+                push(b);
+            }
+            b'\r' => {
+                i += usize::from(bytes.get(i) == Some(&b'\n'));
+                push(b'\n');
             }
             b'\\' => {
-                let Some(&next) = content.get(i) else { break };
+                let Some(&next) = bytes.get(i) else { break };
                 i += 1;
                 match next {
-                    b'n' => out.push('\n'),
-                    b'r' => out.push('\r'),
-                    b't' => out.push('\t'),
-                    b'b' | b'f' => {}
+                    b'n' => push(b'\n'),
+                    b'r' => push(b'\r'),
+                    b't' => push(b'\t'),
+                    b'b' => push(0x08),
+                    b'f' => push(0x0c),
                     b'0'..=b'7' => {
-                        // Up to three octal digits.
                         let mut code = u32::from(next - b'0');
                         for _ in 0..2 {
-                            match content.get(i) {
+                            match bytes.get(i) {
                                 Some(&d @ b'0'..=b'7') => {
                                     code = code * 8 + u32::from(d - b'0');
                                     i += 1;
@@ -294,15 +318,14 @@ fn literal(content: &[u8], mut i: usize, out: &mut String) -> usize {
                                 _ => break,
                             }
                         }
-                        out.push(char::from_u32(code & 0xff).unwrap_or(' '));
+                        push((code & 0xff) as u8);
                     }
-                    // A line continued: the break is not part of the string.
-                    b'\r' => i += usize::from(content.get(i) == Some(&b'\n')),
+                    b'\r' => i += usize::from(bytes.get(i) == Some(&b'\n')),
                     b'\n' => {}
-                    other => out.push(char::from(other)),
+                    other => push(other),
                 }
             }
-            other => out.push(char::from(other)),
+            other => push(other),
         }
     }
     i

@@ -15,7 +15,7 @@ use aes::{Aes128, Aes256};
 use md5::{Digest as _, Md5};
 use sha2::{Sha256, Sha384, Sha512};
 
-use super::unhex;
+use super::{literal_bytes as literal, unhex};
 
 /// How a PDF's streams and strings are to be read.
 pub(super) enum Security {
@@ -638,66 +638,6 @@ fn string(value: &[u8]) -> Option<Vec<u8>> {
         b'<' => unhex(value.get(1..value.len().checked_sub(1)?)?),
         _ => None,
     }
-}
-
-/// Reads the literal string starting at `bytes[i]` (after its `(`) into `out`, its escapes
-/// undone and an end of line read as `\n`, and gives where it ends.
-fn literal(bytes: &[u8], mut i: usize, mut out: Option<&mut Vec<u8>>) -> usize {
-    let mut open = 1usize;
-    let mut push = |b: u8| {
-        if let Some(out) = out.as_mut() {
-            out.push(b);
-        }
-    };
-    while let Some(&b) = bytes.get(i) {
-        i += 1;
-        match b {
-            b'(' => {
-                open += 1;
-                push(b);
-            }
-            b')' => {
-                open -= 1;
-                if open == 0 {
-                    break;
-                }
-                push(b);
-            }
-            b'\r' => {
-                i += usize::from(bytes.get(i) == Some(&b'\n'));
-                push(b'\n');
-            }
-            b'\\' => {
-                let Some(&next) = bytes.get(i) else { break };
-                i += 1;
-                match next {
-                    b'n' => push(b'\n'),
-                    b'r' => push(b'\r'),
-                    b't' => push(b'\t'),
-                    b'b' => push(0x08),
-                    b'f' => push(0x0c),
-                    b'0'..=b'7' => {
-                        let mut code = u32::from(next - b'0');
-                        for _ in 0..2 {
-                            match bytes.get(i) {
-                                Some(&d @ b'0'..=b'7') => {
-                                    code = code * 8 + u32::from(d - b'0');
-                                    i += 1;
-                                }
-                                _ => break,
-                            }
-                        }
-                        push((code & 0xff) as u8);
-                    }
-                    b'\r' => i += usize::from(bytes.get(i) == Some(&b'\n')),
-                    b'\n' => {}
-                    other => push(other),
-                }
-            }
-            other => push(other),
-        }
-    }
-    i
 }
 
 /// An integer value (a real's whole part).
