@@ -90,5 +90,13 @@ if __name__ == "__main__":
                 "qpdf-rc4-128",
                 ["--allow-weak-crypto", "--encrypt", "", "bank-owner", "128", "--use-aes=n"],
             ),
+            (
+                "qpdf-rc4-user-password",
+                ["--allow-weak-crypto", "--encrypt", "s3cret", "bank-owner", "128", "--use-aes=n"],
+            ),
+            (
+                "qpdf-aes-128-user-password",
+                ["--allow-weak-crypto", "--encrypt", "s3cret", "bank-owner", "128", "--use-aes=y"],
+            ),
         ]:
             subprocess.run(["qpdf", *args, "--", source, f"{out}/{name}.pdf"], check=True)

@@ -61,9 +61,19 @@ fn documents_without_a_user_password_are_read_in_every_revision() {
 
 #[test]
 fn a_document_that_asks_for_a_password_or_whose_handler_is_unknown_stays_unread() {
-    let (text, unread) = read(&fixture("user-password"));
-    assert!(unread.is_some_and(|why| why.contains("encrypted")));
-    assert!(!text.contains("sk-proj-"));
+    // A user password is asked for by AES-256's hash, and by RC4's and AES-128's check value.
+    for name in [
+        "user-password",
+        "qpdf-rc4-user-password",
+        "qpdf-aes-128-user-password",
+    ] {
+        let (text, unread) = read(&fixture(name));
+        assert!(
+            unread.is_some_and(|why| why.contains("encrypted")),
+            "{name}"
+        );
+        assert!(!text.contains("sk-proj-"), "{name}");
+    }
     // Another handler's name, a dictionary cut short, a reference to nothing, and the key's
     // entry spelled with a name's escapes: each is noted, none read as plain.
     let file = fixture("aes-128");
