@@ -1126,6 +1126,7 @@ async fn pdfs_encrypted_without_a_user_password_are_read() {
     };
     let form = "multipart/form-data; boundary=XyZ";
     let mut blocked = Vec::new();
+    // The last: a plain statement with another's encryption dictionary planted in comments.
     let made = [
         "rc4-40",
         "rc4-128",
@@ -1133,6 +1134,7 @@ async fn pdfs_encrypted_without_a_user_password_are_read() {
         "aes-256-r5",
         "aes-256",
         "qpdf-aes-256",
+        "planted-encryption",
     ];
     for name in made {
         blocked.push((form, upload("statement.pdf", "application/pdf", &pdf(name))));
@@ -1164,7 +1166,7 @@ async fn pdfs_encrypted_without_a_user_password_are_read() {
             .lines()
             .filter(|l| l.contains(r#""openai_key""#) && l.contains(r#""anthropic_key""#))
             .count(),
-        7,
+        8,
         "{logged}"
     );
     assert_eq!(

@@ -50,6 +50,30 @@ def plain(page: bytes, note: str) -> bytes:
     return out
 
 
+def planted(source: bytes, donor_path: str) -> bytes:
+    """`source` with, in comments at its end (where no reader looks), the donor's encryption
+    dictionary and file identifier: a file that seems encrypted, with no password, and is not."""
+    import re
+
+    donor = open(donor_path, "rb").read()
+    number = re.search(rb"/Encrypt\s+(\d+)\s+0\s+R", donor).group(1)
+    start = donor.index(number + b" 0 obj") + len(number + b" 0 obj")
+    dictionary = donor[start : donor.index(b"endobj", start)].strip()
+    ids = re.search(rb"/ID\s*\[[^\]]*\]", donor).group(0)
+    # After the file's end, and a second end that points readers at its own table.
+    xref = re.findall(rb"startxref\s+(\d+)", source)[-1]
+    return (
+        source
+        + b"% 99 0 obj "
+        + dictionary
+        + b"\n% trailer << /Encrypt 99 0 R "
+        + ids
+        + b" >>\nstartxref\n"
+        + xref
+        + b"\n%%EOF\n"
+    )
+
+
 def encrypt(source: bytes, path: str, algorithm: str, user: str = "") -> None:
     import io
 
@@ -65,6 +89,8 @@ def encrypt(source: bytes, path: str, algorithm: str, user: str = "") -> None:
 if __name__ == "__main__":
     out = sys.argv[1]
     secret = plain(PAGE, NOTE)
+    with open(f"{out}/plain.pdf", "wb") as f:
+        f.write(secret)
     for name, algorithm in [
         ("rc4-40", "RC4-40"),
         ("rc4-128", "RC4-128"),
@@ -76,6 +102,8 @@ if __name__ == "__main__":
     encrypt(plain(CLEAN, "Checked."), f"{out}/clean-aes-256.pdf", "AES-256")
     encrypt(plain(CLEAN, "Checked."), f"{out}/clean-rc4-128.pdf", "RC4-128")
     encrypt(secret, f"{out}/user-password.pdf", "AES-256", user="s3cret")
+    with open(f"{out}/planted-encryption.pdf", "wb") as f:
+        f.write(planted(secret, f"{out}/aes-128.pdf"))
     with tempfile.TemporaryDirectory() as scratch:
         source = os.path.join(scratch, "plain.pdf")
         with open(source, "wb") as f:

@@ -81,30 +81,29 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
         let before = &bytes[outside.min(at)..at];
         objects.push(before);
         outside = (end + b"endstream".len()).min(bytes.len());
-        let decrypted;
-        let data = match crypt {
-            None => &bytes[start..end],
-            Some(crypt) => match crypt.stream(before, &bytes[start..end]) {
-                Some(data) => {
-                    decrypted = data;
-                    &decrypted[..]
-                }
-                // A stream whose object or key is not found: noted, as any encrypted one.
-                None => {
-                    inflation.unread.locked = true;
-                    continue;
-                }
-            },
-        };
-        let Some(content) = content(data, filters(before), inflation) else {
-            continue;
-        };
-        // A font's `ToUnicode` map, or a page (or anything else of text) to read once every
-        // map is known.
-        if memchr::memmem::find(&content, b"begincmap").is_some() {
-            codes.learn(&content);
-        } else {
-            pages.push(content);
+        let raw = &bytes[start..end];
+        let decrypted = crypt.and_then(|crypt| {
+            let decrypted = crypt.stream(before, raw);
+            // A stream whose object is not found: noted, as any encrypted one.
+            inflation.unread.locked |= decrypted.is_none();
+            decrypted
+        });
+        // An encrypted file's stream is read decrypted, and as it is too: in a file whose
+        // encryption dictionary was planted where no reader looks (a comment), streams in the
+        // clear are read as readers show them. Encrypted data read as it is decodes to nothing
+        // at the first bytes.
+        let listed = filters(before);
+        for data in decrypted.as_deref().into_iter().chain([raw]) {
+            let Some(content) = content(data, listed.clone(), inflation) else {
+                continue;
+            };
+            // A font's `ToUnicode` map, or a page (or anything else of text) to read once
+            // every map is known.
+            if memchr::memmem::find(&content, b"begincmap").is_some() {
+                codes.learn(&content);
+            } else {
+                pages.push(content);
+            }
         }
     }
     for page in &pages {
@@ -114,12 +113,11 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
     // bytes (a file identifier), not glyph codes: none is noted unread.
     objects.push(&bytes[outside.min(extent)..extent]);
     for object in objects {
-        match crypt {
-            Some(crypt) => crypt.strings(object, &mut text),
-            None => {
-                strings(object, &Codes::new(), &mut text);
-            }
+        // Decrypted, and as they are (see the streams).
+        if let Some(crypt) = crypt {
+            crypt.strings(object, &mut text);
         }
+        strings(object, &Codes::new(), &mut text);
     }
     // An encrypted PDF that does not open without a password is not read: noted, as an
     // encrypted zip file is.

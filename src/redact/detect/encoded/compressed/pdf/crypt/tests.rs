@@ -167,3 +167,18 @@ fn a_reading_opens_a_bounded_number_of_hardened_documents() {
     }
     assert_eq!(inflation.unread(), None);
 }
+
+#[test]
+fn an_encryption_dictionary_planted_in_a_plain_file_hides_none_of_its_text() {
+    // A plain statement and, in comments after its end (where no reader looks; pypdf and qpdf
+    // read it as not encrypted), another file's encryption dictionary and identifier, which
+    // open with no password: its streams and strings, in the clear, are still read.
+    let decoy = fixture("planted-encryption");
+    assert!(
+        matches!(security(&decoy, &mut 1), Security::Open(_)),
+        "it opens"
+    );
+    let (text, _) = read(&decoy);
+    assert!(text.contains(PAGE_KEY), "{text:?}");
+    assert!(text.contains(NOTE_KEY), "{text:?}");
+}
