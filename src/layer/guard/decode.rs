@@ -32,8 +32,9 @@
 //! request holding more than that is [not read whole](Views::unread), and the built-in
 //! policies treat it as `unscanned`; so is a request holding a file compressed in a way the
 //! guard does not read (xz, bzip2, zstd, 7z, rar, lzip, or a zip method other than deflate),
-//! an encrypted file in a zip archive or an Office document encrypted with a password, or
-//! archives nested deeper. A body that holds NUL bytes but is not UTF-16 or UTF-32 as a whole
+//! an encrypted file in a zip archive, an Office document or a PDF encrypted with a password
+//! (a PDF encrypted without one, which any reader opens, is decrypted and read), or archives
+//! nested deeper. A body that holds NUL bytes but is not UTF-16 or UTF-32 as a whole
 //! (a binary file, an upload of several parts) is read for its runs of UTF-16 text too: a
 //! part that is a text file Notepad saved as "Unicode".
 //!
