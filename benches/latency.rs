@@ -2,7 +2,7 @@
 //! generator in a process of its own.
 //!
 //! ```text
-//! cargo bench --bench latency -- [--seconds S] [--fraction F] [--rounds R] [--layers L]
+//! cargo bench --bench latency -- [--seconds S] [--fraction F] [--rounds R] [--layers L] [--windows]
 //! ```
 //!
 //! The bench runs itself in two more roles. `serve` serves the same trivial axum app twice on
@@ -17,6 +17,8 @@
 //! The driver first finds the bare app's saturation rate (closed loop, 64 connections, 3 s),
 //! then offers F of it (default 0.5) to each app in turn for S seconds (default 5), R rounds
 //! (default 3) alternating which goes first, and prints p50, p90, p99, p99.9 and the maximum.
+//! With `--windows`, each run's latency over time too: p50, p99 and the maximum of the
+//! requests that fell due in each 100 ms, to tell a steady tail from episodes.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::SocketAddr;
@@ -84,7 +86,7 @@ async fn serve(layers: &str) {
 /// The schedule is dealt out to the connections in turn (request `i` falls due at
 /// `i / rate` and goes on connection `i % 64`, as wrk2 deals it): no lock between them, and a
 /// connection still busy with an earlier answer sends late, the delay counted.
-async fn load(addr: SocketAddr, rate: f64, seconds: f64) {
+async fn load(addr: SocketAddr, rate: f64, seconds: f64, windows: bool) {
     let warm = 0.5;
     let total = (rate * (seconds + warm)) as u64;
     let warmup = Duration::from_secs_f64(warm);
@@ -100,7 +102,7 @@ async fn load(addr: SocketAddr, rate: f64, seconds: f64) {
                 tokio::time::sleep_until(due.into()).await;
                 conn.call().await;
                 if due.duration_since(start) >= warmup {
-                    took.push(due.elapsed());
+                    took.push((due.duration_since(start), due.elapsed()));
                 }
                 i += CONNECTIONS as u64;
             }
@@ -111,6 +113,12 @@ async fn load(addr: SocketAddr, rate: f64, seconds: f64) {
     for w in workers {
         all.extend(w.await.expect("worker"));
     }
+    let over_time = if windows {
+        by_window(&mut all)
+    } else {
+        Vec::new()
+    };
+    let mut all: Vec<Duration> = all.into_iter().map(|(_, took)| took).collect();
     all.sort();
     let pct = |p: f64| {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
@@ -125,6 +133,29 @@ async fn load(addr: SocketAddr, rate: f64, seconds: f64) {
         pct(0.999),
         all.last().map_or(0.0, |d| d.as_secs_f64() * 1e6)
     );
+    for line in over_time {
+        println!("{line}");
+    }
+}
+
+/// The latency of the requests that fell due in each 100 ms of the run, as lines
+/// `at MS: p50 P p99 P max M` (µs).
+fn by_window(all: &mut [(Duration, Duration)]) -> Vec<String> {
+    all.sort_unstable();
+    all.chunk_by(|a, b| a.0.as_millis() / 100 == b.0.as_millis() / 100)
+        .map(|window| {
+            let mut took: Vec<Duration> = window.iter().map(|(_, took)| *took).collect();
+            took.sort_unstable();
+            let at = |p: f64| took[((took.len() as f64 * p) as usize).min(took.len() - 1)];
+            format!(
+                "  at {:5} ms: p50 {:7.0} p99 {:7.0} max {:7.0}",
+                window[0].0.as_millis() / 100 * 100,
+                at(0.5).as_secs_f64() * 1e6,
+                at(0.99).as_secs_f64() * 1e6,
+                at(1.0).as_secs_f64() * 1e6,
+            )
+        })
+        .collect()
 }
 
 /// Closed loop, 64 connections, `seconds`: responses a second.
@@ -154,7 +185,7 @@ async fn saturation(addr: SocketAddr, seconds: f64) -> f64 {
 }
 
 /// Runs the load generator in a process of its own; returns its line.
-fn load_process(addr: SocketAddr, rate: f64, seconds: f64) -> String {
+fn load_process(addr: SocketAddr, rate: f64, seconds: f64, windows: bool) -> String {
     let out = Command::new(std::env::current_exe().expect("exe"))
         .args([
             "load",
@@ -162,6 +193,7 @@ fn load_process(addr: SocketAddr, rate: f64, seconds: f64) -> String {
             &rate.to_string(),
             &seconds.to_string(),
         ])
+        .args(windows.then_some("--windows"))
         .output()
         .expect("run the load generator");
     assert!(
@@ -192,7 +224,8 @@ fn main() {
         Some("load") => {
             let addr: SocketAddr = args[1].parse().expect("addr");
             let (rate, seconds) = (args[2].parse().expect("rate"), args[3].parse().expect("s"));
-            return runtime().block_on(load(addr, rate, seconds));
+            let windows = args.get(4).is_some_and(|a| a == "--windows");
+            return runtime().block_on(load(addr, rate, seconds, windows));
         }
         _ => {}
     }
@@ -200,6 +233,7 @@ fn main() {
     let mut fraction = 0.5;
     let mut rounds = 3;
     let mut layers = "both".to_owned();
+    let mut windows = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().cloned().unwrap_or_default();
@@ -208,6 +242,7 @@ fn main() {
             "--fraction" => fraction = value().parse().unwrap_or(fraction),
             "--rounds" => rounds = value().parse().unwrap_or(rounds),
             "--layers" => layers = value(),
+            "--windows" => windows = true,
             _ => {}
         }
     }
@@ -246,7 +281,7 @@ fn main() {
             println!(
                 "round {}: {name:12} {}",
                 round + 1,
-                load_process(addr, rate, seconds)
+                load_process(addr, rate, seconds, windows)
             );
         }
     }
