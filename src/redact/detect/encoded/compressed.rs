@@ -51,12 +51,14 @@ struct Unread {
     deep: bool,
     /// A PDF drew glyph numbers that no font's map turns into characters.
     glyphs: bool,
+    /// More AES-256 PDFs (revision 6) than a reading opens ([`pdf::MAX_HARDENED`]).
+    hardened: bool,
 }
 
 impl Unread {
     /// Whether anything was left unread.
     fn any(self) -> bool {
-        self.cut || self.codec.is_some() || self.locked || self.deep || self.glyphs
+        self.cut || self.codec.is_some() || self.locked || self.deep || self.glyphs || self.hardened
     }
 
     /// Both readings' reasons; the first compression named by either, `self`'s first.
@@ -67,6 +69,7 @@ impl Unread {
             locked: self.locked || other.locked,
             deep: self.deep || other.deep,
             glyphs: self.glyphs || other.glyphs,
+            hardened: self.hardened || other.hardened,
         }
     }
 }
@@ -156,6 +159,7 @@ impl Inflation {
             locked,
             deep,
             glyphs,
+            hardened,
         } = self.unread;
         if let Some(codec) = codec {
             Some(format!(
@@ -174,6 +178,11 @@ impl Inflation {
                  cannot read"
                     .to_owned(),
             )
+        } else if hardened {
+            Some(format!(
+                "it holds more than {} PDFs encrypted with AES-256, past what the guard opens",
+                pdf::MAX_HARDENED
+            ))
         } else if cut {
             Some("a compressed file in it holds more than the guard inflates".to_owned())
         } else {

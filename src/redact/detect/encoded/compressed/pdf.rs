@@ -49,9 +49,9 @@ pub(in crate::redact::detect::encoded) fn pdf(bytes: &[u8], inflation: &mut Infl
     let mut text = String::new();
     let crypt = match &security {
         Security::Open(decryptor) => Some(decryptor),
-        // More hardened keys than a reading derives: noted, as a stream cut short is.
+        // More hardened keys than a reading derives: noted.
         Security::Spent => {
-            inflation.unread.cut = true;
+            inflation.unread.hardened = true;
             return Opened { text, extent };
         }
         Security::Plain | Security::Locked => None,
