@@ -147,12 +147,10 @@ fn a_reading_opens_a_bounded_number_of_hardened_documents() {
     // `MAX_HARDENED` such documents; the next is noted unread, not opened.
     let file = fixture("aes-256");
     let mut inflation = Inflation::for_text(file.len() * 100);
-    let started = std::time::Instant::now();
     for _ in 0..MAX_HARDENED {
         let text = inflation.file_text(&file).unwrap_or_default();
         assert!(text.contains(PAGE_KEY));
     }
-    eprintln!("{:?} a document", started.elapsed() / MAX_HARDENED as u32);
     assert_eq!(inflation.unread(), None);
     let text = inflation.file_text(&file).unwrap_or_default();
     assert!(!text.contains(PAGE_KEY));
