@@ -18,8 +18,8 @@
 //! fonts' maps are read as one: the first wins); text in an image (a scanned page); an
 //! encrypted PDF that asks for a password, or whose security handler is not the standard one
 //! (a PDF encrypted without a user password, which anyone opens, is decrypted and read: see
-//! [`crypt`](mod@crypt)), a stream whose filters name `Crypt`, or a stream in a filter not
-//! known here, which are noted unread.
+//! [`crypt`](mod@crypt)), a stream whose `Crypt` filter names a crypt filter other than
+//! `Identity`, or a stream in a filter not known here, which are noted unread.
 //!
 //! Uses the budget of its parent, and `memchr`.
 
@@ -650,10 +650,28 @@ endcmap CMapName currentdict /CMap defineresource pop end end";
             !text.contains("not a string"),
             "an image is passed over: {text:?}"
         );
-        // A filter not known here, and an encrypted stream: noted unread.
+        // A filter not known here, and an encrypted stream (a crypt filter named): noted
+        // unread. The `Identity` crypt filter, named or by default, leaves a stream as it is.
+        for identity in [
+            " /Filter [/Crypt /FlateDecode]",
+            " /Filter [/Crypt /FlateDecode] /DecodeParms [<< /Name /Identity >> null]",
+        ] {
+            let file = pdf_filtered(&[(zlib.clone(), identity)]);
+            let mut inflation = Inflation::for_text(file.len());
+            let text = inflation.file_text(&file).unwrap_or_default();
+            assert!(text.contains("OPENAI"), "{identity}: {text:?}");
+            assert_eq!(inflation.unread(), None);
+        }
         for (filter, why) in [
             (" /Filter /BrotliDecode", "unknown PDF filter"),
-            (" /Filter [/Crypt /FlateDecode]", "encrypted"),
+            (
+                " /Filter [/Crypt /FlateDecode] /DecodeParms [<< /Name /StdCF >> null]",
+                "encrypted",
+            ),
+            (
+                " /Filter [/Crypt /FlateDecode] /DecodeParms [<< /Name /IdentityX >> null]",
+                "encrypted",
+            ),
         ] {
             let file = pdf_filtered(&[(zlib.clone(), filter)]);
             let mut inflation = Inflation::for_text(file.len());

@@ -2,8 +2,9 @@
 //! and decoding a stream through them in order, each step's output at most a limit long:
 //! `FlateDecode`, `LZWDecode` (with its early change), `ASCII85Decode`, `ASCIIHexDecode` and
 //! `RunLengthDecode` are decoded; the filters of images (`DCTDecode`, `JPXDecode`,
-//! `JBIG2Decode`, `CCITTFaxDecode`) hold no text and are passed over; `Crypt` and any other
-//! filter are told apart, to be noted unread.
+//! `JBIG2Decode`, `CCITTFaxDecode`) hold no text and are passed over; the `Identity` crypt
+//! filter leaves a stream as it is; `Crypt` naming another crypt filter, and any other filter,
+//! are told apart, to be noted unread.
 //!
 //! Uses its grandparent's inflate, and `memchr`.
 
@@ -71,13 +72,32 @@ pub(super) fn filters(before: &[u8]) -> Option<Vec<Filter>> {
         }
         _ => return Some(vec![Filter::Unknown]),
     };
+    let identity = identity_crypt(dict);
     Some(
         names
             .split(|&b| b == b'/' || b.is_ascii_whitespace())
             .filter(|name| !name.is_empty())
             .map(Filter::named)
+            .filter(|&filter| !(filter == Filter::Crypt && identity))
             .collect(),
     )
+}
+
+/// Whether a `Crypt` filter in the dictionary `dict` is the identity, which leaves the stream
+/// as it is: its parameters name no crypt filter, or name `Identity` (ISO 32000-2, 7.4.10).
+/// Any other name is taken as encryption.
+fn identity_crypt(dict: &[u8]) -> bool {
+    let Some(at) = memchr::memmem::find(dict, b"/DecodeParms") else {
+        return true;
+    };
+    let params = &dict[at..];
+    let Some(at) = memchr::memmem::find(params, b"/Name") else {
+        return true;
+    };
+    let rest = &params[at + b"/Name".len()..];
+    let rest = &rest[rest.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
+    rest.strip_prefix(b"/Identity")
+        .is_some_and(|after| after.first().is_none_or(|b| !b.is_ascii_alphanumeric()))
 }
 
 /// Why a stream's filters are not decoded.
