@@ -190,9 +190,7 @@ fn strings(content: &[u8], codes: &Codes, out: &mut String) -> bool {
     while i < content.len() {
         match content[i] {
             b'(' => {
-                let start = out.len();
                 i = literal(content, i + 1, out);
-                utf16_text_string(out, start);
                 if !in_array {
                     out.push('\n');
                 }
@@ -239,32 +237,30 @@ fn strings(content: &[u8], codes: &Codes, out: &mut String) -> bool {
     unmapped
 }
 
-/// Decodes the literal string `out` holds from `start` (its bytes as Latin-1 characters) as
-/// UTF-16BE when it starts with the byte order mark, as a text string may (a form field's
-/// value, an `/ActualText`).
-fn utf16_text_string(out: &mut String, start: usize) {
-    if !out[start..].starts_with("\u{fe}\u{ff}") {
-        return;
+/// Adds a string's characters: UTF-16BE after its byte order mark, as a text string may be
+/// (a form field's value, an `/ActualText`), else one a byte, as Latin-1.
+fn text_string(bytes: &[u8], out: &mut String) {
+    match bytes.strip_prefix(b"\xfe\xff") {
+        Some(wide) => {
+            let units = wide
+                .chunks_exact(2)
+                .map(|u| u16::from_be_bytes([u[0], u[1]]));
+            out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+        }
+        None => out.extend(bytes.iter().map(|&b| char::from(b))),
     }
-    let bytes: Vec<u8> = out[start..].chars().skip(2).map(|c| c as u8).collect();
-    out.truncate(start);
-    let units = bytes
-        .chunks_exact(2)
-        .map(|u| u16::from_be_bytes([u[0], u[1]]));
-    out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
 }
 
-/// Adds the literal string starting at `content[i]` (after its `(`) to `out`, its bytes as
-/// Latin-1 characters (backspace and form feed escapes draw nothing), and gives where it ends.
+/// Adds the literal string starting at `content[i]` (after its `(`) to `out` as a text
+/// string (backspace and form feed escapes in one a byte draw nothing), and gives where it
+/// ends.
 fn literal(content: &[u8], i: usize, out: &mut String) -> usize {
     let mut bytes = Vec::new();
     let end = literal_bytes(content, i, Some(&mut bytes));
-    out.extend(
-        bytes
-            .iter()
-            .filter(|&&b| b != 0x08 && b != 0x0c)
-            .map(|&b| char::from(b)),
-    );
+    if !bytes.starts_with(b"\xfe\xff") {
+        bytes.retain(|&b| b != 0x08 && b != 0x0c);
+    }
+    text_string(&bytes, out);
     end
 }
 
@@ -341,11 +337,8 @@ fn push_hex(digits: &[u8], codes: &Codes, out: &mut String) -> bool {
         out.extend(bytes.iter().map(|&b| char::from(b)));
         return false;
     }
-    if let Some(wide) = bytes.strip_prefix(b"\xfe\xff") {
-        let units = wide
-            .chunks_exact(2)
-            .map(|u| u16::from_be_bytes([u[0], u[1]]));
-        out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+    if bytes.starts_with(b"\xfe\xff") {
+        text_string(&bytes, out);
         return false;
     }
     let pairs: Option<String> = (bytes.len() % 2 == 0)

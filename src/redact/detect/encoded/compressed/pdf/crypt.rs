@@ -15,7 +15,7 @@ use aes::{Aes128, Aes256};
 use md5::{Digest as _, Md5};
 use sha2::{Sha256, Sha384, Sha512};
 
-use super::{literal_bytes as literal, unhex};
+use super::{literal_bytes as literal, text_string, unhex};
 
 /// How a PDF's streams and strings are to be read.
 pub(super) enum Security {
@@ -423,19 +423,6 @@ fn aes_cbc_decrypt(key: &[u8], data: &[u8]) -> Option<Vec<u8>> {
         out.truncate(out.len() - usize::from(n));
     }
     Some(out)
-}
-
-/// Adds a text string's characters: UTF-16BE after its byte order mark, else one a byte.
-fn text_string(bytes: &[u8], out: &mut String) {
-    match bytes.strip_prefix(b"\xfe\xff") {
-        Some(wide) => {
-            let units = wide
-                .chunks_exact(2)
-                .map(|u| u16::from_be_bytes([u[0], u[1]]));
-            out.extend(char::decode_utf16(units).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
-        }
-        None => out.extend(bytes.iter().map(|&b| char::from(b))),
-    }
 }
 
 /// Calls `each` with the bytes of every literal and hex string in `object`.
