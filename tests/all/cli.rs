@@ -398,6 +398,32 @@ async fn checkpoints_are_signed_and_verified_with_a_public_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("loan-triage, 4 entries"));
+    // A log that names no system (the reference's empty log) gets no checkpoint signed for
+    // nobody: it is refused until --origin says whose it is.
+    let empty = crate::support::vectors_dir().join("valid/v_empty.jsonl");
+    let unnamed = scratch.join("unnamed.checkpoint");
+    let sign = |origin: Option<&str>| {
+        let mut cmd = acttrace();
+        cmd.arg("checkpoint")
+            .arg(&empty)
+            .arg("--signing-key-file")
+            .arg(&secret)
+            .arg("-o")
+            .arg(&unnamed);
+        if let Some(o) = origin {
+            cmd.arg("--origin").arg(o);
+        }
+        cmd.output().unwrap()
+    };
+    let out = sign(None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--origin"),
+        "{out:?}"
+    );
+    assert!(!unnamed.exists());
+    let out = sign(Some("loan-triage"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
 
     let verify = |log: &std::path::Path, env_key: bool| {
         let mut cmd = acttrace();

@@ -566,6 +566,13 @@ fn checkpoint(args: &CheckpointArgs) -> ExitCode {
     if args.note {
         return checkpoint_note(args, &secret, &origin);
     }
+    if origin.is_empty() {
+        complain!(
+            "{} names no system (no audit_open): say whose log it is with --origin",
+            args.log.display()
+        );
+        return ExitCode::from(2);
+    }
     let cp = secret.sign(&origin, report.entries(), report.head());
     let out = match output_for(&args.log, args.output.as_ref(), ".checkpoint", "checkpoint") {
         Ok(out) => out,
