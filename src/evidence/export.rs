@@ -12,8 +12,14 @@
 //! A segmented log (a directory of `segment-N.jsonl`) is packed as the one chain its segments
 //! form, read in order; the pack is a single file like any other. Its seals are not needed for
 //! that (the chain's hashes are checked entry by entry): `acttrace verify DIR --public-key`
-//! checks them. A directory whose oldest segments were deleted under retention no longer holds
-//! the chain from its first entry, and is refused.
+//! checks them.
+//!
+//! A directory whose oldest segments were deleted under retention (`acttrace retain`) is packed
+//! from its first kept entry: the header's `after` (ours) says how many entries came before it
+//! and the head they ended at, from the signed retention record, and the verifier starts the
+//! chain there (the first entry must link to that head and carry that `seq`; with the key, the
+//! header's own signature covers `after`). Such a pack verifies here; the reference, which
+//! knows no retention, reports a broken link at its first entry.
 //!
 //! ```
 //! use acttrace::chain::{Entry, Framework};
@@ -44,7 +50,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::chain::hash::SigningKey;
+use crate::chain::hash::{SigningKey, hex};
 use crate::chain::pack::{
     ControlsDigest, Framework, Tally, controls_value, header_signed_body, pack_row, row_controls,
 };
@@ -128,6 +134,9 @@ pub struct ExportReport {
     pub controls_covered: Vec<String>,
     /// Whether the header is signed.
     pub signed: bool,
+    /// How many entries came before the pack's first (deleted under retention); 0 for a
+    /// whole chain.
+    pub starts_after: u64,
 }
 
 /// Why an export failed. Nothing is left at the pack's path when it does.
@@ -175,17 +184,30 @@ pub enum ExportError {
         /// The pack's path.
         pack: PathBuf,
     },
-    /// The segmented log no longer starts at the chain's first entry: retention deleted its
-    /// oldest segments. A pack holds a chain from its first entry, so none is made.
+    /// The segmented log's first segments are gone and no retention record says where the
+    /// chain stood before the first kept one: a pack could not say where it starts, so none
+    /// is made.
     #[error(
-        "cannot pack {path}: it starts at {first}, after segments deleted under retention; \
-         a pack holds a chain from its first entry (export before retention deletes segments)"
+        "cannot pack {path}: it starts at {first}, and no retention record (retention.json) \
+         says where the chain stood before it"
     )]
     Retained {
         /// The segment directory.
         path: PathBuf,
         /// The first segment kept.
         first: String,
+    },
+    /// The segmented log's `audit_open`, which names its risk tier, was deleted under
+    /// retention, its retention record does not keep it (records written before it was kept),
+    /// and no risk tier was given: the header's would be a guess, so no pack is made.
+    #[error(
+        "cannot pack {path}: the entry naming its risk tier (audit_open) was deleted under \
+         retention and the retention record does not keep it; give it (--risk-tier, \
+         ExportOptions::risk_tier)"
+    )]
+    RiskTierUnknown {
+        /// The segment directory.
+        path: PathBuf,
     },
     /// The log's writer failed to give a snapshot.
     #[error(transparent)]
@@ -293,6 +315,9 @@ pub fn export_log(
     if let Some((entries, head)) = &opts.expect {
         vopts = vopts.expected_entries(*entries).expected_head(head.clone());
     }
+    if let Some(start) = source.start() {
+        vopts = vopts.after(start.entries, start.head.clone());
+    }
     let report = verify::verify_reader(open()?, &log.display().to_string(), &vopts);
     if report.has_meta() {
         return Err(ExportError::NotALog {
@@ -326,20 +351,33 @@ pub fn export_log(
     .map_err(read_err)?;
     let covered: Vec<String> = tally.covered.iter().map(|c| (*c).to_owned()).collect();
     let mut meta = Map::new();
-    meta.insert(
-        "system",
-        opts.system
-            .clone()
-            .or(tally.system.clone())
-            .unwrap_or_default(),
-    );
-    meta.insert(
-        "risk_tier",
-        opts.risk_tier
-            .clone()
-            .or(tally.risk_tier.clone())
-            .unwrap_or_else(|| "limited".to_owned()),
-    );
+    // After retention, the log's first `audit_open` is gone: its record keeps what it said.
+    let opened = |field: &str| {
+        source
+            .start()
+            .and_then(|s| s.opened.get(field))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let system = opts
+        .system
+        .clone()
+        .or(opened("system"))
+        .or(tally.system.clone());
+    let system = system.or(source.start().map(|s| s.origin.clone()));
+    let risk_tier = opts.risk_tier.clone().or(opened("risk_tier"));
+    let risk_tier = match risk_tier.or(tally.risk_tier.clone()) {
+        Some(tier) => tier,
+        // Not said, and not to be guessed for a log whose opening was deleted.
+        None if source.start().is_some() => {
+            return Err(ExportError::RiskTierUnknown {
+                path: log.to_owned(),
+            });
+        }
+        None => "limited".to_owned(),
+    };
+    meta.insert("system", system.unwrap_or_default());
+    meta.insert("risk_tier", risk_tier);
     meta.insert(
         "framework",
         opts.framework
@@ -352,6 +390,16 @@ pub fn export_log(
     meta.insert("summary", tally.summary());
     meta.insert("head_hash", report.head());
     meta.insert("entries", report.entries());
+    if let Some(start) = source.start() {
+        let mut after = Map::new();
+        after.insert("entries", start.entries);
+        after.insert("head", start.head.as_str());
+        if let Some(frontier) = &start.frontier {
+            let hashes = frontier.iter().map(|h| Value::from(h.as_str()));
+            after.insert("frontier", Value::Array(hashes.collect()));
+        }
+        meta.insert("after", after);
+    }
     meta.insert("disclaimer", DISCLAIMER);
     if let Some(key) = &opts.key {
         // Ours, beside the reference's: the per-entry controls as a digest, and a signature
@@ -406,7 +454,19 @@ pub fn export_log(
         head: report.head().to_owned(),
         controls_covered: covered,
         signed: opts.key.is_some(),
+        starts_after: source.start().map_or(0, |s| s.entries),
     })
+}
+
+/// Where a segmented log's kept chain starts, after retention: from its record.
+struct Start {
+    entries: u64,
+    head: String,
+    origin: String,
+    opened: Map,
+    /// The Merkle frontier of the deleted entries, when the record keeps it: what the tree
+    /// of the whole chain goes on from, so that a pack's tree heads are the log's.
+    frontier: Option<Vec<String>>,
 }
 
 /// Where a pack's entries are read from: one log file (up to a snapshot's length), or the
@@ -420,6 +480,10 @@ enum Source {
     Segments {
         files: Vec<PathBuf>,
         entries: Option<u64>,
+        /// Where the chain stood before the first kept segment, when retention deleted the
+        /// oldest: its entry count and head, the log's origin, and its `audit_open` payload
+        /// as the retention record kept it.
+        start: Option<Start>,
     },
 }
 
@@ -444,8 +508,8 @@ impl Source {
 
     #[cfg(feature = "ed25519")]
     fn segments(log: &Path, opts: &ExportOptions) -> Result<Self, ExportError> {
-        use crate::verify::segments::{Partial, whole_chain};
-        let files = whole_chain(log).map_err(|partial| match partial {
+        use crate::verify::segments::{Partial, kept_files};
+        let (record, files) = kept_files(log).map_err(|partial| match partial {
             Partial::Unreadable(source) => ExportError::Read {
                 path: log.to_owned(),
                 source,
@@ -467,12 +531,32 @@ impl Source {
                 detail: missing.to_string(),
             },
         })?;
+        let start = record.map(|r| Start {
+            entries: r.checkpoint.entries,
+            head: r.checkpoint.head,
+            origin: r.checkpoint.origin,
+            opened: r.opened.unwrap_or_default(),
+            frontier: r
+                .frontier
+                .map(|f| f.hashes().iter().map(|h| hex(h)).collect()),
+        });
+        let before = start.as_ref().map_or(0, |s| s.entries);
         Ok(Self::Segments {
             files,
             // A snapshot of a live log: the segments hold its entries, one a line, from the
-            // first; what was appended (or rolled over into a new segment) after it is left.
-            entries: opts.expect.as_ref().map(|(n, _)| *n),
+            // first kept; what was appended (or rolled over into a new segment) after it is
+            // left.
+            entries: opts.expect.as_ref().map(|(n, _)| n.saturating_sub(before)),
+            start,
         })
+    }
+
+    /// Where the chain stood before the first entry read: `None` from its first entry.
+    fn start(&self) -> Option<&Start> {
+        match self {
+            Self::File { .. } => None,
+            Self::Segments { start, .. } => start.as_ref(),
+        }
     }
 
     /// The files the entries come from.
@@ -486,7 +570,7 @@ impl Source {
     fn open(&self) -> io::Result<Box<dyn BufRead>> {
         Ok(match self {
             Self::File { path, upto } => Box::new(BufReader::new(File::open(path)?.take(*upto))),
-            Self::Segments { files, entries } => {
+            Self::Segments { files, entries, .. } => {
                 Box::new(BufReader::new(Concat::new(files.clone(), *entries)))
             }
         })

@@ -102,8 +102,49 @@ fn open_chain(path: &Path) -> Result<(Box<dyn BufRead>, Tree), ProofError> {
         let reader = std::io::BufReader::new(segments);
         return Ok((Box::new(reader), Tree::after(&frontier)));
     }
-    let file = std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()))?;
-    Ok((Box::new(std::io::BufReader::new(file)), Tree::new()))
+    let open = || std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()));
+    let tree = pack_start(std::io::BufReader::new(open()?))?;
+    Ok((Box::new(std::io::BufReader::new(open()?)), tree))
+}
+
+/// The tree a file's entries go on from: an empty one, or, for an evidence pack of a log whose
+/// first entries retention deleted (its header's `after`), the tree after their frontier,
+/// which the header keeps: the pack's tree is the whole log's.
+fn pack_start(reader: impl BufRead) -> Result<Tree, ProofError> {
+    // A header is a few KiB; a first line longer than this is no header (and no entry).
+    let mut first = String::new();
+    let _ = reader.take(1 << 20).read_line(&mut first);
+    let Ok(row) = Value::parse(first.trim()) else {
+        return Ok(Tree::new());
+    };
+    let Some(after) = row.get("_meta").and_then(|m| m.get("after")) else {
+        return Ok(Tree::new());
+    };
+    let deleted = after.get("entries").and_then(Value::as_u64).unwrap_or(0);
+    let no_tree = |why: &str| {
+        ProofError::Read(format!(
+            "the pack starts after {deleted} entries deleted under retention, and {why}: it \
+             has no tree"
+        ))
+    };
+    #[cfg(feature = "ed25519")]
+    {
+        let hashes = match after.get("frontier") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|h| h.as_str().and_then(unhex))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| no_tree("its frontier is not a list of hashes"))?,
+            _ => return Err(no_tree("keeps no frontier of them")),
+        };
+        let frontier = Frontier::from_parts(deleted, hashes)
+            .ok_or_else(|| no_tree("its frontier is not of the size it says"))?;
+        Ok(Tree::after(&frontier))
+    }
+    #[cfg(not(feature = "ed25519"))]
+    Err(no_tree(
+        "reading its frontier needs acttrace's `ed25519` feature",
+    ))
 }
 
 /// Where the tree of a segmented log starts: an empty tree at the first segment, or, after

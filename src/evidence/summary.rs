@@ -372,7 +372,16 @@ impl Summary {
             let Ok(Value::Object(row)) = Value::parse(py_strip(text)) else {
                 continue;
             };
-            if row.contains_key("_meta") {
+            if let Some(meta) = row.get("_meta") {
+                // A pack of what retention kept: its header names the system whose opening
+                // was deleted.
+                if meta.get("after").is_some() && s.system.is_none() {
+                    s.system = meta
+                        .get("system")
+                        .and_then(Value::as_str)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_owned);
+                }
                 continue;
             }
             match period.place(row.get("ts").and_then(Value::as_str).unwrap_or("")) {

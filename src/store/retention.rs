@@ -80,6 +80,9 @@ pub fn retain(
         None => Some(Frontier::default()),
         Some(r) => r.frontier.clone(),
     };
+    // The log's opening (its system and risk tier), kept from the record before or read from
+    // the first segment when it goes: a pack of what is kept still names them.
+    let mut opened = previous.as_ref().and_then(|r| r.opened.clone());
     let mut going = Vec::new();
     for (index, path) in segments.iter().take(segments.len().saturating_sub(1)) {
         let seal = seal_path(path);
@@ -97,6 +100,13 @@ pub fn retain(
             break;
         }
         let cp = Checkpoint::read(&seal).map_err(|e| e.to_string())?;
+        if previous.is_none() && going.is_empty() {
+            opened = text
+                .lines()
+                .find_map(|l| Value::parse(l).ok())
+                .filter(|v| v.get("type").and_then(Value::as_str) == Some("audit_open"))
+                .and_then(|v| v.get("payload").and_then(Value::as_object).cloned());
+        }
         if let Some(f) = frontier.as_mut() {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 let leaf = Value::parse(line)
@@ -154,6 +164,9 @@ pub fn retain(
         let hashes = f.hashes().iter().map(|h| Value::from(hex(h))).collect();
         tree.insert("frontier", Value::Array(hashes));
         body.insert("tree", Value::Object(tree));
+    }
+    if let Some(opened) = opened {
+        body.insert("opened", opened);
     }
     body.insert("key_id", seal_key.public().key_id());
     let sig = hex(&seal_key.sign_bytes(RetentionRecord::signed_text(&body).as_bytes()));

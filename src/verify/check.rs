@@ -307,6 +307,10 @@ pub(crate) struct Chain {
     /// A signed checkpoint's entry count, and the head the chain had at that count.
     pub(crate) watch: Option<u64>,
     pub(crate) watched: Option<Hex64>,
+    /// For an evidence pack of a log whose first entries were deleted under retention (its
+    /// header's `after`): how many entries came before its first one, which must be that
+    /// `seq`.
+    pub(crate) start: Option<u64>,
 }
 
 /// Gathered from the entries that carry `controls`, in chain order.
@@ -353,6 +357,7 @@ impl Chain {
             pack: PackState::default(),
             watch: None,
             watched: None,
+            start: None,
         }
     }
 
@@ -361,6 +366,20 @@ impl Chain {
         let e = match check {
             LineCheck::Blank => return Ok(Seen::Blank),
             LineCheck::Meta(m) => {
+                // A pack that starts where retention left the log: its header says after how
+                // many entries, ending at which head (before any entry, as its first line).
+                if let Some(after) = m.get("after")
+                    && self.seen == 0
+                    && self.prev == *GENESIS.as_bytes()
+                {
+                    let (entries, head) =
+                        pack_start(after).ok_or_else(|| Failure::PackMismatch {
+                            what: "after: not {entries, head}".to_owned(),
+                        })?;
+                    self.prev = head;
+                    self.seen = entries;
+                    self.start = Some(entries);
+                }
                 self.meta = Some(m);
                 return Ok(Seen::Meta);
             }
@@ -369,6 +388,17 @@ impl Chain {
         };
         if e.prev_hash != Some(self.prev) {
             return Err(Failure::BrokenLink { seq: e.seq.text() });
+        }
+        if let Some(start) = self.start
+            && self.seen == start
+            && !matches!(e.seq, Seq::Index(n) if n == start)
+        {
+            return Err(Failure::PackMismatch {
+                what: format!(
+                    "after: the first entry is seq {}, not {start}",
+                    e.seq.text()
+                ),
+            });
         }
         self.last_unsigned = e.unsigned;
         self.saw_signed |= !e.unsigned;
@@ -394,6 +424,17 @@ impl Chain {
         // Always ASCII hex: GENESIS or a computed digest.
         std::str::from_utf8(&self.prev).unwrap_or(GENESIS)
     }
+}
+
+/// A pack header's `after`: `{"entries": N, "head": H}`, H a SHA-256 in lowercase hex.
+fn pack_start(after: &Value) -> Option<(u64, Hex64)> {
+    let head = after.get("head")?.as_str()?;
+    let entries = after.get("entries")?.as_u64()?;
+    let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    let head: Hex64 = head.as_bytes().try_into().ok()?;
+    head.iter()
+        .all(|&b| lower_hex(b))
+        .then_some((entries, head))
 }
 
 /// Line-at-a-time verification on the calling thread; the writer's resume path uses it.
@@ -460,6 +501,7 @@ impl Verifier {
             meta_present: self.chain.meta.is_some(),
             meta_trusted: false,
             out_of_band: opts.expected_head.is_some() || opts.expected_entries.is_some(),
+            starts_after: self.chain.start.unwrap_or(0),
         };
         if report.failure.is_none() {
             report.failure = completeness(&mut report, self.chain.meta.as_ref(), opts);
@@ -588,8 +630,12 @@ fn pack_checks(report: &Report, chain: &Chain, opts: &VerifyOptions) -> Option<F
                 }
             }
             // Our packs carry both; a digest without its signature is a stripped header_sig
-            // (a downgrade to the reference's four-field signature).
-            None if meta.contains_key("controls_digest") => return Some(Failure::MetaForged),
+            // (a downgrade to the reference's four-field signature). So is a start after
+            // retention, which that signature does not cover: the first entries cut off, the
+            // count it signs would still hold.
+            None if meta.contains_key("controls_digest") || meta.contains_key("after") => {
+                return Some(Failure::MetaForged);
+            }
             None => {}
         }
     }
@@ -604,7 +650,7 @@ fn pack_checks(report: &Report, chain: &Chain, opts: &VerifyOptions) -> Option<F
         .and_then(|f| f.parse::<Framework>().ok());
     let fw = framework?;
     let i = Framework::ALL.iter().position(|f| *f == fw).unwrap_or(0);
-    if pack.rows != report.entries {
+    if pack.rows != report.entries - chain.start.unwrap_or(0) {
         return mismatch("entries without controls");
     }
     if let Some(seq) = &pack.mismatch[i] {

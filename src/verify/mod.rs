@@ -265,6 +265,7 @@ pub struct Report {
     meta_present: bool,
     meta_trusted: bool,
     out_of_band: bool,
+    starts_after: u64,
 }
 
 impl Report {
@@ -310,6 +311,14 @@ impl Report {
         self.meta_trusted
     }
 
+    /// How many entries of the chain came before the first one read: 0 for a log, or for an
+    /// evidence pack of a whole chain; for a pack of a segmented log whose oldest segments
+    /// were deleted under retention, the entries deleted, as its header's `after` says (and
+    /// its first entry's `seq` and link confirm). [`entries`](Self::entries) counts them too.
+    pub fn starts_after(&self) -> u64 {
+        self.starts_after
+    }
+
     /// The reference's one-line verdict, e.g. `ok: 11 entries, head fed54f4c6a8e…` or
     /// `tampered entry at seq 2: hash mismatch`.
     pub fn detail(&self) -> String {
@@ -333,6 +342,14 @@ impl fmt::Display for Report {
                     prefix12(&self.head)
                 )?;
                 let mut notes = Vec::new();
+                let retained = format!(
+                    "the pack starts at seq {0}: the {0} entries before it were deleted under \
+                     retention",
+                    self.starts_after
+                );
+                if self.starts_after > 0 {
+                    notes.push(retained.as_str());
+                }
                 if self.signatures_checked {
                     notes.push("signatures verified");
                     if self.meta_trusted {

@@ -139,6 +139,26 @@ pub(crate) fn whole_chain(dir: &Path) -> Result<Vec<PathBuf>, Partial> {
     Ok(listed.into_iter().map(|(_, p)| p).collect())
 }
 
+/// The segments of `dir` in order from the first kept one, and, when retention deleted the
+/// oldest, its record (whose seal is the chain's count and head before the first kept entry),
+/// when no kept segment is missing. (Whether they verify is for the caller.)
+pub(crate) fn kept_files(dir: &Path) -> Result<(Option<RetentionRecord>, Vec<PathBuf>), Partial> {
+    let Some(record) = read_record(dir).map_err(Partial::Record)? else {
+        return whole_chain(dir).map(|files| (None, files));
+    };
+    let listed = readable(dir).map_err(Partial::Unreadable)?;
+    if listed.is_empty() {
+        return Err(Partial::Empty);
+    }
+    if let Some(n) = (record.next_segment..)
+        .zip(&listed)
+        .find_map(|(n, (i, _))| (n != *i).then_some(n))
+    {
+        return Err(Partial::Missing(segment_name(n)));
+    }
+    Ok((Some(record), listed.into_iter().map(|(_, p)| p).collect()))
+}
+
 /// The segments of `dir` in order from the first kept one, and the Merkle frontier of the
 /// entries retention deleted before it (an empty one when none were), when no kept segment is
 /// missing and the retention record keeps that frontier: what a tree across the set needs.
@@ -187,6 +207,9 @@ pub struct RetentionRecord {
     /// The Merkle frontier of the deleted entries (`tree` in the record): what a tree across
     /// the kept segments starts from. Records written before it was kept have none.
     pub(crate) frontier: Option<Frontier>,
+    /// The payload of the log's `audit_open` (its system and risk tier), deleted with the
+    /// first segment (`opened` in the record). Records written before it was kept have none.
+    pub(crate) opened: Option<Map>,
     body: Map,
     sig: String,
 }
@@ -263,11 +286,17 @@ impl RetentionRecord {
                 Some(frontier)
             }
         };
+        let opened = match body.get("opened") {
+            None => None,
+            Some(Value::Object(m)) => Some(m.clone()),
+            Some(_) => return Err(bad("an opening that is not an object")),
+        };
         Ok(Self {
             next_segment,
             checkpoint,
             deleted,
             frontier,
+            opened,
             body,
             sig,
         })

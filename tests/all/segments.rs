@@ -19,6 +19,7 @@ const KEY: &str = "segments-key";
 
 async fn open(dir: &Path, segments: Segments) -> AuditLog {
     AuditLog::builder("loan-triage")
+        .risk_tier("high")
         .signing_key(SigningKey::from(KEY))
         .open_segments(dir, segments)
         .await
@@ -288,7 +289,8 @@ async fn retention_deletes_with_a_signed_record_and_the_rest_verifies() {
     );
 }
 
-/// The CLI: `verify DIR`, one segment alone with `--after`, and `retain`.
+/// The CLI: `verify DIR`, one segment alone with `--after`, and `retain` (only past six months
+/// unless told otherwise); what retention kept still packs, and the pack verifies.
 #[cfg(feature = "cli")]
 #[tokio::test]
 async fn the_cli_verifies_segments_and_retains() {
@@ -364,6 +366,89 @@ async fn the_cli_verifies_segments_and_retains() {
         said.contains("deleted under a signed retention record"),
         "{said}"
     );
+
+    // What is kept still packs, from the first kept entry, and the pack verifies.
+    let pack = scratch.join("kept-pack.jsonl");
+    let (code, said) = run(&[
+        os("export"),
+        dir.as_os_str(),
+        os("--framework"),
+        os("gdpr"),
+        os("-o"),
+        pack.as_os_str(),
+        os("--key"),
+        os(KEY),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains("61 entries") && said.contains("deleted under retention"),
+        "{said}"
+    );
+    let (code, said) = run(&[os("verify"), pack.as_os_str(), os("--key"), os(KEY)]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.starts_with("ok: 61 entries") && said.contains("deleted under retention"),
+        "{said}"
+    );
+    // Its tree is the whole log's (it goes on from the frontier the record keeps): its signed
+    // tree head is the directory's, and a proof from it checks against that head.
+    let note = |log: &Path, out: &Path| {
+        let (code, said) = run(&[
+            os("checkpoint"),
+            log.as_os_str(),
+            os("--note"),
+            os("-o"),
+            out.as_os_str(),
+            os("--signing-key-file"),
+            secret.as_os_str(),
+            os("--key"),
+            os(KEY),
+        ]);
+        assert_eq!(code, Some(0), "{said}");
+        let verifier = said.split_whitespace().last().unwrap().to_owned();
+        let text = std::fs::read_to_string(out).unwrap();
+        (
+            text.lines().take(3).collect::<Vec<_>>().join("\n"),
+            verifier,
+        )
+    };
+    let (pack_note, pack_head) = (scratch.join("pack.note"), scratch.join("dir.note"));
+    let (from_pack, verifier) = note(&pack, &pack_note);
+    let (from_dir, _) = note(&dir, &pack_head);
+    assert_eq!(from_pack, from_dir);
+    assert!(from_pack.starts_with("loan-triage\n61\n"), "{from_pack}");
+    let packed = std::fs::read_to_string(&pack).unwrap();
+    let first = Value::parse(packed.lines().nth(1).unwrap()).unwrap();
+    let seq = first
+        .get("seq")
+        .and_then(Value::as_u64)
+        .unwrap()
+        .to_string();
+    let proof = scratch.join("pack.proof");
+    let (code, said) = run(&[
+        os("prove"),
+        pack.as_os_str(),
+        os("--seq"),
+        os(&seq),
+        os("--note"),
+        pack_head.as_os_str(),
+        os("-o"),
+        proof.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = run(&[
+        os("check-proof"),
+        proof.as_os_str(),
+        os("--note"),
+        pack_head.as_os_str(),
+        os("--verifier"),
+        os(&verifier),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains(&format!("entry {seq} ")) && said.contains("tree of 61 entries"),
+        "{said}"
+    );
 }
 
 /// A live segmented log's tree heads are of one tree across its segments: published every 10
@@ -419,7 +504,9 @@ async fn a_live_segmented_log_publishes_heads_of_one_tree() {
 /// A segmented log packs as the one chain its segments form: live (a snapshot: what is
 /// appended after it, in new segments too, is left out) and offline; the packs verify here and
 /// in the reference. A pack is never written over a segment; a directory with a segment
-/// missing, or whose oldest segments retention deleted, is refused with the reason.
+/// missing is refused with the reason. After retention, the pack starts at the first kept
+/// entry, where the signed record says the chain stood: it verifies here (not in the
+/// reference), and a start cut further or moved is caught; without the record, refused.
 #[tokio::test]
 async fn a_segmented_log_packs_as_one_chain() {
     let scratch = Scratch::new("segments-export");
@@ -507,10 +594,128 @@ async fn a_segmented_log_packs_as_one_chain() {
     assert!(!gap.exists());
     std::fs::rename(&aside, &files[1]).unwrap();
 
-    // After retention the chain's first entries are gone: refused, naming where it starts.
+    // After retention the chain's first entries are gone: the pack starts at the first kept
+    // entry, where the signed retention record says the chain stood, and verifies from there.
     let horizon = "2999-01-01T00:00:00Z";
     let gone = retain(&dir, horizon, &seal, &opts()).unwrap();
     assert!(!gone.is_empty());
+    let kept = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(kept.is_ok(), "{kept}");
+    let first_kept = std::fs::read_to_string(&segment_files(&dir)[0]).unwrap();
+    let first_kept = Value::parse(first_kept.lines().next().unwrap()).unwrap();
+    let deleted = first_kept.get("seq").and_then(Value::as_u64).unwrap();
+    assert!(deleted > 0);
+    let retained = scratch.join("retained.jsonl");
+    let signed = ExportOptions::new()
+        .key(SigningKey::from(KEY))
+        .framework(Some(Framework::EuAiAct));
+    let packed = export_log(&dir, &retained, &signed).unwrap();
+    assert_eq!(
+        (packed.entries, packed.head.as_str(), packed.starts_after),
+        (kept.entries, kept.head.as_str(), deleted)
+    );
+    let checked = verify_path(&retained, &opts());
+    assert!(checked.is_ok(), "{checked}");
+    assert_eq!(
+        (checked.entries(), checked.head(), checked.starts_after()),
+        (kept.entries, kept.head.as_str(), deleted)
+    );
+    assert!(
+        checked.detail().contains("deleted under retention"),
+        "{checked}"
+    );
+    let lines: Vec<String> = std::fs::read_to_string(&retained)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len() as u64, 1 + kept.entries - deleted);
+    // Its header names the system and risk tier of the deleted `audit_open`, which the
+    // retention record keeps.
+    let header = Value::parse(&lines[0]).unwrap();
+    let meta = header.get("_meta").unwrap();
+    assert_eq!(
+        (meta.get("system"), meta.get("risk_tier")),
+        (
+            Some(&Value::from("loan-triage")),
+            Some(&Value::from("high"))
+        )
+    );
+    assert_eq!(
+        Value::parse(&lines[1]).unwrap().get("seq"),
+        first_kept.get("seq")
+    );
+    // The reference knows no retention: to it the pack's first entry does not link.
+    let (ok, detail) = reference_verify(&retained, Some(KEY), None);
+    assert!(!ok, "reference: {detail}");
+
+    // Cut further, it fails: the first kept entry removed; and, with the key, also when the
+    // header is made to say the chain starts one later (its signature covers `after`), or
+    // when its own signature is stripped down to the reference's, which does not cover it.
+    let edited = |name: &str, lines: &[String], meta: &dyn Fn(&mut Map)| {
+        let Value::Object(mut header) = Value::parse(&lines[0]).unwrap() else {
+            panic!("a header");
+        };
+        let Some(Value::Object(mut m)) = header.remove("_meta") else {
+            panic!("_meta");
+        };
+        meta(&mut m);
+        header.insert("_meta", m);
+        let mut text = Value::Object(header).to_line_json() + "\n";
+        for line in &lines[1..] {
+            text += line;
+            text += "\n";
+        }
+        let path = scratch.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let mut cut = lines.clone();
+    let dropped = cut.remove(1);
+    let dropped = Value::parse(&dropped).unwrap();
+    let no_first = edited("no-first.jsonl", &cut, &|_| {});
+    let report = verify_path(&no_first, &VerifyOptions::new());
+    assert_eq!(report.class(), "broken_link", "{report}");
+    let later = |m: &mut Map| {
+        let mut after = Map::new();
+        after.insert("entries", deleted + 1);
+        after.insert("head", dropped.get("hash").and_then(Value::as_str).unwrap());
+        m.insert("after", after);
+    };
+    let moved = edited("moved-start.jsonl", &cut, &later);
+    assert_eq!(verify_path(&moved, &opts()).class(), "meta_forged");
+    let downgraded = edited("downgraded.jsonl", &cut, &|m| {
+        later(m);
+        m.remove("header_sig");
+        m.remove("controls_digest");
+    });
+    assert_eq!(verify_path(&downgraded, &opts()).class(), "meta_forged");
+    // Without the key an `after` that does not match the first entry's `seq` is caught too.
+    let wrong_seq = edited("wrong-seq.jsonl", &lines, &|m| {
+        let mut after = m.get("after").and_then(Value::as_object).unwrap().clone();
+        after.insert("entries", deleted + 1);
+        m.insert("after", after);
+    });
+    let report = verify_path(&wrong_seq, &VerifyOptions::new());
+    assert_eq!(report.class(), "pack_mismatch", "{report}");
+
+    // A record that does not keep the opening (as older ones): the risk tier is not guessed.
+    let record = dir.join("retention.json");
+    let text = std::fs::read_to_string(&record).unwrap();
+    let Value::Object(mut body) = Value::parse(&text).unwrap() else {
+        panic!("a record");
+    };
+    assert!(body.remove("opened").is_some());
+    std::fs::write(&record, Value::Object(body).to_line_json()).unwrap();
+    let err = export_log(&dir, &gap, &ExportOptions::new()).unwrap_err();
+    assert!(matches!(err, ExportError::RiskTierUnknown { .. }), "{err}");
+    assert!(!gap.exists());
+    let told = export_log(&dir, &gap, &ExportOptions::new().risk_tier("high")).unwrap();
+    assert_eq!(told.starts_after, deleted);
+    std::fs::remove_file(&gap).unwrap();
+
+    // Segments gone with no retention record to say where the chain stood: refused, named.
+    std::fs::remove_file(&record).unwrap();
     let err = export_log(&dir, &gap, &ExportOptions::new()).unwrap_err();
     assert!(matches!(err, ExportError::Retained { .. }), "{err}");
     let kept = segment_files(&dir)[0].clone();

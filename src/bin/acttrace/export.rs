@@ -83,8 +83,15 @@ pub(crate) fn export(args: &ExportArgs) -> ExitCode {
     };
     match exported {
         Ok(report) => {
+            let retained = match report.starts_after {
+                0 => String::new(),
+                n => format!(
+                    " (from seq {n}: the {n} before were deleted under retention; the pack \
+                     verifies here, not in the Python reference)"
+                ),
+            };
             say!(
-                "wrote {}: {} entries, head {}, {} controls covered{}",
+                "wrote {}: {} entries, head {}, {} controls covered{}{retained}",
                 args.output.display(),
                 report.entries,
                 report.head,
