@@ -648,6 +648,20 @@ async fn a_segmented_log_packs_as_one_chain() {
     // The reference knows no retention: to it the pack's first entry does not link.
     let (ok, detail) = reference_verify(&retained, Some(KEY), None);
     assert!(!ok, "reference: {detail}");
+    // The service, writing on after retention, packs the same way, up to its snapshot.
+    let log = open(&dir, Segments::new(seal.clone()).max_bytes(2_000)).await;
+    append(&log, 5).await;
+    let live_pack = scratch.join("live-retained.jsonl");
+    let live = log.export(&live_pack, None).await.unwrap();
+    log.shutdown().await.unwrap();
+    assert_eq!(live.starts_after, deleted);
+    let checked = verify_path(&live_pack, &opts());
+    assert!(checked.is_ok(), "{checked}");
+    assert_eq!(
+        (checked.entries(), checked.head(), checked.starts_after()),
+        (live.entries, live.head.as_str(), deleted)
+    );
+    assert!(live.entries > kept.entries, "{} entries", live.entries);
 
     // Cut further, it fails: the first kept entry removed; and, with the key, also when the
     // header is made to say the chain starts one later (its signature covers `after`), or
