@@ -428,10 +428,13 @@ pub fn verify_path(path: impl AsRef<Path>, opts: &VerifyOptions) -> Report {
     let label = path.display().to_string();
     if path.is_dir() {
         let failure = Failure::Unreadable {
-            reason: "a directory, not a log file (a segmented log's directory, holding \
-                     segment-N.jsonl files, is verified whole by verify_segments or `acttrace \
-                     verify DIR`)"
-                .to_owned(),
+            reason: if holds_segments(path) {
+                "a directory, not a log file: a segmented log's, verified whole by \
+                 verify_segments (`acttrace verify DIR`)"
+            } else {
+                "a directory, not a log file, and no segmented log's (no segment-N.jsonl in it)"
+            }
+            .to_owned(),
         };
         return Verifier::new(opts.key.clone()).finish_with(&label, opts, Some(failure));
     }
@@ -441,6 +444,17 @@ pub fn verify_path(path: impl AsRef<Path>, opts: &VerifyOptions) -> Report {
         Ok(file) => verify_reader(BufReader::with_capacity(READ_CHUNK, file), &label, opts),
         Err(e) => Verifier::new(opts.key.clone()).finish_with(&label, opts, Some(unreadable(&e))),
     }
+}
+
+/// Whether the directory `dir` holds a segment file.
+fn holds_segments(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("segment-") && name.contains(".jsonl")
+        })
+    })
 }
 
 /// Verifies a chain read from `reader`; `label` names it in messages (usually the path).

@@ -941,7 +941,10 @@ fn copies_that_are_not_logs_are_named_with_what_to_do() {
             "gzip-compressed data, not a log: decompress it first (gunzip -k)",
         ),
         (&utf16, "UTF-16 text, not a log: a log is UTF-8"),
-        (&empty, "a directory, not a log file"),
+        (
+            &empty,
+            "a directory, not a log file, and no segmented log's (no segment-N.jsonl in it)",
+        ),
     ] {
         for command in ["verify", "show", "stats"] {
             let out = acttrace().arg(command).arg(path).output().expect("run");
