@@ -130,7 +130,12 @@ pub(crate) fn whole_chain(dir: &Path) -> Result<Vec<PathBuf>, Partial> {
             first: segment_name(*first),
         });
     }
-    if let Some(n) = (1..)
+    numbered_from(1, listed)
+}
+
+/// The listed segments' files, when they are numbered without a hole from `from`.
+fn numbered_from(from: u64, listed: Vec<(u64, PathBuf)>) -> Result<Vec<PathBuf>, Partial> {
+    if let Some(n) = (from..)
         .zip(&listed)
         .find_map(|(n, (i, _))| (n != *i).then_some(n))
     {
@@ -150,13 +155,8 @@ pub(crate) fn kept_files(dir: &Path) -> Result<(Option<RetentionRecord>, Vec<Pat
     if listed.is_empty() {
         return Err(Partial::Empty);
     }
-    if let Some(n) = (record.next_segment..)
-        .zip(&listed)
-        .find_map(|(n, (i, _))| (n != *i).then_some(n))
-    {
-        return Err(Partial::Missing(segment_name(n)));
-    }
-    Ok((Some(record), listed.into_iter().map(|(_, p)| p).collect()))
+    let files = numbered_from(record.next_segment, listed)?;
+    Ok((Some(record), files))
 }
 
 /// The segments of `dir` in order from the first kept one, and the Merkle frontier of the
@@ -169,29 +169,16 @@ pub(crate) fn kept_chain(dir: &Path) -> Result<(Vec<PathBuf>, Frontier), Partial
 
 /// As [`kept_chain`], with the index of the first segment kept.
 pub(crate) fn kept_chain_from(dir: &Path) -> Result<(u64, Vec<PathBuf>, Frontier), Partial> {
-    let Some(record) = read_record(dir).map_err(Partial::Record)? else {
-        return whole_chain(dir).map(|files| (1, files, Frontier::default()));
+    let (record, files) = kept_files(dir)?;
+    let Some(record) = record else {
+        return Ok((1, files, Frontier::default()));
     };
-    let listed = readable(dir).map_err(Partial::Unreadable)?;
-    let Some((first, _)) = listed.first() else {
-        return Err(Partial::Empty);
-    };
-    let Some(frontier) = record.frontier.clone() else {
-        return Err(Partial::Retained {
-            first: segment_name(*first),
-        });
-    };
-    if let Some(n) = (record.next_segment..)
-        .zip(&listed)
-        .find_map(|(n, (i, _))| (n != *i).then_some(n))
-    {
-        return Err(Partial::Missing(segment_name(n)));
+    match record.frontier {
+        Some(frontier) => Ok((record.next_segment, files, frontier)),
+        None => Err(Partial::Retained {
+            first: segment_name(record.next_segment),
+        }),
     }
-    Ok((
-        record.next_segment,
-        listed.into_iter().map(|(_, p)| p).collect(),
-        frontier,
-    ))
 }
 
 /// What retention deleted and where the kept chain starts: a signed record.
