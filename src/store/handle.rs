@@ -41,6 +41,7 @@ use crate::store::writer::Writer;
 
 mod limit;
 mod prepare;
+pub(super) mod spin;
 
 pub use self::limit::MAX_ENTRY_BYTES;
 pub(super) use self::limit::fits;
@@ -342,6 +343,7 @@ pub(super) struct Shared {
     pub(super) max_entry: usize,
     /// Whether an entry handed over after the writer stopped was reported yet.
     pub(super) closed_reported: std::sync::atomic::AtomicBool,
+    pub(super) spin: spin::Spin,
     /// The database URL and chain, for a chain kept in PostgreSQL.
     pub(super) database: Option<(String, String)>,
 }
@@ -402,8 +404,7 @@ impl WeakAuditLog {
 
 impl Drop for Handle {
     /// When the last handle goes without a [`shutdown`](AuditLog::shutdown), wakes the writer
-    /// so that it writes what is queued and stops at once, not a commit delay later: the
-    /// process may be about to exit.
+    /// to write what is queued and stop at once, not a commit delay later: the process may end.
     fn drop(&mut self) {
         // The writer sees the queue closed only once this sender is gone.
         let (closed, _) = mpsc::channel(1);
@@ -551,7 +552,8 @@ impl AuditLog {
         self.submit(self.append_command_sized(entry, Some(reply)).await?)
             .await?;
         self.handle.wake_writer();
-        rx.await.map_err(|_| Error::WriterClosed)?
+        let answer = self.handle.shared.spin.wait(rx).await;
+        answer.map_err(|_| Error::WriterClosed)?
     }
 
     /// Queues `cmd` behind everything queued before it, waiting only for room in the queue.

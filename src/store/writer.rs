@@ -26,6 +26,7 @@ use crate::json::canonical;
 use crate::store::error::Error;
 use crate::store::file::Recovery;
 use crate::store::file::{self, FileStore};
+use crate::store::handle::spin::{SPIN, Spin};
 use crate::store::handle::{
     AuditLogBuilder, Buffers, Command, Durability, Head, Rendered, Shared, Snapshot, fits, prepare,
 };
@@ -178,6 +179,7 @@ impl Writer {
             health: HealthCell::default(),
             max_entry: b.max_entry,
             closed_reported: std::sync::atomic::AtomicBool::new(false),
+            spin: Spin::new(b.durability == Durability::Fsync),
             database,
         });
         let mut w = Self {
@@ -231,6 +233,8 @@ impl Writer {
         let mut batch = Vec::with_capacity(self.max_batch.min(1024));
         let mut shutdown_replies = Vec::new();
         let mut linger = false;
+        // Until when to keep looking at the queue awake (see `handle::spin`).
+        let mut spin_until: Option<Instant> = None;
         loop {
             // After a batch nobody waited on, give more entries a moment to join the next one;
             // a caller who waits unparks us at once.
@@ -239,6 +243,13 @@ impl Writer {
             }
             match rx.try_recv() {
                 Ok(cmd) => batch.push(cmd),
+                // Just answered a caller who waited: its next entry is likely on its way.
+                Err(mpsc::error::TryRecvError::Empty)
+                    if spin_until.is_some_and(|t| Instant::now() < t) =>
+                {
+                    std::hint::spin_loop();
+                    continue;
+                }
                 // Nothing queued, and what is laid out is due: an empty batch commits it.
                 Err(mpsc::error::TryRecvError::Empty) if self.commit_due() => {}
                 // Nothing queued, but entries were lost to a full queue after the last batch
@@ -304,7 +315,12 @@ impl Writer {
             });
             linger = !awaited && !self.commit_delay.is_zero();
             self.last_batch = Instant::now();
-            if let Some(reply) = self.process(&mut batch, awaited) {
+            let shutdown = self.process(&mut batch, awaited);
+            // Someone waited and was answered without a sync: the next entry is likely on its
+            // way. (After a sync, callers have gone to sleep.)
+            let synced = self.durability == Durability::Fsync;
+            spin_until = (awaited && !synced).then(|| Instant::now() + SPIN);
+            if let Some(reply) = shutdown {
                 // Refuse new work, but write what is already queued.
                 rx.close();
                 self.shared.health.close();
