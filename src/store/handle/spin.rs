@@ -48,11 +48,12 @@ impl Spin {
         &self,
         mut rx: oneshot::Receiver<T>,
     ) -> Result<T, oneshot::error::RecvError> {
-        let backing_off = self
-            .asleep
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-            .is_ok();
-        if self.never || backing_off {
+        let backing_off = || {
+            self.asleep
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+        };
+        if self.never || backing_off() {
             return rx.await;
         }
         let until = Instant::now() + SPIN;
