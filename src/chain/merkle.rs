@@ -32,6 +32,18 @@ pub(crate) fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
+/// A JSON list of hashes, each 64 hex digits, as retention records and pack headers keep a
+/// frontier; `None` when the value is absent or not such a list.
+#[cfg(feature = "ed25519")]
+pub(crate) fn hash_list(value: Option<&crate::json::Value>) -> Option<Vec<Hash>> {
+    match value? {
+        crate::json::Value::Array(items) => {
+            items.iter().map(|h| h.as_str().and_then(unhex)).collect()
+        }
+        _ => None,
+    }
+}
+
 /// 64 hex digits as 32 bytes.
 pub(crate) fn unhex(text: &str) -> Option<Hash> {
     let bytes = text.as_bytes();

@@ -50,7 +50,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::chain::hash::{SigningKey, hex};
+use crate::chain::hash::SigningKey;
 use crate::chain::pack::{
     ControlsDigest, Framework, Tally, controls_value, header_signed_body, pack_row, row_controls,
 };
@@ -536,9 +536,12 @@ impl Source {
             head: r.checkpoint.head,
             origin: r.checkpoint.origin,
             opened: r.opened.unwrap_or_default(),
-            frontier: r
-                .frontier
-                .map(|f| f.hashes().iter().map(|h| hex(h)).collect()),
+            frontier: r.frontier.map(|f| {
+                f.hashes()
+                    .iter()
+                    .map(|h| crate::chain::hash::hex(h))
+                    .collect()
+            }),
         });
         let before = start.as_ref().map_or(0, |s| s.entries);
         Ok(Self::Segments {

@@ -129,14 +129,8 @@ fn pack_start(reader: impl BufRead) -> Result<Tree, ProofError> {
     };
     #[cfg(feature = "ed25519")]
     {
-        let hashes = match after.get("frontier") {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|h| h.as_str().and_then(unhex))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| no_tree("its frontier is not a list of hashes"))?,
-            _ => return Err(no_tree("keeps no frontier of them")),
-        };
+        let hashes = crate::chain::merkle::hash_list(after.get("frontier"))
+            .ok_or_else(|| no_tree("keeps no frontier of them (a list of hashes)"))?;
         let frontier = Frontier::from_parts(deleted, hashes)
             .ok_or_else(|| no_tree("its frontier is not of the size it says"))?;
         Ok(Tree::after(&frontier))

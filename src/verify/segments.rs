@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::{VerifyOptions, verify_path};
 use crate::chain::checkpoint::{Checkpoint, PublicKey};
-use crate::chain::merkle::{Frontier, unhex};
+use crate::chain::merkle::{Frontier, hash_list};
 use crate::json::value::{Map, Value};
 
 /// The file name of segment `index`.
@@ -255,14 +255,8 @@ impl RetentionRecord {
                     .get("size")
                     .and_then(Value::as_u64)
                     .ok_or_else(|| bad("a tree without its size"))?;
-                let hashes = match tree.get("frontier") {
-                    Some(Value::Array(items)) => items
-                        .iter()
-                        .map(|h| h.as_str().and_then(unhex))
-                        .collect::<Option<Vec<_>>>(),
-                    _ => None,
-                }
-                .ok_or_else(|| bad("a tree frontier that is not a list of hashes"))?;
+                let hashes = hash_list(tree.get("frontier"))
+                    .ok_or_else(|| bad("a tree frontier that is not a list of hashes"))?;
                 let frontier = Frontier::from_parts(size, hashes)
                     .ok_or_else(|| bad("a tree frontier of the wrong length for its size"))?;
                 if size != checkpoint.entries {
