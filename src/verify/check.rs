@@ -413,7 +413,8 @@ impl Chain {
             self.pack.add(&e.seq, row);
         }
         self.prev = e.hash;
-        self.seen += 1;
+        // A start given from outside (a seal, a pack's header) may claim any count.
+        self.seen = self.seen.saturating_add(1);
         if self.watch == Some(self.seen) {
             self.watched = Some(self.prev);
         }
@@ -426,10 +427,11 @@ impl Chain {
     }
 }
 
-/// A pack header's `after`: `{"entries": N, "head": H}`, H a SHA-256 in lowercase hex.
+/// A pack header's `after`: `{"entries": N, "head": H}`, H a SHA-256 in lowercase hex and N
+/// a count a chain can reach (below 2^53, the integers every JSON reader keeps exact).
 fn pack_start(after: &Value) -> Option<(u64, Hex64)> {
     let head = after.get("head")?.as_str()?;
-    let entries = after.get("entries")?.as_u64()?;
+    let entries = after.get("entries")?.as_u64().filter(|n| *n < 1 << 53)?;
     let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
     let head: Hex64 = head.as_bytes().try_into().ok()?;
     head.iter()

@@ -152,3 +152,33 @@ fn copies_that_are_not_logs_say_what_they_are() {
     let r = verify_path(&dir, &VerifyOptions::new());
     assert!(r.to_string().contains("a directory, not a log file"), "{r}");
 }
+
+/// A pack header's `after` with a count no chain reaches (one that would overflow the count
+/// at the first entry) is refused as a mismatch, and verifying it never panics; a sane one
+/// starts the chain there.
+#[test]
+fn a_pack_start_past_any_count_is_refused() {
+    use crate::chain::entry_hash;
+    use crate::json::Map;
+    let head = "ab".repeat(32);
+    let line = |seq: u64| {
+        let ts = "2026-12-08T00:00:00.000000+00:00";
+        let hash = entry_hash(&head, seq, ts, "note", &Map::new());
+        format!(
+            r#"{{"seq": {seq}, "ts": "{ts}", "type": "note", "payload": {{}}, "prev_hash": "{head}", "hash": "{hash}", "sig": ""}}"#
+        )
+    };
+    let pack = |entries: u64| {
+        format!(
+            "{{\"_meta\": {{\"after\": {{\"entries\": {entries}, \"head\": \"{head}\"}}}}}}\n{}\n",
+            line(entries)
+        )
+    };
+    let r = verify_reader(pack(7).as_bytes(), "pack", &VerifyOptions::new());
+    assert!(r.is_ok(), "{r}");
+    assert_eq!((r.entries(), r.starts_after()), (8, 7));
+    for entries in [u64::MAX, u64::MAX - 1, 1 << 62] {
+        let r = verify_reader(pack(entries).as_bytes(), "pack", &VerifyOptions::new());
+        assert_eq!(r.class(), "pack_mismatch", "{entries}: {r}");
+    }
+}
