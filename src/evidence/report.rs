@@ -299,6 +299,16 @@ fn gather(log: &Path, max_line: usize, period: &Period) -> Result<Facts, ReportE
     let mut facts = Facts::for_period(period.clone());
     let mut pack = None;
     read_rows(log, max_line, |m| pack = Some(m), |row| facts.add(&row))?;
+    // A pack of what retention kept: the entry that named the system and its risk tier was
+    // deleted, and the header names them.
+    if let Some(m) = pack.as_ref().filter(|m| m.contains_key("after")) {
+        let text = |k| m.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        facts.system = facts.system.take().or(text("system").map(str::to_owned));
+        facts.risk_tier = facts
+            .risk_tier
+            .take()
+            .or(text("risk_tier").map(str::to_owned));
+    }
     facts.pack = pack;
     // Reviews in a period of decisions opened before it: when those opened, for the delay.
     // (Of the whole log, a decision not seen opening never opened.)
