@@ -294,14 +294,34 @@ fn read_rows(
     Ok(())
 }
 
+/// What a segment directory's retention record keeps of the log's deleted opening (its
+/// `audit_open` payload, else the system its seal names).
+fn retained_opening(log: &Path) -> Option<Map> {
+    #[cfg(feature = "ed25519")]
+    if log.is_dir() {
+        let record = crate::verify::segments::read_record(log).ok()??;
+        return Some(record.opened.unwrap_or_else(|| {
+            let mut m = Map::new();
+            m.insert("system", record.checkpoint.origin.as_str());
+            m
+        }));
+    }
+    let _ = log;
+    None
+}
+
 /// The first pass: everything the sections show but the entries they link to.
 fn gather(log: &Path, max_line: usize, period: &Period) -> Result<Facts, ReportError> {
     let mut facts = Facts::for_period(period.clone());
     let mut pack = None;
     read_rows(log, max_line, |m| pack = Some(m), |row| facts.add(&row))?;
-    // A pack of what retention kept: the entry that named the system and its risk tier was
-    // deleted, and the header names them.
-    if let Some(m) = pack.as_ref().filter(|m| m.contains_key("after")) {
+    // What retention kept: the entry that named the system and its risk tier was deleted; a
+    // pack's header names them, and a directory's retention record keeps them.
+    let opened = match pack.as_ref().filter(|m| m.contains_key("after")) {
+        Some(m) => Some(m.clone()),
+        None => retained_opening(log),
+    };
+    if let Some(m) = opened {
         let text = |k| m.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
         facts.system = facts.system.take().or(text("system").map(str::to_owned));
         facts.risk_tier = facts

@@ -390,23 +390,26 @@ async fn the_cli_verifies_segments_and_retains() {
         said.starts_with("ok: 61 entries") && said.contains("deleted under retention"),
         "{said}"
     );
-    // Its report names the system and risk tier whose opening entry retention deleted.
-    let html = scratch.join("kept-pack.html");
-    let (code, said) = run(&[
-        os("report"),
-        pack.as_os_str(),
-        os("-o"),
-        html.as_os_str(),
-        os("--key"),
-        os(KEY),
-    ]);
-    assert_eq!(code, Some(0), "{said}");
-    let page = std::fs::read_to_string(&html).unwrap();
-    assert!(
-        page.contains("loan-triage") && page.contains("risk tier high"),
-        "{}",
-        &page[..page.len().min(2000)]
-    );
+    // Its report, and the directory's, name the system and risk tier whose opening entry
+    // retention deleted.
+    for (log, name) in [(&pack, "kept-pack.html"), (&dir, "kept-dir.html")] {
+        let html = scratch.join(name);
+        let (code, said) = run(&[
+            os("report"),
+            log.as_os_str(),
+            os("-o"),
+            html.as_os_str(),
+            os("--key"),
+            os(KEY),
+        ]);
+        assert_eq!(code, Some(0), "{said}");
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(
+            page.contains("loan-triage") && page.contains("risk tier high"),
+            "{name}: {}",
+            &page[..page.len().min(2000)]
+        );
+    }
     // Its tree is the whole log's (it goes on from the frontier the record keeps): its signed
     // tree head is the directory's, and a proof from it checks against that head.
     let note = |log: &Path, out: &Path| {
