@@ -18,8 +18,11 @@
 //! from its first kept entry: the header's `after` (ours) says how many entries came before it
 //! and the head they ended at, from the signed retention record, and the verifier starts the
 //! chain there (the first entry must link to that head and carry that `seq`; with the key, the
-//! header's own signature covers `after`). Such a pack verifies here; the reference, which
-//! knows no retention, reports a broken link at its first entry.
+//! header's own signature covers `after`). `after` also carries the record's seal, signed with
+//! the log's Ed25519 seal key, which [`VerifyOptions::seal_key`] checks names that start: an
+//! auditor holding only the public key can tell that no kept entry was cut off the front. Such
+//! a pack verifies here; the reference, which knows no retention, reports a broken link at its
+//! first entry.
 //!
 //! ```
 //! use acttrace::chain::{Entry, Framework};
@@ -398,6 +401,7 @@ pub fn export_log(
             let hashes = frontier.iter().map(|h| Value::from(h.as_str()));
             after.insert("frontier", Value::Array(hashes.collect()));
         }
+        after.insert("seal", start.seal.as_str());
         meta.insert("after", after);
     }
     meta.insert("disclaimer", DISCLAIMER);
@@ -464,6 +468,8 @@ struct Start {
     head: String,
     origin: String,
     opened: Map,
+    /// The retention record's seal, as its text: what says, signed, where the chain stood.
+    seal: String,
     /// The Merkle frontier of the deleted entries, when the record keeps it: what the tree
     /// of the whole chain goes on from, so that a pack's tree heads are the log's.
     frontier: Option<Vec<String>>,
@@ -532,9 +538,10 @@ impl Source {
             },
         })?;
         let start = record.map(|r| Start {
+            seal: r.checkpoint.to_json(),
             entries: r.checkpoint.entries,
             head: r.checkpoint.head,
-            origin: r.checkpoint.origin,
+            origin: r.checkpoint.origin.clone(),
             opened: r.opened.unwrap_or_default(),
             frontier: r.frontier.map(|f| {
                 f.hashes()

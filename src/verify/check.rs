@@ -427,6 +427,33 @@ impl Chain {
     }
 }
 
+/// Whether a pack's start after retention is the one its seal (`after.seal`, a checkpoint)
+/// names, signed with the seal key.
+#[cfg(feature = "ed25519")]
+fn sealed_start(
+    meta: &Map,
+    start: u64,
+    key: &crate::chain::checkpoint::PublicKey,
+) -> Option<Failure> {
+    let after = meta.get("after");
+    let seal = after.and_then(|a| a.get("seal")).and_then(Value::as_str);
+    let Some(seal) = seal.and_then(|s| crate::chain::checkpoint::Checkpoint::parse(s).ok()) else {
+        return Some(Failure::PackMismatch {
+            what: "after: no retention seal to check its start against".to_owned(),
+        });
+    };
+    if !seal.is_signed_by(key) {
+        return Some(Failure::CheckpointForged);
+    }
+    let head = after.and_then(|a| a.get("head")).and_then(Value::as_str);
+    (seal.entries != start || head != Some(seal.head.as_str())).then(|| Failure::PackMismatch {
+        what: format!(
+            "after: the retention seal says the chain held {} entries there, not {start}",
+            seal.entries
+        ),
+    })
+}
+
 /// A pack header's `after`: `{"entries": N, "head": H}`, H a SHA-256 in lowercase hex and N
 /// a count a chain can reach (below 2^53, the integers every JSON reader keeps exact).
 fn pack_start(after: &Value) -> Option<(u64, Hex64)> {
@@ -504,12 +531,21 @@ impl Verifier {
             meta_trusted: false,
             out_of_band: opts.expected_head.is_some() || opts.expected_entries.is_some(),
             starts_after: self.chain.start.unwrap_or(0),
+            start_sealed: false,
         };
         if report.failure.is_none() {
             report.failure = completeness(&mut report, self.chain.meta.as_ref(), opts);
         }
         if report.failure.is_none() {
             report.failure = pack_checks(&report, &self.chain, opts);
+        }
+        #[cfg(feature = "ed25519")]
+        if report.failure.is_none()
+            && let (Some(key), Some(start), Some(meta)) =
+                (&opts.seal_key, self.chain.start, &self.chain.meta)
+        {
+            report.failure = sealed_start(meta, start, key);
+            report.start_sealed = report.failure.is_none();
         }
         if report.failure.is_none()
             && let Some(claim) = &opts.checkpoint

@@ -63,6 +63,8 @@ pub struct VerifyOptions {
     checkpoint: Option<CheckpointClaim>,
     threads: Option<usize>,
     after: Option<(u64, String)>,
+    #[cfg(feature = "ed25519")]
+    seal_key: Option<crate::chain::checkpoint::PublicKey>,
 }
 
 /// A signed checkpoint's claim, its signature already checked.
@@ -83,6 +85,8 @@ impl Default for VerifyOptions {
             checkpoint: None,
             threads: None,
             after: None,
+            #[cfg(feature = "ed25519")]
+            seal_key: None,
         }
     }
 }
@@ -128,6 +132,16 @@ impl VerifyOptions {
             head: checkpoint.head.clone(),
             signature_ok: checkpoint.is_signed_by(key),
         });
+        self
+    }
+
+    /// The key a segmented log's seals are signed with: an evidence pack that starts after
+    /// retention (its header's `after`) must then carry the seal it starts from, signed with
+    /// it and naming that start, so that no kept entry was cut off its front unseen. Without
+    /// it, such a pack's start is as trusted as its header.
+    #[cfg(feature = "ed25519")]
+    pub fn seal_key(mut self, key: &crate::chain::checkpoint::PublicKey) -> Self {
+        self.seal_key = Some(key.clone());
         self
     }
 
@@ -266,6 +280,7 @@ pub struct Report {
     meta_trusted: bool,
     out_of_band: bool,
     starts_after: u64,
+    start_sealed: bool,
 }
 
 impl Report {
@@ -349,6 +364,9 @@ impl fmt::Display for Report {
                 );
                 if self.starts_after > 0 {
                     notes.push(retained.as_str());
+                    if self.start_sealed {
+                        notes.push("its start sealed");
+                    }
                 }
                 if self.signatures_checked {
                     notes.push("signatures verified");

@@ -390,6 +390,15 @@ async fn the_cli_verifies_segments_and_retains() {
         said.starts_with("ok: 61 entries") && said.contains("deleted under retention"),
         "{said}"
     );
+    // An auditor with only the public key checks where it starts against the seal it carries.
+    let (code, said) = run(&[
+        os("verify"),
+        pack.as_os_str(),
+        os("--public-key"),
+        public.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("its start sealed"), "{said}");
     // Its report, and the directory's, name the system and risk tier whose opening entry
     // retention deleted.
     for (log, name) in [(&pack, "kept-pack.html"), (&dir, "kept-dir.html")] {
@@ -724,6 +733,44 @@ async fn a_segmented_log_packs_as_one_chain() {
         m.remove("controls_digest");
     });
     assert_eq!(verify_path(&downgraded, &opts()).class(), "meta_forged");
+    // With only the public seal key, the start is checked against the retention seal the
+    // header carries: the pack as made passes; one whose first kept entry was cut and whose
+    // start was moved after it (frontier and all, which the tree alone would not catch) does
+    // not, nor one whose seal is gone or signed by another key.
+    let sealed = VerifyOptions::new().seal_key(&seal.public());
+    let report = verify_path(&retained, &sealed);
+    assert!(report.is_ok(), "{report}");
+    assert!(report.detail().contains("its start sealed"), "{report}");
+    // An unsigned pack with its first kept entry cut and its start moved after it, seal kept:
+    // consistent to a verifier without keys, caught with the seal key alone.
+    let plain = scratch.join("plain-retained.jsonl");
+    export_log(&dir, &plain, &ExportOptions::new()).unwrap();
+    let mut plain_lines: Vec<String> = std::fs::read_to_string(&plain)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let first = Value::parse(&plain_lines.remove(1)).unwrap();
+    let moved_sealed = edited("moved-sealed.jsonl", &plain_lines, &|m| {
+        let mut after = m.get("after").and_then(Value::as_object).unwrap().clone();
+        after.insert("entries", deleted + 1);
+        after.insert("head", first.get("hash").and_then(Value::as_str).unwrap());
+        m.insert("after", after);
+    });
+    let report = verify_path(&moved_sealed, &VerifyOptions::new());
+    assert!(report.is_ok(), "no key, no way to tell: {report}");
+    let report = verify_path(&moved_sealed, &sealed);
+    assert_eq!(report.class(), "pack_mismatch", "{report}");
+    assert!(report.detail().contains("retention seal says"), "{report}");
+    let unsealed = edited("unsealed.jsonl", &lines, &|m| {
+        let mut after = m.get("after").and_then(Value::as_object).unwrap().clone();
+        after.remove("seal");
+        m.insert("after", after);
+    });
+    assert_eq!(verify_path(&unsealed, &sealed).class(), "pack_mismatch");
+    let other = CheckpointKey::generate().unwrap();
+    let report = verify_path(&retained, &VerifyOptions::new().seal_key(&other.public()));
+    assert_eq!(report.class(), "checkpoint_forged", "{report}");
     // Without the key an `after` that does not match the first entry's `seq` is caught too.
     let wrong_seq = edited("wrong-seq.jsonl", &lines, &|m| {
         let mut after = m.get("after").and_then(Value::as_object).unwrap().clone();

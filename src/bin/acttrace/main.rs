@@ -249,6 +249,8 @@ pub(crate) struct VerifyArgs {
 
     /// Check the log against a signed checkpoint with this Ed25519 public key file (from
     /// `acttrace keygen`), or the key in the ACTTRACE_PUBLIC_KEY environment variable (hex).
+    /// For an evidence pack of a segmented log after retention, it also checks the seal the
+    /// pack starts from (and a checkpoint only when one is named or lies beside the pack).
     #[arg(long, value_name = "FILE")]
     public_key: Option<PathBuf>,
 
@@ -415,6 +417,14 @@ fn verify(args: &VerifyArgs) -> ExitCode {
     }
     match segments::checkpoint_claim(args) {
         Ok(Some((cp, key))) => opts = opts.checkpoint(&cp, &key),
+        Ok(None) => {}
+        Err(e) => {
+            complain!("{e}");
+            return ExitCode::from(2);
+        }
+    }
+    match segments::sealed_start(args) {
+        Ok(Some(key)) => opts = opts.seal_key(&key),
         Ok(None) => {}
         Err(e) => {
             complain!("{e}");

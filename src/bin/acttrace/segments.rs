@@ -76,7 +76,9 @@ fn public_key(args: &VerifyArgs) -> Result<Option<PublicKey>, String> {
     }
 }
 
-/// The checkpoint and public key `verify` was asked to check against, if any.
+/// The checkpoint and public key `verify` was asked to check against, if any. For an evidence
+/// pack that starts after retention, the public key checks the seal its start came from (see
+/// [`sealed_start`]), and a checkpoint is read only when one is named or lies beside the pack.
 pub(crate) fn checkpoint_claim(
     args: &VerifyArgs,
 ) -> Result<Option<(Checkpoint, PublicKey)>, String> {
@@ -86,12 +88,36 @@ pub(crate) fn checkpoint_claim(
             None => Ok(None),
         };
     };
-    let path = args
-        .checkpoint
-        .clone()
-        .unwrap_or_else(|| with_suffix(&args.path, ".checkpoint"));
+    let beside = with_suffix(&args.path, ".checkpoint");
+    if args.checkpoint.is_none() && !beside.exists() && starts_after_retention(&args.path) {
+        return Ok(None);
+    }
+    let path = args.checkpoint.clone().unwrap_or(beside);
     let cp = Checkpoint::read(&path).map_err(|e| e.to_string())?;
     Ok(Some((cp, key)))
+}
+
+/// The public key to check a retained pack's start with: given, and the file a pack whose
+/// header says it starts after retention.
+pub(crate) fn sealed_start(args: &VerifyArgs) -> Result<Option<PublicKey>, String> {
+    if !starts_after_retention(&args.path) {
+        return Ok(None);
+    }
+    public_key(args)
+}
+
+/// Whether `path` is an evidence pack whose header says it starts after retention (`after`).
+fn starts_after_retention(path: &std::path::Path) -> bool {
+    use std::io::{BufRead as _, Read as _};
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    // A header is a few KiB; a longer first line is no header.
+    let mut first = String::new();
+    let read = std::io::BufReader::new(file.take(1 << 20)).read_line(&mut first);
+    read.is_ok()
+        && acttrace::json::Value::parse(first.trim())
+            .is_ok_and(|row| row.get("_meta").and_then(|m| m.get("after")).is_some())
 }
 
 /// `--after SEAL`: where the segment's chain starts, from its predecessor's seal, checked.
