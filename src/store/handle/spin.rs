@@ -78,6 +78,16 @@ impl Spin {
 mod tests {
     use super::*;
 
+    /// A receiver whose answer, `value`, comes twenty spins' time from now.
+    fn answered_late(value: u8) -> oneshot::Receiver<u8> {
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(async move {
+            tokio::time::sleep(SPIN * 20).await;
+            let _ = tx.send(value);
+        });
+        rx
+    }
+
     /// An answer given at once is taken awake; one that takes longer than the spin is waited
     /// for asleep, and the next waits skip the spin.
     #[tokio::test]
@@ -88,13 +98,7 @@ mod tests {
         assert_eq!(spin.wait(rx).await, Ok(1));
         assert_eq!(spin.asleep.load(Ordering::Relaxed), 0);
 
-        let (tx, rx) = oneshot::channel();
-        let late = tokio::spawn(async move {
-            tokio::time::sleep(SPIN * 20).await;
-            tx.send(2).unwrap();
-        });
-        assert_eq!(spin.wait(rx).await, Ok(2));
-        late.await.unwrap();
+        assert_eq!(spin.wait(answered_late(2)).await, Ok(2));
         assert_eq!(spin.asleep.load(Ordering::Relaxed), BACK_OFF);
 
         let (tx, rx) = oneshot::channel();
@@ -108,13 +112,7 @@ mod tests {
 
         // Answers that wait for a sync are never waited for awake.
         let synced = Spin::new(true);
-        let (tx, rx) = oneshot::channel();
-        let late = tokio::spawn(async move {
-            tokio::time::sleep(SPIN * 20).await;
-            tx.send(4).unwrap();
-        });
-        assert_eq!(synced.wait(rx).await, Ok(4));
-        late.await.unwrap();
+        assert_eq!(synced.wait(answered_late(4)).await, Ok(4));
         assert_eq!(
             synced.asleep.load(Ordering::Relaxed),
             0,
