@@ -56,6 +56,9 @@ pub struct Summary {
     pub system: Option<String>,
     /// Entries read.
     pub entries: u64,
+    /// For an evidence pack of a log whose first entries retention deleted, how many came
+    /// before its first (its header's `after`); 0 otherwise.
+    pub deleted_before: u64,
     /// Decisions, in the order they opened.
     pub decisions: Vec<DecisionSummary>,
     /// Model calls by provider and model, most calls first.
@@ -375,12 +378,15 @@ impl Summary {
             if let Some(meta) = row.get("_meta") {
                 // A pack of what retention kept: its header names the system whose opening
                 // was deleted.
-                if meta.get("after").is_some() && s.system.is_none() {
-                    s.system = meta
-                        .get("system")
-                        .and_then(Value::as_str)
-                        .filter(|n| !n.is_empty())
-                        .map(str::to_owned);
+                if let Some(after) = meta.get("after") {
+                    s.deleted_before = after.get("entries").and_then(Value::as_u64).unwrap_or(0);
+                    if s.system.is_none() {
+                        s.system = meta
+                            .get("system")
+                            .and_then(Value::as_str)
+                            .filter(|n| !n.is_empty())
+                            .map(str::to_owned);
+                    }
                 }
                 continue;
             }

@@ -399,6 +399,14 @@ async fn the_cli_verifies_segments_and_retains() {
     ]);
     assert_eq!(code, Some(0), "{said}");
     assert!(said.contains("its start sealed"), "{said}");
+    // `show` counts the pack's entries and says how many came before them.
+    let (code, said) = run(&[os("show"), pack.as_os_str()]);
+    assert_eq!(code, Some(0), "{said}");
+    let deleted = 61 - (std::fs::read_to_string(&pack).unwrap().lines().count() as u64 - 1);
+    assert!(
+        said.contains(&format!("(after {deleted} deleted under retention)")),
+        "{said}"
+    );
     // Its report, and the directory's, name the system and risk tier whose opening entry
     // retention deleted.
     for (log, name) in [(&pack, "kept-pack.html"), (&dir, "kept-dir.html")] {

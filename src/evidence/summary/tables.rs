@@ -51,10 +51,15 @@ impl Summary {
         )
     }
 
-    /// One line of totals: decisions, entries, total cost.
+    /// One line of totals: decisions, entries (and, for a pack that starts after retention,
+    /// how many came before them), total cost.
     pub fn totals(&self) -> String {
+        let before = match self.deleted_before {
+            0 => String::new(),
+            n => format!(" (after {n} deleted under retention)"),
+        };
         let line = format!(
-            "{} decisions, {} entries, total model cost {}",
+            "{} decisions, {} entries{before}, total model cost {}",
             self.decisions.len(),
             self.entries,
             self.cost
