@@ -357,12 +357,14 @@ impl fmt::Display for Report {
                     prefix12(&self.head)
                 )?;
                 let mut notes = Vec::new();
-                let retained = format!(
-                    "the pack starts at seq {0}: the {0} entries before it were deleted under \
-                     retention",
-                    self.starts_after
-                );
-                if self.starts_after > 0 {
+                let retained = (self.starts_after > 0).then(|| {
+                    format!(
+                        "the pack starts at seq {0}: the {0} entries before it were deleted \
+                         under retention",
+                        self.starts_after
+                    )
+                });
+                if let Some(retained) = &retained {
                     notes.push(retained.as_str());
                     if self.start_sealed {
                         notes.push("its start sealed");
