@@ -5,6 +5,8 @@
 //! cargo run --example quickstart
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::path::Path;
 
 use acttrace::chain::{DecisionId, Entry, LlmCall, PolicyFlag, SigningKey, Usage};

@@ -50,6 +50,7 @@
 //! | `client` | [`client`]: `AuditMiddleware` for reqwest-middleware | yes |
 //! | `cli` | the `acttrace` command-line tool | no |
 
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub(crate) mod base64;

@@ -14,6 +14,8 @@
 //! `ACTTRACE_KEY` for the log's signing key, `ACTTRACE_CHECKPOINT_KEY_FILE` (a key from
 //! `acttrace keygen`) to publish signed tree heads beside the log while it serves.
 
+#![forbid(unsafe_code)]
+
 mod agent;
 
 use std::path::PathBuf;

@@ -2,6 +2,8 @@
 //!
 //! Thin over the library: parse arguments, call it, print, pick the exit code.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
