@@ -18,11 +18,12 @@
 //! from its first kept entry: the header's `after` (ours) says how many entries came before it
 //! and the head they ended at, from the signed retention record, and the verifier starts the
 //! chain there (the first entry must link to that head and carry that `seq`; with the key, the
-//! header's own signature covers `after`). `after` also carries the record's seal, signed with
-//! the log's Ed25519 seal key, which [`VerifyOptions::seal_key`] checks names that start: an
-//! auditor holding only the public key can tell that no kept entry was cut off the front. Such
-//! a pack verifies here; the reference, which knows no retention, reports a broken link at its
-//! first entry.
+//! header's own signature covers `after`). `after` also carries the retention record itself,
+//! signed with the log's Ed25519 seal key, which [`VerifyOptions::seal_key`] checks, and that
+//! it names that start: an auditor holding only the public key can tell that no kept entry was
+//! cut off the front, and that the entries before the start went by a retention run, not by a
+//! hand that deleted segments and wrote a record of its own. Such a pack verifies here; the
+//! reference, which knows no retention, reports a broken link at its first entry.
 //!
 //! ```
 //! use acttrace::chain::{Entry, Framework};
@@ -401,7 +402,7 @@ pub fn export_log(
             let hashes = frontier.iter().map(|h| Value::from(h.as_str()));
             after.insert("frontier", Value::Array(hashes.collect()));
         }
-        after.insert("seal", start.seal.as_str());
+        after.insert("record", start.record.clone());
         meta.insert("after", after);
     }
     meta.insert("disclaimer", DISCLAIMER);
@@ -468,8 +469,9 @@ struct Start {
     head: String,
     origin: String,
     opened: Map,
-    /// The retention record's seal, as its text: what says, signed, where the chain stood.
-    seal: String,
+    /// The retention record, signed with the log's seal key: what says where the chain stood
+    /// and that the entries before it were deleted under retention.
+    record: Map,
     /// The Merkle frontier of the deleted entries, when the record keeps it: what the tree
     /// of the whole chain goes on from, so that a pack's tree heads are the log's.
     frontier: Option<Vec<String>>,
@@ -538,7 +540,7 @@ impl Source {
             },
         })?;
         let start = record.map(|r| Start {
-            seal: r.checkpoint.to_json(),
+            record: r.to_map(),
             entries: r.checkpoint.entries,
             head: r.checkpoint.head,
             origin: r.checkpoint.origin.clone(),

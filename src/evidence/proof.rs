@@ -111,9 +111,11 @@ fn open_chain(path: &Path) -> Result<(Box<dyn BufRead>, Tree), ProofError> {
 /// first entries retention deleted (its header's `after`), the tree after their frontier,
 /// which the header keeps: the pack's tree is the whole log's.
 fn pack_start(reader: impl BufRead) -> Result<Tree, ProofError> {
-    // A header is a few KiB; a first line longer than this is no header (and no entry).
+    const HEADER_MAX: u64 = 64 << 20;
+    // A header is a few KiB, or after years of retention a few MiB (its record lists every
+    // deleted segment); a first line longer than this is no header.
     let mut first = String::new();
-    let _ = reader.take(1 << 20).read_line(&mut first);
+    let _ = reader.take(HEADER_MAX).read_line(&mut first);
     let Ok(row) = Value::parse(first.trim()) else {
         return Ok(Tree::new());
     };

@@ -427,30 +427,40 @@ impl Chain {
     }
 }
 
-/// Whether a pack's start after retention is the one its seal (`after.seal`, a checkpoint)
-/// names, signed with the seal key.
+/// Whether a pack's start after retention is the one its retention record (`after.record`)
+/// names, the record signed with the seal key: its checkpoint at the start's count and head,
+/// its Merkle frontier the header's.
 #[cfg(feature = "ed25519")]
 fn sealed_start(
     meta: &Map,
     start: u64,
     key: &crate::chain::checkpoint::PublicKey,
 ) -> Option<Failure> {
+    use super::segments::RetentionRecord;
+    let mismatch = |what: String| Some(Failure::PackMismatch { what });
     let after = meta.get("after");
-    let seal = after.and_then(|a| a.get("seal")).and_then(Value::as_str);
-    let Some(seal) = seal.and_then(|s| crate::chain::checkpoint::Checkpoint::parse(s).ok()) else {
-        return Some(Failure::PackMismatch {
-            what: "after: no retention seal to check its start against".to_owned(),
-        });
+    let record = match after.and_then(|a| a.get("record")) {
+        Some(Value::Object(record)) => RetentionRecord::from_map(record.clone()),
+        _ => return mismatch("after: no retention record to check its start against".into()),
     };
-    if !seal.is_signed_by(key) {
-        return Some(Failure::CheckpointForged);
+    let record = match record {
+        Ok(record) => record,
+        Err(why) => return mismatch(format!("after: {why}")),
+    };
+    if !record.is_signed_by(key) {
+        return Some(Failure::RetentionForged);
     }
     let head = after.and_then(|a| a.get("head")).and_then(Value::as_str);
-    (seal.entries != start || head != Some(seal.head.as_str())).then(|| Failure::PackMismatch {
-        what: format!(
-            "after: the retention seal says the chain held {} entries there, not {start}",
-            seal.entries
-        ),
+    if record.checkpoint.entries != start || head != Some(record.checkpoint.head.as_str()) {
+        return mismatch(format!(
+            "after: the retention record says the chain held {} entries there, not {start}",
+            record.checkpoint.entries
+        ));
+    }
+    let frontier = after.and_then(|a| a.get("frontier"));
+    let recorded = record.frontier.as_ref().map(|f| f.hashes().to_vec());
+    (crate::chain::merkle::hash_list(frontier) != recorded).then(|| Failure::PackMismatch {
+        what: "after: its frontier is not the retention record's".to_owned(),
     })
 }
 

@@ -136,9 +136,10 @@ impl VerifyOptions {
     }
 
     /// The key a segmented log's seals are signed with: an evidence pack that starts after
-    /// retention (its header's `after`) must then carry the seal it starts from, signed with
-    /// it and naming that start, so that no kept entry was cut off its front unseen. Without
-    /// it, such a pack's start is as trusted as its header.
+    /// retention (its header's `after`) must then carry the retention record it starts from,
+    /// signed with it and naming that start, so that no kept entry was cut off its front
+    /// unseen (by cutting the pack, or segments from the log with a record written by hand).
+    /// Without it, such a pack's start is as trusted as its header.
     #[cfg(feature = "ed25519")]
     pub fn seal_key(mut self, key: &crate::chain::checkpoint::PublicKey) -> Self {
         self.seal_key = Some(key.clone());
@@ -223,6 +224,10 @@ pub enum Failure {
     },
     /// A signed checkpoint's signature does not verify with the public key given.
     CheckpointForged,
+    /// The retention record an evidence pack starts after is not signed with the seal key
+    /// given: entries before the pack were deleted, but not by a retention run of the log's.
+    /// Ours.
+    RetentionForged,
     /// The chain does not hold what a signed checkpoint says it held: fewer entries, or its
     /// first `signed` entries do not end on the signed head.
     CheckpointMismatch {
@@ -246,7 +251,7 @@ impl Failure {
     /// `bad_signature`, `corrupt`, `cannot_read`, `meta_unauthenticated`, `meta_forged`,
     /// `incomplete_head`, `incomplete_count`), and ours for the pack checks the reference does
     /// not make (`pack_without_header`, `pack_mismatch`, `checkpoint_forged`,
-    /// `checkpoint_mismatch`).
+    /// `retention_forged`, `checkpoint_mismatch`).
     pub fn class(&self) -> &'static str {
         match self {
             Self::BrokenLink { .. } => "broken_link",
@@ -259,6 +264,7 @@ impl Failure {
             Self::PackWithoutHeader => "pack_without_header",
             Self::PackMismatch { .. } => "pack_mismatch",
             Self::CheckpointForged => "checkpoint_forged",
+            Self::RetentionForged => "retention_forged",
             Self::CheckpointMismatch { .. } => "checkpoint_mismatch",
             Self::IncompleteHead { .. } => "incomplete_head",
             Self::IncompleteCount { .. } => "incomplete_count",
@@ -367,7 +373,7 @@ impl fmt::Display for Report {
                 if let Some(retained) = &retained {
                     notes.push(retained.as_str());
                     if self.start_sealed {
-                        notes.push("its start sealed");
+                        notes.push("its retention record signed");
                     }
                 }
                 if self.signatures_checked {
@@ -415,6 +421,10 @@ impl fmt::Display for Report {
             }
             Some(Failure::CheckpointForged) => f.write_str(
                 "forged checkpoint: its signature does not verify with the public key given",
+            ),
+            Some(Failure::RetentionForged) => f.write_str(
+                "forged retention record: the entries before the pack were deleted, and the \
+                 record that says so is not signed with the public key given",
             ),
             Some(Failure::CheckpointMismatch { signed }) if self.entries < *signed => write!(
                 f,

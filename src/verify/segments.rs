@@ -222,10 +222,17 @@ impl RetentionRecord {
     ///
     /// Why it is not a retention record.
     pub fn parse(text: &str) -> Result<Self, String> {
+        match Value::parse(text.trim()) {
+            Ok(Value::Object(record)) => Self::from_map(record),
+            _ => Err(format!(
+                "not an {RETENTION_FORMAT} record: not a JSON object"
+            )),
+        }
+    }
+
+    /// Reads a record's JSON object (as an evidence pack's header carries it).
+    pub(crate) fn from_map(mut body: Map) -> Result<Self, String> {
         let bad = |why: &str| format!("not an {RETENTION_FORMAT} record: {why}");
-        let Ok(Value::Object(mut body)) = Value::parse(text.trim()) else {
-            return Err(bad("not a JSON object"));
-        };
         if body.get("format").and_then(Value::as_str) != Some(RETENTION_FORMAT) {
             return Err(bad("wrong or missing format"));
         }
@@ -296,6 +303,13 @@ impl RetentionRecord {
     /// The record's JSON fields, `sig` aside.
     pub(crate) fn body(&self) -> &Map {
         &self.body
+    }
+
+    /// The record as it was signed and saved: its fields and `sig`.
+    pub(crate) fn to_map(&self) -> Map {
+        let mut record = self.body.clone();
+        record.insert("sig", self.sig.as_str());
+        record
     }
 }
 

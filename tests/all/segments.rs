@@ -390,7 +390,8 @@ async fn the_cli_verifies_segments_and_retains() {
         said.starts_with("ok: 61 entries") && said.contains("deleted under retention"),
         "{said}"
     );
-    // An auditor with only the public key checks where it starts against the seal it carries.
+    // An auditor with only the public key checks where it starts against the signed retention
+    // record it carries.
     let (code, said) = run(&[
         os("verify"),
         pack.as_os_str(),
@@ -398,7 +399,7 @@ async fn the_cli_verifies_segments_and_retains() {
         public.as_os_str(),
     ]);
     assert_eq!(code, Some(0), "{said}");
-    assert!(said.contains("its start sealed"), "{said}");
+    assert!(said.contains("its retention record signed"), "{said}");
     // `show` counts the pack's entries and says how many came before them.
     let (code, said) = run(&[os("show"), pack.as_os_str()]);
     assert_eq!(code, Some(0), "{said}");
@@ -741,15 +742,19 @@ async fn a_segmented_log_packs_as_one_chain() {
         m.remove("controls_digest");
     });
     assert_eq!(verify_path(&downgraded, &opts()).class(), "meta_forged");
-    // With only the public seal key, the start is checked against the retention seal the
-    // header carries: the pack as made passes; one whose first kept entry was cut and whose
+    // With only the public seal key, the start is checked against the signed retention record
+    // the header carries: the pack as made passes; one whose first kept entry was cut and whose
     // start was moved after it (frontier and all, which the tree alone would not catch) does
-    // not, nor one whose seal is gone or signed by another key.
+    // not, nor one whose record is gone, checked with another key, or whose frontier is not
+    // the record's.
     let sealed = VerifyOptions::new().seal_key(&seal.public());
     let report = verify_path(&retained, &sealed);
     assert!(report.is_ok(), "{report}");
-    assert!(report.detail().contains("its start sealed"), "{report}");
-    // An unsigned pack with its first kept entry cut and its start moved after it, seal kept:
+    assert!(
+        report.detail().contains("its retention record signed"),
+        "{report}"
+    );
+    // An unsigned pack with its first kept entry cut and its start moved after it, record kept:
     // consistent to a verifier without keys, caught with the seal key alone.
     let plain = scratch.join("plain-retained.jsonl");
     export_log(&dir, &plain, &ExportOptions::new()).unwrap();
@@ -758,6 +763,7 @@ async fn a_segmented_log_packs_as_one_chain() {
         .lines()
         .map(str::to_owned)
         .collect();
+    let plain_lines_whole = plain_lines.clone();
     let first = Value::parse(&plain_lines.remove(1)).unwrap();
     let moved_sealed = edited("moved-sealed.jsonl", &plain_lines, &|m| {
         let mut after = m.get("after").and_then(Value::as_object).unwrap().clone();
@@ -769,16 +775,32 @@ async fn a_segmented_log_packs_as_one_chain() {
     assert!(report.is_ok(), "no key, no way to tell: {report}");
     let report = verify_path(&moved_sealed, &sealed);
     assert_eq!(report.class(), "pack_mismatch", "{report}");
-    assert!(report.detail().contains("retention seal says"), "{report}");
+    assert!(
+        report.detail().contains("retention record says"),
+        "{report}"
+    );
     let unsealed = edited("unsealed.jsonl", &lines, &|m| {
         let mut after = m.get("after").and_then(Value::as_object).unwrap().clone();
-        after.remove("seal");
+        after.remove("record");
         m.insert("after", after);
     });
     assert_eq!(verify_path(&unsealed, &sealed).class(), "pack_mismatch");
     let other = CheckpointKey::generate().unwrap();
     let report = verify_path(&retained, &VerifyOptions::new().seal_key(&other.public()));
-    assert_eq!(report.class(), "checkpoint_forged", "{report}");
+    assert_eq!(report.class(), "retention_forged", "{report}");
+    let regrown = edited("regrown.jsonl", &plain_lines_whole, &|m| {
+        let mut after = m.get("after").and_then(Value::as_object).unwrap().clone();
+        let Some(Value::Array(mut hashes)) = after.get("frontier").cloned() else {
+            panic!("a frontier");
+        };
+        hashes[0] = Value::from("0".repeat(64));
+        after.insert("frontier", Value::Array(hashes));
+        m.insert("after", after);
+    });
+    assert!(verify_path(&regrown, &VerifyOptions::new()).is_ok());
+    let report = verify_path(&regrown, &sealed);
+    assert_eq!(report.class(), "pack_mismatch", "{report}");
+    assert!(report.detail().contains("frontier"), "{report}");
     // Without the key an `after` that does not match the first entry's `seq` is caught too.
     let wrong_seq = edited("wrong-seq.jsonl", &lines, &|m| {
         let mut after = m.get("after").and_then(Value::as_object).unwrap().clone();
@@ -811,6 +833,55 @@ async fn a_segmented_log_packs_as_one_chain() {
     let name = kept.file_name().unwrap().to_str().unwrap();
     assert!(err.to_string().contains(name), "{err}");
     assert!(!gap.exists());
+}
+
+/// Segments deleted by hand, with a retention record written by hand that starts the chain at
+/// the genuine seal of the last one deleted: the kept segments pack and link from that start,
+/// and a verifier without keys cannot tell; the log's public seal key shows the record is not
+/// the log's, for the directory and for the pack alike.
+#[tokio::test]
+async fn segments_deleted_with_a_record_written_by_hand_are_caught() {
+    let (scratch, dir, seal, files) = three_sealed("segments-forged-record").await;
+    let seal_text = std::fs::read_to_string(seal_of(&files[1])).unwrap();
+    let checkpoint = Checkpoint::read(seal_of(&files[1])).unwrap();
+    for f in &files[..2] {
+        std::fs::remove_file(f).unwrap();
+        std::fs::remove_file(seal_of(f)).unwrap();
+    }
+    let mut deleted = Vec::new();
+    for f in &files[..2] {
+        let mut d = Map::new();
+        d.insert("segment", f.file_name().unwrap().to_str().unwrap());
+        deleted.push(Value::Object(d));
+    }
+    let mut record = Map::new();
+    record.insert("format", "acttrace-retention/1");
+    record.insert("horizon", "2999-01-01T00:00:00Z");
+    record.insert("next_segment", 3u64);
+    record.insert("checkpoint", seal_text.trim());
+    record.insert("deleted", Value::Array(deleted));
+    record.insert("key_id", checkpoint.key_id.as_str());
+    record.insert("sig", "0".repeat(128));
+    std::fs::write(
+        dir.join("retention.json"),
+        Value::Object(record).to_line_json() + "\n",
+    )
+    .unwrap();
+
+    let pack = scratch.join("pack.jsonl");
+    let made = export_log(&dir, &pack, &ExportOptions::new().risk_tier("high")).unwrap();
+    assert_eq!(made.starts_after, checkpoint.entries);
+    let report = verify_path(&pack, &VerifyOptions::new());
+    assert!(report.is_ok(), "no key, no way to tell: {report}");
+    let report = verify_path(&pack, &VerifyOptions::new().seal_key(&seal.public()));
+    assert_eq!(report.class(), "retention_forged", "{report}");
+    assert!(
+        report.detail().contains("forged retention record"),
+        "{report}"
+    );
+    let whole = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(!whole.is_ok(), "{whole}");
+    assert!(whole.to_string().contains("retention record"), "{whole}");
 }
 
 /// `acttrace export DIR`: the CLI packs a segmented log like a file.

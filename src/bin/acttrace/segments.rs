@@ -112,9 +112,10 @@ fn starts_after_retention(path: &std::path::Path) -> bool {
     let Ok(file) = std::fs::File::open(path) else {
         return false;
     };
-    // A header is a few KiB; a longer first line is no header.
+    // A header is a few KiB, or after years of retention a few MiB (its record lists every
+    // deleted segment); a longer first line is no header.
     let mut first = String::new();
-    let read = std::io::BufReader::new(file.take(1 << 20)).read_line(&mut first);
+    let read = std::io::BufReader::new(file.take(64 << 20)).read_line(&mut first);
     read.is_ok()
         && acttrace::json::Value::parse(first.trim())
             .is_ok_and(|row| row.get("_meta").and_then(|m| m.get("after")).is_some())
