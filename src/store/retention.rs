@@ -24,6 +24,11 @@ use crate::verify::segments::{
 /// verifies (`opts`, and the seals with `seal_key`). Writes the signed retention record before
 /// deleting anything. Gives the deleted segments' names (none when nothing is old enough).
 ///
+/// One run at a time: a run holds `DIR/retention.lock`, and another is refused while it does.
+/// A run that stopped after writing its record (killed, or the machine down before the
+/// deletions reached the disk) is finished by the next: what the record lists as deleted and
+/// is still there, byte for byte as recorded (its SHA-256), is deleted first, with its seal.
+///
 /// ```
 /// use acttrace::chain::Entry;
 /// use acttrace::chain::checkpoint::CheckpointKey;
@@ -54,9 +59,10 @@ use crate::verify::segments::{
 ///
 /// # Errors
 ///
-/// The directory does not verify, the horizon is not a time stamp, or a file cannot be read,
+/// The directory does not verify, the horizon is not a time stamp, another run holds the
+/// lock, what an earlier run left is not what its record lists, or a file cannot be read,
 /// written or deleted (the record then already says what was to go; `acttrace verify DIR`
-/// reports a segment that should be gone as present again).
+/// reports a segment that should be gone as present again, and the next run deletes it).
 pub fn retain(
     dir: &Path,
     horizon: &str,
@@ -66,6 +72,11 @@ pub fn retain(
     let limit = seconds(horizon).ok_or_else(|| {
         format!("the horizon {horizon:?} is not an RFC 3339 time stamp (2026-06-01T00:00:00Z)")
     })?;
+    let _lock = lock(dir)?;
+    let mut names = match read_record(dir)? {
+        Some(record) => finish(dir, &record, seal_key)?,
+        None => Vec::new(),
+    };
     let verdict = verify_segments(dir, opts, Some(&seal_key.public()));
     if !verdict.is_ok() {
         return Err(format!(
@@ -133,7 +144,7 @@ pub fn retain(
         ));
     }
     let Some((last_index, _, last_seal, _, _)) = going.last() else {
-        return Ok(Vec::new());
+        return Ok(names);
     };
 
     let mut deleted = match previous {
@@ -180,7 +191,6 @@ pub fn retain(
         )
     })
     .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut names = Vec::new();
     for (index, segment, _, _, _) in &going {
         std::fs::remove_file(segment).map_err(|e| format!("{}: {e}", segment.display()))?;
         std::fs::remove_file(seal_path(segment))
@@ -188,5 +198,95 @@ pub fn retain(
         names.push(segment_name(*index));
     }
     tracing::info!(target: "acttrace", deleted = names.len(), "retention deleted old segments");
+    Ok(names)
+}
+
+/// Takes `DIR/retention.lock`, which keeps two retention runs on one directory apart (two runs
+/// at once could each write a record of their own and delete what the other's keeps).
+fn lock(dir: &Path) -> Result<std::fs::File, String> {
+    let path = dir.join("retention.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another retention run holds {}: refusing to run beside it",
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
+
+/// Finishes a run that stopped between writing `record` and deleting all it lists: each
+/// segment the record says was deleted that is still there, if it is byte for byte the one
+/// recorded, is deleted with its seal, and a seal left without its segment too. Anything else
+/// before the first kept segment is refused, not deleted; and so is a record not signed with
+/// `seal_key`, which is not the log's. Gives the names deleted.
+fn finish(
+    dir: &Path,
+    record: &RetentionRecord,
+    seal_key: &CheckpointKey,
+) -> Result<Vec<String>, String> {
+    let left: Vec<(u64, std::path::PathBuf)> = list(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .into_iter()
+        .filter(|(index, _)| *index < record.next_segment)
+        .collect();
+    let seals_left = record
+        .deleted
+        .iter()
+        .any(|name| seal_path(&dir.join(name)).exists());
+    if left.is_empty() && !seals_left {
+        return Ok(Vec::new());
+    }
+    if !record.is_signed_by(&seal_key.public()) {
+        return Err(format!(
+            "refusing to delete what {} lists: its signature does not verify",
+            record_path(dir).display()
+        ));
+    }
+    let recorded = |name: &str| {
+        let Some(Value::Array(items)) = record.body().get("deleted") else {
+            return None;
+        };
+        items
+            .iter()
+            .find(|d| d.get("segment").and_then(Value::as_str) == Some(name))
+            .and_then(|d| d.get("sha256").and_then(Value::as_str).map(str::to_owned))
+    };
+    let mut names = Vec::new();
+    for (index, path) in &left {
+        let name = segment_name(*index);
+        let Some(sha) = recorded(&name) else {
+            return Err(format!(
+                "refusing to delete {name}: it comes before the first segment the retention \
+                 record keeps, which does not list it as deleted"
+            ));
+        };
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if crate::chain::hash::sha256_hex(&bytes) != sha {
+            return Err(format!(
+                "refusing to delete {name}: it was deleted under retention, and the file there \
+                 now is not the one deleted (its SHA-256 differs)"
+            ));
+        }
+        std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        names.push(name);
+    }
+    for name in &record.deleted {
+        let seal = seal_path(&dir.join(name));
+        if seal.exists() {
+            std::fs::remove_file(&seal).map_err(|e| format!("{}: {e}", seal.display()))?;
+        }
+    }
+    tracing::warn!(
+        target: "acttrace",
+        finished = names.len(),
+        "an earlier retention run had stopped before deleting all it recorded; finished it"
+    );
     Ok(names)
 }

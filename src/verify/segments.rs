@@ -459,7 +459,10 @@ fn walk(
                     segment_name(expect)
                 )
             } else {
-                format!("{name} was deleted by retention but is present again")
+                format!(
+                    "{name} was deleted by retention but is present again (a retention run \
+                     that stopped before deleting it: `acttrace retain` finishes it)"
+                )
             });
         }
         let mut seg_opts = opts.clone();

@@ -289,6 +289,71 @@ async fn retention_deletes_with_a_signed_record_and_the_rest_verifies() {
     );
 }
 
+/// A retention run that stopped after writing its record, before deleting all it lists
+/// (killed, or the machine down before the deletions reached the disk), leaves a directory
+/// that does not verify, and says how to finish it; the next run finishes it, deleting only
+/// what is byte for byte what the record lists. Two runs at once are kept apart by a lock.
+#[tokio::test]
+async fn an_interrupted_retention_is_finished_by_the_next_run() {
+    let (scratch, dir, seal, files) = three_sealed("segments-interrupted").await;
+    let aside = scratch.join("aside");
+    std::fs::create_dir_all(&aside).unwrap();
+    let name = |f: &Path| f.file_name().unwrap().to_owned();
+    for f in &files {
+        std::fs::copy(f, aside.join(name(f))).unwrap();
+        if seal_of(f).exists() {
+            std::fs::copy(seal_of(f), aside.join(name(&seal_of(f)))).unwrap();
+        }
+    }
+    let horizon = "2999-01-01T00:00:00Z";
+    let gone = retain(&dir, horizon, &seal, &opts()).unwrap();
+    assert!(gone.len() >= 2, "{gone:?}");
+    // As a run leaves the directory when killed after deleting the first segment, before its
+    // seal: that seal, and every later segment it was to delete, still there.
+    let put_back = |file: &str| std::fs::copy(aside.join(file), dir.join(file)).unwrap();
+    put_back(&format!("{}.seal", gone[0]));
+    for g in &gone[1..] {
+        put_back(g);
+        put_back(&format!("{g}.seal"));
+    }
+    let report = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(!report.is_ok(), "{report}");
+    assert!(
+        report.to_string().contains("present again") && report.to_string().contains("retain"),
+        "{report}"
+    );
+
+    // Another run holding the lock: refused, nothing deleted.
+    let held = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("retention.lock"))
+        .unwrap();
+    held.try_lock().unwrap();
+    let err = retain(&dir, horizon, &seal, &opts()).unwrap_err();
+    assert!(err.contains("another retention run"), "{err}");
+    assert!(dir.join(&gone[1]).exists());
+    drop(held);
+
+    // A leftover that is not what was deleted is not deleted.
+    let changed = dir.join(&gone[1]);
+    let original = std::fs::read(&changed).unwrap();
+    std::fs::write(&changed, [&original[..], b"\n"].concat()).unwrap();
+    let err = retain(&dir, horizon, &seal, &opts()).unwrap_err();
+    assert!(err.contains("SHA-256 differs"), "{err}");
+    assert!(changed.exists());
+    std::fs::write(&changed, &original).unwrap();
+
+    // The next run finishes the interrupted one.
+    let finished = retain(&dir, horizon, &seal, &opts()).unwrap();
+    assert_eq!(finished, gone[1..].to_vec());
+    assert!(!dir.join(format!("{}.seal", gone[0])).exists());
+    let report = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.deleted, gone.len());
+}
+
 /// The CLI: `verify DIR`, one segment alone with `--after`, and `retain` (only past six months
 /// unless told otherwise); what retention kept still packs, and the pack verifies.
 #[cfg(feature = "cli")]

@@ -113,7 +113,8 @@ enum Command {
     /// horizon, after checking the whole log verifies, leaving a signed record of what was
     /// deleted and the seal it ended at (DIR/retention.json), so that the rest still
     /// verifies. A horizon less than six months ago is refused unless --min-age says
-    /// otherwise. Exits 0 when done (also when nothing is old enough), 1 when the log does not
+    /// otherwise. One run at a time (DIR/retention.lock); a run that stopped before deleting
+    /// all it recorded is finished by the next. Exits 0 when done (also when nothing is old enough), 1 when the log does not
     /// verify, 2 on a usage or file error.
     Retain(segments::RetainArgs),
 
