@@ -94,7 +94,12 @@ pub(crate) fn open(
 ) -> Result<Opening, Error> {
     let fail = |e: std::io::Error| Error::open(dir, e);
     fs::create_dir_all(dir).map_err(fail)?;
-    let segments = list(dir).map_err(fail)?;
+    let mut segments = list(dir).map_err(fail)?;
+    if let [.., (_, prev), (_, last)] = segments.as_slice()
+        && stopped_rollover(prev, last, lock_wait)?
+    {
+        segments.pop();
+    }
     let retained = read_record(dir).map_err(|e| fail(std::io::Error::other(e)))?;
     if let Some(r) = &retained
         && !r.is_signed_by(&policy.seal_key.public())
@@ -167,6 +172,31 @@ pub(crate) fn open(
         after,
         roller,
     })
+}
+
+/// Whether `last` is the segment a rollover made before it was killed, ahead of sealing
+/// `prev`: empty, and `prev` unsealed. It is removed (no writer holds it: its lock is taken
+/// first), and `prev`, which holds the chain's end, is written on and sealed in its turn.
+fn stopped_rollover(prev: &Path, last: &Path, lock_wait: Duration) -> Result<bool, Error> {
+    let empty = fs::metadata(last).is_ok_and(|m| m.len() == 0);
+    if !empty || seal_path(last).exists() || seal_path(prev).exists() {
+        return Ok(false);
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .open(last)
+        .map_err(|e| Error::open(last, e))?;
+    file::lock(&file, last, lock_wait)?;
+    fs::remove_file(last).map_err(|e| Error::open(last, e))?;
+    file::sync_dir(last).map_err(|e| Error::open(last, e))?;
+    tracing::warn!(
+        target: "acttrace",
+        removed = %last.display(),
+        continuing = %prev.display(),
+        "a rollover was stopped before it sealed the segment it closed: its new, empty \
+         segment removed, the chain goes on where it ended"
+    );
+    Ok(true)
 }
 
 impl Roller {

@@ -26,6 +26,12 @@ pub(crate) fn seal_path(segment: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// Whether `later`, the segments after an unsealed one, is what a rollover stopped before its
+/// seal leaves: one new segment, empty (the writer removes it when it reopens the log).
+fn rollover_begun(later: &[(u64, PathBuf)]) -> bool {
+    matches!(later, [(_, next)] if fs::metadata(next).is_ok_and(|m| m.len() == 0))
+}
+
 /// The retention record's file in a segment directory.
 pub(crate) fn record_path(dir: &Path) -> PathBuf {
     dir.join("retention.json")
@@ -495,7 +501,7 @@ fn walk(
                 ));
             }
             report.sealed += 1;
-        } else if at + 1 < segments.len() {
+        } else if at + 1 < segments.len() && !rollover_begun(&segments[at + 1..]) {
             return Err(format!(
                 "{name} is not sealed, yet later segments follow it"
             ));

@@ -12,8 +12,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use acttrace::chain::Entry;
+use acttrace::chain::checkpoint::CheckpointKey;
 use acttrace::json::{Map, Value};
-use acttrace::store::{AuditLog, Durability};
+use acttrace::store::{AuditLog, Durability, Segments};
+use acttrace::verify::segments::verify_segments;
 use acttrace::verify::{VerifyOptions, verify_path};
 
 use crate::support::Scratch;
@@ -39,6 +41,10 @@ impl Rng {
 }
 
 fn child(test: &str, path: &Path) -> Child {
+    child_with(test, path, &[])
+}
+
+fn child_with(test: &str, path: &Path, env: &[(&str, &str)]) -> Child {
     Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--ignored",
@@ -48,6 +54,7 @@ fn child(test: &str, path: &Path) -> Child {
             "--test-threads=1",
         ])
         .env("ACTTRACE_CHILD_LOG", path)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -73,6 +80,41 @@ fn child_appender() {
             .open(&path)
             .await
             .unwrap();
+        append_until_killed(log).await;
+    });
+}
+
+/// Child mode: as `child_appender`, into a segmented log of 4 KB segments (a rollover every
+/// few batches), sealed with the key in `ACTTRACE_CHILD_SEAL`.
+#[test]
+#[ignore = "helper: run as a child process by the segmented crash test"]
+fn child_segment_appender() {
+    let (Some(dir), Ok(seal)) = (
+        std::env::var_os("ACTTRACE_CHILD_LOG"),
+        std::env::var("ACTTRACE_CHILD_SEAL"),
+    ) else {
+        return;
+    };
+    let seal = CheckpointKey::from_hex(&seal).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let log = AuditLog::builder("crash")
+            .durability(Durability::Fsync)
+            .open_segments(&dir, Segments::new(seal).max_bytes(4_000))
+            .await
+            .unwrap();
+        append_until_killed(log).await;
+    });
+}
+
+/// Says `ready`, then appends from 16 tasks, printing each acknowledged `seq`, until killed
+/// (or 20 s have passed: a child whose parent died stops by itself).
+async fn append_until_killed(log: AuditLog) {
+    {
         println!("ready");
         let mut tasks = Vec::new();
         for t in 0..16u64 {
@@ -89,14 +131,13 @@ fn child_appender() {
                 }
             }));
         }
-        // A watchdog: a child whose parent died stops by itself.
         let _ = tokio::time::timeout(Duration::from_secs(20), async {
             for t in tasks {
                 let _ = t.await;
             }
         })
         .await;
-    });
+    }
 }
 
 /// Child mode: open the log and hold it until killed.
@@ -156,18 +197,7 @@ async fn nothing_acknowledged_is_lost_when_the_writer_is_killed() {
         // Each file lives through ten kills and restarts (re-walking a growing file on every
         // reopen is what a debug build spends its time on).
         let path = scratch.join(&format!("audit-{}.jsonl", round / 10));
-        let mut proc = child("faults::child_appender", &path);
-        let out = wait_ready(&mut proc);
-        let reader = std::thread::spawn(move || {
-            out.lines()
-                .map_while(Result::ok)
-                .filter_map(|l| l.strip_prefix("ack ").and_then(|s| s.parse::<u64>().ok()))
-                .collect::<Vec<u64>>()
-        });
-        std::thread::sleep(Duration::from_millis(5 + rng.below(60)));
-        proc.kill().expect("SIGKILL");
-        let _ = proc.wait();
-        let acked = reader.join().unwrap();
+        let acked = killed_after_a_while(child("faults::child_appender", &path), &mut rng);
         acked_total += acked.len();
 
         // Reopen: repairs a torn tail (recording it), checks the chain, continues it.
@@ -200,6 +230,94 @@ async fn nothing_acknowledged_is_lost_when_the_writer_is_killed() {
     eprintln!(
         "{kills} kills, {acked_total} acknowledged appends checked, {torn} torn tails repaired"
     );
+}
+
+/// Lets an appending child run for 5 to 65 ms, kills it with SIGKILL, and gives the `seq`s it
+/// acknowledged.
+fn killed_after_a_while(mut proc: Child, rng: &mut Rng) -> Vec<u64> {
+    let out = wait_ready(&mut proc);
+    let reader = std::thread::spawn(move || {
+        out.lines()
+            .map_while(Result::ok)
+            .filter_map(|l| l.strip_prefix("ack ").and_then(|s| s.parse::<u64>().ok()))
+            .collect::<Vec<u64>>()
+    });
+    std::thread::sleep(Duration::from_millis(5 + rng.below(60)));
+    proc.kill().expect("SIGKILL");
+    let _ = proc.wait();
+    reader.join().unwrap()
+}
+
+/// As above for a segmented log rolling over every few batches, so that kills land in
+/// rollovers too: it reopens each time, no acknowledged entry is lost, and the directory
+/// verifies whole, every seal checked, to the head and count it reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segmented_log_killed_at_random_reopens_whole() {
+    let kills: u64 = std::env::var("ACTTRACE_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let scratch = Scratch::new("crash-segments");
+    let seal = CheckpointKey::generate().unwrap();
+    let hex = seal.to_hex();
+    let mut rng = Rng::new(0x5e9_ca5e);
+    let mut acked_total = 0usize;
+    for round in 0..kills {
+        let dir = scratch.join(&format!("log-{}", round / 10));
+        let proc = child_with(
+            "faults::child_segment_appender",
+            &dir,
+            &[("ACTTRACE_CHILD_SEAL", &hex)],
+        );
+        let acked = killed_after_a_while(proc, &mut rng);
+        acked_total += acked.len();
+
+        let log = AuditLog::builder("crash")
+            .open_segments(&dir, Segments::new(seal.clone()).max_bytes(4_000))
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let mut present = BTreeSet::new();
+        for (_, segment) in segment_files(&dir) {
+            present.extend(seqs_in(&segment));
+        }
+        let missing: Vec<&u64> = acked.iter().filter(|s| !present.contains(s)).collect();
+        assert!(
+            missing.is_empty(),
+            "round {round}: acknowledged entries lost: {missing:?}"
+        );
+        log.append(Entry::new("after_restart", Map::new()))
+            .await
+            .unwrap();
+        let head = log.head();
+        log.shutdown().await.unwrap();
+        let opts = VerifyOptions::new()
+            .expected_head(head.hash)
+            .expected_entries(head.entries);
+        let report = verify_segments(&dir, &opts, Some(&seal.public()));
+        assert!(report.is_ok(), "round {round}: {report}");
+        assert_eq!(
+            report.sealed + 1,
+            report.segments,
+            "round {round}: {report}"
+        );
+    }
+    assert!(acked_total > 0, "the children acknowledged nothing");
+    eprintln!("{kills} kills of a segmented log, {acked_total} acknowledged appends checked");
+}
+
+/// The segment files of `dir`, by index.
+fn segment_files(dir: &Path) -> Vec<(u64, std::path::PathBuf)> {
+    let mut files: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name()?.to_str()?.to_owned();
+            let index = name.strip_prefix("segment-")?.strip_suffix(".jsonl")?;
+            Some((index.parse().ok()?, path))
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 /// A second process opening a log that is being written gets a clear error.

@@ -149,6 +149,37 @@ async fn three_sealed(name: &str) -> (Scratch, PathBuf, CheckpointKey, Vec<PathB
     (scratch, dir, seal, files)
 }
 
+/// A rollover killed between making the next segment and sealing the one it closes leaves
+/// that one unsealed and the next empty: the log reopens (in the segment it was writing, the
+/// empty one gone), writes on, and verifies whole with every seal.
+#[tokio::test]
+async fn a_rollover_stopped_before_its_seal_reopens() {
+    let (_scratch, dir, seal, files) = three_sealed("segments-torn-roll").await;
+    let active = files.last().unwrap();
+    let before = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(before.is_ok(), "{before}");
+    let next = dir.join(format!("segment-{:06}.jsonl", files.len() + 1));
+    std::fs::write(&next, "").unwrap();
+    assert!(!seal_of(active).exists());
+    // Before the service reopens it, the directory verifies as it was: the empty segment
+    // holds nothing, and no entry is missing.
+    let torn = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(torn.is_ok(), "{torn}");
+    assert_eq!((torn.entries, &torn.head), (before.entries, &before.head));
+
+    let log = open(&dir, Segments::new(seal.clone()).max_bytes(2_000)).await;
+    append(&log, 30).await;
+    log.shutdown().await.unwrap();
+    let after = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(after.is_ok(), "{after}");
+    assert_eq!(after.entries, before.entries + 30);
+    assert_eq!(
+        after.sealed,
+        segment_files(&dir).len() - 1,
+        "all sealed but the last"
+    );
+}
+
 /// Tampering with a sealed segment is found and named: an edit, a cut tail (which the
 /// segment's own chain cannot see, but its seal does), a forged seal.
 #[tokio::test]
