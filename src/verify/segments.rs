@@ -406,7 +406,8 @@ impl fmt::Display for SegmentsReport {
 
 /// Verifies the segments in `dir` as one chain (see [the module](self)), checking seals and
 /// the retention record with `seal_key` when given. `opts` applies to every segment (its
-/// signing key, line limit); leave its expected head and count unset.
+/// signing key, line limit), but its expected head and count to the chain as a whole: where
+/// the last segment ends, and how many entries the log has held.
 pub fn verify_segments(
     dir: &Path,
     opts: &VerifyOptions,
@@ -423,7 +424,25 @@ pub fn verify_segments(
         failure: None,
         unreadable: false,
     };
-    if let Err(why) = walk(dir, opts, seal_key, &mut report) {
+    let mut each = opts.clone();
+    let (head, entries) = (each.expected_head.take(), each.expected_entries.take());
+    let result = walk(dir, &each, seal_key, &mut report).and_then(|()| {
+        if head.as_ref().is_some_and(|h| *h != report.head) {
+            return Err(format!(
+                "incomplete log: head {}… != expected {}… (trailing entries removed?)",
+                report.head.get(..12).unwrap_or(&report.head),
+                head.as_deref().map_or("", |h| h.get(..12).unwrap_or(h))
+            ));
+        }
+        match entries {
+            Some(n) if n != report.entries => Err(format!(
+                "incomplete log: found {} entries, expected {n} (entries removed?)",
+                report.entries
+            )),
+            _ => Ok(()),
+        }
+    });
+    if let Err(why) = result {
         report.failure = Some(why);
     }
     report

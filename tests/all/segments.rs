@@ -408,6 +408,40 @@ async fn the_cli_verifies_segments_and_retains() {
     assert_eq!(code, Some(0), "{said}");
     assert!(said.starts_with("ok: 61 entries in"), "{said}");
     assert!(said.contains("seals verified"), "{said}");
+    // The head and count recorded when it was written hold for the directory as a whole: the
+    // right ones pass, a wrong one fails; a checkpoint of one file is refused, not ignored.
+    let head = verify_segments(&dir, &opts(), None).head;
+    let expect = |head: &str, n: &str| {
+        run(&[
+            os("verify"),
+            dir.as_os_str(),
+            os("--expect-head"),
+            os(head),
+            os("--expect-entries"),
+            os(n),
+        ])
+    };
+    let (code, said) = expect(&head, "61");
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = expect(&head, "62");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("expected 62"), "{said}");
+    let (code, said) = expect(&"0".repeat(64), "61");
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("incomplete log: head"), "{said}");
+    let (code, said) = run(&[
+        os("verify"),
+        dir.as_os_str(),
+        os("--checkpoint"),
+        seal_of(&files[1]).as_os_str(),
+        os("--public-key"),
+        public.as_os_str(),
+    ]);
+    assert_eq!(code, Some(2), "{said}");
+    assert!(
+        said.contains("--checkpoint and --after are for one file"),
+        "{said}"
+    );
 
     let (code, said) = run(&[
         os("verify"),

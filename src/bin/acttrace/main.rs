@@ -398,6 +398,15 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         Err(code) => return code,
     };
     opts = opts.max_line_bytes(args.limit.max_line_bytes);
+    if let Some(h) = &args.expect_head {
+        opts = opts.expected_head(h.clone());
+    }
+    if let Some(n) = args.expect_entries {
+        opts = opts.expected_entries(n);
+    }
+    if let Some(n) = args.threads {
+        opts = opts.threads(n);
+    }
     if segments::is_segment_dir(&args.path) {
         return segments::verify_dir(args, &opts);
     }
@@ -408,15 +417,6 @@ fn verify(args: &VerifyArgs) -> ExitCode {
             complain!("{e}");
             return ExitCode::from(2);
         }
-    }
-    if let Some(h) = &args.expect_head {
-        opts = opts.expected_head(h.clone());
-    }
-    if let Some(n) = args.expect_entries {
-        opts = opts.expected_entries(n);
-    }
-    if let Some(n) = args.threads {
-        opts = opts.threads(n);
     }
     match segments::checkpoint_claim(args) {
         Ok(Some((cp, key))) => opts = opts.checkpoint(&cp, &key),

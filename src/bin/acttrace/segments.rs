@@ -152,6 +152,14 @@ pub(crate) fn is_segment_dir(path: &std::path::Path) -> bool {
 
 /// `verify DIR`: the segments as one chain.
 pub(crate) fn verify_dir(args: &VerifyArgs, opts: &VerifyOptions) -> ExitCode {
+    if args.checkpoint.is_some() || args.after.is_some() {
+        complain!(
+            "{} is a segmented log: its seals are its checkpoints and its retention record says \
+             where it starts (verify DIR --public-key); --checkpoint and --after are for one file",
+            args.path.display()
+        );
+        return ExitCode::from(2);
+    }
     let key = match public_key(args) {
         Ok(k) => k,
         Err(e) => {
