@@ -12,10 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use acttrace::chain::Entry;
-use acttrace::chain::checkpoint::CheckpointKey;
 use acttrace::json::{Map, Value};
-use acttrace::store::{AuditLog, Durability, Segments};
-use acttrace::verify::segments::verify_segments;
+use acttrace::store::{AuditLog, Durability};
 use acttrace::verify::{VerifyOptions, verify_path};
 
 use crate::support::Scratch;
@@ -78,33 +76,6 @@ fn child_appender() {
         let log = AuditLog::builder("crash")
             .durability(Durability::Fsync)
             .open(&path)
-            .await
-            .unwrap();
-        append_until_killed(log).await;
-    });
-}
-
-/// Child mode: as `child_appender`, into a segmented log of 4 KB segments (a rollover every
-/// few batches), sealed with the key in `ACTTRACE_CHILD_SEAL`.
-#[test]
-#[ignore = "helper: run as a child process by the segmented crash test"]
-fn child_segment_appender() {
-    let (Some(dir), Ok(seal)) = (
-        std::env::var_os("ACTTRACE_CHILD_LOG"),
-        std::env::var("ACTTRACE_CHILD_SEAL"),
-    ) else {
-        return;
-    };
-    let seal = CheckpointKey::from_hex(&seal).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        let log = AuditLog::builder("crash")
-            .durability(Durability::Fsync)
-            .open_segments(&dir, Segments::new(seal).max_bytes(4_000))
             .await
             .unwrap();
         append_until_killed(log).await;
@@ -246,78 +217,6 @@ fn killed_after_a_while(mut proc: Child, rng: &mut Rng) -> Vec<u64> {
     proc.kill().expect("SIGKILL");
     let _ = proc.wait();
     reader.join().unwrap()
-}
-
-/// As above for a segmented log rolling over every few batches, so that kills land in
-/// rollovers too: it reopens each time, no acknowledged entry is lost, and the directory
-/// verifies whole, every seal checked, to the head and count it reports.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_segmented_log_killed_at_random_reopens_whole() {
-    let kills: u64 = std::env::var("ACTTRACE_CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    let scratch = Scratch::new("crash-segments");
-    let seal = CheckpointKey::generate().unwrap();
-    let hex = seal.to_hex();
-    let mut rng = Rng::new(0x5e9_ca5e);
-    let mut acked_total = 0usize;
-    for round in 0..kills {
-        let dir = scratch.join(&format!("log-{}", round / 10));
-        let proc = child_with(
-            "faults::child_segment_appender",
-            &dir,
-            &[("ACTTRACE_CHILD_SEAL", &hex)],
-        );
-        let acked = killed_after_a_while(proc, &mut rng);
-        acked_total += acked.len();
-
-        let log = AuditLog::builder("crash")
-            .open_segments(&dir, Segments::new(seal.clone()).max_bytes(4_000))
-            .await
-            .unwrap_or_else(|e| panic!("round {round}: {e}"));
-        let mut present = BTreeSet::new();
-        for (_, segment) in segment_files(&dir) {
-            present.extend(seqs_in(&segment));
-        }
-        let missing: Vec<&u64> = acked.iter().filter(|s| !present.contains(s)).collect();
-        assert!(
-            missing.is_empty(),
-            "round {round}: acknowledged entries lost: {missing:?}"
-        );
-        log.append(Entry::new("after_restart", Map::new()))
-            .await
-            .unwrap();
-        let head = log.head();
-        log.shutdown().await.unwrap();
-        let opts = VerifyOptions::new()
-            .expected_head(head.hash)
-            .expected_entries(head.entries);
-        let report = verify_segments(&dir, &opts, Some(&seal.public()));
-        assert!(report.is_ok(), "round {round}: {report}");
-        assert_eq!(
-            report.sealed + 1,
-            report.segments,
-            "round {round}: {report}"
-        );
-    }
-    assert!(acked_total > 0, "the children acknowledged nothing");
-    eprintln!("{kills} kills of a segmented log, {acked_total} acknowledged appends checked");
-}
-
-/// The segment files of `dir`, by index.
-fn segment_files(dir: &Path) -> Vec<(u64, std::path::PathBuf)> {
-    let mut files: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            let path = e.unwrap().path();
-            let name = path.file_name()?.to_str()?.to_owned();
-            let index = name.strip_prefix("segment-")?.strip_suffix(".jsonl")?;
-            Some((index.parse().ok()?, path))
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 /// A second process opening a log that is being written gets a clear error.
@@ -491,5 +390,113 @@ fn random_value(rng: &mut Rng, depth: u32) -> Value {
                 .collect(),
         ),
         _ => Value::Object(random_map(rng, depth - 1)),
+    }
+}
+
+/// The crash test for a segmented log (sealed with Ed25519 keys).
+#[cfg(feature = "ed25519")]
+mod segmented {
+    use super::*;
+    use acttrace::chain::checkpoint::CheckpointKey;
+    use acttrace::store::Segments;
+    use acttrace::verify::segments::verify_segments;
+
+    /// Child mode: as `child_appender`, into a segmented log of 4 KB segments (a rollover every
+    /// few batches), sealed with the key in `ACTTRACE_CHILD_SEAL`.
+    #[test]
+    #[ignore = "helper: run as a child process by the segmented crash test"]
+    fn child_segment_appender() {
+        let (Some(dir), Ok(seal)) = (
+            std::env::var_os("ACTTRACE_CHILD_LOG"),
+            std::env::var("ACTTRACE_CHILD_SEAL"),
+        ) else {
+            return;
+        };
+        let seal = CheckpointKey::from_hex(&seal).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let log = AuditLog::builder("crash")
+                .durability(Durability::Fsync)
+                .open_segments(&dir, Segments::new(seal).max_bytes(4_000))
+                .await
+                .unwrap();
+            append_until_killed(log).await;
+        });
+    }
+
+    /// As above for a segmented log rolling over every few batches, so that kills land in
+    /// rollovers too: it reopens each time, no acknowledged entry is lost, and the directory
+    /// verifies whole, every seal checked, to the head and count it reports.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_segmented_log_killed_at_random_reopens_whole() {
+        let kills: u64 = std::env::var("ACTTRACE_CRASH_KILLS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30);
+        let scratch = Scratch::new("crash-segments");
+        let seal = CheckpointKey::generate().unwrap();
+        let hex = seal.to_hex();
+        let mut rng = Rng::new(0x5e9_ca5e);
+        let mut acked_total = 0usize;
+        for round in 0..kills {
+            let dir = scratch.join(&format!("log-{}", round / 10));
+            let proc = child_with(
+                "faults::segmented::child_segment_appender",
+                &dir,
+                &[("ACTTRACE_CHILD_SEAL", &hex)],
+            );
+            let acked = killed_after_a_while(proc, &mut rng);
+            acked_total += acked.len();
+
+            let log = AuditLog::builder("crash")
+                .open_segments(&dir, Segments::new(seal.clone()).max_bytes(4_000))
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: {e}"));
+            let mut present = BTreeSet::new();
+            for (_, segment) in segment_files(&dir) {
+                present.extend(seqs_in(&segment));
+            }
+            let missing: Vec<&u64> = acked.iter().filter(|s| !present.contains(s)).collect();
+            assert!(
+                missing.is_empty(),
+                "round {round}: acknowledged entries lost: {missing:?}"
+            );
+            log.append(Entry::new("after_restart", Map::new()))
+                .await
+                .unwrap();
+            let head = log.head();
+            log.shutdown().await.unwrap();
+            let opts = VerifyOptions::new()
+                .expected_head(head.hash)
+                .expected_entries(head.entries);
+            let report = verify_segments(&dir, &opts, Some(&seal.public()));
+            assert!(report.is_ok(), "round {round}: {report}");
+            assert_eq!(
+                report.sealed + 1,
+                report.segments,
+                "round {round}: {report}"
+            );
+        }
+        assert!(acked_total > 0, "the children acknowledged nothing");
+        eprintln!("{kills} kills of a segmented log, {acked_total} acknowledged appends checked");
+    }
+
+    /// The segment files of `dir`, by index.
+    fn segment_files(dir: &Path) -> Vec<(u64, std::path::PathBuf)> {
+        let mut files: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| {
+                let path = e.unwrap().path();
+                let name = path.file_name()?.to_str()?.to_owned();
+                let index = name.strip_prefix("segment-")?.strip_suffix(".jsonl")?;
+                Some((index.parse().ok()?, path))
+            })
+            .collect();
+        files.sort();
+        files
     }
 }
