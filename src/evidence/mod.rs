@@ -20,6 +20,7 @@ pub mod proof;
 #[cfg_attr(docsrs, doc(cfg(feature = "ed25519")))]
 pub mod publish;
 pub mod report;
+mod source;
 pub mod summary;
 #[cfg(feature = "rfc3161")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rfc3161")))]

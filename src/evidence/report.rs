@@ -224,22 +224,6 @@ impl From<&Report> for Verdict {
     }
 }
 
-/// The log (or pack) at `log` as one stream: a file, or a segment directory's segments in
-/// order.
-fn open_log(log: &Path) -> std::io::Result<Box<dyn std::io::BufRead>> {
-    #[cfg(feature = "ed25519")]
-    if log.is_dir() {
-        let files = crate::verify::segments::readable(log)?
-            .into_iter()
-            .map(|(_, p)| p)
-            .collect();
-        return Ok(Box::new(std::io::BufReader::new(
-            crate::files::Concat::new(files, None),
-        )));
-    }
-    Ok(Box::new(std::io::BufReader::new(std::fs::File::open(log)?)))
-}
-
 /// Calls `f` with each entry of the log (or pack) at `log`, in order; the pack's header goes
 /// to `meta`. Lines that are not JSON objects are passed over (the verdict reports them).
 fn read_rows(
@@ -252,7 +236,7 @@ fn read_rows(
         path: log.to_owned(),
         source,
     };
-    let mut reader = open_log(log).map_err(read)?;
+    let mut reader = super::source::open_log(log).map_err(read)?;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -294,22 +278,6 @@ fn read_rows(
     Ok(())
 }
 
-/// What a segment directory's retention record keeps of the log's deleted opening (its
-/// `audit_open` payload, else the system its seal names).
-fn retained_opening(log: &Path) -> Option<Map> {
-    #[cfg(feature = "ed25519")]
-    if log.is_dir() {
-        let record = crate::verify::segments::read_record(log).ok()??;
-        return Some(record.opened.unwrap_or_else(|| {
-            let mut m = Map::new();
-            m.insert("system", record.checkpoint.origin.as_str());
-            m
-        }));
-    }
-    let _ = log;
-    None
-}
-
 /// The first pass: everything the sections show but the entries they link to.
 fn gather(log: &Path, max_line: usize, period: &Period) -> Result<Facts, ReportError> {
     let mut facts = Facts::for_period(period.clone());
@@ -319,7 +287,7 @@ fn gather(log: &Path, max_line: usize, period: &Period) -> Result<Facts, ReportE
     // pack's header names them, and a directory's retention record keeps them.
     let opened = match pack.as_ref().filter(|m| m.contains_key("after")) {
         Some(m) => Some(m.clone()),
-        None => retained_opening(log),
+        None => super::source::retained(log).map(|(_, opening)| opening),
     };
     if let Some(m) = opened {
         let text = |k| m.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());

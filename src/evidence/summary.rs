@@ -37,8 +37,7 @@
 //! ```
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead};
 use std::path::Path;
 
 use crate::evidence::answers::Short;
@@ -56,8 +55,9 @@ pub struct Summary {
     pub system: Option<String>,
     /// Entries read.
     pub entries: u64,
-    /// For an evidence pack of a log whose first entries retention deleted, how many came
-    /// before its first (its header's `after`); 0 otherwise.
+    /// For a segment directory whose first entries retention deleted, or an evidence pack of
+    /// one, how many came before its first (its retention record, its header's `after`); 0
+    /// otherwise.
     pub deleted_before: u64,
     /// Decisions, in the order they opened.
     pub decisions: Vec<DecisionSummary>,
@@ -289,8 +289,10 @@ struct Index {
 }
 
 impl Summary {
-    /// Reads the log (or pack) at `path`. Lines that are not entries are skipped; this is a
-    /// view, not a verification: run [`verify_path`](crate::verify::verify_path) for that.
+    /// Reads the log (or pack) at `path`, or the segment directory (its kept segments as one
+    /// chain). Lines that are not entries are skipped; this is a view, not a verification: run
+    /// [`verify_path`](crate::verify::verify_path) (or, for a directory,
+    /// [`verify_segments`](crate::verify::segments::verify_segments)) for that.
     ///
     /// # Errors
     ///
@@ -307,7 +309,7 @@ impl Summary {
     /// The file cannot be opened or read, or a line is longer than the cap
     /// ([`io::ErrorKind::InvalidData`]).
     pub fn read_with_limit(path: impl AsRef<Path>, max_line_bytes: usize) -> io::Result<Self> {
-        Self::from_reader_with_limit(BufReader::new(File::open(path)?), max_line_bytes)
+        Self::read_period(path, max_line_bytes, &Period::all())
     }
 
     /// Reads a log from `reader`. See [`read`](Self::read).
@@ -341,7 +343,21 @@ impl Summary {
         max_line_bytes: usize,
         period: &Period,
     ) -> io::Result<Self> {
-        Self::from_reader_in(BufReader::new(File::open(path)?), max_line_bytes, period)
+        let path = path.as_ref();
+        let mut s = Self::from_reader_in(super::source::open_log(path)?, max_line_bytes, period)?;
+        // A segment directory after retention: the entries before its first kept segment, and
+        // the system its deleted opening named, as its retention record keeps them.
+        if let Some((deleted, opening)) = super::source::retained(path) {
+            s.deleted_before = deleted;
+            if s.system.is_none() {
+                s.system = opening
+                    .get("system")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_owned);
+            }
+        }
+        Ok(s)
     }
 
     fn from_reader_in(

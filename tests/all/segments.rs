@@ -538,6 +538,43 @@ async fn the_cli_verifies_segments_and_retains() {
         said.contains(&format!("(after {deleted} deleted under retention)")),
         "{said}"
     );
+    // `show` and `stats` of the directory itself: its verdict as one chain first, then what
+    // its kept segments hold, with what came before them and the system retention deleted
+    // the opening of.
+    for command in ["show", "stats"] {
+        let (code, said) = run(&[os(command), dir.as_os_str(), os("--json")]);
+        assert_eq!(code, Some(0), "{command}: {said}");
+        let json = Value::parse(&said).unwrap();
+        assert_eq!(json.get("verified"), Some(&Value::from(true)), "{said}");
+        assert!(
+            json.get("verdict")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with("ok: 61 entries in")),
+            "{said}"
+        );
+        assert_eq!(
+            json.get("entries"),
+            Some(&Value::from(61 - deleted)),
+            "{said}"
+        );
+    }
+    let (code, said) = run(&[os("show"), dir.as_os_str(), os("--json")]);
+    assert_eq!(code, Some(0), "{said}");
+    let json = Value::parse(&said).unwrap();
+    assert_eq!(
+        json.get("system"),
+        Some(&Value::from("loan-triage")),
+        "{said}"
+    );
+    let (code, said) = run(&[os("show"), dir.as_os_str()]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(
+        said.contains(&format!(
+            "{} entries (after {deleted} deleted under retention)",
+            61 - deleted
+        )),
+        "{said}"
+    );
     // Its report, and the directory's, name the system and risk tier whose opening entry
     // retention deleted.
     for (log, name) in [(&pack, "kept-pack.html"), (&dir, "kept-dir.html")] {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use acttrace::evidence::summary::printable;
 use acttrace::evidence::{Period, Summary};
+use acttrace::verify::segments::{SegmentsReport, verify_segments};
 use acttrace::verify::{Failure, Report, verify_path};
 use clap::Args;
 
@@ -13,7 +14,7 @@ use crate::{KeyArgs, LimitArgs, verify_options};
 
 #[derive(Debug, Args)]
 pub(crate) struct ViewArgs {
-    /// The log or evidence pack (.jsonl).
+    /// The log or evidence pack (.jsonl), or a segmented log's directory.
     path: PathBuf,
 
     /// Print one JSON object instead of a table.
@@ -58,17 +59,59 @@ impl PeriodArgs {
     }
 }
 
-fn view(args: &ViewArgs) -> Result<(Report, Summary, Period), ExitCode> {
+/// The verdict `show` and `stats` print first: a file's, or a segment directory's as one
+/// chain (its seals are for `verify DIR --public-key`).
+enum Verdict {
+    File(Report),
+    Dir(SegmentsReport),
+}
+
+impl Verdict {
+    fn is_ok(&self) -> bool {
+        match self {
+            Self::File(r) => r.is_ok(),
+            Self::Dir(r) => r.is_ok(),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::File(r) => r.detail(),
+            Self::Dir(r) => r.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(r) => r.fmt(f),
+            Self::Dir(r) => r.fmt(f),
+        }
+    }
+}
+
+fn view(args: &ViewArgs) -> Result<(Verdict, Summary, Period), ExitCode> {
     let period = args.period.period().map_err(|e| {
         complain!("{e}");
         ExitCode::from(2)
     })?;
     let opts = verify_options(&args.key)?.max_line_bytes(args.limit.max_line_bytes);
-    let report = verify_path(&args.path, &opts);
-    if let Some(Failure::Unreadable { .. }) = report.failure() {
-        complain!("{report}");
-        return Err(ExitCode::from(2));
-    }
+    let report = if crate::segments::is_segment_dir(&args.path) {
+        let report = verify_segments(&args.path, &opts, None);
+        if report.unreadable {
+            complain!("{report}");
+            return Err(ExitCode::from(2));
+        }
+        Verdict::Dir(report)
+    } else {
+        let report = verify_path(&args.path, &opts);
+        if let Some(Failure::Unreadable { .. }) = report.failure() {
+            complain!("{report}");
+            return Err(ExitCode::from(2));
+        }
+        Verdict::File(report)
+    };
     match Summary::read_period(&args.path, args.limit.max_line_bytes, &period) {
         Ok(summary) => Ok((report, summary, period)),
         Err(e) => {
@@ -119,7 +162,7 @@ fn say_period(summary: &Summary, period: &Period) {
     }
 }
 
-fn verdict_code(report: &Report) -> ExitCode {
+fn verdict_code(report: &Verdict) -> ExitCode {
     if report.is_ok() {
         ExitCode::SUCCESS
     } else {
