@@ -186,6 +186,28 @@ fn json_output_and_usage_errors() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "--key and --key-file conflict");
+    // `--chain` names a chain in a database: with a file it is refused, not passed over.
+    let valid = vectors_dir().join("valid/v_basic.jsonl");
+    let never = std::env::temp_dir().join(format!("acttrace-never-{}", std::process::id()));
+    for (command, output) in [
+        ("verify", None),
+        ("export", Some(&never)),
+        ("report", Some(&never)),
+    ] {
+        let mut cmd = acttrace();
+        cmd.arg(command).arg(&valid).args(["--chain", "loans"]);
+        if let Some(o) = output {
+            cmd.arg("-o").arg(o);
+        }
+        let out = cmd.output().expect("run");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {said}");
+        assert!(
+            said.contains("--chain names a chain in a PostgreSQL database"),
+            "{said}"
+        );
+        assert!(!never.exists(), "{command} wrote its output");
+    }
 
     let out = acttrace().arg("--help").output().expect("run");
     assert!(String::from_utf8_lossy(&out.stdout).contains("verify"));

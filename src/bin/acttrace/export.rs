@@ -46,6 +46,9 @@ pub(crate) struct ExportArgs {
 }
 
 pub(crate) fn export(args: &ExportArgs) -> ExitCode {
+    if let Err(code) = crate::chain_only_for_a_database(&args.log, args.chain.as_deref()) {
+        return code;
+    }
     let mut opts = ExportOptions::new().framework(args.framework);
     match key_or_usage(&args.key) {
         Ok(Some(k)) => opts = opts.key(k),

@@ -367,6 +367,22 @@ pub(crate) fn is_database(path: &std::path::Path) -> bool {
     p.starts_with("postgres://") || p.starts_with("postgresql://")
 }
 
+/// Refuses `--chain` with a log that is not a database: it would name nothing, and be
+/// passed over.
+pub(crate) fn chain_only_for_a_database(
+    path: &std::path::Path,
+    chain: Option<&str>,
+) -> Result<(), ExitCode> {
+    if chain.is_some() && !is_database(path) {
+        complain!(
+            "--chain names a chain in a PostgreSQL database; {} is not one",
+            path.display()
+        );
+        return Err(ExitCode::from(2));
+    }
+    Ok(())
+}
+
 /// How a log is named in what the CLI prints: a file as its path, a database as where it is,
 /// without the URL's password or TLS parameters (`postgres://auditor@db:5432/audit`).
 pub(crate) fn shown(path: &std::path::Path) -> String {
@@ -393,6 +409,9 @@ pub(crate) fn with_suffix(path: &std::path::Path, suffix: &str) -> PathBuf {
 }
 
 fn verify(args: &VerifyArgs) -> ExitCode {
+    if let Err(code) = chain_only_for_a_database(&args.path, args.chain.as_deref()) {
+        return code;
+    }
     let mut opts = match verify_options(&args.key) {
         Ok(o) => o,
         Err(code) => return code,

@@ -52,6 +52,9 @@ pub(crate) struct ReportArgs {
 }
 
 pub(crate) fn report(args: &ReportArgs) -> ExitCode {
+    if let Err(code) = crate::chain_only_for_a_database(&args.path, args.chain.as_deref()) {
+        return code;
+    }
     let opts = (|| -> Result<ReportOptions, String> {
         let mut o = ReportOptions::new().period(args.period.period()?);
         if let Some(key) = signing_key(&args.key)? {
