@@ -51,7 +51,8 @@ impl Segments {
         self
     }
 
-    /// Closes a segment once it is `age` old (checked after each batch).
+    /// Closes a segment once it is `age` old (checked after each batch): since its first
+    /// entry's time stamp, across restarts of the service.
     pub fn max_age(mut self, age: Duration) -> Self {
         self.max_age = Some(age);
         self
@@ -64,7 +65,9 @@ pub(crate) struct Roller {
     dir: PathBuf,
     policy: Segments,
     index: u64,
+    /// When this process opened or began the segment, and how old it was then.
     opened: Instant,
+    aged: Duration,
     /// The chain's count when this segment began: a segment is never sealed empty.
     start_entries: u64,
     system: String,
@@ -160,6 +163,7 @@ pub(crate) fn open(
         policy,
         index,
         opened: Instant::now(),
+        aged: age(&path),
         start_entries: after.as_ref().map_or(0, |(n, _)| *n),
         system: system.to_owned(),
         key: key.cloned(),
@@ -172,6 +176,29 @@ pub(crate) fn open(
         after,
         roller,
     })
+}
+
+/// How old the segment at `path` is: since its first entry's time stamp, so that its age runs
+/// across restarts of the service; zero for an empty one (or a time stamp that cannot be
+/// read, or one ahead of the clock).
+fn age(path: &Path) -> Duration {
+    use std::io::Read as _;
+    // A line starts `{"seq": N, "ts": "...`: its first bytes hold the time stamp.
+    let mut head = Vec::new();
+    let read = fs::File::open(path).and_then(|f| f.take(256).read_to_end(&mut head));
+    let ts = read.ok().and_then(|_| {
+        let text = String::from_utf8_lossy(&head);
+        let at = text.find("\"ts\": \"")? + 7;
+        let end = at + text.get(at..)?.find('"')?;
+        crate::chain::time::seconds(&text[at..end])
+    });
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    ts.map(|t| since_epoch - t)
+        .filter(|age| age.is_finite() && *age > 0.0)
+        .and_then(|age| Duration::try_from_secs_f64(age).ok())
+        .unwrap_or_default()
 }
 
 /// Whether `last` is the segment a rollover made before it was killed, ahead of sealing
@@ -207,7 +234,7 @@ impl Roller {
                 || self
                     .policy
                     .max_age
-                    .is_some_and(|a| self.opened.elapsed() >= a))
+                    .is_some_and(|a| self.aged + self.opened.elapsed() >= a))
     }
 
     /// Makes the next segment's file, then seals the current one at `entries`/`head` (synced
@@ -243,6 +270,7 @@ impl Roller {
             Ok(store) => {
                 self.index += 1;
                 self.opened = Instant::now();
+                self.aged = Duration::ZERO;
                 self.start_entries = entries;
                 tracing::info!(
                     target: "acttrace",

@@ -137,6 +137,40 @@ async fn segments_roll_over_by_age() {
     assert!(report.segments >= 3, "{report}");
 }
 
+/// A segment's age runs from its first entry, not from when the service last opened it: a
+/// service restarted more often than the age (a deploy a day, a week's segments) still rolls
+/// over on time.
+#[tokio::test]
+async fn a_segments_age_runs_across_restarts() {
+    let scratch = Scratch::new("segments-age-restart");
+    let dir = scratch.join("log");
+    let seal = CheckpointKey::generate().unwrap();
+    let policy = || Segments::new(seal.clone()).max_age(Duration::from_millis(600));
+    for _ in 0..2 {
+        let log = open(&dir, policy()).await;
+        append(&log, 2).await;
+        log.shutdown().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert_eq!(
+        segment_files(&dir).len(),
+        1,
+        "not yet 600 ms old when last opened"
+    );
+    let log = open(&dir, policy()).await;
+    append(&log, 1).await;
+    log.shutdown().await.unwrap();
+    let files = segment_files(&dir);
+    assert_eq!(
+        files.len(),
+        2,
+        "800 ms after its first entry, the segment rolled over"
+    );
+    assert!(seal_of(&files[0]).exists());
+    let report = verify_segments(&dir, &opts(), Some(&seal.public()));
+    assert!(report.is_ok(), "{report}");
+}
+
 async fn three_sealed(name: &str) -> (Scratch, PathBuf, CheckpointKey, Vec<PathBuf>) {
     let scratch = Scratch::new(name);
     let dir = scratch.join("log");
