@@ -178,17 +178,7 @@ async fn nothing_acknowledged_is_lost_when_the_writer_is_killed() {
         if log.recovery().is_some() {
             torn += 1;
         }
-        let present = seqs_in(&path);
-        let missing: Vec<&u64> = acked.iter().filter(|s| !present.contains(s)).collect();
-        assert!(
-            missing.is_empty(),
-            "round {round}: acknowledged entries lost: {missing:?}"
-        );
-        log.append(Entry::new("after_restart", Map::new()))
-            .await
-            .unwrap();
-        let head = log.head();
-        log.shutdown().await.unwrap();
+        let head = all_there_then_one_more(round, &acked, &seqs_in(&path), log).await;
         let report = verify_path(
             &path,
             &VerifyOptions::new()
@@ -201,6 +191,27 @@ async fn nothing_acknowledged_is_lost_when_the_writer_is_killed() {
     eprintln!(
         "{kills} kills, {acked_total} acknowledged appends checked, {torn} torn tails repaired"
     );
+}
+
+/// After a kill, the reopened `log`: every `seq` acknowledged before it is `present`, and it
+/// takes one more entry. Gives its head, once shut down.
+async fn all_there_then_one_more(
+    round: u64,
+    acked: &[u64],
+    present: &BTreeSet<u64>,
+    log: AuditLog,
+) -> acttrace::store::Head {
+    let missing: Vec<&u64> = acked.iter().filter(|s| !present.contains(s)).collect();
+    assert!(
+        missing.is_empty(),
+        "round {round}: acknowledged entries lost: {missing:?}"
+    );
+    log.append(Entry::new("after_restart", Map::new()))
+        .await
+        .unwrap();
+    let head = log.head();
+    log.shutdown().await.unwrap();
+    head
 }
 
 /// Lets an appending child run for 5 to 65 ms, kills it with SIGKILL, and gives the `seq`s it
@@ -460,16 +471,7 @@ mod segmented {
             for (_, segment) in segment_files(&dir) {
                 present.extend(seqs_in(&segment));
             }
-            let missing: Vec<&u64> = acked.iter().filter(|s| !present.contains(s)).collect();
-            assert!(
-                missing.is_empty(),
-                "round {round}: acknowledged entries lost: {missing:?}"
-            );
-            log.append(Entry::new("after_restart", Map::new()))
-                .await
-                .unwrap();
-            let head = log.head();
-            log.shutdown().await.unwrap();
+            let head = all_there_then_one_more(round, &acked, &present, log).await;
             let opts = VerifyOptions::new()
                 .expected_head(head.hash)
                 .expected_entries(head.entries);
