@@ -522,7 +522,10 @@ async fn the_cli_verifies_segments_and_retains() {
     assert_eq!(present(), before, "nothing deleted");
     let (code, said) = retain(&[os("--min-age"), os("0")]);
     assert_eq!(code, Some(0), "{said}");
-    assert!(said.contains("deleted"), "{said}");
+    assert!(
+        said.starts_with("deleted ") && said.contains("(oldest segment-000001.jsonl, newest "),
+        "{said}"
+    );
     assert!(files.last().unwrap().exists(), "the last segment stays");
     let (code, said) = verify_dir();
     assert_eq!(code, Some(0), "{said}");

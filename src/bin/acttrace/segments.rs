@@ -272,10 +272,14 @@ pub(crate) fn retain(args: &RetainArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(gone) => {
+            // Years of daily segments make a long list: the oldest and newest say enough.
+            let which = match gone.as_slice() {
+                [first, .., last] if gone.len() > 2 => format!("oldest {first}, newest {last}"),
+                _ => gone.join(", "),
+            };
             say!(
-                "deleted {} segments ({}); the signed record is {}",
+                "deleted {} segments ({which}); the signed record is {}",
                 gone.len(),
-                gone.join(", "),
                 args.dir.join("retention.json").display()
             );
             ExitCode::SUCCESS
