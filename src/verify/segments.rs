@@ -407,7 +407,9 @@ impl fmt::Display for SegmentsReport {
 /// Verifies the segments in `dir` as one chain (see [the module](self)), checking seals and
 /// the retention record with `seal_key` when given. `opts` applies to every segment (its
 /// signing key, line limit), but its expected head and count to the chain as a whole: where
-/// the last segment ends, and how many entries the log has held.
+/// the last segment ends, and how many entries the log has held. A checkpoint
+/// ([`VerifyOptions::checkpoint`]) or a start ([`VerifyOptions::after`]) is for one file: with
+/// either, the directory is not verified and the report says why.
 pub fn verify_segments(
     dir: &Path,
     opts: &VerifyOptions,
@@ -426,6 +428,14 @@ pub fn verify_segments(
     };
     let mut each = opts.clone();
     let (head, entries) = (each.expected_head.take(), each.expected_entries.take());
+    if each.checkpoint.is_some() || each.after.is_some() {
+        report.failure = Some(
+            "a segment directory's seals are its checkpoints, and its retention record says \
+             where it starts: a checkpoint or a start given is for one file"
+                .to_owned(),
+        );
+        return report;
+    }
     let result = walk(dir, &each, seal_key, &mut report).and_then(|()| {
         if head.as_ref().is_some_and(|h| *h != report.head) {
             return Err(format!(

@@ -88,6 +88,21 @@ async fn segments_roll_over_by_size_and_verify_as_one_chain() {
         );
     }
 
+    // The head and count of the whole: checked against the last segment's end and the chain's
+    // count. A checkpoint or a start is for one file: with either, the directory is refused.
+    let whole = opts().expected_head(report.head).expected_entries(161);
+    assert!(verify_segments(&dir, &whole, None).is_ok());
+    let short = verify_segments(&dir, &opts().expected_entries(160), None);
+    assert!(short.to_string().contains("expected 160"), "{short}");
+    let first = Checkpoint::read(seal_of(&files[0])).unwrap();
+    for one_file in [
+        opts().checkpoint(&first, &seal.public()),
+        opts().after(first.entries, first.head.clone()),
+    ] {
+        let r = verify_segments(&dir, &one_file, Some(&seal.public()));
+        assert!(!r.is_ok() && r.to_string().contains("for one file"), "{r}");
+    }
+
     // Each sealed segment alone, after its predecessor's seal, ends where its own seal says.
     let mut after: Option<Checkpoint> = None;
     for f in &files[..files.len() - 1] {
