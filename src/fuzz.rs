@@ -175,6 +175,8 @@ pub fn summary(data: &[u8]) {
     for table in [
         summary.decisions_table(),
         summary.models_table(),
+        summary.failed_calls_table(),
+        summary.other_reviews_table(),
         summary.totals(),
     ] {
         assert!(

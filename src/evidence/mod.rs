@@ -28,4 +28,4 @@ pub mod timestamp;
 
 pub use self::export::{ExportError, ExportOptions, ExportReport, export_log};
 pub use self::period::{Period, PeriodError};
-pub use self::summary::{Costs, DecisionSummary, FailedCall, ModelTotals, Summary};
+pub use self::summary::{Costs, DecisionSummary, FailedCall, ModelTotals, Review, Summary};

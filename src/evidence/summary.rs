@@ -79,6 +79,27 @@ pub struct Summary {
     /// Read for a period: its model calls whose decision opened before it (and so is not in
     /// [`decisions`](Self::decisions)).
     pub earlier_decisions: ModelTotals,
+    /// Reviews (`human_oversight`) of decisions not in [`decisions`](Self::decisions): opened
+    /// before the period read or before the entries retention kept, or opened in no entry of
+    /// this log (a mistyped id). With no row of theirs to show them on, they are listed apart.
+    pub other_reviews: Vec<Review>,
+    /// Records, ends, tool calls and flags naming a decision not in
+    /// [`decisions`](Self::decisions), as for [`other_reviews`](Self::other_reviews): counted.
+    pub other_entries: u64,
+}
+
+/// A review (`human_oversight`) of a decision not in [`Summary::decisions`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Review {
+    /// The decision's id, as the entry names it.
+    pub decision: String,
+    /// When the review was recorded (the entry's `ts`).
+    pub at: String,
+    /// Who reviewed.
+    pub reviewer: String,
+    /// What they did (`approved`, `overridden`, ...).
+    pub action: String,
 }
 
 /// A model call that failed, as `acttrace show` lists it.
@@ -478,6 +499,8 @@ impl Summary {
             return;
         }
         let at = id.as_ref().and_then(|id| index.decisions.get(id).copied());
+        // About a decision the table does not hold: shown apart, not passed over.
+        let elsewhere = at.is_none() && id.is_some();
         let decision = at.map(|at| &mut self.decisions[at]);
         match kind {
             "llm_call" => {
@@ -587,11 +610,23 @@ impl Summary {
                 }
             }
             "human_oversight" => {
-                if let Some(d) = decision {
-                    d.oversight.push((
-                        text("reviewer").unwrap_or_default(),
-                        text("action").unwrap_or_default(),
-                    ));
+                let (reviewer, action) = (
+                    text("reviewer").unwrap_or_default(),
+                    text("action").unwrap_or_default(),
+                );
+                match (decision, id) {
+                    (Some(d), _) => d.oversight.push((reviewer, action)),
+                    (None, Some(decision)) => self.other_reviews.push(Review {
+                        decision,
+                        at: row
+                            .get("ts")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned(),
+                        reviewer,
+                        action,
+                    }),
+                    (None, None) => {}
                 }
             }
             "policy_flag" => {
@@ -619,6 +654,14 @@ impl Summary {
                 }
             }
             _ => {}
+        }
+        if elsewhere
+            && matches!(
+                kind,
+                "decision_record" | "decision_end" | "tool_call" | "policy_flag"
+            )
+        {
+            self.other_entries += 1;
         }
     }
 }

@@ -277,6 +277,84 @@ fn export_writes_the_reference_pack_and_refuses_a_bad_log() {
     assert!(!refused.exists());
 }
 
+/// A review of a decision `show` has no row for (opened before the period shown, or in no
+/// entry of the log: a mistyped id) is listed apart under the table, never passed over; other
+/// entries naming such a decision are counted.
+#[tokio::test]
+async fn reviews_of_decisions_not_in_the_table_are_listed_apart() {
+    use acttrace::chain::{DecisionId, Entry};
+    use acttrace::json::{Map, Value};
+    use acttrace::store::AuditLog;
+
+    let scratch = Scratch::new("cli-show-reviews");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("loan-triage", &path).await.unwrap();
+    let (opened, typo) = (DecisionId::random(), DecisionId::random());
+    log.append(Entry::decision(&opened, "application A-1", "agent"))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let later = log
+        .append(Entry::human_oversight(&opened, "r-7", "overridden", ""))
+        .await
+        .unwrap();
+    log.append(Entry::human_oversight(
+        &typo,
+        "r-9\u{1b}[2J",
+        "approved",
+        "",
+    ))
+    .await
+    .unwrap();
+    let mut record = Map::new();
+    record.insert("outcome", "approved");
+    log.append(Entry::decision_record(&typo, record))
+        .await
+        .unwrap();
+    log.shutdown().await.unwrap();
+    let short = |id: &DecisionId| id.to_string().chars().take(12).collect::<String>();
+
+    // The whole log: the mistyped id's review apart, the other on its decision's row.
+    let out = acttrace().arg("show").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("overridden by r-7"), "{text}");
+    assert!(
+        text.contains("1 reviews of decisions not in the table"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .rfind(|l| l.starts_with(&short(&typo)))
+        .expect("the review's row");
+    assert!(row.contains("approved") && row.contains("r-9"), "{row}");
+    assert!(!text.contains('\u{1b}'), "a raw escape sequence: {text}");
+    assert!(text.contains("1 more entries (records"), "{text}");
+
+    // From the first review on: its decision opened before, so both reviews are apart.
+    let ts = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| Value::parse(l).ok())
+        .find(|v| v.get("seq").and_then(Value::as_u64) == Some(later.seq))
+        .and_then(|v| v.get("ts").and_then(Value::as_str).map(str::to_owned))
+        .unwrap();
+    let out = acttrace()
+        .args(["show", "--json", "--since", &ts])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decisions"].as_array().map(Vec::len), Some(0), "{v}");
+    let reviews = v["other_reviews"].as_array().unwrap();
+    assert_eq!(reviews.len(), 2, "{v}");
+    assert_eq!(reviews[0]["decision"], opened.to_string());
+    assert_eq!(reviews[0]["action"], "overridden");
+    assert_eq!(reviews[1]["reviewer"], "r-9\u{1b}[2J");
+    assert_eq!(v["other_entries"], 1);
+}
+
 /// `acttrace show` lists each decision with its calls, cost, oversight and flags; `stats`
 /// totals by model; both verify first and exit 1 on a tampered log, still showing it.
 #[tokio::test]

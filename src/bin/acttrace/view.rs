@@ -218,6 +218,18 @@ pub(crate) fn show(args: &ViewArgs) -> ExitCode {
                 })
             })
             .collect();
+        let other_reviews: Vec<_> = summary
+            .other_reviews
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "decision": r.decision,
+                    "at": r.at,
+                    "reviewer": r.reviewer,
+                    "action": r.action,
+                })
+            })
+            .collect();
         let out = serde_json::json!({
             "verified": report.is_ok(),
             "verdict": report.detail(),
@@ -225,6 +237,8 @@ pub(crate) fn show(args: &ViewArgs) -> ExitCode {
             "entries": summary.entries,
             "decisions": decisions,
             "failed_calls": failed,
+            "other_reviews": other_reviews,
+            "other_entries": summary.other_entries,
             "period": period_json(&summary, &period),
         });
         say_json!(out);
@@ -237,6 +251,21 @@ pub(crate) fn show(args: &ViewArgs) -> ExitCode {
         println!();
         say!("{} failed model calls:", summary.failed_calls.len());
         print!("{}", summary.failed_calls_table());
+    }
+    if !summary.other_reviews.is_empty() {
+        println!();
+        say!(
+            "{} reviews of decisions not in the table (opened before what was read, or in no \
+             entry of this log):",
+            summary.other_reviews.len()
+        );
+        print!("{}", summary.other_reviews_table());
+    }
+    if summary.other_entries > 0 {
+        say!(
+            "{} more entries (records, ends, tool calls, flags) name decisions not in the table",
+            summary.other_entries
+        );
     }
     say_period(&summary, &period);
     verdict_code(&report)

@@ -92,6 +92,24 @@ impl Summary {
         )
     }
 
+    /// [`other_reviews`](Self::other_reviews) as a text table (what `acttrace show` prints
+    /// under the decisions, when there are any).
+    pub fn other_reviews_table(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .other_reviews
+            .iter()
+            .map(|r| {
+                vec![
+                    r.decision.chars().take(12).collect(),
+                    r.at.chars().take(19).collect::<String>().replace('T', " "),
+                    r.action.clone(),
+                    r.reviewer.clone(),
+                ]
+            })
+            .collect();
+        table(&["DECISION", "AT", "ACTION", "REVIEWER"], &rows)
+    }
+
     /// Model calls by provider and model as a text table (what `acttrace stats` prints).
     pub fn models_table(&self) -> String {
         let rows: Vec<Vec<String>> = self
