@@ -650,6 +650,14 @@ fn the_cli_verifies_and_pulls_a_database_chain() {
     let (code, said) = run(&["pull", &url, "--chain", &chain, "--upto", "9", "-o", out]);
     assert_eq!(code, Some(0), "{said}");
     assert!(said.contains("10 entries"), "{said}");
+    // `show` and `stats` read it as they read a file: its verdict, then what it holds.
+    for command in ["show", "stats"] {
+        let (code, said) = run(&[command, &url, "--chain", &chain, "--json", "--key", KEY]);
+        assert_eq!(code, Some(0), "{command}: {said}");
+        let json: serde_json::Value = serde_json::from_str(&said).unwrap();
+        assert_eq!(json["verified"], true, "{said}");
+        assert_eq!(json["entries"], 21, "{said}");
+    }
 
     // Several chains in the database: which one must be said.
     let (code, said) = run(&["verify", &url]);
@@ -668,6 +676,9 @@ fn the_cli_verifies_and_pulls_a_database_chain() {
     let (code, said) = run(&["verify", &url, "--chain", &chain, "--key", KEY]);
     assert_eq!(code, Some(1), "{said}");
     assert!(said.contains("seq 8"), "{said}");
+    let (code, said) = run(&["show", &url, "--chain", &chain, "--key", KEY]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.starts_with("tampered entry at seq 8"), "{said}");
 }
 
 /// The server is restarted under load (with `ACTTRACE_POSTGRES_RESTART`, the command that

@@ -14,8 +14,13 @@ use crate::{KeyArgs, LimitArgs, verify_options};
 
 #[derive(Debug, Args)]
 pub(crate) struct ViewArgs {
-    /// The log or evidence pack (.jsonl), or a segmented log's directory.
+    /// The log or evidence pack (.jsonl), a segmented log's directory, or a PostgreSQL URL
+    /// (postgres://...).
     path: PathBuf,
+
+    /// With a database URL: the chain (default: the database's only chain).
+    #[arg(long)]
+    chain: Option<String>,
 
     /// Print one JSON object instead of a table.
     #[arg(long)]
@@ -92,30 +97,69 @@ impl std::fmt::Display for Verdict {
 }
 
 fn view(args: &ViewArgs) -> Result<(Verdict, Summary, Period), ExitCode> {
+    crate::chain_only_for_a_database(&args.path, args.chain.as_deref())?;
     let period = args.period.period().map_err(|e| {
         complain!("{e}");
         ExitCode::from(2)
     })?;
     let opts = verify_options(&args.key)?.max_line_bytes(args.limit.max_line_bytes);
-    let report = if crate::segments::is_segment_dir(&args.path) {
-        let report = verify_segments(&args.path, &opts, None);
+    let max_line = args.limit.max_line_bytes;
+    if !crate::is_database(&args.path) {
+        let (verdict, summary) = read(
+            &args.path,
+            &crate::shown(&args.path),
+            &opts,
+            max_line,
+            &period,
+        )?;
+        return Ok((verdict, summary, period));
+    }
+    // A database chain, pulled in one snapshot.
+    #[cfg(feature = "postgres")]
+    let pulled = crate::pull::with_pulled(
+        &args.path.to_string_lossy(),
+        args.chain.as_deref(),
+        |file, source| read(file, &source, &opts, max_line, &period),
+    );
+    #[cfg(not(feature = "postgres"))]
+    let pulled: Result<Result<(Verdict, Summary), ExitCode>, String> =
+        Err("this acttrace is built without the postgres feature".to_owned());
+    match pulled {
+        Ok(read) => read.map(|(verdict, summary)| (verdict, summary, period)),
+        Err(e) => {
+            complain!("{e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// The verdict on the log at `path` (named `shown`), and what it holds in `period`.
+fn read(
+    path: &std::path::Path,
+    shown: &str,
+    opts: &acttrace::verify::VerifyOptions,
+    max_line: usize,
+    period: &Period,
+) -> Result<(Verdict, Summary), ExitCode> {
+    let report = if crate::segments::is_segment_dir(path) {
+        let report = verify_segments(path, opts, None);
         if report.unreadable {
             complain!("{report}");
             return Err(ExitCode::from(2));
         }
         Verdict::Dir(report)
     } else {
-        let report = verify_path(&args.path, &opts);
+        let report = verify_path(path, opts);
         if let Some(Failure::Unreadable { .. }) = report.failure() {
             complain!("{report}");
             return Err(ExitCode::from(2));
         }
         Verdict::File(report)
     };
-    match Summary::read_period(&args.path, args.limit.max_line_bytes, &period) {
-        Ok(summary) => Ok((report, summary, period)),
+    match Summary::read_period(path, max_line, period) {
+        Ok(summary) => Ok((report, summary)),
         Err(e) => {
-            complain!("cannot read {}: {e}", args.path.display());
+            complain!("cannot read {shown}: {e}");
             Err(ExitCode::from(2))
         }
     }
