@@ -102,7 +102,9 @@ fn open_chain(path: &Path) -> Result<(Box<dyn BufRead>, Tree), ProofError> {
         let reader = std::io::BufReader::new(segments);
         return Ok((Box::new(reader), Tree::after(&frontier)));
     }
-    let open = || std::fs::File::open(path).map_err(|e| ProofError::Read(e.to_string()));
+    let open = || {
+        std::fs::File::open(path).map_err(|e| ProofError::Read(format!("{}: {e}", path.display())))
+    };
     let tree = pack_start(std::io::BufReader::new(open()?))?;
     Ok((Box::new(std::io::BufReader::new(open()?)), tree))
 }

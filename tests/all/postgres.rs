@@ -659,6 +659,22 @@ fn the_cli_verifies_and_pulls_a_database_chain() {
         assert_eq!(json["entries"], 21, "{said}");
     }
 
+    // Signing and proving read files: for a database, the way to one is said.
+    for args in [
+        &[
+            "checkpoint",
+            &url,
+            "--note",
+            "--signing-key-file",
+            "ops.key",
+        ][..],
+        &["prove", &url, "--seq", "3"],
+    ] {
+        let (code, said) = run(args);
+        assert_eq!(code, Some(2), "{said}");
+        assert!(said.contains("pull its chain to a file first"), "{said}");
+    }
+
     // Several chains in the database: which one must be said.
     let (code, said) = run(&["verify", &url]);
     assert_eq!(code, Some(2), "{said}");

@@ -383,6 +383,19 @@ pub(crate) fn chain_only_for_a_database(
     Ok(())
 }
 
+/// Refuses a database URL where a command reads files only, saying how to get the chain out.
+pub(crate) fn a_file_not_a_database(path: &std::path::Path) -> Result<(), ExitCode> {
+    if is_database(path) {
+        complain!(
+            "{} is a database: pull its chain to a file first (acttrace pull URL --chain NAME -o \
+             FILE), and give the file",
+            shown(path)
+        );
+        return Err(ExitCode::from(2));
+    }
+    Ok(())
+}
+
 /// How a log is named in what the CLI prints: a file as its path, a database as where it is,
 /// without the URL's password or TLS parameters (`postgres://auditor@db:5432/audit`).
 pub(crate) fn shown(path: &std::path::Path) -> String {
@@ -551,6 +564,9 @@ fn keygen(args: &KeygenArgs) -> ExitCode {
 }
 
 fn checkpoint(args: &CheckpointArgs) -> ExitCode {
+    if let Err(code) = a_file_not_a_database(&args.log) {
+        return code;
+    }
     let secret = match (
         &args.signing_key_file,
         std::env::var("ACTTRACE_CHECKPOINT_KEY"),

@@ -118,6 +118,9 @@ fn head_of_log(tree: &Tree, note: &Path) -> Result<TreeHead, (u8, String)> {
 }
 
 pub(crate) fn prove(args: &ProveArgs) -> ExitCode {
+    if let Err(code) = crate::a_file_not_a_database(&args.log) {
+        return code;
+    }
     match make_proof(args) {
         Ok((proof, said)) => {
             let line = proof.to_json();
