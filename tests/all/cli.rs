@@ -455,6 +455,11 @@ async fn show_and_stats_read_a_log_for_people_and_machines() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // Standard input is read once; `show` reads a log twice: it says to use a file.
+    let out = acttrace().args(["show", "-"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("write the log to a file first"), "{said}");
 }
 
 /// Ed25519 checkpoints from the command line: `keygen`, `checkpoint` (secret key from a file),

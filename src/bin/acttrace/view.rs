@@ -104,6 +104,13 @@ fn view(args: &ViewArgs) -> Result<(Verdict, Summary, Period), ExitCode> {
     })?;
     let opts = verify_options(&args.key)?.max_line_bytes(args.limit.max_line_bytes);
     let max_line = args.limit.max_line_bytes;
+    if args.path.as_os_str() == "-" {
+        complain!(
+            "`-`: show and stats read a file (the log twice: its verdict, then its tables); \
+             write the log to a file first (zcat audit.jsonl.gz > audit.jsonl)"
+        );
+        return Err(ExitCode::from(2));
+    }
     if !crate::is_database(&args.path) {
         let (verdict, summary) = read(
             &args.path,
