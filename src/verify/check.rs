@@ -34,6 +34,10 @@ pub(crate) enum LineCheck {
     Meta(Map),
     Entry(EntryCheck),
     Fail(Failure),
+    /// Longer than the limit: not read (the batch reader says after which entry).
+    TooLong {
+        line: u64,
+    },
 }
 
 /// An entry line's findings, to be checked against the chain's running head.
@@ -384,6 +388,12 @@ impl Chain {
                 return Ok(Seen::Meta);
             }
             LineCheck::Fail(f) => return Err(f),
+            LineCheck::TooLong { line } => {
+                return Err(Failure::Corrupt {
+                    line,
+                    reason: "line longer than the limit".to_owned(),
+                });
+            }
             LineCheck::Entry(e) => e,
         };
         if e.prev_hash != Some(self.prev) {

@@ -144,7 +144,7 @@ pub(super) fn cut_point(data: &[u8], more: bool) -> Option<usize> {
 
 /// Splits a batch into physical lines as Python's universal newlines do and checks each;
 /// returns the checks and the number of lines. Line numbers are relative to the batch.
-fn analyze_batch(analyzer: &mut Analyzer, batch: &Batch) -> (Vec<LineCheck>, u64) {
+fn analyze_batch(analyzer: &mut Analyzer, batch: &Batch, cap: usize) -> (Vec<LineCheck>, u64) {
     let data = batch.data();
     // Usually the whole batch is UTF-8, checked at once; otherwise each line is.
     let text = std::str::from_utf8(data).ok();
@@ -155,6 +155,7 @@ fn analyze_batch(analyzer: &mut Analyzer, batch: &Batch) -> (Vec<LineCheck>, u64
         line += 1;
         // Cut at ASCII line breaks, a UTF-8 text's lines are UTF-8.
         checks.push(match text.and_then(|t| t.get(at..end)) {
+            _ if end - at > cap => LineCheck::TooLong { line },
             Some(text) => analyzer.check_text(text, line),
             None => analyzer.check(&data[at..end], line),
         });
@@ -177,7 +178,11 @@ fn apply_batch(
     opts: &VerifyOptions,
 ) -> Option<Failure> {
     for check in checks {
-        if let Err(f) = chain.apply(check) {
+        let applied = match check {
+            LineCheck::TooLong { line } => Err(too_long(chain, line, opts)),
+            check => chain.apply(check),
+        };
+        if let Err(f) = applied {
             return Some(match f {
                 Failure::Corrupt { line, reason } => Failure::Corrupt {
                     line: line + *base,
@@ -190,18 +195,23 @@ fn apply_batch(
     }
     *base += lines;
     tail.map(|t| match t {
-        Tail::TooLong => Failure::Corrupt {
-            line: *base + 1,
-            reason: match chain.last_seq {
-                Some(seq) => format!(
-                    "line longer than {} bytes (the entry after seq {seq})",
-                    opts.max_line_bytes
-                ),
-                None => format!("line longer than {} bytes", opts.max_line_bytes),
-            },
-        },
+        Tail::TooLong => too_long(chain, *base + 1, opts),
         Tail::Unreadable(f) => f,
     })
+}
+
+/// Line `line` is longer than the limit: where, and after which entry.
+fn too_long(chain: &Chain, line: u64, opts: &VerifyOptions) -> Failure {
+    Failure::Corrupt {
+        line,
+        reason: match chain.last_seq {
+            Some(seq) => format!(
+                "line longer than {} bytes (the entry after seq {seq})",
+                opts.max_line_bytes
+            ),
+            None => format!("line longer than {} bytes", opts.max_line_bytes),
+        },
+    }
 }
 
 pub(super) fn verify_batches_inline<R: BufRead>(
@@ -212,7 +222,7 @@ pub(super) fn verify_batches_inline<R: BufRead>(
 ) -> Option<Failure> {
     let mut base = 0;
     loop {
-        let checks = analyze_batch(&mut v.analyzer, &batch);
+        let checks = analyze_batch(&mut v.analyzer, &batch, opts.max_line_bytes);
         if let Some(f) = apply_batch(&mut v.chain, checks, batch.tail.take(), &mut base, opts) {
             return Some(f);
         }
@@ -241,6 +251,7 @@ pub(super) fn verify_batches_parallel<R: BufRead>(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let (work_rx, done_tx, key) = (&work_rx, done_tx.clone(), opts.key.clone());
+            let cap = opts.max_line_bytes;
             scope.spawn(move || {
                 let mut analyzer = Analyzer::new(key);
                 loop {
@@ -250,7 +261,7 @@ pub(super) fn verify_batches_parallel<R: BufRead>(
                         Err(_) => break,
                     };
                     let Ok((n, batch)) = job else { break };
-                    let checks = analyze_batch(&mut analyzer, &batch);
+                    let checks = analyze_batch(&mut analyzer, &batch, cap);
                     if done_tx.send((n, checks, batch)).is_err() {
                         break;
                     }

@@ -182,3 +182,53 @@ fn a_pack_start_past_any_count_is_refused() {
         assert_eq!(r.class(), "pack_mismatch", "{entries}: {r}");
     }
 }
+
+/// The line limit holds for every line, not only for one longer than a block: a chain of 3,000
+/// entries (several blocks, so read on the worker threads too) with one entry of about 2 KB
+/// fails at that line with a limit under its length, on one thread and on two, and verifies
+/// with a limit above it.
+#[test]
+fn every_line_is_held_to_the_limit() {
+    use crate::chain::entry_hash;
+    use crate::json::{Map, Value};
+    let ts = "2026-12-08T00:00:00.000000+00:00";
+    let (mut text, mut head) = (String::new(), crate::chain::hash::GENESIS.to_owned());
+    for seq in 0..3_000u64 {
+        let mut payload = Map::new();
+        payload.insert(
+            "note",
+            if seq == 1_500 {
+                "x".repeat(2_000)
+            } else {
+                "y".repeat(150)
+            },
+        );
+        let hash = entry_hash(&head, seq, ts, "note", &payload);
+        let payload = Value::Object(payload).to_line_json();
+        text += &format!(
+            r#"{{"seq": {seq}, "ts": "{ts}", "type": "note", "payload": {payload}, "prev_hash": "{head}", "hash": "{hash}", "sig": ""}}"#
+        );
+        text.push('\n');
+        head = hash;
+    }
+    assert!(
+        text.len() > 2 * (512 << 10),
+        "{} bytes: more than one block",
+        text.len()
+    );
+    for threads in [1, 2] {
+        let opts = VerifyOptions::new().threads(threads);
+        let r = verify_reader(text.as_bytes(), "x", &opts.clone().max_line_bytes(2_000));
+        assert_eq!(
+            r.failure(),
+            Some(&Failure::Corrupt {
+                line: 1_501,
+                reason: "line longer than 2000 bytes (the entry after seq 1499)".to_owned()
+            }),
+            "{threads} threads"
+        );
+        let r = verify_reader(text.as_bytes(), "x", &opts.max_line_bytes(4_000));
+        assert!(r.is_ok(), "{threads} threads: {r}");
+        assert_eq!(r.entries(), 3_000);
+    }
+}
