@@ -196,9 +196,14 @@ pub struct ModelTotals {
     pub not_whole: u64,
 }
 
-/// Exact sums of decimal amounts, per currency.
+/// Exact sums of decimal amounts, per currency, and how many calls used tokens without a cost
+/// to add (a model with no price, or a cost that is not an amount): the sum leaves them out,
+/// and says so.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Costs(Vec<(String, Amount)>);
+pub struct Costs {
+    amounts: Vec<(String, Amount)>,
+    unpriced: u64,
+}
 
 /// A decimal amount: `units / 10^scale`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -222,36 +227,46 @@ impl Costs {
     }
 
     fn add(&mut self, currency: &str, a: Amount) {
-        match self.0.iter_mut().find(|(c, _)| c == currency) {
+        match self.amounts.iter_mut().find(|(c, _)| c == currency) {
             Some((_, total)) => *total = total.plus(a),
-            None => self.0.push((currency.to_owned(), a)),
+            None => self.amounts.push((currency.to_owned(), a)),
         }
     }
 
     fn merge(&mut self, other: &Self) {
-        for (c, a) in &other.0 {
+        for (c, a) in &other.amounts {
             self.add(c, *a);
         }
+        self.unpriced += other.unpriced;
     }
 
-    /// Whether nothing was added.
+    /// Whether nothing was added, and no call went without a cost.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.amounts.is_empty() && self.unpriced == 0
+    }
+
+    /// How many calls used tokens without a cost to add: left out of the sums.
+    pub fn unpriced(&self) -> u64 {
+        self.unpriced
     }
 }
 
 impl std::fmt::Display for Costs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0.is_empty() {
+        if self.is_empty() {
             return f.write_str("-");
         }
-        for (i, (currency, a)) in self.0.iter().enumerate() {
+        for (i, (currency, a)) in self.amounts.iter().enumerate() {
             if i > 0 {
                 f.write_str(" + ")?;
             }
             write!(f, "{a} {currency}")?;
         }
-        Ok(())
+        match (self.unpriced, self.amounts.is_empty()) {
+            (0, _) => Ok(()),
+            (n, true) => write!(f, "{n} unpriced"),
+            (n, false) => write!(f, " + {n} unpriced"),
+        }
     }
 }
 
@@ -517,8 +532,10 @@ impl Summary {
                     tokens("output_tokens").unwrap_or(0),
                 );
                 let mut cost = Costs::default();
-                if let Some(c) = text("cost") {
-                    cost.add_text(&c);
+                let priced = text("cost").is_some_and(|c| cost.add_text(&c));
+                // Tokens used, or a cost given that is no amount: a cost the sum leaves out.
+                if !priced && (input + output > 0 || p.get("cost").is_some_and(|c| !c.is_null())) {
+                    cost.unpriced = 1;
                 }
                 let status = p.get("status").and_then(Value::as_i64);
                 let failed = p.contains_key("error") || status.is_some_and(|s| s >= 400);

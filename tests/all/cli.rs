@@ -277,6 +277,66 @@ fn export_writes_the_reference_pack_and_refuses_a_bad_log() {
     assert!(!refused.exists());
 }
 
+/// A call that used tokens without a cost to add (a model with no price, a cost that is no
+/// amount) is not passed over in the sums: `show` and `stats` say how many were left out.
+#[tokio::test]
+async fn calls_without_a_price_are_counted_not_passed_over() {
+    use acttrace::chain::{DecisionId, Entry, LlmCall, Usage};
+    use acttrace::store::AuditLog;
+
+    let scratch = Scratch::new("cli-unpriced");
+    let path = scratch.join("audit.jsonl");
+    let log = AuditLog::open("loan-triage", &path).await.unwrap();
+    let id = DecisionId::random();
+    log.append(Entry::decision(&id, "application A-1", "agent"))
+        .await
+        .unwrap();
+    for (model, cost) in [
+        ("gpt-4o", Some("0.5 USD")),
+        ("llama3", None),
+        ("odd", Some("n/a")),
+    ] {
+        let mut call = LlmCall::new("any", model)
+            .decision(Some(&id))
+            .usage(Usage::new(10, 5));
+        if let Some(cost) = cost {
+            call = call.cost(cost);
+        }
+        log.append(Entry::llm_call(call)).await.unwrap();
+    }
+    log.shutdown().await.unwrap();
+
+    let out = acttrace().arg("show").arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("0.5 USD + 2 unpriced  "),
+        "the decision's row: {text}"
+    );
+    assert!(
+        text.contains("total model cost 0.5 USD + 2 unpriced"),
+        "{text}"
+    );
+    let out = acttrace()
+        .args(["stats", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["unpriced_calls"], 2, "{v}");
+    assert_eq!(v["cost"], "0.5 USD + 2 unpriced", "{v}");
+    let llama = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == "llama3")
+        .unwrap();
+    assert_eq!(
+        (&llama["cost"], &llama["unpriced_calls"]),
+        (&"1 unpriced".into(), &1.into())
+    );
+}
+
 /// A review of a decision `show` has no row for (opened before the period shown, or in no
 /// entry of the log: a mistyped id) is listed apart under the table, never passed over; other
 /// entries naming such a decision are counted.

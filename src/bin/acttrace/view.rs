@@ -245,6 +245,7 @@ pub(crate) fn show(args: &ViewArgs) -> ExitCode {
                     "output_tokens": d.output_tokens,
                     "tool_calls": d.tool_calls,
                     "cost": (!d.cost.is_empty()).then(|| d.cost()),
+                    "unpriced_calls": d.cost.unpriced(),
                     "oversight": d.oversight.iter()
                         .map(|(r, a)| serde_json::json!({"reviewer": r, "action": a}))
                         .collect::<Vec<_>>(),
@@ -343,6 +344,7 @@ pub(crate) fn stats(args: &ViewArgs) -> ExitCode {
                     "input_tokens": m.input_tokens,
                     "output_tokens": m.output_tokens,
                     "cost": (!m.cost.is_empty()).then(|| m.cost.to_string()),
+                    "unpriced_calls": m.cost.unpriced(),
                 })
             })
             .collect();
@@ -359,6 +361,7 @@ pub(crate) fn stats(args: &ViewArgs) -> ExitCode {
             "llm_calls": calls,
             "models": models,
             "cost": (!summary.cost.is_empty()).then(|| summary.cost.to_string()),
+            "unpriced_calls": summary.cost.unpriced(),
             "flags_by_action": flags,
             "period": period_json(&summary, &period),
         });
