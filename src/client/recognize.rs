@@ -274,7 +274,7 @@ impl Recognize for Providers {
         let post = req.method() == reqwest::Method::POST;
         self.custom
             .iter()
-            .filter(|c| c.host == host && c.port == port && path.starts_with(&c.path_prefix))
+            .filter(|c| c.host == host && c.port == port && under(path, &c.path_prefix))
             .find_map(|c| {
                 let api = c.api.or_else(|| openai_suffix(path))?;
                 Some(Call::new(c.provider.as_str(), api))
@@ -289,6 +289,13 @@ impl Recognize for Providers {
                 None => None,
             })
     }
+}
+
+/// Whether `path` is under the base path `prefix` (itself, or below it: `/v1` holds `/v1` and
+/// `/v1/chat/completions`, not `/v10/...`).
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The provider named after a host of no known owner: the host, and its port when it is not

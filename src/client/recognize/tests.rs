@@ -533,6 +533,18 @@ fn registered_endpoints_come_first() {
     );
     let c = p.recognize(&other_port).unwrap();
     assert_eq!(c.provider, "127.0.0.1:4001");
+    // A path that only begins as the base path does is not under it.
+    let beside = reqwest::Request::new(
+        reqwest::Method::POST,
+        "http://127.0.0.1:4000/llmx/v1/chat/completions"
+            .parse()
+            .unwrap(),
+    );
+    let c = p.recognize(&beside).unwrap();
+    assert_eq!(
+        c.provider, "127.0.0.1:4000",
+        "taken by its shape, not the endpoint's"
+    );
 }
 
 /// Host names match in any case, built in and registered, whether or not the URL parser
