@@ -387,7 +387,16 @@ pub const DETECTORS: &[Detector] = &[
         group: "secret",
         severity: "critical",
         find: webhook_url,
-        gate: Gate::new(45, b"/ok."),
+        gate: Gate::new(45, b"/s"),
+    },
+    Detector {
+        category: "telegram_bot_token",
+        group: "secret",
+        severity: "critical",
+        find: telegram_bot_token,
+        gate: Gate::new(41, b":A")
+            .digits(6)
+            .and(|p| memchr::memmem::find(p.text, b":AA").is_some()),
     },
     Detector {
         category: "url_password",

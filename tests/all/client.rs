@@ -1416,6 +1416,42 @@ async fn outbound_calls_inside_a_handler_carry_the_request_decision() {
     env.done().await;
 }
 
+/// A call of no known shape is recorded with its path, and a path can hold a secret: a Slack
+/// or Discord webhook's, a Telegram bot's token. Recorded without its host, the path is still
+/// known for one, and redacted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_in_an_unrecognized_calls_path_stay_out() {
+    let env = Env::new("client-path-secrets").await;
+    let discord = format!(
+        "/api/webhooks/123456789012345678/{}",
+        "AbCd-EfGh_Ij".repeat(6)
+    );
+    let paths = [
+        "/services/T0123ABCD/B0456EFGH/Ab12Cd34Ef56Gh78Ij90Kl12".to_owned(),
+        discord,
+        "/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage".to_owned(),
+    ];
+    let body = serde_json::json!({"model": "gpt-4o", "input": "Review application A-17"});
+    for path in &paths {
+        // The fixture knows no such path (404): the call is recorded all the same.
+        env.post("localhost", path, body.clone()).await;
+    }
+    let calls = env.calls().await;
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    for (call, path) in calls.iter().zip(&paths) {
+        assert_eq!(
+            call.get("recognized"),
+            Some(&Value::Bool(false)),
+            "{call:?}"
+        );
+        let recorded = call.get("url_path").and_then(Value::as_str).unwrap();
+        assert!(recorded.contains("<redacted>"), "{recorded}");
+        let secret = path.rsplit(['/', ':']).find(|s| s.len() >= 20).unwrap();
+        assert!(!call.to_string().contains(secret), "{call:?}");
+    }
+    env.done().await;
+}
+
 /// What the table does not know is recorded, not passed: a transcription sent as multipart to
 /// OpenAI's host (recorded as an unrecognized `openai` call with its path and usage, its
 /// operation not guessed), Bedrock's `InvokeModel` (Claude's answer read as Anthropic's, a

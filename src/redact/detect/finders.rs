@@ -163,7 +163,10 @@ pub(super) fn prefixed_any(text: &str, prefixes: &[&str], min: usize, out: &mut 
 
 /// A webhook's URL, whose path is its secret: Slack's
 /// (`https://hooks.slack.com/services/T.../B.../...`) and Discord's
-/// (`https://discord.com/api/webhooks/ID/TOKEN`), from the host to the end of the path.
+/// (`https://discord.com/api/webhooks/ID/TOKEN`), from the host to the end of the path; and
+/// the path alone, as a request's path is recorded without its host
+/// (`/services/T0123ABCD/B0456EFGH/` and 20 or more letters and digits;
+/// `/api/webhooks/` 17 to 20 digits `/` and a token of 60 or more).
 pub(super) fn webhook_url(text: &str, out: &mut Vec<Range<usize>>) {
     let b = text.as_bytes();
     let path = |c: u8| c.is_ascii_alphanumeric() || b"-_/".contains(&c);
@@ -174,6 +177,58 @@ pub(super) fn webhook_url(text: &str, out: &mut Vec<Range<usize>>) {
         let n = run(b, i + prefix.len(), path);
         if n >= 20 {
             out.push(i..i + prefix.len() + n);
+        }
+    }
+    let id = |c: u8| c.is_ascii_uppercase() || c.is_ascii_digit();
+    for (i, prefix) in starts_of(text, &["/services/T"]) {
+        // T<workspace>/B<hook>/<secret>
+        let at = i + prefix.len();
+        let team = run(b, at, id);
+        let hook = match b.get(at + team..at + team + 2) {
+            Some(b"/B") if team >= 6 => run(b, at + team + 2, id),
+            _ => continue,
+        };
+        let secret_at = at + team + 2 + hook + 1;
+        if hook >= 6 && b.get(secret_at - 1) == Some(&b'/') {
+            let secret = run(b, secret_at, |c| c.is_ascii_alphanumeric());
+            if secret >= 20 {
+                out.push(i..secret_at + secret);
+            }
+        }
+    }
+    for (i, prefix) in starts_of(text, &["/api/webhooks/"]) {
+        let at = i + prefix.len();
+        let digits = run(b, at, |c| c.is_ascii_digit());
+        if (17..=20).contains(&digits) && b.get(at + digits) == Some(&b'/') {
+            let token = run(b, at + digits + 1, is_token);
+            if token >= 60 {
+                out.push(i..at + digits + 1 + token);
+            }
+        }
+    }
+}
+
+/// A Telegram bot's token (the bot's id, 6 to 16 digits, then `:AA` and 32 to 34 more letters,
+/// digits, `-` or `_`), as it stands alone or in the API's paths
+/// (`/bot123456789:AA.../sendMessage`).
+pub(super) fn telegram_bot_token(text: &str, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    for (colon, _) in text.match_indices(":AA") {
+        let digits = b[..colon]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let start = colon - digits;
+        let after_bot = start >= 3 && b[start - 3..start].eq_ignore_ascii_case(b"bot");
+        let token = run(b, colon + 1, |c| {
+            c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+        });
+        if (6..=16).contains(&digits)
+            && (34..=36).contains(&token)
+            && (after_bot && word_start(b, start - 3) || word_start(b, start))
+        {
+            out.push(start..colon + 1 + token);
         }
     }
 }

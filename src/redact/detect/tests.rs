@@ -69,6 +69,37 @@ fn true_positives() {
         cats("https://discord.com/api/webhooks/123456789012345678/AbCdEf-GhIj_KlMnOpQrStUv"),
         ["webhook_url"]
     );
+    // The paths alone, as a request's path is recorded without its host.
+    let discord_token = "AbCdEf-GhIj_KlMnOpQrStUv".repeat(3);
+    for path in [
+        "/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx".to_owned(),
+        format!("/api/webhooks/123456789012345678/{discord_token}"),
+    ] {
+        assert_eq!(cats(&path), ["webhook_url"], "{path}");
+        let found = scan(&path);
+        assert_eq!(found[0].span, 0..path.len(), "{path}: the whole path");
+    }
+    for not_a_hook in [
+        "/services/billing/invoices/2026-12-08/summary-of-the-month",
+        "/services/T0123ABCD/B0456EFGH/short",
+        "/api/webhooks/42/settings-for-the-team-and-its-members-and-more-text-here-ok",
+    ] {
+        assert!(cats(not_a_hook).is_empty(), "{not_a_hook}");
+    }
+    for token in [
+        "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+        "/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage",
+        "TELEGRAM_TOKEN 1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    ] {
+        assert_eq!(cats(token), ["telegram_bot_token"], "{token}");
+    }
+    for not_a_token in [
+        "12:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+        "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawMUCHTOOLONG",
+        "x123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    ] {
+        assert!(cats(not_a_token).is_empty(), "{not_a_token}");
+    }
     for (url, password) in [
         ("postgres://app:s3cret-pw@db:5432/x", "s3cret-pw"),
         ("see https://admin:hunter2@db.example.com/x now", "hunter2"),
