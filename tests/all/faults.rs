@@ -67,12 +67,7 @@ fn child_appender() {
     let Some(path) = std::env::var_os("ACTTRACE_CHILD_LOG") else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async move {
+    child_runtime().block_on(async move {
         let log = AuditLog::builder("crash")
             .durability(Durability::Fsync)
             .open(&path)
@@ -80,6 +75,15 @@ fn child_appender() {
             .unwrap();
         append_until_killed(log).await;
     });
+}
+
+/// The appending children's runtime: two workers, as a small service has.
+fn child_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// Says `ready`, then appends from 16 tasks, printing each acknowledged `seq`, until killed
@@ -424,12 +428,7 @@ mod segmented {
             return;
         };
         let seal = CheckpointKey::from_hex(&seal).unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
+        child_runtime().block_on(async move {
             let log = AuditLog::builder("crash")
                 .durability(Durability::Fsync)
                 .open_segments(&dir, Segments::new(seal).max_bytes(4_000))
