@@ -10,12 +10,17 @@ use std::path::Path;
 use crate::json::value::Map;
 
 /// The log (or pack) at `path` as one stream: a file, or a segment directory's segments in
-/// order.
+/// order, from the first its retention record keeps (one that a retention run stopped before
+/// deleting is not read as the log's).
 pub(crate) fn open_log(path: &Path) -> io::Result<Box<dyn BufRead>> {
     #[cfg(feature = "ed25519")]
     if path.is_dir() {
+        let first = crate::verify::segments::read_record(path)
+            .map_err(io::Error::other)?
+            .map_or(0, |r| r.next_segment);
         let files = crate::verify::segments::readable(path)?
             .into_iter()
+            .filter(|(index, _)| *index >= first)
             .map(|(_, p)| p)
             .collect();
         return Ok(Box::new(BufReader::new(crate::files::Concat::new(

@@ -403,6 +403,14 @@ async fn an_interrupted_retention_is_finished_by_the_next_run() {
         report.to_string().contains("present again") && report.to_string().contains("retain"),
         "{report}"
     );
+    // What `show` reads meanwhile is what the record keeps, not the segments left over.
+    let kept: u64 = segment_files(&dir)
+        .iter()
+        .filter(|f| !gone.iter().any(|g| f.ends_with(g)))
+        .map(|f| std::fs::read_to_string(f).unwrap().lines().count() as u64)
+        .sum();
+    let summary = acttrace::evidence::Summary::read(&dir).unwrap();
+    assert_eq!(summary.entries, kept);
 
     // Another run holding the lock: refused, nothing deleted.
     let held = std::fs::File::options()
