@@ -270,14 +270,7 @@ impl Summary {
         // A segment directory after retention: the entries before its first kept segment, and
         // the system its deleted opening named, as its retention record keeps them.
         if let Some((deleted, opening)) = super::source::retained(path) {
-            s.deleted_before = deleted;
-            if s.system.is_none() {
-                s.system = opening
-                    .get("system")
-                    .and_then(Value::as_str)
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned);
-            }
+            s.starts_after(deleted, &opening);
         }
         Ok(s)
     }
@@ -316,15 +309,9 @@ impl Summary {
             if let Some(meta) = row.get("_meta") {
                 // A pack of what retention kept: its header names the system whose opening
                 // was deleted.
-                if let Some(after) = meta.get("after") {
-                    s.deleted_before = after.get("entries").and_then(Value::as_u64).unwrap_or(0);
-                    if s.system.is_none() {
-                        s.system = meta
-                            .get("system")
-                            .and_then(Value::as_str)
-                            .filter(|n| !n.is_empty())
-                            .map(str::to_owned);
-                    }
+                if let (Some(after), Value::Object(meta)) = (meta.get("after"), meta) {
+                    let deleted = after.get("entries").and_then(Value::as_u64).unwrap_or(0);
+                    s.starts_after(deleted, meta);
                 }
                 continue;
             }
@@ -340,6 +327,20 @@ impl Summary {
         }
         s.models.sort_by_key(|m| std::cmp::Reverse(m.calls));
         Ok(s)
+    }
+
+    /// A log read from where retention left it: `deleted` entries came before, and `named`
+    /// (a pack's header, a retention record's kept opening) names the system whose opening
+    /// entry went with them.
+    fn starts_after(&mut self, deleted: u64, named: &Map) {
+        self.deleted_before = deleted;
+        if self.system.is_none() {
+            self.system = named
+                .get("system")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned);
+        }
     }
 
     /// Takes note of an entry outside the period: the system's name still holds, and a

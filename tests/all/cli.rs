@@ -277,20 +277,36 @@ fn export_writes_the_reference_pack_and_refuses_a_bad_log() {
     assert!(!refused.exists());
 }
 
-/// A call that used tokens without a cost to add (a model with no price, a cost that is no
-/// amount) is not passed over in the sums: `show` and `stats` say how many were left out.
-#[tokio::test]
-async fn calls_without_a_price_are_counted_not_passed_over() {
-    use acttrace::chain::{DecisionId, Entry, LlmCall, Usage};
-    use acttrace::store::AuditLog;
-
-    let scratch = Scratch::new("cli-unpriced");
+/// A fresh log in a scratch folder `name`, holding one opened decision: its folder, its path,
+/// the log still open, and the decision's id.
+async fn a_log_with_a_decision(
+    name: &str,
+) -> (
+    Scratch,
+    std::path::PathBuf,
+    acttrace::store::AuditLog,
+    acttrace::chain::DecisionId,
+) {
+    use acttrace::chain::{DecisionId, Entry};
+    let scratch = Scratch::new(name);
     let path = scratch.join("audit.jsonl");
-    let log = AuditLog::open("loan-triage", &path).await.unwrap();
+    let log = acttrace::store::AuditLog::open("loan-triage", &path)
+        .await
+        .unwrap();
     let id = DecisionId::random();
     log.append(Entry::decision(&id, "application A-1", "agent"))
         .await
         .unwrap();
+    (scratch, path, log, id)
+}
+
+/// A call that used tokens without a cost to add (a model with no price, a cost that is no
+/// amount) is not passed over in the sums: `show` and `stats` say how many were left out.
+#[tokio::test]
+async fn calls_without_a_price_are_counted_not_passed_over() {
+    use acttrace::chain::{Entry, LlmCall, Usage};
+
+    let (_scratch, path, log, id) = a_log_with_a_decision("cli-unpriced").await;
     for (model, cost) in [
         ("gpt-4o", Some("0.5 USD")),
         ("llama3", None),
@@ -344,15 +360,9 @@ async fn calls_without_a_price_are_counted_not_passed_over() {
 async fn reviews_of_decisions_not_in_the_table_are_listed_apart() {
     use acttrace::chain::{DecisionId, Entry};
     use acttrace::json::{Map, Value};
-    use acttrace::store::AuditLog;
 
-    let scratch = Scratch::new("cli-show-reviews");
-    let path = scratch.join("audit.jsonl");
-    let log = AuditLog::open("loan-triage", &path).await.unwrap();
-    let (opened, typo) = (DecisionId::random(), DecisionId::random());
-    log.append(Entry::decision(&opened, "application A-1", "agent"))
-        .await
-        .unwrap();
+    let (_scratch, path, log, opened) = a_log_with_a_decision("cli-show-reviews").await;
+    let typo = DecisionId::random();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let later = log
         .append(Entry::human_oversight(&opened, "r-7", "overridden", ""))
@@ -419,17 +429,10 @@ async fn reviews_of_decisions_not_in_the_table_are_listed_apart() {
 /// totals by model; both verify first and exit 1 on a tampered log, still showing it.
 #[tokio::test]
 async fn show_and_stats_read_a_log_for_people_and_machines() {
-    use acttrace::chain::{DecisionId, Entry, LlmCall, PolicyFlag, Usage};
+    use acttrace::chain::{Entry, LlmCall, PolicyFlag, Usage};
     use acttrace::json::Map;
-    use acttrace::store::AuditLog;
 
-    let scratch = Scratch::new("cli-show");
-    let path = scratch.join("audit.jsonl");
-    let log = AuditLog::open("loan-triage", &path).await.unwrap();
-    let id = DecisionId::random();
-    log.append(Entry::decision(&id, "application A-1", "agent"))
-        .await
-        .unwrap();
+    let (scratch, path, log, id) = a_log_with_a_decision("cli-show").await;
     for model in ["gpt-4o", "gpt-4o", "claude-sonnet-4"] {
         let call = LlmCall::new(
             if model.starts_with("gpt") {
